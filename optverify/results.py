@@ -1,0 +1,166 @@
+"""Result objects: what each layer of a claim measured, and the figures and tables it produced.
+
+Every number in a report comes from one of these frozen dataclasses; the report writers only
+serialize and render them. Figures are described as data (series of points and lines, surfaces)
+and drawn by `optverify.verify.plots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from optverify.claim import Bound, Layer
+from optverify.numerics.fit import RateFit
+
+
+class Verdict(str, Enum):
+    """A judgement of a measurement against a claimed bound."""
+
+    CONSISTENT = "consistent"
+    VIOLATED = "violated"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+
+
+Value = float | int | str | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One checked statement and its verdict.
+
+    layer: which layer produced it.
+    name: short kebab-case name, unique within the claim.
+    statement: what is checked, in plain words with the formula.
+    verdict: the judgement (see optverify.verdict for how each kind is judged).
+    detail: the outcome in words with its numbers (e.g. the measured tight exponent).
+    decisive: whether it counts towards the claim's verdict. A statement reported "as written"
+        beside a corrected one that was measured is not decisive.
+    fit / bound: for rates, the fitted exponent and the bound it was judged against.
+    residual / tolerance / precision_digits: for identities, |lhs - rhs| and its allowed size.
+    values: further named numbers (ratios, floors, counter-examples); a value below its precision
+        floor is the string "below precision".
+    """
+
+    layer: Layer
+    name: str
+    statement: str
+    verdict: Verdict
+    detail: str = ""
+    decisive: bool = True
+    fit: RateFit | None = None
+    bound: Bound | None = None
+    residual: float | None = None
+    tolerance: float | None = None
+    precision_digits: int | None = None
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Series:
+    """A set of (x, y) points drawn as markers ('points'), a solid line ('line') or a dashed
+    reference line ('dashed', used for claimed bounds)."""
+
+    label: str
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    style: str = "points"
+
+    def __post_init__(self) -> None:
+        if len(self.x) != len(self.y):
+            raise ValueError(f"series {self.label!r}: x and y differ in length")
+        if self.style not in ("points", "line", "dashed"):
+            raise ValueError(f"series {self.label!r}: unknown style {self.style!r}")
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Values z[i][j] on the grid (x[j], y[i]), drawn as a filled contour plot."""
+
+    label: str
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    z: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One set of axes."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    series: tuple[Series, ...] = ()
+    surface: Surface | None = None
+    xscale: str = "log"
+    yscale: str = "log"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure saved as `<name>.png` in the claim's report folder."""
+
+    name: str
+    title: str
+    panels: tuple[Panel, ...]
+    columns: int = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table rendered in the Markdown report and serialized in the JSON."""
+
+    name: str
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Value, ...], ...]
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """What one layer of a claim returned. `error` is set when the layer raised."""
+
+    layer: Layer
+    checks: tuple[Check, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    tables: tuple[Table, ...] = ()
+    notes: tuple[str, ...] = ()
+    wall_s: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Everything needed to reproduce a verdict."""
+
+    seed: int
+    precision_digits: int
+    device: str
+    dtype: str
+    quick: bool
+    versions: Mapping[str, str]
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim's three layers, its combined verdict and the environment it ran in."""
+
+    claim: str
+    title: str
+    source: str
+    bound: str
+    assumptions: tuple[str, ...]
+    verdict: Verdict
+    layers: tuple[LayerResult, ...]
+    environment: Environment
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(check for layer in self.layers for check in layer.checks)
+
+    @property
+    def figures(self) -> tuple[Figure, ...]:
+        return tuple(figure for layer in self.layers for figure in layer.figures)

@@ -1,0 +1,46 @@
+"""Hypothesis strategies, named after what they generate and built by construction.
+
+Claim-specific strategies are appended below the shared ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+
+@st.composite
+def deep_linear_shapes(draw, max_depth: int = 5, max_width: int = 5):
+    """(d_0, d_N, hidden widths) with every hidden width >= min(d_0, d_N), depth 2..max_depth."""
+    d_in = draw(st.integers(1, max_width))
+    d_out = draw(st.integers(1, max_width))
+    depth = draw(st.integers(2, max_depth))
+    rank = min(d_in, d_out)
+    hidden = draw(st.lists(st.integers(rank, max_width + 1), min_size=depth - 1,
+                           max_size=depth - 1))
+    return d_in, d_out, tuple(hidden)
+
+
+@st.composite
+def balanced_deep_linear_nets(draw, max_depth: int = 5, max_width: int = 5):
+    """(target end-to-end matrix A as float64 numpy, hidden widths), A Gaussian with a random
+    scale in [0.1, 3]; the balanced factors are Procedure 1 applied to A. Covers square,
+    non-square and (through width 1) rank-1 end-to-end matrices, depths 2..max_depth."""
+    d_in, d_out, hidden = draw(deep_linear_shapes(max_depth, max_width))
+    seed = draw(st.integers(0, 2**32 - 1))
+    scale = draw(st.floats(0.1, 3.0))
+    target = scale * np.random.default_rng(seed).standard_normal((d_out, d_in))
+    return target, hidden
+
+
+@st.composite
+def spd_matrices(draw, max_size: int = 5, min_eigenvalue: float = 1e-3):
+    """Symmetric positive definite matrices A A^T + eps I of random size and seed."""
+    size = draw(st.integers(1, max_size))
+    seed = draw(st.integers(0, 2**32 - 1))
+    a = np.random.default_rng(seed).standard_normal((size, size))
+    return a @ a.T + min_eigenvalue * np.eye(size)
+
+
+step_sizes = st.floats(min_value=1e-4, max_value=1e-1)
+"""Learning rates over three decades."""
