@@ -97,7 +97,13 @@ def fit_rate(x, y, scale: FitScale = FitScale.LOG_LOG, level: float = 0.95) -> R
     v = np.log(y)
     regression = stats.linregress(u, v)
     dof = x.size - 2
-    stderr = float(regression.stderr)
+    # The slope's standard error from the residuals: linregress derives it from 1 - r^2, which
+    # cancels to sqrt(eps) ~ 1e-8 on near-exact data and is undefined for constant y.
+    residuals = v - (regression.intercept + regression.slope * u)
+    spread = np.sum((u - u.mean()) ** 2)
+    stderr = float(np.sqrt(np.sum(residuals**2) / dof / spread))
+    total = np.sum((v - v.mean()) ** 2)
+    r_squared = 1.0 if total == 0 else float(1 - np.sum(residuals**2) / total)
     half_width = float(stats.t.ppf(0.5 + level / 2, dof)) * stderr
     slope = float(regression.slope)
     du = np.diff(u)
@@ -112,7 +118,7 @@ def fit_rate(x, y, scale: FitScale = FitScale.LOG_LOG, level: float = 0.95) -> R
         x_max=float(x[-1]),
         scale=scale,
         local_slopes=tuple(float(s) for s in local),
-        r_squared=float(regression.rvalue**2),
+        r_squared=r_squared,
     )
 
 

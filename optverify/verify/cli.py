@@ -1,0 +1,201 @@
+"""The `verify` command: parse, resolve defaults, run the claims, write reports, print the summary.
+
+    verify list
+    verify all [options]
+    verify run ID [ID ...] [options]
+
+Exit codes: 0 no claim violated or errored; 1 a claim violated; 2 bad usage or input;
+3 a claim raised an error (the other claims still run and report); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from optverify.claim import MAX_PRECISION_DIGITS, MIN_PRECISION_DIGITS, Claim, Layer, RunConfig
+from optverify.results import ClaimResult
+from optverify.verify import registry
+from optverify.verify.report import ReportError, ensure_writable, write_claim_report, write_summary
+from optverify.verify.runner import RunResult, run
+from optverify.verify.serialize import summary_to_json
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+_COLOURS = {"consistent": "green", "violated": "bold red", "inconclusive": "yellow",
+            "error": "bold magenta"}
+
+
+class UsageError(Exception):
+    """Bad usage or input: reported as one line on stderr with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line instead of usage + message
+        raise UsageError(message)
+
+
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer {what}, got {text!r}") from None
+
+
+def _precision(text: str) -> int:
+    digits = _integer(text, "number of digits")
+    if not MIN_PRECISION_DIGITS <= digits <= MAX_PRECISION_DIGITS:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_PRECISION_DIGITS} and {MAX_PRECISION_DIGITS} digits, got {digits}"
+        )
+    return digits
+
+
+def _seed(text: str) -> int:
+    seed = _integer(text, "seed")
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {seed}")
+    return seed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    options = _Parser(add_help=False)
+    options.add_argument("--quick", action="store_true", help="small sweeps (seconds per claim)")
+    options.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                         help="torch device for experiments; auto = cuda when available")
+    options.add_argument("--precision", type=_precision, default=50, metavar="DIGITS",
+                         help="mpmath digits for the numeric layer (default 50)")
+    options.add_argument("--seed", type=_seed, default=0, help="master seed (default 0)")
+    options.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                         help="torch dtype for experiments (default float64)")
+    options.add_argument("--out", type=Path, default=Path("reports"),
+                         help="report folder (default reports/)")
+    options.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
+                         help="progress bar on stderr; auto = when stderr is a terminal")
+    options.add_argument("--json", action="store_true",
+                         help="print the summary as JSON on stdout instead of a table")
+    parser = _Parser(prog="verify", description="Verify optimization theorems of deep learning.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("list", help="list the claims: ids, titles, sources")
+    commands.add_parser("all", parents=[options], help="verify every claim")
+    run_parser = commands.add_parser("run", parents=[options], help="verify the named claims")
+    run_parser.add_argument("ids", nargs="+", metavar="ID")
+    return parser
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    available = torch.cuda.is_available()
+    if requested == "auto":
+        return "cuda" if available else "cpu"
+    if requested == "cuda" and not available:
+        raise UsageError("--device cuda was asked for, but torch sees no CUDA GPU on this machine")
+    return requested
+
+
+def _list_claims(console: Console) -> None:
+    table = Table(title="optverify claims")
+    for column in ("id", "title", "source"):
+        table.add_column(column)
+    for claim in registry.claims().values():
+        table.add_row(claim.id, claim.title, claim.source.cite())
+    console.print(table)
+
+
+def _summary_table(result: RunResult) -> Table:
+    table = Table(title=f"optverify: {len(result.claims)} claims, {result.wall_s:.1f} s")
+    for column in ("claim", "verdict", "bound", "time"):
+        table.add_column(column)
+    for claim in result.claims:
+        colour = _COLOURS[claim.verdict.value]
+        table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]", claim.bound,
+                      f"{claim.environment.wall_s:.1f} s")
+    return table
+
+
+class _ProgressDisplay:
+    """A rich progress bar: one overall task over claims x layers, one task per inner loop."""
+
+    def __init__(self, bar: Progress, claims: Sequence[Claim]):
+        self.bar = bar
+        self.overall = bar.add_task("starting", total=3 * len(claims))
+        self.started = False
+
+    def on_layer(self, claim: Claim, layer: Layer) -> None:
+        if self.started:
+            self.bar.advance(self.overall)
+        self.started = True
+        self.bar.update(self.overall, description=f"{claim.id}: {layer.value}")
+
+    def track(self, items: Iterable, description: str = "") -> Iterable:
+        total = len(items) if hasattr(items, "__len__") else None
+        task = self.bar.add_task(f"  {description}", total=total)
+        try:
+            for item in items:
+                yield item
+                self.bar.advance(task)
+        finally:
+            self.bar.remove_task(task)
+
+
+def _run_claims(args, claims: Sequence[Claim], stderr: Console) -> RunResult:
+    config = RunConfig(precision=args.precision, device=resolve_device(args.device),
+                       seed=args.seed, quick=args.quick, dtype=args.dtype)
+    ensure_writable(args.out)
+    show = args.progress == "on" or (args.progress == "auto" and stderr.is_terminal)
+
+    def write(result: ClaimResult) -> None:
+        write_claim_report(result, args.out)
+
+    if not show:
+        return run(claims, config, on_claim_done=write)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=stderr)
+    with bar:
+        display = _ProgressDisplay(bar, claims)
+        return run(claims, config, progress=display.track, on_layer=display.on_layer,
+                   on_claim_done=write)
+
+
+def _selected(args) -> list[Claim]:
+    if args.command == "all":
+        return list(registry.claims().values())
+    try:
+        return [registry.get(claim_id) for claim_id in dict.fromkeys(args.ids)]
+    except registry.UnknownClaimError as error:
+        raise UsageError(str(error)) from error
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    stdout, stderr = Console(), Console(stderr=True)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            _list_claims(stdout)
+            return 0
+        result = _run_claims(args, _selected(args), stderr)
+        write_summary(result, args.out)
+    except UsageError as error:
+        print(f"verify: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ReportError as error:
+        print(f"verify: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("verify: interrupted; reports already written are complete, others untouched",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps(summary_to_json(result), indent=2))
+    else:
+        stdout.print(_summary_table(result))
+        stdout.print(f"reports: {args.out}/summary.md")
+    return result.exit_code

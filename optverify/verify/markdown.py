@@ -1,0 +1,112 @@
+"""Markdown rendering of claim reports and the run summary (reads result objects, computes nothing)."""
+
+from __future__ import annotations
+
+from optverify.claim import Layer
+from optverify.results import Check, ClaimResult, Table, Value
+from optverify.verdict import describe_fit
+from optverify.verify.runner import RunResult
+
+_MARK = {"consistent": "consistent", "violated": "**VIOLATED**", "inconclusive": "inconclusive",
+         "error": "**ERROR**"}
+
+
+def _cell(value: Value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(columns, rows) -> list[str]:
+    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |",
+             "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _check_lines(check: Check) -> list[str]:
+    role = "" if check.decisive else " (reported, not decisive)"
+    lines = [f"#### `{check.name}` — {_MARK[check.verdict.value]}{role}", "", check.statement, "",
+             f"- Outcome: {check.detail}"]
+    if check.fit is not None:
+        lines.append(f"- Fit ({check.fit.scale.value}): {describe_fit(check.fit)}, "
+                     f"R^2 = {check.fit.r_squared:.5f}")
+        slopes = ", ".join(f"{s:.3g}" for s in check.fit.local_slopes)
+        lines.append(f"- Local slopes between consecutive points: {slopes}")
+    if check.bound is not None:
+        lines.append(f"- Bound: {check.bound.describe()} ({check.bound.kind.value})")
+    for key, value in check.values.items():
+        lines.append(f"- {key}: {_cell(value)}")
+    return lines + [""]
+
+
+def _table_lines(table: Table) -> list[str]:
+    return [f"**{table.caption}**", "", *_table(table.columns, table.rows), ""]
+
+
+def claim_markdown(result: ClaimResult) -> str:
+    """The content of `<out>/<claim>/report.md`."""
+    env = result.environment
+    lines = [
+        f"# {result.title} (`{result.claim}`)",
+        "",
+        f"**Verdict: {_MARK[result.verdict.value]}**",
+        "",
+        f"- Source: {result.source}",
+        f"- Claimed bound: {result.bound}",
+    ]
+    lines += [f"- Assumption: {assumption}" for assumption in result.assumptions]
+    lines += ["", "## Checks", ""]
+    lines += _table(
+        ("layer", "check", "verdict", "decisive"),
+        [(c.layer.value, c.name, c.verdict.value, "yes" if c.decisive else "no")
+         for c in result.checks],
+    )
+    lines.append("")
+    for layer in result.layers:
+        lines += [f"## {layer.layer.value.capitalize()} layer ({layer.wall_s:.2f} s)", ""]
+        if layer.error:
+            lines += [f"The layer raised an error: `{layer.error}`", ""]
+        for check in layer.checks:
+            lines += _check_lines(check)
+        for table in layer.tables:
+            lines += _table_lines(table)
+        for figure in layer.figures:
+            lines += [f"![{figure.title}]({figure.name}.png)", ""]
+        lines += [f"> {note}" for note in layer.notes]
+        if layer.notes:
+            lines.append("")
+    lines += [
+        "## Environment",
+        "",
+        f"seed {env.seed}, precision {env.precision_digits} digits, device {env.device}, "
+        f"dtype {env.dtype}, {'quick' if env.quick else 'full'} mode, wall time {env.wall_s:.2f} s",
+        "",
+        ", ".join(f"{name} {version}" for name, version in env.versions.items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def summary_markdown(run: RunResult) -> str:
+    """The content of `<out>/summary.md`."""
+    config = run.config
+    lines = [
+        "# optverify summary",
+        "",
+        f"seed {config.seed}, precision {config.precision} digits, device {config.device}, "
+        f"dtype {config.dtype}, {'quick' if config.quick else 'full'} mode, "
+        f"wall time {run.wall_s:.1f} s, exit code {run.exit_code}",
+        "",
+    ]
+    rows = []
+    for result in run.claims:
+        layer_verdicts = {
+            layer: sorted({c.verdict.value for c in result.checks if c.layer is layer})
+            for layer in Layer
+        }
+        rows.append((f"[{result.claim}]({result.claim}/report.md)", _MARK[result.verdict.value],
+                     *(", ".join(v) or "-" for v in layer_verdicts.values()),
+                     f"{result.environment.wall_s:.1f} s"))
+    lines += _table(("claim", "verdict", "symbolic", "numeric", "experiment", "time"), rows)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""Write reports atomically: a claim's folder is built aside, then swapped in by renames.
+
+Layout under the output folder:
+    summary.json, summary.md
+    <claim>/report.json, <claim>/report.md, <claim>/<figure>.png
+An interrupted run leaves the previous report of every claim intact: files are written to a
+temporary folder (or temporary file) and only renamed into place once complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from optverify.results import ClaimResult
+from optverify.verify.markdown import claim_markdown, summary_markdown
+from optverify.verify.plots import draw_figure
+from optverify.verify.runner import RunResult
+from optverify.verify.serialize import claim_to_json, summary_to_json
+
+
+class ReportError(OSError):
+    """The output folder cannot be created or written."""
+
+
+def _json_text(data: dict) -> str:
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
+def ensure_writable(out: Path) -> None:
+    """Create `out` if needed and prove a file can be written there, or raise ReportError."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise ReportError(f"cannot write reports to {out}: {error.strerror or error}") from error
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace folder `final` by `staging`; the old folder is removed only after the swap."""
+    retired = final.with_name(f".{final.name}.old")
+    if retired.exists():
+        shutil.rmtree(retired)
+    if final.exists():
+        os.replace(final, retired)
+    os.replace(staging, final)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_claim_report(result: ClaimResult, out: Path) -> Path:
+    """Write report.json, report.md and the figures of one claim; returns the claim's folder."""
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{result.claim}.staging-"))
+    try:
+        for figure in result.figures:
+            draw_figure(figure, staging / f"{figure.name}.png")
+        (staging / "report.md").write_text(claim_markdown(result), encoding="utf-8")
+        (staging / "report.json").write_text(_json_text(claim_to_json(result)), encoding="utf-8")
+        final = out / result.claim
+        _swap_in(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def write_summary(run: RunResult, out: Path) -> None:
+    write_text_atomic(out / "summary.json", _json_text(summary_to_json(run)))
+    write_text_atomic(out / "summary.md", summary_markdown(run))

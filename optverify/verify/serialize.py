@@ -1,0 +1,156 @@
+"""JSON form of the result objects: a faithful, documented serialization (docs/report-format.md).
+
+Non-finite floats have no JSON spelling: they are written as the strings "nan", "inf", "-inf".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+
+from optverify.claim import Bound
+from optverify.numerics.fit import RateFit
+from optverify.results import (
+    Check,
+    ClaimResult,
+    Environment,
+    Figure,
+    LayerResult,
+    Table,
+    Value,
+    Verdict,
+)
+from optverify.verify.runner import RunResult, library_versions
+
+FORMAT_VERSION = 1
+
+
+def _number(value: Value) -> Value:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _values(values: Mapping[str, Value]) -> dict[str, Value]:
+    return {str(key): _number(value) for key, value in values.items()}
+
+
+def fit_to_json(fit: RateFit) -> dict:
+    return {
+        "exponent": _number(fit.exponent),
+        "ci_low": _number(fit.ci.low),
+        "ci_high": _number(fit.ci.high),
+        "ci_level": fit.ci.level,
+        "stderr": _number(fit.stderr),
+        "intercept": _number(fit.intercept),
+        "x_min": fit.x_min,
+        "x_max": fit.x_max,
+        "n_points": fit.n_points,
+        "scale": fit.scale.value,
+        "r_squared": _number(fit.r_squared),
+        "local_slopes": [_number(slope) for slope in fit.local_slopes],
+    }
+
+
+def bound_to_json(bound: Bound) -> dict:
+    return {
+        "kind": bound.kind.value,
+        "variable": bound.variable,
+        "exponent": bound.exponent_value,
+        "expression": None if bound.expression is None else str(bound.expression),
+        "text": bound.describe(),
+    }
+
+
+def check_to_json(check: Check) -> dict:
+    return {
+        "layer": check.layer.value,
+        "name": check.name,
+        "statement": check.statement,
+        "verdict": check.verdict.value,
+        "decisive": check.decisive,
+        "detail": check.detail,
+        "fit": None if check.fit is None else fit_to_json(check.fit),
+        "bound": None if check.bound is None else bound_to_json(check.bound),
+        "residual": _number(check.residual),
+        "tolerance": _number(check.tolerance),
+        "precision_digits": check.precision_digits,
+        "values": _values(check.values),
+    }
+
+
+def table_to_json(table: Table) -> dict:
+    return {
+        "name": table.name,
+        "caption": table.caption,
+        "columns": list(table.columns),
+        "rows": [[_number(cell) for cell in row] for row in table.rows],
+    }
+
+
+def figure_to_json(figure: Figure) -> dict:
+    return {"name": figure.name, "title": figure.title, "file": f"{figure.name}.png"}
+
+
+def layer_to_json(layer: LayerResult) -> dict:
+    return {
+        "layer": layer.layer.value,
+        "wall_s": layer.wall_s,
+        "error": layer.error,
+        "notes": list(layer.notes),
+        "tables": [table_to_json(table) for table in layer.tables],
+        "figures": [figure_to_json(figure) for figure in layer.figures],
+    }
+
+
+def environment_to_json(environment: Environment) -> dict:
+    return {
+        "seed": environment.seed,
+        "precision_digits": environment.precision_digits,
+        "device": environment.device,
+        "dtype": environment.dtype,
+        "quick": environment.quick,
+        "versions": dict(environment.versions),
+        "wall_s": environment.wall_s,
+    }
+
+
+def claim_to_json(result: ClaimResult) -> dict:
+    """The content of `<out>/<claim>/report.json`."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "claim": result.claim,
+        "title": result.title,
+        "source": result.source,
+        "bound": result.bound,
+        "assumptions": list(result.assumptions),
+        "verdict": result.verdict.value,
+        "checks": [check_to_json(check) for check in result.checks],
+        "layers": [layer_to_json(layer) for layer in result.layers],
+        "environment": environment_to_json(result.environment),
+    }
+
+
+def summary_to_json(run: RunResult) -> dict:
+    """The content of `<out>/summary.json`."""
+    counts = Counter(result.verdict.value for result in run.claims)
+    return {
+        "format_version": FORMAT_VERSION,
+        "exit_code": run.exit_code,
+        "config": run.config.as_dict(),
+        "counts": {verdict.value: counts.get(verdict.value, 0) for verdict in Verdict},
+        "claims": [
+            {
+                "claim": result.claim,
+                "title": result.title,
+                "verdict": result.verdict.value,
+                "bound": result.bound,
+                "wall_s": result.environment.wall_s,
+                "report": f"{result.claim}/report.json",
+            }
+            for result in run.claims
+        ],
+        "versions": library_versions(),
+        "wall_s": run.wall_s,
+    }
