@@ -1,0 +1,39 @@
+"""Every registered claim runs in quick mode: all three layers produce checks, none errors."""
+
+import json
+
+import pytest
+
+import optverify
+from optverify.claim import Layer, RunConfig
+from optverify.verify import registry
+from optverify.verify.report import write_claim_report
+from optverify.verify.runner import run_claim
+
+CLAIM_IDS = list(registry.claims())
+
+
+def test_registry_ids_are_unique_and_match_the_modules():
+    assert len(CLAIM_IDS) == len(registry.CLAIM_MODULES)
+    for module, claim_id in zip(registry.CLAIM_MODULES, CLAIM_IDS):
+        assert module == claim_id.replace("-", "_")
+
+
+def test_python_api_exposes_the_claims():
+    assert list(optverify.claims) == CLAIM_IDS
+
+
+def test_unknown_claim_suggests_close_ids():
+    with pytest.raises(registry.UnknownClaimError, match="unknown claim"):
+        registry.get("no-such-claim-anywhere")
+
+
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
+def test_claim_runs_in_quick_mode(claim_id, tmp_path):
+    result = run_claim(registry.get(claim_id), RunConfig(quick=True, seed=0))
+    errors = [f"{c.layer.value}/{c.name}: {c.detail}" for c in result.checks if c.verdict.value == "error"]
+    assert not errors, errors
+    for layer in Layer:
+        assert any(check.layer is layer for check in result.checks), f"no {layer.value} check"
+    folder = write_claim_report(result, tmp_path)
+    assert json.loads((folder / "report.json").read_text())["claim"] == claim_id
