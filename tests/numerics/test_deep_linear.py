@@ -1,0 +1,106 @@
+"""Deep linear helpers: Procedure 1 balancedness, autograd twin of the layer gradients, mp twins."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from mpmath import mp
+
+from optverify.numerics.deep_linear import (
+    balanced_factors,
+    balanced_factors_mp,
+    balancedness_gaps,
+    balancedness_gaps_mp,
+    end_to_end,
+    end_to_end_mp,
+    gradient_descent_step,
+    layer_gradients,
+    layer_gradients_mp,
+)
+from optverify.numerics.mp_linalg import max_abs, psd_power, to_mp, to_numpy
+from tests.strategies import balanced_deep_linear_nets, spd_matrices
+
+
+@given(balanced_deep_linear_nets())
+def test_procedure_one_is_balanced_and_multiplies_to_the_target(net):
+    target, hidden = net
+    factors = balanced_factors(torch.from_numpy(target), hidden)
+    scale = max(1.0, float(np.abs(target).max()))
+    assert torch.allclose(end_to_end(factors), torch.from_numpy(target), atol=1e-12 * scale)
+    for gap in balancedness_gaps(factors):
+        assert gap.abs().max() <= 1e-12 * scale
+
+
+def test_balanced_factors_share_the_singular_values_to_the_power_one_over_n():
+    target = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    factors = balanced_factors(target, [5, 3])
+    expected = torch.linalg.svdvals(target) ** (1 / 3)
+    for layer in factors:
+        assert torch.allclose(torch.linalg.svdvals(layer)[:3], expected)
+
+
+def test_batched_factors_match_one_by_one():
+    targets = torch.randn(4, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    batched = balanced_factors(targets, [3, 4])
+    for i in range(4):
+        single = balanced_factors(targets[i], [3, 4])
+        assert all(torch.allclose(b[i], s) for b, s in zip(batched, single))
+
+
+def test_layer_gradients_match_autograd():
+    generator = torch.Generator().manual_seed(2)
+    factors = [torch.randn(shape, dtype=torch.float64, generator=generator, requires_grad=True)
+               for shape in [(4, 3), (5, 4), (2, 5)]]
+    target = torch.randn(2, 3, dtype=torch.float64, generator=generator)
+    loss = 0.5 * ((end_to_end(factors) - target) ** 2).sum()
+    loss.backward()
+    with torch.no_grad():
+        ours = layer_gradients([f.detach() for f in factors], end_to_end(factors) - target)
+    for factor, gradient in zip(factors, ours):
+        assert torch.allclose(factor.grad, gradient, atol=1e-12)
+
+
+def test_gradient_descent_step_with_weight_decay():
+    generator = torch.Generator().manual_seed(3)
+    factors = [torch.randn(2, 2, dtype=torch.float64, generator=generator) for _ in range(3)]
+    step = gradient_descent_step(factors, lambda w: torch.zeros_like(w), eta=0.1, weight_decay=0.5)
+    assert all(torch.allclose(new, 0.95 * old) for new, old in zip(step, factors))
+
+
+def test_mp_twins_agree_with_torch():
+    rng = np.random.default_rng(4)
+    target, grad = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    factors = balanced_factors(torch.from_numpy(target), [3, 2])
+    with mp.workdps(40):
+        mp_factors = balanced_factors_mp(to_mp(target), [3, 2])
+        assert max_abs(end_to_end_mp(mp_factors) - to_mp(target)) < mp.mpf(10) ** -35
+        assert max(max_abs(g) for g in balancedness_gaps_mp(mp_factors)) < mp.mpf(10) ** -35
+        mp_gradients = layer_gradients_mp(mp_factors, to_mp(grad))
+    # singular vectors are unique only up to sign: compare sign-invariant quantities
+    torch_gradients = layer_gradients(factors, torch.from_numpy(grad))
+    for ours, theirs in zip(torch_gradients, mp_gradients):
+        assert np.allclose(np.linalg.svd(ours.numpy(), compute_uv=False),
+                           np.linalg.svd(to_numpy(theirs), compute_uv=False))
+
+
+def test_narrow_hidden_layer_is_refused():
+    with pytest.raises(ValueError, match="at least min"):
+        balanced_factors(torch.zeros(3, 3, dtype=torch.float64), [2])
+    with pytest.raises(ValueError, match="depth N >= 2"):
+        balanced_factors(torch.zeros(3, 3, dtype=torch.float64), [])
+
+
+@given(spd_matrices())
+def test_psd_power_matches_scipy(matrix):
+    from scipy.linalg import fractional_matrix_power
+
+    with mp.workdps(30):
+        ours = to_numpy(psd_power(to_mp(matrix), mp.mpf(1) / 3))
+    assert np.allclose(ours, np.real(fractional_matrix_power(matrix, 1 / 3)), atol=1e-9)
+
+
+def test_psd_power_of_a_singular_matrix_uses_zero_to_the_zero_is_one():
+    with mp.workdps(30):
+        projector = to_mp([[1, 0], [0, 0]])
+        assert max_abs(psd_power(projector, 0) - mp.eye(2)) == 0
+        assert max_abs(psd_power(projector, mp.mpf("0.5")) - projector) < mp.mpf(10) ** -25
