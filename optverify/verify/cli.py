@@ -161,8 +161,10 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console) -> RunResult:
                    TimeElapsedColumn(), console=stderr)
     with bar:
         display = _ProgressDisplay(bar, claims)
-        return run(claims, config, progress=display.track, on_layer=display.on_layer,
-                   on_claim_done=write)
+        result = run(claims, config, progress=display.track, on_layer=display.on_layer,
+                     on_claim_done=write)
+        bar.update(display.overall, completed=3 * len(claims), description="done")
+        return result
 
 
 def _selected(args) -> list[Claim]:

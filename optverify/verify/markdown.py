@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from optverify.claim import Layer
 from optverify.results import Check, ClaimResult, Table, Value
-from optverify.verdict import describe_fit
 from optverify.verify.runner import RunResult
 
 _MARK = {"consistent": "consistent", "violated": "**VIOLATED**", "inconclusive": "inconclusive",
@@ -29,8 +28,9 @@ def _check_lines(check: Check) -> list[str]:
     lines = [f"#### `{check.name}` — {_MARK[check.verdict.value]}{role}", "", check.statement, "",
              f"- Outcome: {check.detail}"]
     if check.fit is not None:
-        lines.append(f"- Fit ({check.fit.scale.value}): {describe_fit(check.fit)}, "
-                     f"R^2 = {check.fit.r_squared:.5f}")
+        fit = check.fit
+        lines.append(f"- Fit ({fit.scale.value}): slope {fit.exponent:.6g} +- {fit.stderr:.2g} "
+                     f"(standard error), intercept {fit.intercept:.4g}, R^2 = {fit.r_squared:.5f}")
         slopes = ", ".join(f"{s:.3g}" for s in check.fit.local_slopes)
         lines.append(f"- Local slopes between consecutive points: {slopes}")
     if check.bound is not None:
