@@ -13,6 +13,8 @@ from functools import cache
 from optverify.claim import Claim
 
 CLAIM_MODULES = (
+    "deficiency_margin_convergence",
+    "end_to_end_preconditioner",
 )
 
 
