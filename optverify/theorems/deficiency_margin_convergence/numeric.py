@@ -1,0 +1,457 @@
+"""High-precision checks of Theorem 1 and Theorem 2 of Arora, Cohen, Golowich, Hu (2019), arXiv:1810.02281.
+
+Theorem 1 (mpmath at `config.precision` digits): on instances that meet its hypotheses exactly
+(deficiency margin c, delta <= c^2 / (256 N^3 ||Phi||_F^{2(N-1)/N}), eta at the 6144 bound), every
+gradient-descent step obeys the lemma l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t), the
+iterates keep sigma_min(W_e(t)) >= c, and l(t) <= l(0) (1 - eta c^{2(N-1)/N})^t. The step size is
+tiny (about 1e-5 .. 1e-8), so the matrix runs cover a modest number of steps; a scalar instance
+(d_0 = d_N = 1) is run for the theorem's full T(c, eta, N, eps) to a target eps = l(0) e^{-kappa}.
+
+Theorem 2 (d_N = 1): for W_e(0) = A ~ N(0, s^2 I) (Procedure 1 makes W_e(0) = A exactly), the
+probability that A has a deficiency margin, exactly by a one-dimensional mpmath quadrature, against
+a Monte-Carlo estimate over balanced initializations with a Clopper-Pearson interval (scipy.stats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mpmath
+import torch
+from mpmath import mp
+from scipy import stats
+
+from optverify.claim import Layer, Progress, RunConfig
+from optverify.numerics.deep_linear import (
+    balanced_factors,
+    balancedness_gaps_mp,
+    end_to_end,
+    end_to_end_mp,
+    layer_gradients_mp,
+)
+from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
+from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
+from optverify.theorems.deficiency_margin_convergence.conditions import (
+    balance_bound,
+    check_depth,
+    check_step_size,
+    deficiency_margin,
+    step_size_bound,
+)
+from optverify.theorems.deficiency_margin_convergence.instances import (
+    target_with_spectrum,
+    theorem_instance,
+)
+from optverify.verdict import inequality_check
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """A Theorem 1 instance: Phi's shape and singular values, hidden widths, designed margin."""
+
+    rows: int
+    cols: int
+    singular_values: tuple[float, ...]
+    hidden_widths: tuple[int, ...]
+    design_margin: float
+
+    @property
+    def depth(self) -> int:
+        return len(self.hidden_widths) + 1
+
+    def label(self) -> str:
+        return f"N={self.depth}, Phi {self.rows}x{self.cols}"
+
+
+@dataclass(frozen=True)
+class NumericConfig:
+    """Sizes of the mpmath runs; `quick` and `full` presets."""
+
+    instances: tuple[InstanceSpec, ...]
+    steps: int
+    scalar_margin: float
+    scalar_kappa: float
+    probability_inputs: tuple[int, ...]
+    probability_scales: tuple[float, ...]
+    probability_samples: int
+
+    @classmethod
+    def quick(cls) -> NumericConfig:
+        return cls(
+            instances=(
+                InstanceSpec(2, 2, (1.0, 0.6), (3,), 0.3),
+                InstanceSpec(2, 3, (1.2, 0.8), (2, 3), 0.4),
+            ),
+            steps=60,
+            scalar_margin=0.9,
+            scalar_kappa=0.02,
+            probability_inputs=(20, 100),
+            probability_scales=(0.1, 0.5, 1.0),
+            probability_samples=2000,
+        )
+
+    @classmethod
+    def full(cls) -> NumericConfig:
+        return cls(
+            instances=(
+                InstanceSpec(2, 2, (1.0, 0.6), (3,), 0.3),
+                InstanceSpec(2, 3, (1.2, 0.8), (2, 3), 0.4),
+                InstanceSpec(3, 2, (1.5, 1.0), (2, 4, 2), 0.5),
+                InstanceSpec(3, 3, (2.0, 1.5, 1.0), (3, 3, 3, 3), 0.6),
+            ),
+            steps=400,
+            scalar_margin=0.9,
+            scalar_kappa=0.3,
+            probability_inputs=(20, 100, 400),
+            probability_scales=(0.05, 0.2, 0.5, 1.0, 2.0),
+            probability_samples=10000,
+        )
+
+
+def precision_tolerance(digits: int) -> float:
+    """10^-(digits - 10): the floor of an mpmath computation at `digits` digits, with 10 digits
+    of headroom for the accumulated rounding of a few thousand matrix products."""
+    return 10.0 ** (-(digits - 10))
+
+
+def gram_sigma_min_mp(matrix: mpmath.matrix) -> mpmath.mpf:
+    """sigma_min of a matrix from the smallest eigenvalue of its smaller Gram matrix."""
+    gram = matrix * matrix.T if matrix.rows <= matrix.cols else matrix.T * matrix
+    eigenvalues = mp.eigsy(gram, eigvals_only=True)
+    return mp.sqrt(max(min(eigenvalues), mp.zero))
+
+
+@dataclass(frozen=True)
+class LemmaTrajectory:
+    """mpmath GD iterates checked against the lemma.
+
+    losses: l(0..steps); sigma_mins: sigma_min(W_e(t)) for t = 0..steps-1;
+    worst_lemma_margin: min_t [(1 - eta s_t^p) l(t) - l(t+1)] / l(t) (>= 0 when the lemma holds);
+    smallest_decrease_ratio: min_t (l(t) - l(t+1)) / (eta s_t^p l(t)) (>= 1 when the lemma holds).
+    """
+
+    losses: tuple[mpmath.mpf, ...]
+    sigma_mins: tuple[mpmath.mpf, ...]
+    worst_lemma_margin: mpmath.mpf
+    smallest_decrease_ratio: mpmath.mpf
+
+
+def lemma_trajectory_mp(
+    factors: Sequence[mpmath.matrix], target: mpmath.matrix, eta, steps: int
+) -> LemmaTrajectory:
+    """Run `steps` GD steps at the working precision and check the lemma at each one."""
+    check_depth(len(factors))
+    check_step_size(eta)
+    exponent = mp.mpf(2 * (len(factors) - 1)) / len(factors)
+    eta = mp.mpf(eta)
+    factors = list(factors)
+    residual = end_to_end_mp(factors) - target
+    losses = [frobenius_norm(residual) ** 2 / 2]
+    sigma_mins = []
+    worst_margin, smallest_ratio = mp.inf, mp.inf
+    for _ in range(steps):
+        sigma = gram_sigma_min_mp(residual + target)
+        gradients = layer_gradients_mp(factors, residual)
+        factors = [layer - eta * gradient for layer, gradient in zip(factors, gradients)]
+        residual = end_to_end_mp(factors) - target
+        loss = frobenius_norm(residual) ** 2 / 2
+        guaranteed = eta * sigma**exponent * losses[-1]
+        worst_margin = min(worst_margin, (losses[-1] - guaranteed - loss) / losses[-1])
+        smallest_ratio = min(smallest_ratio, (losses[-1] - loss) / guaranteed)
+        sigma_mins.append(sigma)
+        losses.append(loss)
+    return LemmaTrajectory(tuple(losses), tuple(sigma_mins), worst_margin, smallest_ratio)
+
+
+@dataclass(frozen=True)
+class PreparedInstance:
+    """An instance in mpmath with its measured hypotheses."""
+
+    label: str
+    depth: int
+    factors: tuple[mpmath.matrix, ...]
+    target: mpmath.matrix
+    margin: mpmath.mpf
+    delta: mpmath.mpf
+    delta_max: mpmath.mpf
+    eta: mpmath.mpf
+
+
+def prepare_instance(spec: InstanceSpec, config: RunConfig, index: int) -> PreparedInstance:
+    """Build the float64 instance, move it exactly into mpmath, and measure its hypotheses there."""
+    rng = config.numpy_rng(f"theorem1-instance-{index}")
+    target64 = torch.tensor(
+        target_with_spectrum(spec.singular_values, spec.rows, spec.cols, rng), dtype=torch.float64
+    )
+    factors64 = theorem_instance(
+        target64, spec.design_margin, spec.hidden_widths,
+        torch.Generator().manual_seed(config.seed_for(f"theorem1-factors-{index}")),
+    )
+    factors = tuple(to_mp(layer.numpy()) for layer in factors64)
+    target = to_mp(target64.numpy())
+    target_sigma_min = svd(target)[1][-1]
+    margin = target_sigma_min - frobenius_norm(end_to_end_mp(factors) - target)
+    norm = frobenius_norm(target)
+    delta = max(frobenius_norm(gap) for gap in balancedness_gaps_mp(factors))
+    return PreparedInstance(
+        label=spec.label(),
+        depth=spec.depth,
+        factors=factors,
+        target=target,
+        margin=margin,
+        delta=delta,
+        delta_max=balance_bound(margin, norm, spec.depth) if margin > 0 else mp.zero,
+        eta=step_size_bound(margin, norm, spec.depth) if margin > 0 else mp.zero,
+    )
+
+
+def envelope_margin(trajectory: LemmaTrajectory, eta, margin, depth: int) -> mpmath.mpf:
+    """min_{t >= 1} [l(0) (1 - eta c^p)^t - l(t)] / l(0): Theorem 1's geometric envelope, >= 0 if
+    it holds (t = 0 is an equality and is left out)."""
+    factor = 1 - eta * margin ** (mp.mpf(2 * (depth - 1)) / depth)
+    start = trajectory.losses[0]
+    return min((start * factor**t - loss) / start
+               for t, loss in enumerate(trajectory.losses) if t > 0)
+
+
+def scalar_theorem_run(margin: float, kappa: float, config: RunConfig) -> dict:
+    """Theorem 1 end to end for d_0 = d_N = 1, N = 2, Phi = 1: run T = log(l(0)/eps)/(eta c) steps
+    with eps = l(0) e^{-kappa} and eta at the bound, and compare l(T) with eps."""
+    depth = 2
+    with mp.workdps(config.precision):
+        target = mp.matrix([[1]])
+        root = mp.sqrt(mp.mpf(margin))  # W_e(0) = Phi - (sigma_min(Phi) - c) = c: margin exactly c
+        factors = [mp.matrix([[root]]), mp.matrix([[root]])]
+        eta = step_size_bound(mp.mpf(margin), mp.one, depth)
+        rate = eta * mp.mpf(margin) ** (mp.mpf(2 * (depth - 1)) / depth)
+        steps = int(mp.ceil(mp.mpf(kappa) / rate))
+        trajectory = lemma_trajectory_mp(factors, target, eta, steps)
+        epsilon = trajectory.losses[0] * mp.exp(-mp.mpf(kappa))
+        final = trajectory.losses[-1]
+        return {
+            "steps_T": steps,
+            "eta": float(eta),
+            "epsilon": float(epsilon),
+            "l_T": float(final),
+            "l_T_over_epsilon": float(final / epsilon),
+            "relative_margin": float((epsilon - final) / epsilon),
+            "worst_lemma_margin": float(trajectory.worst_lemma_margin),
+            "smallest_decrease_ratio": float(trajectory.smallest_decrease_ratio),
+        }
+
+
+def margin_probability_mp(inputs: int, scale: float, margin: float, target_norm: float = 1.0):
+    """P(||A - Phi||_2 <= ||Phi||_2 - c) for A ~ N(0, s^2 I_{d_0}) (d_N = 1), by quadrature.
+
+    With Phi = ||Phi|| e_1 (rotation invariance), ||A - Phi||^2 = (s Z - phi)^2 + s^2 Q with Z normal
+    and Q ~ chi^2_{d_0 - 1} independent; the event is |s Z - phi| <= r(Q) = sqrt(R^2 - s^2 Q),
+    R = phi - c, so P = int_0^{R^2/s^2} [Phi_N((phi + r)/s) - Phi_N((phi - r)/s)] f_Q(q) dq.
+    """
+    phi, s = mp.mpf(target_norm), mp.mpf(scale)
+    radius = phi - mp.mpf(margin)
+    if radius <= 0:
+        return mp.zero
+    upper = radius**2 / s**2
+    dof = inputs - 1
+
+    def integrand(q):
+        r = mp.sqrt(max(radius**2 - s**2 * q, mp.zero))
+        density = mp.exp((dof / mp.mpf(2) - 1) * mp.log(q) - q / 2 - mp.loggamma(dof / mp.mpf(2))
+                         - dof / mp.mpf(2) * mp.log(2))
+        return (mp.ncdf((phi + r) / s) - mp.ncdf((phi - r) / s)) * density
+
+    spread = 12 * mp.sqrt(2 * dof)
+    points = sorted({mp.zero, max(dof - spread, mp.zero), mp.mpf(dof),
+                     min(dof + spread, upper), upper})
+    points = [p for p in points if p <= upper]
+    return mp.quad(integrand, points)
+
+
+def reference_margin(scale: float, inputs: int, target_norm: float = 1.0) -> float:
+    """c_ref = s^2 d_0 / ||Phi||: the size of ||W_e(0)||^2 / ||Phi|| at this initialization scale."""
+    return scale**2 * inputs / target_norm
+
+
+@dataclass(frozen=True)
+class ProbabilityCell:
+    """Exact and Monte-Carlo probabilities of a deficiency margin for one (d_0, s d_0 / ||Phi||)."""
+
+    inputs: int
+    relative_scale: float
+    exact_positive: float
+    exact_reference: float
+    hits_reference: int
+    samples: int
+    ci95: tuple[float, float]
+    ci999: tuple[float, float]
+
+
+def probability_cell(inputs: int, relative_scale: float, samples: int, config: RunConfig):
+    """One cell of the Theorem 2 sweep: ||Phi|| = 1, s = relative_scale / d_0, depth 3."""
+    scale = relative_scale / inputs
+    c_ref = reference_margin(scale, inputs)
+    with mp.workdps(30):  # a probability compared with a Monte-Carlo estimate: 30 digits suffice
+        exact_positive = float(margin_probability_mp(inputs, scale, 0.0))
+        exact_reference = float(margin_probability_mp(inputs, scale, c_ref))
+    generator = torch.Generator().manual_seed(config.seed_for(f"theorem2-{inputs}-{relative_scale}"))
+    target = torch.zeros(1, inputs, dtype=torch.float64)
+    target[0, 0] = 1.0
+    draws = scale * torch.randn(samples, 1, inputs, generator=generator, dtype=torch.float64)
+    factors = balanced_factors(draws, (2, 2))
+    margins = deficiency_margin(end_to_end(factors), target)
+    hits = int((margins >= c_ref).sum())
+    test = stats.binomtest(hits, samples)
+    ci95 = test.proportion_ci(confidence_level=0.95)
+    ci999 = test.proportion_ci(confidence_level=0.999)
+    return ProbabilityCell(inputs, relative_scale, exact_positive, exact_reference, hits, samples,
+                           (ci95.low, ci95.high), (ci999.low, ci999.high))
+
+
+def _theorem1_checks(prepared, trajectories, digits: int) -> list[Check]:
+    tolerance = precision_tolerance(digits)
+    met = [bool(p.margin > 0 and p.delta <= p.delta_max and p.eta > 0) for p in prepared]
+    checks = [
+        Check(
+            Layer.NUMERIC, "hypotheses-met",
+            "the mpmath instances meet Theorem 1's hypotheses exactly: margin c > 0, "
+            "delta <= c^2/(256 N^3 ||Phi||_F^{2(N-1)/N}), eta = c^{(4N-2)/N}/(6144 N^3 ||Phi||_F^{(6N-4)/N})",
+            Verdict.CONSISTENT if all(met) else Verdict.VIOLATED,
+            detail=f"{sum(met)} of {len(met)} instances meet all three hypotheses",
+            values={f"{p.label} {key}": float(value) for p in prepared
+                    for key, value in (("c", p.margin), ("delta", p.delta),
+                                       ("delta_max", p.delta_max), ("eta", p.eta))},
+        )
+    ]
+    worst = min(float(t.worst_lemma_margin) for t in trajectories)
+    ratios = {p.label: float(t.smallest_decrease_ratio) for p, t in zip(prepared, trajectories)}
+    checks.append(inequality_check(
+        Layer.NUMERIC, "lemma-every-step",
+        "the lemma at every GD step: l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t); margin "
+        "= min_t [(1 - eta s_t^p) l(t) - l(t+1)] / l(t)",
+        worst, tolerance,
+        values={**{f"{label}: min decrease / guaranteed": r for label, r in ratios.items()},
+                "steps per instance": len(trajectories[0].losses) - 1, "digits": digits},
+    ))
+    sigma_margin = min(float(min(t.sigma_mins) - p.margin) for p, t in zip(prepared, trajectories))
+    checks.append(inequality_check(
+        Layer.NUMERIC, "margin-kept",
+        "the iterates keep the margin: sigma_min(W_e(t)) >= c at every step",
+        sigma_margin, tolerance,
+    ))
+    envelope = min(float(envelope_margin(t, p.eta, p.margin, p.depth))
+                   for p, t in zip(prepared, trajectories))
+    checks.append(inequality_check(
+        Layer.NUMERIC, "geometric-envelope",
+        "Theorem 1's envelope: l(t) <= l(0) (1 - eta c^{2(N-1)/N})^t at every step computed",
+        envelope, tolerance,
+        values={f"{p.label}: l(T)/l(0)": float(t.losses[-1] / t.losses[0])
+                for p, t in zip(prepared, trajectories)},
+    ))
+    return checks
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    """Theorem 1 at `config.precision` digits and the Theorem 2 probability sweep."""
+    settings = NumericConfig.quick() if config.quick else NumericConfig.full()
+    with mp.workdps(config.precision):
+        prepared = [prepare_instance(spec, config, i) for i, spec in enumerate(settings.instances)]
+        trajectories = [
+            lemma_trajectory_mp(p.factors, p.target, p.eta, settings.steps)
+            for p in progress(prepared, "mpmath GD on Theorem 1 instances")
+        ]
+        checks = _theorem1_checks(prepared, trajectories, config.precision)
+        ratio_series = [
+            Series(p.label, tuple(float(t) for t in range(1, len(traj.losses))),
+                   tuple(float((traj.losses[t] - traj.losses[t + 1])
+                               / (p.eta * traj.sigma_mins[t] ** (mp.mpf(2 * (p.depth - 1)) / p.depth)
+                                  * traj.losses[t]))
+                         for t in range(len(traj.losses) - 1)), "line")
+            for p, traj in zip(prepared, trajectories)
+        ]
+    scalar = scalar_theorem_run(settings.scalar_margin, settings.scalar_kappa, config)
+    checks.append(inequality_check(
+        Layer.NUMERIC, "theorem-iteration-count",
+        "Theorem 1's T on a scalar instance (N = 2, Phi = 1, c = 0.9, eta at the bound): after "
+        "T = log(l(0)/eps) / (eta c^{2(N-1)/N}) steps, l(T) <= eps (eps = l(0) e^{-kappa}); margin "
+        "(eps - l(T)) / eps",
+        scalar["relative_margin"], precision_tolerance(config.precision),
+        values={**scalar, "kappa": settings.scalar_kappa},
+    ))
+    cells = [
+        probability_cell(inputs, scale, settings.probability_samples, config)
+        for inputs in settings.probability_inputs
+        for scale in progress(settings.probability_scales, f"Theorem 2 probability, d_0={inputs}")
+    ]
+    checks.extend(_theorem2_checks(cells))
+    figures = (
+        Figure("lemma-decrease-ratio", "Lemma of Theorem 1: measured / guaranteed per-step decrease",
+               (Panel("(l(t) - l(t+1)) / (eta sigma_min(W_e(t))^{2(N-1)/N} l(t)) at "
+                      f"{config.precision} digits (>= 1: the lemma holds)", "step t",
+                      "decrease ratio", tuple(ratio_series), xscale="linear", yscale="log"),)),
+        _probability_figure(cells),
+    )
+    return LayerResult(Layer.NUMERIC, checks=tuple(checks), figures=figures,
+                       tables=(_probability_table(cells),))
+
+
+def _theorem2_checks(cells: Sequence[ProbabilityCell]) -> list[Check]:
+    outside = [c for c in cells if not c.ci999[0] <= c.exact_reference <= c.ci999[1]]
+    agreement = Check(
+        Layer.NUMERIC, "theorem2-probability-twin",
+        "Theorem 2 set-up (d_N = 1, W_e(0) = A ~ N(0, s^2 I) through Procedure 1): the exact "
+        "P(margin >= c_ref = s^2 d_0/||Phi||) by mpmath quadrature lies in the 99.9% Clopper-Pearson "
+        "interval of the Monte-Carlo estimate over balanced initializations, in every cell",
+        Verdict.CONSISTENT if not outside else Verdict.VIOLATED,
+        detail=f"{len(cells) - len(outside)} of {len(cells)} cells agree",
+        values={f"d0={c.inputs}, s d0={c.relative_scale}": f"exact {c.exact_reference:.4f}, MC "
+                f"{c.hits_reference / c.samples:.4f} [{c.ci95[0]:.4f}, {c.ci95[1]:.4f}]" for c in cells},
+    )
+    near_zero = [c for c in cells if c.inputs >= 100 and c.relative_scale <= 0.2]
+    worst = min(near_zero, key=lambda c: c.ci95[0]) if near_zero else None
+    constant = Check(
+        Layer.NUMERIC, "theorem2-constant-probability",
+        "Theorem 2's constant probability: near zero (s d_0/||Phi|| <= 0.2) and d_0 >= 100, a balanced "
+        "init has a deficiency margin >= c_ref with probability > 0.25 (95% CI lower end and exact value)",
+        Verdict.INCONCLUSIVE if worst is None else (
+            Verdict.CONSISTENT if min(worst.ci95[0], worst.exact_reference) > 0.25 else Verdict.VIOLATED),
+        detail="no cell with d_0 >= 100 and s d_0 <= 0.2 in this mode" if worst is None else
+        f"lowest cell d_0={worst.inputs}, s d_0={worst.relative_scale}: exact "
+        f"{worst.exact_reference:.4f}, measured {worst.hits_reference / worst.samples:.4f} "
+        f"(95% CI [{worst.ci95[0]:.4f}, {worst.ci95[1]:.4f}], n = {worst.samples}); "
+        f"P(any margin) exact {worst.exact_positive:.4f} (tends to 1/2 as s -> 0)",
+        values={f"d0={c.inputs}, s d0={c.relative_scale}: P(margin > 0)": round(c.exact_positive, 5)
+                for c in cells},
+    )
+    return [agreement, constant]
+
+
+def _probability_table(cells: Sequence[ProbabilityCell]) -> Table:
+    return Table(
+        "theorem2-probability",
+        "Theorem 2 (d_N = 1, ||Phi|| = 1, A ~ N(0, s^2 I), balanced init): probability of a deficiency "
+        "margin, exact (mpmath quadrature) and Monte-Carlo with Clopper-Pearson 95% CI",
+        ("d_0", "s d_0", "c_ref = s^2 d_0", "P(margin > 0) exact", "P(margin >= c_ref) exact",
+         "MC estimate", "95% CI low", "95% CI high", "samples"),
+        tuple((c.inputs, c.relative_scale, reference_margin(c.relative_scale / c.inputs, c.inputs),
+               round(c.exact_positive, 5), round(c.exact_reference, 5),
+               round(c.hits_reference / c.samples, 5), round(c.ci95[0], 5), round(c.ci95[1], 5),
+               c.samples) for c in cells),
+    )
+
+
+def _probability_figure(cells: Sequence[ProbabilityCell]) -> Figure:
+    series = []
+    for inputs in sorted({c.inputs for c in cells}):
+        row = [c for c in cells if c.inputs == inputs]
+        x = tuple(c.relative_scale for c in row)
+        series.append(Series(f"exact, d_0={inputs}", x, tuple(c.exact_reference for c in row), "line"))
+        series.append(Series(f"Monte Carlo, d_0={inputs}", x,
+                             tuple(max(c.hits_reference / c.samples, 1e-6) for c in row)))
+    scales = tuple(sorted({c.relative_scale for c in cells}))
+    series.append(Series("0.25 (Theorem 2)", scales, (0.25,) * len(scales), "dashed"))
+    return Figure(
+        "theorem2-probability", "Theorem 2: probability of a deficiency margin at a balanced init",
+        (Panel("P(||W_e(0) - Phi|| <= ||Phi|| - s^2 d_0 / ||Phi||), d_N = 1", "s d_0 / ||Phi||",
+               "probability", tuple(series)),),
+    )

@@ -1,0 +1,226 @@
+"""Symbolic statement of Theorem 1 of Arora, Cohen, Golowich, Hu (2019), arXiv:1810.02281.
+
+- The lemma's contraction l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t) (the main bound, an
+  INEQUALITY) as the per-step decrease (eta/2) sigma_min^{2(N-1)/N} ||grad l^1||_F^2 with
+  ||grad l^1||_F^2 = 2 l^1 for l^1 = 1/2 ||W - Phi||_F^2 (sympy differentiates l^1).
+- Theorem 1's iteration count T(c, eta, N, eps) = log(l(0)/eps) / (eta c^{2(N-1)/N}):
+  (1 - x)^T <= exp(-x T) on 0 <= x < 1, so T steps of the contraction reach eps; the step-size
+  hypothesis keeps x = eta c^{2(N-1)/N} <= (c/||Phi||_F)^{(6N-4)/N} / (6144 N^3) < 1.
+- The first-order decrease of exact GD in the balanced scalar case, 2 N eta sigma^{2(N-1)/N} l: the
+  lemma keeps 1/(2N) of it (how loose the lemma is for small eta).
+- The deficiency-margin claim: ||W' - Phi||_F <= ||W_e(0) - Phi||_F <= sigma_min(Phi) - c implies
+  sigma_min(W') >= c, through Weyl's inequality and ||E||_2 <= ||E||_F (the chain in sympy, the
+  spectral-vs-Frobenius step for a symbolic 2 x 2 matrix, Weyl by randomized float64 spot checks,
+  and the direction where the bound is attained).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from optverify.claim import Layer, Progress, RunConfig
+from optverify.numerics.precision import machine_epsilon
+from optverify.results import Check, LayerResult, Verdict
+from optverify.verdict import inequality_check, symbolic_zero_check
+
+eta, sigma, margin, loss, next_loss, epsilon, initial_loss, phi_norm = sympy.symbols(
+    "eta sigma c l l_next epsilon l_0 Phi_F", positive=True
+)
+depth = sympy.Symbol("N", integer=True, positive=True)
+CONTRACTION_EXPONENT = 2 * (depth - 1) / depth
+CONTRACTION_FACTOR = 1 - eta * sigma**CONTRACTION_EXPONENT
+LEMMA = sympy.Le(next_loss, CONTRACTION_FACTOR * loss)
+ITERATIONS = sympy.log(initial_loss / epsilon) / (eta * margin**CONTRACTION_EXPONENT)
+STEP_SIZE_BOUND = margin ** ((4 * depth - 2) / depth) / (
+    6144 * depth**3 * phi_norm ** ((6 * depth - 4) / depth)
+)
+BALANCE_BOUND = margin**2 / (256 * depth**3 * phi_norm ** (2 * (depth - 1) / depth))
+
+
+def gradient_norm_identity(rows: int = 2, cols: int = 3) -> sympy.Expr:
+    """||grad l^1(W)||_F^2 - 2 l^1(W) for l^1 = 1/2 ||W - Phi||_F^2, gradient by sympy (zero)."""
+    weights = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"w_{i}{j}", real=True))
+    target = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"phi_{i}{j}", real=True))
+    half_square = sum((weights - target).applyfunc(lambda e: e**2)) / 2
+    gradient = weights.applyfunc(lambda w: sympy.diff(half_square, w))
+    return sum(gradient.applyfunc(lambda g: g**2)) - 2 * half_square
+
+
+def contraction_from_decrease() -> sympy.Expr:
+    """[l - (eta/2) sigma^p ||grad||^2] with ||grad||^2 = 2 l, minus (1 - eta sigma^p) l (zero)."""
+    gradient_square = 2 * loss
+    return loss - eta / 2 * sigma**CONTRACTION_EXPONENT * gradient_square - CONTRACTION_FACTOR * loss
+
+
+def scalar_first_order_decrease(depth_value: int) -> sympy.Expr:
+    """d l(t+1)/d eta at eta = 0 for balanced scalar GD (w_j = w), plus 2 N sigma^{2(N-1)/N} l (zero).
+
+    l = 1/2 (w^N - phi)^2, w_j <- w_j - eta (p - phi) p / w_j with p = w^N, sigma = w^N.
+    """
+    w, target = sympy.symbols("w phi", positive=True)
+    layers = [sympy.Symbol(f"w{j}", positive=True) for j in range(depth_value)]
+    product = sympy.Mul(*layers)
+    gradients = [sympy.diff((product - target) ** 2 / 2, layer) for layer in layers]
+    stepped = product.subs({layer: layer - eta * g for layer, g in zip(layers, gradients)},
+                           simultaneous=True)
+    after = ((stepped - target) ** 2 / 2).subs({layer: w for layer in layers})
+    slope = sympy.diff(after, eta).subs(eta, 0)
+    current = (w**depth_value - target) ** 2 / 2
+    exponent = sympy.Rational(2 * (depth_value - 1), depth_value)
+    return slope + 2 * depth_value * (w**depth_value) ** exponent * current
+
+
+def power_below_exponential() -> tuple[sympy.Expr, sympy.Expr]:
+    """f(x) = -x - log(1 - x) with x = y/(1+y), y >= 0: (f(0), f'(x) in terms of y).
+
+    f(0) = 0 and f' = x/(1-x) = y >= 0 give log(1 - x) <= -x, i.e. (1 - x)^T <= exp(-x T).
+    """
+    x, y = sympy.symbols("x y", nonnegative=True)
+    gap = -x - sympy.log(1 - x)
+    derivative = sympy.simplify(sympy.diff(gap, x).subs(x, y / (1 + y)))
+    return gap.subs(x, 0), derivative
+
+
+def iteration_count_residual() -> sympy.Expr:
+    """l(0) exp(-eta c^p T) - eps at T = Theorem 1's iteration count (zero)."""
+    return initial_loss * sympy.exp(-eta * margin**CONTRACTION_EXPONENT * ITERATIONS) - epsilon
+
+
+def step_size_contraction_residual() -> sympy.Expr:
+    """eta_max c^{2(N-1)/N} - (c/||Phi||_F)^{(6N-4)/N} / (6144 N^3) (zero)."""
+    product = STEP_SIZE_BOUND * margin**CONTRACTION_EXPONENT
+    closed = (margin / phi_norm) ** ((6 * depth - 4) / depth) / (6144 * depth**3)
+    return sympy.powsimp(sympy.expand_power_base(product / closed, force=True), force=True) - 1
+
+
+def weyl_chain_residual() -> sympy.Expr:
+    """sigma_min(W') - c as the sum of the four margins of the chain, minus itself (zero).
+
+    Weyl: sigma_min(W') - sigma_min(Phi) + ||E||_2 >= 0; ||E||_F - ||E||_2 >= 0;
+    ||W_e(0) - Phi||_F - ||E||_F >= 0; sigma_min(Phi) - c - ||W_e(0) - Phi||_F >= 0 (margin).
+    """
+    s_new, s_target, spectral, frobenius, start = sympy.symbols(
+        "sigma_min_Wp sigma_min_Phi E_2 E_F r_0", nonnegative=True
+    )
+    steps = [s_new - s_target + spectral, frobenius - spectral, start - frobenius,
+             s_target - margin - start]
+    return (s_new - margin) - sum(steps)
+
+
+def spectral_below_frobenius() -> tuple[sympy.Expr, sympy.Expr]:
+    """For a symbolic 2 x 2 E: (trace(E^T E) - ||E||_F^2, trace^2 - disc - 4 det(E)^2), both zero.
+
+    The eigenvalues of E^T E are (t +- sqrt(t^2 - 4 det(E)^2))/2 with t = ||E||_F^2, so
+    ||E||_F^2 - ||E||_2^2 = (t - sqrt(disc))/2 >= 0 because disc = t^2 - 4 det(E)^2 <= t^2.
+    """
+    entries = sympy.Matrix(2, 2, sympy.symbols("e_00 e_01 e_10 e_11", real=True))
+    gram = entries.T * entries
+    trace = gram.trace()
+    lam = sympy.Symbol("lambda")
+    polynomial = sympy.Poly(gram.charpoly(lam).as_expr(), lam)
+    _, linear, constant = polynomial.all_coeffs()
+    discriminant = linear**2 - 4 * constant
+    frobenius_square = sum(entries.applyfunc(lambda e: e**2))
+    return trace - frobenius_square, trace**2 - discriminant - 4 * entries.det() ** 2
+
+
+def weyl_spot_check(config: RunConfig) -> dict:
+    """Random Phi, random W' with ||W' - Phi||_F <= r = sigma_min(Phi) - c: min sigma_min(W') - c.
+
+    Returns the worst margin over uniform-in-ball draws, and the margin at the attaining direction
+    W' = Phi - r u_min v_min^T (sigma_min(W') = c exactly), both in float64.
+    """
+    rng = config.numpy_rng("weyl")
+    draws = 500 if config.quick else 5000
+    worst, attained, scale = np.inf, np.inf, 1.0
+    for rows, cols in ((2, 2), (3, 3), (2, 4), (4, 3)):
+        targets = rng.standard_normal((draws, rows, cols))
+        singular = np.linalg.svd(targets, compute_uv=False)
+        fraction = rng.uniform(0.05, 0.95, draws)
+        margins = fraction * singular[:, -1]
+        radius = singular[:, -1] - margins
+        direction = rng.standard_normal((draws, rows, cols))
+        direction /= np.linalg.norm(direction, axis=(1, 2))[:, None, None]
+        inside = radius * rng.uniform(0, 1, draws) ** (1 / (rows * cols))
+        moved = targets + inside[:, None, None] * direction
+        worst = min(worst, float(np.min(np.linalg.svd(moved, compute_uv=False)[:, -1] - margins)))
+        u, _, vh = np.linalg.svd(targets)
+        rank = min(rows, cols)
+        extreme = targets - radius[:, None, None] * (u[:, :, rank - 1, None] * vh[:, None, rank - 1, :])
+        attained = min(attained, float(np.max(np.abs(
+            np.linalg.svd(extreme, compute_uv=False)[:, -1] - margins))))
+        scale = max(scale, float(singular.max()))
+    return {"worst_margin": worst, "attained_gap": attained, "scale": scale, "draws": 4 * draws}
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    """What sympy proves about Theorem 1's lemma, iteration count, step size and margin claim."""
+    checks = [
+        symbolic_zero_check(
+            "gradient-norm", "for l^1(W) = 1/2 ||W - Phi||_F^2 (2 x 3, gradient by sympy): "
+            "||grad l^1||_F^2 = 2 l^1", gradient_norm_identity()),
+        symbolic_zero_check(
+            "lemma-contraction", "the lemma's contraction l(t+1) <= (1 - eta sigma_min^{2(N-1)/N}) l(t) "
+            "equals the decrease bound l(t) - (eta/2) sigma_min^{2(N-1)/N} ||grad||_F^2 with "
+            "||grad||_F^2 = 2 l(t), symbolic N", contraction_from_decrease()),
+    ]
+    for depth_value in progress((2, 3, 4), "first-order decrease in the scalar case"):
+        checks.append(symbolic_zero_check(
+            f"first-order-decrease-n{depth_value}",
+            f"balanced scalar GD, N = {depth_value}: d l(t+1)/d eta at eta = 0 equals "
+            "-2 N sigma^{2(N-1)/N} l, 2N times the lemma's guaranteed -sigma^{2(N-1)/N} l",
+            scalar_first_order_decrease(depth_value)))
+    at_zero, derivative = power_below_exponential()
+    y = sympy.Symbol("y", nonnegative=True)
+    proved = at_zero == 0 and sympy.simplify(derivative - y) == 0
+    checks.append(Check(
+        Layer.SYMBOLIC, "power-below-exponential",
+        "(1 - x)^T <= exp(-x T) for 0 <= x < 1, T >= 0: f(x) = -x - log(1 - x) has f(0) = 0 and "
+        "f'(x) = x/(1 - x) >= 0 (sympy, with x = y/(1+y), y >= 0)",
+        Verdict.CONSISTENT if proved else Verdict.INCONCLUSIVE,
+        detail=f"f(0) = {at_zero}, f'(y/(1+y)) = {derivative}",
+    ))
+    checks.append(symbolic_zero_check(
+        "iteration-count", "Theorem 1's T = log(l(0)/eps) / (eta c^{2(N-1)/N}) gives "
+        "l(0) exp(-eta c^{2(N-1)/N} T) = eps, so l(T) <= l(0) (1 - eta c^p)^T <= eps",
+        iteration_count_residual()))
+    monotone = sympy.diff(sigma**CONTRACTION_EXPONENT, sigma).subs(depth, depth + 1)
+    checks.append(Check(
+        Layer.SYMBOLIC, "factor-monotone-in-sigma",
+        "d/dsigma sigma^{2(N-1)/N} >= 0 for N >= 1 and sigma > 0, so sigma_min(W_e(t)) >= c gives "
+        "1 - eta sigma_min^{2(N-1)/N} <= 1 - eta c^{2(N-1)/N}",
+        Verdict.CONSISTENT if sympy.simplify(monotone).is_nonnegative else Verdict.INCONCLUSIVE,
+        detail=f"derivative (N -> N+1): {sympy.simplify(monotone)}, nonnegative: "
+               f"{sympy.simplify(monotone).is_nonnegative}",
+    ))
+    checks.append(symbolic_zero_check(
+        "step-size-contraction", "the step-size hypothesis gives eta c^{2(N-1)/N} <= "
+        "(c/||Phi||_F)^{(6N-4)/N} / (6144 N^3) < 1 (c <= sigma_min(Phi) <= ||Phi||_F): the factor "
+        "stays in (0, 1)", step_size_contraction_residual()))
+    checks.append(symbolic_zero_check(
+        "weyl-chain", "sigma_min(W') - c is the sum of four non-negative margins: Weyl "
+        "(sigma_min(W') >= sigma_min(Phi) - ||E||_2), ||E||_2 <= ||E||_F, ||E||_F <= ||W_e(0) - Phi||_F, "
+        "and the deficiency margin", weyl_chain_residual()))
+    trace_gap, discriminant_gap = spectral_below_frobenius()
+    checks.append(symbolic_zero_check(
+        "spectral-below-frobenius", "2 x 2 symbolic E: trace(E^T E) = ||E||_F^2 and "
+        "disc(E^T E) = ||E||_F^4 - 4 det(E)^2 <= ||E||_F^4, so ||E||_2 <= ||E||_F",
+        sympy.Matrix([trace_gap, discriminant_gap])))
+    spot = weyl_spot_check(config)
+    tolerance = 64 * machine_epsilon("float64") * spot["scale"]  # SVD rounding of float64 matrices
+    checks.append(inequality_check(
+        Layer.SYMBOLIC, "margin-claim-spot-check",
+        "randomized float64: every W' with ||W' - Phi||_F <= sigma_min(Phi) - c has sigma_min(W') >= c "
+        "(worst of sigma_min(W') - c over draws in the ball)",
+        spot["worst_margin"], tolerance, values=spot))
+    checks.append(inequality_check(
+        Layer.SYMBOLIC, "margin-claim-attained",
+        "the margin claim is tight: W' = Phi - (sigma_min(Phi) - c) u_min v_min^T has sigma_min(W') = c "
+        "(margin = -max |sigma_min(W') - c|)",
+        -spot["attained_gap"], tolerance))
+    return LayerResult(Layer.SYMBOLIC, checks=tuple(checks),
+                       notes=(f"main bound: {sympy.sstr(LEMMA)}",
+                              f"T = {sympy.sstr(ITERATIONS)}",
+                              f"delta_max = {sympy.sstr(BALANCE_BOUND)}",
+                              f"eta_max = {sympy.sstr(STEP_SIZE_BOUND)}"))
