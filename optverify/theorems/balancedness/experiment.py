@@ -1,0 +1,383 @@
+"""Experiment layer of `balancedness`: gradient descent on many random deep linear nets at once.
+
+Source: the balancedness argument in the proof of Theorem 1 of Arora, Cohen, Hazan (2018),
+arXiv:1802.06509, and the discrete analysis of Arora, Cohen, Golowich, Hu (2019), arXiv:1810.02281.
+Under GD with step eta, C_j = W_{j+1}^T W_{j+1} - W_j W_j^T changes by exactly
+eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T) per step (weight decay: C_j <- (1 - eta lambda)^2 C_j + that),
+so from unbalanced inits the drift max_j ||C_j(T) - C_j(0)||_F is
+- Theta(eta^2) at a fixed number of steps T (TIGHT, exponent 2), and
+- Theta(eta) at a fixed time eta T of the unscaled flow dW/ds = -grad (T = s / eta steps; TIGHT 1);
+and with weight decay ||C_j|| decays like exp(-2 eta lambda t) after t steps, the continuous-time
+rate of dC_j/dt = -2 eta lambda C_j (TIGHT rate -2 in x = eta lambda t), with an O(eta lambda)
+discretization correction. Setting: square loss 1/2 ||W_e - Phi||_F^2 to a random target per
+instance, instances as a leading batch dimension (and learning rates as a second one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+import torch
+
+from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
+from optverify.figures import rate_panel
+from optverify.numerics.deep_linear import balancedness_gaps, end_to_end, layer_gradients
+from optverify.numerics.fit import RateFit, fit_exponential_rate, fit_power_law
+from optverify.numerics.precision import machine_epsilon, resolve
+from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
+from optverify.verdict import identity_check, rate_check
+
+DRIFT_AT_FIXED_STEPS = Bound(BoundKind.TIGHT, "eta", sympy.Integer(2))
+DRIFT_AT_FIXED_TIME = Bound(BoundKind.TIGHT, "eta", sympy.Integer(1))
+DECAY_RATE = Bound(BoundKind.TIGHT, "exp(eta lambda t)", sympy.Integer(-2))
+"""||C_j(t)|| ~ exp(eta lambda t)^-2 = exp(-2 eta lambda t): a rate -2 in x = eta lambda t."""
+DECAY_CORRECTION = Bound(BoundKind.TIGHT, "(eta lambda)", sympy.Integer(1))
+"""GD is a first-order discretization: its decay rate differs from -2 by O(eta lambda)."""
+
+ROUNDING_ULPS = 16
+"""Rounding floor of a drift after T steps: each step adds O(eps ||W||^2) rounding to C_j, so
+after T steps ROUNDING_ULPS * eps * T * max ||W_j||_F^2 is noise."""
+
+IDENTITY_ULPS = 64
+"""One-step identity tolerance: its three terms each carry O(d eps ||W||_F^2) rounding for widths
+d <= 4 here, so 64 eps times the largest ||W_j||_F^2 (or eta^2 ||G_j||_F^2) covers them."""
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The random instances and the three sweeps.
+
+    widths: d_0..d_N; init_scale: factors have N(0, init_scale^2 / d_{j-1}) entries (small,
+        unbalanced); the target Phi has N(0, 1) entries.
+    fixed_steps, fixed_step_etas: T and the learning rates of the fixed-step sweep.
+    fixed_time, step_counts: s = eta T and the step counts T (eta = s / T) of the fixed-time sweep.
+    weight_decay, eta_lambdas, decay_horizon, decay_samples: the decay sweep runs
+        T = decay_horizon / (eta lambda) steps for each eta lambda and samples ||C_j|| at
+        decay_samples + 1 evenly spaced steps.
+    """
+
+    instances: int
+    widths: tuple[int, ...]
+    init_scale: float
+    fixed_steps: int
+    fixed_step_etas: tuple[float, ...]
+    fixed_time: float
+    step_counts: tuple[int, ...]
+    weight_decay: float
+    eta_lambdas: tuple[float, ...]
+    decay_horizon: float
+    decay_samples: int
+
+    @classmethod
+    def quick(cls) -> ExperimentConfig:
+        return cls(32, (3, 4, 4, 2), 0.5, 20, tuple(np.geomspace(1e-4, 1.5e-3, 6)), 1.0,
+                   (10, 20, 40, 80, 160, 320), 0.5, (0.005, 0.01, 0.02, 0.04), 2.0, 20)
+
+    @classmethod
+    def full(cls) -> ExperimentConfig:
+        counts = tuple(int(n) for n in np.unique(np.geomspace(10, 3000, 11).round()))
+        return cls(256, (3, 4, 4, 2), 0.5, 20, tuple(np.geomspace(1e-5, 1.5e-3, 11)), 1.0,
+                   counts, 0.5, (0.002, 0.004, 0.008, 0.016, 0.032, 0.05), 3.0, 30)
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        return [(self.widths[j + 1], self.widths[j]) for j in range(len(self.widths) - 1)]
+
+
+@dataclass(frozen=True)
+class Instances:
+    """A batch of random deep linear nets: factors (instances, d_j, d_{j-1}) and targets."""
+
+    factors: list[torch.Tensor]
+    target: torch.Tensor
+
+    def grad_loss(self, end_to_end_matrix: torch.Tensor) -> torch.Tensor:
+        """grad L^1(W_e) = W_e - Phi for the square loss."""
+        return end_to_end_matrix - self.target
+
+
+def random_instances(config: ExperimentConfig, run: RunConfig) -> Instances:
+    """Unbalanced small Gaussian factors and N(0, 1) targets from the run's 'init' stream."""
+    generator = run.torch_generator("init")
+    options = dict(generator=generator, device=run.device, dtype=run.torch_dtype)
+    factors = [
+        config.init_scale / cols**0.5 * torch.randn(config.instances, rows, cols, **options)
+        for rows, cols in config.shapes
+    ]
+    target = torch.randn(config.instances, config.widths[-1], config.widths[0], **options)
+    return Instances(factors, target)
+
+
+def frobenius(matrices: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.matrix_norm(matrices)
+
+
+def gd_step(factors, instances: Instances, eta, weight_decay: float = 0.0):
+    """One GD step on every layer at once: (new factors, the layer gradients G_j used)."""
+    gradients = layer_gradients(factors, instances.grad_loss(end_to_end(factors)))
+    stepped = [w - eta * (weight_decay * w + g) for w, g in zip(factors, gradients)]
+    return stepped, gradients
+
+
+def one_step_residual(before, after, gradients, eta, weight_decay: float):
+    """max_j ||C_j(t+1) - (1 - eta lambda)^2 C_j(t) - eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)||_F
+    relative to its rounding scale, per instance."""
+    factor = (1 - eta * weight_decay) ** 2
+    predicted = [
+        factor * gap + eta**2 * g_gap
+        for gap, g_gap in zip(balancedness_gaps(before), balancedness_gaps(gradients))
+    ]
+    residual = torch.stack([frobenius(new - p) for new, p in zip(balancedness_gaps(after), predicted)])
+    scale = torch.stack([frobenius(w) ** 2 for w in before] + [frobenius(w) ** 2 for w in after])
+    return (residual.amax(0) / scale.amax(0)).amax()
+
+
+def max_gap_drift(factors, initial_gaps) -> torch.Tensor:
+    """max_j ||C_j - C_j(0)||_F per instance (and per leading sweep index)."""
+    gaps = balancedness_gaps(factors)
+    return torch.stack([frobenius(g - g0) for g, g0 in zip(gaps, initial_gaps)]).amax(0)
+
+
+def _geometric_mean(values: torch.Tensor) -> np.ndarray:
+    return values.log().mean(-1).exp().cpu().numpy()
+
+
+def _per_instance_slopes(x: np.ndarray, drifts: np.ndarray) -> np.ndarray:
+    """Least-squares log-log slope of each instance's drift (columns) against x."""
+    return np.polyfit(np.log(x), np.log(drifts), 1)[0]
+
+
+@dataclass(frozen=True)
+class DriftSweep:
+    """A drift sweep: learning rates, the geometric mean drift over instances, the per-instance
+    slopes, which points resolve above the rounding floor, and the largest one-step residual."""
+
+    etas: np.ndarray
+    drift: np.ndarray
+    slopes: np.ndarray
+    resolved: np.ndarray
+    identity_residual: float
+
+
+def fixed_steps_sweep(config: ExperimentConfig, instances: Instances, dtype: str) -> DriftSweep:
+    """T GD steps for every learning rate at once (learning rates as a leading batch dimension)."""
+    etas_np = np.array(config.fixed_step_etas)
+    first = instances.factors[0]
+    etas = torch.tensor(etas_np, dtype=first.dtype, device=first.device).view(-1, 1, 1, 1)
+    factors = [w.expand(len(etas_np), *w.shape) for w in instances.factors]
+    initial = balancedness_gaps(instances.factors)
+    residual = 0.0
+    for _ in range(config.fixed_steps):
+        stepped, gradients = gd_step(factors, instances, etas)
+        residual = max(residual, float(one_step_residual(factors, stepped, gradients, etas, 0.0)))
+        factors = stepped
+    drifts = max_gap_drift(factors, initial)
+    return _sweep(etas_np, drifts, instances, config.fixed_steps, dtype, residual)
+
+
+def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
+                     progress: Progress) -> DriftSweep:
+    """T = s / eta GD steps for each step count T (eta = s / T), so eta T = s is fixed."""
+    initial = balancedness_gaps(instances.factors)
+    drifts, residual = [], 0.0
+    for steps in progress(config.step_counts, "torch: fixed-time sweep"):
+        eta = config.fixed_time / steps
+        factors = instances.factors
+        for _ in range(steps):
+            stepped, gradients = gd_step(factors, instances, eta)
+            residual = max(residual, float(one_step_residual(factors, stepped, gradients, eta, 0.0)))
+            factors = stepped
+        drifts.append(max_gap_drift(factors, initial))
+    etas = config.fixed_time / np.array(config.step_counts, dtype=float)
+    return _sweep(etas, torch.stack(drifts), instances, max(config.step_counts), dtype, residual)
+
+
+def _sweep(etas, drifts: torch.Tensor, instances: Instances, steps: int, dtype: str,
+           residual: float) -> DriftSweep:
+    scale = max(float((frobenius(w) ** 2).amax()) for w in instances.factors)
+    mean_drift = _geometric_mean(drifts)
+    resolved = np.array([not resolve(float(d), scale * steps, dtype, ROUNDING_ULPS).below_precision
+                         for d in mean_drift])
+    per_instance = drifts.cpu().numpy()
+    slopes = _per_instance_slopes(etas[resolved], per_instance[resolved]) if resolved.sum() >= 2 \
+        else np.array([np.nan])
+    return DriftSweep(etas, mean_drift, slopes, resolved, residual)
+
+
+@dataclass(frozen=True)
+class DecayRun:
+    """One weight-decay run: x = eta lambda t at the samples, the mean over instances and j of
+    log ||C_j||_F there, the fitted rate in x, and the largest one-step identity residual."""
+
+    eta_lambda: float
+    x: np.ndarray
+    mean_log_gap: np.ndarray
+    fit: RateFit
+    identity_residual: float
+
+    @property
+    def gd_factor_rate(self) -> float:
+        """The rate in x of the per-step factor (1 - eta lambda)^2 alone."""
+        return 2 * np.log1p(-self.eta_lambda) / self.eta_lambda
+
+
+def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float) -> DecayRun:
+    """GD with weight decay for decay_horizon / (eta lambda) steps, ||C_j|| sampled evenly."""
+    eta = eta_lambda / config.weight_decay
+    steps = int(np.ceil(config.decay_horizon / eta_lambda))
+    sample_every = max(1, steps // config.decay_samples)
+    factors, residual, xs, logs = instances.factors, 0.0, [], []
+    for step in range(steps + 1):
+        if step % sample_every == 0:
+            norms = torch.stack([frobenius(gap) for gap in balancedness_gaps(factors)])
+            xs.append(eta_lambda * step)
+            logs.append(float(norms.log().mean()))
+        if step == steps:
+            break
+        stepped, gradients = gd_step(factors, instances, eta, config.weight_decay)
+        residual = max(residual, float(
+            one_step_residual(factors, stepped, gradients, eta, config.weight_decay)))
+        factors = stepped
+    x, mean_log = np.array(xs), np.array(logs)
+    return DecayRun(eta_lambda, x, mean_log, fit_exponential_rate(x, np.exp(mean_log)), residual)
+
+
+def _drift_check(name: str, words: str, sweep: DriftSweep, bound: Bound, dtype: str) -> Check:
+    resolved = sweep.resolved
+    values = {
+        "per_instance_slope_min": float(np.nanmin(sweep.slopes)),
+        "per_instance_slope_median": float(np.nanmedian(sweep.slopes)),
+        "per_instance_slope_max": float(np.nanmax(sweep.slopes)),
+        "points_below_precision": int((~resolved).sum()),
+    }
+    if resolved.sum() < 3:
+        return Check(Layer.EXPERIMENT, name, words, Verdict.INCONCLUSIVE,
+                     detail=f"only {int(resolved.sum())} of {len(resolved)} drift points resolve "
+                            f"above the {dtype} rounding floor; no exponent fitted",
+                     bound=bound, values=values)
+    fit = fit_power_law(sweep.etas[resolved], sweep.drift[resolved])
+    return rate_check(Layer.EXPERIMENT, name, words, fit, bound, values=values)
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    """Fit the drift exponents and the weight-decay rate over batched random instances."""
+    setup = ExperimentConfig.quick() if config.quick else ExperimentConfig.full()
+    instances = random_instances(setup, config)
+    dtype = config.dtype
+    steps_sweep = fixed_steps_sweep(setup, instances, dtype)
+    time_sweep = fixed_time_sweep(setup, instances, dtype, progress)
+    decays = [decay_run(setup, instances, value)
+              for value in progress(setup.eta_lambdas, "torch: weight-decay sweep")]
+    where = (f"GD on {setup.instances} random deep linear nets (widths {setup.widths}, square "
+             "loss, small unbalanced init)")
+    checks = [
+        _drift_check("drift-fixed-steps",
+                     f"{where}: the drift max_j ||C_j(T) - C_j(0)||_F after T = "
+                     f"{setup.fixed_steps} steps grows like eta^2",
+                     steps_sweep, DRIFT_AT_FIXED_STEPS, dtype),
+        _drift_check("drift-fixed-time",
+                     f"{where}: the drift at a fixed time eta T = {setup.fixed_time} grows like "
+                     "eta", time_sweep, DRIFT_AT_FIXED_TIME, dtype),
+    ]
+    smallest = decays[0]
+    checks.append(rate_check(
+        Layer.EXPERIMENT, "weight-decay-rate",
+        f"{where}, weight decay lambda = {setup.weight_decay}, eta lambda = "
+        f"{smallest.eta_lambda}: ||C_j(t)||_F decays like exp(-2 eta lambda t) after t steps "
+        "(fitted rate in x = eta lambda t against -2)",
+        smallest.fit, DECAY_RATE,
+        values={"gd_factor_rate": smallest.gd_factor_rate},
+    ))
+    eta_lambdas = np.array([run.eta_lambda for run in decays])
+    deviations = np.array([abs(run.fit.exponent + 2) for run in decays])
+    correction_fit = fit_power_law(eta_lambdas, deviations)
+    checks.append(rate_check(
+        Layer.EXPERIMENT, "weight-decay-discretization",
+        "the GD decay rate differs from the gradient-flow rate -2 (in x = eta lambda t) by "
+        "Theta(eta lambda): |rate + 2| against eta lambda",
+        correction_fit, DECAY_CORRECTION,
+    ))
+    factor_gap = max(abs(run.fit.exponent - run.gd_factor_rate) for run in decays)
+    factor_ci = max(run.fit.ci.width for run in decays)
+    ratios = deviations / eta_lambdas
+    checks.append(Check(
+        layer=Layer.EXPERIMENT, name="weight-decay-gd-factor-alone",
+        statement="the per-step factor (1 - eta lambda)^2 alone predicts the GD decay rate "
+                  "2 log(1 - eta lambda) / (eta lambda) (i.e. the eta^2 (G_{j+1}^T G_{j+1} - "
+                  "G_j G_j^T) term of the exact update is negligible)",
+        verdict=Verdict.CONSISTENT if factor_gap <= factor_ci else Verdict.VIOLATED,
+        detail=f"largest |measured rate - factor rate| {factor_gap:.3g} against the largest "
+               f"95% CI width {factor_ci:.3g}; measured |rate + 2| / (eta lambda) is "
+               f"{ratios.min():.3g} to {ratios.max():.3g}, where the factor alone gives about 1 "
+               "and gradient flow 0",
+        decisive=False,
+        values={"deviation_over_eta_lambda_min": float(ratios.min()),
+                "deviation_over_eta_lambda_max": float(ratios.max())},
+    ))
+    residual = max(steps_sweep.identity_residual, time_sweep.identity_residual,
+                   *(run.identity_residual for run in decays))
+    eps = machine_epsilon(dtype)
+    checks.append(identity_check(
+        Layer.EXPERIMENT, "gd-one-step-identity",
+        f"{where}: every GD step satisfies C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 "
+        "(G_{j+1}^T G_{j+1} - G_j G_j^T), residual relative to max ||W_j||_F^2, over all sweeps",
+        residual, IDENTITY_ULPS * eps, values={"machine_epsilon": eps},
+    ))
+    return LayerResult(
+        layer=Layer.EXPERIMENT,
+        checks=tuple(checks),
+        figures=(_drift_figure(checks, steps_sweep, time_sweep, setup),
+                 _decay_figure(decays, correction_fit)),
+        tables=(_decay_table(decays),),
+        notes=("Time t counts GD steps, as in dW_j/dt = -eta lambda W_j - eta dL^N/dW_j; the "
+               "fixed-time sweep holds the unscaled time eta T of dW/ds = -grad L^N fixed.",),
+    )
+
+
+def _drift_figure(checks, steps_sweep: DriftSweep, time_sweep: DriftSweep,
+                  setup: ExperimentConfig) -> Figure:
+    panels = []
+    for check, sweep, title in (
+        (checks[0], steps_sweep, f"fixed number of steps T = {setup.fixed_steps}"),
+        (checks[1], time_sweep, f"fixed time eta T = {setup.fixed_time}"),
+    ):
+        if check.fit is None:
+            continue
+        panels.append(rate_panel(title, "learning rate eta", "drift max_j ||C_j(T) - C_j(0)||_F "
+                                 "(geometric mean)", sweep.etas[sweep.resolved],
+                                 sweep.drift[sweep.resolved], check.fit, check.bound))
+    return Figure("drift-vs-eta", "Balancedness drift of GD against the learning rate",
+                  tuple(panels), columns=2)
+
+
+def _decay_figure(decays: list[DecayRun], correction_fit: RateFit) -> Figure:
+    series = [Series(f"eta lambda = {run.eta_lambda:g}", tuple(run.x),
+                     tuple(np.exp(run.mean_log_gap))) for run in decays]
+    x_max = max(float(run.x[-1]) for run in decays)
+    anchor = float(np.exp(decays[0].mean_log_gap[0]))
+    grid = np.linspace(0.0, x_max, 50)
+    series.append(Series("gradient flow exp(-2 eta lambda t)", tuple(grid),
+                         tuple(anchor * np.exp(-2 * grid)), "dashed"))
+    decay_panel = Panel("||C_j|| under GD with weight decay", "eta lambda t (t in steps)",
+                        "geometric mean ||C_j(t)||_F", tuple(series), xscale="linear",
+                        yscale="log")
+    correction_panel = rate_panel(
+        "deviation of the GD decay rate from -2", "eta lambda", "|fitted rate + 2|",
+        [run.eta_lambda for run in decays], [abs(run.fit.exponent + 2) for run in decays],
+        correction_fit, DECAY_CORRECTION)
+    return Figure("weight-decay", "Decay of the balancedness gaps with weight decay",
+                  (decay_panel, correction_panel), columns=2)
+
+
+def _decay_table(decays: list[DecayRun]) -> Table:
+    return Table(
+        "weight-decay-rates",
+        "Fitted decay rate of ||C_j|| in x = eta lambda t: gradient flow predicts -2, the factor "
+        "(1 - eta lambda)^2 alone predicts 2 log(1 - eta lambda) / (eta lambda)",
+        ("eta lambda", "fitted rate", "95% CI low", "95% CI high", "flow rate",
+         "factor-alone rate", "|rate + 2| / (eta lambda)"),
+        tuple((run.eta_lambda, run.fit.exponent, run.fit.ci.low, run.fit.ci.high, -2.0,
+               run.gd_factor_rate, abs(run.fit.exponent + 2) / run.eta_lambda) for run in decays),
+    )
