@@ -44,3 +44,23 @@ def spd_matrices(draw, max_size: int = 5, min_eigenvalue: float = 1e-3):
 
 step_sizes = st.floats(min_value=1e-4, max_value=1e-1)
 """Learning rates over three decades."""
+
+
+@st.composite
+def deficiency_margin_problems(draw, max_depth: int = 4, max_width: int = 4):
+    """(target Phi as float64 numpy, hidden widths, margin fraction, seed) for Theorem 1 of
+    arXiv:1810.02281: Phi = U diag(s) V^T with singular values in [0.5, 2.5] (full rank, so
+    sigma_min(Phi) > 0), shapes from `deep_linear_shapes` (square, non-square, d = 1), and a
+    deficiency margin c = fraction * sigma_min(Phi) with fraction in [0.1, 0.9]."""
+    from scipy.stats import ortho_group
+
+    d_in, d_out, hidden = draw(deep_linear_shapes(max_depth, max_width))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    rank = min(d_in, d_out)
+    singular = np.sort(rng.uniform(0.5, 2.5, rank))[::-1]
+    left = ortho_group.rvs(d_out, random_state=rng) if d_out > 1 else np.ones((1, 1))
+    right = ortho_group.rvs(d_in, random_state=rng) if d_in > 1 else np.ones((1, 1))
+    target = left[:, :rank] @ np.diag(singular) @ right[:, :rank].T
+    fraction = draw(st.floats(0.1, 0.9))
+    return target, hidden, fraction, seed
