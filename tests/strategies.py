@@ -64,3 +64,18 @@ def deficiency_margin_problems(draw, max_depth: int = 4, max_width: int = 4):
     target = left[:, :rank] @ np.diag(singular) @ right[:, :rank].T
     fraction = draw(st.floats(0.1, 0.9))
     return target, hidden, fraction, seed
+
+
+@st.composite
+def gaussian_deep_linear_nets(draw, max_depth: int = 4, max_width: int = 4):
+    """(factors W_1..W_N as float64 numpy arrays, target Phi): independent Gaussian factors with
+    N(0, s^2 / d_{j-1}) entries, s drawn in [0.1, 1.5], so in general unbalanced; Phi N(0, 1).
+    Depths 2..max_depth, widths 1..max_width (square, non-square, rank-deficient products)."""
+    depth = draw(st.integers(2, max_depth))
+    widths = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
+    seed = draw(st.integers(0, 2**32 - 1))
+    scale = draw(st.floats(0.1, 1.5))
+    rng = np.random.default_rng(seed)
+    factors = [scale / np.sqrt(widths[j]) * rng.standard_normal((widths[j + 1], widths[j]))
+               for j in range(depth)]
+    return factors, rng.standard_normal((widths[-1], widths[0]))
