@@ -1,0 +1,294 @@
+"""end-to-end-preconditioner: Theorem 1 of arXiv:1802.06509 across sympy, mpmath and torch twins.
+
+Tolerances, defined once:
+- MP_FLOOR: 10^-(digits - 10) at MP_DIGITS, the numeric layer's precision floor;
+- FLOAT_TOL: float64 formulas through an SVD of matrices up to 6 x 6 with singular values spread
+  over a few decades: 1e4 eps relative (each fractional power loses at most log10(cond) ~ 3 digits).
+"""
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mpmath import mp
+
+from optverify.claim import RunConfig, no_progress
+from optverify.numerics.deep_linear import (
+    balanced_factors,
+    balanced_factors_mp,
+    end_to_end,
+    end_to_end_mp,
+    layer_gradients,
+    layer_gradients_mp,
+)
+from optverify.numerics.mp_linalg import frobenius_norm, max_abs, to_mp, to_numpy
+from optverify.numerics.preconditioner import (
+    end_to_end_step,
+    end_to_end_velocity,
+    end_to_end_velocity_mp,
+    full_spectrum,
+    gram_powers,
+    layerwise_velocity,
+    layerwise_velocity_mp,
+    preconditioner_eigenvalues,
+    preconditioner_matrix,
+    single_output_direction,
+    single_output_direction_mp,
+    vec,
+)
+from optverify.results import Verdict
+from optverify.theorems.end_to_end_preconditioner import CLAIM, experiment, numeric, statement
+from optverify.verify.runner import run_claim
+from tests.strategies import balanced_deep_linear_nets
+
+MP_DIGITS = 50
+MP_FLOOR = 10.0 ** (-(MP_DIGITS - 10))
+FLOAT_TOL = 1e4 * np.finfo(np.float64).eps
+
+
+def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max() / max(1.0, float(b.abs().max())))
+
+
+def _loss_gradient(target: np.ndarray) -> np.ndarray:
+    """G = W_e - Phi for a fixed Phi built from the target's shape."""
+    phi = np.random.default_rng(target.size).standard_normal(target.shape)
+    return target - phi
+
+
+# ---------------------------------------------------------------- property: Theorem 1 (twins)
+
+
+@given(balanced_deep_linear_nets(), st.sampled_from([0.0, 0.3]))
+def test_torch_layerwise_velocity_equals_theorem1(net, weight_decay):
+    target, hidden = net
+    factors = balanced_factors(torch.from_numpy(target), hidden)
+    w_e = end_to_end(factors)
+    grad = torch.from_numpy(_loss_gradient(target))
+    layerwise = layerwise_velocity(factors, layer_gradients(factors, grad), weight_decay)
+    formula = end_to_end_velocity(w_e, grad, len(hidden) + 1, weight_decay)
+    assert _relative(layerwise, formula) <= FLOAT_TOL
+
+
+@settings(max_examples=10)
+@given(balanced_deep_linear_nets(max_depth=4, max_width=4))
+def test_mpmath_layerwise_velocity_equals_theorem1_at_the_precision_floor(net):
+    target, hidden = net
+    with mp.workdps(MP_DIGITS):
+        factors = balanced_factors_mp(to_mp(target), hidden)
+        w_e = end_to_end_mp(factors)
+        grad = to_mp(_loss_gradient(target))
+        layerwise = layerwise_velocity_mp(factors, layer_gradients_mp(factors, grad), 0.2)
+        formula = end_to_end_velocity_mp(w_e, grad, len(hidden) + 1, 0.2)
+        residual = max_abs(layerwise - formula) / max(frobenius_norm(formula), mp.one)
+    assert residual <= MP_FLOOR
+
+
+@settings(max_examples=10)
+@given(balanced_deep_linear_nets(max_depth=4, max_width=4))
+def test_torch_formula_matches_its_mpmath_twin(net):
+    target, hidden = net
+    depth = len(hidden) + 1
+    w_e = torch.from_numpy(target)
+    grad = torch.from_numpy(_loss_gradient(target))
+    with mp.workdps(MP_DIGITS):
+        twin = to_numpy(end_to_end_velocity_mp(to_mp(target), to_mp(grad.numpy()), depth))
+    assert _relative(end_to_end_velocity(w_e, grad, depth), torch.from_numpy(twin)) <= FLOAT_TOL
+
+
+@given(balanced_deep_linear_nets())
+def test_autograd_velocity_matches_the_layerwise_velocity(net):
+    target, hidden = net
+    factors = balanced_factors(torch.from_numpy(target), hidden)
+    phi = torch.from_numpy(target - _loss_gradient(target))
+
+    def loss(*layers):
+        return 0.5 * ((end_to_end(list(layers)) - phi) ** 2).sum()
+
+    grads = torch.func.grad(loss, argnums=tuple(range(len(factors))))(*factors)
+    _, velocity = torch.func.jvp(lambda *layers: end_to_end(list(layers)), tuple(factors),
+                                 tuple(-g for g in grads))
+    formula = end_to_end_velocity(end_to_end(factors), end_to_end(factors) - phi, len(hidden) + 1)
+    assert _relative(velocity, formula) <= FLOAT_TOL
+
+
+def test_unbalanced_factors_break_the_identity():
+    generator = torch.Generator().manual_seed(0)
+    target = torch.randn(3, 3, dtype=torch.float64, generator=generator)
+    factors = balanced_factors(target, [3])
+    factors = [2.0 * factors[0], 0.5 * factors[1]]
+    grad = torch.randn(3, 3, dtype=torch.float64, generator=generator)
+    layerwise = layerwise_velocity(factors, layer_gradients(factors, grad))
+    assert _relative(layerwise, end_to_end_velocity(end_to_end(factors), grad, 2)) > 0.1
+
+
+# ---------------------------------------------------------------- P, Eq. 12, fractional powers
+
+
+@given(balanced_deep_linear_nets(max_depth=6, max_width=4))
+def test_preconditioner_matrix_acts_as_the_formula_and_has_the_closed_form_spectrum(net):
+    target, hidden = net
+    depth = len(hidden) + 1
+    w_e = torch.from_numpy(target)
+    grad = torch.from_numpy(_loss_gradient(target))
+    matrix = preconditioner_matrix(w_e, depth)
+    applied = (matrix @ vec(grad).unsqueeze(-1)).squeeze(-1)
+    assert _relative(applied, -vec(end_to_end_velocity(w_e, grad, depth))) <= FLOAT_TOL
+    _, left, right, _ = full_spectrum(w_e)
+    closed = preconditioner_eigenvalues(left, right, depth).flatten().sort().values
+    assert _relative(torch.linalg.eigvalsh(matrix), closed) <= FLOAT_TOL
+    sigma_min = left[min(target.shape) - 1]
+    assert closed[0] >= sigma_min ** (2 * (depth - 1) / depth) * (1 - FLOAT_TOL)
+
+
+def test_gram_powers_are_psd_roots_and_zero_power_is_the_identity():
+    w = torch.randn(2, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    left, right = gram_powers(w, 1 / 3)
+    assert _relative(torch.linalg.matrix_power(left, 3), w @ w.T) <= FLOAT_TOL
+    assert _relative(torch.linalg.matrix_power(right, 3), w.T @ w) <= FLOAT_TOL
+    identity_left, identity_right = gram_powers(w, 0.0)
+    assert torch.equal(identity_right.round(decimals=12), torch.eye(4, dtype=torch.float64))
+    assert torch.equal(identity_left.round(decimals=12), torch.eye(2, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4, 6])
+def test_single_output_rule_equals_the_general_formula_in_torch_and_mpmath(depth):
+    generator = torch.Generator().manual_seed(depth)
+    w = torch.randn(5, 1, 4, dtype=torch.float64, generator=generator)
+    g = torch.randn(5, 1, 4, dtype=torch.float64, generator=generator)
+    rule = single_output_direction(w[:, 0], g[:, 0], depth)
+    assert _relative(rule, -end_to_end_velocity(w, g, depth)[:, 0]) <= FLOAT_TOL
+    with mp.workdps(30):
+        twin = single_output_direction_mp(list(w[0, 0].tolist()), list(g[0, 0].tolist()), depth)
+    assert _relative(rule[0], torch.tensor([float(x) for x in twin], dtype=torch.float64)) <= 1e-14
+
+
+# ---------------------------------------------------------------- symbolic layer
+
+
+def test_symbolic_identity_and_eigen_equation_vanish_for_n2():
+    assert set(statement.velocity_difference(2, 2, 2)) == {0}
+    assert set(statement.eigen_equation_difference(2, 2, 2)) == {0}
+
+
+def test_symbolic_identity_fails_with_a_wrong_exponent():
+    factors, u, v, t = statement.balanced_factors_symbolic(2, 2, 2, hidden_rotations=False)
+    wrong = statement.gram_power_symbolic(u, t, 2, 2)  # [W W^T]^{2/2} in place of ^{1/2}
+    right = statement.gram_power_symbolic(u, t, 2, 1)
+    assert any(entry != 0 for entry in (wrong - right).applyfunc(sympy.cancel))
+
+
+def test_eigenvalue_margin_coefficients_are_non_negative():
+    for depth in (2, 3, 7):
+        assert all(c >= 0 for c in statement.eigenvalue_margin_coefficients(depth))
+
+
+def test_curl_closed_form_matches_sympy_for_n3():
+    curl, x, y = statement.linear_loss_curl(3)
+    expected = sympy.Rational(2, 3) * y * (x**2 + y**2) ** sympy.Rational(-1, 3)
+    assert sympy.simplify(curl - expected) == 0
+
+
+# ---------------------------------------------------------------- numeric layer
+
+
+def test_rank_deficient_instances_have_exact_zero_singular_values_and_satisfy_theorem1():
+    shape = numeric.InstanceShape(3, 3, (2, 2, 3), 2)
+    with mp.workdps(MP_DIGITS):
+        rng = np.random.default_rng(0)
+        residual, sigma_min = numeric.velocity_residual(shape, rng)
+        w_e = end_to_end_mp(numeric.balanced_instance_mp(shape, rng))
+        singular = mp.svd_r(w_e, compute_uv=False)
+    assert residual <= MP_FLOOR
+    assert sigma_min == 0.0
+    assert float(min(singular)) <= 1e-45
+
+
+def test_circulation_matches_greens_theorem_and_vanishes_for_n2():
+    with mp.workdps(15):
+        line, _ = numeric.circulation(3, numeric.linear_gradient)
+        area = numeric.green_circulation(3)
+        zero, _ = numeric.circulation(2, numeric.linear_gradient)
+        assert abs(line - area) <= 1e-10 * abs(area)
+        assert abs(zero) <= 1e-12
+        assert abs(line) > 1.0
+
+
+# ---------------------------------------------------------------- experiment layer
+
+
+def test_one_step_error_scales_like_eta_squared():
+    config = RunConfig(quick=True)
+    settings_ = experiment.ExperimentConfig.quick()
+    errors, scales = experiment.one_step_errors(config, (3, 2, 3), settings_,
+                                                config.torch_generator("test"))
+    slope = np.polyfit(np.log(settings_.etas), np.log(errors.mean(axis=1)), 1)[0]
+    assert abs(slope - 2) < 0.05
+    assert errors.shape == (len(settings_.etas), settings_.instances)
+
+
+def test_balanced_trajectories_agree_across_widths_and_unbalanced_ones_do_not():
+    config = RunConfig(quick=True)
+    settings_ = experiment.ExperimentConfig.quick()
+    balanced, scale = experiment.width_trajectories(config, settings_,
+                                                    config.torch_generator("a"), balanced=True)
+    unbalanced, _ = experiment.width_trajectories(config, settings_,
+                                                  config.torch_generator("b"), balanced=False)
+    tolerance = experiment.width_tolerance(config, settings_, scale)
+    assert balanced.max() <= tolerance < unbalanced.max()
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("depth", [1, 0, -3])
+def test_depth_below_two_is_rejected(depth):
+    w = torch.ones(2, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="depth"):
+        end_to_end_velocity(w, w, depth)
+    with pytest.raises(ValueError, match="depth"):
+        preconditioner_matrix(w, depth)
+    with pytest.raises(ValueError, match="depth"):
+        single_output_direction(w[0], w[0], depth)
+
+
+def test_negative_step_size_is_rejected():
+    w = torch.ones(2, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="eta"):
+        end_to_end_step(w, w, 2, -0.1)
+
+
+def test_non_finite_matrices_are_rejected():
+    w = torch.tensor([[1.0, float("nan")], [0.0, 1.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="finite"):
+        end_to_end_velocity(w, torch.ones(2, 2, dtype=torch.float64), 3)
+    with pytest.raises(ValueError, match="finite"):
+        end_to_end_velocity(torch.ones(2, 2, dtype=torch.float64), w, 3)
+    with mp.workdps(20), pytest.raises(ValueError, match="finite"):
+        end_to_end_velocity_mp(mp.matrix([[1, mp.inf]]), mp.matrix([[1, 1]]), 3)
+
+
+def test_zero_single_output_weights_are_rejected():
+    with pytest.raises(ValueError, match="w != 0"):
+        single_output_direction(torch.zeros(3, dtype=torch.float64),
+                                torch.ones(3, dtype=torch.float64), 3)
+
+
+# ---------------------------------------------------------------- the claim
+
+
+def test_quick_run_is_consistent_on_every_decisive_check():
+    result = run_claim(CLAIM, RunConfig(quick=True))
+    failing = [(c.name, c.detail) for c in result.checks
+               if c.decisive and c.verdict is not Verdict.CONSISTENT]
+    assert not failing, failing
+
+
+@pytest.mark.slow
+def test_full_run_is_consistent_on_every_decisive_check():
+    result = run_claim(CLAIM, RunConfig(quick=False), no_progress)
+    failing = [(c.name, c.detail) for c in result.checks
+               if c.decisive and c.verdict is not Verdict.CONSISTENT]
+    assert not failing, failing
