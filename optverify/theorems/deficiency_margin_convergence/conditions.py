@@ -132,4 +132,7 @@ def hypotheses_hold(factors: Sequence[torch.Tensor], target: torch.Tensor, eta: 
     eta_max = safe_margin ** ((4 * depth - 2) / depth) / (
         STEP_SIZE_CONSTANT * depth**3 * norm ** ((6 * depth - 4) / depth)
     )
-    return (margin > 0) & (balancedness(factors) <= delta_max) & (eta <= eta_max)
+    # eta_max is recomputed here in tensor arithmetic: allow the few ulps by which it may differ from
+    # the same formula evaluated by the caller in Python floats.
+    rounding = 1 + 16 * torch.finfo(margin.dtype).eps
+    return (margin > 0) & (balancedness(factors) <= delta_max) & (eta <= eta_max * rounding)
