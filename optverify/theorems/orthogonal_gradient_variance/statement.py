@@ -1,0 +1,199 @@
+"""Symbolic layer (sympy): the steps of Theorem 1 and the closed form of Theorem 2's example.
+
+Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
+- parities h_S(x) = prod_{i in S} x_i are orthonormal under x uniform on {-1,+1}^d (exact sums for
+  small d; for general d by the product structure E[h_S h_T] = prod_i E[x_i^(1[i in S] + 1[i in T])]);
+- Bessel's inequality, the proof's key step: for an orthonormal family,
+  ||g||^2 - sum_h <h, g>^2 = ||g - sum_h <h, g> h||^2 >= 0;
+- Theorem 1, square loss: for all 2^d parities Var = G^2 / 2^d - ||g(1,...,1)||^2 / 4^d <= G^2 / 2^d
+  with symbolic per-example gradients and predictions;
+- the 1-Lipschitz variant: r(z h) = (1+h)/2 r(z) + (1-h)/2 r(-z) for h in {+-1}, so
+  grad F_h = E[c0 g] + E[h c1 g] with c1 = (r'(p) + r'(-p)) / 2, |c1| <= 1;
+- Theorem 2's example: E cos(a z) = exp(-a^2 / 2) for z ~ N(0, 1), the closed form of
+  F_v(w) = E[(cos(w.x) - cos(v.x))^2] and its gradient.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+import sympy
+
+from optverify.claim import Layer, Progress, RunConfig
+from optverify.results import LayerResult
+from optverify.verdict import symbolic_zero_check
+
+
+def hypercube(d: int) -> list[tuple[int, ...]]:
+    """The points of {-1,+1}^d in the bit order of `optverify.numerics.walsh_hadamard`."""
+    return [tuple(1 - 2 * (b >> i & 1) for i in range(d)) for b in range(2**d)]
+
+
+def parity(subset: int, point: tuple[int, ...]) -> int:
+    value = 1
+    for i, x in enumerate(point):
+        if subset >> i & 1:
+            value *= x
+    return value
+
+
+def parity_gram_matrix(d: int) -> sympy.Matrix:
+    """[E_x h_S(x) h_T(x)]_{S, T} as exact rational sums over the 2^d points."""
+    points = hypercube(d)
+    size = 2**d
+    return sympy.Matrix(size, size, lambda s, t: sympy.Rational(
+        sum(parity(s, x) * parity(t, x) for x in points), size))
+
+
+def coordinate_moment(power: int) -> sympy.Expr:
+    """E[x^power] for x uniform on {-1, +1}."""
+    return sympy.Rational(1, 2) * (sympy.Integer(1) ** power + sympy.Integer(-1) ** power)
+
+
+def general_parity_inner_product() -> sympy.Expr:
+    """E[h_S h_T] for general d from the product structure: coordinates in S xor T contribute
+    E[x] = 0, those in both E[x^2] = 1, the rest E[1] = 1; with k = |S xor T| >= 1 symbolic this is
+    0^k = 0 (and 1 for k = 0)."""
+    k = sympy.Symbol("k", integer=True, positive=True)
+    both, neither = sympy.symbols("m n", integer=True, nonnegative=True)
+    return (coordinate_moment(1) ** k * coordinate_moment(2) ** both
+            * coordinate_moment(0) ** neither)
+
+
+def bessel_gap(d: int, family: list[int]) -> sympy.Expr:
+    """||g||^2 - sum_{S in family} <h_S, g>^2 - ||g - sum <h_S, g> h_S||^2 with symbolic g values
+    (inner products under the uniform distribution): zero for an orthonormal family."""
+    points = hypercube(d)
+    size = 2**d
+    g = sympy.symbols(f"g0:{size}", real=True)
+
+    def inner(f, h):
+        return sympy.Rational(1, size) * sum(a * b for a, b in zip(f, h))
+
+    characters = [[parity(s, x) for x in points] for s in family]
+    coefficients = [inner(h, g) for h in characters]
+    residual = [g[b] - sum(c * h[b] for c, h in zip(coefficients, characters))
+                for b in range(size)]
+    return inner(g, g) - sum(c**2 for c in coefficients) - inner(residual, residual)
+
+
+def square_loss_variance_gap(d: int, parameters: int) -> sympy.Expr:
+    """Var(H, F, w) - (G^2 / 2^d - ||g(1,...,1)||^2 / 4^d) for the square loss over all 2^d
+    parities, with symbolic predictions p(x) and per-example gradients g(x) in R^parameters."""
+    points = hypercube(d)
+    size = 2**d
+    p = sympy.symbols(f"p0:{size}", real=True)
+    g = [sympy.symbols(f"g{j}_0:{size}", real=True) for j in range(parameters)]
+    gradients = [[sympy.Rational(1, size) * sum((p[b] - parity(s, points[b])) * g[j][b]
+                                                 for b in range(size))
+                  for j in range(parameters)] for s in range(size)]
+    means = [sympy.Rational(1, size) * sum(gradient[j] for gradient in gradients)
+             for j in range(parameters)]
+    variance = sympy.Rational(1, size) * sum(
+        (gradient[j] - means[j]) ** 2 for gradient in gradients for j in range(parameters))
+    g_squared = sympy.Rational(1, size) * sum(g[j][b] ** 2 for j in range(parameters)
+                                              for b in range(size))
+    corner = sum(g[j][0] ** 2 for j in range(parameters))
+    return variance - (g_squared / size - corner / size**2)
+
+
+def lipschitz_split_gap() -> tuple[sympy.Expr, sympy.Expr]:
+    """d/dw r(p(w) h) - (c0 + h c1) p'(w) at h = +1 and h = -1, with r and p undefined functions,
+    c0 = (r'(p) - r'(-p)) / 2 and c1 = (r'(p) + r'(-p)) / 2."""
+    w, z = sympy.symbols("w z", real=True)
+    r, p = sympy.Function("r"), sympy.Function("p")(w)
+
+    def slope(at):
+        return sympy.Subs(sympy.Derivative(r(z), z), z, at)
+
+    c0 = (slope(p) - slope(-p)) / 2
+    c1 = (slope(p) + slope(-p)) / 2
+    return tuple(sympy.diff(r(p * h), w) - (c0 + h * c1) * sympy.diff(p, w) for h in (1, -1))
+
+
+def gaussian_cosine_gap() -> sympy.Expr:
+    """E[cos(a z)] - exp(-a^2 / 2) for z ~ N(0, 1), integrated by sympy."""
+    a = sympy.Symbol("a", real=True)
+    z = sympy.Symbol("z", real=True)
+    density = sympy.exp(-z**2 / 2) / sympy.sqrt(2 * sympy.pi)
+    return sympy.integrate(sympy.cos(a * z) * density, (z, -sympy.oo, sympy.oo)) - sympy.exp(-a**2 / 2)
+
+
+def cosine_objective_gaps() -> tuple[sympy.Expr, sympy.Expr]:
+    """(the integrand identity, the gradient identity) behind landscape.py's closed form, in 2-D.
+
+    (cos A - cos B)^2 = 1 + cos(2A)/2 + cos(2B)/2 - cos(A - B) - cos(A + B), whose expectation with
+    E cos(a.x) = exp(-||a||^2/2) is the closed form; and d/dw of the closed form equals the stated
+    gradient."""
+    big_a, big_b = sympy.symbols("A B", real=True)
+    integrand = ((sympy.cos(big_a) - sympy.cos(big_b)) ** 2
+                 - (1 + sympy.cos(2 * big_a) / 2 + sympy.cos(2 * big_b) / 2
+                    - sympy.cos(big_a - big_b) - sympy.cos(big_a + big_b)))
+    w = sympy.Matrix(sympy.symbols("w1 w2", real=True))
+    v = sympy.Matrix(sympy.symbols("v1 v2", real=True))
+
+    def sq(m):
+        return (m.T * m)[0]
+
+    objective = (1 + (sympy.exp(-2 * sq(w)) + sympy.exp(-2 * sq(v))) / 2
+                 - sympy.exp(-sq(w - v) / 2) - sympy.exp(-sq(w + v) / 2))
+    gradient = (-2 * w * sympy.exp(-2 * sq(w)) + (w - v) * sympy.exp(-sq(w - v) / 2)
+                + (w + v) * sympy.exp(-sq(w + v) / 2))
+    derivative = sympy.Matrix([sympy.diff(objective, wi) for wi in w])
+    return sympy.expand_trig(sympy.expand(integrand)), derivative - gradient
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    gram_dimensions = (1, 2, 3) if config.quick else (1, 2, 3, 4, 5)
+    variance_dimensions = (1, 2) if config.quick else (1, 2, 3)
+    checks = [
+        symbolic_zero_check(
+            f"parities-orthonormal-d{d}",
+            f"E_x[h_S(x) h_T(x)] = 1[S = T] for all S, T subsets of [{d}], exact sums over the "
+            f"2^{d} points of {{-1,+1}}^{d}",
+            parity_gram_matrix(d) - sympy.eye(2**d))
+        for d in progress(gram_dimensions, "parity Gram matrices")]
+    general = general_parity_inner_product()
+    checks.append(symbolic_zero_check(
+        "parities-orthogonal-general-d",
+        "for any d and S != T: E[h_S h_T] = E[x]^|S xor T| E[x^2]^|S and T| E[1]^rest = 0^k "
+        "with k = |S xor T| >= 1 (and E[h_S^2] = E[x^2]^|S| = 1)",
+        general + (coordinate_moment(2) - 1)))
+    checks.append(symbolic_zero_check(
+        "bessel-identity-partial-family",
+        "Bessel: ||g||^2 - sum_{h in H'} <h, g>^2 = ||g - sum <h, g> h||^2 (>= 0) for the "
+        "orthonormal family H' = {h_0, h_{1}, h_{1,2}} in L2({-1,+1}^2), g symbolic",
+        bessel_gap(2, [0, 1, 3])))
+    checks.append(symbolic_zero_check(
+        "parseval-identity-complete-family",
+        "Parseval (the complete parity family, d = 3): ||g||^2 - sum_S <h_S, g>^2 - "
+        "||g - sum_S <h_S, g> h_S||^2 = 0 with the residual itself 0",
+        bessel_gap(3, list(range(8)))))
+    for d in variance_dimensions:
+        checks.append(symbolic_zero_check(
+            f"square-loss-variance-d{d}",
+            f"Theorem 1, square loss, all 2^{d} parities, symbolic p(x) and g(x) in R^2: "
+            f"Var(H, F, w) = G^2 / 2^{d} - ||g(1,...,1)||^2 / 4^{d}, hence Var <= G^2 / |H|",
+            square_loss_variance_gap(d, 2)))
+    plus, minus = lipschitz_split_gap()
+    checks.append(symbolic_zero_check(
+        "lipschitz-loss-split",
+        "for h in {+1, -1}: d/dw r(p_w h) = (c0 + h c1) dp/dw with c0 = (r'(p) - r'(-p))/2 and "
+        "c1 = (r'(p) + r'(-p))/2, so |c1| <= 1 for 1-Lipschitz r and the square-loss argument "
+        "applies to c1 g with E||c1 g||^2 <= G^2",
+        sympy.Matrix([plus, minus])))
+    checks.append(symbolic_zero_check(
+        "gaussian-cosine-expectation",
+        "E[cos(a z)] = exp(-a^2 / 2) for z ~ N(0, 1) (hence E cos(a.x) = exp(-||a||^2/2))",
+        gaussian_cosine_gap()))
+    integrand, gradient = cosine_objective_gaps()
+    checks.append(symbolic_zero_check(
+        "cosine-objective-closed-form",
+        "(cos A - cos B)^2 = 1 + cos 2A / 2 + cos 2B / 2 - cos(A - B) - cos(A + B), giving "
+        "F_v(w) = 1 + (e^{-2|w|^2} + e^{-2|v|^2})/2 - e^{-|w-v|^2/2} - e^{-|w+v|^2/2}",
+        integrand))
+    checks.append(symbolic_zero_check(
+        "cosine-objective-gradient",
+        "grad F_v(w) = -2w e^{-2|w|^2} + (w - v) e^{-|w-v|^2/2} + (w + v) e^{-|w+v|^2/2} (2-D)",
+        gradient))
+    return LayerResult(Layer.SYMBOLIC, checks=tuple(checks))
