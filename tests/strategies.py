@@ -79,3 +79,17 @@ def gaussian_deep_linear_nets(draw, max_depth: int = 4, max_width: int = 4):
     factors = [scale / np.sqrt(widths[j]) * rng.standard_normal((widths[j + 1], widths[j]))
                for j in range(depth)]
     return factors, rng.standard_normal((widths[-1], widths[0]))
+
+
+@st.composite
+def parity_problems(draw, max_d: int = 7, max_width: int = 12):
+    """(d, width, weight scale, seed, loss) for Theorem 1 of arXiv:1703.07950 on {-1,+1}^d:
+    d in 1..max_d, a ReLU layer of width 1..max_width with Gaussian weights at a scale in
+    [0.05, 5] (from nearly linear small predictions to saturated hinge regions), square or hinge loss.
+    width 0 stands for the linear model p(x) = w.x + c."""
+    d = draw(st.integers(1, max_d))
+    width = draw(st.integers(0, max_width))
+    scale = draw(st.floats(0.05, 5.0))
+    seed = draw(st.integers(0, 2**32 - 1))
+    loss = draw(st.sampled_from(("square", "hinge")))
+    return d, width, scale, seed, loss
