@@ -45,6 +45,13 @@ IDENTITY_ULPS = 64
 d <= 4 here, so 64 eps times the largest ||W_j||_F^2 (or eta^2 ||G_j||_F^2) covers them."""
 
 
+def _check_widths(widths: tuple[int, ...]) -> None:
+    if len(widths) < 3:
+        raise ValueError(f"a deep linear net needs depth N >= 2 (at least 3 widths), got {widths}")
+    if min(widths) < 1:
+        raise ValueError(f"layer widths must be positive, got {widths}")
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """The random instances and the three sweeps.
@@ -70,9 +77,22 @@ class ExperimentConfig:
     decay_horizon: float
     decay_samples: int
 
+    def __post_init__(self) -> None:
+        _check_widths(self.widths)
+        if self.instances < 1 or self.fixed_steps < 1 or min(self.step_counts) < 1:
+            raise ValueError("instances, fixed_steps and step_counts must be positive integers")
+        rates = (*self.fixed_step_etas, self.fixed_time, self.init_scale, self.decay_horizon)
+        if not all(np.isfinite(value) and value > 0 for value in rates):
+            raise ValueError(f"learning rates, fixed time, init scale and horizon must be positive "
+                             f"and finite, got {rates}")
+        if not (np.isfinite(self.weight_decay) and self.weight_decay > 0):
+            raise ValueError(f"the weight decay must be positive, got {self.weight_decay}")
+        if not all(0 < value < 1 for value in self.eta_lambdas):
+            raise ValueError(f"each eta lambda must lie in (0, 1), got {self.eta_lambdas}")
+
     @classmethod
     def quick(cls) -> ExperimentConfig:
-        return cls(32, (3, 4, 4, 2), 0.5, 20, tuple(np.geomspace(1e-4, 1.5e-3, 6)), 1.0,
+        return cls(64, (3, 4, 4, 2), 0.5, 20, tuple(np.geomspace(1e-4, 1.5e-3, 6)), 1.0,
                    (10, 20, 40, 80, 160, 320), 0.5, (0.005, 0.01, 0.02, 0.04), 2.0, 20)
 
     @classmethod
@@ -92,6 +112,12 @@ class Instances:
 
     factors: list[torch.Tensor]
     target: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if len(self.factors) < 2:
+            raise ValueError(f"a deep linear net needs depth N >= 2, got {len(self.factors)} layers")
+        if not all(torch.isfinite(t).all() for t in (*self.factors, self.target)):
+            raise ValueError("the factors and the target must be finite")
 
     def grad_loss(self, end_to_end_matrix: torch.Tensor) -> torch.Tensor:
         """grad L^1(W_e) = W_e - Phi for the square loss."""
@@ -220,7 +246,7 @@ class DecayRun:
     @property
     def gd_factor_rate(self) -> float:
         """The rate in x of the per-step factor (1 - eta lambda)^2 alone."""
-        return 2 * np.log1p(-self.eta_lambda) / self.eta_lambda
+        return float(2 * np.log1p(-self.eta_lambda) / self.eta_lambda)
 
 
 def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float) -> DecayRun:
@@ -288,7 +314,8 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
         f"{smallest.eta_lambda}: ||C_j(t)||_F decays like exp(-2 eta lambda t) after t steps "
         "(fitted rate in x = eta lambda t against -2)",
         smallest.fit, DECAY_RATE,
-        values={"gd_factor_rate": smallest.gd_factor_rate},
+        values={"gd_factor_rate": smallest.gd_factor_rate,
+                "eta_lambda": smallest.eta_lambda},
     ))
     eta_lambdas = np.array([run.eta_lambda for run in decays])
     deviations = np.array([abs(run.fit.exponent + 2) for run in decays])
@@ -299,19 +326,19 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
         "Theta(eta lambda): |rate + 2| against eta lambda",
         correction_fit, DECAY_CORRECTION,
     ))
-    factor_gap = max(abs(run.fit.exponent - run.gd_factor_rate) for run in decays)
-    factor_ci = max(run.fit.ci.width for run in decays)
+    outside = [run for run in decays if not run.fit.ci.contains(run.gd_factor_rate)]
     ratios = deviations / eta_lambdas
     checks.append(Check(
         layer=Layer.EXPERIMENT, name="weight-decay-gd-factor-alone",
         statement="the per-step factor (1 - eta lambda)^2 alone predicts the GD decay rate "
-                  "2 log(1 - eta lambda) / (eta lambda) (i.e. the eta^2 (G_{j+1}^T G_{j+1} - "
-                  "G_j G_j^T) term of the exact update is negligible)",
-        verdict=Verdict.CONSISTENT if factor_gap <= factor_ci else Verdict.VIOLATED,
-        detail=f"largest |measured rate - factor rate| {factor_gap:.3g} against the largest "
-               f"95% CI width {factor_ci:.3g}; measured |rate + 2| / (eta lambda) is "
+                  "2 log(1 - eta lambda) / (eta lambda) in x = eta lambda t, i.e. the eta^2 "
+                  "(G_{j+1}^T G_{j+1} - G_j G_j^T) term of the exact update is negligible",
+        verdict=Verdict.VIOLATED if outside else Verdict.CONSISTENT,
+        detail=f"the factor-alone rate lies outside the fitted rate's 95% CI for {len(outside)} of "
+               f"{len(decays)} values of eta lambda; measured |rate + 2| / (eta lambda) is "
                f"{ratios.min():.3g} to {ratios.max():.3g}, where the factor alone gives about 1 "
-               "and gradient flow 0",
+               "and gradient flow 0 (reported, not decisive: the exact update is checked in "
+               "gd-one-step-identity)",
         decisive=False,
         values={"deviation_over_eta_lambda_min": float(ratios.min()),
                 "deviation_over_eta_lambda_max": float(ratios.max())},

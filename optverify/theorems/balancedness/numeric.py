@@ -69,6 +69,18 @@ class NumericConfig:
     macro_steps: int
     ladder_digits: tuple[int, ...]
 
+    def __post_init__(self) -> None:
+        if len(self.widths) < 3 or min(self.widths) < 1:
+            raise ValueError(f"a deep linear net needs depth N >= 2 and positive widths, "
+                             f"got {self.widths}")
+        positive = (self.init_scale, self.target_scale, self.eta, self.t_final)
+        if not all(np.isfinite(value) and value > 0 for value in positive):
+            raise ValueError(f"scales, eta and t_final must be positive and finite, got {positive}")
+        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"the weight decay must be non-negative, got {self.weight_decay}")
+        if self.macro_steps < 1:
+            raise ValueError(f"macro_steps must be at least 1, got {self.macro_steps}")
+
     @classmethod
     def quick(cls) -> NumericConfig:
         return cls((2, 2, 2, 2), 0.8, 1.0, 0.5, 0.3, 1.0, 2, (8, 16))
@@ -286,13 +298,12 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
                      "level", measured["weight-decay"], digits),
     ]
     worst_ratio = max(m.drift / m.tolerance for _, m in ladder)
-    checks.append(Check(
-        layer=Layer.NUMERIC, name="drift-follows-integrator-error",
-        statement="with looser integrator tolerances 10^-k, the drift of C_j stays below the "
-                  "step-halving error estimate carried to C_j: the drift is integration error, "
-                  "not a failure of the invariant",
-        verdict=identity_check(Layer.NUMERIC, "ladder", "", worst_ratio, 1.0).verdict,
-        detail=f"worst drift / tolerance over {len(ladder)} accuracies: {worst_ratio:.3g}",
+    checks.append(identity_check(
+        Layer.NUMERIC, "drift-follows-integrator-error",
+        "with looser integrator tolerances 10^-k, the drift of C_j stays below the step-halving "
+        "error estimate carried to C_j (plus the floor): the drift is integration error, not a "
+        "failure of the invariant (residual: the worst drift / tolerance ratio, allowed 1)",
+        worst_ratio, 1.0, precision_digits=digits,
         values={f"drift_at_tol_1e-{k}": m.drift for k, m in ladder}
         | {f"error_at_tol_1e-{k}": m.error for k, m in ladder},
     ))
@@ -311,7 +322,7 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
          "precision floor", "state displacement", "levels (coarse / fine)"),
         tuple((label, f"1e-{digits - TOLERANCE_DIGITS_MARGIN}", m.drift, m.error, m.propagated,
                m.floor, m.displacement, m.levels) for label, m in measured.items())
-        + tuple((f"unbalanced, ladder", f"1e-{k}", m.drift, m.error, m.propagated, m.floor,
+        + tuple(("unbalanced, ladder", f"1e-{k}", m.drift, m.error, m.propagated, m.floor,
                  m.displacement, m.levels) for k, m in ladder),
     )
     return LayerResult(

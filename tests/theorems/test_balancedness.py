@@ -1,0 +1,318 @@
+"""Tests of the `balancedness` claim: each layer against an independent twin, properties of
+Procedure 1 and of the GD update, and bad input."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from mpmath import mp
+from scipy.integrate import solve_ivp
+
+from optverify.claim import Layer, RunConfig, no_progress
+from optverify.numerics import flow
+from optverify.numerics.deep_linear import (
+    balanced_factors,
+    balanced_factors_mp,
+    balancedness_gaps,
+    end_to_end,
+    end_to_end_mp,
+    layer_gradients,
+    layer_gradients_mp,
+)
+from optverify.numerics.mp_linalg import frobenius_norm, to_mp
+from optverify.numerics.precision import machine_epsilon
+from optverify.results import Verdict
+from optverify.theorems.balancedness import CLAIM, experiment, numeric, statement
+from optverify.verify.runner import run_claim
+from tests.strategies import balanced_deep_linear_nets, gaussian_deep_linear_nets, step_sizes
+
+EPS = machine_epsilon("float64")
+DIGITS = 50
+MP_FLOOR = 10.0 ** -(DIGITS - 10)
+
+
+# --- symbolic layer -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("architecture", statement.ARCHITECTURES, ids=lambda a: a.label)
+def test_flow_and_step_identities_expand_to_zero(architecture):
+    residuals = (*statement.gap_flow_residuals(architecture),
+                 *statement.gd_step_residuals(architecture))
+    assert all(entry == 0 for residual in residuals for entry in residual)
+
+
+def test_wrong_weight_decay_sign_is_not_an_identity():
+    architecture = statement.Architecture((2, 2, 2))
+    _, with_decay = statement.gap_flow_residuals(architecture)
+    gaps = statement.balancedness_gaps(statement.factor_matrices(architecture))
+    stacked = sympy.Matrix([entry for gap in gaps for entry in gap])
+    wrong_sign = (with_decay - 4 * statement.STEP * statement.DECAY * stacked).expand()
+    assert any(entry != 0 for entry in wrong_sign)
+
+
+def test_gd_step_without_the_eta_squared_term_is_not_an_identity():
+    architecture = statement.Architecture((2, 2, 2, 2))
+    factors = statement.factor_matrices(architecture)
+    grads = statement.layer_gradients(factors, statement.end_to_end_gradient(architecture))
+    stepped = [w - statement.STEP * g for w, g in zip(factors, grads)]
+    change = [(a - b).expand() for a, b in zip(statement.balancedness_gaps(stepped),
+                                              statement.balancedness_gaps(factors))]
+    assert any(entry != 0 for matrix in change for entry in matrix)
+
+
+def test_sympy_layer_gradients_match_torch_at_a_random_point():
+    architecture = statement.Architecture((2, 3, 2, 1))
+    factors = statement.factor_matrices(architecture)
+    gradient = statement.end_to_end_gradient(architecture)
+    rng = np.random.default_rng(1)
+    point = {symbol: float(rng.standard_normal())
+             for matrix in (*factors, gradient) for symbol in matrix.free_symbols}
+    symbolic = [np.array(g.subs(point), dtype=float)
+                for g in statement.layer_gradients(factors, gradient)]
+    as_torch = [torch.tensor(np.array(w.subs(point), dtype=float)) for w in factors]
+    numeric_grads = layer_gradients(as_torch, torch.tensor(np.array(gradient.subs(point),
+                                                                    dtype=float)))
+    for a, b in zip(symbolic, numeric_grads):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_symbolic_layer_proves_every_identity():
+    result = statement.verify(RunConfig(quick=True), no_progress)
+    assert result.checks and all(c.verdict is Verdict.CONSISTENT for c in result.checks)
+
+
+def test_architecture_rejects_depth_below_two():
+    with pytest.raises(ValueError, match="depth"):
+        statement.Architecture((2, 2))
+
+
+# --- flow integrator (optverify.numerics.flow) --------------------------------------------------
+
+
+def test_gbs_matches_matrix_exponential_within_its_error_estimate():
+    with mp.workdps(DIGITS):
+        generator = mp.matrix([[0, 1, 0], [-1, 0, mp.mpf(1) / 3], [0, -mp.mpf(1) / 2, -1]])
+        y0 = flow.mp_vector([1, 0.5, -0.25])
+        field = lambda t, y: np.array(list(generator * mp.matrix(list(y))), dtype=object)
+        estimate = flow.integrate_with_error(field, y0, 2, 4, mp.mpf(10) ** -(DIGITS - 6))
+        exact = mp.expm(generator * 2) * mp.matrix(list(y0))
+        error = flow.max_norm(estimate.fine.final - np.array(list(exact), dtype=object))
+        assert estimate.error < 10.0 ** -(DIGITS - 10)
+        assert error <= 10 * estimate.error + 10.0 ** -(DIGITS - 5)
+
+
+def test_gbs_error_estimate_tracks_a_loose_tolerance():
+    with mp.workdps(30):
+        field = lambda t, y: y
+        estimate = flow.integrate_with_error(field, flow.mp_vector([1]), 1, 2, mp.mpf(10) ** -8)
+        error = abs(estimate.coarse.final[0] - mp.e)
+        assert 1e-16 < error < 1e-6
+        assert error <= 10 * estimate.error
+
+
+def test_deep_linear_flow_matches_mpmath_layer_gradients():
+    with mp.workdps(DIGITS):
+        rng = np.random.default_rng(2)
+        shapes = [(3, 2), (2, 3), (2, 2)]
+        factors = [to_mp(rng.standard_normal(shape)) for shape in shapes]
+        target = to_mp(rng.standard_normal((2, 2)))
+        field = flow.deep_linear_flow(shapes, numeric.square_loss_gradient(target), 0.5, 0.25)
+        velocities = flow.unpack_factors(field(0, flow.pack_factors(factors)), shapes)
+        gradients = layer_gradients_mp(factors, end_to_end_mp(factors) - target)
+        for velocity, w, g in zip(velocities, factors, gradients):
+            assert frobenius_norm(velocity + mp.mpf(0.5) * (mp.mpf(0.25) * w + g)) < 1e-45
+
+
+def test_pack_unpack_round_trip():
+    with mp.workdps(DIGITS):
+        shapes = [(2, 3), (1, 2)]
+        factors = [to_mp(np.arange(6.0).reshape(2, 3)), to_mp([[7.0, 8.0]])]
+        back = flow.unpack_factors(flow.pack_factors(factors), shapes)
+        assert all(frobenius_norm(a - b) == 0 for a, b in zip(factors, back))
+        with pytest.raises(ValueError, match="does not fit"):
+            flow.unpack_factors(flow.pack_factors(factors), [(2, 2)])
+
+
+@pytest.mark.parametrize(
+    ("steps", "t_final", "tolerance", "y0"),
+    [(0, 1, 1e-10, [1]), (2, -1, 1e-10, [1]), (2, 1, 0, [1]), (2, 1, 1e-10, [math.nan]),
+     (2, math.inf, 1e-10, [1])],
+)
+def test_integrate_rejects_bad_input(steps, t_final, tolerance, y0):
+    with mp.workdps(20), pytest.raises(ValueError):
+        flow.integrate(lambda t, y: y, flow.mp_vector(y0), t_final, steps, mp.mpf(tolerance))
+
+
+@pytest.mark.parametrize(("eta", "decay"), [(-0.1, 0.0), (0.0, 0.0), (0.1, -1.0)])
+def test_deep_linear_flow_rejects_bad_rates(eta, decay):
+    with pytest.raises(ValueError):
+        flow.deep_linear_flow([(1, 1), (1, 1)], lambda w: w, eta, decay)
+
+
+# --- numeric layer ------------------------------------------------------------------------------
+
+
+def _quick_instance():
+    setup = numeric.NumericConfig.quick()
+    with mp.workdps(DIGITS):
+        target, balanced, unbalanced, _ = numeric.random_instance(setup, RunConfig(quick=True))
+    return setup, target, balanced, unbalanced
+
+
+def test_mpmath_drift_is_at_the_error_level_and_the_trajectory_matches_scipy():
+    setup, target, _, unbalanced = _quick_instance()
+    with mp.workdps(DIGITS):
+        field = flow.deep_linear_flow(setup.shapes, numeric.square_loss_gradient(target),
+                                      setup.eta)
+        y0 = flow.pack_factors(unbalanced)
+        estimate = flow.integrate_with_error(field, y0, setup.t_final, setup.macro_steps,
+                                             mp.mpf(10) ** -(DIGITS - 6), flow.MAX_LEVELS)
+        measured = numeric.measure(estimate, setup.shapes, lambda t, gap0: gap0, DIGITS)
+        final = np.array([float(v) for v in estimate.fine.final])
+    assert measured.drift <= measured.tolerance <= 2 * MP_FLOOR
+    assert measured.displacement > 1e-2
+    # independent twin: scipy's DOP853 in float64 on the same flow, written with numpy
+    phi = np.array(target.tolist(), dtype=float)
+    shapes = setup.shapes
+
+    sizes = np.cumsum([rows * cols for rows, cols in shapes])[:-1]
+
+    def float_field(t, y):
+        factors = [torch.tensor(block.reshape(shape))
+                   for block, shape in zip(np.split(y, sizes), shapes)]
+        grads = layer_gradients(factors, end_to_end(factors) - torch.tensor(phi))
+        return np.concatenate([-setup.eta * g.numpy().ravel() for g in grads])
+
+    reference = solve_ivp(float_field, (0, setup.t_final), np.array([float(v) for v in y0]),
+                          method="DOP853", rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(final, reference.y[:, -1], atol=1e-10)
+
+
+def test_a_non_gradient_flow_breaks_the_invariant_far_above_the_tolerance():
+    setup, target, _, unbalanced = _quick_instance()
+    with mp.workdps(DIGITS):
+        gradient_flow = flow.deep_linear_flow(setup.shapes, numeric.square_loss_gradient(target),
+                                              setup.eta)
+        size = setup.shapes[0][0] * setup.shapes[0][1]
+
+        def skewed(t, y):  # the first layer moves twice as fast: not a gradient flow of L^N
+            velocity = gradient_flow(t, y)
+            velocity[:size] = 2 * velocity[:size]
+            return velocity
+
+        estimate = flow.integrate_with_error(skewed, flow.pack_factors(unbalanced),
+                                             setup.t_final, setup.macro_steps,
+                                             mp.mpf(10) ** -(DIGITS - 6), flow.MAX_LEVELS)
+        measured = numeric.measure(estimate, setup.shapes, lambda t, gap0: gap0, DIGITS)
+    assert measured.drift > 1e20 * measured.tolerance
+
+
+def test_procedure_one_factors_at_high_precision():
+    with mp.workdps(DIGITS):
+        product = to_mp(np.random.default_rng(3).standard_normal((2, 3)))
+        residuals = numeric.procedure_one_residual(product, balanced_factors_mp(product, [3, 4]))
+    assert max(residuals.values()) < MP_FLOOR
+
+
+def test_numeric_config_rejects_bad_input():
+    with pytest.raises(ValueError, match="depth"):
+        numeric.NumericConfig((2, 2), 1.0, 1.0, 0.5, 0.0, 1.0, 2, ())
+    with pytest.raises(ValueError, match="positive"):
+        numeric.NumericConfig((2, 2, 2), 1.0, 1.0, -0.5, 0.0, 1.0, 2, ())
+    with pytest.raises(ValueError, match="weight decay"):
+        numeric.NumericConfig((2, 2, 2), 1.0, 1.0, 0.5, math.nan, 1.0, 2, ())
+
+
+# --- experiment layer ---------------------------------------------------------------------------
+
+
+def _torch_net(factors, target):
+    return experiment.Instances([torch.tensor(w)[None] for w in factors],
+                                torch.tensor(target)[None])
+
+
+@given(gaussian_deep_linear_nets())
+def test_layer_gradients_match_autograd(net):
+    factors, target = net
+    instances = _torch_net(factors, target)
+    leaves = [w.clone().requires_grad_(True) for w in instances.factors]
+    loss = 0.5 * ((end_to_end(leaves) - instances.target) ** 2).sum()
+    autograd = torch.autograd.grad(loss, leaves)
+    closed = layer_gradients(instances.factors,
+                             instances.grad_loss(end_to_end(instances.factors)))
+    for a, b in zip(autograd, closed):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@given(balanced_deep_linear_nets())
+def test_procedure_one_factors_are_balanced_and_multiply_to_the_target(net):
+    target, hidden = net
+    factors = balanced_factors(torch.tensor(target), hidden)
+    depth = len(factors)
+    scale = max(1.0, float(np.linalg.norm(target, 2))) ** (2 / depth)
+    width = max(target.shape + tuple(hidden))
+    # each C_j entry sums `width` products of O(scale) terms, each product O(eps) off
+    for gap in balancedness_gaps(factors):
+        assert float(gap.abs().max()) <= 16 * width * EPS * scale
+    product_tolerance = 16 * depth * width * EPS * max(1.0, float(np.linalg.norm(target, 2)))
+    assert float((end_to_end(factors) - torch.tensor(target)).abs().max()) <= product_tolerance
+
+
+@given(gaussian_deep_linear_nets(), step_sizes, st.floats(0.0, 1.0))
+def test_one_gd_step_changes_the_gaps_by_the_exact_identity(net, eta, weight_decay):
+    instances = _torch_net(*net)
+    stepped, gradients = experiment.gd_step(instances.factors, instances, eta, weight_decay)
+    residual = experiment.one_step_residual(instances.factors, stepped, gradients, eta,
+                                            weight_decay)
+    assert float(residual) <= experiment.IDENTITY_ULPS * EPS
+
+
+def test_fixed_steps_drift_scales_like_eta_squared():
+    setup = experiment.ExperimentConfig.quick()
+    instances = experiment.random_instances(setup, RunConfig(quick=True))
+    sweep = experiment.fixed_steps_sweep(setup, instances, "float64")
+    assert sweep.resolved.all()
+    ratios = sweep.drift / sweep.etas**2
+    assert ratios.max() / ratios.min() < 1.1
+
+
+def test_unresolved_sweep_is_inconclusive_not_fitted():
+    sweep = experiment.DriftSweep(np.array([1e-3, 2e-3, 4e-3]), np.array([1e-9, 4e-9, 1.6e-8]),
+                                  np.array([2.0]), np.array([False, False, True]), 0.0)
+    check = experiment._drift_check("drift", "words", sweep, experiment.DRIFT_AT_FIXED_STEPS,
+                                    "float32")
+    assert check.verdict is Verdict.INCONCLUSIVE and check.fit is None
+
+
+def test_experiment_config_and_instances_reject_bad_input():
+    good = experiment.ExperimentConfig.quick()
+    with pytest.raises(ValueError, match="depth"):
+        replace(good, widths=(3, 2))
+    with pytest.raises(ValueError, match="positive"):
+        replace(good, fixed_step_etas=(-1e-3, 1e-3, 2e-3))
+    with pytest.raises(ValueError, match="eta lambda"):
+        replace(good, eta_lambdas=(0.5, 1.5))
+    with pytest.raises(ValueError, match="finite"):
+        experiment.Instances([torch.tensor([[math.nan]]), torch.ones(1, 1)], torch.ones(1, 1))
+    with pytest.raises(ValueError, match="depth"):
+        experiment.Instances([torch.ones(1, 1)], torch.ones(1, 1))
+
+
+def test_balanced_factors_reject_depth_below_two():
+    with pytest.raises(ValueError, match="depth"):
+        balanced_factors(torch.ones(2, 2, dtype=torch.float64), [])
+
+
+def test_claim_quick_run_is_consistent():
+    result = run_claim(CLAIM, RunConfig(quick=True))
+    assert result.verdict is Verdict.CONSISTENT, [
+        (c.name, c.verdict, c.detail) for c in result.checks if c.verdict is not Verdict.CONSISTENT
+    ]
+    assert {layer.layer for layer in result.layers} == set(Layer)
