@@ -44,6 +44,7 @@ from optverify.verdict import identity_check, rate_check
 
 STEP_BOUND = Bound(BoundKind.TIGHT, "eta", exponent=sympy.Integer(2))
 IMBALANCE_BOUND = Bound(BoundKind.TIGHT, "max_j ||C_j||", exponent=sympy.Integer(1))
+HORIZON_BOUND = Bound(BoundKind.TIGHT, "eta", exponent=sympy.Integer(1))
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class ExperimentConfig:
     widths: hidden widths of the width-independence run (depth width_depth, target 3 x 2).
     trajectory_steps, trajectory_eta: GD steps and step size of that run.
     imbalance_scales: sizes delta of the perturbation that breaks balancedness.
+    horizon_etas: step sizes of the fixed-time comparison (T = horizon / eta steps of GD and of
+        the end-to-end rule from the same W_e); drift_scales: delta of its unbalanced runs, which
+        use the smallest horizon eta.
     """
 
     step_shapes: tuple[tuple[int, int, int], ...]
@@ -67,6 +71,9 @@ class ExperimentConfig:
     trajectory_steps: int
     trajectory_eta: float
     imbalance_scales: tuple[float, ...]
+    horizon: float
+    horizon_etas: tuple[float, ...]
+    drift_scales: tuple[float, ...]
 
     @classmethod
     def quick(cls) -> ExperimentConfig:
@@ -80,6 +87,9 @@ class ExperimentConfig:
             trajectory_steps=60,
             trajectory_eta=0.05,
             imbalance_scales=tuple(np.geomspace(1e-7, 1e-2, 6)),
+            horizon=1.0,
+            horizon_etas=(0.02, 0.01, 0.005, 0.0025),
+            drift_scales=(1e-3, 1e-2, 1e-1),
         )
 
     @classmethod
@@ -94,6 +104,9 @@ class ExperimentConfig:
             trajectory_steps=400,
             trajectory_eta=0.05,
             imbalance_scales=tuple(np.geomspace(1e-8, 1e-2, 13)),
+            horizon=1.0,
+            horizon_etas=tuple(0.02 / 2**k for k in range(7)),
+            drift_scales=tuple(np.geomspace(1e-4, 1e-1, 7)),
         )
 
     @classmethod
@@ -230,6 +243,86 @@ def imbalance_gaps(config: RunConfig, settings: ExperimentConfig, generator):
     return imbalance.amax(dim=0).cpu().numpy(), gap.cpu().numpy()
 
 
+def _horizon_instances(config: RunConfig, settings: ExperimentConfig, generator):
+    """Balanced dense factors (W_e 3 x 3, N = 3, widths 3) and targets Phi, batched over inits."""
+    batch = settings.instances
+    target = _gaussian(config, generator, batch, 3, 3)
+    phi = _gaussian(config, generator, batch, 3, 3)
+    return dense_balanced_factors(target, [3, 3], generator, config), phi
+
+
+def fixed_time_gap(factors, phi, eta: float, steps: int) -> torch.Tensor:
+    """||W_e^GD(T) - W_e^rule(T)||_F after `steps` steps of GD on the factors and of the end-to-end
+    rule (explicit Euler of Theorem 1) from the same W_e(0), loss ||W - Phi||^2 / 2."""
+    depth = len(factors)
+    rule = end_to_end(factors)
+    for _ in range(steps):
+        factors = gradient_descent_step(factors, lambda w: w - phi, eta)
+        rule = end_to_end_step(rule, rule - phi, depth, eta)
+    return torch.linalg.matrix_norm(end_to_end(factors) - rule)
+
+
+def horizon_gaps(config: RunConfig, settings: ExperimentConfig, generator):
+    """Balanced inits: the fixed-time gap for each horizon eta, shape (etas, instances)."""
+    factors, phi = _horizon_instances(config, settings, generator)
+    return np.stack([
+        fixed_time_gap(factors, phi, eta, round(settings.horizon / eta)).cpu().numpy()
+        for eta in settings.horizon_etas
+    ])
+
+
+def drift_gaps(config: RunConfig, settings: ExperimentConfig, generator):
+    """Unbalanced inits (balanced + delta * Gaussian): (max_j ||C_j(0)||_F, fixed-time gap), each
+    (deltas, instances), at the smallest horizon eta."""
+    factors, phi = _horizon_instances(config, settings, generator)
+    delta = torch.tensor(settings.drift_scales, dtype=config.torch_dtype, device=config.device)
+    delta = delta.view(-1, 1, 1, 1)
+    perturbed = [w + delta * _gaussian(config, generator, *w.shape) for w in factors]
+    imbalance = torch.stack([torch.linalg.matrix_norm(c) for c in balancedness_gaps(perturbed)])
+    eta = min(settings.horizon_etas)
+    gap = fixed_time_gap(perturbed, phi, eta, round(settings.horizon / eta))
+    return imbalance.amax(dim=0).cpu().numpy(), gap.cpu().numpy()
+
+
+def _horizon_checks(config, settings, generator):
+    gaps = horizon_gaps(config, settings, generator)
+    etas = np.array(settings.horizon_etas)
+    y = np.exp(np.log(gaps).mean(axis=1))
+    fit = fit_power_law(etas, y)
+    check = rate_check(
+        Layer.EXPERIMENT, "fixed-time-gap-gd-vs-end-to-end",
+        f"balanced inits: at fixed time t = {settings.horizon:g} (T = t / eta steps) ||W_e^GD(T) - "
+        "W_e^rule(T)||_F = Theta(eta) (T steps of O(eta^2); a consequence of the per-step claim, "
+        f"so not decisive; N = 3, W_e 3x3, geometric mean over {settings.instances} inits)",
+        fit, HORIZON_BOUND, decisive=False,
+        values={"gap_over_eta_at_smallest_eta": float(y[np.argmin(etas)] / etas.min())},
+    )
+    imbalance, drift = drift_gaps(config, settings, generator)
+    baseline = float(y[np.argmin(etas)])
+    x_drift = np.exp(np.log(imbalance).mean(axis=1))
+    y_drift = np.exp(np.log(drift).mean(axis=1))
+    panel = Panel(
+        f"Gap at t = {settings.horizon:g} (eta = {etas.min():g}) against imbalance",
+        "max_j ||C_j(0)||_F", "||W_e^GD(T) - W_e^rule(T)||_F",
+        (Series("unbalanced inits (geometric mean)", tuple(map(float, x_drift)),
+                tuple(map(float, y_drift))),
+         Series("balanced inits (C_j = 0)", (float(x_drift.min()), float(x_drift.max())),
+                (baseline, baseline), "dashed")),
+    )
+    rows = (("0 (balanced)", f"{baseline:.3g}"),) + tuple(
+        (f"{a:.3g}", f"{b:.3g}") for a, b in zip(x_drift, y_drift))
+    table = Table("fixed-time-drift",
+                  f"Gap between GD and the end-to-end rule at t = {settings.horizon:g}, "
+                  f"eta = {etas.min():g}, next to the initial imbalance",
+                  ("max_j ||C_j(0)||_F", "gap at t"), rows)
+    step_panel = rate_panel("Balanced inits: gap at fixed time", "step size eta",
+                            "||W_e^GD(T) - W_e^rule(T)||_F", etas, y, fit, HORIZON_BOUND,
+                            measured_label="geometric mean over inits")
+    figure = Figure("fixed-time-drift", "GD against the end-to-end rule at a fixed time",
+                    (step_panel, panel), columns=2)
+    return check, figure, table
+
+
 def _width_checks(config, settings, generator):
     balanced_spread, scale = width_trajectories(config, settings, generator, balanced=True)
     unbalanced_spread, _ = width_trajectories(config, settings, generator, balanced=False)
@@ -258,7 +351,8 @@ def _width_checks(config, settings, generator):
     steps = np.arange(1, len(balanced_spread))
     tiny = np.finfo(float).tiny
     panel = Panel(
-        "End-to-end trajectory spread across hidden widths", "GD step t",
+        f"W_e 3x2, N = {settings.width_depth}, eta = {settings.trajectory_eta:g}, widths {widths}",
+        "GD step t",
         "max_width ||W_e^width(t) - W_e^first(t)||_F",
         (Series("balanced inits", tuple(map(float, steps)),
                 tuple(float(max(v, tiny)) for v in balanced_spread[1:])),
@@ -268,11 +362,16 @@ def _width_checks(config, settings, generator):
                 (tolerance, tolerance), "dashed")),
         xscale="linear",
     )
-    return (balanced_check, control), Figure("width-independence", panel.title, (panel,))
+    return (balanced_check, control), Figure(
+        "width-independence", "End-to-end trajectory spread across hidden widths", (panel,))
 
 
 def _imbalance_check(config, settings, generator):
     imbalance, gap = imbalance_gaps(config, settings, generator)
+    # the gap is relative to ||rhs||, so its rounding floor is ulps * eps * 1
+    resolved = np.array([all(resolve(float(v), 1.0, config.dtype).value is not None for v in row)
+                         for row in gap])
+    imbalance, gap = imbalance[resolved], gap[resolved]
     x = np.exp(np.log(imbalance).mean(axis=1))
     y = np.exp(np.log(gap).mean(axis=1))
     fit = fit_power_law(x, y)
@@ -283,7 +382,8 @@ def _imbalance_check(config, settings, generator):
         f"N = 3, W_e 3x3, geometric means over {settings.instances} inits per perturbation size)",
         fit, IMBALANCE_BOUND, decisive=False,
         values={"largest_imbalance": float(x.max()), "gap_at_largest": float(y.max()),
-                "gap_over_imbalance_median": float(np.median(y / x))},
+                "gap_over_imbalance_median": float(np.median(y / x)),
+                "perturbation_sizes_below_precision": int((~resolved).sum())},
     )
     panel = rate_panel("Departure from the end-to-end rule under imbalance", "max_j ||C_j||_F",
                        "relative velocity gap", x, y, fit, IMBALANCE_BOUND,
@@ -309,8 +409,10 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     checks.extend(width_checks)
     imbalance_check, imbalance_figure, imbalance_table = _imbalance_check(config, settings, generator)
     checks.append(imbalance_check)
+    horizon_check, horizon_figure, horizon_table = _horizon_checks(config, settings, generator)
+    checks.append(horizon_check)
     step_figure = Figure("gd-step-error", "One GD step against one end-to-end step",
                          tuple(panels), columns=2)
     return LayerResult(Layer.EXPERIMENT, checks=tuple(checks),
-                       figures=(step_figure, width_figure, imbalance_figure),
-                       tables=(imbalance_table,))
+                       figures=(step_figure, width_figure, imbalance_figure, horizon_figure),
+                       tables=(imbalance_table, horizon_table))
