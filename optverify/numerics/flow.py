@@ -12,7 +12,8 @@ right tool to test a claimed invariant numerically.
 
 The error level is estimated independently of the extrapolation's own convergence test: the same
 problem is integrated with `steps` and with `2 * steps` macro steps, and the difference of the two
-end states bounds the error of the coarser one.
+end states estimates the error of the coarser one (and, the finer run being more accurate, bounds
+that of the finer one).
 
 States are 1-D numpy object arrays of `mpmath.mpf`; a vector field maps (t, y) to dy/dt of the same
 shape. `deep_linear_flow` builds the gradient-flow field of a deep linear net on such states (the
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 from mpmath import mp
-
 
 VectorField = Callable[[object, np.ndarray], np.ndarray]
 """dy/dt = field(t, y) on 1-D object arrays of mpf."""
@@ -193,10 +193,10 @@ def mp_vector(values) -> np.ndarray:
 
 def pack_factors(factors: Sequence[mpmath.matrix]) -> np.ndarray:
     """The entries of W_1..W_N, each row-major, as one 1-D object array (a flow state)."""
-    return np.array(
-        [factor[r, c] for factor in factors for r in range(factor.rows) for c in range(factor.cols)],
-        dtype=object,
-    )
+    entries = [
+        factor[r, c] for factor in factors for r in range(factor.rows) for c in range(factor.cols)
+    ]
+    return np.array(entries, dtype=object)
 
 
 def unpack_factors(state: np.ndarray, shapes: Sequence[tuple[int, int]]) -> list[mpmath.matrix]:

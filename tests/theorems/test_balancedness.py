@@ -162,8 +162,8 @@ def test_deep_linear_flow_rejects_bad_rates(eta, decay):
 def _quick_instance():
     setup = numeric.NumericConfig.quick()
     with mp.workdps(DIGITS):
-        target, balanced, unbalanced, _ = numeric.random_instance(setup, RunConfig(quick=True))
-    return setup, target, balanced, unbalanced
+        instance = numeric.random_instance(setup, RunConfig(quick=True))
+    return setup, instance.target, instance.balanced, instance.unbalanced
 
 
 def test_mpmath_drift_is_at_the_error_level_and_the_trajectory_matches_scipy():

@@ -115,7 +115,8 @@ class Instances:
 
     def __post_init__(self) -> None:
         if len(self.factors) < 2:
-            raise ValueError(f"a deep linear net needs depth N >= 2, got {len(self.factors)} layers")
+            raise ValueError(
+                f"a deep linear net needs depth N >= 2, got {len(self.factors)} layers")
         if not all(torch.isfinite(t).all() for t in (*self.factors, self.target)):
             raise ValueError("the factors and the target must be finite")
 
@@ -155,7 +156,8 @@ def one_step_residual(before, after, gradients, eta, weight_decay: float):
         factor * gap + eta**2 * g_gap
         for gap, g_gap in zip(balancedness_gaps(before), balancedness_gaps(gradients))
     ]
-    residual = torch.stack([frobenius(new - p) for new, p in zip(balancedness_gaps(after), predicted)])
+    residual = torch.stack(
+        [frobenius(new - p) for new, p in zip(balancedness_gaps(after), predicted)])
     scale = torch.stack([frobenius(w) ** 2 for w in before] + [frobenius(w) ** 2 for w in after])
     return (residual.amax(0) / scale.amax(0)).amax()
 
@@ -213,7 +215,8 @@ def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
         factors = instances.factors
         for _ in range(steps):
             stepped, gradients = gd_step(factors, instances, eta)
-            residual = max(residual, float(one_step_residual(factors, stepped, gradients, eta, 0.0)))
+            residual = max(residual,
+                           float(one_step_residual(factors, stepped, gradients, eta, 0.0)))
             factors = stepped
         drifts.append(max_gap_drift(factors, initial))
     etas = config.fixed_time / np.array(config.step_counts, dtype=float)
@@ -272,12 +275,13 @@ def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float)
 
 def _drift_check(name: str, words: str, sweep: DriftSweep, bound: Bound, dtype: str) -> Check:
     resolved = sweep.resolved
-    values = {
-        "per_instance_slope_min": float(np.nanmin(sweep.slopes)),
-        "per_instance_slope_median": float(np.nanmedian(sweep.slopes)),
-        "per_instance_slope_max": float(np.nanmax(sweep.slopes)),
-        "points_below_precision": int((~resolved).sum()),
-    }
+    values: dict = {"points_below_precision": int((~resolved).sum())}
+    if np.isfinite(sweep.slopes).all():
+        values |= {
+            "per_instance_slope_min": float(sweep.slopes.min()),
+            "per_instance_slope_median": float(np.median(sweep.slopes)),
+            "per_instance_slope_max": float(sweep.slopes.max()),
+        }
     if resolved.sum() < 3:
         return Check(Layer.EXPERIMENT, name, words, Verdict.INCONCLUSIVE,
                      detail=f"only {int(resolved.sum())} of {len(resolved)} drift points resolve "

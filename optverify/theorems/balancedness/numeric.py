@@ -147,7 +147,9 @@ def _largest_factor_norm(solutions: Sequence[FlowSolution], shapes):
     )
 
 
-def measure(estimate: FlowEstimate, shapes, prediction: Prediction, digits: int) -> DriftMeasurement:
+def measure(
+    estimate: FlowEstimate, shapes, prediction: Prediction, digits: int
+) -> DriftMeasurement:
     """The drift of C_j against `prediction` and the tolerance from the error estimate."""
     runs = (estimate.coarse, estimate.fine)
     drift = max(gap_deviation(run, shapes, prediction) for run in runs)
@@ -171,19 +173,32 @@ def _decaying(eta, weight_decay) -> Prediction:
     return lambda t, gap0: mp.exp(rate * t) * gap0
 
 
-def random_instance(config: NumericConfig, run: RunConfig):
-    """(target Phi, balanced factors of a random matrix by Procedure 1, unbalanced Gaussian factors)
-    at the working precision, from the run's 'numeric' random stream."""
+@dataclass(frozen=True)
+class NumericInstance:
+    """A random problem at the working precision.
+
+    target: Phi of the square loss. product: the random matrix A that Procedure 1 factorizes.
+    balanced: Procedure 1 factors of A. unbalanced: independent Gaussian factors.
+    """
+
+    target: mpmath.matrix
+    product: mpmath.matrix
+    balanced: list[mpmath.matrix]
+    unbalanced: list[mpmath.matrix]
+
+
+def random_instance(config: NumericConfig, run: RunConfig) -> NumericInstance:
+    """A NumericInstance from the run's 'numeric' random stream (call inside mp.workdps)."""
     rng = run.numpy_rng("numeric")
-    widths = config.widths
-    target = to_mp(config.target_scale * rng.standard_normal((widths[-1], widths[0])))
-    product = to_mp(config.target_scale * rng.standard_normal((widths[-1], widths[0])))
-    balanced = balanced_factors_mp(product, widths[1:-1])
+    rows, cols = config.widths[-1], config.widths[0]
+    target = to_mp(config.target_scale * rng.standard_normal((rows, cols)))
+    product = to_mp(config.target_scale * rng.standard_normal((rows, cols)))
     unbalanced = [
-        to_mp(config.init_scale / np.sqrt(cols) * rng.standard_normal((rows, cols)))
-        for rows, cols in config.shapes
+        to_mp(config.init_scale / np.sqrt(fan_in) * rng.standard_normal((fan_out, fan_in)))
+        for fan_out, fan_in in config.shapes
     ]
-    return target, balanced, unbalanced, product
+    return NumericInstance(target, product, balanced_factors_mp(product, config.widths[1:-1]),
+                           unbalanced)
 
 
 def procedure_one_residual(product: mpmath.matrix, factors: Sequence[mpmath.matrix]) -> dict:
@@ -247,10 +262,10 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     digits = config.precision
     checks: list[Check] = []
     with mp.workdps(digits):
-        target, balanced, unbalanced, product = random_instance(setup, config)
-        procedure = procedure_one_residual(product, balanced)
+        instance = random_instance(setup, config)
+        procedure = procedure_one_residual(instance.product, instance.balanced)
         floor = mp.mpf(10) ** (-(digits - FLOOR_DIGITS_MARGIN)) * max(
-            frobenius_norm(product), mp.one)
+            frobenius_norm(instance.product), mp.one)
         checks.append(identity_check(
             Layer.NUMERIC, "procedure-1-balanced",
             "Procedure 1 factors of a random A are exactly balanced (C_j = 0), multiply to A, and "
@@ -260,13 +275,14 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
             values={key: float(value) for key, value in procedure.items()},
         ))
         tolerance = mp.mpf(10) ** (-(digits - TOLERANCE_DIGITS_MARGIN))
-        flow = deep_linear_flow(setup.shapes, square_loss_gradient(target), setup.eta)
-        decay_flow = deep_linear_flow(setup.shapes, square_loss_gradient(target), setup.eta,
-                                      setup.weight_decay)
+        loss_gradient = square_loss_gradient(instance.target)
+        flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta)
+        decay_flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta, setup.weight_decay)
         runs = {
-            "balanced": (flow, balanced, _constant),
-            "unbalanced": (flow, unbalanced, _constant),
-            "weight-decay": (decay_flow, unbalanced, _decaying(setup.eta, setup.weight_decay)),
+            "balanced": (flow, instance.balanced, _constant),
+            "unbalanced": (flow, instance.unbalanced, _constant),
+            "weight-decay": (decay_flow, instance.unbalanced,
+                             _decaying(setup.eta, setup.weight_decay)),
         }
         measured, estimates = {}, {}
         for label in progress(list(runs), "mpmath: gradient flow"):
@@ -278,7 +294,7 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
         ladder = []
         for loose in progress(setup.ladder_digits, "mpmath: accuracy ladder"):
             estimate = integrate_with_error(
-                flow, pack_factors(unbalanced), setup.t_final, setup.macro_steps,
+                flow, pack_factors(instance.unbalanced), setup.t_final, setup.macro_steps,
                 mp.mpf(10) ** -loose)
             ladder.append((loose, measure(estimate, setup.shapes, _constant, digits)))
         decay_panel = _trajectory_panel(estimates["weight-decay"].fine, setup.shapes, setup.eta,
@@ -287,11 +303,13 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
                   f"t in [0, {setup.t_final}])")
     checks += [
         _drift_check("flow-drift-balanced",
-                     f"from Procedure 1 (balanced) factors, max_j,t ||C_j(t) - C_j(0)||_F {flow_words} "
-                     "is at the integrator's error level", measured["balanced"], digits),
+                     "from Procedure 1 (balanced) factors, max_j,t ||C_j(t) - C_j(0)||_F "
+                     f"{flow_words} is at the integrator's error level",
+                     measured["balanced"], digits),
         _drift_check("flow-drift-unbalanced",
-                     f"from unbalanced Gaussian factors, max_j,t ||C_j(t) - C_j(0)||_F {flow_words} "
-                     "is at the integrator's error level", measured["unbalanced"], digits),
+                     "from unbalanced Gaussian factors, max_j,t ||C_j(t) - C_j(0)||_F "
+                     f"{flow_words} is at the integrator's error level",
+                     measured["unbalanced"], digits),
         _drift_check("flow-weight-decay",
                      f"with weight decay lambda = {setup.weight_decay}, max_j,t ||C_j(t) - "
                      f"exp(-2 eta lambda t) C_j(0)||_F {flow_words} is at the integrator's error "
