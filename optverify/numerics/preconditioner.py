@@ -6,8 +6,8 @@ the end-to-end matrix W_e = W_N ... W_1 (shape k x d) moves under gradient flow 
     dW_e/dt = -lambda N W_e - sum_{j=1}^N [W_e W_e^T]^{(j-1)/N} G [W_e^T W_e]^{(N-j)/N},
 
 G = grad L^1(W_e); vectorized (column-major vec), vec(dW_e/dt) = -lambda N vec(W_e) - P vec(G) with
-P_{W_e} = sum_j [W_e^T W_e]^{(N-j)/N} kron [W_e W_e^T]^{(j-1)/N}. With the SVD W_e = U S V^T (full U,
-V, singular values padded with zeros), P has eigenvectors vec(u_r v_r'^T) and eigenvalues
+P_{W_e} = sum_j [W_e^T W_e]^{(N-j)/N} kron [W_e W_e^T]^{(j-1)/N}. With the SVD W_e = U S V^T
+(full U, V, singular values padded with zeros), P has eigenvectors vec(u_r v_r'^T) and eigenvalues
 sum_j sigma_r^{2(j-1)/N} sigma_r'^{2(N-j)/N} (0^0 = 1). For k = 1 (Section 5, Eq. 12) the rule is
 ||w||^{2-2/N} (g + (N-1) Pr_w(g)), Pr_w(g) = (<g, w> / ||w||^2) w.
 
@@ -19,6 +19,8 @@ accept leading batch dimensions; the `_mp` functions are their mpmath twins (cal
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import mpmath
 import torch
 from mpmath import mp
@@ -27,7 +29,7 @@ from optverify.numerics.precision import machine_epsilon
 
 
 def check_depth(depth: int) -> None:
-    if not isinstance(depth, int) or depth < 2:
+    if isinstance(depth, bool) or not isinstance(depth, Integral) or depth < 2:
         raise ValueError(f"depth N must be an integer >= 2, got {depth!r}")
 
 
@@ -46,7 +48,9 @@ def vec(matrix: torch.Tensor) -> torch.Tensor:
     return matrix.mT.reshape(*matrix.shape[:-2], -1)
 
 
-def full_spectrum(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def full_spectrum(
+    matrix: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(U, sigma_left, sigma_right, V): full SVD factors and singular values padded with zeros to
     k (left) and d (right); values below max(k, d) * eps * sigma_max (rounding level) set to 0."""
     rows, cols = matrix.shape[-2:]
@@ -83,7 +87,9 @@ def end_to_end_velocity(
     total = -weight_decay * depth * end_to_end
     for j in range(1, depth + 1):
         total = total - (
-            _gram_power(u, left, (j - 1) / depth) @ grad @ _gram_power(v, right, (depth - j) / depth)
+            _gram_power(u, left, (j - 1) / depth)
+            @ grad
+            @ _gram_power(v, right, (depth - j) / depth)
         )
     return total
 
@@ -91,7 +97,7 @@ def end_to_end_velocity(
 def end_to_end_step(
     end_to_end: torch.Tensor, grad: torch.Tensor, depth: int, eta, weight_decay: float = 0.0
 ) -> torch.Tensor:
-    """One step of the end-to-end rule: W_e + eta * velocity (eta a float or a broadcastable tensor)."""
+    """One step of the end-to-end rule: W_e + eta * velocity (eta: a float or a tensor)."""
     if float(torch.as_tensor(eta).min()) < 0:
         raise ValueError("the step size eta must be non-negative")
     return end_to_end + eta * end_to_end_velocity(end_to_end, grad, depth, weight_decay)

@@ -6,6 +6,8 @@ Tolerances, defined once:
   over a few decades: 1e4 eps relative (each fractional power loses at most log10(cond) ~ 3 digits).
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import sympy
@@ -292,3 +294,15 @@ def test_full_run_is_consistent_on_every_decisive_check():
     failing = [(c.name, c.detail) for c in result.checks
                if c.decisive and c.verdict is not Verdict.CONSISTENT]
     assert not failing, failing
+
+
+@pytest.mark.parametrize("change", [
+    {"etas": (1e-3, -1e-3, 1e-2)},
+    {"trajectory_eta": float("nan")},
+    {"width_depth": 1},
+    {"step_shapes": ((2, 2, 1),)},
+    {"weight_decay": -0.1},
+])
+def test_experiment_config_rejects_bad_parameters(change):
+    with pytest.raises(ValueError):
+        replace(experiment.ExperimentConfig.quick(), **change)

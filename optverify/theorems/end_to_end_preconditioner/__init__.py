@@ -4,9 +4,10 @@ Theorem 1 of Arora, Cohen, Hazan (2018), "On the Optimization of Deep Networks: 
 Acceleration by Overparameterization", arXiv:1802.06509: if W_1..W_N are balanced at t_0, gradient
 flow moves W_e = W_N ... W_1 by dW_e/dt = -eta lambda N W_e - eta sum_j [W_e W_e^T]^{(j-1)/N}
 grad L^1(W_e) [W_e^T W_e]^{(N-j)/N} (an identity, the main bound), i.e. vec(dW_e/dt) =
--eta lambda N vec(W_e) - eta P_{W_e} vec(grad), P_{W_e} PSD with eigenvalues >= sigma_min^{2(N-1)/N};
-for a single output the rule is ||w||^{2-2/N} (g + (N-1) Pr_w(g)) (Eq. 12), which for N > 2 is not
-a gradient field (Theorem 2). Discrete GD follows the rule up to O(eta^2) per step.
+-eta lambda N vec(W_e) - eta P_{W_e} vec(grad), P_{W_e} PSD with eigenvalues >=
+sigma_min^{2(N-1)/N}; for a single output the rule is ||w||^{2-2/N} (g + (N-1) Pr_w(g))
+(Eq. 12), which for N > 2 is not a gradient field (Theorem 2). Discrete GD follows the rule up
+to O(eta^2) per step.
 """
 
 import sympy

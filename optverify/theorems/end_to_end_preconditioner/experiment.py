@@ -75,6 +75,19 @@ class ExperimentConfig:
     horizon_etas: tuple[float, ...]
     drift_scales: tuple[float, ...]
 
+    def __post_init__(self) -> None:
+        steps = (*self.etas, self.trajectory_eta, *self.horizon_etas)
+        if not all(np.isfinite(eta) and eta > 0 for eta in steps):
+            raise ValueError("every step size eta must be a positive finite number")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight decay must be >= 0, got {self.weight_decay}")
+        if any(depth < 2 for _, _, depth in self.step_shapes) or self.width_depth < 2:
+            raise ValueError("a deep linear network needs depth N >= 2")
+        if min(self.widths) < 2:
+            raise ValueError("hidden widths must be >= 2, the rank of the 3 x 2 target")
+        if self.instances < 1 or self.horizon <= 0:
+            raise ValueError("instances must be >= 1 and the horizon positive")
+
     @classmethod
     def quick(cls) -> ExperimentConfig:
         return cls(
@@ -127,8 +140,8 @@ def dense_balanced_factors(target, hidden, generator, config: RunConfig):
 
 
 def one_step_errors(config: RunConfig, shape, settings: ExperimentConfig, generator):
-    """||prod_j (W_j - eta (lambda W_j + dL/dW_j)) - (W_e + eta V_thm1)||_F, shape (etas, instances),
-    with the scale ||W_e||_F + ||Phi||_F of each instance."""
+    """||prod_j (W_j - eta (lambda W_j + dL/dW_j)) - (W_e + eta V_thm1)||_F, shape
+    (etas, instances), with the scale ||W_e||_F + ||Phi||_F of each instance."""
     rows, cols, depth = shape
     batch = settings.instances
     target = _gaussian(config, generator, batch, rows, cols)
@@ -225,8 +238,9 @@ def width_tolerance(config: RunConfig, settings: ExperimentConfig, scale: float)
 
 
 def imbalance_gaps(config: RunConfig, settings: ExperimentConfig, generator):
-    """(max_j ||C_j||_F, |layer-wise velocity - Theorem 1|_F / |Theorem 1|_F), each (scales, instances),
-    for balanced factors plus delta * Gaussian perturbations (W_e 3 x 3, N = 3, widths 3)."""
+    """(max_j ||C_j||_F, |layer-wise velocity - Theorem 1|_F / |Theorem 1|_F), each of shape
+    (scales, instances), for balanced factors plus delta * Gaussian perturbations (W_e 3 x 3,
+    N = 3, widths 3)."""
     batch, depth = settings.instances, 3
     target = _gaussian(config, generator, batch, 3, 3)
     phi = _gaussian(config, generator, batch, 3, 3)
@@ -407,7 +421,9 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
             panels.append(panel)
     width_checks, width_figure = _width_checks(config, settings, generator)
     checks.extend(width_checks)
-    imbalance_check, imbalance_figure, imbalance_table = _imbalance_check(config, settings, generator)
+    imbalance_check, imbalance_figure, imbalance_table = _imbalance_check(
+        config, settings, generator
+    )
     checks.append(imbalance_check)
     horizon_check, horizon_figure, horizon_table = _horizon_checks(config, settings, generator)
     checks.append(horizon_check)

@@ -187,9 +187,12 @@ def single_output_residual(depth: int, cols: int, rng: np.random.Generator) -> f
     return float(max(abs(general[0, c] - rule[c]) for c in range(cols)) / scale)
 
 
-def circulation(depth: int, grad, centre=LOOP_CENTRE, radius=LOOP_RADIUS) -> tuple[mpmath.mpf, mpmath.mpf]:
+def circulation(
+    depth: int, grad, centre=LOOP_CENTRE, radius=LOOP_RADIUS
+) -> tuple[mpmath.mpf, mpmath.mpf]:
     """(oint F . dw, quadrature error estimate) of the k = 1 field F(w) = Eq. 12 with gradient
-    field `grad(x, y) -> (g_x, g_y)`, around the circle of `radius` about `centre` (w != 0 on it)."""
+    field `grad(x, y) -> (g_x, g_y)`, around the circle of `radius` about `centre` (w != 0
+    on it)."""
     cx, cy, rad = mp.mpf(centre[0]), mp.mpf(centre[1]), mp.mpf(radius)
 
     def integrand(theta):
@@ -268,7 +271,9 @@ def _circulation_checks(config: RunConfig, progress: Progress, floor: float):
             precision_digits=config.precision, values={"green_integral": float(green)},
         ))
     value, error = circulation(2, anisotropic_gradient)
-    rows.append((2, f"quadratic kappa = {ANISOTROPY:g}", f"{float(value):.6g}", f"{float(error):.2g}"))
+    rows.append(
+        (2, f"quadratic kappa = {ANISOTROPY:g}", f"{float(value):.6g}", f"{float(error):.2g}")
+    )
     anisotropic = abs(float(value)) > floor and float(error) < floor
     checks.append(Check(
         Layer.NUMERIC, "circulation-n2-quadratic-loss",
@@ -353,7 +358,8 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     )
     spectrum_table = Table(
         "preconditioner-spectrum", "Spectrum of P_{W_e} against the closed form",
-        ("instance", "eigenvalue gap", "eigenvector residual", "lambda_min", "sigma_min^{2(N-1)/N}"),
+        ("instance", "eigenvalue gap", "eigenvector residual", "lambda_min",
+         "sigma_min^{2(N-1)/N}"),
         tuple((shape.describe(), f"{r.eigenvalue_residual:.3g}", f"{r.eigenvector_residual:.3g}",
                f"{r.min_eigenvalue:.6g}", f"{r.lower_bound:.6g}") for shape, r in spectra),
     )

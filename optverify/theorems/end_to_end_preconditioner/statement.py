@@ -20,7 +20,7 @@ from optverify.verdict import symbolic_zero_check
 
 
 def cayley_rotation(size: int, name: str) -> sympy.Matrix:
-    """An exactly orthogonal rotation (I - K)^{-1} (I + K), K skew with symbols name_0, name_1, ..."""
+    """An exactly orthogonal rotation (I - K)^{-1} (I + K), K skew with symbols name_0, ..."""
     count = size * (size - 1) // 2
     params = iter(sympy.symbols(f"{name}_0:{count}", real=True))
     skew = sympy.zeros(size, size)
@@ -91,7 +91,9 @@ def velocity_difference(
     formula = -decay * depth * end_to_end
     for j in range(1, depth + 1):
         formula -= (
-            gram_power_symbolic(u, t, depth, j - 1) * grad * gram_power_symbolic(v, t, depth, depth - j)
+            gram_power_symbolic(u, t, depth, j - 1)
+            * grad
+            * gram_power_symbolic(v, t, depth, depth - j)
         )
     return _cancelled(velocity - formula)
 
@@ -112,7 +114,8 @@ def vec_symbolic(matrix: sympy.Matrix) -> sympy.Matrix:
 
 
 def kron_symbolic(a: sympy.Matrix, b: sympy.Matrix) -> sympy.Matrix:
-    return sympy.Matrix(sympy.BlockMatrix([[a[i, j] * b for j in range(a.cols)] for i in range(a.rows)]))
+    blocks = [[a[i, j] * b for j in range(a.cols)] for i in range(a.rows)]
+    return sympy.Matrix(sympy.BlockMatrix(blocks))
 
 
 def eigen_equation_difference(depth: int, rows: int, cols: int) -> sympy.Matrix:
@@ -223,7 +226,9 @@ def _potential_check() -> Check:
     x, y = sympy.symbols("x y", real=True)
     field_x, field_y = single_output_field(2, 1, 0, x, y)
     potential = sympy.sqrt(x**2 + y**2) * x
-    difference = sympy.Matrix([sympy.diff(potential, x) - field_x, sympy.diff(potential, y) - field_y])
+    difference = sympy.Matrix(
+        [sympy.diff(potential, x) - field_x, sympy.diff(potential, y) - field_y]
+    )
     return symbolic_zero_check(
         "single-output-n2-potential",
         "for N = 2 and the linear loss L(w) = w_x the k = 1 field is the gradient of "
@@ -277,7 +282,8 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
             f"theorem1-identity-n{depth}-{rows}x{cols}",
             f"Theorem 1, {_shape(depth, rows, cols)}: for balanced factors (SVD parametrization "
             f"{_factorization(rotations)}, symbolic U, V and singular values), "
-            "sum_j W_N..W_{j+1} (-lambda W_j - dL/dW_j) W_{j-1}..W_1 = -lambda N W_e - sum_j [W_e W_e^T]^{(j-1)/N} G [W_e^T W_e]^{(N-j)/N} "
+            "sum_j W_N..W_{j+1} (-lambda W_j - dL/dW_j) W_{j-1}..W_1 = -lambda N W_e "
+            "- sum_j [W_e W_e^T]^{(j-1)/N} G [W_e^T W_e]^{(N-j)/N} "
             "for a symbolic gradient G",
             velocity_difference(depth, rows, cols, rotations),
         ))
@@ -306,7 +312,9 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
         "preconditioner-eigenvalue-lower-bound",
         "every eigenvalue of P_{W_e} is >= sigma_min^{2(N-1)/N}: lambda_{rr'} - t_min^{2(N-1)}, "
         "expanded in (t_min, t_r - t_min, t_r' - t_min), has only non-negative coefficients "
-        f"(N = {', '.join(map(str, BOUND_DEPTHS))}; with sigma_r' = 0 the bound is attained)",
+        f"(N = {', '.join(map(str, BOUND_DEPTHS))}); with one of sigma_r, sigma_r' = 0 (non-square "
+        "W_e) lambda = sigma^{2(N-1)/N} and the bound is attained; both are 0 only when W_e is "
+        "rank-deficient, where sigma_min = 0",
         Verdict.CONSISTENT if proved else Verdict.INCONCLUSIVE,
         detail="all coefficients non-negative for every N: the bound is proved"
         if proved
