@@ -279,7 +279,8 @@ def _circulation_checks(config: RunConfig, progress: Progress, floor: float):
         Layer.NUMERIC, "circulation-n2-quadratic-loss",
         f"N = 2 is a gradient field only for special losses: for L(w) = (w_x^2 + {ANISOTROPY:g} "
         "w_y^2) / 2 the k = 1 field has non-zero circulation (curl (1 - kappa) x y / ||w||); "
-        "Theorem 2 is stated for N > 2 and is silent on N = 2",
+        "Theorem 2 is about N > 2; the N = 2 field has a potential for the linear loss, not for "
+        "every loss",
         Verdict.CONSISTENT if anisotropic else Verdict.INCONCLUSIVE,
         detail=f"circulation {float(value):.6g} (quadrature error {float(error):.2g})",
         decisive=False,

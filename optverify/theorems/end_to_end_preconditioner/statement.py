@@ -249,8 +249,9 @@ def _anisotropic_n2_curl() -> Check:
         Layer.SYMBOLIC,
         "single-output-n2-quadratic-curl",
         "N = 2 is a gradient field only for special losses: for L(w) = (w_x^2 + kappa w_y^2) / 2 "
-        "the k = 1 field has curl (1 - kappa) x y / ||w||, non-zero for kappa != 1 (Theorem 2 "
-        "claims non-gradient fields for N > 2 and says nothing for N = 2)",
+        "the k = 1 field has curl (1 - kappa) x y / ||w||, non-zero for kappa != 1 (Theorem 2 is "
+        "about N > 2; that the N = 2 field has a potential holds for the linear loss, not for "
+        "every loss)",
         verdict,
         detail=f"sympy curl: {sympy.sstr(curl)}; equals (1 - kappa) x y / ||w||: {is_form}",
         decisive=False,
