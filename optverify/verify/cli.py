@@ -112,8 +112,10 @@ def _list_claims(console: Console) -> None:
 
 def _summary_table(result: RunResult) -> Table:
     table = Table(title=f"optverify: {len(result.claims)} claims, {result.wall_s:.1f} s")
-    for column in ("claim", "verdict", "bound", "time"):
-        table.add_column(column)
+    table.add_column("claim", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("bound", max_width=48, no_wrap=True, overflow="ellipsis")
+    table.add_column("time", no_wrap=True, justify="right")
     for claim in result.claims:
         colour = _COLOURS[claim.verdict.value]
         table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]", claim.bound,

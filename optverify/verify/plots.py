@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
 
-from optverify.results import Figure, Panel  # noqa: E402
+from optverify.results import Figure, Panel, Series  # noqa: E402
 
 _STYLE = {
     "points": {"linestyle": "none", "marker": "o", "markersize": 4},
@@ -19,8 +19,24 @@ _STYLE = {
 }
 
 
-def _positive(values) -> bool:
-    return all(v > 0 for v in values if isinstance(v, (int, float)) and math.isfinite(v))
+_LOG_AXIS_RANGE = (1e-250, 1e250)
+"""matplotlib's log tick locator overflows near the float64 limits; points outside are counted
+as not drawable (a diverged run at 1e264 is shown by its last drawable point and the count)."""
+
+
+def _fits_axis(value: float, scale: str) -> bool:
+    if not math.isfinite(value):
+        return False
+    return scale != "log" or _LOG_AXIS_RANGE[0] <= value <= _LOG_AXIS_RANGE[1]
+
+
+def _drawable(series: Series, panel: Panel) -> tuple[list[float], list[float]]:
+    """The points the panel's axes can show: finite, and inside the log range on a log axis."""
+    kept = [
+        (x, y) for x, y in zip(series.x, series.y)
+        if _fits_axis(x, panel.xscale) and _fits_axis(y, panel.yscale)
+    ]
+    return [x for x, _ in kept], [y for _, y in kept]
 
 
 def _draw_panel(axes, panel: Panel) -> None:
@@ -28,13 +44,18 @@ def _draw_panel(axes, panel: Panel) -> None:
         surface = panel.surface
         filled = axes.contourf(surface.x, surface.y, surface.z, levels=30, cmap="viridis")
         axes.figure.colorbar(filled, ax=axes, label=surface.label)
+    drawn = False
     for series in panel.series:
-        axes.plot(series.x, series.y, label=series.label, **_STYLE[series.style])
-    xs = [v for s in panel.series for v in s.x]
-    ys = [v for s in panel.series for v in s.y]
-    if panel.xscale == "log" and xs and _positive(xs):
+        xs, ys = _drawable(series, panel)
+        if len(xs) < len(series.x):
+            label = f"{series.label} ({len(series.x) - len(xs)} points not drawable)"
+        else:
+            label = series.label
+        axes.plot(xs, ys, label=label, **_STYLE[series.style])
+        drawn = drawn or bool(xs)
+    if drawn and panel.xscale == "log":
         axes.set_xscale("log")
-    if panel.yscale == "log" and ys and _positive(ys):
+    if drawn and panel.yscale == "log":
         axes.set_yscale("log")
     axes.set_title(panel.title, fontsize=10)
     axes.set_xlabel(panel.xlabel)
