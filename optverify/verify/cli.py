@@ -5,13 +5,15 @@
     verify run ID [ID ...] [options]
 
 Exit codes: 0 no claim violated or errored; 1 a claim violated; 2 bad usage or input;
-3 a claim raised an error (the other claims still run and report); 130 interrupted.
+3 a claim raised an error (the other claims still run and report), or an internal error;
+130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,6 +30,7 @@ from optverify.verify.runner import RunResult, run
 from optverify.verify.serialize import summary_to_json
 
 EXIT_USAGE = 2
+EXIT_CLAIM_ERROR = 3
 EXIT_INTERRUPTED = 130
 _COLOURS = {"consistent": "green", "violated": "bold red", "inconclusive": "yellow",
             "error": "bold magenta"}
@@ -193,6 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReportError as error:
         print(f"verify: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as error:  # a bug outside any claim: one line, unless debugging
+        if os.environ.get("OPTVERIFY_DEBUG"):
+            raise
+        print(f"verify: internal error: {type(error).__name__}: {error} "
+              "(set OPTVERIFY_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_CLAIM_ERROR
     except KeyboardInterrupt:
         print("verify: interrupted; reports already written are complete, others untouched",
               file=sys.stderr)
