@@ -98,6 +98,8 @@ def gradient_descent_step(
     weight_decay: float = 0.0,
 ) -> Factors:
     """One GD step W_j <- W_j - eta (lambda W_j + dL^N/dW_j) on every layer at once."""
+    if not (eta >= 0 and weight_decay >= 0):
+        raise ValueError(f"eta and weight decay must be non-negative, got {eta} and {weight_decay}")
     gradients = layer_gradients(factors, grad_loss(end_to_end(factors)))
     return [
         layer - eta * (weight_decay * layer + gradient)

@@ -65,6 +65,7 @@ def _swap_in(staging: Path, final: Path) -> None:
 
 def write_claim_report(result: ClaimResult, out: Path) -> Path:
     """Write report.json, report.md and the figures of one claim; returns the claim's folder."""
+    out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{result.claim}.staging-"))
     try:
         for figure in result.figures:

@@ -104,3 +104,11 @@ def test_psd_power_of_a_singular_matrix_uses_zero_to_the_zero_is_one():
         projector = to_mp([[1, 0], [0, 0]])
         assert max_abs(psd_power(projector, 0) - mp.eye(2)) == 0
         assert max_abs(psd_power(projector, mp.mpf("0.5")) - projector) < mp.mpf(10) ** -25
+
+
+def test_negative_step_or_decay_is_refused():
+    factors = [torch.eye(2, dtype=torch.float64)] * 2
+    with pytest.raises(ValueError, match="non-negative"):
+        gradient_descent_step(factors, torch.zeros_like, eta=-0.1)
+    with pytest.raises(ValueError, match="non-negative"):
+        gradient_descent_step(factors, torch.zeros_like, eta=0.1, weight_decay=float("nan"))

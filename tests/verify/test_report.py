@@ -79,6 +79,11 @@ def test_interrupted_write_leaves_the_previous_report_intact(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == [CONSISTENT.id]
 
 
+def test_missing_output_folder_is_created(tmp_path):
+    folder = report.write_claim_report(run_claim(CONSISTENT), tmp_path / "a" / "b")
+    assert (folder / "report.json").exists()
+
+
 def test_rewrite_replaces_the_whole_folder(tmp_path):
     folder, _ = written(tmp_path)
     (folder / "stale.png").write_bytes(b"old")
