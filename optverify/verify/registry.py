@@ -13,6 +13,7 @@ from functools import cache
 from optverify.claim import Claim
 
 CLAIM_MODULES = (
+    "pwl_conditioning",
     "orthogonal_gradient_variance",
     "balancedness",
     "deficiency_margin_convergence",
