@@ -16,6 +16,8 @@ Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,8 +68,8 @@ class SweepConfig:
     @classmethod
     def for_run(cls, quick: bool) -> SweepConfig:
         if quick:
-            return cls(tuple(range(4, 13)), tuple(range(4, 9)), tuple(range(4, 11)), (8, 10, 12))
-        return cls(tuple(range(4, 21)), tuple(range(4, 14)), tuple(range(4, 17)),
+            return cls(tuple(range(4, 17)), tuple(range(4, 9)), tuple(range(4, 17)), (10, 13, 16))
+        return cls(tuple(range(4, 21)), tuple(range(4, 14)), tuple(range(4, 21)),
                    (12, 14, 16, 18, 20))
 
 
@@ -85,8 +87,8 @@ class LearningConfig:
     @classmethod
     def for_run(cls, quick: bool) -> LearningConfig:
         if quick:
-            return cls((5, 10), iterations=1500, evaluate_every=100)
-        return cls((5, 10, 20, 30), iterations=20_000, evaluate_every=500)
+            return cls((5, 10, 20), iterations=2000, evaluate_every=100)
+        return cls((5, 10, 20, 30), iterations=50_000, evaluate_every=1000)
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,20 @@ def variance_sweep(dimensions, width_of, loss: str, config: RunConfig, dtype, pr
     return results
 
 
+def transform_rounding_floor(d: int, dtype: str) -> float:
+    """Rounding floor of Var / (G^2 / 2^d) computed through the d-pass butterfly.
+
+    Each normalized coefficient carries an error of at most d eps mean_x|f(x)| (a depth-d sum
+    tree); with Var <= G^2 / 2^d, Cauchy-Schwarz bounds the error of Var by
+    2 sqrt(Var) d eps G <= 2 d eps 2^(d/2) G^2 / 2^d. A factor 2 covers the squaring and the sum
+    over targets."""
+    return 4 * d * machine_epsilon(dtype) * 2 ** (d / 2)
+
+
 def _normalized(results: list[GradientVariance], dtype: str):
-    """(|H|, Var / G^2, resolved flags): Var kept only above 16 eps(dtype) times E_h||grad F_h||^2,
-    the magnitude of the per-target gradients whose spread Var measures (a conservative floor)."""
+    """(|H|, Var / G^2, each Var described): Var is kept only above 16 eps(dtype) times
+    E_h||grad F_h||^2, the magnitude of the per-target gradients whose spread Var measures (a
+    conservative floor); below it the value is "below precision" and is not fitted."""
     sizes, values, described = [], [], {}
     for result in results:
         resolved = resolve(result.variance, result.second_moment, dtype)
@@ -164,20 +177,32 @@ def variance_checks(config: RunConfig, progress: Progress):
         panels.append(rate_panel(f"Var / G^2 vs |H| ({label})", "|H| = 2^d", "Var / G(w)^2",
                                  sizes, normalized, fit, VARIANCE_BOUND))
         rows.extend((label, r.d, r.variance, r.bound, r.ratio) for r in results)
+    raw = series["ReLU width 10, square loss"]
+    raw_fit = fit_power_law([2.0**r.d for r in raw], [r.variance for r in raw])
+    checks.append(rate_check(
+        Layer.EXPERIMENT, "raw-variance-rate",
+        "Var(H, F, w) itself (not divided by G(w)^2) vs |H| = 2^d, ReLU width 10, square loss: "
+        "G(w)^2 grows with d here, so this slope mixes the 1/|H| rate with the growth of G^2",
+        raw_fit, VARIANCE_BOUND, decisive=False,
+        values={f"g_squared_d{r.d}": r.gradient_bound for r in raw}))
     everything = [r for results in series.values() for r in results]
-    rounding = 16 * machine_epsilon(config.dtype) * max(r.d for r in everything)
+    floors = [transform_rounding_floor(r.d, config.dtype) for r in everything]
     checks.append(inequality_check(
         Layer.EXPERIMENT, "variance-below-bound",
-        "Var(H, F, w) <= G(w)^2 / |H| at every swept network and d (margin 1 - Var / bound; "
-        "tolerance 16 eps d, the rounding of a d-pass butterfly)",
-        min(1 - r.ratio for r in everything), rounding,
+        "Var(H, F, w) <= G(w)^2 / |H| at every swept network, loss and d (margin 1 - Var / bound; "
+        "tolerance: the transform's rounding floor 4 d eps 2^(d/2) at the largest d)",
+        min(1 - r.ratio for r in everything), max(floors),
         values={"closest_ratio": max(r.ratio for r in everything),
                 "largest_d": max(r.d for r in everything)}))
     checks.append(identity_check(
         Layer.EXPERIMENT, "transform-matches-parseval",
         "Var from the fast transform equals the Parseval closed form E||c1 g||^2 / 2^d - "
-        "||c1 g(1,...,1)||^2 / 4^d (relative to G^2 / |H|, max over all swept instances)",
-        max(abs(r.variance - r.parseval_variance) / r.bound for r in everything), rounding))
+        "||c1 g(1,...,1)||^2 / 4^d; residual relative to G^2 / |H| in units of the rounding floor "
+        "4 d eps 2^(d/2) of each instance, max over all swept instances (tolerance 1 floor)",
+        max(abs(r.variance - r.parseval_variance) / r.bound / floor
+            for r, floor in zip(everything, floors)), 1.0,
+        values={"largest_relative_residual": max(abs(r.variance - r.parseval_variance) / r.bound
+                                                 for r in everything)}))
     ratio_panel = Panel(
         "tightness: Var / (G^2 / |H|) vs d", "d", "Var / bound",
         tuple(Series(label, tuple(float(r.d) for r in results), tuple(r.ratio for r in results),
@@ -188,17 +213,21 @@ def variance_checks(config: RunConfig, progress: Progress):
     table = Table("variance-sweep", f"Var over all 2^d parities ({config.dtype}, exact enumeration "
                   "via the Walsh-Hadamard transform)",
                   ("network", "d", "Var", "G^2/|H|", "Var/bound"), tuple(rows))
-    precision_check, precision_table = float32_comparison(settings, config, progress)
+    reference = {r.d: r for r in series["ReLU width 10, square loss"]}
+    precision_check, precision_table = float32_comparison(settings, reference, config, progress)
     return [*checks, precision_check], [figure], [table, precision_table]
 
 
-def float32_comparison(settings: SweepConfig, config: RunConfig, progress: Progress):
-    """Var at float32 (centred and one-pass formulas) against float64, with precision floors."""
-    rows, values = [], {}
+def float32_comparison(settings: SweepConfig, reference: dict[int, GradientVariance],
+                       config: RunConfig, progress: Progress):
+    """Var at float32 (centred and one-pass formulas) against the sweep's float64 values (the same
+    networks, drawn from the same seeds), with precision floors."""
+    rows, values, details, within_floor = [], {}, [], True
     for d in progress(settings.float32_dimensions, "float32 vs float64"):
         generator = config.torch_generator(f"sweep-network-{d}-{settings.width}")
         model = relu_network(d, settings.width, 1.0, generator, torch.float64, config.device)
-        exact = gradient_variance(model, "square", d, dtype=torch.float64)
+        exact = (reference[d] if config.dtype == "float64"
+                 else gradient_variance(model, "square", d, dtype=torch.float64))
         single = gradient_variance(model, "square", d, dtype=torch.float32)
         one_pass = resolve(single.one_pass_variance, single.second_moment, "float32")
         centred_error = abs(single.variance - exact.variance) / exact.variance
@@ -208,28 +237,44 @@ def float32_comparison(settings: SweepConfig, config: RunConfig, progress: Progr
         values[f"float32_one_pass_d{d}"] = one_pass.describe(".4g")
         values[f"float32_one_pass_rel_error_d{d}"] = one_pass_error
         values[f"float32_centred_rel_error_d{d}"] = centred_error
+        one_pass_deviation = abs(single.one_pass_variance - exact.variance)
+        within_floor = within_floor and one_pass_deviation <= one_pass.floor
         rows.append((d, exact.variance / exact.gradient_bound, exact.variance, single.variance,
                      centred_error, one_pass.describe(".6g"), one_pass_error, one_pass.floor,
                      round(crossing, 2)))
-    within_floor = all(row[6] * row[2] <= row[7] for row in rows)
+        details.append(f"d={d}: one-pass {one_pass.describe('.4g')} (rel. error "
+                       f"{one_pass_error:.2g}, floor {one_pass.floor:.2g}), centred rel. error "
+                       f"{centred_error:.2g}")
     check = Check(
         Layer.EXPERIMENT, "float32-resolution",
         "float32 against float64 for Var at large d: the one-pass formula E_h||grad F_h||^2 - "
         "||E_h grad F_h||^2 in float32 errs by at most its floor 16 eps32 E_h||grad F_h||^2 "
-        "(the floor `resolve` uses), and the centred formula is reported beside it",
+        "(the floor `resolve` uses); the centred formula's error is reported beside it",
         Verdict.CONSISTENT if within_floor else Verdict.VIOLATED,
-        detail="float32 one-pass: " + ", ".join(
-            f"d={row[0]}: {row[5]} (rel. error {row[6]:.2g}, floor {row[7]:.2g})" for row in rows)
-        + "; float32 centred rel. errors: " + ", ".join(f"{row[4]:.2g}" for row in rows),
-        decisive=False, values=values)
+        detail="float32 vs float64: " + "; ".join(details), decisive=False, values=values)
     table = Table(
         "float32-precision", "Var at float32 vs float64 (ReLU width 10, square loss); the one-pass "
-        "value is 'below precision' under 16 eps32 E_h||grad F_h||^2; last column: the d where "
-        "G^2/2^d meets that floor",
+        "value is 'below precision' under 16 eps32 E_h||grad F_h||^2; last column: the d at which "
+        "G^2/2^d would meet that floor (with this d's G^2 and E_h||grad F_h||^2)",
         ("d", "Var/G^2 (float64)", "Var float64", "Var float32 centred", "rel. error centred",
          "Var float32 one-pass", "rel. error one-pass", "one-pass floor", "d at floor"),
         tuple(rows))
     return check, table
+
+
+@contextmanager
+def intra_op_threads(count: int) -> Iterator[None]:
+    """Run a block with `count` torch intra-op threads and restore the previous setting after it.
+
+    The learning loop's products are small (batch 128 x width 10d); splitting them over threads
+    costs more in start-up and synchronization than it saves, and on a shared, loaded 2-core
+    machine it was measured 60x slower per step (98 ms vs 1.5 ms at d = 30)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _random_signs(count: int, d: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -285,7 +330,8 @@ def learning_results(config: RunConfig, progress: Progress):
     settings = LearningConfig.for_run(config.quick)
     curves, rows, values = [], [], {}
     for d in progress(settings.dimensions, "parity learning"):
-        iterations, accuracies, subset_size = learning_curve(d, settings, config)
+        with intra_op_threads(1):
+            iterations, accuracies, subset_size = learning_curve(d, settings, config)
         curves.append(Series(f"d = {d} (|S| = {subset_size})", tuple(float(i) for i in iterations),
                              tuple(accuracies), "line"))
         values[f"final_accuracy_d{d}"] = accuracies[-1]

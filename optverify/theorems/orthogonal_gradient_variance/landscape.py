@@ -1,11 +1,13 @@
-"""The linear-periodic example of Theorem 2 (Shamir 2016, via Shalev-Shwartz, Shamir, Shammah (2017),
-arXiv:1703.07950, Section 2): F_v(w) = E_x[(cos(w.x) - cos(v.x))^2] with x ~ N(0, I).
+"""The linear-periodic example of Theorem 2 (Shamir 2016, via Shalev-Shwartz, Shamir, Shammah
+(2017), arXiv:1703.07950, Section 2): F_v(w) = E_x[(cos(w.x) - cos(v.x))^2] with x ~ N(0, I).
 
 With E cos(a.x) = exp(-||a||^2 / 2) and cos^2 A = (1 + cos 2A) / 2, cos A cos B =
 (cos(A - B) + cos(A + B)) / 2:
 
-    F_v(w) = 1 + (exp(-2||w||^2) + exp(-2||v||^2)) / 2 - exp(-||w - v||^2 / 2) - exp(-||w + v||^2 / 2)
-    grad F_v(w) = -2 w exp(-2||w||^2) + (w - v) exp(-||w - v||^2 / 2) + (w + v) exp(-||w + v||^2 / 2)
+    F_v(w) = 1 + (exp(-2||w||^2) + exp(-2||v||^2)) / 2
+             - exp(-||w - v||^2 / 2) - exp(-||w + v||^2 / 2)
+    grad F_v(w) = -2 w exp(-2||w||^2)
+                  + (w - v) exp(-||w - v||^2 / 2) + (w + v) exp(-||w + v||^2 / 2)
 
 Torch functions broadcast over leading dimensions of w and v; `_mp` functions are mpmath twins.
 """
@@ -44,7 +46,8 @@ def target_dependent_gradient(w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 def monte_carlo_objective(w: torch.Tensor, v: torch.Tensor, samples: torch.Tensor
                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, standard error) of (cos(w.x) - cos(v.x))^2 over the rows x of `samples`; w, v: (n,)."""
+    """(mean, standard error) of (cos(w.x) - cos(v.x))^2 over the rows x of `samples`;
+    w, v: (n,)."""
     values = (torch.cos(samples @ w) - torch.cos(samples @ v)) ** 2
     return values.mean(), values.std() / len(values) ** 0.5
 

@@ -207,6 +207,7 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
             quadrature, tolerance, precision_digits=digits),
     )
     table = Table(
-        "exact-variance", "Var(H, F, w) and G^2 / |H| by exact enumeration of all inputs and parities "
-        f"({digits} digits)", ("d", "network", "loss", "Var", "G^2/|H|", "Var/bound"), tuple(rows))
+        "exact-variance", "Var(H, F, w) and G^2 / |H| by exact enumeration of all inputs and "
+        f"parities ({digits} digits)", ("d", "network", "loss", "Var", "G^2/|H|", "Var/bound"),
+        tuple(rows))
     return LayerResult(Layer.NUMERIC, checks=checks, tables=(table,))

@@ -2,7 +2,8 @@
 
 Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
 - parities h_S(x) = prod_{i in S} x_i are orthonormal under x uniform on {-1,+1}^d (exact sums for
-  small d; for general d by the product structure E[h_S h_T] = prod_i E[x_i^(1[i in S] + 1[i in T])]);
+  small d; for general d by the product structure
+  E[h_S h_T] = prod_i E[x_i^(1[i in S] + 1[i in T])]);
 - Bessel's inequality, the proof's key step: for an orthonormal family,
   ||g||^2 - sum_h <h, g>^2 = ||g - sum_h <h, g> h||^2 >= 0;
 - Theorem 1, square loss: for all 2^d parities Var = G^2 / 2^d - ||g(1,...,1)||^2 / 4^d <= G^2 / 2^d
@@ -116,7 +117,8 @@ def gaussian_cosine_gap() -> sympy.Expr:
     a = sympy.Symbol("a", real=True)
     z = sympy.Symbol("z", real=True)
     density = sympy.exp(-z**2 / 2) / sympy.sqrt(2 * sympy.pi)
-    return sympy.integrate(sympy.cos(a * z) * density, (z, -sympy.oo, sympy.oo)) - sympy.exp(-a**2 / 2)
+    expectation = sympy.integrate(sympy.cos(a * z) * density, (z, -sympy.oo, sympy.oo))
+    return expectation - sympy.exp(-a**2 / 2)
 
 
 def cosine_objective_gaps() -> tuple[sympy.Expr, sympy.Expr]:
