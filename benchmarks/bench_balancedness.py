@@ -1,14 +1,10 @@
 """Time the `balancedness` claim through `run_claim`, as `verify run balancedness --quick` runs it
 (target: under 10 s on 2 CPU cores). Usage: python benchmarks/bench_balancedness.py [--full]
-[--repeats N]. Prints each layer's wall time and the total, plus the import time."""
+[--repeats N]. Prints the import time, each run's layer wall times and the median total."""
 
 import argparse
 import statistics
 import time
-
-import torch
-
-from optverify.claim import RunConfig
 
 
 def main() -> None:
@@ -16,12 +12,15 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="time the full run instead of quick")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    torch.set_num_threads(2)
     start = time.perf_counter()
+    import torch
+
+    from optverify.claim import RunConfig
     from optverify.theorems.balancedness import CLAIM
     from optverify.verify.runner import run_claim
 
-    print(f"import: {time.perf_counter() - start:.2f} s")
+    torch.set_num_threads(2)
+    print(f"import (torch, sympy, mpmath, optverify): {time.perf_counter() - start:.2f} s")
     totals = []
     for repeat in range(args.repeats):
         start = time.perf_counter()

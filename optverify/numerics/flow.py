@@ -32,8 +32,8 @@ from mpmath import mp
 VectorField = Callable[[object, np.ndarray], np.ndarray]
 """dy/dt = field(t, y) on 1-D object arrays of mpf."""
 
-MAX_LEVELS = 24
-"""Highest extrapolation level (order 48); beyond it the macro step is too long for the field."""
+MAX_LEVELS = 40
+"""Highest extrapolation level (order 80); beyond it the macro step is too long for the field."""
 
 
 def max_norm(vector: np.ndarray):
@@ -129,11 +129,11 @@ MAX_SPLITS = 8
 
 
 def _advance(field: VectorField, t, y, macro_step, tolerance, max_levels: int, splits: int = 0):
-    """[(t, y, level, evaluations), ...] covering [t, t + macro_step]; a macro step whose
-    extrapolation does not converge is split in two halves (at most MAX_SPLITS times)."""
+    """[(t, y, level, evaluations, splits), ...] covering [t, t + macro_step]; a step whose
+    extrapolation does not converge is split in two halves (at most MAX_SPLITS times in all)."""
     try:
         new_y, level, used = gbs_step(field, t, y, macro_step, tolerance, max_levels)
-        return [(t + macro_step, new_y, level, used)]
+        return [(t + macro_step, new_y, level, used, splits)]
     except ArithmeticError:
         if splits >= MAX_SPLITS:
             raise
@@ -150,9 +150,11 @@ def integrate(
     tolerance,
     max_levels: int = 16,
 ) -> FlowSolution:
-    """Integrate dy/dt = field(t, y) from t = 0 to t_final with `steps` equal macro steps (a macro
-    step whose extrapolation does not converge within `max_levels` is halved until it does).
+    """Integrate dy/dt = field(t, y) from t = 0 to t_final with `steps` equal macro steps.
 
+    A macro step whose extrapolation does not converge within `max_levels` is halved until it
+    does, and the later macro steps of the run start from that finer subdivision (so a too-long
+    macro step costs one failed attempt, not one per macro step).
     tolerance: relative agreement of successive extrapolants that ends a macro step; choose it
         above the rounding floor of the working precision (e.g. 10**-(mp.dps - 6)).
     """
@@ -160,13 +162,18 @@ def integrate(
     _validate(y, t_final, steps, tolerance, max_levels)
     macro_step = mp.mpf(t_final) / steps
     times, states, levels, evaluations = [mp.zero], [y], [], 0
+    splits = 0
     for k in range(steps):
-        for t, y, level, used in _advance(field, k * macro_step, y, macro_step, tolerance,
-                                          max_levels):
-            times.append(t)
-            states.append(y)
-            levels.append(level)
-            evaluations += used
+        base, pieces = splits, 2**splits
+        for piece in range(pieces):
+            start = k * macro_step + piece * macro_step / pieces
+            done = _advance(field, start, y, macro_step / pieces, tolerance, max_levels, base)
+            for t, y, level, used, depth in done:
+                times.append(t)
+                states.append(y)
+                levels.append(level)
+                evaluations += used
+                splits = max(splits, depth)
     return FlowSolution(tuple(times), tuple(states), tuple(levels), evaluations)
 
 

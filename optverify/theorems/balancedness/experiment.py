@@ -149,8 +149,9 @@ def gd_step(factors, instances: Instances, eta, weight_decay: float = 0.0):
 
 
 def one_step_residual(before, after, gradients, eta, weight_decay: float):
-    """max_j ||C_j(t+1) - (1 - eta lambda)^2 C_j(t) - eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)||_F
-    relative to its rounding scale, per instance."""
+    """max_j ||C_j(t+1) - (1 - eta lambda)^2 C_j(t) - eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)||_F,
+    each instance's residual divided by its largest ||W_j||_F^2 (before or after the step), and the
+    worst over the batch."""
     factor = (1 - eta * weight_decay) ** 2
     predicted = [
         factor * gap + eta**2 * g_gap
@@ -311,7 +312,7 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
                      f"{where}: the drift at a fixed time eta T = {setup.fixed_time} grows like "
                      "eta", time_sweep, DRIFT_AT_FIXED_TIME, dtype),
     ]
-    smallest = decays[0]
+    smallest = min(decays, key=lambda run: run.eta_lambda)
     checks.append(rate_check(
         Layer.EXPERIMENT, "weight-decay-rate",
         f"{where}, weight decay lambda = {setup.weight_decay}, eta lambda = "
