@@ -197,12 +197,13 @@ def fixed_steps_sweep(config: ExperimentConfig, instances: Instances, dtype: str
     etas = torch.tensor(etas_np, dtype=first.dtype, device=first.device).view(-1, 1, 1, 1)
     factors = [w.expand(len(etas_np), *w.shape) for w in instances.factors]
     initial = balancedness_gaps(instances.factors)
-    residual = 0.0
+    residuals = []
     for _ in range(config.fixed_steps):
         stepped, gradients = gd_step(factors, instances, etas)
-        residual = max(residual, float(one_step_residual(factors, stepped, gradients, etas, 0.0)))
+        residuals.append(one_step_residual(factors, stepped, gradients, etas, 0.0))
         factors = stepped
     drifts = max_gap_drift(factors, initial)
+    residual = float(torch.stack(residuals).max())
     return _sweep(etas_np, drifts, instances, config.fixed_steps, dtype, residual)
 
 
@@ -210,17 +211,17 @@ def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
                      progress: Progress) -> DriftSweep:
     """T = s / eta GD steps for each step count T (eta = s / T), so eta T = s is fixed."""
     initial = balancedness_gaps(instances.factors)
-    drifts, residual = [], 0.0
+    drifts, residuals = [], []
     for steps in progress(config.step_counts, "torch: fixed-time sweep"):
         eta = config.fixed_time / steps
         factors = instances.factors
         for _ in range(steps):
             stepped, gradients = gd_step(factors, instances, eta)
-            residual = max(residual,
-                           float(one_step_residual(factors, stepped, gradients, eta, 0.0)))
+            residuals.append(one_step_residual(factors, stepped, gradients, eta, 0.0))
             factors = stepped
         drifts.append(max_gap_drift(factors, initial))
     etas = config.fixed_time / np.array(config.step_counts, dtype=float)
+    residual = float(torch.stack(residuals).max())
     return _sweep(etas, torch.stack(drifts), instances, max(config.step_counts), dtype, residual)
 
 
@@ -231,8 +232,9 @@ def _sweep(etas, drifts: torch.Tensor, instances: Instances, steps: int, dtype: 
     resolved = np.array([not resolve(float(d), scale * steps, dtype, ROUNDING_ULPS).below_precision
                          for d in mean_drift])
     per_instance = drifts.cpu().numpy()
-    slopes = _per_instance_slopes(etas[resolved], per_instance[resolved]) if resolved.sum() >= 2 \
-        else np.array([np.nan])
+    slopes = np.array([np.nan])
+    if resolved.sum() >= 2:
+        slopes = _per_instance_slopes(etas[resolved], per_instance[resolved])
     return DriftSweep(etas, mean_drift, slopes, resolved, residual)
 
 
@@ -258,19 +260,19 @@ def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float)
     eta = eta_lambda / config.weight_decay
     steps = int(np.ceil(config.decay_horizon / eta_lambda))
     sample_every = max(1, steps // config.decay_samples)
-    factors, residual, xs, logs = instances.factors, 0.0, [], []
+    factors, residuals, xs, logs = instances.factors, [], [], []
     for step in range(steps + 1):
         if step % sample_every == 0:
             norms = torch.stack([frobenius(gap) for gap in balancedness_gaps(factors)])
             xs.append(eta_lambda * step)
-            logs.append(float(norms.log().mean()))
+            logs.append(norms.log().mean())
         if step == steps:
             break
         stepped, gradients = gd_step(factors, instances, eta, config.weight_decay)
-        residual = max(residual, float(
-            one_step_residual(factors, stepped, gradients, eta, config.weight_decay)))
+        residuals.append(one_step_residual(factors, stepped, gradients, eta, config.weight_decay))
         factors = stepped
-    x, mean_log = np.array(xs), np.array(logs)
+    x, mean_log = np.array(xs), torch.stack(logs).cpu().numpy()
+    residual = float(torch.stack(residuals).max())
     return DecayRun(eta_lambda, x, mean_log, fit_exponential_rate(x, np.exp(mean_log)), residual)
 
 
