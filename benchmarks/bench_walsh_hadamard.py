@@ -8,6 +8,7 @@ d = 20. Usage: python benchmarks/bench_walsh_hadamard.py [--rows P] [--repeats N
 """
 
 import argparse
+import resource
 import statistics
 import time
 
@@ -39,7 +40,7 @@ def main() -> None:
         values = torch.randn(args.rows, 2**d, generator=generator, dtype=torch.float64,
                              device=args.device)
         fast_s, fast = timed(lambda: parity_correlations(values), args.repeats)
-        naive_s, naive = timed(lambda: naive_parity_correlations(values), 1)
+        naive_s, naive = timed(lambda: naive_parity_correlations(values), args.repeats)
         difference = float((fast - naive).abs().max())
         print(f"{d:>3} {fast_s:>10.4f} {naive_s:>10.4f} {naive_s / fast_s:>11.1f} "
               f"{difference:>11.2e}")
@@ -51,8 +52,10 @@ def main() -> None:
     model = relu_network(20, 10, 1.0, generator, torch.float64, args.device)
     start = time.perf_counter()
     result = gradient_variance(model, "square", 20)
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"Var over all 2^20 parities, ReLU width 10 (P = {model.parameter_count}): "
-          f"{time.perf_counter() - start:.2f} s, Var / bound = {result.ratio:.7f}")
+          f"{time.perf_counter() - start:.2f} s, Var / bound = {result.ratio:.7f}, "
+          f"peak resident memory of this process {peak_gib:.2f} GiB")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ square loss 1/2 (p - h)^2: c0 = p, c1 = -1; hinge r(p h) = max(0, 1 - p h) with 
 c0 = (r'(p) - r'(-p)) / 2, c1 = (r'(p) + r'(-p)) / 2 (from r(z h) = (1+h)/2 r(z) + (1-h)/2 r(-z)).
 The h-dependent part for all 2^d parities at once is the Walsh-Hadamard transform of c1 g
 (`optverify.numerics.walsh_hadamard`), computed in blocks of parameter rows so memory stays
-bounded. The `_naive` and `_mp` functions are the per-target and mpmath twins.
+bounded. `per_target_gradients_naive` is the one-target-at-a-time twin; the mpmath twins live in
+`numeric.py`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import mpmath
 import torch
-from mpmath import mp
 
 from optverify.numerics.walsh_hadamard import hypercube_points, walsh_hadamard
 
@@ -65,13 +64,6 @@ class ReluNetwork:
             d_hidden = (active.T.unsqueeze(1) * points.T.unsqueeze(0)).reshape(-1, len(points))
             yield torch.cat([torch.relu(pre).T, d_hidden, active.T])
         yield points.new_ones(1, len(points))
-
-    def to_mp(self) -> list[list[mpmath.mpf]]:
-        """The weights as exact mpf values: [u rows..., b, a, [c]]."""
-        return [
-            [mp.mpf(v) for v in row] for row in self.hidden.tolist()
-        ] + [[mp.mpf(v) for v in self.bias.tolist()], [mp.mpf(v) for v in self.output.tolist()],
-             [mp.mpf(float(self.offset))]]
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,6 @@ Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
 
 from __future__ import annotations
 
-from itertools import product
-
 import sympy
 
 from optverify.claim import Layer, Progress, RunConfig
