@@ -142,7 +142,9 @@ def frobenius(matrices: torch.Tensor) -> torch.Tensor:
 
 
 def gd_step(factors, instances: Instances, eta, weight_decay: float = 0.0):
-    """One GD step on every layer at once: (new factors, the layer gradients G_j used)."""
+    """One GD step on every layer at once: (new factors, the layer gradients G_j used). The
+    update is `optverify.numerics.deep_linear.gradient_descent_step`'s; the gradients are returned
+    too, for the one-step identity."""
     gradients = layer_gradients(factors, instances.grad_loss(end_to_end(factors)))
     stepped = [w - eta * (weight_decay * w + g) for w, g in zip(factors, gradients)]
     return stepped, gradients
