@@ -13,11 +13,11 @@ from functools import cache
 from optverify.claim import Claim
 
 CLAIM_MODULES = (
+    "balancedness",
+    "end_to_end_preconditioner",
+    "deficiency_margin_convergence",
     "pwl_conditioning",
     "orthogonal_gradient_variance",
-    "balancedness",
-    "deficiency_margin_convergence",
-    "end_to_end_preconditioner",
 )
 
 
