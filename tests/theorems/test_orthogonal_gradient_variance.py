@@ -207,6 +207,19 @@ def test_model_constructors_reject_bad_parameters():
             linear_model(3, scale, generator)
     with pytest.raises(ValueError, match="loss"):
         gradient_variance(relu_network(3, 3, 1.0, generator), "logistic", 3)
+    with pytest.raises(ValueError, match="dimension 3"):
+        gradient_variance(relu_network(3, 3, 1.0, generator), "square", 4)
+    with pytest.raises(ValueError, match="dimension 3"):
+        per_target_gradients_naive(linear_model(3, 1.0, generator), "hinge", 2)
+
+
+@pytest.mark.parametrize("options", [dict(iterations=0), dict(learning_rate=-0.01),
+                                     dict(learning_rate=math.nan), dict(batch_size=0),
+                                     dict(dimensions=(0,))])
+def test_learning_config_rejects_bad_parameters(options):
+    settings = dict(dimensions=(3,), iterations=10, evaluate_every=5) | options
+    with pytest.raises(ValueError):
+        experiment.LearningConfig(**settings)
 
 
 # --- sympy vs mpmath vs torch ----------------------------------------------------------------

@@ -84,6 +84,16 @@ class LearningConfig:
     batch_size: int = 128
     test_size: int = 4096
 
+    def __post_init__(self) -> None:
+        if not self.dimensions or min(self.dimensions) < 1:
+            raise ValueError(f"dimensions must be positive integers, got {self.dimensions}")
+        if self.iterations < 1 or self.evaluate_every < 1:
+            raise ValueError("iterations and evaluate_every must be at least 1")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"the learning rate must be positive, got {self.learning_rate}")
+        if self.batch_size < 1 or self.test_size < 1:
+            raise ValueError("batch_size and test_size must be at least 1")
+
     @classmethod
     def for_run(cls, quick: bool) -> LearningConfig:
         if quick:

@@ -32,6 +32,11 @@ def _check_loss(loss: str) -> None:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 
+def _check_dimension(model, d: int) -> None:
+    if d != model.input_dimension:
+        raise ValueError(f"the model takes inputs of dimension {model.input_dimension}, got d={d}")
+
+
 @dataclass(frozen=True)
 class ReluNetwork:
     """p_w(x) = sum_k a_k relu(u_k . x + b_k) + c, one hidden ReLU layer (width 10d in the paper).
@@ -48,6 +53,10 @@ class ReluNetwork:
     def parameter_count(self) -> int:
         width, d = self.hidden.shape
         return width * (d + 2) + 1
+
+    @property
+    def input_dimension(self) -> int:
+        return self.hidden.shape[1]
 
     def predict(self, points: torch.Tensor) -> torch.Tensor:
         return torch.relu(points @ self.hidden.T + self.bias) @ self.output + self.offset
@@ -76,6 +85,10 @@ class LinearModel:
     @property
     def parameter_count(self) -> int:
         return self.weight.shape[0] + 1
+
+    @property
+    def input_dimension(self) -> int:
+        return self.weight.shape[0]
 
     def predict(self, points: torch.Tensor) -> torch.Tensor:
         return points @ self.weight + self.offset
@@ -184,6 +197,7 @@ def gradient_variance(model: Model, loss: str, d: int, *, dtype=None,
     3 * rows_per_block * 2^d numbers.
     """
     _check_loss(loss)
+    _check_dimension(model, d)
     reference = model.offset
     dtype = dtype or reference.dtype
     points = hypercube_points(d, dtype, reference.device)
@@ -211,6 +225,8 @@ def gradient_variance(model: Model, loss: str, d: int, *, dtype=None,
 
 def per_target_gradients_naive(model: Model, loss: str, d: int) -> torch.Tensor:
     """(2^d, P) matrix of grad F_{h_S}(w), one target at a time, from d l / dp directly."""
+    _check_loss(loss)
+    _check_dimension(model, d)
     points = hypercube_points(d, model.offset.dtype, model.offset.device)
     predictions = model.predict(points)
     gradient = torch.cat(list(model.gradient_blocks(points, 2**30)))

@@ -149,9 +149,9 @@ def models_for(d: int, settings: NumericConfig, config: RunConfig):
     generator = config.torch_generator(f"numeric-networks-{d}")
     width = settings.width_per_dimension * d
     networks = [(f"ReLU width {width}, scale {scale:g}",
-                 relu_network(d, width, scale, generator, torch.float64))
+                 relu_network(d, width, scale, generator, torch.float64, config.device))
                 for scale in RELU_SCALES]
-    return networks + [("linear", linear_model(d, 1.0, generator, torch.float64))]
+    return networks + [("linear", linear_model(d, 1.0, generator, torch.float64, config.device))]
 
 
 def verify(config: RunConfig, progress: Progress) -> LayerResult:
