@@ -265,6 +265,13 @@ def test_bessel_is_strict_for_a_partial_family_and_parseval_for_the_complete_one
     assert sympy.expand(statement.bessel_gap(2, [0, 3])) == 0
 
 
+def test_partial_family_proof_identity_needs_orthonormality():
+    """The proof identity holds for distinct parities and fails for a repeated one (not an
+    orthonormal family), so the symbolic check can fail."""
+    assert sympy.expand(statement.partial_family_bound_gap(3, [0, 1, 6], 1)) == 0
+    assert sympy.expand(statement.partial_family_bound_gap(2, [1, 1], 1)) != 0
+
+
 def test_cosine_closed_form_twins():
     w = torch.tensor([[0.3, -1.2], [2.5, 1.0], [-1.0, 2.0]], dtype=torch.float64,
                      requires_grad=True)

@@ -96,6 +96,40 @@ def square_loss_variance_gap(d: int, parameters: int) -> sympy.Expr:
     return variance - (g_squared / size - corner / size**2)
 
 
+def partial_family_bound_gap(d: int, family: list[int], parameters: int) -> sympy.Expr:
+    """Theorem 1's proof for an orthonormal family H' that need not be complete, square loss:
+
+        G^2 / |H'| - Var(H', F, w)
+            = (1/|H'|) sum_j ||g_j - sum_{h in H'} <h, g_j> h||^2 + ||E_h E_x[h g]||^2,
+
+    a sum of squares, so Var <= G^2 / |H'|. Returns the difference of the two sides (zero when the
+    identity holds), with symbolic p(x) and g(x) in R^parameters."""
+    points = hypercube(d)
+    size, count = 2**d, len(family)
+    p = sympy.symbols(f"p0:{size}", real=True)
+    g = [sympy.symbols(f"g{j}_0:{size}", real=True) for j in range(parameters)]
+
+    def mean_over_x(values):
+        return sympy.Rational(1, size) * sum(values)
+
+    characters = [[parity(s, x) for x in points] for s in family]
+    gradients = [[mean_over_x((p[b] - h[b]) * g[j][b] for b in range(size))
+                  for j in range(parameters)] for h in characters]
+    means = [sympy.Rational(1, count) * sum(gradient[j] for gradient in gradients)
+             for j in range(parameters)]
+    variance = sympy.Rational(1, count) * sum(
+        (gradient[j] - means[j]) ** 2 for gradient in gradients for j in range(parameters))
+    g_squared = sum(mean_over_x(v**2 for v in g[j]) for j in range(parameters))
+    correlations = [[mean_over_x(h[b] * g[j][b] for b in range(size)) for h in characters]
+                    for j in range(parameters)]
+    residual_norms = sum(
+        mean_over_x((g[j][b] - sum(c * h[b] for c, h in zip(correlations[j], characters))) ** 2
+                    for b in range(size)) for j in range(parameters))
+    mean_correlation = sum((sympy.Rational(1, count) * sum(correlations[j])) ** 2
+                           for j in range(parameters))
+    return g_squared / count - variance - (residual_norms / count + mean_correlation)
+
+
 def lipschitz_split_gap() -> tuple[sympy.Expr, sympy.Expr]:
     """d/dw r(p(w) h) - (c0 + h c1) p'(w) at h = +1 and h = -1, with r and p undefined functions,
     c0 = (r'(p) - r'(-p)) / 2 and c1 = (r'(p) + r'(-p)) / 2."""
@@ -175,6 +209,12 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
             f"Theorem 1, square loss, all 2^{d} parities, symbolic p(x) and g(x) in R^2: "
             f"Var(H, F, w) = G^2 / 2^{d} - ||g(1,...,1)||^2 / 4^{d}, hence Var <= G^2 / |H|",
             square_loss_variance_gap(d, 2)))
+    checks.append(symbolic_zero_check(
+        "square-loss-bound-partial-family",
+        "Theorem 1's proof for an orthonormal family that is not complete (H' = {h_0, h_{1}, "
+        "h_{1,2}} on {-1,+1}^2, square loss, symbolic p(x) and g(x) in R^2): G^2/|H'| - Var = "
+        "(1/|H'|) sum_j ||g_j - sum_h <h, g_j> h||^2 + ||E_h E_x[h g]||^2 >= 0",
+        partial_family_bound_gap(2, [0, 1, 3], 2)))
     plus, minus = lipschitz_split_gap()
     checks.append(symbolic_zero_check(
         "lipschitz-loss-split",
