@@ -6,7 +6,8 @@ Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
   from the Walsh-Hadamard transform of the per-example gradients (chunked, O(P 2^d d)); the fit is
   of Var / G(w)^2 against |H| (G depends on w and d; the theorem's rate is at fixed G).
 - Fig. 1: parities learned by a ReLU layer of width 10d with the hinge loss and plain SGD
-  (learning rate 0.01, batch 128, inputs in {-1,+1}^d, as in the authors' code); measured
+  (learning rate 0.01, batch 128, inputs in {-1,+1}^d: the settings reported for the authors'
+  `parity.py`, which was not read here); measured
   accuracies vs iterations, no outcome asserted.
 - Theorem 2's example F_v(w) = E[(cos(w.x) - cos(v.x))^2], x ~ N(0, I_2): closed form against
   Monte-Carlo, the gradient norm vs the distance to the optimum, Var over targets v with ||v|| = r
@@ -125,12 +126,12 @@ def _tensor(values, config: RunConfig) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float64, device=config.device)
 
 
-def variance_sweep(dimensions, width_of, loss: str, config: RunConfig, dtype, progress,
-                   label: str) -> list[GradientVariance]:
+def variance_sweep(dimensions, width_of, scale: float, loss: str, config: RunConfig, dtype,
+                   progress, label: str) -> list[GradientVariance]:
     results = []
     for d in progress(dimensions, f"Var vs |H| ({label})"):
         generator = config.torch_generator(f"sweep-network-{d}-{width_of(d)}")
-        model = relu_network(d, width_of(d), 1.0, generator, torch.float64, config.device)
+        model = relu_network(d, width_of(d), scale, generator, torch.float64, config.device)
         results.append(gradient_variance(model, loss, d, dtype=dtype))
     return results
 
@@ -164,14 +165,14 @@ def variance_checks(config: RunConfig, progress: Progress):
     dtype = config.torch_dtype
     series = {
         "ReLU width 10, square loss": variance_sweep(
-            settings.dimensions, lambda d: settings.width, "square", config, dtype, progress,
-            "width 10"),
+            settings.dimensions, lambda d: settings.width, settings.scale, "square", config, dtype,
+            progress, "width 10"),
         "ReLU width 10d, square loss": variance_sweep(
-            settings.paper_width_dimensions, lambda d: 10 * d, "square", config, dtype, progress,
-            "width 10d"),
+            settings.paper_width_dimensions, lambda d: 10 * d, settings.scale, "square", config,
+            dtype, progress, "width 10d"),
         "ReLU width 10, hinge loss": variance_sweep(
-            settings.hinge_dimensions, lambda d: settings.width, "hinge", config, dtype, progress,
-            "hinge"),
+            settings.hinge_dimensions, lambda d: settings.width, settings.scale, "hinge", config,
+            dtype, progress, "hinge"),
     }
     checks, panels, rows = [], [], []
     for index, (label, results) in enumerate(series.items()):
@@ -235,7 +236,8 @@ def float32_comparison(settings: SweepConfig, reference: dict[int, GradientVaria
     rows, values, details, within_floor = [], {}, [], True
     for d in progress(settings.float32_dimensions, "float32 vs float64"):
         generator = config.torch_generator(f"sweep-network-{d}-{settings.width}")
-        model = relu_network(d, settings.width, 1.0, generator, torch.float64, config.device)
+        model = relu_network(d, settings.width, settings.scale, generator, torch.float64,
+                             config.device)
         exact = (reference[d] if config.dtype == "float64"
                  else gradient_variance(model, "square", d, dtype=torch.float64))
         single = gradient_variance(model, "square", d, dtype=torch.float32)
