@@ -48,6 +48,15 @@ MP_DIGITS = 40
 MP_TOLERANCE = 10.0 ** -(MP_DIGITS - 10)
 
 
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Run these tests single-threaded, as the experiment layer does on a CPU (see
+    `experiment.intra_op_threads`: threaded kernels on a busy 2-core machine are many times
+    slower)."""
+    with experiment.intra_op_threads(1):
+        yield
+
+
 def build_model(d, width, scale, seed):
     generator = torch.Generator().manual_seed(seed)
     if width == 0:

@@ -278,9 +278,10 @@ def float32_comparison(settings: SweepConfig, reference: dict[int, GradientVaria
 def intra_op_threads(count: int) -> Iterator[None]:
     """Run a block with `count` torch intra-op threads and restore the previous setting after it.
 
-    The learning loop's products are small (batch 128 x width 10d); splitting them over threads
-    costs more in start-up and synchronization than it saves, and on a shared, loaded 2-core
-    machine it was measured 60x slower per step (98 ms vs 1.5 ms at d = 30)."""
+    On a shared 2-core machine whose cores are busy with other work, torch's threaded kernels
+    wait on each other: measured 60x slower per learning step (98 ms vs 1.5 ms at d = 30, batch
+    128 x width 300) and 11x slower for the quick Var sweep (15.9 s vs 1.4 s) with 2 threads
+    than with 1. The CPU experiment therefore runs single-threaded."""
     previous = torch.get_num_threads()
     torch.set_num_threads(count)
     try:
@@ -342,8 +343,7 @@ def learning_results(config: RunConfig, progress: Progress):
     settings = LearningConfig.for_run(config.quick)
     curves, rows, values = [], [], {}
     for d in progress(settings.dimensions, "parity learning"):
-        with intra_op_threads(1):
-            iterations, accuracies, subset_size = learning_curve(d, settings, config)
+        iterations, accuracies, subset_size = learning_curve(d, settings, config)
         curves.append(Series(f"d = {d} (|S| = {subset_size})", tuple(float(i) for i in iterations),
                              tuple(accuracies), "line"))
         values[f"final_accuracy_d{d}"] = accuracies[-1]
@@ -443,9 +443,11 @@ def landscape_results(config: RunConfig, progress: Progress):
 
 
 def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    variance_checks_, variance_figures, tables = variance_checks(config, progress)
-    learning_check, learning_figure, learning_table = learning_results(config, progress)
-    landscape_checks, landscape_figure = landscape_results(config, progress)
+    threads = 1 if config.device == "cpu" else torch.get_num_threads()
+    with intra_op_threads(threads):
+        variance_checks_, variance_figures, tables = variance_checks(config, progress)
+        learning_check, learning_figure, learning_table = learning_results(config, progress)
+        landscape_checks, landscape_figure = landscape_results(config, progress)
     return LayerResult(
         Layer.EXPERIMENT,
         checks=(*variance_checks_, learning_check, *landscape_checks),
