@@ -5,6 +5,7 @@ the chunked butterfly costs O(P 2^d d), the per-target loop O(P 4^d). Prints bot
 ratio and the largest difference for each d, then the fast transform alone at larger d (the naive
 loop is skipped where it would take too long), and the whole Var computation of the claim at
 d = 20. Usage: python benchmarks/bench_walsh_hadamard.py [--rows P] [--repeats N] [--device cpu]
+[--threads T] (default 1 thread, as the claim's experiment layer runs on a CPU).
 """
 
 import argparse
@@ -21,6 +22,7 @@ from optverify.theorems.orthogonal_gradient_variance.model import gradient_varia
 def timed(function, repeats: int) -> tuple[float, torch.Tensor]:
     times, result = [], None
     for _ in range(repeats):
+        result = None  # release the previous repeat's output before the next one is computed
         start = time.perf_counter()
         result = function()
         times.append(time.perf_counter() - start)
@@ -32,7 +34,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=64, help="parameters P (rows transformed)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     generator = torch.Generator(device=args.device).manual_seed(0)
     print(f"P = {args.rows} rows, float64, {args.device}, {torch.get_num_threads()} threads")
     print(f"{'d':>3} {'fast (s)':>10} {'naive (s)':>10} {'naive/fast':>11} {'max |diff|':>11}")
@@ -49,6 +53,7 @@ def main() -> None:
                              device=args.device)
         fast_s, _ = timed(lambda: parity_correlations(values), args.repeats)
         print(f"{d:>3} {fast_s:>10.4f} {'skipped':>10}")
+        del values
     model = relu_network(20, 10, 1.0, generator, torch.float64, args.device)
     start = time.perf_counter()
     result = gradient_variance(model, "square", 20)

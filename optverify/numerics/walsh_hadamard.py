@@ -88,7 +88,7 @@ def walsh_hadamard(values: torch.Tensor, *, chunk_elements: int = DEFAULT_CHUNK_
 
 def parity_correlations(values: torch.Tensor, **options) -> torch.Tensor:
     """E_x[h_S(x) f(x)] for all 2^d parities S: the transform divided by 2^d (fast, chunked)."""
-    return walsh_hadamard(values, **options) / values.shape[-1]
+    return walsh_hadamard(values, **options).div_(values.shape[-1])
 
 
 def naive_parity_correlations(values: torch.Tensor) -> torch.Tensor:
@@ -101,7 +101,7 @@ def naive_parity_correlations(values: torch.Tensor) -> torch.Tensor:
     for s in range(2**d):
         members = [i for i in range(d) if s >> i & 1]
         parity = points[:, members].prod(dim=1) if members else values.new_ones(2**d)
-        correlations.append((values * parity).mean(dim=-1))
+        correlations.append(values @ parity / 2**d)
     return torch.stack(correlations, dim=-1)
 
 
