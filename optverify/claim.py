@@ -65,12 +65,14 @@ class Bound:
     variable: the swept quantity the exponent refers to ('n', 'eta', '|H|', 't').
     exponent: the claimed exponent for LOWER / UPPER / TIGHT bounds, e.g. sympy.Rational(7, 2).
     expression: the claimed identity or inequality for IDENTITY / INEQUALITY bounds.
+    exponential: the rate is the a in exp(a * variable) (a log-linear fit), not a power law.
     """
 
     kind: BoundKind
     variable: str = ""
     exponent: sympy.Expr | None = None
     expression: sympy.Basic | None = None
+    exponential: bool = False
 
     def __post_init__(self) -> None:
         rate = self.kind in (BoundKind.LOWER, BoundKind.UPPER, BoundKind.TIGHT)
@@ -87,6 +89,8 @@ class Bound:
         if self.exponent is None:
             return f"{self.kind.value}: {sympy.sstr(self.expression)}"
         symbol = {"lower": "Omega", "upper": "O", "tight": "Theta"}[self.kind.value]
+        if self.exponential:
+            return f"{symbol}(exp({sympy.sstr(self.exponent)} {self.variable}))"
         return f"{symbol}({self.variable}^{sympy.sstr(self.exponent)})"
 
 

@@ -133,3 +133,9 @@ def test_combine(verdicts, expected):
 def test_non_decisive_checks_do_not_drive_the_verdict():
     checks = [check_with(Verdict.CONSISTENT), check_with(Verdict.VIOLATED, decisive=False)]
     assert combine(checks) is Verdict.CONSISTENT
+
+
+def test_exponential_bound_is_described_as_an_exponential():
+    decay = Bound(BoundKind.TIGHT, "t", sympy.Integer(-2), exponential=True)
+    assert decay.describe() == "Theta(exp(-2 t))"
+    assert bound(BoundKind.LOWER, 3.5).describe() == "Omega(n^7/2)"

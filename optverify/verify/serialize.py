@@ -59,6 +59,7 @@ def bound_to_json(bound: Bound) -> dict:
         "variable": bound.variable,
         "exponent": bound.exponent_value,
         "expression": None if bound.expression is None else str(bound.expression),
+        "exponential": bound.exponential,
         "text": bound.describe(),
     }
 

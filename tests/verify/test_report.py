@@ -15,7 +15,7 @@ CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "detail", "
                 "residual", "tolerance", "precision_digits", "values"}
 FIT_FIELDS = {"exponent", "ci_low", "ci_high", "ci_level", "stderr", "intercept", "x_min", "x_max",
               "n_points", "scale", "r_squared", "local_slopes"}
-BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "text"}
+BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "text"}
 LAYER_FIELDS = {"layer", "wall_s", "error", "notes", "tables", "figures"}
 ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "versions", "wall_s"}
 SUMMARY_FIELDS = {"format_version", "exit_code", "config", "counts", "claims", "versions", "wall_s"}

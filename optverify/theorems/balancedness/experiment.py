@@ -31,7 +31,7 @@ from optverify.verdict import identity_check, rate_check
 
 DRIFT_AT_FIXED_STEPS = Bound(BoundKind.TIGHT, "eta", sympy.Integer(2))
 DRIFT_AT_FIXED_TIME = Bound(BoundKind.TIGHT, "eta", sympy.Integer(1))
-DECAY_RATE = Bound(BoundKind.TIGHT, "exp(eta lambda t)", sympy.Integer(-2))
+DECAY_RATE = Bound(BoundKind.TIGHT, "eta lambda t", sympy.Integer(-2), exponential=True)
 """||C_j(t)|| ~ exp(eta lambda t)^-2 = exp(-2 eta lambda t): a rate -2 in x = eta lambda t."""
 DECAY_CORRECTION = Bound(BoundKind.TIGHT, "(eta lambda)", sympy.Integer(1))
 """GD is a first-order discretization: its decay rate differs from -2 by O(eta lambda)."""

@@ -50,7 +50,8 @@ from optverify.verdict import (
 )
 
 VARIANCE_BOUND = Bound(BoundKind.UPPER, variable="|H|", exponent=sympy.Integer(-1))
-GAUSSIAN_DECAY = Bound(BoundKind.TIGHT, variable="t^2", exponent=sympy.Rational(-1, 2))
+GAUSSIAN_DECAY = Bound(BoundKind.TIGHT, variable="t^2", exponent=sympy.Rational(-1, 2),
+                       exponential=True)
 
 
 @dataclass(frozen=True)
