@@ -94,12 +94,16 @@ def balancedness_gaps(factors: Sequence[torch.Tensor]) -> Factors:
 def gradient_descent_step(
     factors: Sequence[torch.Tensor],
     grad_loss: Callable[[torch.Tensor], torch.Tensor],
-    eta: float,
-    weight_decay: float = 0.0,
+    eta: float | torch.Tensor,
+    weight_decay: float | torch.Tensor = 0.0,
 ) -> Factors:
-    """One GD step W_j <- W_j - eta (lambda W_j + dL^N/dW_j) on every layer at once."""
-    if not (eta >= 0 and weight_decay >= 0):
-        raise ValueError(f"eta and weight decay must be non-negative, got {eta} and {weight_decay}")
+    """One GD step W_j <- W_j - eta (lambda W_j + dL^N/dW_j) on every layer at once.
+
+    eta and weight_decay are numbers or tensors broadcastable against the factors (one step size
+    per batched instance)."""
+    for name, value in (("eta", eta), ("weight decay", weight_decay)):
+        if not bool(torch.all(torch.as_tensor(value) >= 0)):
+            raise ValueError(f"{name} must be non-negative (and not NaN), got {value}")
     gradients = layer_gradients(factors, grad_loss(end_to_end(factors)))
     return [
         layer - eta * (weight_decay * layer + gradient)

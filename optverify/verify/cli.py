@@ -113,15 +113,21 @@ def _list_claims(console: Console) -> None:
     console.print(table)
 
 
+def _decisive_tally(result: ClaimResult) -> str:
+    decisive = [check for check in result.checks if check.decisive]
+    agreeing = sum(check.verdict.value == "consistent" for check in decisive)
+    return f"{agreeing}/{len(decisive)} consistent"
+
+
 def _summary_table(result: RunResult) -> Table:
     table = Table(title=f"optverify: {len(result.claims)} claims, {result.wall_s:.1f} s")
     table.add_column("claim", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    table.add_column("bound", max_width=48, no_wrap=True, overflow="ellipsis")
+    table.add_column("decisive checks", no_wrap=True)
     table.add_column("time", no_wrap=True, justify="right")
     for claim in result.claims:
         colour = _COLOURS[claim.verdict.value]
-        table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]", claim.bound,
+        table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]", _decisive_tally(claim),
                       f"{claim.environment.wall_s:.1f} s")
     return table
 

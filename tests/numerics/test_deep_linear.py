@@ -108,7 +108,16 @@ def test_psd_power_of_a_singular_matrix_uses_zero_to_the_zero_is_one():
 
 def test_negative_step_or_decay_is_refused():
     factors = [torch.eye(2, dtype=torch.float64)] * 2
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="must be non-negative"):
         gradient_descent_step(factors, torch.zeros_like, eta=-0.1)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="must be non-negative"):
         gradient_descent_step(factors, torch.zeros_like, eta=0.1, weight_decay=float("nan"))
+
+
+def test_batched_step_sizes_are_accepted_and_checked():
+    factors = [torch.ones(3, 2, 2, dtype=torch.float64)] * 2
+    etas = torch.tensor([0.0, 0.1, 0.2], dtype=torch.float64).view(3, 1, 1)
+    step = gradient_descent_step(factors, torch.zeros_like, eta=etas, weight_decay=1.0)
+    assert torch.allclose(step[0][:, 0, 0], 1 - etas.view(3))
+    with pytest.raises(ValueError, match="eta must be non-negative"):
+        gradient_descent_step(factors, torch.zeros_like, eta=-etas)
