@@ -120,7 +120,6 @@ def balanced_factors_mp(
     depth = len(hidden_widths) + 1
     u, s, v = svd(target)
     root = mp.diag([value ** (mp.one / depth) for value in s])
-    rank = len(s)
     widths = [cols, *hidden_widths, rows]
     factors = []
     for j in range(1, depth + 1):
