@@ -245,3 +245,17 @@ def test_layers_run_in_quick_mode(layer):
 def test_layers_run_in_full_mode(layer):
     result = getattr(CLAIM, layer)(RunConfig(), no_progress)
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
+
+
+def test_a_decay_below_the_dtype_resolution_gives_no_rate():
+    flat = np.full(50, 0.5) * (1 - 1e-9) ** np.arange(50)
+    assert experiment.fitted_rate(flat, 49, 1e-30, experiment.rate_resolution("float32")) is None
+    assert experiment.fitted_rate(flat, 49, 1e-30, experiment.rate_resolution("float64")) \
+        == pytest.approx(-math.log(1 - 1e-9), rel=1e-4)
+
+
+def test_float32_quick_run_reports_unresolved_rates_as_inconclusive_not_errors():
+    result = experiment.verify(RunConfig(quick=True, dtype="float32"), no_progress)
+    assert all(check.verdict is not Verdict.ERROR for check in result.checks)
+    unresolved = [c for c in result.checks if "below precision" in c.detail]
+    assert unresolved and all(c.verdict is Verdict.INCONCLUSIVE for c in unresolved)

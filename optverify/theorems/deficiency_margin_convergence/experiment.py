@@ -135,14 +135,25 @@ def loss_floor(target_norm: float, dtype: str) -> float:
     return 0.5 * (64 * machine_epsilon(dtype) * target_norm) ** 2
 
 
-def fitted_rate(losses: np.ndarray, last_step: int, floor: float) -> float | None:
-    """-slope of log l(t) for t <= last_step with l(t) a million times above the floor."""
+def fitted_rate(losses: np.ndarray, last_step: int, floor: float,
+                resolution: float = 0.0) -> float | None:
+    """-slope of log l(t) for t <= last_step with l(t) a million times above the floor; None when
+    fewer than 3 points are usable or the loss moves by no more than `resolution` (relative) over
+    the window, a decay the dtype cannot see (below precision)."""
     window = np.arange(min(last_step, losses.size - 1) + 1)
     values = losses[window]
     usable = np.isfinite(values) & (values > 1e6 * floor)
     if usable.sum() < 3:
         return None
-    return -fit_exponential_rate(window[usable], values[usable]).exponent
+    kept = values[usable]
+    if abs(1 - kept[-1] / kept[0]) <= resolution:
+        return None
+    return -fit_exponential_rate(window[usable], kept).exponent
+
+
+def rate_resolution(dtype: str) -> float:
+    """Relative loss change below which a fitted decay rate is rounding noise: 64 eps(dtype)."""
+    return 64 * machine_epsilon(dtype)
 
 
 def _targets(config: RunConfig, count: int) -> torch.Tensor:
@@ -201,7 +212,8 @@ def depth_runs(depth: int, settings: ExperimentConfig, config: RunConfig) -> Dep
     lemma_margin = float(((guaranteed_next - losses[1:]) / losses[:-1]).min())
     inside_losses = losses.cpu().numpy()
     inside_rate = np.array([
-        fitted_rate(inside_losses[:, i, j, k], settings.inside_steps, floor)
+        fitted_rate(inside_losses[:, i, j, k], settings.inside_steps, floor,
+                    rate_resolution(config.dtype))
         for i in range(len(margins)) for j in range(len(fractions)) for k in range(settings.instances)
     ], dtype=float).reshape(len(margins), len(fractions), settings.instances)
     inside_eta_np = inside_eta.expand_as(actual_margin).cpu().numpy()
@@ -215,7 +227,8 @@ def depth_runs(depth: int, settings: ExperimentConfig, config: RunConfig) -> Dep
     losses, _ = run_gradient_descent(factors, targets, eta_grid, steps)
     outside_losses = losses.cpu().numpy()
     outside_rate = np.array([
-        fitted_rate(outside_losses[:, i, j, k], math.ceil(settings.flow_time / etas[j]), floor)
+        fitted_rate(outside_losses[:, i, j, k], math.ceil(settings.flow_time / etas[j]), floor,
+                    rate_resolution(config.dtype))
         for i in range(len(margins)) for j in range(len(etas)) for k in range(settings.instances)
     ], dtype=float).reshape(len(margins), len(etas), settings.instances)
     outside_guaranteed = -np.log1p(-etas[None, :, None] * margins[:, None, None] ** exponent)
@@ -353,7 +366,7 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     runs = [depth_runs(depth, settings, config) for depth in progress(settings.depths, "GD sweeps")]
     checks, panels, rows, large_rows = [], [], [], []
     for run in runs:
-        checks.extend(_depth_checks(run, settings))
+        checks.extend(_depth_checks(run, settings, config.dtype))
         panels.append(_rate_panel(run, settings))
         rows.extend(_depth_rows(run, settings))
         large_rows.extend(_large_step_rows(run, settings))
@@ -390,7 +403,36 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     return LayerResult(Layer.EXPERIMENT, checks=tuple(checks), figures=figures, tables=tables)
 
 
-def _depth_checks(run: DepthRuns, settings: ExperimentConfig) -> list[Check]:
+def _finite_min(values: np.ndarray) -> float:
+    """The smallest finite value; NaN (an inconclusive margin) when no value is finite."""
+    finite = values[np.isfinite(values)]
+    return float(finite.min()) if finite.size else float("nan")
+
+
+def _mean_rates(rates: np.ndarray) -> np.ndarray:
+    """Mean decay rate per step size over instances; NaN where no instance resolved a rate."""
+    resolved = np.isfinite(rates)
+    counts = resolved.sum(axis=-1)
+    totals = np.where(resolved, rates, 0.0).sum(axis=-1)
+    return np.divide(totals, counts, out=np.full(counts.shape, np.nan), where=counts > 0)
+
+
+def _rate_exponent_check(name: str, statement: str, eta: np.ndarray, rate: np.ndarray,
+                         dtype: str, decisive: bool = True) -> Check:
+    """The decay rate's exponent in eta, fitted over the step sizes whose rate the dtype resolves."""
+    resolved = np.isfinite(rate) & (rate > 0)
+    if resolved.sum() < 3:
+        return Check(Layer.EXPERIMENT, name, statement, Verdict.INCONCLUSIVE,
+                     detail=f"only {int(resolved.sum())} of {rate.size} step sizes give a decay "
+                            f"rate above the {dtype} rounding floor (below precision); no exponent "
+                            "fitted", decisive=decisive,
+                     values={"resolved_step_sizes": int(resolved.sum())})
+    return rate_check(Layer.EXPERIMENT, name, statement,
+                      fit_power_law(eta[resolved], rate[resolved]), RATE_IN_STEP_SIZE,
+                      decisive=decisive)
+
+
+def _depth_checks(run: DepthRuns, settings: ExperimentConfig, dtype: str) -> list[Check]:
     depth = run.depth
     inside_ratio = run.inside_rate / run.inside_guaranteed
     outside_ratio = run.outside_rate / run.outside_guaranteed
@@ -402,39 +444,37 @@ def _depth_checks(run: DepthRuns, settings: ExperimentConfig) -> list[Check]:
         inequality_check(
             Layer.EXPERIMENT, f"lemma-every-step-n{depth}",
             f"N = {depth}, inside the hypotheses: l(t+1) <= (1 - eta sigma_min(W_e(t))^{{2(N-1)/N}}) l(t) "
-            "at every step (margin relative to l(t))", run.inside_lemma_margin, 0.0,
+            "at every step (margin relative to l(t), tolerance: the dtype's rounding floor "
+            "64 eps of a relative difference)", run.inside_lemma_margin, rate_resolution(dtype),
             values={"steps": settings.inside_steps}),
         inequality_check(
             Layer.EXPERIMENT, f"rate-above-guarantee-n{depth}",
             f"N = {depth}, inside the hypotheses: fitted rate of log l(t) >= -log(1 - eta c^{{2(N-1)/N}}) "
-            "(margin: min measured/guaranteed - 1)", float(np.nanmin(inside_ratio)) - 1, 0.0,
-            values={"min ratio": float(np.nanmin(inside_ratio)),
-                    "max ratio": float(np.nanmax(inside_ratio))}),
+            "(margin: min measured/guaranteed - 1)", _finite_min(inside_ratio) - 1, 0.0,
+            values={"min ratio": _finite_min(inside_ratio),
+                    "max ratio": -_finite_min(-inside_ratio)}),
     ]
     middle = len(settings.margins) // 2
-    inside_fit = fit_power_law(run.inside_eta[middle].mean(axis=-1),
-                               np.nanmean(run.inside_rate[middle], axis=-1))
-    checks.append(rate_check(
-        Layer.EXPERIMENT, f"rate-exponent-inside-n{depth}",
+    checks.append(_rate_exponent_check(
+        f"rate-exponent-inside-n{depth}",
         f"N = {depth}, inside the hypotheses (c = {settings.margins[middle]}, mean over "
         f"{settings.instances} instances): decay rate vs eta over eta_max x "
-        f"{settings.inside_fractions} (rate >= eta c^p forces exponent <= 1)", inside_fit,
-        RATE_IN_STEP_SIZE))
-    outside_fit = fit_power_law(np.array(settings.outside_step_sizes),
-                                np.nanmean(run.outside_rate[middle], axis=-1))
-    checks.append(rate_check(
-        Layer.EXPERIMENT, f"rate-exponent-outside-n{depth}",
+        f"{settings.inside_fractions} (rate >= eta c^p forces exponent <= 1)",
+        run.inside_eta[middle].mean(axis=-1), _mean_rates(run.inside_rate[middle]), dtype))
+    checks.append(_rate_exponent_check(
+        f"rate-exponent-outside-n{depth}",
         f"N = {depth}, OUTSIDE the step-size hypothesis (eta {min(settings.outside_step_sizes):g}.."
         f"{max(settings.outside_step_sizes):g}, c = {settings.margins[middle]}, mean over "
         f"{settings.instances} instances): decay rate vs eta",
-        outside_fit, RATE_IN_STEP_SIZE, decisive=False))
+        np.array(settings.outside_step_sizes), _mean_rates(run.outside_rate[middle]), dtype,
+        decisive=False))
     checks.append(inequality_check(
         Layer.EXPERIMENT, f"rate-above-guarantee-outside-n{depth}",
         f"N = {depth}, OUTSIDE the step-size hypothesis: fitted rate >= guaranteed and "
         "l(t) <= l(0)(1 - eta c^p)^t (margin: min measured/guaranteed - 1)",
-        float(np.nanmin(outside_ratio)) - 1, 0.0, decisive=False,
-        values={"min ratio": float(np.nanmin(outside_ratio)),
-                "max ratio": float(np.nanmax(outside_ratio)),
+        _finite_min(outside_ratio) - 1, 0.0, decisive=False,
+        values={"min ratio": _finite_min(outside_ratio),
+                "max ratio": -_finite_min(-outside_ratio),
                 "envelope margin": run.outside_envelope_margin}))
     return checks
 
@@ -452,26 +492,31 @@ def _depth_rows(run: DepthRuns, settings: ExperimentConfig) -> list[tuple]:
     for i, c in enumerate(settings.margins):
         for j, fraction in enumerate(settings.inside_fractions):
             rows.append((run.depth, f"inside (eta_max x {fraction:g})", c,
-                         float(run.inside_eta[i, j].mean()), float(np.nanmean(run.inside_rate[i, j])),
+                         float(run.inside_eta[i, j].mean()), float(_mean_rates(run.inside_rate[i, j])),
                          float(run.inside_guaranteed[i, j].mean()),
-                         float(np.nanmean(run.inside_rate[i, j] / run.inside_guaranteed[i, j]))))
+                         float(_mean_rates(run.inside_rate[i, j] / run.inside_guaranteed[i, j]))))
         for j, eta in enumerate(settings.outside_step_sizes):
             rows.append((run.depth, "OUTSIDE (step size)", c, eta,
-                         float(np.nanmean(run.outside_rate[i, j])),
+                         float(_mean_rates(run.outside_rate[i, j])),
                          float(run.outside_guaranteed[i, j].mean()),
-                         float(np.nanmean(run.outside_rate[i, j] / run.outside_guaranteed[i, j]))))
+                         float(_mean_rates(run.outside_rate[i, j] / run.outside_guaranteed[i, j]))))
     return rows
 
 
 def _rate_panel(run: DepthRuns, settings: ExperimentConfig) -> Panel:
     middle = len(settings.margins) // 2
     eta = np.concatenate([run.inside_eta[middle].mean(axis=-1), settings.outside_step_sizes])
-    rate = np.concatenate([np.nanmean(run.inside_rate[middle], axis=-1),
-                           np.nanmean(run.outside_rate[middle], axis=-1)])
-    fit = fit_power_law(eta, rate)
-    panel = rate_panel(f"N = {run.depth}, c = {settings.margins[middle]} (left: inside, right: "
-                       "outside the hypotheses)", "step size eta", "decay rate of log l per step",
-                       eta, rate, fit, RATE_IN_STEP_SIZE)
+    rate = np.concatenate([_mean_rates(run.inside_rate[middle]),
+                           _mean_rates(run.outside_rate[middle])])
+    resolved = np.isfinite(rate) & (rate > 0)
+    title = (f"N = {run.depth}, c = {settings.margins[middle]} (left: inside, right: outside the "
+             "hypotheses)")
+    if resolved.sum() >= 3:
+        panel = rate_panel(title, "step size eta", "decay rate of log l per step", eta[resolved],
+                           rate[resolved], fit_power_law(eta[resolved], rate[resolved]),
+                           RATE_IN_STEP_SIZE)
+    else:
+        panel = Panel(title, "step size eta", "decay rate of log l per step (below precision)")
     guaranteed = np.sort(eta)
     c_power = settings.margins[middle] ** contraction_exponent(run.depth)
     line = Series("Theorem 1 guarantee -log(1 - eta c^p)", tuple(guaranteed),
