@@ -28,9 +28,10 @@ def test_unknown_claim_suggests_close_ids():
         registry.get("no-such-claim-anywhere")
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("claim_id", CLAIM_IDS)
-def test_claim_runs_in_quick_mode(claim_id, tmp_path):
-    result = run_claim(registry.get(claim_id), RunConfig(quick=True, seed=0))
+def test_claim_runs_in_quick_mode(claim_id, dtype, tmp_path):
+    result = run_claim(registry.get(claim_id), RunConfig(quick=True, seed=0, dtype=dtype))
     errors = [f"{c.layer.value}/{c.name}: {c.detail}" for c in result.checks if c.verdict.value == "error"]
     assert not errors, errors
     for layer in Layer:
