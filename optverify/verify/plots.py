@@ -75,6 +75,6 @@ def draw_figure(figure: Figure, path: Path) -> None:
     for index in range(len(figure.panels), rows * columns):
         axes[index // columns][index % columns].set_visible(False)
     fig.suptitle(figure.title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.06 / rows))  # room for the suptitle
     fig.savefig(path, dpi=110)
     plt.close(fig)
