@@ -18,6 +18,7 @@ CLAIM_MODULES = (
     "deficiency_margin_convergence",
     "pwl_conditioning",
     "orthogonal_gradient_variance",
+    "saxe_dynamics",
 )
 
 

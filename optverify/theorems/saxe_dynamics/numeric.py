@@ -1,0 +1,245 @@
+"""Numeric layer of `saxe-dynamics`: the mode ODEs integrated at mpmath precision against the closed
+form u(t), the implicit closed form t(u) of the depth-N equation (mpmath quadrature) and the time to
+learn.
+
+Source: Saxe, McClelland, Ganguli (2014), arXiv:1312.6120, Section 2 (tau du/dt = 2u(s - u), the
+sigmoidal solution and t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]) and Section 3
+(tau du/dt = N u^{2 - 2/N} (s - u) for N = N_l - 1 weight layers).
+
+The integrator (`optverify.numerics.flow`, explicit Gragg-Bulirsch-Stoer extrapolation) knows
+nothing of the closed forms. Its error is estimated by step halving: the coarse and the fine run
+are compared at every time they share, and the largest difference, plus the precision floor
+10^-(digits - 10) times the scale s, is the tolerance each comparison is judged against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from mpmath import mp
+
+from optverify.claim import Layer, Progress, RunConfig
+from optverify.numerics.flow import FlowEstimate, integrate, integrate_with_error, mp_vector
+from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
+from optverify.theorems.saxe_dynamics.dynamics import (
+    depth_learning_time,
+    depth_rate,
+    learning_time,
+    mode_strength,
+    validate_depth,
+    validate_mode,
+)
+from optverify.verdict import identity_check
+
+FLOOR_DIGITS_MARGIN = 10
+"""Precision floor 10^-(digits - 10) (relative to s): ten digits of headroom for the rounding
+accumulated over the ~10^4 operations of one integration or quadrature."""
+
+TOLERANCE_DIGITS_MARGIN = 6
+"""The extrapolation stops when successive extrapolants agree to 10^-(digits - 6)."""
+
+
+@dataclass(frozen=True)
+class NumericConfig:
+    """Modes (s, u_0), tau, the integration horizon and the depths of the deeper equation.
+
+    modes: (s, u_0) pairs, integrated together as one vector state (the field is elementwise).
+    tau: time constant (1 / learning rate). t_final: horizon; macro_steps: the coarse run's count.
+    depths: numbers of weight layers N >= 3 for the depth-N equation (N = 2 is the two-layer one).
+    learned_fraction: u_f = learned_fraction * s for the hitting times.
+    quadrature_points: about how many fine-run times are checked against the quadrature t(u).
+    """
+
+    modes: tuple[tuple[float, float], ...]
+    tau: float
+    t_final: float
+    macro_steps: int
+    depths: tuple[int, ...]
+    learned_fraction: float = 0.5
+    quadrature_points: int = 8
+
+    def __post_init__(self) -> None:
+        for s, u0 in self.modes:
+            validate_mode(s, u0, self.tau)
+        for depth in self.depths:
+            validate_depth(depth)
+        if not (np.isfinite(self.t_final) and self.t_final > 0) or self.macro_steps < 1:
+            raise ValueError(f"t_final must be positive and macro_steps >= 1, got "
+                             f"{self.t_final}, {self.macro_steps}")
+        if not 0 < self.learned_fraction < 1:
+            raise ValueError(f"learned_fraction must lie in (0, 1), got {self.learned_fraction}")
+
+    @classmethod
+    def quick(cls) -> NumericConfig:
+        return cls(((1.0, 0.05), (2.0, 0.02)), 1.0, 3.0, 16, (3,), quadrature_points=6)
+
+    @classmethod
+    def full(cls) -> NumericConfig:
+        return cls(((0.5, 0.02), (1.0, 0.05), (2.0, 0.01), (3.0, 0.003)), 1.0, 6.0, 48, (3, 4, 6),
+                   quadrature_points=16)
+
+
+def mode_field(strengths, depth: int, tau):
+    """du_alpha/dt = N u_alpha^{2 - 2/N} (s_alpha - u_alpha) / tau for every mode at once."""
+    return lambda t, state: np.array(
+        [depth_rate(u, s, depth, tau) for u, s in zip(state, strengths)], dtype=object)
+
+
+def pathwise_error(estimate: FlowEstimate):
+    """max over the times both runs share of the max-norm difference of their states."""
+    fine = dict(zip(estimate.fine.times, estimate.fine.states))
+    width = mp.mpf(10) ** -(mp.dps - 5) * max(1, abs(estimate.fine.times[-1]))
+    differences = [mp.zero]
+    for time, coarse_state in zip(estimate.coarse.times, estimate.coarse.states):
+        match = next((t for t in fine if abs(t - time) <= width), None)
+        if match is not None:
+            differences.append(max(abs(a - b) for a, b in zip(coarse_state, fine[match])))
+    return max(differences)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A trajectory against an independent reference: worst deviation and its tolerance parts."""
+
+    residual: float
+    error: float
+    floor: float
+
+    @property
+    def tolerance(self) -> float:
+        return self.error + self.floor
+
+
+def closed_form_comparison(config: NumericConfig, estimate: FlowEstimate, floor) -> Comparison:
+    """max_{t, alpha} |u_alpha(t) - closed form| over the fine run (two layers)."""
+    residual = max(
+        abs(u - mode_strength(t, s, u0, config.tau))
+        for t, state in zip(estimate.fine.times, estimate.fine.states)
+        for u, (s, u0) in zip(state, config.modes))
+    return Comparison(float(residual), float(pathwise_error(estimate)), float(floor))
+
+
+def quadrature_comparison(config: NumericConfig, estimate: FlowEstimate, depth: int,
+                          floor) -> Comparison:
+    """max |t_k - t(u_alpha(t_k))| rate(u_alpha(t_k)) over the fine run: the time error of the
+    quadrature solution carried to a strength error (the quadrature's own error estimate, carried
+    the same way, joins the tolerance)."""
+    residual, quad_error = mp.zero, mp.zero
+    stride = max(1, (len(estimate.fine.times) - 1) // config.quadrature_points)
+    for t, state in zip(estimate.fine.times[stride::stride], estimate.fine.states[stride::stride]):
+        for u, (s, u0) in zip(state, config.modes):
+            rate = depth_rate(u, s, depth, config.tau)
+            quad_time, error = mp.quad(lambda v: 1 / depth_rate(v, s, depth, config.tau),
+                                       [u0, u], error=True)
+            residual = max(residual, abs(quad_time - t) * rate)
+            quad_error = max(quad_error, error * rate)
+    return Comparison(float(residual), float(pathwise_error(estimate) + quad_error), float(floor))
+
+
+def hitting_time(field_for_mode, times, values, level, tolerance):
+    """The time the integrated trajectory reaches `level`: the first macro step that crosses it is
+    re-integrated by one GBS step of length h, and h is solved for by the secant method."""
+    index = next(k for k, value in enumerate(values) if value >= level)
+    start_time, start = times[index - 1], values[index - 1]
+    guess = (times[index] - start_time) * (level - start) / (values[index] - start)
+
+    def overshoot(h):
+        return integrate(field_for_mode, mp_vector([start]), h, 1, tolerance).final[0] - level
+
+    return start_time + mp.findroot(overshoot, (guess, guess * (1 + mp.mpf(10) ** -3)))
+
+
+@dataclass(frozen=True)
+class HittingTimes:
+    """Integrated hitting times of u_f against the formula, worst over modes; the tolerance is the
+    pathwise strength error divided by the slowest rate at u_f (a time error) plus the floor."""
+
+    residual: float
+    tolerance: float
+    rows: tuple[tuple, ...]
+
+
+def hitting_times(config: NumericConfig, estimate: FlowEstimate, depth: int, tolerance, floor):
+    rows, residual, slowest = [], mp.zero, mp.inf
+    for alpha, (s, u0) in enumerate(config.modes):
+        u_final = config.learned_fraction * mp.mpf(s)
+        values = [state[alpha] for state in estimate.fine.states]
+        hit = hitting_time(mode_field([s], depth, config.tau), estimate.fine.times, values,
+                           u_final, tolerance)
+        formula = (learning_time(u_final, s, u0, config.tau) if depth == 2
+                   else depth_learning_time(u_final, s, u0, depth, config.tau))
+        residual = max(residual, abs(hit - formula))
+        slowest = min(slowest, depth_rate(u_final, s, depth, config.tau))
+        rows.append((depth, s, u0, float(hit), float(formula), float(abs(hit - formula))))
+    time_tolerance = pathwise_error(estimate) / slowest + floor
+    return HittingTimes(float(residual), float(time_tolerance), tuple(rows))
+
+
+def _trajectory_panel(config: NumericConfig, estimate: FlowEstimate) -> Panel:
+    series = []
+    grid = [config.t_final * k / 120 for k in range(121)]
+    for alpha, (s, u0) in enumerate(config.modes):
+        series.append(Series(f"mpmath flow, s = {s:g}",
+                             tuple(float(t) for t in estimate.fine.times),
+                             tuple(float(state[alpha] / s) for state in estimate.fine.states)))
+        series.append(Series(f"closed form, s = {s:g}", tuple(grid),
+                             tuple(float(mode_strength(t, s, u0, config.tau) / s) for t in grid),
+                             "line"))
+    return Panel(f"two-layer modes, tau = {config.tau:g}", "t", "u(t) / s", tuple(series),
+                 xscale="linear", yscale="linear")
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    """Integrate the mode ODEs at config.precision digits and compare with the closed forms."""
+    setup = NumericConfig.quick() if config.quick else NumericConfig.full()
+    digits = config.precision
+    checks: list[Check] = []
+    rows: list[tuple] = []
+    with mp.workdps(digits):
+        strengths = [s for s, _ in setup.modes]
+        scale = max(strengths)
+        floor = mp.mpf(10) ** -(digits - FLOOR_DIGITS_MARGIN) * scale
+        tolerance = mp.mpf(10) ** -(digits - TOLERANCE_DIGITS_MARGIN)
+        start = mp_vector([u0 for _, u0 in setup.modes])
+        estimates = {}
+        for depth in progress((2, *setup.depths), "mpmath: mode ODEs"):
+            estimates[depth] = integrate_with_error(
+                mode_field(strengths, depth, setup.tau), start, setup.t_final, setup.macro_steps,
+                tolerance)
+        two = closed_form_comparison(setup, estimates[2], floor)
+        checks.append(identity_check(
+            Layer.NUMERIC, "closed-form-vs-flow",
+            "the integrated two-layer ODE tau du/dt = 2u(s - u) equals u(t) = s e^{2st/tau} / "
+            "(e^{2st/tau} - 1 + s/u_0) at every macro-step time (residual max |u - closed form|, "
+            "tolerance: step-halving error + floor)", two.residual, two.tolerance,
+            precision_digits=digits, values={"error_estimate": two.error, "floor": two.floor}))
+        for depth in progress(setup.depths, "mpmath: depth-N quadrature"):
+            deep = quadrature_comparison(setup, estimates[depth], depth, floor)
+            checks.append(identity_check(
+                Layer.NUMERIC, f"depth-{depth}-flow-vs-quadrature",
+                f"the integrated depth-{depth} ODE tau du/dt = {depth} u^(2 - 2/{depth}) (s - u) "
+                "agrees with its implicit solution t(u) = tau int_{u_0}^{u} dv / "
+                f"({depth} v^(2 - 2/{depth}) (s - v)) (mpmath quadrature); residual "
+                "max |t_k - t(u(t_k))| du/dt", deep.residual, deep.tolerance,
+                precision_digits=digits, values={"error_estimate": deep.error,
+                                                 "floor": deep.floor}))
+        for depth in (2, *setup.depths):
+            hits = hitting_times(setup, estimates[depth], depth, tolerance, floor)
+            formula = ("t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]" if depth == 2
+                       else "the quadrature t(u_f)")
+            checks.append(identity_check(
+                Layer.NUMERIC, f"hitting-time-depth-{depth}",
+                f"the integrated depth-{depth} trajectory first reaches u_f = "
+                f"{setup.learned_fraction:g} s at {formula}", hits.residual, hits.tolerance,
+                precision_digits=digits))
+            rows.extend(hits.rows)
+        figure = Figure("mpmath-modes", "Two-layer mode ODE at mpmath precision vs the closed form",
+                        (_trajectory_panel(setup, estimates[2]),))
+    table = Table("mpmath-hitting-times", "Integrated hitting times of u_f vs the formula",
+                  ("N", "s", "u_0", "integrated", "formula", "|difference|"), tuple(rows))
+    return LayerResult(
+        layer=Layer.NUMERIC, checks=tuple(checks), figures=(figure,), tables=(table,),
+        notes=(f"Explicit Gragg-Bulirsch-Stoer at {digits} digits, {setup.macro_steps} and "
+               f"{2 * setup.macro_steps} macro steps over t in [0, {setup.t_final:g}], "
+               f"tau = {setup.tau:g}.",))

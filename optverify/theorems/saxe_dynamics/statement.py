@@ -1,0 +1,164 @@
+"""Symbolic layer of `saxe-dynamics`: sympy solves the two-layer mode ODE, inverts it for the time to
+learn, takes its small-epsilon limit and derives the depth-N mode equation from the layer-wise flow.
+
+Source: Saxe, McClelland, Ganguli (2014), arXiv:1312.6120, Section 2 (Eqs. (6)-(9): tau du/dt =
+2u(s - u), its sigmoidal solution and the learning time t = (tau/s) ln(s/eps) up to O(tau/s)) and
+Section 3 (deep nets: tau du/dt = (N_l - 1) u^{2 - 2/(N_l - 1)} (s - u), a balanced chain of
+N = N_l - 1 weight layers), the scalar case of the end-to-end dynamics of Arora, Cohen, Hazan
+(2018), arXiv:1802.06509.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from optverify.claim import Layer, Progress, RunConfig
+from optverify.results import Check, LayerResult, Verdict
+from optverify.verdict import symbolic_zero_check
+
+TIME = sympy.Symbol("t", nonnegative=True)
+STRENGTH = sympy.Symbol("s", positive=True)
+TAU = sympy.Symbol("tau", positive=True)
+START = sympy.Symbol("u_0", positive=True)
+FINAL = sympy.Symbol("u_f", positive=True)
+EPSILON = sympy.Symbol("epsilon", positive=True)
+WEIGHT = sympy.Symbol("w", positive=True)
+DEPTH = sympy.Symbol("N", positive=True, integer=True)
+
+CHAIN_DEPTHS = (2, 3, 4, 5)
+"""Chains of N = 2..5 scalar weight layers for the layer-wise derivation (N_l = 3..6)."""
+
+
+def closed_form(t=TIME, s=STRENGTH, u0=START, tau=TAU) -> sympy.Expr:
+    """u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0)."""
+    growth = sympy.exp(2 * s * t / tau)
+    return s * growth / (growth - 1 + s / u0)
+
+
+def learning_time(u_final=FINAL, s=STRENGTH, u0=START, tau=TAU) -> sympy.Expr:
+    """t(u_f) = (tau / (2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]."""
+    return tau / (2 * s) * sympy.log(u_final * (s - u0) / (u0 * (s - u_final)))
+
+
+def two_layer_ode_residual(u: sympy.Expr) -> sympy.Expr:
+    """tau du/dt - 2u(s - u) for a candidate u(t)."""
+    return TAU * sympy.diff(u, TIME) - 2 * u * (STRENGTH - u)
+
+
+def dsolve_difference() -> sympy.Expr:
+    """sympy's own solution of tau du/dt = 2u(s - u), u(0) = u_0, minus the closed form."""
+    u = sympy.Function("u")
+    equation = sympy.Eq(TAU * u(TIME).diff(TIME), 2 * u(TIME) * (STRENGTH - u(TIME)))
+    solution = sympy.dsolve(equation, u(TIME), ics={u(0): START})
+    return solution.rhs - closed_form()
+
+
+def inverse_residual() -> sympy.Expr:
+    """u(t(u_f)) - u_f: the learning time inverts the closed form."""
+    return closed_form(t=learning_time()) - FINAL
+
+
+def small_epsilon_ratio() -> sympy.Expr:
+    """lim_{eps -> 0} t(s - eps; u_0 = eps) / ((tau/s) ln(s/eps)): 1 when t = (tau/s) ln(s/eps) to
+    leading order (Saxe et al., after Eq. (9))."""
+    time = learning_time(u_final=STRENGTH - EPSILON, u0=EPSILON)
+    return sympy.limit(time / (TAU / STRENGTH * sympy.log(STRENGTH / EPSILON)), EPSILON, 0)
+
+
+def scale_exponent() -> sympy.Expr:
+    """d ln t / d ln s at u_0 = c_0 s, u_f = c_f s: the learning time's exponent in s."""
+    c0, cf = sympy.symbols("c_0 c_f", positive=True)
+    time = learning_time(u_final=cf * STRENGTH, u0=c0 * STRENGTH)
+    return sympy.simplify(STRENGTH * sympy.diff(time, STRENGTH) / time)
+
+
+def chain_rate_difference(depth: int) -> sympy.Expr:
+    """du/dt of a balanced chain w_1 = ... = w_N = w (u = w^N) under the layer-wise flow
+    dw_j/dt = -dL/dw_j, L = (s - u)^2 / 2, minus N u^{2 - 2/N} (s - u)."""
+    weights = sympy.symbols(f"w_1:{depth + 1}", positive=True)
+    product = sympy.Mul(*weights)
+    loss = (STRENGTH - product) ** 2 / 2
+    rate = sum(sympy.diff(product, w) * -sympy.diff(loss, w) for w in weights)
+    balanced = rate.subs({w: WEIGHT for w in weights})
+    u = WEIGHT**depth
+    return balanced - depth * u ** (2 - sympy.Rational(2, depth)) * (STRENGTH - u)
+
+
+def general_chain_rate_difference() -> sympy.Expr:
+    """The same for a symbolic depth N: sum_j (du/dw_j)(-dL/dw_j) = N (w^{N-1})^2 (s - w^N) at a
+    balanced point, minus N (w^N)^{2 - 2/N} (s - w^N)."""
+    u = WEIGHT**DEPTH
+    layer_derivative = WEIGHT ** (DEPTH - 1)
+    rate = DEPTH * layer_derivative * (layer_derivative * (STRENGTH - u))
+    return sympy.powsimp(sympy.expand_power_base(
+        rate - DEPTH * u ** (2 - 2 / DEPTH) * (STRENGTH - u), force=True), force=True)
+
+
+def saxe_depth_form_difference() -> sympy.Expr:
+    """Saxe's (N_l - 1) u^{2 - 2/(N_l - 1)} (s - u) at N_l = N + 1, minus N u^{2 - 2/N} (s - u)."""
+    u, layers = sympy.Symbol("u", positive=True), sympy.Symbol("N_l", positive=True)
+    saxe = (layers - 1) * u ** (2 - 2 / (layers - 1)) * (STRENGTH - u)
+    return saxe.subs(layers, DEPTH + 1) - DEPTH * u ** (2 - 2 / DEPTH) * (STRENGTH - u)
+
+
+def _limit_check(name: str, statement: str, value: sympy.Expr, expected: sympy.Expr) -> Check:
+    difference = sympy.simplify(value - expected)
+    verdict = Verdict.CONSISTENT if difference == 0 else Verdict.VIOLATED
+    return Check(Layer.SYMBOLIC, name, statement, verdict,
+                 detail=f"sympy gives {sympy.sstr(value)} (expected {sympy.sstr(expected)})",
+                 residual=0.0 if verdict is Verdict.CONSISTENT else None, tolerance=0.0)
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    """Solve, invert and expand the two-layer dynamics; derive the depth-N equation."""
+    u = closed_form()
+    checks = [
+        symbolic_zero_check(
+            "dsolve-closed-form",
+            "sympy's dsolve of tau du/dt = 2u(s - u), u(0) = u_0 equals "
+            "u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0)", dsolve_difference()),
+        symbolic_zero_check(
+            "closed-form-solves-ode",
+            "substituting u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0): "
+            "tau du/dt - 2u(s - u) = 0", two_layer_ode_residual(u)),
+        symbolic_zero_check("closed-form-initial-value", "u(0) = u_0",
+                            u.subs(TIME, 0) - START),
+        symbolic_zero_check(
+            "learning-time-inverts",
+            "u(t(u_f)) = u_f for t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]",
+            inverse_residual()),
+        _limit_check(
+            "learning-time-small-epsilon",
+            "from u_0 = eps to u_f = s - eps: t / ((tau/s) ln(s/eps)) -> 1 as eps -> 0, i.e. "
+            "t = O(tau/s) ln(s/eps)", small_epsilon_ratio(), sympy.Integer(1)),
+        _limit_check(
+            "learning-time-exponent",
+            "at u_0 = c_0 s, u_f = c_f s: d ln t / d ln s = -1 (learning time ~ 1/s)",
+            scale_exponent(), sympy.Integer(-1)),
+        symbolic_zero_check(
+            "saxe-depth-form",
+            "Saxe's (N_l - 1) u^{2 - 2/(N_l - 1)} (s - u) is N u^{2 - 2/N} (s - u) with N = N_l - 1 "
+            "weight layers", saxe_depth_form_difference()),
+        symbolic_zero_check(
+            "balanced-chain-general-depth",
+            "balanced scalar chain of symbolic depth N, u = w^N, layer-wise flow dw_j/dt = "
+            "(s - u) prod_{i != j} w_i: du/dt = N u^{2 - 2/N} (s - u)",
+            general_chain_rate_difference()),
+        symbolic_zero_check(
+            "two-layer-is-depth-two",
+            "at N = 2 the depth-N equation is the two-layer one: N u^{2 - 2/N} (s - u) = 2u(s - u)",
+            (DEPTH * WEIGHT ** (2 - 2 / DEPTH) * (STRENGTH - WEIGHT)).subs(DEPTH, 2)
+            - 2 * WEIGHT * (STRENGTH - WEIGHT)),
+    ]
+    for depth in progress(CHAIN_DEPTHS, "sympy: balanced scalar chains"):
+        checks.append(symbolic_zero_check(
+            f"balanced-chain-N{depth}",
+            f"N = {depth} scalar layers w_1..w_{depth}, L = (s - w_1...w_{depth})^2 / 2, "
+            f"dw_j/dt = -dL/dw_j, at w_j = w: du/dt = {depth} u^(2 - 2/{depth}) (s - u), u = w^{depth}",
+            chain_rate_difference(depth)))
+    return LayerResult(
+        layer=Layer.SYMBOLIC,
+        checks=tuple(checks),
+        notes=("tau = 1 / learning rate; the layer-wise flow is dw_j/dt = -(1/tau) dL/dw_j, so each "
+               "derived rate is du/dt times tau.",),
+    )
