@@ -93,3 +93,14 @@ def parity_problems(draw, max_d: int = 7, max_width: int = 12):
     seed = draw(st.integers(0, 2**32 - 1))
     loss = draw(st.sampled_from(("square", "hinge")))
     return d, width, scale, seed, loss
+
+
+@st.composite
+def saxe_modes(draw):
+    """(s, u_0, t) for the two-layer mode dynamics of arXiv:1312.6120: s in [0.1, 10], u_0 a
+    fraction in [1e-3, 0.999] of s, and a time t with 2 s t in [0, 20] (from the start to well
+    past the sigmoid's rise)."""
+    s = draw(st.floats(0.1, 10.0))
+    u0 = s * draw(st.floats(1e-3, 0.999))
+    t = draw(st.floats(0.0, 20.0)) / (2 * s)
+    return s, u0, t

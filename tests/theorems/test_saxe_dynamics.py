@@ -1,0 +1,127 @@
+"""Tests of the `saxe-dynamics` claim: the closed form against the ODE (sympy and mpmath twins), GD
+mode strengths against the closed form, the time to learn inverting u(t), and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from hypothesis import given
+from mpmath import mp
+
+from optverify.claim import RunConfig, no_progress
+from optverify.results import Verdict
+from optverify.theorems.saxe_dynamics import CLAIM, experiment, numeric, statement
+from optverify.theorems.saxe_dynamics.dynamics import (
+    depth_learning_time,
+    depth_learning_time_float,
+    depth_rate,
+    learning_time,
+    mode_strength,
+)
+from optverify.verify.runner import run_claim
+from tests.strategies import saxe_modes
+
+DIGITS = 40
+MP_FLOOR = 10.0 ** -(DIGITS - 10)
+
+
+def test_sympy_closed_form_solves_the_ode():
+    assert sympy.simplify(statement.two_layer_ode_residual(statement.closed_form())) == 0
+    assert sympy.simplify(statement.dsolve_difference()) == 0
+
+
+def test_sympy_rejects_a_wrong_rate():
+    wrong = statement.closed_form(t=2 * statement.TIME)
+    assert sympy.simplify(statement.two_layer_ode_residual(wrong)) != 0
+
+
+def test_sympy_chain_derivation_fails_for_a_wrong_power():
+    u = statement.WEIGHT**3
+    exact = statement.chain_rate_difference(3) + 3 * u ** sympy.Rational(4, 3) * (
+        statement.STRENGTH - u)
+    assert sympy.simplify(exact - 3 * u**2 * (statement.STRENGTH - u)) != 0
+
+
+def test_mpmath_closed_form_solves_the_ode():
+    with mp.workdps(DIGITS):
+        s, u0, tau = mp.mpf(2), mp.mpf("0.01"), mp.mpf(3)
+        for t in (0, mp.mpf("0.5"), 2, 7):
+            derivative = mp.diff(lambda x: mode_strength(x, s, u0, tau), t) if t else \
+                mp.diff(lambda x: mode_strength(x, s, u0, tau), t, direction=1)
+            u = mode_strength(t, s, u0, tau)
+            assert abs(tau * derivative - 2 * u * (s - u)) < MP_FLOOR
+
+
+def test_depth_two_quadrature_matches_the_closed_form():
+    with mp.workdps(DIGITS):
+        assert abs(depth_learning_time(1.5, 2, 0.1, 2, 3) - learning_time(1.5, 2, 0.1, 3)) < MP_FLOOR
+    assert math.isclose(depth_learning_time_float(1.5, 2, 0.1, 2),
+                        float(learning_time(1.5, 2, 0.1)), rel_tol=1e-11)
+
+
+@given(saxe_modes())
+def test_learning_time_inverts_the_closed_form(mode):
+    s, u0, t = mode
+    with mp.workdps(DIGITS):
+        u = mode_strength(t, s, u0)
+        if u >= s * (1 - mp.mpf(10) ** -(DIGITS - 15)):
+            return
+        assert abs(learning_time(u, s, u0) - t) * depth_rate(u, s, 2) < MP_FLOOR * s
+
+
+def test_gd_mode_strengths_follow_the_closed_form():
+    setup = experiment.ExperimentConfig.quick()
+    task = experiment.make_task(setup, RunConfig())
+    eta, steps = 0.002, 1500
+    history = experiment.gd_trajectory(task, 2, eta, steps)
+    times = eta * torch.arange(steps + 1, dtype=history.dtype)
+    exact = experiment.two_layer_closed_form(times, task.strengths, task.starts)
+    deviation = float(((history - exact).abs() / task.strengths).max())
+    assert deviation < 10 * eta
+    assert deviation > 0.1 * eta
+
+
+def test_gd_crossing_times_interpolate():
+    history = torch.tensor([[0.0], [1.0], [3.0]]).view(3, 1, 1)
+    times = experiment.crossing_times(history, torch.tensor([2.0]), 0.5)
+    assert times[0, 0] == pytest.approx(0.75)
+
+
+def test_numeric_layer_quick():
+    result = numeric.verify(RunConfig(quick=True, precision=30), no_progress)
+    assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
+
+
+def test_claim_quick_run():
+    result = run_claim(CLAIM, RunConfig(quick=True))
+    decisive = [c for c in result.checks if c.decisive]
+    assert result.verdict is Verdict.CONSISTENT, [(c.name, c.detail) for c in decisive]
+    raw = next(c for c in result.checks if c.name.endswith("common-start-raw"))
+    assert not raw.decisive and raw.fit.exponent > -0.95
+
+
+@pytest.mark.parametrize("arguments", [
+    (1.0, 0.0, 0.1), (1.0, -1.0, 0.1), (1.0, 1.0, 1.0), (1.0, 1.0, 1.5), (1.0, math.nan, 0.1),
+    (1.0, math.inf, 0.1), (1.0, 1.0, -0.1), (math.nan, 1.0, 0.1),
+])
+def test_bad_modes_raise(arguments):
+    t, s, u0 = arguments
+    with pytest.raises(ValueError):
+        mode_strength(t, s, u0)
+
+
+def test_bad_learning_time_and_depth_raise():
+    with pytest.raises(ValueError):
+        learning_time(1.0, 1.0, 0.1)
+    with pytest.raises(ValueError):
+        learning_time(0.5, 1.0, 0.1, tau=0)
+    with pytest.raises(ValueError):
+        depth_rate(0.5, 1.0, 1)
+    with pytest.raises(ValueError):
+        experiment.ExperimentConfig((0.5, 1.0, 2.0), (0.1, 0.2, 0.3), 0.02, 1e-3, 2)
+    with pytest.raises(ValueError):
+        numeric.NumericConfig(((1.0, 2.0),), 1.0, 1.0, 4, (3,))
