@@ -76,7 +76,7 @@ class NumericConfig:
 
     @classmethod
     def full(cls) -> NumericConfig:
-        return cls(((0.5, 0.02), (1.0, 0.05), (2.0, 0.01), (3.0, 0.003)), 1.0, 6.0, 48, (3, 4, 6),
+        return cls(((0.5, 0.05), (1.0, 0.05), (2.0, 0.01), (3.0, 0.003)), 1.0, 6.0, 48, (3, 4),
                    quadrature_points=16)
 
 
@@ -140,7 +140,9 @@ def quadrature_comparison(config: NumericConfig, estimate: FlowEstimate, depth: 
 def hitting_time(field_for_mode, times, values, level, tolerance):
     """The time the integrated trajectory reaches `level`: the first macro step that crosses it is
     re-integrated by one GBS step of length h, and h is solved for by the secant method."""
-    index = next(k for k, value in enumerate(values) if value >= level)
+    index = next((k for k, value in enumerate(values) if value >= level), None)
+    if index is None:
+        raise ValueError(f"the trajectory does not reach {mp.nstr(level, 5)} within the horizon")
     start_time, start = times[index - 1], values[index - 1]
     guess = (times[index] - start_time) * (level - start) / (values[index] - start)
 
