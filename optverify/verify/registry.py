@@ -19,6 +19,7 @@ CLAIM_MODULES = (
     "pwl_conditioning",
     "orthogonal_gradient_variance",
     "saxe_dynamics",
+    "jacobian_products",
 )
 
 

@@ -76,6 +76,37 @@ def renormalized_log_norms(vector: torch.Tensor, jacobian_at: JacobianAt,
     return torch.stack(history)
 
 
+def log_norm_rounding_bounds(vector: torch.Tensor, jacobian_at: JacobianAt, depth: int,
+                             eps: float) -> torch.Tensor:
+    """A first-order bound on the rounding error of log ||J_t ... J_1 v||, t = 1..depth.
+
+    Each product J u in floating point has |fl(J u) - J u| <= gamma_n |J| |u| (Higham, Accuracy
+    and Stability of Numerical Algorithms, Section 3.5, gamma_n = n eps / (1 - n eps)): the step
+    adds r_t = gamma_n || |J| |u| || / ||J u|| (+ 2 eps for the norm and the division) to the
+    log-norm and 2 r_t to the direction u. A direction already off by delta changes the step's
+    log-norm by up to kappa_t delta and the next direction by up to 2 kappa_t delta, with
+    kappa_t = ||J||_F / ||J u|| >= ||J||_2 / ||J u||. So delta_t = 2 kappa_t delta_{t-1} + 2 r_t
+    and the log-norm error bound grows by kappa_t delta_{t-1} + r_t per step."""
+    check_depth(depth)
+    dimension = vector.shape[-1]
+    gamma = dimension * eps / (1 - dimension * eps)
+    direction = vector / torch.linalg.vector_norm(vector, dim=-1, keepdim=True)
+    total = torch.zeros_like(direction[..., 0])
+    drift, history = torch.zeros_like(total), []
+    for step in range(1, depth + 1):
+        jacobian = jacobian_at(step)
+        image = (jacobian @ direction[..., None])[..., 0]
+        magnitude = (jacobian.abs() @ direction.abs()[..., None])[..., 0]
+        norm = torch.linalg.vector_norm(image, dim=-1)
+        fresh = gamma * torch.linalg.vector_norm(magnitude, dim=-1) / norm + 2 * eps
+        amplification = torch.linalg.matrix_norm(jacobian) / norm
+        total = total + amplification * drift + fresh
+        drift = 2 * amplification * drift + 2 * fresh
+        direction = image / norm[..., None]
+        history.append(total)
+    return torch.stack(history)
+
+
 def direct_log_norms(vector: torch.Tensor, jacobians: torch.Tensor) -> torch.Tensor:
     """log ||J_t ... J_1 v|| for t = 1..T from the plain product (jacobians: (T, ..., n, n));
     -inf or +inf where the product leaves the floating-point range."""
