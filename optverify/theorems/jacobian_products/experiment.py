@@ -104,7 +104,7 @@ class ExperimentConfig:
 
     @classmethod
     def quick(cls) -> ExperimentConfig:
-        return cls(1000, 48, (2, 8), (0.5, 1.0, 2.0), 200, 4, (0.5, 0.9), (1.1, 2.0),
+        return cls(2000, 64, (2, 8), (0.5, 1.0, 2.0), 200, 4, (0.5, 0.9), (1.1, 2.0),
                    200, 16, (0.5, 0.9, 1.5, 3.0), 2.0, 48, 1.0)
 
     @classmethod
