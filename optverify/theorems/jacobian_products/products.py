@@ -107,13 +107,13 @@ def log_norm_rounding_bounds(vector: torch.Tensor, jacobian_at: JacobianAt, dept
     return torch.stack(history)
 
 
-def direct_log_norms(vector: torch.Tensor, jacobians: torch.Tensor) -> torch.Tensor:
-    """log ||J_t ... J_1 v|| for t = 1..T from the plain product (jacobians: (T, ..., n, n));
-    -inf or +inf where the product leaves the floating-point range."""
-    check_depth(jacobians.shape[0])
+def direct_log_norms(vector: torch.Tensor, jacobian_at: JacobianAt, depth: int) -> torch.Tensor:
+    """log ||J_t ... J_1 v|| for t = 1..depth from the plain product; -inf or +inf where the
+    product leaves the floating-point range."""
+    check_depth(depth)
     history, image = [], vector
-    for jacobian in jacobians:
-        image = (jacobian @ image[..., None])[..., 0]
+    for step in range(1, depth + 1):
+        image = (jacobian_at(step) @ image[..., None])[..., 0]
         history.append(torch.linalg.vector_norm(image, dim=-1).log())
     return torch.stack(history)
 
