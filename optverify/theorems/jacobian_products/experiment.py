@@ -257,7 +257,7 @@ def _twin_check(sweeps: list[GaussianSweep], dtype: str) -> Check:
         f"allowed 1; all n, sigma, paths, at the T where the bound is below {INFORMATIVE_BOUND:g})",
         ratio, 1.0,
         values={"largest_log_norm_difference": largest, "points_compared": compared,
-                "direct_products_outside_range": below if below else BELOW_PRECISION})
+                "direct_products_outside_range": below})
 
 
 def _singular_value_checks(setup: ExperimentConfig, run: RunConfig) -> tuple[list[Check], dict]:
