@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-import mpmath
 import numpy as np
 import pytest
 import sympy
@@ -15,10 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.claim import RunConfig, no_progress
+from optverify.claim import RunConfig
 from optverify.numerics.precision import machine_epsilon
 from optverify.results import Verdict
-from optverify.theorems.jacobian_products import CLAIM, experiment, numeric, products, statement
+from optverify.theorems.jacobian_products import (
+    CLAIM,
+    numeric,
+    products,
+    statement,
+)
 from optverify.verify.runner import run_claim
 
 EPS = machine_epsilon("float64")
@@ -213,9 +217,8 @@ def test_bad_input_raises_value_error():
         statement.scaled_orthogonal_residual(0)
     with pytest.raises(ValueError, match="dimension n"):
         statement.chi_square_log_moment(1)
-    with pytest.raises(ValueError, match="dimension n"):
-        with mp.workdps(20):
-            numeric.chi_square_log_moments(1)
+    with pytest.raises(ValueError, match="dimension n"), mp.workdps(20):
+        numeric.chi_square_log_moments(1)
 
 
 # --- the claim ----------------------------------------------------------------------------------

@@ -32,10 +32,10 @@ CLAIM = Claim(
     experiment=experiment.verify,
     assumptions=(
         "the gradient is back-propagated as a vector: dL/ds_0 = dL/ds_T J_T ... J_1",
-        "random Jacobians: iid n x n Gaussian with N(0, sigma^2/n) entries (Lyapunov exponent and "
-        "variance law), Haar orthogonal (rate 0), U diag(s) V^T with s in a fixed range (bounds)",
+        ("random Jacobians: iid n x n Gaussian with N(0, sigma^2/n) entries (Lyapunov exponent and "
+        "variance law), Haar orthogonal (rate 0), U diag(s) V^T with s in a fixed range (bounds)"),
         "tanh RNN s_k = tanh(W s_{k-1} + x_k), bound ||prod|| <= ||W||_2^T for ||W||_2 < 1",
-        "log-norms are accumulated with renormalization at every step, so products below the "
-        "float64 range keep exact log-norms",
+        ("log-norms are accumulated with renormalization at every step, so products below the "
+        "float64 range keep exact log-norms"),
     ),
 )

@@ -272,7 +272,7 @@ def _singular_value_checks(setup: ExperimentConfig, run: RunConfig) -> tuple[lis
             run.torch_dtype, run.device)
         vector = torch.randn(setup.bound_paths, setup.bound_dimension, generator=generator,
                              dtype=run.torch_dtype, device=run.device)
-        logs = renormalized_log_norms(vector, lambda t: jacobians[t - 1], setup.depth)
+        logs = renormalized_log_norms(vector, lambda t, stack=jacobians: stack[t - 1], setup.depth)
         logs = logs - torch.linalg.vector_norm(vector, dim=-1).log()
         values = torch.linalg.svdvals(jacobians).log()
         upper = values[..., 0].cumsum(0)
@@ -472,8 +472,8 @@ def _verify(config: RunConfig, progress: Progress) -> LayerResult:
                   ("weight", "||W||_2", "log ||W||_2", "measured rate"),
                   tuple((r.label, r.weight_norm, math.log(r.weight_norm), r.rate) for r in runs)),
         ),
-        notes=(f"{dtype} on {config.device}; log-norms accumulated with renormalization at every "
-               "step; CI checks Bonferroni-corrected to a 5% family-wise level.",),
+        notes=((f"{dtype} on {config.device}; log-norms accumulated with renormalization at every "
+               "step; CI checks Bonferroni-corrected to a 5% family-wise level."),),
     )
 
 

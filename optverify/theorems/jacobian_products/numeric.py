@@ -23,8 +23,11 @@ from optverify.claim import Layer, Progress, RunConfig
 from optverify.numerics.mp_linalg import to_mp
 from optverify.numerics.precision import BELOW_PRECISION, machine_epsilon
 from optverify.results import Check, Figure, LayerResult, Panel, Series
-from optverify.theorems.jacobian_products.products import check_depth, check_dimension
-from optverify.theorems.jacobian_products.products import renormalized_log_norms
+from optverify.theorems.jacobian_products.products import (
+    check_depth,
+    check_dimension,
+    renormalized_log_norms,
+)
 from optverify.verdict import identity_check, inequality_check
 
 FLOOR_DIGITS_MARGIN = 10
@@ -78,7 +81,7 @@ def chi_square_log_moments(dimension: int) -> tuple[mpmath.mpf, mpmath.mpf]:
     norm = 2**half * mp.gamma(half)
 
     def moment(power: int):
-        density = lambda x: mp.log(x) ** power * x ** (half - 1) * mp.exp(-x / 2) / norm  # noqa
+        density = lambda x: mp.log(x) ** power * x ** (half - 1) * mp.exp(-x / 2) / norm
         return mp.quad(density, [0, 1, dimension, 4 * dimension, mp.inf])
 
     mean = moment(1)

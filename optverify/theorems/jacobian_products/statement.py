@@ -170,8 +170,8 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     return LayerResult(
         layer=Layer.SYMBOLIC,
         checks=tuple(checks),
-        notes=("Rotations use the rational parametrization (1 - t^2, 2t) / (1 + t^2), so each "
-               "identity is decided exactly by sympy's rational-function cancellation.",
-               "sympy.limit(log(2/n) + digamma(n/2), n, oo) returns log 2 (a sympy limit error); "
-               "the limit is taken in m = n/2, where sympy returns the correct 0."),
+        notes=(("Rotations use the rational parametrization (1 - t^2, 2t) / (1 + t^2), so each "
+               "identity is decided exactly by sympy's rational-function cancellation."),
+               ("sympy.limit(log(2/n) + digamma(n/2), n, oo) returns log 2 (a sympy limit error); "
+               "the limit is taken in m = n/2, where sympy returns the correct 0.")),
     )
