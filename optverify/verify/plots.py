@@ -25,6 +25,7 @@ as not drawable (a diverged run at 1e264 is shown by its last drawable point and
 
 
 def _fits_axis(value: float, scale: str) -> bool:
+    value = float(value)  # numpy float32 would overflow when compared with the range
     if not math.isfinite(value):
         return False
     return scale != "log" or _LOG_AXIS_RANGE[0] <= value <= _LOG_AXIS_RANGE[1]

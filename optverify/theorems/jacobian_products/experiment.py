@@ -245,10 +245,21 @@ def _twin_check(sweeps: list[GaussianSweep], dtype: str) -> Check:
         finite = representable & (sweep.rounding < INFORMATIVE_BOUND)
         compared += int(finite.sum())
         below += int((~finite).sum())
+        if not finite.any():
+            continue
         difference = np.abs(sweep.direct - sweep.log_norms)[finite]
         # both computations carry the rounding bound, so their difference is within twice it
         ratio = max(ratio, float(np.max(difference / (2 * sweep.rounding[finite]))))
         largest = max(largest, float(difference.max()))
+    statement = ("the renormalized log-norm equals the log-norm of the plain product wherever the "
+                 f"plain product is representable in {dtype}, within twice the first-order "
+                 "rounding bound of each path")
+    if compared == 0:
+        return Check(Layer.EXPERIMENT, "renormalized-equals-direct", statement,
+                     Verdict.INCONCLUSIVE,
+                     detail=f"below precision: the {dtype} rounding bound exceeds "
+                            f"{INFORMATIVE_BOUND:g} at every T, so no point can be compared",
+                     values={"points_compared": 0})
     return identity_check(
         Layer.EXPERIMENT, "renormalized-equals-direct",
         "the renormalized log-norm equals the log-norm of the plain product wherever the plain "
