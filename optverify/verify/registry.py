@@ -20,6 +20,7 @@ CLAIM_MODULES = (
     "orthogonal_gradient_variance",
     "saxe_dynamics",
     "jacobian_products",
+    "end_to_end_snr",
 )
 
 

@@ -1,0 +1,35 @@
+"""`end-to-end-snr`: end-to-end gradients carry less signal than a decomposition's.
+
+Source: Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 3. Setting II ("stocks"):
+both stochastic gradients are unbiased for the same E g, and at initialization
+Var_e2e / Var_dec = 1 + d(k-1)/(d-1). Main bound: this ratio is Theta(k) (TIGHT, exponent 1), the
+central quantitative statement of Setting II ("about k times larger"), exact in closed form and
+measurable by Monte Carlo at any k; hence SNR_e2e = 1/(dk - 1) ~ k^-1 while SNR_dec = 1/(d-1) is
+flat. Setting I's tuple signal a^(k-1) (exponential in k) is computed; its CNN is not run.
+"""
+
+import sympy
+
+from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.theorems.end_to_end_snr import experiment, numeric, statement
+
+CLAIM = Claim(
+    id="end-to-end-snr",
+    title="End-to-end gradients lose signal with k (Setting II: variance ratio Theta(k))",
+    source=Source(
+        paper="Shalev-Shwartz, Shamir, Shammah (2017), Failures of gradient-based deep learning",
+        theorem="Section 3 (end-to-end vs decomposition, Settings I and II, Fig. 5)",
+        arxiv="1703.07950",
+    ),
+    bound=Bound(BoundKind.TIGHT, variable="k", exponent=sympy.Integer(1)),
+    symbolic=statement.verify,
+    numeric=numeric.verify,
+    experiment=experiment.verify,
+    assumptions=(
+        "Setting II: x one-hot in d coordinates (uniform), N_W(x) = softmax(W x) over k outputs",
+        "end-to-end labels z_y = 1, the other k - 1 coordinates iid uniform +-1",
+        "SNR = ||E g||^2 / E||g - E g||^2 of the per-example gradient w.r.t. W, at W = 0",
+        "Setting I's tuple signal: per-image predictions in {-1, +1} of accuracy (1 + a)/2, "
+        "independent across the k images",
+    ),
+)

@@ -1,0 +1,196 @@
+"""Setting II ("stocks") of Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 3,
+and the product-of-k-labels signal of its Setting I.
+
+Setting II: x = e_j one-hot in R^d (j uniform), N_W(x) = softmax(W x) = p_j over k outputs, label
+y_j = y(x). End-to-end objective E[-z^T N_W(x)] with z_y = 1 and the other k - 1 coordinates iid
+uniform +-1; decomposition objective E[-e_y^T N_W(x)]. With the softmax Jacobian
+J_j = diag(p_j) - p_j p_j^T the per-example gradients are g_e2e = -(J_j z) e_j^T and
+g_dec = -(J_j e_y) e_j^T. Since E[z | x] = e_y both are unbiased for the same E g, and
+
+  Var_dec = (1/d) (1 - 1/d) sum_j ||J_j e_{y_j}||^2 (W with no column shared across examples),
+  Var_e2e = Var_dec + (1/d) sum_j sum_{i != y_j} ||J_j e_i||^2,
+  ||J e_i||^2 = p_i^2 [(1 - p_i)^2 + ||p||^2 - p_i^2].
+
+At initialization (W = 0, p = 1/k): ||J e_i||^2 = (k - 1)/k^3, so Var_dec = (k-1)(d-1)/(d k^3),
+Var_e2e - Var_dec = (k-1)^2/k^3, Var_e2e / Var_dec = 1 + d(k-1)/(d-1) = Theta(k),
+SNR_dec = 1/(d-1) (flat in k) and SNR_e2e = 1/(dk - 1) ~ k^-1. SNR = ||E g||^2 / E||g - E g||^2
+(the paper's script subtracts the square of a squared norm; here the centred second moment is used).
+
+Setting I's tuple signal: with per-image predictions t_i in {-1, +1} of accuracy q = (1 + a)/2,
+the derivative of -Y prod_i t_i (Y = prod_i y_i) w.r.t. image 1's prediction times y_1 is
+-prod_{i>=2} y_i t_i, whose mean is -a^(k-1): the end-to-end signal about one image decays
+exponentially in k (SNR = a^(2(k-1)) / (1 - a^(2(k-1)))), while a per-image loss keeps it at a^0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+def validate_sizes(k: int, d: int) -> None:
+    """k outputs and d inputs of Setting II: both integers >= 2."""
+    if int(k) != k or int(d) != d or k < 2 or d < 2:
+        raise ValueError(f"Setting II needs integers k >= 2 and d >= 2, got k={k!r}, d={d!r}")
+
+
+def validate_accuracy(accuracy: float) -> None:
+    """A per-image accuracy q strictly inside (1/2, 1) (chance 1/2 gives no signal at all)."""
+    if not (math.isfinite(accuracy) and 0.5 < accuracy < 1):
+        raise ValueError(f"the per-image accuracy must lie in (0.5, 1), got {accuracy!r}")
+
+
+def validate_weights(weights: torch.Tensor, labels: torch.Tensor) -> None:
+    if weights.dim() != 2:
+        raise ValueError(f"W must be a k x d matrix, got shape {tuple(weights.shape)}")
+    validate_sizes(weights.shape[0], weights.shape[1])
+    if not bool(torch.isfinite(weights).all()):
+        raise ValueError("W must be finite")
+    if labels.shape != (weights.shape[1],) or bool(((labels < 0) | (labels >= weights.shape[0]))
+                                                     .any()):
+        raise ValueError("labels must hold one class in 0..k-1 per input coordinate")
+
+
+def uniform_moments(k, d):
+    """(||E g||^2, Var_dec, Var_e2e) at W = 0 for k, d given as Fractions, mpf or sympy symbols."""
+    column = (k - 1) / k**3
+    signal = column / d
+    variance_dec = column * (d - 1) / d
+    return signal, variance_dec, variance_dec + (k - 1) * column
+
+
+def jacobian_column_sq_norms(probabilities: torch.Tensor) -> torch.Tensor:
+    """||J e_i||^2 = p_i^2 [(1 - p_i)^2 + ||p||^2 - p_i^2] along the last axis (J the softmax
+    Jacobian diag(p) - p p^T)."""
+    total = (probabilities**2).sum(dim=-1, keepdim=True)
+    p = probabilities
+    return p**2 * ((1 - p) ** 2 + total - p**2)
+
+
+@dataclass(frozen=True)
+class Moments:
+    """||E g||^2 and the two variances E||g - E g||^2 of one Setting II instance."""
+
+    signal: float
+    variance_dec: float
+    variance_e2e: float
+
+    @property
+    def snr_dec(self) -> float:
+        return self.signal / self.variance_dec
+
+    @property
+    def snr_e2e(self) -> float:
+        return self.signal / self.variance_e2e
+
+    @property
+    def variance_ratio(self) -> float:
+        return self.variance_e2e / self.variance_dec
+
+
+def exact_moments(weights: torch.Tensor, labels: torch.Tensor) -> Moments:
+    """The closed-form moments of Setting II at weights W (k x d), labels y_j (see module doc)."""
+    validate_weights(weights, labels)
+    d = weights.shape[1]
+    probabilities = torch.softmax(weights, dim=0).T
+    norms = jacobian_column_sq_norms(probabilities)
+    own = norms.gather(1, labels.view(-1, 1)).squeeze(1)
+    signal = own.sum() / d**2
+    variance_dec = own.sum() / d * (1 - 1 / d)
+    extra = (norms.sum(dim=1) - own).sum() / d
+    return Moments(float(signal), float(variance_dec), float(variance_dec + extra))
+
+
+@dataclass(frozen=True)
+class MonteCarloMoments:
+    """Monte-Carlo E||g - E g||^2 of both estimators (E g exact), with standard errors."""
+
+    signal: float
+    variance_dec: float
+    variance_e2e: float
+    stderr_dec: float
+    stderr_e2e: float
+    samples: int
+
+    @property
+    def snr_dec(self) -> float:
+        return self.signal / self.variance_dec
+
+    @property
+    def snr_e2e(self) -> float:
+        return self.signal / self.variance_e2e
+
+    @property
+    def variance_ratio(self) -> float:
+        return self.variance_e2e / self.variance_dec
+
+
+def _centred_sq_norms(probabilities, directions, mean_columns, mean_sq_norm, inputs):
+    """||g - E g||^2 for g = -(J_j v) e_j^T: J v = p * v - p (p . v)."""
+    p = probabilities[inputs]
+    column = -(p * directions - p * (p * directions).sum(dim=1, keepdim=True))
+    reference = mean_columns[inputs]
+    return ((column - reference) ** 2).sum(dim=1) + mean_sq_norm - (reference**2).sum(dim=1)
+
+
+def monte_carlo_moments(weights: torch.Tensor, labels: torch.Tensor, samples: int,
+                        generator: torch.Generator, dtype: torch.dtype,
+                        chunk: int = 4096) -> MonteCarloMoments:
+    """Sample (j, z) `samples` times and average ||g - E g||^2 for both estimators in `dtype`;
+    E g = (1/d) sum_j -(J_j e_{y_j}) e_j^T is exact (linear in z, E z = e_y)."""
+    validate_weights(weights, labels)
+    if samples < 2:
+        raise ValueError(f"Monte Carlo needs at least 2 samples, got {samples}")
+    k, d = weights.shape
+    device = weights.device
+    probabilities = torch.softmax(weights.to(dtype), dim=0).T
+    one_hot = torch.nn.functional.one_hot(labels, k).to(dtype)
+    mean_columns = -(probabilities * one_hot - probabilities
+                     * (probabilities * one_hot).sum(dim=1, keepdim=True)) / d
+    mean_sq_norm = (mean_columns**2).sum()
+    sums = torch.zeros(2, 2, dtype=torch.float64, device=device)
+    for start in range(0, samples, chunk):
+        count = min(chunk, samples - start)
+        inputs = torch.randint(0, d, (count,), generator=generator, device=device)
+        signs = 1 - 2 * torch.randint(0, 2, (count, k), generator=generator, device=device)
+        own = one_hot[inputs]
+        random_labels = torch.where(own > 0, own, signs.to(dtype))
+        for row, directions in enumerate((own, random_labels)):
+            values = _centred_sq_norms(probabilities, directions, mean_columns, mean_sq_norm,
+                                       inputs).to(torch.float64)
+            sums[row, 0] += values.sum()
+            sums[row, 1] += (values**2).sum()
+    means = sums[:, 0] / samples
+    stderrs = torch.sqrt((sums[:, 1] / samples - means**2).clamp(min=0) / (samples - 1))
+    return MonteCarloMoments(float(mean_sq_norm), float(means[0]), float(means[1]),
+                             float(stderrs[0]), float(stderrs[1]), samples)
+
+
+def tuple_signal(k, accuracy):
+    """E[prod_{i=2}^k y_i t_i] = a^(k-1), a = 2q - 1 (exact for floats, mpf or sympy)."""
+    return (2 * accuracy - 1) ** (k - 1)
+
+
+def tuple_snr(k, accuracy):
+    """SNR of the end-to-end tuple gradient about one image: a^(2(k-1)) / (1 - a^(2(k-1)))."""
+    signal_sq = tuple_signal(k, accuracy) ** 2
+    return signal_sq / (1 - signal_sq)
+
+
+def tuple_signal_by_recurrence(max_k: int, accuracy: float, dtype: torch.dtype,
+                               device="cpu") -> torch.Tensor:
+    """E[prod_{i=2}^k r_i] for k = 1..max_k as P(prod = +1) - P(prod = -1) in `dtype`: the mean
+    of a +-1 gradient as a probability-weighted sum, P_m = q P_{m-1} + (1 - q)(1 - P_{m-1}).
+    The terms are of size 1, so a mean below ~eps(dtype) is rounding noise."""
+    validate_accuracy(accuracy)
+    if max_k < 1:
+        raise ValueError(f"max_k must be at least 1, got {max_k}")
+    q = torch.tensor(accuracy, dtype=dtype, device=device)
+    positive = torch.ones((), dtype=dtype, device=device)
+    values = [positive - (1 - positive)]
+    for _ in range(max_k - 1):
+        positive = q * positive + (1 - q) * (1 - positive)
+        values.append(positive - (1 - positive))
+    return torch.stack(values)
