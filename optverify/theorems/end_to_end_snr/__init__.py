@@ -29,7 +29,7 @@ CLAIM = Claim(
         "Setting II: x one-hot in d coordinates (uniform), N_W(x) = softmax(W x) over k outputs",
         "end-to-end labels z_y = 1, the other k - 1 coordinates iid uniform +-1",
         "SNR = ||E g||^2 / E||g - E g||^2 of the per-example gradient w.r.t. W, at W = 0",
-        "Setting I's tuple signal: per-image predictions in {-1, +1} of accuracy (1 + a)/2, "
-        "independent across the k images",
+        ("Setting I's tuple signal: per-image predictions in {-1, +1} of accuracy (1 + a)/2, "
+         "independent across the k images"),
     ),
 )

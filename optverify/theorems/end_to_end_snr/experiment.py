@@ -101,15 +101,15 @@ def snr_sweep(config: RunConfig, progress: Progress):
     for k in progress(settings.sizes, "SNR vs k"):
         weights, labels = _weights(k, settings.inputs, settings.init_scale, config)
         exact.append(exact_moments(weights, labels))
-        for dtype in sampled:
+        for dtype, results in sampled.items():
             generator = config.torch_generator(f"monte-carlo-{k}")
-            sampled[dtype].append(monte_carlo_moments(weights, labels, settings.samples,
-                                                      generator, getattr(torch, dtype)))
+            results.append(monte_carlo_moments(weights, labels, settings.samples, generator,
+                                               getattr(torch, dtype)))
     sizes = np.array(settings.sizes, dtype=float)
     checks, panels, rows = [], [], []
     deviations = [max(standardized(m.variance_dec, e.variance_dec, m.stderr_dec, dtype),
                       standardized(m.variance_e2e, e.variance_e2e, m.stderr_e2e, dtype))
-                  for dtype in sampled for m, e in zip(sampled[dtype], exact)]
+                  for dtype, results in sampled.items() for m, e in zip(results, exact)]
     checks.append(identity_check(
         Layer.EXPERIMENT, "monte-carlo-vs-closed-form",
         f"Monte-Carlo Var_dec and Var_e2e ({settings.samples} samples per k, float32 and float64) "
@@ -153,8 +153,8 @@ def tuple_signal_results(settings: SweepConfig, config: RunConfig):
     a = 2 * settings.accuracy - 1
     ks = np.arange(1, settings.tuple_max_k + 1)
     checks, series, values, rows = [], [], {}, []
-    claimed = Bound(BoundKind.TIGHT, variable="k", exponent=sympy.log(sympy.Rational(a).limit_denominator(1000)),
-                    exponential=True)
+    claimed = Bound(BoundKind.TIGHT, variable="k", exponential=True,
+                    exponent=sympy.log(2 * sympy.nsimplify(settings.accuracy) - 1))
     for dtype in ("float32", "float64"):
         computed = tuple_signal_by_recurrence(settings.tuple_max_k, settings.accuracy,
                                               getattr(torch, dtype), config.device).cpu().numpy()

@@ -138,9 +138,8 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
             fit_sizes.append(k)
             signal_tuple = tuple_signal(kk, mp.mpf(settings.accuracy))
             snr_tuple = tuple_snr(kk, mp.mpf(settings.accuracy))
-            exponent10 = mp.log10(signal_tuple)
-            described = {dtype: resolve(float(signal_tuple) if exponent10 > -300 else 0.0, 1.0,
-                                        dtype).describe(".3g") for dtype in ("float32", "float64")}
+            described = {dtype: resolve(float(signal_tuple), 1.0, dtype).describe(".3g")
+                         for dtype in ("float32", "float64")}
             rows.append((k, mp.nstr(signal / variance_e2e, 8), mp.nstr(signal / variance_dec, 8),
                          mp.nstr(ratio, 10), mp.nstr(ratio / kk, 10),
                          mp.nstr(signal_tuple, 6), mp.nstr(snr_tuple, 6),

@@ -79,7 +79,7 @@ def uniform_column_norm() -> sympy.Expr:
 
 
 def uniform_ratio_difference() -> sympy.Expr:
-    signal, variance_dec, variance_e2e = uniform_moments(K, D)
+    _, variance_dec, variance_e2e = uniform_moments(K, D)
     return variance_e2e / variance_dec - (1 + D * (K - 1) / (D - 1))
 
 
