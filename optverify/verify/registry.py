@@ -21,6 +21,7 @@ CLAIM_MODULES = (
     "saxe_dynamics",
     "jacobian_products",
     "end_to_end_snr",
+    "saddle_points",
 )
 
 

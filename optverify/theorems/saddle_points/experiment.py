@@ -1,0 +1,420 @@
+"""Experiment layer of `saddle-points`: batched torch runs of GD, saddle-free Newton and Newton at
+quadratic saddles, and critical points of random Gaussian-field quartics found by Newton.
+
+Source: Dauphin et al. (2014), arXiv:1406.2572. Section 4: GD leaves a strict saddle along the
+negative-curvature direction lambda_- = -b, |y_t| = (1 + eta b)^t eps, so the escape time from a
+distance eps off the stable manifold to R is log(R/eps) / log(1 + eta b) ~ (1/(eta b)) log(1/eps);
+Newton jumps to the critical point of a quadratic in one step. Section 5: saddle-free Newton
+doubles |y| per step whatever b. Section 3 (Bray and Dean 2007): for Gaussian random fields the
+index of a critical point grows with its loss and minima become rare as the dimension grows; here
+measured on f = |x|^4/4 + V(x), V an isotropic Gaussian cubic field (`landscape`). The critical
+points are those Newton finds from uniform starts in a ball: a finite-sample estimate that depends
+on the search, not an enumeration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+import torch
+from scipy import stats
+
+from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
+from optverify.figures import fit_series, rate_panel
+from optverify.numerics.fit import fit_exponential_rate, fit_power_law
+from optverify.numerics.precision import machine_epsilon
+from optverify.results import Check, Figure, LayerResult, Panel, Series, Surface, Table, Verdict
+from optverify.theorems.saddle_points.landscape import (
+    first_exit,
+    gd_escape_steps_closed_form,
+    newton_step,
+    quadratic_gradient,
+    quadratic_hessian,
+    random_quartic_fields,
+    saddle_free_newton_step,
+)
+from optverify.verdict import identity_check, inequality_check, rate_check
+
+ESCAPE_VS_LOG_EPS = Bound(BoundKind.TIGHT, "log(1/eps)", sympy.Integer(1))
+ESCAPE_VS_CURVATURE = Bound(BoundKind.TIGHT, "eta b", sympy.Integer(-1))
+ROUNDING_ULPS = 16
+"""Relative rounding error of one step of an iterate, in units of machine epsilon."""
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Sweeps of the escape experiment and of the landscape search.
+
+    distances: eps, the start's distance |y_0| from the stable manifold y = 0 (x_0 = 1).
+    etas, curvatures: step sizes and negative curvatures b (a = 1); radius R = 1.
+    newton_dimensions / newton_starts: random non-degenerate quadratics for Newton's one step.
+    field_dimensions, field_functions, field_starts, field_iterations, field_scale, start_radius:
+    the search for critical points of random quartics |x|^4/4 + sigma V(x) (sigma = field_scale;
+    the critical points lie within |x| ~ 2 sigma, inside the ball of starts).
+    """
+
+    distances: tuple[float, ...]
+    etas: tuple[float, ...]
+    curvatures: tuple[float, ...]
+    newton_dimensions: tuple[int, ...]
+    newton_starts: int
+    field_dimensions: tuple[int, ...]
+    field_functions: int
+    field_starts: int
+    field_iterations: int
+    field_scale: float = 10.0
+    start_radius: float = 30.0
+    radius: float = 1.0
+
+    @classmethod
+    def quick(cls) -> ExperimentConfig:
+        return cls(tuple(np.geomspace(1e-12, 1e-2, 6)), (0.05, 0.1), tuple(np.geomspace(0.1, 1, 4)),
+                   (2, 4, 8), 200, (2, 3, 4, 5), 24, 150, 40)
+
+    @classmethod
+    def full(cls) -> ExperimentConfig:
+        return cls(tuple(np.geomspace(1e-14, 1e-2, 13)), (0.01, 0.03, 0.1),
+                   tuple(np.geomspace(0.05, 1, 7)), (2, 3, 4, 6, 8), 2000, (2, 3, 4, 5, 6, 7, 8),
+                   24, 400, 60)
+
+
+@dataclass(frozen=True)
+class EscapeRuns:
+    """Escape steps (distance, eta, curvature) of GD and saddle-free Newton, and the closed form."""
+
+    gd: np.ndarray
+    saddle_free: np.ndarray
+    closed_form: np.ndarray
+    eta_b: np.ndarray
+    gd_tolerance: float
+    saddle_free_tolerance: float
+
+
+def _iterate_until_exit(step, point: torch.Tensor, radius: float) -> torch.Tensor:
+    """Steps until |y| = |point[..., 1]| >= radius for every batched start."""
+    exit_step = torch.full(point.shape[:-1], -1, dtype=torch.int64, device=point.device)
+    count = 0
+    while bool((exit_step < 0).any()):
+        newly = (exit_step < 0) & (point[..., 1].abs() >= radius)
+        exit_step = torch.where(newly, count, exit_step)
+        point = step(point)
+        count += 1
+    return exit_step
+
+
+def crossing_tolerance(steps: float, factor: float, dtype: str) -> float:
+    """How many steps rounding can move a crossing count: a relative error of ROUNDING_ULPS eps per
+    step shifts the exact crossing time by steps * ROUNDING_ULPS * eps / log(factor), and the count
+    (a ceiling) by at most one more step."""
+    return 1.0 + steps * ROUNDING_ULPS * machine_epsilon(dtype) / math.log(factor)
+
+
+def escape_runs(setup: ExperimentConfig, run: RunConfig) -> EscapeRuns:
+    options = dict(dtype=run.torch_dtype, device=run.device)
+    distance = torch.tensor(setup.distances, **options).view(-1, 1, 1)
+    eta = torch.tensor(setup.etas, **options).view(1, -1, 1)
+    curvature = torch.tensor(setup.curvatures, **options).view(1, 1, -1)
+    shape = torch.broadcast_shapes(distance.shape, eta.shape, curvature.shape)
+    eigenvalues = torch.stack([torch.ones(shape, **options), -curvature.expand(shape)], -1)
+    start = torch.stack([torch.ones(shape, **options), distance.expand(shape)], -1)
+    step_size = eta.expand(shape).unsqueeze(-1)
+    gd = _iterate_until_exit(
+        lambda p: p - step_size * quadratic_gradient(p, eigenvalues), start, setup.radius)
+    hessian = quadratic_hessian(eigenvalues, shape).contiguous()
+    saddle_free = _iterate_until_exit(
+        lambda p: saddle_free_newton_step(p, quadratic_gradient(p, eigenvalues), hessian),
+        start, setup.radius)
+    closed = gd_escape_steps_closed_form(distance.double().cpu(), eta.double().cpu(),
+                                         curvature.double().cpu(), setup.radius)
+    eta_b = (eta * curvature).double().cpu().expand(shape).numpy()
+    gd_steps = gd.cpu().numpy().astype(float)
+    return EscapeRuns(
+        gd=gd_steps, saddle_free=saddle_free.cpu().numpy().astype(float),
+        closed_form=closed.numpy(), eta_b=eta_b,
+        gd_tolerance=crossing_tolerance(gd_steps.max(), 1 + eta_b.min(), run.dtype),
+        saddle_free_tolerance=crossing_tolerance(
+            float(saddle_free.max()), 2.0, run.dtype))
+
+
+def least_squares_slope_bound(u: np.ndarray) -> float:
+    """The largest least-squares slope of errors |e_i| <= 1 on abscissae u:
+    sum |u_i - mean| / sum (u_i - mean)^2."""
+    centred = u - u.mean()
+    return float(np.abs(centred).sum() / (centred**2).sum())
+
+
+def _escape_checks(setup: ExperimentConfig, runs: EscapeRuns):
+    log_inv = np.log(setup.radius / np.array(setup.distances))
+    checks: list[Check] = []
+    normalized = runs.gd * np.log1p(runs.eta_b)
+    main_fit = fit_power_law(np.repeat(log_inv, normalized[0].size), normalized.reshape(-1))
+    checks.append(rate_check(
+        Layer.EXPERIMENT, "gd-escape-time-vs-log-eps",
+        "GD on (x^2 - b y^2)/2 from (1, eps): the steps until |y_t| >= R = 1, times "
+        "log(1 + eta b), scale as log(1/eps)^1 (escape time (1/(eta |lambda_-|)) log(1/eps)), "
+        "pooled over all eta, b", main_fit, ESCAPE_VS_LOG_EPS))
+    slopes = np.array([[stats.linregress(log_inv, runs.gd[:, i, j]).slope
+                        for j in range(runs.gd.shape[2])] for i in range(runs.gd.shape[1])])
+    predicted = 1 / np.log1p(runs.eta_b[0])
+    tolerance = runs.gd_tolerance * least_squares_slope_bound(log_inv)
+    checks.append(identity_check(
+        Layer.EXPERIMENT, "gd-escape-slope",
+        "for each (eta, b): the least-squares slope of GD escape steps against log(1/eps) equals "
+        "1 / log(1 + eta b) (tolerance: the slope of a crossing-count error of at most "
+        f"{runs.gd_tolerance:.3g} steps)", float(np.abs(slopes - predicted).max()), tolerance,
+        values={"largest_relative_slope_error": float(np.abs(slopes / predicted - 1).max())}))
+    checks.append(identity_check(
+        Layer.EXPERIMENT, "gd-escape-closed-form",
+        "GD escape steps equal ceil(log(R/eps) / log(1 + eta b)) for every eps, eta, b "
+        "(tolerance: steps rounding can move a crossing)",
+        float(np.abs(runs.gd - runs.closed_form).max()), runs.gd_tolerance))
+    curvature_fit = fit_power_law(runs.eta_b.reshape(-1)[: runs.eta_b[0].size],
+                                  runs.gd[0].reshape(-1))
+    checks.append(rate_check(
+        Layer.EXPERIMENT, "gd-escape-time-vs-curvature",
+        f"GD from eps = {setup.distances[0]:.3g}: escape steps scale as (eta b)^-1 over all eta, b "
+        f"(eta b in [{runs.eta_b.min():.3g}, {runs.eta_b.max():.3g}])",
+        curvature_fit, ESCAPE_VS_CURVATURE))
+    saddle_free_formula = np.ceil(np.log2(setup.radius / np.array(setup.distances)))
+    checks.append(identity_check(
+        Layer.EXPERIMENT, "saddle-free-newton-escape",
+        "saddle-free Newton from (1, eps) leaves |y| < R in ceil(log2(R/eps)) steps for every b "
+        "and eta (independent of the curvature)",
+        float(np.abs(runs.saddle_free - saddle_free_formula.reshape(-1, 1, 1)).max()),
+        runs.saddle_free_tolerance,
+        values={"spread_over_curvatures": float(np.ptp(runs.saddle_free, axis=(1, 2)).max())}))
+    checks.append(inequality_check(
+        Layer.EXPERIMENT, "saddle-free-faster-than-gd",
+        "saddle-free Newton escapes in no more steps than GD, for every eps, eta, b with eta b <= 1 "
+        "(margin: min of GD steps - SFN steps)", float((runs.gd - runs.saddle_free).min()),
+        values={"median_speedup": float(np.median(runs.gd / runs.saddle_free))}))
+    figure = Figure("escape-times", "Escape time from a quadratic saddle", (
+        rate_panel("GD escape time x log(1 + eta b) vs log(1/eps)", "log(1/eps)",
+                   "steps x log(1 + eta b)", np.repeat(log_inv, normalized[0].size),
+                   normalized.reshape(-1), main_fit, ESCAPE_VS_LOG_EPS),
+        rate_panel(f"GD escape steps at eps = {setup.distances[0]:.2g}", "eta b", "steps",
+                   runs.eta_b[0].reshape(-1), runs.gd[0].reshape(-1), curvature_fit,
+                   ESCAPE_VS_CURVATURE),
+    ), columns=2)
+    return checks, figure
+
+
+def random_quadratic_newton(setup: ExperimentConfig, run: RunConfig) -> Check:
+    """Newton's one step on random quadratics Q diag(lambda) Q^T with random eigenvalue signs."""
+    generator = run.torch_generator("newton")
+    options = dict(dtype=run.torch_dtype, device=run.device)
+    worst, landed, total = 0.0, 0, 0
+    for d in setup.newton_dimensions:
+        count = setup.newton_starts
+        signs = torch.where(torch.rand(count, d, generator=generator, **options) < 0.5, -1.0, 1.0)
+        magnitudes = 10 ** torch.empty(count, d, **options).uniform_(-1, 1, generator=generator)
+        eigenvalues = signs.to(options["dtype"]) * magnitudes
+        eigenvalues[:, 0] = -magnitudes[:, 0]
+        eigenvalues[:, 1] = magnitudes[:, 1]
+        rotation, _ = torch.linalg.qr(torch.randn(count, d, d, generator=generator, **options))
+        hessian = rotation @ torch.diag_embed(eigenvalues) @ rotation.mT
+        start = torch.randn(count, d, generator=generator, **options)
+        gradient = (hessian @ start.unsqueeze(-1)).squeeze(-1)
+        after = newton_step(start, gradient, hessian)
+        condition = magnitudes.max(-1).values / magnitudes.min(-1).values
+        # a solve carries a relative error of about cond(H) eps (ROUNDING_ULPS of headroom)
+        allowed = ROUNDING_ULPS * machine_epsilon(run.dtype) * condition * start.norm(dim=-1)
+        ratio = after.norm(dim=-1) / allowed
+        worst = max(worst, float(ratio.max()))
+        landed += int((ratio <= 1).sum())
+        total += count
+    fraction = landed / total
+    verdict = Verdict.CONSISTENT if landed == total else Verdict.VIOLATED
+    return Check(
+        Layer.EXPERIMENT, "newton-lands-on-saddle",
+        "Newton from random starts on random quadratics x^T H x / 2 with H = Q diag(lambda) Q^T, "
+        "eigenvalues of both signs (a saddle at 0): one step lands on the saddle for every start "
+        "(|x_1| <= 16 eps cond(H) |x_0|)", verdict,
+        detail=f"fraction of starts ending at the saddle {fraction:.4g} over {total} starts",
+        values={"fraction_at_saddle": fraction, "worst_ratio_to_rounding_bound": worst})
+
+
+@dataclass(frozen=True)
+class CriticalPoints:
+    """Distinct non-degenerate critical points found by Newton in one dimension, over all functions:
+    their loss f(x) and index (fraction of negative Hessian eigenvalues)."""
+
+    dimension: int
+    loss: np.ndarray
+    index: np.ndarray
+    starts: int
+
+    @property
+    def minima_fraction(self) -> float:
+        return float(np.mean(self.index == 0))
+
+
+def _distinct(points: np.ndarray, radius: float) -> np.ndarray:
+    """A mask keeping one point of each cluster closer than `radius` (the first one)."""
+    distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    return ~np.triu(distances < radius, 1).any(0)
+
+
+def find_critical_points(setup: ExperimentConfig, run: RunConfig, dimension: int) -> CriticalPoints:
+    """Pure Newton iterations from uniform starts in a ball on random quartics; converged points
+    (|grad| at the rounding floor of its terms) are de-duplicated per function and kept when
+    non-degenerate."""
+    options = dict(dtype=run.torch_dtype, device=run.device)
+    generator = run.torch_generator(f"field-{dimension}")
+    fields = random_quartic_fields(setup.field_functions, dimension, generator, **options,
+                                   field_scale=setup.field_scale)
+    shape = (setup.field_functions, setup.field_starts, dimension)
+    direction = torch.randn(shape, generator=generator, **options)
+    direction = direction / direction.norm(dim=-1, keepdim=True)
+    radius = setup.start_radius * torch.rand(shape[:-1], generator=generator, **options) ** (
+        1 / dimension)
+    point = direction * radius.unsqueeze(-1)
+    for _ in range(setup.field_iterations):
+        step, info = torch.linalg.solve_ex(fields.hessian(point),
+                                           fields.gradient(point).unsqueeze(-1))
+        point = torch.where((info == 0).unsqueeze(-1), point - step.squeeze(-1), point)
+        point = torch.where(torch.isfinite(point), point, torch.nan)
+    eps = machine_epsilon(run.dtype)
+    scale = dimension * (1 + point.norm(dim=-1)) ** 3
+    # the gradient's terms are O(d (1 + |x|)^3) (sigma |x|^2 <= |x|^3 in the ball of critical
+    # points); 1000 ulps of them is the converged floor
+    converged = torch.isfinite(point).all(-1) & (
+        fields.gradient(point).norm(dim=-1) <= 1000 * eps * scale)
+    eigenvalues = torch.linalg.eigvalsh(fields.hessian(torch.nan_to_num(point)))
+    curvature_floor = 1000 * eps * dimension * (1 + point.norm(dim=-1)) ** 2
+    nondegenerate = eigenvalues.abs().min(-1).values > curvature_floor
+    negative = (eigenvalues < 0).sum(-1)
+    values = fields.value(torch.nan_to_num(point))
+    losses, indices = [], []
+    for f in range(setup.field_functions):
+        keep = (converged[f] & nondegenerate[f]).cpu().numpy()
+        found = point[f].cpu().numpy()[keep]
+        distinct = _distinct(found, 1e3 * math.sqrt(eps))
+        losses.append(values[f].cpu().numpy()[keep][distinct])
+        indices.append(negative[f].cpu().numpy()[keep][distinct] / dimension)
+    return CriticalPoints(dimension, np.concatenate(losses), np.concatenate(indices),
+                          setup.field_functions * setup.field_starts)
+
+
+def _index_loss_check(points: CriticalPoints) -> tuple[Check, object]:
+    regression = stats.linregress(points.loss, points.index)
+    half = float(stats.t.ppf(0.975, points.loss.size - 2)) * regression.stderr
+    low, high = regression.slope - half, regression.slope + half
+    verdict = (Verdict.CONSISTENT if low > 0 else
+               Verdict.VIOLATED if high < 0 else Verdict.INCONCLUSIVE)
+    check = Check(
+        Layer.EXPERIMENT, f"index-grows-with-loss-d{points.dimension}",
+        f"d = {points.dimension}: over the critical points Newton finds on random quartics, the "
+        "index (fraction of negative Hessian eigenvalues) grows with the loss f(x): least-squares "
+        "slope of index vs loss > 0 (95% CI)", verdict,
+        detail=f"slope {regression.slope:.3g} (95% CI [{low:.3g}, {high:.3g}]), Pearson r "
+               f"{regression.rvalue:.3g}, {points.loss.size} critical points: {verdict.value}",
+        values={"slope": float(regression.slope), "ci_low": float(low), "ci_high": float(high),
+                "pearson_r": float(regression.rvalue), "critical_points": int(points.loss.size)})
+    return check, regression
+
+
+def _minima_check(found: list[CriticalPoints]) -> tuple[Check, object]:
+    dims = np.array([p.dimension for p in found], dtype=float)
+    fractions = np.array([p.minima_fraction for p in found])
+    if np.any(fractions <= 0) or dims.size < 3:
+        return Check(Layer.EXPERIMENT, "minima-fraction-falls-with-dimension",
+                     "the fraction of minima among found critical points falls with d",
+                     Verdict.INCONCLUSIVE, detail="a dimension without minima found (or fewer "
+                     "than 3 dimensions): no log-linear fit",
+                     values={f"minima_fraction_d{int(d)}": float(f) for d, f in zip(dims, fractions)}
+                     ), None
+    fit = fit_exponential_rate(dims, fractions)
+    verdict = (Verdict.CONSISTENT if fit.ci.high < 0 else
+               Verdict.VIOLATED if fit.ci.low > 0 else Verdict.INCONCLUSIVE)
+    values = {f"minima_fraction_d{int(d)}": float(f) for d, f in zip(dims, fractions)}
+    return Check(
+        Layer.EXPERIMENT, "minima-fraction-falls-with-dimension",
+        "the fraction of minima among the critical points Newton finds on random quartics falls "
+        "exponentially with d: fitted rate a in fraction ~ exp(a d) is < 0 (95% CI); a finite-sample "
+        "estimate that depends on the search", verdict,
+        detail=f"rate {fit.exponent:.3g} per dimension (95% CI [{fit.ci.low:.3g}, "
+               f"{fit.ci.high:.3g}]) over d = {int(dims.min())}..{int(dims.max())}: "
+               f"{verdict.value}", fit=fit, values=values), fit
+
+
+def _landscape_figure(found: list[CriticalPoints], regressions, minima_fit) -> Figure:
+    scatter = []
+    for points, regression in zip(found, regressions):
+        scatter.append(Series(f"d = {points.dimension}", tuple(points.loss.tolist()),
+                              tuple(points.index.tolist())))
+        grid = np.linspace(points.loss.min(), points.loss.max(), 20)
+        scatter.append(Series(f"fit d = {points.dimension} (slope {regression.slope:.3g})",
+                              tuple(grid), tuple(regression.intercept + regression.slope * grid),
+                              "line"))
+    panels = [Panel("index vs loss at critical points", "loss f(x)",
+                    "index (fraction of negative eigenvalues)", tuple(scatter),
+                    xscale="linear", yscale="linear")]
+    dims = [p.dimension for p in found]
+    fractions = [p.minima_fraction for p in found]
+    if minima_fit is not None:
+        panels.append(rate_panel("fraction of minima among found critical points", "dimension d",
+                                 "fraction of minima", dims, fractions, minima_fit))
+    return Figure("landscape-index", "Critical points of random Gaussian-field quartics",
+                  tuple(panels), columns=2)
+
+
+def _trajectory_figure() -> Figure:
+    """GD, Newton and saddle-free Newton from (0.9, 0.05) on f = (x^2 - y^2)/2 (float64 display)."""
+    grid = np.linspace(-1.2, 1.2, 41)
+    surface = Surface("f = (x^2 - y^2)/2", tuple(grid), tuple(grid),
+                      tuple(tuple((x * x - y * y) / 2 for x in grid) for y in grid))
+    eigenvalues = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    hessian = torch.diag(eigenvalues)
+    start = torch.tensor([0.9, 0.05], dtype=torch.float64)
+    paths = {"GD, eta = 0.2": [start], "Newton": [start], "saddle-free Newton": [start]}
+    for _ in range(14):
+        gd = paths["GD, eta = 0.2"][-1]
+        paths["GD, eta = 0.2"].append(gd - 0.2 * quadratic_gradient(gd, eigenvalues))
+    paths["Newton"].append(newton_step(start, quadratic_gradient(start, eigenvalues), hessian))
+    for _ in range(4):
+        p = paths["saddle-free Newton"][-1]
+        paths["saddle-free Newton"].append(
+            saddle_free_newton_step(p, quadratic_gradient(p, eigenvalues), hessian))
+    series = tuple(Series(name, tuple(float(p[0]) for p in path), tuple(float(p[1]) for p in path),
+                          "line") for name, path in paths.items())
+    return Figure("saddle-trajectories", "Trajectories near the saddle of (x^2 - y^2)/2", (Panel(
+        "start (0.9, 0.05): Newton jumps to the saddle, GD and saddle-free Newton leave it", "x",
+        "y", series, surface, xscale="linear", yscale="linear"),))
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    """Escape times at quadratic saddles, Newton's one step, and random-landscape statistics."""
+    setup = ExperimentConfig.quick() if config.quick else ExperimentConfig.full()
+    runs = escape_runs(setup, config)
+    checks, escape_figure = _escape_checks(setup, runs)
+    checks.append(random_quadratic_newton(setup, config))
+    found = [find_critical_points(setup, config, d)
+             for d in progress(setup.field_dimensions, "torch: Newton on random quartics")]
+    regressions = []
+    for points in found:
+        check, regression = _index_loss_check(points)
+        checks.append(check)
+        regressions.append(regression)
+    minima, minima_fit = _minima_check(found)
+    checks.append(minima)
+    table = Table("critical-points", "Critical points found by Newton on random quartics",
+                  ("d", "starts", "distinct critical points", "minima fraction", "mean index",
+                   "index-loss Pearson r"),
+                  tuple((p.dimension, p.starts, int(p.loss.size), p.minima_fraction,
+                         float(p.index.mean()), float(r.rvalue))
+                        for p, r in zip(found, regressions)))
+    return LayerResult(
+        layer=Layer.EXPERIMENT, checks=tuple(checks),
+        figures=(_trajectory_figure(), escape_figure,
+                 _landscape_figure(found, regressions, minima_fit)),
+        tables=(table,),
+        notes=(f"{config.dtype} on {config.device}. Escape: a = 1, R = 1, x_0 = 1, escape when "
+               "|y_t| >= R. Landscape: f = |x|^4/4 + sigma V(x), V isotropic Gaussian cubic field, "
+               f"sigma = {setup.field_scale:g}; "
+               f"{setup.field_functions} functions x {setup.field_starts} Newton starts per d in "
+               f"a ball of radius {setup.start_radius:g}; the critical points are those Newton "
+               "found, not all of them.",))

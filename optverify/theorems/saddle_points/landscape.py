@@ -1,0 +1,136 @@
+"""Second-order steps near saddles and the random landscapes of `saddle-points`, batched in torch.
+
+Source: Dauphin, Pascanu, Gulcehre, Cho, Ganguli, Bengio (2014), arXiv:1406.2572: Section 4
+(Newton's step -H^{-1} g rescales each eigendirection by 1/lambda_i and so moves towards a saddle
+along its negative-curvature directions; gradient descent moves away from it at rate |lambda_i|),
+Section 5 (the saddle-free Newton step -|H|^{-1} g, |H| the Hessian with its eigenvalues replaced
+by their absolute values) and Section 3 (Bray and Dean: critical points of a Gaussian random field
+with higher loss have a larger index, the fraction of negative Hessian eigenvalues).
+
+All step functions take points (..., d), gradients (..., d) and Hessians (..., d, d) with any
+leading batch dimensions. The quadratic saddle is f(x) = sum_i lambda_i x_i^2 / 2 (diagonal
+Hessian diag(lambda)); its closed-form GD iterate is x_i(t) = (1 - eta lambda_i)^t x_i(0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import permutations
+
+import torch
+
+
+def validate_step_size(eta: float) -> None:
+    if not (math.isfinite(eta) and eta > 0):
+        raise ValueError(f"the step size eta must be positive and finite, got {eta}")
+
+
+def validate_dimension(dimension: int) -> None:
+    if dimension < 2:
+        raise ValueError(f"a saddle needs dimension d >= 2, got {dimension}")
+
+
+def validate_finite(name: str, values: torch.Tensor) -> None:
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(f"{name} must be finite")
+
+
+def newton_step(point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor) -> torch.Tensor:
+    """x - H^{-1} g (Dauphin et al., Section 4): attracted to every non-degenerate critical point."""
+    return point - torch.linalg.solve(hessian, gradient.unsqueeze(-1)).squeeze(-1)
+
+
+def saddle_free_newton_step(
+    point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor
+) -> torch.Tensor:
+    """x - |H|^{-1} g with |H| = V |Lambda| V^T (Dauphin et al., Section 5, Eq. (11))."""
+    eigenvalues, vectors = torch.linalg.eigh(hessian)
+    coordinates = (vectors.mT @ gradient.unsqueeze(-1)).squeeze(-1) / eigenvalues.abs()
+    return point - (vectors @ coordinates.unsqueeze(-1)).squeeze(-1)
+
+
+def quadratic_gradient(point: torch.Tensor, eigenvalues: torch.Tensor) -> torch.Tensor:
+    """grad f = diag(lambda) x for f(x) = sum_i lambda_i x_i^2 / 2."""
+    return eigenvalues * point
+
+
+def quadratic_hessian(eigenvalues: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
+    return torch.diag_embed(eigenvalues).expand(*batch_shape, -1, -1)
+
+
+def gd_escape_steps_closed_form(distance, eta, curvature, radius):
+    """Steps for GD to take |y_t| = (1 + eta b)^t |y_0| from |y_0| = distance past `radius`:
+    ceil(log(R / |y_0|) / log(1 + eta b)) (the escape time ~ log(1/eps) / (eta |lambda_-|))."""
+    return torch.ceil(torch.log(radius / distance) / torch.log1p(eta * curvature))
+
+
+def first_exit(norms: torch.Tensor, radius: float) -> torch.Tensor:
+    """Index along dim 0 of the first entry with |y_t| >= radius (-1 where it never does)."""
+    outside = norms >= radius
+    return torch.where(outside.any(0), outside.to(torch.int64).argmax(0), -1)
+
+
+@dataclass(frozen=True)
+class GaussianFieldQuartic:
+    """A batch of random functions f(x) = |x|^4 / 4 + sigma V(x), V an isotropic Gaussian
+    polynomial field.
+
+    V(x) = sum_{k=1}^{3} <T_k, x^{(x)k}> / sqrt(k!) with T_k symmetrized iid N(0, 1) tensors, so
+    E V(x) V(y) = sum_k (x.y)^k / k! (a truncated exp(x.y) kernel, isotropic); the deterministic
+    |x|^4 / 4 confines the critical points to a ball of radius ~ sigma (the Bray-Dean setting of a
+    Gaussian field in a confining potential). linear (F, d), quadratic (F, d, d), cubic
+    (F, d, d, d): the tensors of F functions, each already multiplied by sigma.
+    """
+
+    linear: torch.Tensor
+    quadratic: torch.Tensor
+    cubic: torch.Tensor
+
+    @property
+    def dimension(self) -> int:
+        return self.linear.shape[-1]
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        """f at points x (F, S, d) -> (F, S)."""
+        cubic = torch.einsum("fijk,fsi,fsj,fsk->fs", self.cubic, x, x, x) / math.sqrt(6)
+        quadratic = torch.einsum("fij,fsi,fsj->fs", self.quadratic, x, x) / math.sqrt(2)
+        linear = torch.einsum("fi,fsi->fs", self.linear, x)
+        return (x * x).sum(-1) ** 2 / 4 + cubic + quadratic + linear
+
+    def gradient(self, x: torch.Tensor) -> torch.Tensor:
+        cubic = 3 * torch.einsum("fijk,fsj,fsk->fsi", self.cubic, x, x) / math.sqrt(6)
+        quadratic = 2 * torch.einsum("fij,fsj->fsi", self.quadratic, x) / math.sqrt(2)
+        confining = (x * x).sum(-1, keepdim=True) * x
+        return confining + cubic + quadratic + self.linear.unsqueeze(1)
+
+    def hessian(self, x: torch.Tensor) -> torch.Tensor:
+        cubic = 6 * torch.einsum("fijk,fsk->fsij", self.cubic, x) / math.sqrt(6)
+        quadratic = 2 * self.quadratic.unsqueeze(1) / math.sqrt(2)
+        eye = torch.eye(self.dimension, dtype=x.dtype, device=x.device)
+        confining = (x * x).sum(-1)[..., None, None] * eye + 2 * x.unsqueeze(-1) * x.unsqueeze(-2)
+        return confining + cubic + quadratic
+
+
+def symmetrized(tensor: torch.Tensor, order: int) -> torch.Tensor:
+    """The average of a (F, d, ..., d) tensor over all permutations of its last `order` axes."""
+    lead = tensor.dim() - order
+    perms = list(permutations(range(lead, lead + order)))
+    return sum(tensor.permute(*range(lead), *p) for p in perms) / len(perms)
+
+
+def random_quartic_fields(
+    functions: int, dimension: int, generator: torch.Generator, dtype, device,
+    field_scale: float = 1.0,
+) -> GaussianFieldQuartic:
+    """`functions` independent draws of `GaussianFieldQuartic` (sigma = field_scale) in d >= 2."""
+    validate_dimension(dimension)
+    if not (math.isfinite(field_scale) and field_scale > 0):
+        raise ValueError(f"the field scale must be positive and finite, got {field_scale}")
+    options = dict(generator=generator, dtype=dtype, device=device)
+    d = dimension
+    return GaussianFieldQuartic(
+        linear=field_scale * torch.randn(functions, d, **options),
+        quadratic=field_scale * symmetrized(torch.randn(functions, d, d, **options), 2),
+        cubic=field_scale * symmetrized(torch.randn(functions, d, d, d, **options), 3),
+    )
