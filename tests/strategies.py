@@ -104,3 +104,21 @@ def saxe_modes(draw):
     u0 = s * draw(st.floats(1e-3, 0.999))
     t = draw(st.floats(0.0, 20.0)) / (2 * s)
     return s, u0, t
+
+
+@st.composite
+def quadratic_saddles(draw, max_dimension: int = 6):
+    """(Hessian H = Q diag(lambda) Q^T as float64 numpy, eigenvalues, eigenvectors Q, start x_0) for
+    the saddle-points claim: d in 2..max_dimension, |lambda_i| in [0.1, 10] with random signs and
+    at least one of each sign (a strict saddle at 0), Q Haar-orthogonal, x_0 standard Gaussian."""
+    from scipy.stats import ortho_group
+
+    dimension = draw(st.integers(2, max_dimension))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    magnitudes = 10 ** rng.uniform(-1, 1, dimension)
+    signs = rng.choice([-1.0, 1.0], dimension)
+    signs[:2] = (-1.0, 1.0)
+    eigenvalues = signs * magnitudes
+    rotation = ortho_group.rvs(dimension, random_state=rng)
+    hessian = rotation @ np.diag(eigenvalues) @ rotation.T
+    return (hessian + hessian.T) / 2, eigenvalues, rotation, rng.standard_normal(dimension)

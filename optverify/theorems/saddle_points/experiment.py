@@ -35,6 +35,8 @@ from optverify.theorems.saddle_points.landscape import (
     quadratic_hessian,
     random_quartic_fields,
     saddle_free_newton_step,
+    validate_dimension,
+    validate_step_size,
 )
 from optverify.verdict import identity_check, inequality_check, rate_check
 
@@ -69,6 +71,16 @@ class ExperimentConfig:
     start_radius: float = 30.0
     radius: float = 1.0
 
+    def __post_init__(self) -> None:
+        for eta in self.etas:
+            validate_step_size(eta)
+        for dimension in (*self.newton_dimensions, *self.field_dimensions):
+            validate_dimension(dimension)
+        if max(self.etas) * max(self.curvatures) > 1 or max(self.etas) >= 2:
+            raise ValueError("eta b must be at most 1 and eta < 2 (stable along x, a = 1)")
+        if not all(0 < eps < self.radius for eps in self.distances):
+            raise ValueError(f"the distances eps must lie in (0, R = {self.radius})")
+
     @classmethod
     def quick(cls) -> ExperimentConfig:
         return cls(tuple(np.geomspace(1e-12, 1e-2, 6)), (0.05, 0.1), tuple(np.geomspace(0.1, 1, 4)),
@@ -100,7 +112,8 @@ def _iterate_until_exit(step, point: torch.Tensor, radius: float) -> torch.Tenso
     while bool((exit_step < 0).any()):
         newly = (exit_step < 0) & (point[..., 1].abs() >= radius)
         exit_step = torch.where(newly, count, exit_step)
-        point = step(point)
+        # starts that have left stay where they are (iterating them on would overflow)
+        point = torch.where((exit_step < 0).unsqueeze(-1), step(point), point)
         count += 1
     return exit_step
 

@@ -36,8 +36,14 @@ def validate_finite(name: str, values: torch.Tensor) -> None:
         raise ValueError(f"{name} must be finite")
 
 
+def _validate_step_inputs(point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor):
+    for name, values in (("the point", point), ("the gradient", gradient), ("the Hessian", hessian)):
+        validate_finite(name, values)
+
+
 def newton_step(point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor) -> torch.Tensor:
     """x - H^{-1} g (Dauphin et al., Section 4): attracted to every non-degenerate critical point."""
+    _validate_step_inputs(point, gradient, hessian)
     return point - torch.linalg.solve(hessian, gradient.unsqueeze(-1)).squeeze(-1)
 
 
@@ -45,13 +51,17 @@ def saddle_free_newton_step(
     point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor
 ) -> torch.Tensor:
     """x - |H|^{-1} g with |H| = V |Lambda| V^T (Dauphin et al., Section 5, Eq. (11))."""
+    _validate_step_inputs(point, gradient, hessian)
     eigenvalues, vectors = torch.linalg.eigh(hessian)
     coordinates = (vectors.mT @ gradient.unsqueeze(-1)).squeeze(-1) / eigenvalues.abs()
     return point - (vectors @ coordinates.unsqueeze(-1)).squeeze(-1)
 
 
 def quadratic_gradient(point: torch.Tensor, eigenvalues: torch.Tensor) -> torch.Tensor:
-    """grad f = diag(lambda) x for f(x) = sum_i lambda_i x_i^2 / 2."""
+    """grad f = diag(lambda) x for f(x) = sum_i lambda_i x_i^2 / 2 (d >= 2: a saddle needs two
+    directions)."""
+    validate_dimension(eigenvalues.shape[-1])
+    validate_finite("the point", point)
     return eigenvalues * point
 
 
@@ -62,6 +72,11 @@ def quadratic_hessian(eigenvalues: torch.Tensor, batch_shape: torch.Size) -> tor
 def gd_escape_steps_closed_form(distance, eta, curvature, radius):
     """Steps for GD to take |y_t| = (1 + eta b)^t |y_0| from |y_0| = distance past `radius`:
     ceil(log(R / |y_0|) / log(1 + eta b)) (the escape time ~ log(1/eps) / (eta |lambda_-|))."""
+    for name, value in (("the distance eps", distance), ("the step size eta", eta),
+                        ("the curvature b", curvature), ("the radius R", radius)):
+        value = torch.as_tensor(value)
+        if not bool((torch.isfinite(value) & (value > 0)).all()):
+            raise ValueError(f"{name} must be positive and finite, got {value}")
     return torch.ceil(torch.log(radius / distance) / torch.log1p(eta * curvature))
 
 

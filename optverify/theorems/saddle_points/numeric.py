@@ -21,6 +21,7 @@ from mpmath import mp
 from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
 from optverify.numerics.fit import fit_power_law
 from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
+from optverify.theorems.saddle_points.landscape import validate_step_size
 from optverify.verdict import identity_check, inequality_check, rate_check
 
 FLOOR_DIGITS_MARGIN = 10
@@ -46,6 +47,11 @@ class NumericConfig:
     escape_exponents: tuple[int, ...]
     radius: float = 0.5
     newton_start: tuple[float, float] = (0.2, 0.15)
+
+    def __post_init__(self) -> None:
+        validate_step_size(self.eta)
+        if not all(a > 0 and b > 0 for a, b in self.saddles):
+            raise ValueError(f"saddle curvatures a, b must be positive, got {self.saddles}")
 
     @classmethod
     def quick(cls) -> NumericConfig:
@@ -88,6 +94,8 @@ def saddle_free_newton_step(oracle: Oracle, point: mp.matrix) -> mp.matrix:
 
 
 def gd_step(oracle: Oracle, point: mp.matrix, eta) -> mp.matrix:
+    if not (mp.isfinite(eta) and eta > 0):
+        raise ValueError(f"the step size eta must be positive and finite, got {eta}")
     return point - eta * oracle(point)[0]
 
 
