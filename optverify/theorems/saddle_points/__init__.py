@@ -30,11 +30,11 @@ CLAIM = Claim(
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(
-        "a strict saddle: a non-degenerate critical point with at least one negative Hessian "
-        "eigenvalue lambda_- = -b < 0",
-        "GD with a fixed step eta (eta |lambda| < 2 on the positive directions), started eps off "
-        "the stable manifold",
-        "random landscapes: f = |x|^4/4 + V(x) with V an isotropic Gaussian cubic field; the "
-        "critical points are those pure Newton finds from uniform starts",
+        ("a strict saddle: a non-degenerate critical point with at least one negative Hessian "
+        "eigenvalue lambda_- = -b < 0"),
+        ("GD with a fixed step eta (eta |lambda| < 2 on the positive directions), started eps off "
+        "the stable manifold"),
+        ("random landscapes: f = |x|^4/4 + V(x) with V an isotropic Gaussian cubic field; the "
+        "critical points are those pure Newton finds from uniform starts"),
     ),
 )

@@ -23,12 +23,20 @@ import torch
 from scipy import stats
 
 from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import fit_series, rate_panel
+from optverify.figures import rate_panel
 from optverify.numerics.fit import fit_exponential_rate, fit_power_law
 from optverify.numerics.precision import machine_epsilon
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Surface, Table, Verdict
+from optverify.results import (
+    Check,
+    Figure,
+    LayerResult,
+    Panel,
+    Series,
+    Surface,
+    Table,
+    Verdict,
+)
 from optverify.theorems.saddle_points.landscape import (
-    first_exit,
     gd_escape_steps_closed_form,
     newton_step,
     quadratic_gradient,
@@ -126,7 +134,7 @@ def crossing_tolerance(steps: float, factor: float, dtype: str) -> float:
 
 
 def escape_runs(setup: ExperimentConfig, run: RunConfig) -> EscapeRuns:
-    options = dict(dtype=run.torch_dtype, device=run.device)
+    options = {"dtype": run.torch_dtype, "device": run.device}
     distance = torch.tensor(setup.distances, **options).view(-1, 1, 1)
     eta = torch.tensor(setup.etas, **options).view(1, -1, 1)
     curvature = torch.tensor(setup.curvatures, **options).view(1, 1, -1)
@@ -218,7 +226,7 @@ def _escape_checks(setup: ExperimentConfig, runs: EscapeRuns):
 def random_quadratic_newton(setup: ExperimentConfig, run: RunConfig) -> Check:
     """Newton's one step on random quadratics Q diag(lambda) Q^T with random eigenvalue signs."""
     generator = run.torch_generator("newton")
-    options = dict(dtype=run.torch_dtype, device=run.device)
+    options = {"dtype": run.torch_dtype, "device": run.device}
     worst, landed, total = 0.0, 0, 0
     for d in setup.newton_dimensions:
         count = setup.newton_starts
@@ -275,7 +283,7 @@ def find_critical_points(setup: ExperimentConfig, run: RunConfig, dimension: int
     """Pure Newton iterations from uniform starts in a ball on random quartics; converged points
     (|grad| at the rounding floor of its terms) are de-duplicated per function and kept when
     non-degenerate."""
-    options = dict(dtype=run.torch_dtype, device=run.device)
+    options = {"dtype": run.torch_dtype, "device": run.device}
     generator = run.torch_generator(f"field-{dimension}")
     fields = random_quartic_fields(setup.field_functions, dimension, generator, **options,
                                    field_scale=setup.field_scale)
@@ -425,9 +433,9 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
         figures=(_trajectory_figure(), escape_figure,
                  _landscape_figure(found, regressions, minima_fit)),
         tables=(table,),
-        notes=(f"{config.dtype} on {config.device}. Escape: a = 1, R = 1, x_0 = 1, escape when "
+        notes=((f"{config.dtype} on {config.device}. Escape: a = 1, R = 1, x_0 = 1, escape when "
                "|y_t| >= R. Landscape: f = |x|^4/4 + sigma V(x), V isotropic Gaussian cubic field, "
                f"sigma = {setup.field_scale:g}; "
                f"{setup.field_functions} functions x {setup.field_starts} Newton starts per d in "
                f"a ball of radius {setup.start_radius:g}; the critical points are those Newton "
-               "found, not all of them.",))
+               "found, not all of them."),))

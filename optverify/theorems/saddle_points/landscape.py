@@ -80,12 +80,6 @@ def gd_escape_steps_closed_form(distance, eta, curvature, radius):
     return torch.ceil(torch.log(radius / distance) / torch.log1p(eta * curvature))
 
 
-def first_exit(norms: torch.Tensor, radius: float) -> torch.Tensor:
-    """Index along dim 0 of the first entry with |y_t| >= radius (-1 where it never does)."""
-    outside = norms >= radius
-    return torch.where(outside.any(0), outside.to(torch.int64).argmax(0), -1)
-
-
 @dataclass(frozen=True)
 class GaussianFieldQuartic:
     """A batch of random functions f(x) = |x|^4 / 4 + sigma V(x), V an isotropic Gaussian
@@ -142,7 +136,7 @@ def random_quartic_fields(
     validate_dimension(dimension)
     if not (math.isfinite(field_scale) and field_scale > 0):
         raise ValueError(f"the field scale must be positive and finite, got {field_scale}")
-    options = dict(generator=generator, dtype=dtype, device=device)
+    options = {"generator": generator, "dtype": dtype, "device": device}
     d = dimension
     return GaussianFieldQuartic(
         linear=field_scale * torch.randn(functions, d, **options),

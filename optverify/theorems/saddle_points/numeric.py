@@ -144,7 +144,7 @@ def _quadratic_checks(setup: NumericConfig, floor, digits: int) -> tuple[list[Ch
         for exponent in setup.escape_exponents:
             y0 = mp.mpf(10) ** -exponent
             begin = mp.matrix([mp.one, y0])
-            gd = steps_to_leave(lambda p: gd_step(oracle, p, eta), begin, setup.radius,
+            gd = steps_to_leave(lambda p, oracle=oracle: gd_step(oracle, p, eta), begin, setup.radius,
                                 measure=lambda p: abs(p[1]))
             formula = mp.ceil(mp.log(setup.radius / y0) / mp.log(1 + eta * b))
             rows.append((float(a), float(b), exponent, gd, int(formula)))
@@ -199,11 +199,15 @@ OFFSET_EXPONENT = 30
 O(0.2) coordinates, so only the high-precision iterates can follow the escape."""
 
 STABLE_COORDINATE = "0.2"
+FLOAT64_BITS = 53
+FLOAT64_STEP_LIMIT = 5000
+"""The float64 twin of GD runs this many steps (several times the high-precision escape time)."""
 
 
 def _escape_runs(function: SaddleFunction, setup: NumericConfig, floor):
     """(GD steps to leave radius R, saddle-free Newton steps, Newton's distances) from the start
-    0.2 * stable + 10^-30 * unstable; and Newton's distances from `newton_start`."""
+    0.2 * stable + 10^-30 * unstable; Newton's distances from `newton_start`; and GD's steps from
+    the start rounded to float64 and iterated at 53 bits (None: it never leaves)."""
     stable = mp.matrix([mp.mpf(v) for v in function.stable])
     unstable = mp.matrix([mp.mpf(v) for v in function.unstable])
     start = mp.mpf(STABLE_COORDINATE) * stable + mp.mpf(10) ** -OFFSET_EXPONENT * unstable
@@ -212,9 +216,16 @@ def _escape_runs(function: SaddleFunction, setup: NumericConfig, floor):
     sfn = steps_to_leave(lambda p: saddle_free_newton_step(function.oracle, p), start,
                          setup.radius)
     near = newton_distances(function.oracle, start, floor)
+    with mp.workprec(FLOAT64_BITS):
+        rounded = mp.matrix([mp.mpf(float(entry)) for entry in start])
+        try:
+            float64_gd = steps_to_leave(lambda p: gd_step(function.oracle, p, eta), rounded,
+                                        setup.radius, limit=FLOAT64_STEP_LIMIT)
+        except ValueError:
+            float64_gd = None
     from_start = newton_distances(
         function.oracle, mp.matrix([mp.mpf(v) for v in setup.newton_start]), floor)
-    return gd, sfn, near, from_start
+    return gd, sfn, near, from_start, float64_gd
 
 
 def _order_check(function: SaddleFunction, distances: list, floor, digits: int) -> Check | None:
@@ -239,7 +250,7 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
         floor = mp.mpf(10) ** -(digits - FLOOR_DIGITS_MARGIN)
         checks, escape_rows = _quadratic_checks(setup, floor, digits)
         for function in progress(saddle_functions(), "mpmath: non-quadratic saddles"):
-            gd, sfn, near, from_start = _escape_runs(function, setup, floor)
+            gd, sfn, near, from_start, float64_gd = _escape_runs(function, setup, floor)
             short = function.name.split()[0] + "-" + function.name.split()[1]
             checks.append(identity_check(
                 Layer.NUMERIC, f"newton-attracted-{short}",
@@ -253,7 +264,10 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
                 f"{function.name}: from the same start, GD (eta = {setup.eta:g}) and saddle-free "
                 f"Newton both leave the ball of radius {setup.radius:g} around the saddle, "
                 "saddle-free Newton in fewer steps (margin: GD steps - SFN steps)",
-                float(gd - sfn), values={"gd_steps": gd, "saddle_free_newton_steps": sfn}))
+                float(gd - sfn), values={
+                    "gd_steps": gd, "saddle_free_newton_steps": sfn,
+                    "float64_gd_steps": (f"does not leave in {FLOAT64_STEP_LIMIT} steps"
+                                         if float64_gd is None else float64_gd)}))
             order = _order_check(function, from_start, floor, digits)
             if order is not None:
                 checks.append(order)
@@ -274,6 +288,7 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     )
     return LayerResult(
         layer=Layer.NUMERIC, checks=tuple(checks), figures=(figure,), tables=tables,
-        notes=(f"mpmath at {digits} digits; floor 10^-{digits - FLOOR_DIGITS_MARGIN}. The "
-               f"10^-{OFFSET_EXPONENT} offset from the stable manifold is lost when the start is "
-               "rounded to float64 (0.2 + 1e-30 == 0.2), where GD would converge to the saddle.",))
+        notes=((f"mpmath at {digits} digits; floor 10^-{digits - FLOOR_DIGITS_MARGIN}. "
+               "float64_gd_steps: the same GD from the start rounded to float64 and iterated at 53 "
+               f"bits; where the 10^-{OFFSET_EXPONENT} offset is rounded away (0.2 + 1e-30 == 0.2 "
+               "on the deep linear net's diagonal start) the iterate stays on the stable manifold."),))
