@@ -322,6 +322,7 @@ def find_critical_points(setup: ExperimentConfig, run: RunConfig, dimension: int
 
 def _index_loss_check(points: CriticalPoints) -> tuple[Check, object]:
     regression = stats.linregress(points.loss, points.index)
+    rank = stats.spearmanr(points.loss, points.index)
     half = float(stats.t.ppf(0.975, points.loss.size - 2)) * regression.stderr
     low, high = regression.slope - half, regression.slope + half
     verdict = (Verdict.CONSISTENT if low > 0 else
@@ -334,7 +335,8 @@ def _index_loss_check(points: CriticalPoints) -> tuple[Check, object]:
         detail=f"slope {regression.slope:.3g} (95% CI [{low:.3g}, {high:.3g}]), Pearson r "
                f"{regression.rvalue:.3g}, {points.loss.size} critical points: {verdict.value}",
         values={"slope": float(regression.slope), "ci_low": float(low), "ci_high": float(high),
-                "pearson_r": float(regression.rvalue), "critical_points": int(points.loss.size)})
+                "pearson_r": float(regression.rvalue), "spearman_rho": float(rank.statistic),
+                "spearman_p_value": float(rank.pvalue), "critical_points": int(points.loss.size)})
     return check, regression
 
 
@@ -403,7 +405,7 @@ def _trajectory_figure() -> Figure:
     series = tuple(Series(name, tuple(float(p[0]) for p in path), tuple(float(p[1]) for p in path),
                           "line") for name, path in paths.items())
     return Figure("saddle-trajectories", "Trajectories near the saddle of (x^2 - y^2)/2", (Panel(
-        "start (0.9, 0.05): Newton jumps to the saddle, GD and saddle-free Newton leave it", "x",
+        "from (0.9, 0.05): Newton jumps to the saddle; GD, SFN leave", "x",
         "y", series, surface, xscale="linear", yscale="linear"),))
 
 
