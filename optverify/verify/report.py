@@ -30,8 +30,9 @@ def _json_text(data: dict) -> str:
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
-def ensure_writable(out: Path) -> None:
+def ensure_writable(out: Path | str) -> None:
     """Create `out` if needed and prove a file can be written there, or raise ReportError."""
+    out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
@@ -63,8 +64,9 @@ def _swap_in(staging: Path, final: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def write_claim_report(result: ClaimResult, out: Path) -> Path:
+def write_claim_report(result: ClaimResult, out: Path | str) -> Path:
     """Write report.json, report.md and the figures of one claim; returns the claim's folder."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{result.claim}.staging-"))
     try:
@@ -80,6 +82,7 @@ def write_claim_report(result: ClaimResult, out: Path) -> Path:
     return final
 
 
-def write_summary(run: RunResult, out: Path) -> None:
+def write_summary(run: RunResult, out: Path | str) -> None:
+    out = Path(out)
     write_text_atomic(out / "summary.json", _json_text(summary_to_json(run)))
     write_text_atomic(out / "summary.md", summary_markdown(run))

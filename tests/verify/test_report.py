@@ -80,7 +80,7 @@ def test_interrupted_write_leaves_the_previous_report_intact(tmp_path, monkeypat
 
 
 def test_missing_output_folder_is_created(tmp_path):
-    folder = report.write_claim_report(run_claim(CONSISTENT), tmp_path / "a" / "b")
+    folder = report.write_claim_report(run_claim(CONSISTENT), str(tmp_path / "a" / "b"))
     assert (folder / "report.json").exists()
 
 
