@@ -1,0 +1,36 @@
+"""`linear-interpolation`: the loss along the straight line from the initial to the final
+parameters of a trained net usually decreases monotonically.
+
+Source: Goodfellow, Vinyals, Saxe (2015), "Qualitatively characterizing neural network
+optimization problems", arXiv:1412.6544, Section 2 (the linear path experiment,
+theta(alpha) = (1 - alpha) theta_0 + alpha theta_T). An empirical observation, not a theorem: it
+is exact for convex quadratics (sympy), and sympy gives a scalar deep linear pair whose path rises
+by 1825/4608 above l(0). Main bound (INEQUALITY): the fraction of monotone paths over the
+package's trained nets is >= 1/2 at the lower end of its 95% Clopper-Pearson interval, the paper's
+"usually" made precise and fixed before measuring.
+"""
+
+from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.theorems.linear_interpolation import experiment, numeric, statement
+
+CLAIM = Claim(
+    id="linear-interpolation",
+    title="Loss along the straight path from init to solution is usually monotone",
+    source=Source(
+        paper="Goodfellow, Vinyals, Saxe (2015), Qualitatively characterizing neural network "
+              "optimization problems",
+        theorem="Section 2 (linear interpolation from theta_0 to theta_T, Figs. 1-3)",
+        arxiv="1412.6544",
+    ),
+    bound=Bound(BoundKind.INEQUALITY, variable="paths", expression=statement.MAIN_BOUND),
+    symbolic=statement.verify,
+    numeric=numeric.verify,
+    experiment=experiment.verify,
+    assumptions=(
+        "theta_0: the random initialization, theta_T: the parameters after training",
+        "the loss is the full training objective; a path is monotone when its largest rise above "
+        "its running minimum is within the rounding floor 16 eps(dtype) max l",
+        "models: deep linear nets (depth 2-4, width 4, GD), one-hidden-layer ReLU MLPs on teacher "
+        "data (regression with GD, classification with SGD), batched across seeds",
+    ),
+)

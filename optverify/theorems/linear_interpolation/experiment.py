@@ -1,0 +1,224 @@
+"""Experiment layer of `linear-interpolation` (torch): train many small nets batched across
+seeds, evaluate the loss along each straight path at all alphas in one batched pass, and measure
+the fraction of monotone paths and the largest bumps per model family.
+
+Source: Goodfellow, Vinyals, Saxe (2015), arXiv:1412.6544, Section 2 ("the objective function
+decreases monotonically" along theta(alpha) = (1 - alpha) theta_0 + alpha theta_T, observed for
+trained nets, "usually"). Families: deep linear nets of depth 2, 3, 4 (GD on
+||W_N..W_1 - Phi||_F^2/2, whitened inputs), one-hidden-layer ReLU MLPs on synthetic teacher
+regression (full-batch GD) and classification (logistic loss, SGD). A path is monotone when its
+largest bump max_alpha [l(alpha) - min_(alpha' <= alpha) l(alpha')] is within the rounding floor
+16 eps(dtype) max_alpha l(alpha).
+
+Decisive check (the paper's "usually" made precise, threshold chosen before measuring): the
+fraction of monotone paths over all trained models is >= 1/2 at the lower end of its 95%
+Clopper-Pearson interval. Per-family fractions and the bump statistics are reported beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats
+
+from optverify.claim import Layer, Progress, RunConfig
+from optverify.numerics.precision import resolve
+from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
+from optverify.theorems.linear_interpolation.paths import (
+    MlpParameters,
+    deep_linear_loss,
+    deep_linear_path_loss,
+    finite_paths,
+    largest_bumps,
+    mlp_loss,
+    mlp_outputs,
+    mlp_path_loss,
+    monotone,
+)
+from optverify.verdict import inequality_check
+
+CONFIDENCE = 0.95
+THRESHOLD = 0.5
+"""The paper's "usually": at least half of all trained paths are monotone (fixed in advance)."""
+
+
+@dataclass(frozen=True)
+class InterpolationConfig:
+    """Seeds per family, training steps, the alpha grid and the model sizes."""
+
+    seeds: int
+    steps: int
+    alphas: int = 101
+    width: int = 4
+    depths: tuple[int, ...] = (2, 3, 4)
+    linear_init_scale: float = 0.5
+    linear_learning_rate: float = 0.05
+    inputs: int = 8
+    hidden: int = 16
+    samples: int = 96
+    mlp_learning_rate: float = 0.05
+    batch_size: int = 16
+
+    @classmethod
+    def for_run(cls, quick: bool) -> InterpolationConfig:
+        if quick:
+            return cls(seeds=24, steps=400)
+        return cls(seeds=128, steps=2000)
+
+
+@dataclass(frozen=True)
+class FamilyPaths:
+    """Path losses (S, A) of one model family; `name` is shown in tables and figures, `key` is
+    its kebab-case check name."""
+
+    name: str
+    key: str
+    losses: torch.Tensor
+
+
+def train_deep_linear(depth: int, settings: InterpolationConfig, config: RunConfig,
+                      alphas: torch.Tensor) -> FamilyPaths:
+    generator = config.torch_generator(f"deep-linear-{depth}")
+    shape = (settings.seeds, settings.width, settings.width)
+    options = {"device": config.device, "dtype": config.torch_dtype}
+    scale = settings.linear_init_scale / math.sqrt(settings.width)
+    starts = [scale * torch.randn(shape, generator=generator, **options) for _ in range(depth)]
+    target = torch.randn(shape, generator=generator, **options) / math.sqrt(settings.width)
+    layers = [w.clone().requires_grad_(True) for w in starts]
+    optimizer = torch.optim.SGD(layers, lr=settings.linear_learning_rate)
+    for _ in range(settings.steps):
+        optimizer.zero_grad()
+        deep_linear_loss(layers, target).sum().backward()
+        optimizer.step()
+    ends = [w.detach() for w in layers]
+    return FamilyPaths(f"deep linear, depth {depth}", f"deep-linear-depth-{depth}",
+                       deep_linear_path_loss(starts, ends, target, alphas))
+
+
+def init_mlp(seeds: int, inputs: int, hidden: int, generator: torch.Generator,
+             options: dict) -> MlpParameters:
+    """He-uniform style init: hidden N(0, 2/d), output N(0, 1/h), zero biases."""
+    return MlpParameters(
+        torch.randn((seeds, hidden, inputs), generator=generator, **options) * math.sqrt(2 / inputs),
+        torch.zeros((seeds, hidden), **options),
+        torch.randn((seeds, hidden), generator=generator, **options) / math.sqrt(hidden),
+        torch.zeros((seeds,), **options))
+
+
+def train_mlp(classification: bool, settings: InterpolationConfig, config: RunConfig,
+              alphas: torch.Tensor) -> FamilyPaths:
+    """Teacher data (a random ReLU MLP of the same shape); GD (regression) or SGD with
+    mini-batches (classification, labels sign of the teacher)."""
+    task = "classification" if classification else "regression"
+    generator = config.torch_generator(f"mlp-{task}")
+    options = {"device": config.device, "dtype": config.torch_dtype}
+    inputs = torch.randn((settings.samples, settings.inputs), generator=generator, **options)
+    teacher = init_mlp(1, settings.inputs, settings.hidden, generator, options)
+    outputs = mlp_outputs(teacher, inputs)[0]
+    targets = torch.sign(outputs - outputs.median()) if classification else outputs
+    start = init_mlp(settings.seeds, settings.inputs, settings.hidden, generator, options)
+    parameters = [t.clone().requires_grad_(True) for t in start.tensors()]
+    optimizer = torch.optim.SGD(parameters, lr=settings.mlp_learning_rate)
+    for _ in range(settings.steps):
+        if classification:
+            batch = torch.randint(0, settings.samples, (settings.batch_size,),
+                                  generator=generator, device=config.device)
+            batch_inputs, batch_targets = inputs[batch], targets[batch]
+        else:
+            batch_inputs, batch_targets = inputs, targets
+        optimizer.zero_grad()
+        mlp_loss(MlpParameters(*parameters), batch_inputs, batch_targets,
+                 classification).sum().backward()
+        optimizer.step()
+    end = MlpParameters(*(p.detach() for p in parameters))
+    name = "ReLU MLP, classification (SGD)" if classification else "ReLU MLP, regression (GD)"
+    return FamilyPaths(name, f"relu-mlp-{task}", mlp_path_loss(start, end, inputs, targets, classification, alphas))
+
+
+def clopper_pearson(successes: int, trials: int) -> tuple[float, float]:
+    interval = stats.binomtest(successes, trials).proportion_ci(CONFIDENCE, method="exact")
+    return float(interval.low), float(interval.high)
+
+
+def summarize(family: FamilyPaths, dtype: str) -> dict:
+    losses = family.losses
+    finite = finite_paths(losses)
+    kept = losses[finite]
+    is_monotone = monotone(kept, dtype)
+    initial = kept[:, 0]
+    bumps = largest_bumps(kept)
+    relative = (bumps / initial).cpu().numpy()
+    worst = int(np.argmax(relative))
+    resolved = resolve(float(bumps[worst]), float(kept[worst].abs().max()), dtype)
+    return {"family": family.name, "key": family.key, "paths": int(kept.shape[0]),
+            "diverged": int((~finite).sum()), "monotone": int(is_monotone.sum()),
+            "largest_relative_bump": resolved.describe() if resolved.below_precision
+            else f"{float(relative[worst]):.3g}",
+            "median_relative_bump": float(np.median(relative)),
+            "final_over_initial": float((kept[:, -1] / initial).median()),
+            "relative_bumps": relative, "monotone_mask": is_monotone.cpu().numpy(),
+            "curves": kept[:4].cpu().numpy()}
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    settings = InterpolationConfig.for_run(config.quick)
+    alphas = torch.linspace(0, 1, settings.alphas, device=config.device, dtype=config.torch_dtype)
+    jobs = [lambda d=d: train_deep_linear(d, settings, config, alphas) for d in settings.depths]
+    jobs += [lambda c=c: train_mlp(c, settings, config, alphas) for c in (False, True)]
+    summaries = [summarize(job(), config.dtype) for job in progress(jobs, "train and interpolate")]
+    checks: list[Check] = []
+    rows = []
+    for summary in summaries:
+        low, high = clopper_pearson(summary["monotone"], summary["paths"])
+        fraction = summary["monotone"] / summary["paths"]
+        rows.append((summary["family"], summary["paths"], summary["diverged"], summary["monotone"],
+                     fraction, low, high, summary["largest_relative_bump"],
+                     summary["median_relative_bump"], summary["final_over_initial"]))
+        checks.append(inequality_check(
+            Layer.EXPERIMENT, f"monotone-fraction-{summary['key']}",
+            f"{summary['family']}: monotone fraction >= 1/2 at the lower end of its 95% CI",
+            low - THRESHOLD, decisive=False,
+            values={"monotone": summary["monotone"], "paths": summary["paths"],
+                    "fraction": fraction, "ci_low": low, "ci_high": high,
+                    "largest_relative_bump": summary["largest_relative_bump"]}))
+    total = sum(s["paths"] for s in summaries)
+    successes = sum(s["monotone"] for s in summaries)
+    low, high = clopper_pearson(successes, total)
+    checks.insert(0, inequality_check(
+        Layer.EXPERIMENT, "monotone-fraction",
+        "Main bound: over all trained models, the fraction of monotone straight paths is >= 1/2 "
+        "at the lower end of its 95% Clopper-Pearson interval (the paper's 'usually')",
+        low - THRESHOLD,
+        values={"monotone": successes, "paths": total, "fraction": successes / total,
+                "ci_low": low, "ci_high": high}))
+    table = Table("monotone-paths", "Straight paths per model family (bump relative to l(0))",
+                  ("family", "paths", "diverged", "monotone", "fraction", "CI low", "CI high",
+                   "largest bump / l(0)", "median bump / l(0)", "median l(1)/l(0)"), tuple(rows))
+    return LayerResult(Layer.EXPERIMENT, checks=tuple(checks), tables=(table,),
+                       figures=(curves_figure(summaries, alphas), bumps_figure(summaries)))
+
+
+def curves_figure(summaries: list[dict], alphas: torch.Tensor) -> Figure:
+    grid = tuple(float(a) for a in alphas.cpu())
+    panels = tuple(Panel(summary["family"], "alpha", "training loss l(alpha)", tuple(
+        Series(f"seed {i}", grid, tuple(float(v) for v in curve), "line")
+        for i, curve in enumerate(summary["curves"])), xscale="linear", yscale="log")
+        for summary in summaries)
+    return Figure("path-losses", "Loss along the straight path theta_0 -> theta_T", panels,
+                  columns=len(panels))
+
+
+def bumps_figure(summaries: list[dict]) -> Figure:
+    series = []
+    for summary in summaries:
+        ordered = np.sort(summary["relative_bumps"])
+        quantiles = (np.arange(len(ordered)) + 0.5) / len(ordered)
+        shown = ordered > 0
+        series.append(Series(summary["family"], tuple(float(q) for q in quantiles[shown]),
+                             tuple(float(b) for b in ordered[shown])))
+    panel = Panel("Sorted largest bumps (zero bumps not drawn)", "quantile over seeds",
+                  "largest bump / l(0)", tuple(series), xscale="linear", yscale="log")
+    return Figure("largest-bumps", "Largest bump of each straight path, per family", (panel,))
