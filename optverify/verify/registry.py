@@ -22,6 +22,7 @@ CLAIM_MODULES = (
     "jacobian_products",
     "end_to_end_snr",
     "saddle_points",
+    "flat_activations",
     "linear_interpolation",
 )
 

@@ -1,0 +1,31 @@
+"""`flat-activations`: forward-only (GLMtron) updates learn x -> u(v*^T x + b*) for a staircase u
+whose gradient is zero almost everywhere.
+
+Source: Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 5 and Appendix A.7;
+Kalai & Sastry (2009, Isotron); Kakade, Kalai, Kanade, Shamir (2011, GLMtron). Main bound: the
+excess error of the forward-only method after T iterations is O(T^(-1/2)) (UPPER, exponent -1/2).
+"""
+
+import sympy
+
+from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.theorems.flat_activations import experiment, numeric, statement
+
+CLAIM = Claim(
+    id="flat-activations",
+    title="Forward-only updates learn a flat (staircase) activation where the gradient is zero",
+    source=Source(
+        paper="Shalev-Shwartz, Shamir, Shammah (2017), Failures of gradient-based deep learning",
+        theorem="Section 5 (flat activations, Fig. 6) and Appendix A.7 (GLMtron constants)",
+        arxiv="1703.07950",
+    ),
+    bound=Bound(BoundKind.UPPER, variable="T", exponent=sympy.Rational(-1, 2)),
+    symbolic=statement.verify,
+    numeric=numeric.verify,
+    experiment=experiment.verify,
+    assumptions=(
+        "u a non-decreasing staircase (55 levels on [-2, 2]), y = u(v*^T x + b*), x ~ N(0, I_d)",
+        "forward-only step w <- w - eta E[(u(w^T x + b) - y) x] with the exact expectation",
+        "test error: squared loss on a fresh Gaussian test set (realizable, so excess = error)",
+    ),
+)

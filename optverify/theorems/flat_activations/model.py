@@ -1,0 +1,97 @@
+"""The staircase activation of `flat-activations` and its forward-only (GLMtron) update in torch.
+
+Source: Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 5; Kakade, Kalai,
+Kanade, Shamir (2011, GLMtron). u has `steps` levels -a, -a + h, ..., a (h = 2a / (steps - 1)),
+jumping by h at the thresholds t_j = -a + (j - 1/2) h, j = 1..steps-1:
+u(z) = -a + h * clamp(floor((z + a) / h + 1/2), 0, steps - 1), so autograd returns exactly 0.
+For x ~ N(0, I_d) and z = w^T x + b: E[1{z >= t} x] = w / ||w|| phi((t - b) / ||w||) and
+E[1{z >= t}] = Phi((b - t) / ||w||), so the expected update E[(u(w^T x + b) - y) (x, 1)] is a sum of
+Gaussian densities and erf terms over the thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Staircase:
+    """A non-decreasing step function with `steps` levels on [-half_width, half_width]."""
+
+    steps: int = 55
+    half_width: float = 2.0
+
+    def __post_init__(self) -> None:
+        if int(self.steps) != self.steps or self.steps < 2:
+            raise ValueError(f"a staircase needs an integer number of steps >= 2, got {self.steps}")
+        if not (math.isfinite(self.half_width) and self.half_width > 0):
+            raise ValueError(f"half_width must be finite and positive, got {self.half_width}")
+
+    @property
+    def height(self) -> float:
+        return 2 * self.half_width / (self.steps - 1)
+
+    def thresholds(self, dtype=torch.float64, device="cpu") -> torch.Tensor:
+        j = torch.arange(1, self.steps, dtype=dtype, device=device)
+        return -self.half_width + (j - 0.5) * self.height
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        index = torch.floor((z + self.half_width) / self.height + 0.5).clamp(0, self.steps - 1)
+        return -self.half_width + self.height * index
+
+    def smooth(self, z: torch.Tensor, temperature: float) -> torch.Tensor:
+        """The sigmoid-sum approximation -a + h sum_j sigmoid((z - t_j) / temperature)."""
+        t = self.thresholds(z.dtype, z.device)
+        return -self.half_width + self.height * torch.sigmoid((z.unsqueeze(-1) - t) / temperature
+                                                             ).sum(-1)
+
+    def bin_index(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.floor((z + self.half_width) / self.height + 0.5).clamp(0, self.steps - 1).long()
+
+
+def validate_dimension(d: int) -> None:
+    if int(d) != d or d < 1:
+        raise ValueError(f"the input dimension d must be an integer >= 1, got {d}")
+
+
+def validate_finite(*tensors: torch.Tensor) -> None:
+    if not all(bool(torch.isfinite(t).all()) for t in tensors):
+        raise ValueError("weights and biases must be finite")
+
+
+def _step_moments(weights: torch.Tensor, bias: torch.Tensor, stair: Staircase):
+    """sum_j h E[1{w^T x + b >= t_j} x] and sum_j h E[1{w^T x + b >= t_j}], batched over leading
+    dimensions of weights (..., d) and bias (...)."""
+    norm = weights.norm(dim=-1).clamp_min(torch.finfo(weights.dtype).tiny)
+    t = stair.thresholds(weights.dtype, weights.device)
+    standardized = (t - bias.unsqueeze(-1)) / norm.unsqueeze(-1)
+    density = torch.exp(-standardized**2 / 2) / math.sqrt(2 * math.pi)
+    tail = 0.5 * torch.erfc(standardized / math.sqrt(2))
+    direction = weights / norm.unsqueeze(-1)
+    return (stair.height * density.sum(-1)).unsqueeze(-1) * direction, stair.height * tail.sum(-1)
+
+
+def expected_update(weights, bias, target_weights, target_bias, stair: Staircase):
+    """(E[(u(w^T x + b) - y) x], E[u(w^T x + b) - y]) for x ~ N(0, I_d), y = u(v^T x + c), in
+    closed form (module docstring); leading dimensions are batched."""
+    validate_finite(weights, bias, target_weights, target_bias)
+    own_x, own_1 = _step_moments(weights, bias, stair)
+    target_x, target_1 = _step_moments(target_weights, target_bias, stair)
+    return own_x - target_x, own_1 - target_1
+
+
+def monte_carlo_update(weights, bias, target_weights, target_bias, stair: Staircase,
+                       samples: int, generator: torch.Generator):
+    """The same expectation as `expected_update` by sampling x ~ N(0, I_d); returns (mean update
+    for w, mean for b, standard errors of both)."""
+    validate_finite(weights, bias, target_weights, target_bias)
+    x = torch.randn(samples, weights.shape[-1], generator=generator, dtype=weights.dtype,
+                    device=weights.device)
+    residual = stair(x @ weights + bias) - stair(x @ target_weights + target_bias)
+    terms = torch.cat([residual.unsqueeze(-1) * x, residual.unsqueeze(-1)], dim=-1)
+    mean = terms.mean(0)
+    stderr = terms.std(0) / math.sqrt(samples)
+    return mean[:-1], mean[-1], stderr

@@ -1,0 +1,115 @@
+"""Symbolic layer of `flat-activations`: the staircase is flat almost everywhere, the forward-only
+direction is the gradient of a convex surrogate, and the GLMtron iteration constants.
+
+Source: Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 5 and Appendix A.7;
+Kakade, Kalai, Kanade, Shamir (2011, GLMtron). (i) u = -a + h sum_j Heaviside(z - t_j) has
+u' = h sum_j DiracDelta(z - t_j), which sympy evaluates to 0 at every point strictly inside a step.
+(ii) For one step u = h 1{z >= t} (a staircase is a sum of these), U(z) = h max(z - t, 0) has
+U' = u; with x ~ N(0, 1), w > 0: d/dw E[U(w x + b) - y (w x + b)] = E[(u(w x + b) - y) x] and
+d/db ... = E[u(w x + b) - y], the integrals done by sympy; the surrogate's Hessian is positive
+semi-definite (trace > 0, determinant 0). (iii) T = c^4 B^4 L^2 / eps^2, eta = sqrt(1 / (T c^2)):
+eps(T) = c^2 B^2 L T^(-1/2), exponent -1/2.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from optverify.claim import Layer, Progress, RunConfig
+from optverify.results import Check, LayerResult, Table
+from optverify.theorems.flat_activations.model import Staircase
+from optverify.verdict import symbolic_zero_check
+
+X = sympy.Symbol("x", real=True)
+Z = sympy.Symbol("z", real=True)
+W = sympy.Symbol("w", positive=True)
+B = sympy.Symbol("b", real=True)
+T_STEP = sympy.Symbol("t", real=True)
+H = sympy.Symbol("h", positive=True)
+Y = sympy.Symbol("y", real=True)
+R = sympy.Symbol("r", positive=True)
+SYMBOLIC_STEPS = 8
+"""Levels of the exact-rational staircase whose derivative is evaluated inside every step (the
+experiment's 55 steps behave alike; 8 keeps the sympy run short)."""
+
+
+def gaussian_density(x: sympy.Expr) -> sympy.Expr:
+    return sympy.exp(-x**2 / 2) / sympy.sqrt(2 * sympy.pi)
+
+
+def symbolic_staircase(stair: Staircase):
+    """(u(z) as a Heaviside sum with exact rational thresholds, thresholds, step height)."""
+    a = sympy.nsimplify(stair.half_width)
+    h = 2 * a / (stair.steps - 1)
+    thresholds = [-a + (j - sympy.Rational(1, 2)) * h for j in range(1, stair.steps)]
+    return -a + h * sum(sympy.Heaviside(Z - t) for t in thresholds), thresholds, h
+
+
+def derivative_inside_steps(stair: Staircase) -> sympy.Matrix:
+    """u'(z) at z = t_j + h / (1 + r) (r > 0: strictly inside step j) for every j, and at a point
+    below the first threshold."""
+    u, thresholds, h = symbolic_staircase(stair)
+    derivative = sympy.diff(u, Z)
+    points = [thresholds[0] - h * R] + [t + h / (1 + R) for t in thresholds]
+    return sympy.Matrix([derivative.subs(Z, p) for p in points])
+
+
+def surrogate_gradient_differences() -> sympy.Matrix:
+    """d/dw and d/db of E[U(w x + b) - y (w x + b)] minus E[(u - y) x] and E[u - y], one step."""
+    cut = (T_STEP - B) / W
+    surrogate = (sympy.integrate(H * (W * X + B - T_STEP) * gaussian_density(X), (X, cut, sympy.oo))
+                 - Y * B)
+    forward_w = sympy.integrate(H * X * gaussian_density(X), (X, cut, sympy.oo))
+    forward_b = sympy.integrate(H * gaussian_density(X), (X, cut, sympy.oo)) - Y
+    return sympy.Matrix([sympy.diff(surrogate, W) - forward_w, sympy.diff(surrogate, B) - forward_b])
+
+
+def surrogate_hessian() -> sympy.Matrix:
+    cut = (T_STEP - B) / W
+    surrogate = sympy.integrate(H * (W * X + B - T_STEP) * gaussian_density(X), (X, cut, sympy.oo))
+    return sympy.hessian(surrogate, (W, B))
+
+
+def glmtron_constants():
+    c, b, lip, eps, t = sympy.symbols("c B L epsilon T", positive=True)
+    iterations = c**4 * b**4 * lip**2 / eps**2
+    step = sympy.sqrt(1 / (iterations * c**2))
+    eps_of_t = sympy.solve(sympy.Eq(t, iterations), eps)[0]
+    exponent = sympy.simplify(t * sympy.diff(eps_of_t, t) / eps_of_t)
+    return iterations, step, eps_of_t, exponent
+
+
+def verify(config: RunConfig, progress: Progress) -> LayerResult:
+    stair = Staircase(SYMBOLIC_STEPS, 2.0)
+    checks: list[Check] = [symbolic_zero_check(
+        "staircase-flat",
+        f"u'(z) = h sum_j delta(z - t_j) vanishes strictly inside each of the {stair.steps} steps "
+        "(and below the first threshold): u' = 0 almost everywhere, so the per-example gradient "
+        "2 (u(w^T x + b) - y) u'(w^T x + b) x is 0 almost everywhere",
+        derivative_inside_steps(stair))]
+    checks.append(symbolic_zero_check(
+        "forward-only-is-surrogate-gradient",
+        "one step u = h 1{z >= t}, U(z) = h max(z - t, 0), x ~ N(0, 1), w > 0: "
+        "grad_(w,b) E[U(w x + b) - y (w x + b)] = (E[(u(w x + b) - y) x], E[u(w x + b) - y]) "
+        "(sympy integrals; a staircase is a sum of such steps)",
+        surrogate_gradient_differences()))
+    hessian = surrogate_hessian()
+    trace = sympy.simplify(hessian.trace())
+    checks.append(symbolic_zero_check(
+        "surrogate-convex",
+        "Hessian of E[U(w x + b)] in (w, b) for one step: determinant = 0, and trace = "
+        "h phi(c)(1 + c^2)/w with c = (t - b)/w (> 0), so the Hessian is positive semi-definite",
+        sympy.Matrix([sympy.simplify(hessian.det()),
+                      trace - H * gaussian_density((T_STEP - B) / W)
+                      * (1 + ((T_STEP - B) / W) ** 2) / W])))
+    iterations, step, eps_of_t, exponent = glmtron_constants()
+    checks.append(symbolic_zero_check(
+        "glmtron-rate-exponent",
+        "Main bound: with T = c^4 B^4 L^2 / eps^2 (Appendix A.7), eps(T) = c^2 B^2 L T^(-1/2): "
+        "d log eps / d log T = -1/2, i.e. excess error O(T^(-1/2))",
+        exponent + sympy.Rational(1, 2)))
+    table = Table("glmtron-constants", "GLMtron constants (Appendix A.7 of arXiv:1703.07950)",
+                  ("quantity", "expression"),
+                  (("iterations T", sympy.sstr(iterations)), ("step eta", sympy.sstr(step)),
+                   ("eps(T)", sympy.sstr(eps_of_t)), ("d log eps / d log T", sympy.sstr(exponent))))
+    return LayerResult(Layer.SYMBOLIC, checks=tuple(checks), tables=(table,))
