@@ -25,7 +25,11 @@ from optverify.figures import rate_panel
 from optverify.numerics.fit import fit_power_law
 from optverify.numerics.precision import machine_epsilon
 from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
-from optverify.theorems.flat_activations.model import Staircase, expected_update
+from optverify.theorems.flat_activations.model import (
+    Staircase,
+    expected_update,
+    validate_dimension,
+)
 from optverify.verdict import identity_check, rate_check
 
 RATE_BOUND = Bound(BoundKind.UPPER, variable="T", exponent=sympy.Rational(-1, 2))
@@ -45,6 +49,11 @@ class ExperimentConfig:
     smoothing: float = 0.25
     hidden: int = 64
     stair: Staircase = Staircase(55, 2.0)
+
+    def __post_init__(self) -> None:
+        validate_dimension(self.dimension)
+        if min(self.seeds, self.iterations, self.test_samples, self.batch_size) < 1:
+            raise ValueError("seeds, iterations, test_samples and batch_size must be >= 1")
 
     @classmethod
     def for_run(cls, quick: bool) -> ExperimentConfig:

@@ -1,0 +1,116 @@
+"""Tests of the `flat-activations` claim: the expected forward-only update in closed form against
+mpmath quadrature and Monte Carlo (twins), the zero autograd gradient of the staircase loss, the
+forward-only method reducing the error, and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from mpmath import mp
+
+from optverify.theorems.flat_activations import numeric
+from optverify.theorems.flat_activations.model import (
+    Staircase,
+    expected_update,
+    monte_carlo_update,
+    validate_dimension,
+)
+
+STAIR = Staircase(55, 2.0)
+
+
+def _tensor(*values):
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def test_closed_form_matches_monte_carlo_in_several_dimensions():
+    w, b = _tensor(0.3, -0.5, 0.8), _tensor(0.1)[0]
+    v, c = _tensor(1.0, 0.2, -0.1), _tensor(-0.2)[0]
+    gw, gb = expected_update(w, b, v, c, STAIR)
+    mw, mb, stderr = monte_carlo_update(w, b, v, c, STAIR, 200_000, torch.Generator().manual_seed(0))
+    deviation = torch.cat([(gw - mw).abs(), (gb - mb).abs().reshape(1)]) / stderr
+    assert float(deviation.max()) <= 4.0
+
+
+def test_torch_closed_form_matches_mpmath_quadrature_in_one_dimension():
+    w, b, v, c = 0.4, -0.3, 1.3, 0.2
+    gw, gb = expected_update(_tensor(w), _tensor(b)[0], _tensor(v), _tensor(c)[0], STAIR)
+    with mp.workdps(30):
+        quad = numeric.quadrature_update(mp.mpf(w), mp.mpf(b), mp.mpf(v), mp.mpf(c), STAIR)
+        closed = numeric.closed_form_update(mp.mpf(w), mp.mpf(b), mp.mpf(v), mp.mpf(c), STAIR)
+        assert max(abs(p - q) for p, q in zip(quad, closed)) <= mp.mpf(10) ** -20
+    assert abs(float(gw[0]) - float(quad[0])) <= 1e-13
+    assert abs(float(gb) - float(quad[1])) <= 1e-13
+
+
+def test_wrong_closed_form_is_detected_by_quadrature():
+    with mp.workdps(30):
+        args = (mp.mpf(0.4), mp.mpf(-0.3), mp.mpf(1.3), mp.mpf(0.2))
+        quad = numeric.quadrature_update(*args, STAIR)
+        wrong = numeric.closed_form_update(*args, Staircase(54, 2.0))
+        assert abs(quad[0] - wrong[0]) > mp.mpf(10) ** -6
+
+
+def test_autograd_gradient_of_staircase_loss_is_zero():
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(512, 5, generator=generator, dtype=torch.float64)
+    w = torch.randn(5, generator=generator, dtype=torch.float64, requires_grad=True)
+    y = STAIR(x @ torch.ones(5, dtype=torch.float64) / math.sqrt(5))
+    loss = ((STAIR(x @ w) - y) ** 2).mean()
+    assert float(loss.detach()) > 0
+    (gradient,) = torch.autograd.grad(loss, w)
+    assert torch.equal(gradient, torch.zeros_like(gradient))
+
+
+def test_forward_only_decreases_the_error():
+    generator = torch.Generator().manual_seed(2)
+    v = torch.randn(4, generator=generator, dtype=torch.float64)
+    v, c = v / v.norm(), torch.tensor(0.1, dtype=torch.float64)
+    x = torch.randn(20_000, 4, generator=generator, dtype=torch.float64)
+    y = STAIR(x @ v + c)
+    w, b = torch.zeros(4, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)
+    errors = []
+    for _ in range(5):
+        errors.append(float(((STAIR(x @ w + b) - y) ** 2).mean()))
+        gw, gb = expected_update(w, b, v, c, STAIR)
+        w, b = w - gw, b - gb
+    assert all(later < earlier for earlier, later in zip(errors, errors[1:]))
+
+
+def test_population_loss_is_smooth_but_per_example_gradient_vanishes():
+    with mp.workdps(30):
+        w, b, v, c = mp.mpf(0.4), mp.mpf(-0.3), mp.mpf(1.3), mp.mpf(0.2)
+        assert numeric.per_example_loss_derivative(w, b, mp.mpf(0.77), v, c, STAIR) == 0
+        assert abs(mp.diff(lambda s: numeric.population_loss(s, b, v, c, STAIR), w)) > 0.1
+
+
+@pytest.mark.parametrize("steps", [1, 0, 2.5])
+def test_too_few_steps_raise(steps):
+    with pytest.raises(ValueError):
+        Staircase(steps, 2.0)
+
+
+@pytest.mark.parametrize("width", [0.0, -1.0, math.inf, math.nan])
+def test_bad_width_raises(width):
+    with pytest.raises(ValueError):
+        Staircase(10, width)
+
+
+@pytest.mark.parametrize("d", [0, -3, 1.5])
+def test_bad_dimension_raises(d):
+    with pytest.raises(ValueError):
+        validate_dimension(d)
+
+
+def test_non_finite_weights_raise():
+    with pytest.raises(ValueError):
+        expected_update(_tensor(math.nan), _tensor(0.0)[0], _tensor(1.0), _tensor(0.0)[0], STAIR)
+
+
+def test_experiment_config_rejects_bad_dimension():
+    from optverify.theorems.flat_activations.experiment import ExperimentConfig
+
+    with pytest.raises(ValueError):
+        ExperimentConfig(dimension=0, seeds=1, iterations=1, test_samples=1)
