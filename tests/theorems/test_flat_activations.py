@@ -4,6 +4,7 @@ forward-only method reducing the error, and bad input."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -76,7 +77,7 @@ def test_forward_only_decreases_the_error():
         errors.append(float(((STAIR(x @ w + b) - y) ** 2).mean()))
         gw, gb = expected_update(w, b, v, c, STAIR)
         w, b = w - gw, b - gb
-    assert all(later < earlier for earlier, later in zip(errors, errors[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(errors))
 
 
 def test_population_loss_is_smooth_but_per_example_gradient_vanishes():

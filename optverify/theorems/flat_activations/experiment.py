@@ -13,6 +13,7 @@ of the most likely bin. Errors are squared losses on a fresh test set shared by 
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -63,12 +64,12 @@ class ExperimentConfig:
 
 
 def checkpoints(iterations: int) -> list[int]:
-    return sorted({int(round(v)) for v in np.geomspace(1, iterations, 16)})
+    return sorted({round(v) for v in np.geomspace(1, iterations, 16)})
 
 
 def _target(settings: ExperimentConfig, config: RunConfig):
     generator = config.torch_generator("flat-target")
-    kwargs = dict(dtype=config.torch_dtype, device=config.device)
+    kwargs = {"dtype": config.torch_dtype, "device": config.device}
     v = torch.randn(settings.seeds, settings.dimension, generator=generator, **kwargs)
     v = v / v.norm(dim=-1, keepdim=True)
     c = 0.2 * torch.randn(settings.seeds, generator=generator, **kwargs)
@@ -128,7 +129,7 @@ def smoothed_gd(settings, v, c, test_x, test_y, generator):
 
 def _layers(sizes, settings, v, generator):
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         weight = torch.randn(settings.seeds, fan_in, fan_out, generator=generator, dtype=v.dtype,
                              device=v.device) * (2 / fan_in) ** 0.5
         params.append((weight.requires_grad_(),

@@ -9,6 +9,7 @@ E[u(w x + b) - y] = h sum_j [Phi((b - t_j)/|w|) - Phi((c - t_j)/|v|)] (Phi throu
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from mpmath import mp
@@ -73,7 +74,7 @@ def quadrature_update(w, b, v, c, stair: Staircase):
     def integral(weight):
         return mp.fsum(mp.quad(lambda x: (staircase(w * x + b, stair) - staircase(v * x + c, stair))
                                * weight(x) * gaussian_density(x), [lo, hi])
-                       for lo, hi in zip(nodes[:-1], nodes[1:]))
+                       for lo, hi in itertools.pairwise(nodes))
     return integral(lambda x: x), integral(lambda x: 1)
 
 
@@ -146,7 +147,7 @@ def population_loss(w, b, v, c, stair: Staircase):
     cuts = sorted({(t - b) / w for t in ts} | {(t - c) / v for t in ts})
     nodes = [-mp.inf, *cuts, mp.inf]
     total = []
-    for lo, hi in zip(nodes[:-1], nodes[1:]):
+    for lo, hi in itertools.pairwise(nodes):
         x = (lo + hi) / 2 if mp.isfinite(lo) and mp.isfinite(hi) else (hi - 1 if mp.isfinite(hi)
                                                                      else lo + 1)
         gap = staircase(w * x + b, stair) - staircase(v * x + c, stair)
