@@ -28,9 +28,9 @@ CLAIM = Claim(
     experiment=experiment.verify,
     assumptions=(
         "theta_0: the random initialization, theta_T: the parameters after training",
-        "the loss is the full training objective; a path is monotone when its largest rise above "
-        "its running minimum is within the rounding floor 16 eps(dtype) max l",
-        "models: deep linear nets (depth 2-4, width 4, GD), one-hidden-layer ReLU MLPs on teacher "
-        "data (regression with GD, classification with SGD), batched across seeds",
+        ("the loss is the full training objective; a path is monotone when its largest rise "
+         "above its running minimum is within the rounding floor 16 eps(dtype) max l"),
+        ("models: deep linear nets (depth 2-4, width 4, GD), one-hidden-layer ReLU MLPs on "
+         "teacher data (regression with GD, classification with SGD), batched across seeds"),
     ),
 )

@@ -18,7 +18,10 @@ from mpmath import mp
 
 from optverify.claim import Layer, Progress, RunConfig
 from optverify.results import Check, LayerResult, Table, Verdict
-from optverify.theorems.linear_interpolation.statement import MINIMIZER, find_counter_example
+from optverify.theorems.linear_interpolation.statement import (
+    MINIMIZER,
+    find_counter_example,
+)
 from optverify.verdict import identity_check, inequality_check
 
 
@@ -90,6 +93,12 @@ def gradient_descent(starts: list, target: mp.matrix, steps: int, learning_rate)
     return layers
 
 
+def slope_twin_residual(starts: list, ends: list, target: mp.matrix, alpha):
+    """|exact product-rule slope - mpmath's numerical derivative of the path loss| at alpha."""
+    numerical = mp.diff(lambda a: path_loss(starts, ends, target, a), alpha)
+    return abs(path_slope(starts, ends, target, alpha) - numerical)
+
+
 def path_statistics(starts: list, ends: list, target: mp.matrix, grid_points: int):
     """(losses on the grid, margin min -dl/dalpha, largest bump) for one path."""
     alphas = [mp.mpf(k) / (grid_points - 1) for k in range(grid_points)]
@@ -159,9 +168,8 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
                 losses, margin, bump = path_statistics(inits, finals, target,
                                                        settings.grid_points)
                 probe = mp.mpf(1) / 3
-                slope_residual = max(slope_residual, abs(
-                    path_slope(inits, finals, target, probe)
-                    - mp.diff(lambda a: path_loss(inits, finals, target, a), probe)))
+                slope_residual = max(slope_residual, slope_twin_residual(
+                    inits, finals, target, probe))
                 is_monotone = bump <= floor * max(losses)
                 trained_monotone += int(is_monotone)
                 rows.append((f"{width}x{width}", depth, index, float(losses[0]),

@@ -33,8 +33,8 @@ CANDIDATE_COORDINATES = (-1, sympy.Rational(-1, 2), sympy.Rational(1, 2), 2)
 """Starts searched for a non-monotone path to (1, 1), in this order."""
 
 
-def quadratic_path() -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
-    """(L(theta(alpha)) - closed form, dL/dalpha - closed form, q) for a generic symmetric H."""
+def quadratic_path() -> tuple[sympy.Expr, sympy.Expr]:
+    """(L(theta(alpha)) - closed form, dL/dalpha - closed form) for a generic symmetric H."""
     n = QUADRATIC_DIMENSION
     hessian = sympy.Matrix(n, n, lambda i, j: sympy.Symbol(f"h_{min(i, j)}{max(i, j)}"))
     start = sympy.Matrix(sympy.symbols(f"s_0:{n}"))
@@ -45,7 +45,7 @@ def quadratic_path() -> tuple[sympy.Expr, sympy.Expr, sympy.Expr]:
     loss = (gap.T * hessian * gap)[0] / 2 + offset
     q = ((start - minimizer).T * hessian * (start - minimizer))[0]
     closed = (1 - ALPHA) ** 2 * q / 2 + offset
-    return loss - closed, sympy.diff(loss, ALPHA) + (1 - ALPHA) * q, q
+    return loss - closed, sympy.diff(loss, ALPHA) + (1 - ALPHA) * q
 
 
 def scalar_path_loss(start: tuple, end: tuple) -> sympy.Expr:
@@ -84,7 +84,7 @@ def find_counter_example() -> tuple[tuple, sympy.Expr, sympy.Expr, sympy.Expr]:
 
 
 def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    value_residual, slope_residual, q = quadratic_path()
+    value_residual, slope_residual = quadratic_path()
     a1, a2, b1, b2 = sympy.symbols("a1 a2 b1 b2", real=True)
     general = sympy.Poly(scalar_path_loss((a1, a2), (b1, b2)), ALPHA)
     start, loss, bump, where = find_counter_example()

@@ -1,0 +1,120 @@
+"""Tests of the `linear-interpolation` claim: batched path losses against direct evaluation and
+mpmath (twins), the symbolic counter-example in torch, monotone paths of convex quadratics
+(property), and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mpmath import mp
+
+from optverify.theorems.linear_interpolation import numeric, statement
+from optverify.theorems.linear_interpolation.paths import (
+    MlpParameters,
+    deep_linear_loss,
+    deep_linear_path_loss,
+    interpolate,
+    largest_bumps,
+    mlp_loss,
+    mlp_path_loss,
+    monotone,
+)
+from tests.strategies import spd_matrices
+
+ALPHAS = torch.linspace(0, 1, 11, dtype=torch.float64)
+
+
+def _layers(seeds, width, depth, generator):
+    return [torch.randn(seeds, width, width, generator=generator, dtype=torch.float64)
+            for _ in range(depth)]
+
+
+def test_deep_linear_path_loss_matches_direct_evaluation():
+    generator = torch.Generator().manual_seed(0)
+    starts, ends = _layers(3, 3, 3, generator), _layers(3, 3, 3, generator)
+    target = torch.randn(3, 3, 3, generator=generator, dtype=torch.float64)
+    batched = deep_linear_path_loss(starts, ends, target, ALPHAS)
+    for k, alpha in enumerate(ALPHAS):
+        direct = deep_linear_loss([(1 - alpha) * s + alpha * e for s, e in zip(starts, ends)],
+                                  target)
+        torch.testing.assert_close(batched[:, k], direct, rtol=1e-13, atol=0)
+
+
+def test_mlp_path_loss_matches_direct_evaluation():
+    generator = torch.Generator().manual_seed(1)
+
+    def draw():
+        return MlpParameters(*(torch.randn(shape, generator=generator, dtype=torch.float64)
+                               for shape in ((2, 5, 3), (2, 5), (2, 5), (2,))))
+
+    start, end = draw(), draw()
+    inputs = torch.randn(7, 3, generator=generator, dtype=torch.float64)
+    targets = torch.sign(torch.randn(7, generator=generator, dtype=torch.float64))
+    batched = mlp_path_loss(start, end, inputs, targets, True, ALPHAS)
+    for k, alpha in enumerate(ALPHAS):
+        point = MlpParameters(*((1 - alpha) * a + alpha * b
+                                for a, b in zip(start.tensors(), end.tensors())))
+        torch.testing.assert_close(batched[:, k], mlp_loss(point, inputs, targets, True),
+                                   rtol=1e-13, atol=0)
+
+
+def test_torch_path_loss_matches_mpmath():
+    generator = torch.Generator().manual_seed(2)
+    starts, ends = _layers(1, 2, 3, generator), _layers(1, 2, 3, generator)
+    target = torch.randn(2, 2, generator=generator, dtype=torch.float64)
+    batched = deep_linear_path_loss(starts, ends, target, ALPHAS)[0]
+    with mp.workdps(40):
+        def to_mp(tensor):
+            return mp.matrix(tensor.tolist())
+
+        for k, alpha in enumerate(ALPHAS.tolist()):
+            exact = numeric.path_loss([to_mp(s[0]) for s in starts], [to_mp(e[0]) for e in ends],
+                                      to_mp(target), mp.mpf(alpha))
+            assert abs(float(exact) - float(batched[k])) <= 1e-12 * max(1.0, float(exact))
+
+
+def test_symbolic_counter_example_is_not_monotone_in_torch():
+    start, loss, bump, _ = statement.find_counter_example()
+    alphas = torch.linspace(0, 1, 1201, dtype=torch.float64)
+    starts = [torch.tensor([[[float(v)]]], dtype=torch.float64) for v in start]
+    ends = [torch.tensor([[[1.0]]], dtype=torch.float64) for _ in start]
+    losses = deep_linear_path_loss(starts, ends, torch.ones(1, 1, dtype=torch.float64), alphas)
+    exact = sympy.lambdify(statement.ALPHA, loss)(alphas.numpy())
+    np.testing.assert_allclose(losses[0].numpy(), exact, rtol=1e-13, atol=1e-15)
+    assert not bool(monotone(losses, "float64")[0])
+    measured = float(largest_bumps(losses)[0])
+    assert measured > 0.3
+    assert abs(float(bump) - measured) <= 1e-5
+
+
+@settings(max_examples=30)
+@given(spd_matrices(max_size=5), st.integers(0, 2**32 - 1))
+def test_convex_quadratic_paths_are_monotone(hessian, seed):
+    n = hessian.shape[0]
+    rng = np.random.default_rng(seed)
+    minimizer, start = rng.standard_normal(n), 3 * rng.standard_normal(n)
+    alphas = np.linspace(0, 1, 201)
+    path = start[None, :] + alphas[:, None] * (minimizer - start)[None, :]
+    gap = path - minimizer
+    losses = torch.tensor(0.5 * np.einsum("ai,ij,aj->a", gap, hessian, gap))[None, :]
+    assert bool(monotone(losses, "float64")[0])
+
+
+def test_a_rising_path_is_not_monotone():
+    losses = torch.tensor([[1.0, 0.5, 0.6, 0.1]], dtype=torch.float64)
+    assert not bool(monotone(losses, "float64")[0])
+    assert float(largest_bumps(losses)[0]) == pytest.approx(0.1)
+
+
+def test_bad_input_raises():
+    start = torch.zeros(1, 2, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="at least 3 alphas"):
+        interpolate(start, start, torch.tensor([0.0, 1.0], dtype=torch.float64))
+    with pytest.raises(ValueError, match="finite"):
+        interpolate(start, torch.full_like(start, float("nan")), ALPHAS)
+    with pytest.raises(ValueError, match="depth >= 2"):
+        deep_linear_path_loss([start], [start], start[0], ALPHAS)
