@@ -4,8 +4,8 @@ the fraction of monotone paths and the largest bumps per model family.
 
 Source: Goodfellow, Vinyals, Saxe (2015), arXiv:1412.6544, Section 2 ("the objective function
 decreases monotonically" along theta(alpha) = (1 - alpha) theta_0 + alpha theta_T, observed for
-trained nets, "usually"). Families: deep linear nets of depth 2, 3, 4 (GD on
-||W_N..W_1 - Phi||_F^2/2, whitened inputs), one-hidden-layer ReLU MLPs on synthetic teacher
+trained nets, "usually"). Families: scalar and 4x4 deep linear nets of depth 2, 3, 4
+(GD on ||W_N..W_1 - Phi||_F^2/2, whitened inputs), one-hidden-layer ReLU MLPs on synthetic teacher
 regression (full-batch GD) and classification (logistic loss, SGD). A path is monotone when its
 largest bump max_alpha [l(alpha) - min_(alpha' <= alpha) l(alpha')] is within the rounding floor
 16 eps(dtype) max_alpha l(alpha).
@@ -54,7 +54,7 @@ class InterpolationConfig:
     seeds: int
     steps: int
     alphas: int = 101
-    width: int = 4
+    widths: tuple[int, ...] = (1, 4)
     depths: tuple[int, ...] = (2, 3, 4)
     linear_init_scale: float = 0.5
     linear_learning_rate: float = 0.05
@@ -81,14 +81,19 @@ class FamilyPaths:
     losses: torch.Tensor
 
 
-def train_deep_linear(depth: int, settings: InterpolationConfig, config: RunConfig,
+def train_deep_linear(width: int, depth: int, settings: InterpolationConfig, config: RunConfig,
                       alphas: torch.Tensor) -> FamilyPaths:
-    generator = config.torch_generator(f"deep-linear-{depth}")
-    shape = (settings.seeds, settings.width, settings.width)
+    """Layers N(0, scale^2 / width); target Phi = 1 for the scalar net (the symbolic layer's
+    l = (1 - prod w)^2/2), else N(0, 1/width) entries drawn per seed."""
+    generator = config.torch_generator(f"deep-linear-{width}-{depth}")
+    shape = (settings.seeds, width, width)
     options = {"device": config.device, "dtype": config.torch_dtype}
-    scale = settings.linear_init_scale / math.sqrt(settings.width)
+    scale = settings.linear_init_scale / math.sqrt(width)
     starts = [scale * torch.randn(shape, generator=generator, **options) for _ in range(depth)]
-    target = torch.randn(shape, generator=generator, **options) / math.sqrt(settings.width)
+    if width == 1:
+        target = torch.ones(shape, **options)
+    else:
+        target = torch.randn(shape, generator=generator, **options) / math.sqrt(width)
     layers = [w.clone().requires_grad_(True) for w in starts]
     optimizer = torch.optim.SGD(layers, lr=settings.linear_learning_rate)
     for _ in range(settings.steps):
@@ -96,7 +101,8 @@ def train_deep_linear(depth: int, settings: InterpolationConfig, config: RunConf
         deep_linear_loss(layers, target).sum().backward()
         optimizer.step()
     ends = [w.detach() for w in layers]
-    return FamilyPaths(f"deep linear, depth {depth}", f"deep-linear-depth-{depth}",
+    return FamilyPaths(f"deep linear {width}x{width}, depth {depth}",
+                       f"deep-linear-width-{width}-depth-{depth}",
                        deep_linear_path_loss(starts, ends, target, alphas))
 
 
@@ -180,7 +186,8 @@ def single_threaded_on_cpu(device: str) -> Iterator[None]:
 def verify(config: RunConfig, progress: Progress) -> LayerResult:
     settings = InterpolationConfig.for_run(config.quick)
     alphas = torch.linspace(0, 1, settings.alphas, device=config.device, dtype=config.torch_dtype)
-    jobs = [lambda d=d: train_deep_linear(d, settings, config, alphas) for d in settings.depths]
+    jobs = [lambda w=w, d=d: train_deep_linear(w, d, settings, config, alphas)
+            for w in settings.widths for d in settings.depths]
     jobs += [lambda c=c: train_mlp(c, settings, config, alphas) for c in (False, True)]
     with single_threaded_on_cpu(config.device):
         summaries = [summarize(job(), config.dtype)
