@@ -167,8 +167,9 @@ def summarize(family: FamilyPaths, dtype: str) -> dict:
             else f"{float(relative[worst]):.3g}",
             "median_relative_bump": float(np.median(relative)),
             "final_over_initial": float((kept[:, -1] / initial).median()),
-            "relative_bumps": relative, "monotone_mask": is_monotone.cpu().numpy(),
-            "curves": kept[:4].cpu().numpy()}
+            "relative_bumps": relative,
+            "curves": kept[:3].cpu().numpy(), "worst_curve": kept[worst].cpu().numpy(),
+            "worst_seed": worst}
 
 
 @contextmanager
@@ -228,10 +229,14 @@ def curves_figure(summaries: list[dict], alphas: torch.Tensor) -> Figure:
     grid = tuple(float(a) for a in alphas.cpu())
     panels = tuple(Panel(summary["family"], "alpha", "training loss l(alpha)", tuple(
         Series(f"seed {i}", grid, tuple(float(v) for v in curve), "line")
-        for i, curve in enumerate(summary["curves"])), xscale="linear", yscale="log")
+        for i, curve in enumerate(summary["curves"])) + (
+        Series(f"seed {summary['worst_seed']}: largest bump / l(0) "
+               f"{summary['largest_relative_bump']}", grid,
+               tuple(float(v) for v in summary["worst_curve"]), "dashed"),),
+        xscale="linear", yscale="log")
         for summary in summaries)
     return Figure("path-losses", "Loss along the straight path theta_0 -> theta_T", panels,
-                  columns=len(panels))
+                  columns=4)
 
 
 def bumps_figure(summaries: list[dict]) -> Figure:
@@ -242,6 +247,6 @@ def bumps_figure(summaries: list[dict]) -> Figure:
         shown = ordered > 0
         series.append(Series(summary["family"], tuple(float(q) for q in quantiles[shown]),
                              tuple(float(b) for b in ordered[shown])))
-    panel = Panel("Sorted largest bumps (zero bumps not drawn)", "quantile over seeds",
+    panel = Panel("Sorted non-zero largest bumps (paths with zero bump not drawn)", "quantile over seeds",
                   "largest bump / l(0)", tuple(series), xscale="linear", yscale="log")
     return Figure("largest-bumps", "Largest bump of each straight path, per family", (panel,))
