@@ -8,7 +8,8 @@ trained nets, "usually"). Families: scalar and 4x4 deep linear nets of depth 2, 
 (GD on ||W_N..W_1 - Phi||_F^2/2, whitened inputs), one-hidden-layer ReLU MLPs on synthetic teacher
 regression (full-batch GD) and classification (logistic loss, SGD). A path is monotone when its
 largest bump max_alpha [l(alpha) - min_(alpha' <= alpha) l(alpha')] is within the rounding floor
-16 eps(dtype) max_alpha l(alpha).
+16 eps(dtype) max_alpha l(alpha). A path with a non-finite loss (diverged training) is counted
+in the table's "diverged" column and left out of the fractions.
 
 Decisive check (the paper's "usually" made precise, threshold chosen before measuring): the
 fraction of monotone paths over all trained models is >= 1/2 at the lower end of its 95%

@@ -9,7 +9,6 @@ the path losses of deep linear nets and one-hidden-layer ReLU MLPs, and the stat
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -126,7 +125,3 @@ def monotone(path_losses: torch.Tensor, dtype: str) -> torch.Tensor:
 
 def finite_paths(path_losses: torch.Tensor) -> torch.Tensor:
     return torch.isfinite(path_losses).all(dim=-1)
-
-
-def relative(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return values / scale.clamp_min(math.ulp(0.0))
