@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.theorems.linear_interpolation import numeric, statement
+from optverify.numerics.precision import BELOW_PRECISION
+from optverify.theorems.linear_interpolation import experiment, numeric, statement
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
     deep_linear_loss,
@@ -118,3 +119,21 @@ def test_bad_input_raises():
         interpolate(start, torch.full_like(start, float("nan")), ALPHAS)
     with pytest.raises(ValueError, match="depth >= 2"):
         deep_linear_path_loss([start], [start], start[0], ALPHAS)
+
+
+def test_family_summary_counts_rising_paths_and_resolves_bumps():
+    rising = torch.tensor([[1.0, 0.5, 0.75, 0.25]], dtype=torch.float64)
+    falling = torch.tensor([[1.0, 0.5, 0.25, 0.125]], dtype=torch.float64)
+    summary = experiment.summarize(
+        experiment.FamilyPaths("toy", "toy", torch.cat([rising, falling, falling])), "float64")
+    assert (summary["paths"], summary["monotone"]) == (3, 2)
+    assert summary["largest_relative_bump"] == "0.25"
+    flat = experiment.summarize(experiment.FamilyPaths("flat", "flat", falling), "float64")
+    assert flat["largest_relative_bump"] == BELOW_PRECISION
+
+
+def test_clopper_pearson_interval_decides_usually():
+    low, high = experiment.clopper_pearson(12, 20)
+    assert low < 0.5 < high
+    low, _ = experiment.clopper_pearson(20, 20)
+    assert low == pytest.approx(0.025 ** (1 / 20))
