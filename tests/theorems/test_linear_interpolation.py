@@ -126,10 +126,10 @@ def test_family_summary_counts_rising_paths_and_resolves_bumps():
     falling = torch.tensor([[1.0, 0.5, 0.25, 0.125]], dtype=torch.float64)
     summary = experiment.summarize(
         experiment.FamilyPaths("toy", "toy", torch.cat([rising, falling, falling])), "float64")
-    assert (summary["paths"], summary["monotone"]) == (3, 2)
-    assert summary["largest_relative_bump"] == "0.25"
+    assert (summary.paths, summary.monotone) == (3, 2)
+    assert summary.largest_relative_bump == "0.25"
     flat = experiment.summarize(experiment.FamilyPaths("flat", "flat", falling), "float64")
-    assert flat["largest_relative_bump"] == BELOW_PRECISION
+    assert flat.largest_relative_bump == BELOW_PRECISION
 
 
 def test_clopper_pearson_interval_decides_usually():

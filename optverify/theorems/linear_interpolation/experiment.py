@@ -144,7 +144,8 @@ def train_mlp(classification: bool, settings: InterpolationConfig, config: RunCo
         optimizer.step()
     end = MlpParameters(*(p.detach() for p in parameters))
     name = "ReLU MLP, classification (SGD)" if classification else "ReLU MLP, regression (GD)"
-    return FamilyPaths(name, f"relu-mlp-{task}", mlp_path_loss(start, end, inputs, targets, classification, alphas))
+    return FamilyPaths(name, f"relu-mlp-{task}",
+                       mlp_path_loss(start, end, inputs, targets, classification, alphas))
 
 
 def clopper_pearson(successes: int, trials: int) -> tuple[float, float]:
@@ -152,25 +153,50 @@ def clopper_pearson(successes: int, trials: int) -> tuple[float, float]:
     return float(interval.low), float(interval.high)
 
 
-def summarize(family: FamilyPaths, dtype: str) -> dict:
-    losses = family.losses
-    finite = finite_paths(losses)
-    kept = losses[finite]
-    is_monotone = monotone(kept, dtype)
+@dataclass(frozen=True)
+class FamilySummary:
+    """Monotone-path statistics of one family.
+
+    paths / diverged: finite paths kept, and paths with a non-finite loss left out.
+    monotone: paths whose largest bump is within the rounding floor.
+    largest_relative_bump: max over paths of bump / l(0), or "below precision" (resolve()).
+    relative_bumps: bump / l(0) per kept path; curves: the first three paths' losses;
+    worst_seed, worst_curve: the seed with the largest relative bump and its path loss.
+    """
+
+    family: str
+    key: str
+    paths: int
+    diverged: int
+    monotone: int
+    largest_relative_bump: str
+    median_relative_bump: float
+    median_final_over_initial: float
+    relative_bumps: np.ndarray
+    curves: np.ndarray
+    worst_seed: int
+    worst_curve: np.ndarray
+
+
+def summarize(family: FamilyPaths, dtype: str) -> FamilySummary:
+    finite = finite_paths(family.losses)
+    kept = family.losses[finite]
+    if kept.shape[0] == 0:
+        raise ValueError(f"every path of the family {family.name!r} has a non-finite loss")
     initial = kept[:, 0]
     bumps = largest_bumps(kept)
     relative = (bumps / initial).cpu().numpy()
     worst = int(np.argmax(relative))
     resolved = resolve(float(bumps[worst]), float(kept[worst].abs().max()), dtype)
-    return {"family": family.name, "key": family.key, "paths": int(kept.shape[0]),
-            "diverged": int((~finite).sum()), "monotone": int(is_monotone.sum()),
-            "largest_relative_bump": resolved.describe() if resolved.below_precision
-            else f"{float(relative[worst]):.3g}",
-            "median_relative_bump": float(np.median(relative)),
-            "final_over_initial": float((kept[:, -1] / initial).median()),
-            "relative_bumps": relative,
-            "curves": kept[:3].cpu().numpy(), "worst_curve": kept[worst].cpu().numpy(),
-            "worst_seed": worst}
+    return FamilySummary(
+        family=family.name, key=family.key, paths=int(kept.shape[0]),
+        diverged=int((~finite).sum()), monotone=int(monotone(kept, dtype).sum()),
+        largest_relative_bump=(resolved.describe() if resolved.below_precision
+                               else f"{float(relative[worst]):.3g}"),
+        median_relative_bump=float(np.median(relative)),
+        median_final_over_initial=float((kept[:, -1] / initial).median()),
+        relative_bumps=relative, curves=kept[:3].cpu().numpy(),
+        worst_seed=int(torch.nonzero(finite)[worst]), worst_curve=kept[worst].cpu().numpy())
 
 
 @contextmanager
@@ -197,20 +223,20 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
     checks: list[Check] = []
     rows = []
     for summary in summaries:
-        low, high = clopper_pearson(summary["monotone"], summary["paths"])
-        fraction = summary["monotone"] / summary["paths"]
-        rows.append((summary["family"], summary["paths"], summary["diverged"], summary["monotone"],
-                     fraction, low, high, summary["largest_relative_bump"],
-                     summary["median_relative_bump"], summary["final_over_initial"]))
+        low, high = clopper_pearson(summary.monotone, summary.paths)
+        fraction = summary.monotone / summary.paths
+        rows.append((summary.family, summary.paths, summary.diverged, summary.monotone,
+                     fraction, low, high, summary.largest_relative_bump,
+                     summary.median_relative_bump, summary.median_final_over_initial))
         checks.append(inequality_check(
-            Layer.EXPERIMENT, f"monotone-fraction-{summary['key']}",
-            f"{summary['family']}: monotone fraction >= 1/2 at the lower end of its 95% CI",
+            Layer.EXPERIMENT, f"monotone-fraction-{summary.key}",
+            f"{summary.family}: monotone fraction >= 1/2 at the lower end of its 95% CI",
             low - THRESHOLD, decisive=False,
-            values={"monotone": summary["monotone"], "paths": summary["paths"],
+            values={"monotone": summary.monotone, "paths": summary.paths,
                     "fraction": fraction, "ci_low": low, "ci_high": high,
-                    "largest_relative_bump": summary["largest_relative_bump"]}))
-    total = sum(s["paths"] for s in summaries)
-    successes = sum(s["monotone"] for s in summaries)
+                    "largest_relative_bump": summary.largest_relative_bump}))
+    total = sum(summary.paths for summary in summaries)
+    successes = sum(summary.monotone for summary in summaries)
     low, high = clopper_pearson(successes, total)
     checks.insert(0, inequality_check(
         Layer.EXPERIMENT, "monotone-fraction",
@@ -226,27 +252,27 @@ def verify(config: RunConfig, progress: Progress) -> LayerResult:
                        figures=(curves_figure(summaries, alphas), bumps_figure(summaries)))
 
 
-def curves_figure(summaries: list[dict], alphas: torch.Tensor) -> Figure:
+def curves_figure(summaries: list[FamilySummary], alphas: torch.Tensor) -> Figure:
     grid = tuple(float(a) for a in alphas.cpu())
-    panels = tuple(Panel(summary["family"], "alpha", "training loss l(alpha)", tuple(
+    panels = tuple(Panel(summary.family, "alpha", "training loss l(alpha)", tuple(
         Series(f"seed {i}", grid, tuple(float(v) for v in curve), "line")
-        for i, curve in enumerate(summary["curves"])) + (
-        Series(f"seed {summary['worst_seed']}: largest bump / l(0) "
-               f"{summary['largest_relative_bump']}", grid,
-               tuple(float(v) for v in summary["worst_curve"]), "dashed"),),
+        for i, curve in enumerate(summary.curves)) + (
+        Series(f"seed {summary.worst_seed}: largest bump / l(0) "
+               f"{summary.largest_relative_bump}", grid,
+               tuple(float(v) for v in summary.worst_curve), "dashed"),),
         xscale="linear", yscale="log")
         for summary in summaries)
     return Figure("path-losses", "Loss along the straight path theta_0 -> theta_T", panels,
                   columns=4)
 
 
-def bumps_figure(summaries: list[dict]) -> Figure:
+def bumps_figure(summaries: list[FamilySummary]) -> Figure:
     series = []
     for summary in summaries:
-        ordered = np.sort(summary["relative_bumps"])
+        ordered = np.sort(summary.relative_bumps)
         quantiles = (np.arange(len(ordered)) + 0.5) / len(ordered)
         shown = ordered > 0
-        series.append(Series(summary["family"], tuple(float(q) for q in quantiles[shown]),
+        series.append(Series(summary.family, tuple(float(q) for q in quantiles[shown]),
                              tuple(float(b) for b in ordered[shown])))
     panel = Panel("Sorted non-zero largest bumps (paths with zero bump not drawn)", "quantile over seeds",
                   "largest bump / l(0)", tuple(series), xscale="linear", yscale="log")
