@@ -15,6 +15,7 @@ from mpmath import mp
 
 from optverify.claim import RunConfig, no_progress
 from optverify.numerics.precision import machine_epsilon
+from optverify.numerics.threads import intra_op_threads
 from optverify.numerics.walsh_hadamard import (
     hypercube_points,
     naive_parity_correlations,
@@ -24,7 +25,11 @@ from optverify.numerics.walsh_hadamard import (
     walsh_hadamard,
 )
 from optverify.results import Verdict
-from optverify.theorems.orthogonal_gradient_variance import experiment, numeric, statement
+from optverify.theorems.orthogonal_gradient_variance import (
+    experiment,
+    numeric,
+    statement,
+)
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     cosine_gradient,
     cosine_objective,
@@ -51,9 +56,9 @@ MP_TOLERANCE = 10.0 ** -(MP_DIGITS - 10)
 @pytest.fixture(autouse=True)
 def single_thread():
     """Run these tests single-threaded, as the experiment layer does on a CPU (see
-    `experiment.intra_op_threads`: threaded kernels on a busy 2-core machine are many times
+    `optverify.numerics.threads.intra_op_threads`: threaded kernels on a busy 2-core machine are many times
     slower)."""
-    with experiment.intra_op_threads(1):
+    with intra_op_threads(1):
         yield
 
 

@@ -104,27 +104,12 @@ def exact_moments(weights: torch.Tensor, labels: torch.Tensor) -> Moments:
 
 
 @dataclass(frozen=True)
-class MonteCarloMoments:
+class MonteCarloMoments(Moments):
     """Monte-Carlo E||g - E g||^2 of both estimators (E g exact), with standard errors."""
 
-    signal: float
-    variance_dec: float
-    variance_e2e: float
     stderr_dec: float
     stderr_e2e: float
     samples: int
-
-    @property
-    def snr_dec(self) -> float:
-        return self.signal / self.variance_dec
-
-    @property
-    def snr_e2e(self) -> float:
-        return self.signal / self.variance_e2e
-
-    @property
-    def variance_ratio(self) -> float:
-        return self.variance_e2e / self.variance_dec
 
 
 def _centred_sq_norms(probabilities, directions, mean_columns, mean_sq_norm, inputs):

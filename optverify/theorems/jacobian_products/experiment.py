@@ -23,8 +23,6 @@ batch dimension and the scales sigma as a second one:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +34,7 @@ from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
 from optverify.figures import rate_panel
 from optverify.numerics.fit import fit_exponential_rate, fit_power_law
 from optverify.numerics.precision import BELOW_PRECISION, machine_epsilon
+from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
 from optverify.theorems.jacobian_products.products import (
     as_numpy,
@@ -419,19 +418,6 @@ def _clipping_check(setup: ExperimentConfig, run: RunConfig, dimension: int) -> 
         values={"largest_unclipped_norm": float(norms.max()),
                 "fraction_clipped": float((norms > setup.clip_threshold).double().mean()),
                 "worst_direction_change": float((1 - cosine).abs().max())})
-
-
-@contextmanager
-def single_threaded_on_cpu(device: str) -> Iterator[None]:
-    """Run torch single-threaded on CPU: on the shared 2-core machine the quick run took 14 s
-    with the default threads (7 ms per tanh of a 200 x 16 tensor) against a few s with one."""
-    previous = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def verify(config: RunConfig, progress: Progress) -> LayerResult:

@@ -19,8 +19,6 @@ Clopper-Pearson interval. Per-family fractions and the bump statistics are repor
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +27,7 @@ from scipy import stats
 
 from optverify.claim import Layer, Progress, RunConfig
 from optverify.numerics.precision import resolve
+from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
@@ -197,18 +196,6 @@ def summarize(family: FamilyPaths, dtype: str) -> FamilySummary:
         median_final_over_initial=float((kept[:, -1] / initial).median()),
         relative_bumps=relative, curves=kept[:3].cpu().numpy(),
         worst_seed=int(torch.nonzero(finite)[worst]), worst_curve=kept[worst].cpu().numpy())
-
-
-@contextmanager
-def single_threaded_on_cpu(device: str) -> Iterator[None]:
-    """The models are tiny: on CPU one thread avoids contention overhead (restored after)."""
-    previous = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def verify(config: RunConfig, progress: Progress) -> LayerResult:

@@ -17,8 +17,6 @@ Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +27,17 @@ from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
 from optverify.figures import rate_panel
 from optverify.numerics.fit import fit_exponential_rate, fit_power_law
 from optverify.numerics.precision import machine_epsilon, resolve
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Surface, Table, Verdict
+from optverify.numerics.threads import single_threaded_on_cpu
+from optverify.results import (
+    Check,
+    Figure,
+    LayerResult,
+    Panel,
+    Series,
+    Surface,
+    Table,
+    Verdict,
+)
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     cosine_gradient,
     cosine_objective,
@@ -275,22 +283,6 @@ def float32_comparison(settings: SweepConfig, reference: dict[int, GradientVaria
     return check, table
 
 
-@contextmanager
-def intra_op_threads(count: int) -> Iterator[None]:
-    """Run a block with `count` torch intra-op threads and restore the previous setting after it.
-
-    On a shared 2-core machine whose cores are busy with other work, torch's threaded kernels
-    wait on each other: measured 60x slower per learning step (98 ms vs 1.5 ms at d = 30, batch
-    128 x width 300) and 11x slower for the quick Var sweep (15.9 s vs 1.4 s) with 2 threads
-    than with 1. The CPU experiment therefore runs single-threaded."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _random_signs(count: int, d: int, generator: torch.Generator, device) -> torch.Tensor:
     bits = torch.randint(0, 2, (count, d), generator=generator, device=device)
     return (1 - 2 * bits).to(torch.float64)
@@ -448,8 +440,7 @@ def landscape_results(config: RunConfig, progress: Progress):
 
 
 def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    threads = 1 if config.device == "cpu" else torch.get_num_threads()
-    with intra_op_threads(threads):
+    with single_threaded_on_cpu(config.device):
         variance_checks_, variance_figures, tables = variance_checks(config, progress)
         learning_check, learning_figure, learning_table = learning_results(config, progress)
         landscape_checks, landscape_figure = landscape_results(config, progress)
