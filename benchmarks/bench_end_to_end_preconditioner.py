@@ -9,7 +9,7 @@ import time
 import numpy as np
 from mpmath import mp
 
-from optverify.claim import RunConfig
+from optverify.config import RunConfig
 from optverify.numerics.mp_linalg import max_abs, psd_power, to_mp
 from optverify.numerics.preconditioner import end_to_end_velocity_mp
 

@@ -2,7 +2,7 @@
 
 import time
 
-from optverify.claim import RunConfig
+from optverify.config import RunConfig
 from optverify.verify import registry
 from optverify.verify.runner import run_claim
 

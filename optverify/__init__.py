@@ -2,16 +2,20 @@
 
 Python API:
     import optverify
-    optverify.claims                     # {claim id: Claim}
-    result = optverify.run(["balancedness"], optverify.RunConfig(quick=True))
+    optverify.claims                     # {claim id: Claim}: built-in and entry-point claims
+    result = optverify.run(["balancedness", "path/to/mine.py"], optverify.RunConfig(quick=True))
     result.claims[0].verdict             # Verdict.CONSISTENT, ...
+
+Claim authors import from `optverify.kit`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from optverify.claim import Claim, RunConfig
+from optverify.claim import Claim
+from optverify.config import RunConfig
 from optverify.results import ClaimResult, Verdict
 
 __all__ = ["Claim", "ClaimResult", "RunConfig", "Verdict", "claims", "run"]
@@ -19,14 +23,15 @@ __all__ = ["Claim", "ClaimResult", "RunConfig", "Verdict", "claims", "run"]
 
 def __getattr__(name: str):
     if name == "claims":
-        from optverify.verify.registry import claims
+        from optverify.verify.discovery import known_claims
 
-        return claims()
+        return known_claims()
     raise AttributeError(f"module 'optverify' has no attribute {name!r}")
 
 
-def run(claim_ids: Sequence[str], config: RunConfig = RunConfig()):
-    """Run the named claims and return a `RunResult` (see optverify.verify.runner)."""
-    from optverify.verify import registry, runner
+def run(claims: Sequence[str | Path | Claim], config: RunConfig = RunConfig()):
+    """Run claims given as ids, claim-file paths or Claim objects; returns a `RunResult` (see
+    optverify.verify.runner). An unknown id or a bad file raises `DiscoveryError`."""
+    from optverify.verify import discovery, runner
 
-    return runner.run([registry.get(claim_id) for claim_id in claim_ids], config)
+    return runner.run(discovery.resolve(claims), config)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optverify.claim import Bound
+from optverify.bound import Bound
 from optverify.numerics.fit import FitScale, RateFit
 from optverify.results import Panel, Series
 

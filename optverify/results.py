@@ -11,8 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from optverify.claim import Bound, Layer
+from optverify.bound import Bound
 from optverify.numerics.fit import RateFit
+
+
+class Layer(str, Enum):
+    """The three verification layers of a claim."""
+
+    SYMBOLIC = "symbolic"
+    NUMERIC = "numeric"
+    EXPERIMENT = "experiment"
 
 
 class Verdict(str, Enum):
@@ -38,6 +46,9 @@ class Check:
     detail: the outcome in words with its numbers (e.g. the measured tight exponent).
     decisive: whether it counts towards the claim's verdict. A statement reported "as written"
         beside a corrected one that was measured is not decisive.
+    main: whether this check decides the claim's main bound (it is judged against `Claim.bound`).
+    rules_out: the plausible false alternative this check rejects (e.g. "exponent 3"), stated with
+        the check; empty where none is named.
     fit / bound: for rates, the fitted exponent and the bound it was judged against.
     residual / tolerance / precision_digits: for identities, |lhs - rhs| and its allowed size.
     values: further named numbers (ratios, floors, counter-examples); a value below its precision
@@ -50,6 +61,8 @@ class Check:
     verdict: Verdict
     detail: str = ""
     decisive: bool = True
+    main: bool = False
+    rules_out: str = ""
     fit: RateFit | None = None
     bound: Bound | None = None
     residual: float | None = None
@@ -146,12 +159,16 @@ class Environment:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """A claim's three layers, its combined verdict and the environment it ran in."""
+    """A claim's layers, its combined verdict and the environment it ran in.
+
+    origin: where the claim came from: "built-in", "entry point NAME (DIST)" or "file PATH".
+    """
 
     claim: str
     title: str
     source: str
     bound: str
+    origin: str
     assumptions: tuple[str, ...]
     verdict: Verdict
     layers: tuple[LayerResult, ...]
@@ -160,6 +177,11 @@ class ClaimResult:
     @property
     def checks(self) -> tuple[Check, ...]:
         return tuple(check for layer in self.layers for check in layer.checks)
+
+    @property
+    def main_checks(self) -> tuple[Check, ...]:
+        """The checks that decide the claim's main bound."""
+        return tuple(check for check in self.checks if check.main)
 
     @property
     def figures(self) -> tuple[Figure, ...]:

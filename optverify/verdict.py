@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+import mpmath
 import sympy
 
-from optverify.claim import Bound, BoundKind, Layer
+from optverify.bound import Bound, BoundKind
 from optverify.numerics.fit import FitScale, RateFit
-from optverify.results import Check, Value, Verdict
+from optverify.results import Check, Layer, Value, Verdict
 
 EXPONENT_TOLERANCE = 0.1
 """Allowed deviation of a measured exponent from a claimed one before a finite sweep counts as
@@ -108,8 +109,9 @@ def rate_check(
 
 
 def judge_residual(residual: float, tolerance: float) -> Verdict:
-    """An identity holds when |lhs - rhs| <= tolerance."""
-    if not math.isfinite(residual):
+    """An identity holds when |lhs - rhs| <= tolerance (floats or mpmath numbers, compared
+    exactly, so a floor below float range still decides)."""
+    if not mpmath.isfinite(residual):
         return Verdict.INCONCLUSIVE
     return Verdict.CONSISTENT if residual <= tolerance else Verdict.VIOLATED
 
@@ -133,7 +135,8 @@ def identity_check(
         name=name,
         statement=statement,
         verdict=verdict,
-        detail=f"residual {residual:.3g} against tolerance {tolerance:.3g}{digits}: {verdict.value}",
+        detail=f"residual {mpmath.nstr(residual, 3)} against tolerance "
+        f"{mpmath.nstr(tolerance, 3)}{digits}: {verdict.value}",
         decisive=decisive,
         residual=float(residual),
         tolerance=float(tolerance),
@@ -153,7 +156,8 @@ def inequality_check(
     values: Mapping[str, Value] | None = None,
 ) -> Check:
     """A check of lhs <= rhs through its margin rhs - lhs (the worst case over instances)."""
-    if not math.isfinite(margin):
+    finite = bool(mpmath.isfinite(margin))
+    if not finite:
         verdict = Verdict.INCONCLUSIVE
     else:
         verdict = Verdict.CONSISTENT if margin >= -tolerance else Verdict.VIOLATED
@@ -162,9 +166,10 @@ def inequality_check(
         name=name,
         statement=statement,
         verdict=verdict,
-        detail=f"worst margin {margin:.3g} (tolerance {tolerance:.3g}): {verdict.value}",
+        detail=f"worst margin {mpmath.nstr(margin, 3)} (tolerance {mpmath.nstr(tolerance, 3)}): "
+        f"{verdict.value}",
         decisive=decisive,
-        residual=float(-margin) if math.isfinite(margin) else None,
+        residual=float(-margin) if finite else None,
         tolerance=float(tolerance),
         values=dict(values or {}),
     )

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import sympy
 
-from optverify.claim import Bound, BoundKind, Layer
+from optverify.bound import Bound, BoundKind
+from optverify.results import Layer
 from optverify.numerics.fit import ConfidenceInterval, FitScale, RateFit
 from optverify.results import Check, Verdict
 from optverify.verdict import (

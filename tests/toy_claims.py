@@ -1,44 +1,36 @@
-"""Small claims with known outcomes, to test the runner, reports and CLI apart from real theorems."""
+"""Small claims with known outcomes, written on the kit, to test the runner, reports and CLI apart
+from real theorems."""
 
 from __future__ import annotations
 
 import numpy as np
 import sympy
 
-from optverify.claim import Bound, BoundKind, Claim, Layer, Source
-from optverify.figures import rate_panel
-from optverify.numerics.fit import fit_power_law
-from optverify.results import Figure, LayerResult, Table
-from optverify.verdict import identity_check, rate_check, symbolic_zero_check
+from optverify.kit import Bound, Claim, Session, Source, rate_panel
 
-SQUARE = Bound(BoundKind.TIGHT, "x", sympy.Integer(2))
+SQUARE = Bound.tight("x", 2)
 
 
-def _symbolic(config, progress):
+def _symbolic(s: Session) -> None:
     x = sympy.Symbol("x")
-    check = symbolic_zero_check("square-expansion", "(x+1)^2 = x^2 + 2x + 1",
-                                (x + 1) ** 2 - x**2 - 2 * x - 1)
-    return LayerResult(Layer.SYMBOLIC, checks=(check,))
+    s.zero("square-expansion", "(x+1)^2 = x^2 + 2x + 1", (x + 1) ** 2 - x**2 - 2 * x - 1)
 
 
-def _numeric(config, progress):
-    residual = abs(np.sqrt(2.0) ** 2 - 2.0)
-    check = identity_check(Layer.NUMERIC, "sqrt-two", "sqrt(2)^2 = 2", residual, 1e-12)
-    table = Table("values", "A small table", ("x", "x^2"), ((1, 1.0), (2, 4.0)))
-    return LayerResult(Layer.NUMERIC, checks=(check,), tables=(table,), notes=("a note",))
+def _numeric(s: Session) -> None:
+    s.identity("sqrt-two", "sqrt(2)^2 = 2", abs(np.sqrt(2.0) ** 2 - 2.0), 1e-12)
+    s.table("values", "A small table", ("x", "x^2"), ((1, 1.0), (2, 4.0)))
+    s.note("a note")
 
 
-def _measured_square(config, progress, exponent: float):
-    rng = config.numpy_rng("noise")
+def _measured_square(s: Session, exponent: float) -> None:
+    rng = s.rng("noise")
     x = np.geomspace(1, 100, 8)
-    y = np.array([xi**exponent * np.exp(rng.normal(0, 0.01)) for xi in progress(x, "points")])
-    fit = fit_power_law(x, y)
-    check = rate_check(Layer.EXPERIMENT, "square-rate", "y = Theta(x^2)", fit, SQUARE)
-    figure = Figure("square", "y against x", (rate_panel("rate", "x", "y", x, y, fit, SQUARE),))
-    return LayerResult(Layer.EXPERIMENT, checks=(check,), figures=(figure,))
+    y = np.array([xi**exponent * np.exp(rng.normal(0, 0.01)) for xi in s.progress(x, "points")])
+    check = s.rate("square-rate", "y = Theta(x^2)", x, y, main=True, rules_out="y ~ x^3")
+    s.figure("square", "y against x", [rate_panel("rate", "x", "y", x, y, check.fit, SQUARE)])
 
 
-def _raise(config, progress):
+def _raise(s: Session) -> None:
     raise RuntimeError("the experiment broke")
 
 
@@ -46,8 +38,8 @@ SOURCE = Source("Nobody (2024)", "Toy theorem 1", "0000.00000")
 
 
 def toy_claim(claim_id: str, measured_exponent: float = 2.0, raising: bool = False) -> Claim:
-    def experiment(config, progress):
-        return _measured_square(config, progress, measured_exponent)
+    def experiment(s: Session) -> None:
+        _measured_square(s, measured_exponent)
 
     return Claim(
         id=claim_id,

@@ -2,7 +2,7 @@
 
     verify list
     verify all [options]
-    verify run ID [ID ...] [options]
+    verify run CLAIM [CLAIM ...] [options]     (CLAIM: an id or a path to a claim file)
 
 Exit codes: 0 no claim violated or errored; 1 a claim violated; 2 bad usage or input;
 3 a claim raised an error (the other claims still run and report), or an internal error;
@@ -22,9 +22,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from optverify.claim import MAX_PRECISION_DIGITS, MIN_PRECISION_DIGITS, Claim, Layer, RunConfig
-from optverify.results import ClaimResult
-from optverify.verify import registry
+from optverify.claim import Claim
+from optverify.config import MAX_PRECISION_DIGITS, MIN_PRECISION_DIGITS, RunConfig
+from optverify.results import ClaimResult, Layer
+from optverify.verify import discovery
 from optverify.verify.report import ReportError, ensure_writable, write_claim_report, write_summary
 from optverify.verify.runner import RunResult, run
 from optverify.verify.serialize import summary_to_json
@@ -88,8 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the claims: ids, titles, sources")
     commands.add_parser("all", parents=[options], help="verify every claim")
-    run_parser = commands.add_parser("run", parents=[options], help="verify the named claims")
-    run_parser.add_argument("ids", nargs="+", metavar="ID")
+    run_parser = commands.add_parser("run", parents=[options],
+                                     help="verify the named claims (ids or claim-file paths)")
+    run_parser.add_argument("ids", nargs="+", metavar="CLAIM",
+                            help="a claim id, or a path to a .py file that defines CLAIM")
     return parser
 
 
@@ -106,10 +109,10 @@ def resolve_device(requested: str) -> str:
 
 def _list_claims(console: Console) -> None:
     table = Table(title="optverify claims")
-    for column in ("id", "title", "source"):
+    for column in ("id", "title", "source", "from"):
         table.add_column(column)
-    for claim in registry.claims().values():
-        table.add_row(claim.id, claim.title, claim.source.cite())
+    for claim in discovery.every_claim():
+        table.add_row(claim.id, claim.title, claim.source.cite(), claim.origin)
     console.print(table)
 
 
@@ -137,7 +140,8 @@ class _ProgressDisplay:
 
     def __init__(self, bar: Progress, claims: Sequence[Claim]):
         self.bar = bar
-        self.overall = bar.add_task("starting", total=3 * len(claims))
+        self.total = sum(len(claim.layers()) for claim in claims)
+        self.overall = bar.add_task("starting", total=self.total)
         self.started = False
 
     def on_layer(self, claim: Claim, layer: Layer) -> None:
@@ -174,16 +178,14 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console) -> RunResult:
         display = _ProgressDisplay(bar, claims)
         result = run(claims, config, progress=display.track, on_layer=display.on_layer,
                      on_claim_done=write)
-        bar.update(display.overall, completed=3 * len(claims), description="done")
+        bar.update(display.overall, completed=display.total, description="done")
         return result
 
 
 def _selected(args) -> list[Claim]:
-    if args.command == "all":
-        return list(registry.claims().values())
     try:
-        return [registry.get(claim_id) for claim_id in dict.fromkeys(args.ids)]
-    except registry.UnknownClaimError as error:
+        return discovery.every_claim() if args.command == "all" else discovery.resolve(args.ids)
+    except discovery.DiscoveryError as error:
         raise UsageError(str(error)) from error
 
 
@@ -192,7 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
-            _list_claims(stdout)
+            try:
+                _list_claims(stdout)
+            except discovery.DiscoveryError as error:
+                raise UsageError(str(error)) from error
             return 0
         result = _run_claims(args, _selected(args), stderr)
         write_summary(result, args.out)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from optverify.claim import Layer
-from optverify.results import Check, ClaimResult, Table, Value
+from optverify.results import Check, ClaimResult, Layer, Table, Value
 from optverify.verify.runner import RunResult
 
 _MARK = {"consistent": "consistent", "violated": "**VIOLATED**", "inconclusive": "inconclusive",
@@ -24,9 +23,12 @@ def _table(columns, rows) -> list[str]:
 
 
 def _check_lines(check: Check) -> list[str]:
-    role = "" if check.decisive else " (reported, not decisive)"
+    role = " (main statement)" if check.main else ""
+    role += "" if check.decisive else " (reported, not decisive)"
     lines = [f"#### `{check.name}` — {_MARK[check.verdict.value]}{role}", "", check.statement, "",
              f"- Outcome: {check.detail}"]
+    if check.rules_out:
+        lines.append(f"- Rules out: {check.rules_out}")
     if check.fit is not None:
         fit = check.fit
         lines.append(f"- Fit ({fit.scale.value}): slope {fit.exponent:.6g} +- {fit.stderr:.2g} "
@@ -44,6 +46,14 @@ def _table_lines(table: Table) -> list[str]:
     return [f"**{table.caption}**", "", *_table(table.columns, table.rows), ""]
 
 
+def _main_statement(result: ClaimResult) -> str:
+    main = result.main_checks
+    if not main:
+        return "no check is marked as deciding the main bound"
+    return ", ".join(f"`{check.name}` ({check.layer.value}, {check.verdict.value})"
+                     for check in main)
+
+
 def claim_markdown(result: ClaimResult) -> str:
     """The content of `<out>/<claim>/report.md`."""
     env = result.environment
@@ -54,13 +64,15 @@ def claim_markdown(result: ClaimResult) -> str:
         "",
         f"- Source: {result.source}",
         f"- Claimed bound: {result.bound}",
+        f"- Decided by: {_main_statement(result)}",
+        f"- Claim from: {result.origin}",
     ]
     lines += [f"- Assumption: {assumption}" for assumption in result.assumptions]
     lines += ["", "## Checks", ""]
     lines += _table(
         ("layer", "check", "verdict", "decisive"),
-        [(c.layer.value, c.name, c.verdict.value, "yes" if c.decisive else "no")
-         for c in result.checks],
+        [(c.layer.value, c.name, c.verdict.value,
+          "main" if c.main else ("yes" if c.decisive else "no")) for c in result.checks],
     )
     lines.append("")
     for layer in result.layers:

@@ -1,13 +1,14 @@
-"""Which claims exist: one line per claim folder under `optverify/theorems/`.
+"""The built-in claims: one line per claim folder under `optverify/theorems/`.
 
 A claim folder's `__init__.py` exposes `CLAIM`; registering it is adding its module name below.
-Modules are imported on first use, so `verify list` stays fast.
+Modules are imported on first use, so `verify list` stays fast. Claims from entry points and files
+are found by `optverify.verify.discovery`.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
+from dataclasses import replace
 from functools import cache
 
 from optverify.claim import Claim
@@ -27,22 +28,8 @@ CLAIM_MODULES = (
 )
 
 
-class UnknownClaimError(LookupError):
-    """A claim id that is not registered; the message suggests the closest ids."""
-
-
 @cache
-def claims() -> dict[str, Claim]:
-    """All registered claims by id, in registration order."""
-    loaded = [importlib.import_module(f"optverify.theorems.{name}").CLAIM for name in CLAIM_MODULES]
-    return {claim.id: claim for claim in loaded}
-
-
-def get(claim_id: str) -> Claim:
-    """The claim with this id, or UnknownClaimError naming the closest registered ids."""
-    known = claims()
-    if claim_id in known:
-        return known[claim_id]
-    close = difflib.get_close_matches(claim_id, list(known), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
-    raise UnknownClaimError(f"unknown claim {claim_id!r}{hint}")
+def builtin_claims() -> dict[str, Claim]:
+    """All built-in claims by id, in registration order, with origin "built-in"."""
+    modules = [importlib.import_module(f"optverify.theorems.{name}") for name in CLAIM_MODULES]
+    return {m.CLAIM.id: replace(m.CLAIM, origin="built-in") for m in modules}

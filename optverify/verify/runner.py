@@ -9,8 +9,10 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from optverify.claim import Claim, Layer, Progress, RunConfig, no_progress
-from optverify.results import Check, ClaimResult, Environment, LayerResult, Verdict
+from optverify.claim import Claim
+from optverify.config import RunConfig
+from optverify.results import Check, ClaimResult, Environment, Layer, LayerResult, Verdict
+from optverify.session import LayerFunction, Progress, no_progress, run_layer as record_layer
 from optverify.verdict import combine
 
 _VERSIONED = ("optverify", "torch", "numpy", "scipy", "sympy", "mpmath")
@@ -35,14 +37,15 @@ def _error_result(layer: Layer, error: BaseException, wall_s: float) -> LayerRes
     return LayerResult(layer, checks=(check,), wall_s=wall_s, error=message)
 
 
-def run_layer(layer: Layer, function, config: RunConfig, progress: Progress) -> LayerResult:
-    """Run one layer; an exception becomes an `error` result carrying its message."""
+def run_layer(claim: Claim, layer: Layer, function: LayerFunction, config: RunConfig,
+              progress: Progress) -> LayerResult:
+    """Run one layer on a fresh session; an exception becomes an `error` result with its message."""
     start = time.perf_counter()
     try:
-        result = function(config, progress)
+        result = record_layer(function, layer, config, claim_bound=claim.bound, progress=progress)
     except Exception as error:  # a failing claim is reported, and the run goes on
         return _error_result(layer, error, time.perf_counter() - start)
-    return replace(result, layer=layer, wall_s=time.perf_counter() - start)
+    return replace(result, wall_s=time.perf_counter() - start)
 
 
 def run_claim(
@@ -51,13 +54,13 @@ def run_claim(
     progress: Progress = no_progress,
     on_layer: Callable[[Claim, Layer], None] | None = None,
 ) -> ClaimResult:
-    """Run a claim's three layers and combine their checks into the claim's verdict."""
+    """Run a claim's layers and combine their checks into the claim's verdict."""
     start = time.perf_counter()
     layers = []
     for layer, function in claim.layers():
         if on_layer is not None:
             on_layer(claim, layer)
-        layers.append(run_layer(layer, function, config, progress))
+        layers.append(run_layer(claim, layer, function, config, progress))
     checks = [check for result in layers for check in result.checks]
     environment = Environment(
         seed=config.seed,
@@ -73,6 +76,7 @@ def run_claim(
         title=claim.title,
         source=claim.source.cite(),
         bound=claim.bound.describe(),
+        origin=claim.origin,
         assumptions=claim.assumptions,
         verdict=combine(checks),
         layers=tuple(layers),

@@ -9,7 +9,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 
-from optverify.claim import Bound
+from optverify.bound import Bound
 from optverify.numerics.fit import RateFit
 from optverify.results import (
     Check,
@@ -23,7 +23,7 @@ from optverify.results import (
 )
 from optverify.verify.runner import RunResult, library_versions
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def _number(value: Value) -> Value:
@@ -71,6 +71,8 @@ def check_to_json(check: Check) -> dict:
         "statement": check.statement,
         "verdict": check.verdict.value,
         "decisive": check.decisive,
+        "main": check.main,
+        "rules_out": check.rules_out,
         "detail": check.detail,
         "fit": None if check.fit is None else fit_to_json(check.fit),
         "bound": None if check.bound is None else bound_to_json(check.bound),
@@ -125,8 +127,10 @@ def claim_to_json(result: ClaimResult) -> dict:
         "title": result.title,
         "source": result.source,
         "bound": result.bound,
+        "origin": result.origin,
         "assumptions": list(result.assumptions),
         "verdict": result.verdict.value,
+        "main_checks": [check.name for check in result.main_checks],
         "checks": [check_to_json(check) for check in result.checks],
         "layers": [layer_to_json(layer) for layer in result.layers],
         "environment": environment_to_json(result.environment),
@@ -147,6 +151,7 @@ def summary_to_json(run: RunResult) -> dict:
                 "title": result.title,
                 "verdict": result.verdict.value,
                 "bound": result.bound,
+                "origin": result.origin,
                 "wall_s": result.environment.wall_s,
                 "report": f"{result.claim}/report.json",
             }

@@ -6,14 +6,15 @@ import sys
 
 import pytest
 
-from optverify.verify import cli, registry
+from optverify.verify import cli, discovery, registry
 from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
 
 
 @pytest.fixture
 def toy_registry(monkeypatch):
     claims = {claim.id: claim for claim in (CONSISTENT, VIOLATED, RAISING)}
-    monkeypatch.setattr(registry, "claims", lambda: claims)
+    monkeypatch.setattr(registry, "builtin_claims", lambda: claims)
+    monkeypatch.setattr(discovery, "entry_point_claims", dict)
     return claims
 
 

@@ -4,15 +4,15 @@ import json
 
 import pytest
 
-from optverify.claim import RunConfig
+from optverify.config import RunConfig
 from optverify.verify import report
 from optverify.verify.runner import run, run_claim
 from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
 
-REPORT_FIELDS = {"format_version", "claim", "title", "source", "bound", "assumptions", "verdict",
-                 "checks", "layers", "environment"}
-CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "detail", "fit", "bound",
-                "residual", "tolerance", "precision_digits", "values"}
+REPORT_FIELDS = {"format_version", "claim", "title", "source", "bound", "origin", "assumptions",
+                 "verdict", "main_checks", "checks", "layers", "environment"}
+CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "main", "rules_out", "detail",
+                "fit", "bound", "residual", "tolerance", "precision_digits", "values"}
 FIT_FIELDS = {"exponent", "ci_low", "ci_high", "ci_level", "stderr", "intercept", "x_min", "x_max",
               "n_points", "scale", "r_squared", "local_slopes"}
 BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "text"}
@@ -38,6 +38,8 @@ def test_report_json_field_names_are_pinned(tmp_path):
     assert all(set(layer) == LAYER_FIELDS for layer in data["layers"])
     assert set(data["environment"]) == ENVIRONMENT_FIELDS
     assert data["environment"]["versions"]["torch"]
+    assert data["format_version"] == 2 and data["main_checks"] == ["square-rate"]
+    assert rate["main"] is True and rate["rules_out"] == "y ~ x^3"
 
 
 def test_markdown_and_figures_are_written(tmp_path):

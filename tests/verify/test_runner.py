@@ -1,6 +1,6 @@
 """The runner: layers timed, errors caught and reported, verdicts combined, exit codes."""
 
-from optverify.claim import RunConfig
+from optverify.config import RunConfig
 from optverify.results import Verdict
 from optverify.verify.runner import run, run_claim
 from tests.toy_claims import CONSISTENT, RAISING, VIOLATED

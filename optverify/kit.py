@@ -1,0 +1,62 @@
+"""The one import for claim authors: everything a claim file and its layers need.
+
+    from optverify.kit import Bound, Claim, Session, Source
+
+    def experiment(s: Session) -> None:
+        kappas = s.preset(quick=[10, 30, 100], full=[10, 30, 100, 300, 1000])
+        ...
+        s.rate("iterations-vs-kappa", "...", kappas, iterations, main=True)
+
+    CLAIM = Claim(id="gd-quadratic", title="...", source=Source(...),
+                  bound=Bound.tight("kappa", 1), experiment=experiment)
+
+Run it with `verify run path/to/file.py`, or publish it from a package under the entry-point group
+`optverify.claims`. See docs/your-own-claim.md.
+"""
+
+from optverify.bound import Bound, BoundKind
+from optverify.claim import Claim, Source
+from optverify.config import RunConfig
+from optverify.figures import rate_panel
+from optverify.numerics.fit import (
+    ConfidenceInterval,
+    FitScale,
+    RateFit,
+    fit_exponential_rate,
+    fit_power_law,
+    fit_rate,
+)
+from optverify.numerics.precision import BELOW_PRECISION, Resolved, machine_epsilon, resolve
+from optverify.results import Check, Figure, Layer, LayerResult, Panel, Series, Surface, Table, Verdict
+from optverify.session import Progress, Session, run_layer
+
+__all__ = [
+    "BELOW_PRECISION",
+    "Bound",
+    "BoundKind",
+    "Check",
+    "Claim",
+    "ConfidenceInterval",
+    "Figure",
+    "FitScale",
+    "Layer",
+    "LayerResult",
+    "Panel",
+    "Progress",
+    "RateFit",
+    "Resolved",
+    "RunConfig",
+    "Series",
+    "Session",
+    "Source",
+    "Surface",
+    "Table",
+    "Verdict",
+    "fit_exponential_rate",
+    "fit_power_law",
+    "fit_rate",
+    "machine_epsilon",
+    "rate_panel",
+    "resolve",
+    "run_layer",
+]
