@@ -79,10 +79,11 @@ def test_torch_path_loss_matches_mpmath():
 
 
 def test_symbolic_counter_example_is_not_monotone_in_torch():
-    start, loss, bump, _ = statement.find_counter_example()
+    example = statement.find_counter_example()
+    loss, bump = example.loss, example.bump.height
     alphas = torch.linspace(0, 1, 1201, dtype=torch.float64)
-    starts = [torch.tensor([[[float(v)]]], dtype=torch.float64) for v in start]
-    ends = [torch.tensor([[[1.0]]], dtype=torch.float64) for _ in start]
+    starts = [torch.tensor([[[float(v)]]], dtype=torch.float64) for v in example.start]
+    ends = [torch.tensor([[[1.0]]], dtype=torch.float64) for _ in example.start]
     losses = deep_linear_path_loss(starts, ends, torch.ones(1, 1, dtype=torch.float64), alphas)
     exact = sympy.lambdify(statement.ALPHA, loss)(alphas.numpy())
     np.testing.assert_allclose(losses[0].numpy(), exact, rtol=1e-13, atol=1e-15)
@@ -133,7 +134,6 @@ def test_family_summary_counts_rising_paths_and_resolves_bumps():
 
 
 def test_clopper_pearson_interval_decides_usually():
-    low, high = experiment.clopper_pearson(12, 20)
-    assert low < 0.5 < high
-    low, _ = experiment.clopper_pearson(20, 20)
-    assert low == pytest.approx(0.025 ** (1 / 20))
+    interval = experiment.clopper_pearson(12, 20)
+    assert interval.low < 0.5 < interval.high
+    assert experiment.clopper_pearson(20, 20).low == pytest.approx(0.025 ** (1 / 20))

@@ -10,7 +10,7 @@ package's trained nets is >= 1/2 at the lower end of its 95% Clopper-Pearson int
 "usually" made precise and fixed before measuring.
 """
 
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.linear_interpolation import experiment, numeric, statement
 
 CLAIM = Claim(
@@ -22,7 +22,7 @@ CLAIM = Claim(
         theorem="Section 2 (linear interpolation from theta_0 to theta_T, Figs. 1-3)",
         arxiv="1412.6544",
     ),
-    bound=Bound(BoundKind.INEQUALITY, variable="paths", expression=statement.MAIN_BOUND),
+    bound=Bound.inequality(statement.MAIN_BOUND, variable="paths"),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

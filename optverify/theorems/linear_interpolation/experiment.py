@@ -25,10 +25,8 @@ import numpy as np
 import torch
 from scipy import stats
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.numerics.precision import resolve
+from optverify.kit import ConfidenceInterval, Figure, Panel, Series, Session, resolve
 from optverify.numerics.threads import single_threaded_on_cpu
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
     deep_linear_loss,
@@ -40,7 +38,6 @@ from optverify.theorems.linear_interpolation.paths import (
     mlp_path_loss,
     monotone,
 )
-from optverify.verdict import inequality_check
 
 CONFIDENCE = 0.95
 THRESHOLD = 0.5
@@ -65,9 +62,11 @@ class InterpolationConfig:
     batch_size: int = 16
 
     @classmethod
-    def for_run(cls, quick: bool) -> InterpolationConfig:
-        if quick:
-            return cls(seeds=24, steps=400)
+    def quick(cls) -> InterpolationConfig:
+        return cls(seeds=24, steps=400)
+
+    @classmethod
+    def full(cls) -> InterpolationConfig:
         return cls(seeds=128, steps=2000)
 
 
@@ -81,13 +80,13 @@ class FamilyPaths:
     losses: torch.Tensor
 
 
-def train_deep_linear(width: int, depth: int, settings: InterpolationConfig, config: RunConfig,
+def train_deep_linear(width: int, depth: int, settings: InterpolationConfig, s: Session,
                       alphas: torch.Tensor) -> FamilyPaths:
     """Layers N(0, scale^2 / width); target Phi = 1 for the scalar net (the symbolic layer's
     l = (1 - prod w)^2/2), else N(0, 1/width) entries drawn per seed."""
-    generator = config.torch_generator(f"deep-linear-{width}-{depth}")
+    generator = s.generator(f"deep-linear-{width}-{depth}")
     shape = (settings.seeds, width, width)
-    options = {"device": config.device, "dtype": config.torch_dtype}
+    options = {"device": s.device, "dtype": s.torch_dtype}
     scale = settings.linear_init_scale / math.sqrt(width)
     starts = [scale * torch.randn(shape, generator=generator, **options) for _ in range(depth)]
     if width == 1:
@@ -116,13 +115,13 @@ def init_mlp(seeds: int, inputs: int, hidden: int, generator: torch.Generator,
         torch.zeros((seeds,), **options))
 
 
-def train_mlp(classification: bool, settings: InterpolationConfig, config: RunConfig,
+def train_mlp(classification: bool, settings: InterpolationConfig, s: Session,
               alphas: torch.Tensor) -> FamilyPaths:
     """Teacher data (a random ReLU MLP of the same shape); GD (regression) or SGD with
     mini-batches (classification, labels sign of the teacher)."""
     task = "classification" if classification else "regression"
-    generator = config.torch_generator(f"mlp-{task}")
-    options = {"device": config.device, "dtype": config.torch_dtype}
+    generator = s.generator(f"mlp-{task}")
+    options = {"device": s.device, "dtype": s.torch_dtype}
     inputs = torch.randn((settings.samples, settings.inputs), generator=generator, **options)
     teacher = init_mlp(1, settings.inputs, settings.hidden, generator, options)
     outputs = mlp_outputs(teacher, inputs)[0]
@@ -133,7 +132,7 @@ def train_mlp(classification: bool, settings: InterpolationConfig, config: RunCo
     for _ in range(settings.steps):
         if classification:
             batch = torch.randint(0, settings.samples, (settings.batch_size,),
-                                  generator=generator, device=config.device)
+                                  generator=generator, device=s.device)
             batch_inputs, batch_targets = inputs[batch], targets[batch]
         else:
             batch_inputs, batch_targets = inputs, targets
@@ -147,9 +146,10 @@ def train_mlp(classification: bool, settings: InterpolationConfig, config: RunCo
                        mlp_path_loss(start, end, inputs, targets, classification, alphas))
 
 
-def clopper_pearson(successes: int, trials: int) -> tuple[float, float]:
+def clopper_pearson(successes: int, trials: int) -> ConfidenceInterval:
+    """The exact (Clopper-Pearson) CONFIDENCE interval of a binomial proportion."""
     interval = stats.binomtest(successes, trials).proportion_ci(CONFIDENCE, method="exact")
-    return float(interval.low), float(interval.high)
+    return ConfidenceInterval(float(interval.low), float(interval.high), CONFIDENCE)
 
 
 @dataclass(frozen=True)
@@ -198,45 +198,55 @@ def summarize(family: FamilyPaths, dtype: str) -> FamilySummary:
         worst_seed=int(torch.nonzero(finite)[worst]), worst_curve=kept[worst].cpu().numpy())
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    settings = InterpolationConfig.for_run(config.quick)
-    alphas = torch.linspace(0, 1, settings.alphas, device=config.device, dtype=config.torch_dtype)
-    jobs = [lambda w=w, d=d: train_deep_linear(w, d, settings, config, alphas)
+def train_families(s: Session, settings: InterpolationConfig,
+                   alphas: torch.Tensor) -> list[FamilySummary]:
+    """Train every family (deep linear widths x depths, then the two MLP tasks) and summarize."""
+    jobs = [lambda w=w, d=d: train_deep_linear(w, d, settings, s, alphas)
             for w in settings.widths for d in settings.depths]
-    jobs += [lambda c=c: train_mlp(c, settings, config, alphas) for c in (False, True)]
-    with single_threaded_on_cpu(config.device):
-        summaries = [summarize(job(), config.dtype)
-                     for job in progress(jobs, "train and interpolate")]
-    checks: list[Check] = []
-    rows = []
-    for summary in summaries:
-        low, high = clopper_pearson(summary.monotone, summary.paths)
-        fraction = summary.monotone / summary.paths
-        rows.append((summary.family, summary.paths, summary.diverged, summary.monotone,
-                     fraction, low, high, summary.largest_relative_bump,
-                     summary.median_relative_bump, summary.median_final_over_initial))
-        checks.append(inequality_check(
-            Layer.EXPERIMENT, f"monotone-fraction-{summary.key}",
-            f"{summary.family}: monotone fraction >= 1/2 at the lower end of its 95% CI",
-            low - THRESHOLD, decisive=False,
-            values={"monotone": summary.monotone, "paths": summary.paths,
-                    "fraction": fraction, "ci_low": low, "ci_high": high,
-                    "largest_relative_bump": summary.largest_relative_bump}))
+    jobs += [lambda c=c: train_mlp(c, settings, s, alphas) for c in (False, True)]
+    with single_threaded_on_cpu(s.device):
+        return [summarize(job(), s.dtype) for job in s.progress(jobs, "train and interpolate")]
+
+
+def fraction_values(monotone: int, paths: int, interval: ConfidenceInterval) -> dict:
+    return {"monotone": monotone, "paths": paths, "fraction": monotone / paths,
+            "ci_low": interval.low, "ci_high": interval.high}
+
+
+def table_row(summary: FamilySummary) -> tuple:
+    interval = clopper_pearson(summary.monotone, summary.paths)
+    return (summary.family, summary.paths, summary.diverged, summary.monotone,
+            summary.monotone / summary.paths, interval.low, interval.high,
+            summary.largest_relative_bump, summary.median_relative_bump,
+            summary.median_final_over_initial)
+
+
+def verify(s: Session) -> None:
+    settings = s.preset(quick=InterpolationConfig.quick(), full=InterpolationConfig.full())
+    alphas = torch.linspace(0, 1, settings.alphas, device=s.device, dtype=s.torch_dtype)
+    summaries = train_families(s, settings, alphas)
     total = sum(summary.paths for summary in summaries)
     successes = sum(summary.monotone for summary in summaries)
-    low, high = clopper_pearson(successes, total)
-    checks.insert(0, inequality_check(
-        Layer.EXPERIMENT, "monotone-fraction",
+    overall = clopper_pearson(successes, total)
+    s.inequality(
+        "monotone-fraction",
         "Main bound: over all trained models, the fraction of monotone straight paths is >= 1/2 "
         "at the lower end of its 95% Clopper-Pearson interval (the paper's 'usually')",
-        low - THRESHOLD,
-        values={"monotone": successes, "paths": total, "fraction": successes / total,
-                "ci_low": low, "ci_high": high}))
-    table = Table("monotone-paths", "Straight paths per model family (bump relative to l(0))",
-                  ("family", "paths", "diverged", "monotone", "fraction", "CI low", "CI high",
-                   "largest bump / l(0)", "median bump / l(0)", "median l(1)/l(0)"), tuple(rows))
-    return LayerResult(Layer.EXPERIMENT, checks=tuple(checks), tables=(table,),
-                       figures=(curves_figure(summaries, alphas), bumps_figure(summaries)))
+        overall.low - THRESHOLD, main=True, values=fraction_values(successes, total, overall))
+    for summary in summaries:
+        interval = clopper_pearson(summary.monotone, summary.paths)
+        s.inequality(
+            f"monotone-fraction-{summary.key}",
+            f"{summary.family}: monotone fraction >= 1/2 at the lower end of its 95% CI",
+            interval.low - THRESHOLD, decisive=False,
+            values={**fraction_values(summary.monotone, summary.paths, interval),
+                    "largest_relative_bump": summary.largest_relative_bump})
+    s.table("monotone-paths", "Straight paths per model family (bump relative to l(0))",
+            ("family", "paths", "diverged", "monotone", "fraction", "CI low", "CI high",
+             "largest bump / l(0)", "median bump / l(0)", "median l(1)/l(0)"),
+            [table_row(summary) for summary in summaries])
+    s.figure(curves_figure(summaries, alphas))
+    s.figure(bumps_figure(summaries))
 
 
 def curves_figure(summaries: list[FamilySummary], alphas: torch.Tensor) -> Figure:

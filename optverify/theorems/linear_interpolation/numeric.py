@@ -1,5 +1,5 @@
 """Numeric layer of `linear-interpolation` (mpmath): exact path losses and exact path derivatives
-of scalar and 2x2 deep linear nets on a fine alpha grid at `config.precision` digits.
+of scalar and 2x2 deep linear nets on a fine alpha grid at the session's precision.
 
 Source: Goodfellow, Vinyals, Saxe (2015), arXiv:1412.6544, Section 2. For the loss
 l = ||W_N ... W_1 - Phi||_F^2 / 2 along W_i(alpha) = W_i^0 + alpha D_i (D_i = W_i^T - W_i^0):
@@ -16,13 +16,11 @@ from dataclasses import dataclass
 import sympy
 from mpmath import mp
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import Check, LayerResult, Table, Verdict
+from optverify.kit import Session, Verdict
 from optverify.theorems.linear_interpolation.statement import (
     MINIMIZER,
     find_counter_example,
 )
-from optverify.verdict import identity_check, inequality_check
 
 
 @dataclass(frozen=True)
@@ -37,10 +35,68 @@ class NumericConfig:
     learning_rate: float = 0.1
 
     @classmethod
-    def for_run(cls, quick: bool) -> NumericConfig:
-        if quick:
-            return cls(grid_points=101, gd_steps=300, instances=2)
+    def quick(cls) -> NumericConfig:
+        return cls(grid_points=101, gd_steps=300, instances=2)
+
+    @classmethod
+    def full(cls) -> NumericConfig:
         return cls(grid_points=401, gd_steps=600, instances=6)
+
+
+@dataclass(frozen=True)
+class PathStatistics:
+    """One path on the alpha grid: the losses l(alpha_k), the monotonicity margin
+    min_k -dl/dalpha(alpha_k) and the largest bump max_k [l(alpha_k) - min_(j <= k) l(alpha_j)]."""
+
+    losses: list
+    margin: mp.mpf
+    bump: mp.mpf
+
+
+@dataclass(frozen=True)
+class DeepLinearInstance:
+    """Initial layers W_1^0, ..., W_N^0 and the target Phi of l = ||W_N..W_1 - Phi||_F^2 / 2."""
+
+    starts: list
+    target: mp.matrix
+
+
+@dataclass(frozen=True)
+class CounterExamplePath:
+    """The symbolic counter-example in mpmath: its grid statistics, the root alpha* of the exact
+    dl/dalpha started from the grid's highest point, and residual = |l(alpha*) - l(0) - sympy's
+    exact bump|."""
+
+    start: tuple
+    statistics: PathStatistics
+    alpha_star: mp.mpf
+    alpha_star_sympy: str
+    residual: mp.mpf
+
+    @property
+    def values(self) -> dict[str, float | str]:
+        return {"alpha_star": float(self.alpha_star), "alpha_star_sympy": self.alpha_star_sympy,
+                "grid_bump": float(self.statistics.bump), "margin": float(self.statistics.margin)}
+
+
+@dataclass(frozen=True)
+class TrainedPath:
+    """The straight path of one GD-trained deep linear net: its grid statistics, the product-rule
+    slope against mpmath's numerical derivative at alpha = 1/3, and whether it is monotone (bump
+    within the floor times max l)."""
+
+    width: int
+    depth: int
+    index: int
+    statistics: PathStatistics
+    slope_residual: mp.mpf
+    monotone: bool
+
+    def row(self) -> tuple:
+        statistics = self.statistics
+        return (f"{self.width}x{self.width}", self.depth, self.index, float(statistics.losses[0]),
+                float(statistics.losses[-1]), float(statistics.margin), float(statistics.bump),
+                bool(self.monotone))
 
 
 def product(layers: list) -> mp.matrix:
@@ -99,8 +155,9 @@ def slope_twin_residual(starts: list, ends: list, target: mp.matrix, alpha):
     return abs(path_slope(starts, ends, target, alpha) - numerical)
 
 
-def path_statistics(starts: list, ends: list, target: mp.matrix, grid_points: int):
-    """(losses on the grid, margin min -dl/dalpha, largest bump) for one path."""
+def path_statistics(starts: list, ends: list, target: mp.matrix,
+                    grid_points: int) -> PathStatistics:
+    """The grid statistics of one path."""
     alphas = [mp.mpf(k) / (grid_points - 1) for k in range(grid_points)]
     losses = [path_loss(starts, ends, target, a) for a in alphas]
     margin = min(-path_slope(starts, ends, target, a) for a in alphas)
@@ -108,85 +165,88 @@ def path_statistics(starts: list, ends: list, target: mp.matrix, grid_points: in
     for value in losses:
         running = min(running, value)
         bump = max(bump, value - running)
-    return losses, margin, bump
+    return PathStatistics(losses, margin, bump)
 
 
-def random_instance(rng, width: int, depth: int, scale: float):
+def random_instance(rng, width: int, depth: int, scale: float) -> DeepLinearInstance:
     """Layers scale * N(0, 1) and target Phi: 1 for the scalar net (l = (1 - prod w)^2/2), else
     N(0, 1) entries."""
     starts = [mp.matrix([[mp.mpf(float(v)) for v in row]
                          for row in scale * rng.standard_normal((width, width))])
               for _ in range(depth)]
     if width == 1:
-        return starts, mp.matrix([[1]])
+        return DeepLinearInstance(starts, mp.matrix([[1]]))
     target = mp.matrix([[mp.mpf(float(v)) for v in row]
                         for row in rng.standard_normal((width, width))])
-    return starts, target
+    return DeepLinearInstance(starts, target)
 
 
 def scalar(value) -> mp.matrix:
     return mp.matrix([[mp.mpf(sympy.Rational(value).p) / sympy.Rational(value).q]])
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    settings = NumericConfig.for_run(config.quick)
-    rng = config.numpy_rng("numeric-init")
-    checks: list[Check] = []
-    rows = []
-    with mp.workdps(config.precision):
-        floor = mp.mpf(10) ** -(config.precision - 10)
-        start, _, exact, top = find_counter_example()
-        starts = [scalar(v) for v in start]
-        ends = [scalar(v) for v in MINIMIZER]
-        one = mp.matrix([[1]])
-        losses, margin, bump = path_statistics(starts, ends, one, settings.grid_points)
-        grid_top = mp.mpf(max(range(len(losses)), key=losses.__getitem__)) / (len(losses) - 1)
-        critical = mp.findroot(lambda a: path_slope(starts, ends, one, a), grid_top)
-        peak_bump = path_loss(starts, ends, one, critical) - losses[0]
-        checks.append(identity_check(
-            Layer.NUMERIC, "counter-example-bump",
-            f"the counter-example {tuple(start)} -> (1, 1): l(alpha*) - l(0) at the root alpha* "
-            "of the exact dl/dalpha equals sympy's exact bump",
-            float(abs(peak_bump - mp.mpf(exact.p) / exact.q)), float(floor),
-            precision_digits=config.precision,
-            values={"alpha_star": float(critical), "alpha_star_sympy": str(top),
-                    "grid_bump": float(bump), "margin": float(margin)}))
-        checks.append(Check(
-            layer=Layer.NUMERIC, name="counter-example-not-monotone",
-            statement=("on the fine grid, the counter-example's monotonicity margin "
-                       "min_alpha -dl/dalpha is negative beyond the precision floor"),
-            verdict=Verdict.CONSISTENT if margin < -floor else Verdict.VIOLATED,
-            detail=f"margin {float(margin):.6g}, grid bump {float(bump):.6g}",
-            values={"margin": float(margin), "grid_bump": float(bump)}))
-        slope_residual = mp.zero
-        trained_monotone = 0
-        for width, depth in progress(settings.families, "GD-trained deep linear paths"):
-            for index in range(settings.instances):
-                inits, target = random_instance(rng, width, depth, settings.init_scale)
-                finals = gradient_descent(inits, target, settings.gd_steps,
-                                          mp.mpf(settings.learning_rate))
-                losses, margin, bump = path_statistics(inits, finals, target,
-                                                       settings.grid_points)
-                probe = mp.mpf(1) / 3
-                slope_residual = max(slope_residual, slope_twin_residual(
-                    inits, finals, target, probe))
-                is_monotone = bump <= floor * max(losses)
-                trained_monotone += int(is_monotone)
-                rows.append((f"{width}x{width}", depth, index, float(losses[0]),
-                             float(losses[-1]), float(margin), float(bump), bool(is_monotone)))
-        checks.append(identity_check(
-            Layer.NUMERIC, "path-slope-product-rule",
+def counter_example_path(grid_points: int) -> CounterExamplePath:
+    """The symbolic counter-example's path at the working precision (call inside mp.workdps)."""
+    example = find_counter_example()
+    starts = [scalar(v) for v in example.start]
+    ends = [scalar(v) for v in MINIMIZER]
+    one = mp.matrix([[1]])
+    statistics = path_statistics(starts, ends, one, grid_points)
+    losses = statistics.losses
+    grid_top = mp.mpf(max(range(len(losses)), key=losses.__getitem__)) / (len(losses) - 1)
+    critical = mp.findroot(lambda a: path_slope(starts, ends, one, a), grid_top)
+    peak_bump = path_loss(starts, ends, one, critical) - losses[0]
+    exact = example.bump.height
+    return CounterExamplePath(example.start, statistics, critical, str(example.bump.alpha),
+                              abs(peak_bump - mp.mpf(exact.p) / exact.q))
+
+
+def trained_path(rng, width: int, depth: int, index: int, settings: NumericConfig,
+                 floor: mp.mpf) -> TrainedPath:
+    """Draw one instance, train it by GD at the working precision and measure its path."""
+    instance = random_instance(rng, width, depth, settings.init_scale)
+    finals = gradient_descent(instance.starts, instance.target, settings.gd_steps,
+                              mp.mpf(settings.learning_rate))
+    statistics = path_statistics(instance.starts, finals, instance.target, settings.grid_points)
+    residual = slope_twin_residual(instance.starts, finals, instance.target, mp.mpf(1) / 3)
+    return TrainedPath(width, depth, index, statistics, residual,
+                       statistics.bump <= floor * max(statistics.losses))
+
+
+def verify(s: Session) -> None:
+    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    rng = s.rng("numeric-init")
+    with mp.workdps(s.precision):
+        floor = s.floor()
+        example = counter_example_path(settings.grid_points)
+        margin, bump = example.statistics.margin, example.statistics.bump
+        s.identity(
+            "counter-example-bump",
+            f"the counter-example {tuple(example.start)} -> (1, 1): l(alpha*) - l(0) at the root "
+            "alpha* of the exact dl/dalpha equals sympy's exact bump",
+            float(example.residual), values=example.values)
+        s.check(
+            "counter-example-not-monotone",
+            "on the fine grid, the counter-example's monotonicity margin min_alpha -dl/dalpha is "
+            "negative beyond the precision floor",
+            Verdict.CONSISTENT if margin < -floor else Verdict.VIOLATED,
+            f"margin {float(margin):.6g}, grid bump {float(bump):.6g}",
+            values={"margin": float(margin), "grid_bump": float(bump)})
+        paths = [trained_path(rng, width, depth, index, settings, floor)
+                 for width, depth in s.progress(settings.families, "GD-trained deep linear paths")
+                 for index in range(settings.instances)]
+        s.identity(
+            "path-slope-product-rule",
             "exact product-rule dl/dalpha equals mpmath's numerical derivative of the path loss "
             "at alpha = 1/3 (all trained instances)",
-            float(slope_residual), float(floor), precision_digits=config.precision))
-    total = len(rows)
-    checks.append(inequality_check(
-        Layer.NUMERIC, "trained-monotone-fraction",
+            float(max(path.slope_residual for path in paths)))
+    monotone = sum(int(path.monotone) for path in paths)
+    s.inequality(
+        "trained-monotone-fraction",
         "fraction of GD-trained deep linear paths (small random inits) that are monotone on the "
         "grid (bump <= 10^-(digits-10) max l) is >= 1/2",
-        trained_monotone / total - 0.5, decisive=False,
-        values={"monotone": trained_monotone, "paths": total}))
-    table = Table("trained-paths", "Straight paths of GD-trained deep linear nets (mpmath)",
-                  ("width", "depth", "instance", "l(0)", "l(1)", "margin min -dl/dalpha",
-                   "largest bump", "monotone"), tuple(rows))
-    return LayerResult(Layer.NUMERIC, checks=tuple(checks), tables=(table,))
+        monotone / len(paths) - 0.5, decisive=False,
+        values={"monotone": monotone, "paths": len(paths)})
+    s.table("trained-paths", "Straight paths of GD-trained deep linear nets (mpmath)",
+            ("width", "depth", "instance", "l(0)", "l(1)", "margin min -dl/dalpha",
+             "largest bump", "monotone"), [path.row() for path in paths])
