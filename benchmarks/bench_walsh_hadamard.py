@@ -1,4 +1,5 @@
-"""Fast Walsh-Hadamard transform vs the naive per-target loop (optverify.numerics.walsh_hadamard).
+"""Fast Walsh-Hadamard transform vs the naive per-target loop
+(optverify.theorems.orthogonal_gradient_variance.walsh_hadamard).
 
 Per-target gradients E_x[h_S(x) g(x)] for all 2^d parities of a P x 2^d per-example gradient:
 the chunked butterfly costs O(P 2^d d), the per-target loop O(P 4^d). Prints both times, their
@@ -15,8 +16,14 @@ import time
 
 import torch
 
-from optverify.numerics.walsh_hadamard import naive_parity_correlations, parity_correlations
-from optverify.theorems.orthogonal_gradient_variance.model import gradient_variance, relu_network
+from optverify.theorems.orthogonal_gradient_variance.model import (
+    gradient_variance,
+    relu_network,
+)
+from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
+    naive_parity_correlations,
+    parity_correlations,
+)
 
 
 def timed(function, repeats: int) -> tuple[float, torch.Tensor]:
@@ -43,15 +50,15 @@ def main() -> None:
     for d in range(4, 13):
         values = torch.randn(args.rows, 2**d, generator=generator, dtype=torch.float64,
                              device=args.device)
-        fast_s, fast = timed(lambda: parity_correlations(values), args.repeats)
-        naive_s, naive = timed(lambda: naive_parity_correlations(values), args.repeats)
+        fast_s, fast = timed(lambda v=values: parity_correlations(v), args.repeats)
+        naive_s, naive = timed(lambda v=values: naive_parity_correlations(v), args.repeats)
         difference = float((fast - naive).abs().max())
         print(f"{d:>3} {fast_s:>10.4f} {naive_s:>10.4f} {naive_s / fast_s:>11.1f} "
               f"{difference:>11.2e}")
     for d in (16, 18, 20):
         values = torch.randn(args.rows, 2**d, generator=generator, dtype=torch.float64,
                              device=args.device)
-        fast_s, _ = timed(lambda: parity_correlations(values), args.repeats)
+        fast_s, _ = timed(lambda v=values: parity_correlations(v), args.repeats)
         print(f"{d:>3} {fast_s:>10.4f} {'skipped':>10}")
         del values
     model = relu_network(20, 10, 1.0, generator, torch.float64, args.device)

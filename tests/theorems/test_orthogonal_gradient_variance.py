@@ -16,14 +16,6 @@ from mpmath import mp
 from optverify.claim import RunConfig, no_progress
 from optverify.numerics.precision import machine_epsilon
 from optverify.numerics.threads import intra_op_threads
-from optverify.numerics.walsh_hadamard import (
-    hypercube_points,
-    naive_parity_correlations,
-    parity_characters,
-    parity_correlations,
-    parity_correlations_mp,
-    walsh_hadamard,
-)
 from optverify.results import Verdict
 from optverify.theorems.orthogonal_gradient_variance import (
     experiment,
@@ -44,6 +36,14 @@ from optverify.theorems.orthogonal_gradient_variance.model import (
     relu_network,
     split_weights,
     variance_of,
+)
+from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
+    hypercube_points,
+    naive_parity_correlations,
+    parity_characters,
+    parity_correlations,
+    parity_correlations_mp,
+    walsh_hadamard,
 )
 from tests.strategies import parity_problems
 

@@ -9,7 +9,7 @@ For x uniform on {-1,+1}^d and H all 2^d parities, the gradient of every loss us
 square loss 1/2 (p - h)^2: c0 = p, c1 = -1; hinge r(p h) = max(0, 1 - p h) with h in {+-1}:
 c0 = (r'(p) - r'(-p)) / 2, c1 = (r'(p) + r'(-p)) / 2 (from r(z h) = (1+h)/2 r(z) + (1-h)/2 r(-z)).
 The h-dependent part for all 2^d parities at once is the Walsh-Hadamard transform of c1 g
-(`optverify.numerics.walsh_hadamard`), computed in blocks of parameter rows so memory stays
+(`optverify.theorems.orthogonal_gradient_variance.walsh_hadamard`), computed in blocks of parameter rows so memory stays
 bounded. `per_target_gradients_naive` is the one-target-at-a-time twin; the mpmath twins live in
 `numeric.py`.
 """
@@ -22,7 +22,10 @@ from dataclasses import dataclass
 
 import torch
 
-from optverify.numerics.walsh_hadamard import hypercube_points, walsh_hadamard
+from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
+    hypercube_points,
+    walsh_hadamard,
+)
 
 LOSSES = ("square", "hinge")
 

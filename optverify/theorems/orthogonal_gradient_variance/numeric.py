@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from mpmath import mp
 
 from optverify.claim import Layer, Progress, RunConfig
-from optverify.numerics.walsh_hadamard import parity_correlations_mp
 from optverify.results import LayerResult, Table
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     cosine_objective_mp,
@@ -28,6 +27,9 @@ from optverify.theorems.orthogonal_gradient_variance.model import (
     Model,
     linear_model,
     relu_network,
+)
+from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
+    parity_correlations_mp,
 )
 from optverify.verdict import identity_check, inequality_check
 
@@ -61,7 +63,7 @@ class ExactVariance:
 
 
 def hypercube_points_mp(d: int) -> list[list[int]]:
-    """The points x_b of {-1,+1}^d in the order of `optverify.numerics.walsh_hadamard`."""
+    """The points x_b of {-1,+1}^d in the order of `optverify.theorems.orthogonal_gradient_variance.walsh_hadamard`."""
     return [[1 - 2 * (b >> i & 1) for i in range(d)] for b in range(2**d)]
 
 

@@ -24,7 +24,7 @@ from optverify.verdict import symbolic_zero_check
 
 
 def hypercube(d: int) -> list[tuple[int, ...]]:
-    """The points of {-1,+1}^d in the bit order of `optverify.numerics.walsh_hadamard`."""
+    """The points of {-1,+1}^d in the bit order of `optverify.theorems.orthogonal_gradient_variance.walsh_hadamard`."""
     return [tuple(1 - 2 * (b >> i & 1) for i in range(d)) for b in range(2**d)]
 
 
