@@ -11,8 +11,7 @@ import torch
 from hypothesis import given
 from mpmath import mp
 
-from optverify.claim import RunConfig, no_progress
-from optverify.results import Verdict
+from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
 from optverify.theorems.saddle_points import CLAIM, experiment, numeric, statement
 from optverify.theorems.saddle_points.landscape import (
     gd_escape_steps_closed_form,
@@ -31,7 +30,7 @@ FLOAT64_TOLERANCE = 1e3 * np.finfo(np.float64).eps
 
 
 def test_symbolic_layer_is_consistent():
-    result = statement.verify(RunConfig(), no_progress)
+    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig())
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
@@ -82,7 +81,7 @@ def test_mpmath_gd_matches_the_sympy_closed_form():
 
 def test_torch_escape_steps_match_the_closed_form_and_mpmath():
     setup = experiment.ExperimentConfig.quick()
-    runs = experiment.escape_runs(setup, RunConfig())
+    runs = experiment.escape_runs(setup, Session(RunConfig(), Layer.EXPERIMENT))
     assert np.array_equal(runs.gd, runs.closed_form)
     assert np.array_equal(runs.saddle_free[:, 0, 0],
                           np.ceil(np.log2(setup.radius / np.array(setup.distances))))
@@ -108,7 +107,7 @@ def test_random_field_derivatives_match_autograd():
 
 def test_found_critical_points_have_valid_indices():
     setup = experiment.ExperimentConfig.quick()
-    found = experiment.find_critical_points(setup, RunConfig(), 3)
+    found = experiment.find_critical_points(setup, Session(RunConfig(), Layer.EXPERIMENT), 3)
     assert found.loss.size > 0
     assert set(np.unique(found.index * 3)) <= {0.0, 1.0, 2.0, 3.0}
 

@@ -11,9 +11,7 @@ quadratic saddle). The landscape statistics are finite-sample estimates over the
 that Newton finds, reported with their confidence intervals.
 """
 
-import sympy
-
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.saddle_points import experiment, numeric, statement
 
 CLAIM = Claim(
@@ -25,7 +23,7 @@ CLAIM = Claim(
         theorem="Sections 3-5, Eq. (11) (saddle-free Newton)",
         arxiv="1406.2572",
     ),
-    bound=Bound(BoundKind.TIGHT, "log(1/eps)", sympy.Integer(1)),
+    bound=Bound.tight("log(1/eps)", 1),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

@@ -18,14 +18,10 @@ from dataclasses import dataclass
 
 from mpmath import mp
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.numerics.fit import fit_power_law
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
+from optverify.kit import Bound, Panel, RateFit, Series, Session, Table, fit_power_law
 from optverify.theorems.saddle_points.landscape import validate_step_size
-from optverify.verdict import identity_check, inequality_check, rate_check
 
-FLOOR_DIGITS_MARGIN = 10
-NEWTON_ORDER = Bound(BoundKind.LOWER, "d_k", 2)
+NEWTON_ORDER = Bound.lower("d_k", 2)
 """Newton's local order at a non-degenerate critical point: d_{k+1} = O(d_k^2) (at least)."""
 
 Oracle = Callable[[mp.matrix], tuple[mp.matrix, mp.matrix]]
@@ -126,51 +122,71 @@ def newton_distances(oracle: Oracle, start: mp.matrix, floor, limit: int = 20) -
     return distances
 
 
-def _quadratic_checks(setup: NumericConfig, floor, digits: int) -> tuple[list[Check], list]:
+@dataclass(frozen=True)
+class EscapeCount:
+    """GD's steps from (1, 10^-k) until |y_t| >= R on (a x^2 - b y^2)/2, and the closed form
+    ceil(log(R / 10^-k) / log(1 + eta b))."""
+
+    a: float
+    b: float
+    exponent: int
+    gd_steps: int
+    closed_form: int
+
+    @property
+    def row(self) -> tuple[float, float, int, int, int]:
+        return (self.a, self.b, self.exponent, self.gd_steps, self.closed_form)
+
+
+@dataclass(frozen=True)
+class QuadraticRuns:
+    """The quadratic saddles' largest relative residuals (GD against its closed form over t,
+    Newton's one step, saddle-free Newton's map against (0, 2y)) and GD's escape counts."""
+
+    gd_residual: mp.mpf
+    newton_residual: mp.mpf
+    saddle_free_residual: mp.mpf
+    escapes: tuple[EscapeCount, ...]
+
+    @property
+    def escape_count_error(self) -> int:
+        return max(abs(row.gd_steps - row.closed_form) for row in self.escapes)
+
+
+def gd_closed_form_residual(oracle: Oracle, a, b, eta, start: mp.matrix, steps: int):
+    """max over t <= steps of |x_t - x(t)| / |x(t)|, x(t) = ((1 - eta a)^t x_0, (1 + eta b)^t y_0)."""
+    residual, point = mp.zero, start
+    for t in range(1, steps + 1):
+        point = gd_step(oracle, point, eta)
+        exact = mp.matrix([(1 - eta * a) ** t * start[0], (1 + eta * b) ** t * start[1]])
+        residual = max(residual, norm(point - exact) / norm(exact))
+    return residual
+
+
+def gd_escape_count(oracle: Oracle, a, b, eta, exponent: int, radius: float) -> EscapeCount:
+    y0 = mp.mpf(10) ** -exponent
+    gd = steps_to_leave(lambda p: gd_step(oracle, p, eta), mp.matrix([mp.one, y0]), radius,
+                        measure=lambda p: abs(p[1]))
+    formula = mp.ceil(mp.log(radius / y0) / mp.log(1 + eta * b))
+    return EscapeCount(float(a), float(b), exponent, gd, int(formula))
+
+
+def quadratic_runs(setup: NumericConfig) -> QuadraticRuns:
+    """GD, Newton and saddle-free Newton from (0.7, -0.3), and GD's escapes, on every saddle."""
     eta = mp.mpf(setup.eta)
     gd_residual = newton_residual = sfn_residual = mp.zero
-    rows, start = [], mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
+    escapes, start = [], mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
     for a, b in setup.saddles:
         a, b = mp.mpf(a), mp.mpf(b)
         oracle = quadratic_oracle(a, b)
-        point = start
-        for t in range(1, setup.gd_steps + 1):
-            point = gd_step(oracle, point, eta)
-            exact = mp.matrix([(1 - eta * a) ** t * start[0], (1 + eta * b) ** t * start[1]])
-            gd_residual = max(gd_residual, norm(point - exact) / norm(exact))
+        gd_residual = max(gd_residual,
+                          gd_closed_form_residual(oracle, a, b, eta, start, setup.gd_steps))
         newton_residual = max(newton_residual, norm(newton_step(oracle, start)) / norm(start))
         sfn_residual = max(sfn_residual, norm(saddle_free_newton_step(oracle, start)
                                               - mp.matrix([0, 2 * start[1]])) / norm(start))
-        for exponent in setup.escape_exponents:
-            y0 = mp.mpf(10) ** -exponent
-            begin = mp.matrix([mp.one, y0])
-            gd = steps_to_leave(lambda p, oracle=oracle: gd_step(oracle, p, eta), begin, setup.radius,
-                                measure=lambda p: abs(p[1]))
-            formula = mp.ceil(mp.log(setup.radius / y0) / mp.log(1 + eta * b))
-            rows.append((float(a), float(b), exponent, gd, int(formula)))
-    checks = [
-        identity_check(
-            Layer.NUMERIC, "gd-closed-form",
-            f"GD on (a x^2 - b y^2)/2 for {setup.gd_steps} steps: (x_t, y_t) = ((1 - eta a)^t x_0, "
-            "(1 + eta b)^t y_0) (max relative residual over t and saddles)",
-            float(gd_residual), float(floor), precision_digits=digits),
-        identity_check(
-            Layer.NUMERIC, "newton-one-step-quadratic",
-            "Newton from (0.7, -0.3) on (a x^2 - b y^2)/2 lands on the saddle (0, 0) in one step "
-            "(residual |x_1| / |x_0|)", float(newton_residual), float(floor),
-            precision_digits=digits),
-        identity_check(
-            Layer.NUMERIC, "saddle-free-newton-quadratic",
-            "saddle-free Newton on (a x^2 - b y^2)/2 maps (x, y) to (0, 2y) (relative residual)",
-            float(sfn_residual), float(floor), precision_digits=digits),
-        identity_check(
-            Layer.NUMERIC, "gd-escape-count",
-            "GD from (1, 10^-k) needs exactly ceil(log(R/10^-k) / log(1 + eta b)) steps until "
-            f"|y_t| >= R = {setup.radius:g} (k up to {max(setup.escape_exponents)}; residual: "
-            "largest difference in steps)",
-            float(max(abs(row[3] - row[4]) for row in rows)), 0.0),
-    ]
-    return checks, rows
+        escapes.extend(gd_escape_count(oracle, a, b, eta, exponent, setup.radius)
+                       for exponent in setup.escape_exponents)
+    return QuadraticRuns(gd_residual, newton_residual, sfn_residual, tuple(escapes))
 
 
 @dataclass(frozen=True)
@@ -182,6 +198,11 @@ class SaddleFunction:
     oracle: Oracle
     stable: tuple[str, str]
     unstable: tuple[str, str]
+
+    @property
+    def short(self) -> str:
+        """The first two words of the name, joined by a dash ('deep-linear', 'double-well')."""
+        return "-".join(self.name.split()[:2])
 
 
 def saddle_functions() -> tuple[SaddleFunction, ...]:
@@ -204,10 +225,43 @@ FLOAT64_STEP_LIMIT = 5000
 """The float64 twin of GD runs this many steps (several times the high-precision escape time)."""
 
 
-def _escape_runs(function: SaddleFunction, setup: NumericConfig, floor):
-    """(GD steps to leave radius R, saddle-free Newton steps, Newton's distances) from the start
-    0.2 * stable + 10^-30 * unstable; Newton's distances from `newton_start`; and GD's steps from
-    the start rounded to float64 and iterated at 53 bits (None: it never leaves)."""
+@dataclass(frozen=True)
+class SaddleRuns:
+    """From the start 0.2 * stable + 10^-30 * unstable: GD's and saddle-free Newton's steps to
+    leave the ball of radius R, and Newton's distances |x_k| (near); Newton's distances from
+    `newton_start` (from_start); GD's steps from the start rounded to float64 and iterated at
+    53 bits (None: it never leaves)."""
+
+    gd: int
+    saddle_free: int
+    near: tuple
+    from_start: tuple
+    float64_gd: int | None
+
+    @property
+    def newton_final_distance(self):
+        return max(self.near[-1], self.from_start[-1])
+
+    @property
+    def float64_gd_value(self) -> int | str:
+        return (f"does not leave in {FLOAT64_STEP_LIMIT} steps" if self.float64_gd is None
+                else self.float64_gd)
+
+
+def float64_gd_steps(function: SaddleFunction, start: mp.matrix, eta, radius: float) -> int | None:
+    """GD's steps to leave the ball from `start` rounded to float64, iterated at 53 bits (None when
+    it does not leave in FLOAT64_STEP_LIMIT steps)."""
+    with mp.workprec(FLOAT64_BITS):
+        rounded = mp.matrix([mp.mpf(float(entry)) for entry in start])
+        try:
+            return steps_to_leave(lambda p: gd_step(function.oracle, p, eta), rounded, radius,
+                                  limit=FLOAT64_STEP_LIMIT)
+        except ValueError:
+            return None
+
+
+def saddle_runs(function: SaddleFunction, setup: NumericConfig, floor) -> SaddleRuns:
+    """GD, saddle-free Newton and Newton near the saddle of `function` (see `SaddleRuns`)."""
     stable = mp.matrix([mp.mpf(v) for v in function.stable])
     unstable = mp.matrix([mp.mpf(v) for v in function.unstable])
     start = mp.mpf(STABLE_COORDINATE) * stable + mp.mpf(10) ** -OFFSET_EXPONENT * unstable
@@ -216,79 +270,101 @@ def _escape_runs(function: SaddleFunction, setup: NumericConfig, floor):
     sfn = steps_to_leave(lambda p: saddle_free_newton_step(function.oracle, p), start,
                          setup.radius)
     near = newton_distances(function.oracle, start, floor)
-    with mp.workprec(FLOAT64_BITS):
-        rounded = mp.matrix([mp.mpf(float(entry)) for entry in start])
-        try:
-            float64_gd = steps_to_leave(lambda p: gd_step(function.oracle, p, eta), rounded,
-                                        setup.radius, limit=FLOAT64_STEP_LIMIT)
-        except ValueError:
-            float64_gd = None
+    float64_gd = float64_gd_steps(function, start, eta, setup.radius)
     from_start = newton_distances(
         function.oracle, mp.matrix([mp.mpf(v) for v in setup.newton_start]), floor)
-    return gd, sfn, near, from_start, float64_gd
+    return SaddleRuns(gd, sfn, tuple(near), tuple(from_start), float64_gd)
 
 
-def _order_check(function: SaddleFunction, distances: list, floor, digits: int) -> Check | None:
+@dataclass(frozen=True)
+class NewtonOrder:
+    """The slope of log |x_{k+1}| against log |x_k| over Newton's distances above the floor."""
+
+    fit: RateFit
+    distances_above_floor: int
+
+
+def newton_order(distances, floor) -> NewtonOrder | None:
+    """Newton's fitted order from its distances above the floor (None with fewer than four)."""
     resolved = [float(d) for d in distances if d > floor]
     if len(resolved) < 4:
         return None
-    fit = fit_power_law(resolved[:-1], resolved[1:])
-    return rate_check(
-        Layer.NUMERIC, f"newton-order-{function.name.split()[0]}-{function.name.split()[1]}",
-        f"{function.name}: Newton from {STABLE_COORDINATE}-scale starts converges to the saddle "
-        "at least quadratically, |x_{k+1}| = O(|x_k|^2) (slope of log |x_{k+1}| vs log |x_k|)",
-        fit, NEWTON_ORDER, values={"distances_above_floor": len(resolved),
-                                   "precision_floor": float(floor), "digits": digits})
+    return NewtonOrder(fit_power_law(resolved[:-1], resolved[1:]), len(resolved))
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def floor_exponent(floor) -> int:
+    """k with floor = 10^-k."""
+    return int(mp.nint(-mp.log10(floor)))
+
+
+def verify(s: Session) -> None:
     """High-precision iterates on the quadratic saddle and on two non-quadratic saddles."""
-    setup = NumericConfig.quick() if config.quick else NumericConfig.full()
-    digits = config.precision
-    series, table_rows = [], []
-    with mp.workdps(digits):
-        floor = mp.mpf(10) ** -(digits - FLOOR_DIGITS_MARGIN)
-        checks, escape_rows = _quadratic_checks(setup, floor, digits)
-        for function in progress(saddle_functions(), "mpmath: non-quadratic saddles"):
-            gd, sfn, near, from_start, float64_gd = _escape_runs(function, setup, floor)
-            short = function.name.split()[0] + "-" + function.name.split()[1]
-            checks.append(identity_check(
-                Layer.NUMERIC, f"newton-attracted-{short}",
-                f"{function.name}: Newton from 0.2 * (stable direction) + 10^-{OFFSET_EXPONENT} "
-                "* (unstable direction) and from "
-                f"{setup.newton_start} converges to the saddle at 0 (final distance)",
-                float(max(near[-1], from_start[-1])), float(floor), precision_digits=digits,
-                values={"newton_steps": len(near) - 1}))
-            checks.append(inequality_check(
-                Layer.NUMERIC, f"saddle-free-faster-{short}",
-                f"{function.name}: from the same start, GD (eta = {setup.eta:g}) and saddle-free "
-                f"Newton both leave the ball of radius {setup.radius:g} around the saddle, "
-                "saddle-free Newton in fewer steps (margin: GD steps - SFN steps)",
-                float(gd - sfn), values={
-                    "gd_steps": gd, "saddle_free_newton_steps": sfn,
-                    "float64_gd_steps": (f"does not leave in {FLOAT64_STEP_LIMIT} steps"
-                                         if float64_gd is None else float64_gd)}))
-            order = _order_check(function, from_start, floor, digits)
-            if order is not None:
-                checks.append(order)
-            table_rows.append((function.name, gd, sfn, len(near) - 1, float(near[-1])))
-            series.append(Series(f"Newton, {function.name}", tuple(range(len(from_start))),
-                                 tuple(float(d) for d in from_start), "line"))
-    figure = Figure("mpmath-newton-to-saddle", "Newton converges to the saddle (mpmath)", (Panel(
-        f"Newton from {setup.newton_start}, {digits} digits", "Newton step k",
-        "distance |x_k| to the saddle", tuple(series), xscale="linear", yscale="log"),))
-    tables = (
-        Table("mpmath-gd-escape", "GD escape steps from (1, 10^-k) on (a x^2 - b y^2)/2 vs the "
-              "closed form", ("a", "b", "k", "GD steps", "ceil(log(R/y_0)/log(1+eta b))"),
-              tuple(escape_rows)),
-        Table("mpmath-non-quadratic", f"From 10^-{OFFSET_EXPONENT} off the stable manifold: "
-              "steps to leave the ball (GD, saddle-free Newton) and Newton's approach",
-              ("function", "GD steps", "SFN steps", "Newton steps", "Newton final distance"),
-              tuple(table_rows)),
-    )
-    return LayerResult(
-        layer=Layer.NUMERIC, checks=tuple(checks), figures=(figure,), tables=tables,
-        notes=((f"mpmath at {digits} digits; floor 10^-{digits - FLOOR_DIGITS_MARGIN}. "
-               "float64_gd_steps: the same GD from the start rounded to float64 and iterated at 53 "
-               f"bits; where the 10^-{OFFSET_EXPONENT} offset is rounded away (0.2 + 1e-30 == 0.2 "
-               "on the deep linear net's diagonal start) the iterate stays on the stable manifold."),))
+    setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    with mp.workdps(s.precision):
+        floor = s.floor()
+        _quadratic(s, setup)
+        _non_quadratic(s, setup, floor)
+    s.note(f"mpmath at {s.precision} digits; floor 10^-{floor_exponent(floor)}. "
+           "float64_gd_steps: the same GD from the start rounded to float64 and iterated at 53 "
+           f"bits; where the 10^-{OFFSET_EXPONENT} offset is rounded away (0.2 + 1e-30 == 0.2 "
+           "on the deep linear net's diagonal start) the iterate stays on the stable manifold.")
+
+
+def _quadratic(s: Session, setup: NumericConfig) -> None:
+    """GD, Newton and saddle-free Newton on (a x^2 - b y^2)/2 against their closed forms."""
+    runs = quadratic_runs(setup)
+    s.identity("gd-closed-form",
+               f"GD on (a x^2 - b y^2)/2 for {setup.gd_steps} steps: (x_t, y_t) = ((1 - eta a)^t "
+               "x_0, (1 + eta b)^t y_0) (max relative residual over t and saddles)",
+               runs.gd_residual)
+    s.identity("newton-one-step-quadratic",
+               "Newton from (0.7, -0.3) on (a x^2 - b y^2)/2 lands on the saddle (0, 0) in one step "
+               "(residual |x_1| / |x_0|)", runs.newton_residual)
+    s.identity("saddle-free-newton-quadratic",
+               "saddle-free Newton on (a x^2 - b y^2)/2 maps (x, y) to (0, 2y) (relative residual)",
+               runs.saddle_free_residual)
+    s.identity("gd-escape-count",
+               "GD from (1, 10^-k) needs exactly ceil(log(R/10^-k) / log(1 + eta b)) steps until "
+               f"|y_t| >= R = {setup.radius:g} (k up to {max(setup.escape_exponents)}; residual: "
+               "largest difference in steps)", float(runs.escape_count_error), 0.0)
+    s.table("mpmath-gd-escape", "GD escape steps from (1, 10^-k) on (a x^2 - b y^2)/2 vs the "
+            "closed form", ("a", "b", "k", "GD steps", "ceil(log(R/y_0)/log(1+eta b))"),
+            (escape.row for escape in runs.escapes))
+
+
+def _non_quadratic(s: Session, setup: NumericConfig, floor) -> None:
+    """Newton is attracted to the saddles of two non-quadratic functions; GD and SFN leave them."""
+    series, rows = [], []
+    for function in s.progress(saddle_functions(), "mpmath: non-quadratic saddles"):
+        runs = saddle_runs(function, setup, floor)
+        s.identity(f"newton-attracted-{function.short}",
+                   f"{function.name}: Newton from 0.2 * (stable direction) + 10^-{OFFSET_EXPONENT} "
+                   f"* (unstable direction) and from {setup.newton_start} converges to the saddle "
+                   "at 0 (final distance)", runs.newton_final_distance,
+                   values={"newton_steps": len(runs.near) - 1})
+        s.inequality(f"saddle-free-faster-{function.short}",
+                     f"{function.name}: from the same start, GD (eta = {setup.eta:g}) and saddle-free "
+                     f"Newton both leave the ball of radius {setup.radius:g} around the saddle, "
+                     "saddle-free Newton in fewer steps (margin: GD steps - SFN steps)",
+                     float(runs.gd - runs.saddle_free),
+                     values={"gd_steps": runs.gd, "saddle_free_newton_steps": runs.saddle_free,
+                             "float64_gd_steps": runs.float64_gd_value})
+        order = newton_order(runs.from_start, floor)
+        if order is not None:
+            s.fitted_rate(f"newton-order-{function.short}",
+                          f"{function.name}: Newton from {STABLE_COORDINATE}-scale starts converges "
+                          "to the saddle at least quadratically, |x_{k+1}| = O(|x_k|^2) (slope of "
+                          "log |x_{k+1}| vs log |x_k|)", order.fit, NEWTON_ORDER,
+                          values={"distances_above_floor": order.distances_above_floor,
+                                  "precision_floor": float(floor), "digits": s.precision})
+        rows.append((function.name, runs.gd, runs.saddle_free, len(runs.near) - 1,
+                     float(runs.near[-1])))
+        series.append(Series(f"Newton, {function.name}", tuple(range(len(runs.from_start))),
+                             tuple(float(d) for d in runs.from_start), "line"))
+    s.figure("mpmath-newton-to-saddle", "Newton converges to the saddle (mpmath)", [Panel(
+        f"Newton from {setup.newton_start}, {s.precision} digits", "Newton step k",
+        "distance |x_k| to the saddle", tuple(series), xscale="linear", yscale="log")])
+    s.table(Table("mpmath-non-quadratic", f"From 10^-{OFFSET_EXPONENT} off the stable manifold: "
+                  "steps to leave the ball (GD, saddle-free Newton) and Newton's approach",
+                  ("function", "GD steps", "SFN steps", "Newton steps", "Newton final distance"),
+                  tuple(rows)))
