@@ -12,9 +12,7 @@ interval, and the singular-value bounds sigma_min^T <= ||prod v|| / ||v|| <= sig
 inequalities.
 """
 
-import sympy
-
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.jacobian_products import experiment, numeric, statement
 
 CLAIM = Claim(
@@ -26,7 +24,7 @@ CLAIM = Claim(
         theorem="Section 2.1, eq. (3)-(7), and Section 3.2 (clipping)",
         arxiv="1211.5063",
     ),
-    bound=Bound(BoundKind.TIGHT, "T", sympy.Integer(1)),
+    bound=Bound.tight("T", 1),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

@@ -30,12 +30,20 @@ import sympy
 import torch
 from scipy import stats
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import rate_panel
-from optverify.numerics.fit import fit_exponential_rate, fit_power_law
-from optverify.numerics.precision import BELOW_PRECISION, machine_epsilon
+from optverify.kit import (
+    BELOW_PRECISION,
+    Bound,
+    Panel,
+    RateFit,
+    Series,
+    Session,
+    Verdict,
+    fit_power_law,
+    machine_epsilon,
+    rate_panel,
+)
+from optverify.numerics.haar import haar_orthogonal
 from optverify.numerics.threads import single_threaded_on_cpu
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
 from optverify.theorems.jacobian_products.products import (
     as_numpy,
     check_depth,
@@ -43,7 +51,6 @@ from optverify.theorems.jacobian_products.products import (
     clip_by_norm,
     direct_log_norms,
     gaussian_jacobians,
-    haar_orthogonal,
     log_norm_rounding_bounds,
     log_norm_variance_per_step,
     lyapunov_exponent,
@@ -53,9 +60,9 @@ from optverify.theorems.jacobian_products.products import (
     tanh_rnn_gradient_log_norms,
     tanh_rnn_states,
 )
-from optverify.verdict import identity_check, inequality_check, rate_check
 
-VARIANCE_LAW = Bound(BoundKind.TIGHT, "T", sympy.Integer(1))
+VARIANCE_LAW = Bound.tight("T", 1)
+"""The claim's main bound: Var(log ||J_T ... J_1 v||) = Theta(T)."""
 
 LOG_ROUNDING_ULPS = 16
 """Each renormalized step adds a relative rounding of a few eps to the step's norm, so a log-norm
@@ -129,24 +136,24 @@ class GaussianSweep:
     rounding: np.ndarray
 
 
-def gaussian_sweep(setup: ExperimentConfig, dimension: int, run: RunConfig) -> GaussianSweep:
+def gaussian_sweep(s: Session, setup: ExperimentConfig, dimension: int) -> GaussianSweep:
     """Three passes over the same Jacobians (renormalized, direct, rounding bound), each drawing
     them afresh from an identically seeded generator, so no pass stores all T of them."""
     purpose = f"gaussian-n{dimension}"
-    sigmas = torch.tensor(setup.sigmas, dtype=run.torch_dtype, device=run.device)[:, None]
+    sigmas = torch.tensor(setup.sigmas, dtype=s.torch_dtype, device=s.device)[:, None]
     shape = (len(setup.sigmas), setup.paths)
-    vector = torch.randn(*shape, dimension, generator=run.torch_generator(f"{purpose}-start"),
-                         dtype=run.torch_dtype, device=run.device)
+    vector = torch.randn(*shape, dimension, generator=s.generator(f"{purpose}-start"),
+                         dtype=s.torch_dtype, device=s.device)
 
     def jacobian_stream():
-        generator = run.torch_generator(purpose)
+        generator = s.generator(purpose)
         return lambda step: gaussian_jacobians(generator, shape, dimension, sigmas,
-                                               run.torch_dtype, run.device)
+                                               s.torch_dtype, s.device)
 
     renormalized = renormalized_log_norms(vector, jacobian_stream(), setup.depth)
     direct = direct_log_norms(vector, jacobian_stream(), setup.depth)
     rounding = log_norm_rounding_bounds(vector, jacobian_stream(), setup.depth,
-                                        machine_epsilon(run.dtype))
+                                        machine_epsilon(s.dtype))
     start = torch.linalg.vector_norm(vector, dim=-1).log()
     return GaussianSweep(dimension, as_numpy(renormalized - start), as_numpy(direct - start),
                          as_numpy(rounding))
@@ -165,69 +172,99 @@ def variance_standard_error(samples: np.ndarray) -> float:
     return float(np.sqrt(max(fourth - variance**2 * (count - 3) / (count - 1), 0.0) / count))
 
 
-def _lyapunov_checks(sweep: GaussianSweep, setup: ExperimentConfig, z: float,
-                     dtype: str) -> tuple[list[Check], list[tuple]]:
-    checks, rows = [], []
-    depth = setup.depth
-    grid = setup.depth_grid
-    for index, sigma in enumerate(setup.sigmas):
-        exact = lyapunov_exponent(sigma, sweep.dimension)
-        final = sweep.log_norms[-1, index] / depth
-        estimate, error = float(final.mean()), float(final.std(ddof=1) / np.sqrt(final.size))
-        where = f"n = {sweep.dimension}, sigma = {sigma:g}"
-        checks.append(identity_check(
-            Layer.EXPERIMENT, f"lyapunov-n{sweep.dimension}-sigma{sigma:g}",
-            f"{where}: the per-path growth rate log ||J_T ... J_1 v|| / T at T = {depth}, "
-            f"averaged over {setup.paths} products, equals lambda_1 = log sigma + (1/2)(log(2/n) "
-            f"+ digamma(n/2)) = {exact:.6g} within its Bonferroni-corrected 95% CI "
-            f"(z = {z:.3g} standard errors)",
-            abs(estimate - exact), z * error,
-            values={"measured_rate": estimate, "lyapunov_exponent": exact,
-                    "standard_error": error}))
-        mean_log = sweep.log_norms[grid - 1, index].mean(-1)
+@dataclass(frozen=True)
+class GrowthRate:
+    """The growth rate of log ||J_T ... J_1 v|| at one (n, sigma): the closed-form lambda_1, the
+    per-path estimate log ||prod v|| / T at the largest T with its standard error, and the
+    geometric-mean log-norms on the depth grid (for the log-linear fit)."""
+
+    sigma: float
+    exact: float
+    estimate: float
+    error: float
+    mean_log: np.ndarray
+
+    @property
+    def representable(self) -> bool:
+        """Whether the geometric-mean norm stays inside the float64 range (else no fit)."""
         smallest = math.log(np.finfo(np.float64).tiny)
-        bound = Bound(BoundKind.TIGHT, "T", sympy.Float(exact, 6), exponential=True)
-        name = f"growth-fit-n{sweep.dimension}-sigma{sigma:g}"
-        words = (f"{where}: log-linear fit of the geometric-mean norm exp(E log ||prod v||) "
-                 f"against T in [1, {depth}] has slope lambda_1 (reported: the points share "
-                 "paths, so the fit's CI is not a valid one; the decisive check is the per-path "
-                 "estimate)")
-        if mean_log.min() < smallest or mean_log.max() > -smallest:
-            checks.append(Check(Layer.EXPERIMENT, name, words, Verdict.INCONCLUSIVE,
-                                detail=f"the geometric-mean norm leaves the {dtype} range "
-                                       f"({BELOW_PRECISION}); no fit", decisive=False))
-            fit = None
-        else:
-            fit = fit_exponential_rate(grid, np.exp(mean_log))
-            checks.append(rate_check(Layer.EXPERIMENT, name, words, fit, bound, decisive=False))
-        rows.append((sweep.dimension, sigma, exact, estimate, error,
-                     fit.exponent if fit else BELOW_PRECISION))
-    return checks, rows
+        return not (self.mean_log.min() < smallest or self.mean_log.max() > -smallest)
 
 
-def _variance_checks(sweep: GaussianSweep, setup: ExperimentConfig, z: float):
+def growth_rate(sweep: GaussianSweep, setup: ExperimentConfig, index: int) -> GrowthRate:
+    sigma = setup.sigmas[index]
+    final = sweep.log_norms[-1, index] / setup.depth
+    return GrowthRate(sigma, lyapunov_exponent(sigma, sweep.dimension), float(final.mean()),
+                      float(final.std(ddof=1) / np.sqrt(final.size)),
+                      sweep.log_norms[setup.depth_grid - 1, index].mean(-1))
+
+
+def _record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfig,
+                        rate: GrowthRate, z: float) -> tuple:
+    """Record the decisive per-path check and the reported fit; return the table row."""
+    where = f"n = {sweep.dimension}, sigma = {rate.sigma:g}"
+    s.identity(f"lyapunov-n{sweep.dimension}-sigma{rate.sigma:g}",
+               f"{where}: the per-path growth rate log ||J_T ... J_1 v|| / T at T = "
+               f"{setup.depth}, averaged over {setup.paths} products, equals lambda_1 = log sigma "
+               f"+ (1/2)(log(2/n) + digamma(n/2)) = {rate.exact:.6g} within its "
+               f"Bonferroni-corrected 95% CI (z = {z:.3g} standard errors)",
+               abs(rate.estimate - rate.exact), z * rate.error,
+               values={"measured_rate": rate.estimate, "lyapunov_exponent": rate.exact,
+                       "standard_error": rate.error})
+    name = f"growth-fit-n{sweep.dimension}-sigma{rate.sigma:g}"
+    words = (f"{where}: log-linear fit of the geometric-mean norm exp(E log ||prod v||) "
+             f"against T in [1, {setup.depth}] has slope lambda_1 (reported: the points share "
+             "paths, so the fit's CI is not a valid one; the decisive check is the per-path "
+             "estimate)")
+    if not rate.representable:
+        s.check(name, words, Verdict.INCONCLUSIVE,
+                f"the geometric-mean norm leaves the {s.dtype} range ({BELOW_PRECISION}); no fit",
+                decisive=False)
+        return (sweep.dimension, rate.sigma, rate.exact, rate.estimate, rate.error,
+                BELOW_PRECISION)
+    check = s.rate(name, words, setup.depth_grid, np.exp(rate.mean_log),
+                   Bound.tight("T", sympy.Float(rate.exact, 6), exponential=True), decisive=False)
+    return (sweep.dimension, rate.sigma, rate.exact, rate.estimate, rate.error,
+            check.fit.exponent)
+
+
+@dataclass(frozen=True)
+class VarianceLaw:
+    """Var(log ||prod v||) on the depth grid (averaged over sigma) with its power-law fit, and the
+    per-step variance at the largest T with its standard error, against trigamma(n/2)/4."""
+
+    grid: np.ndarray
+    variances: np.ndarray
+    fit: RateFit
+    per_step: float
+    measured: float
+    error: float
+
+
+def variance_law(sweep: GaussianSweep, setup: ExperimentConfig) -> VarianceLaw:
     grid = setup.depth_grid
     variances = sweep.log_norms[grid - 1].var(-1, ddof=1).mean(-1)
-    fit = fit_power_law(grid, variances)
-    per_step = log_norm_variance_per_step(sweep.dimension)
     final = sweep.log_norms[-1]
     errors = [variance_standard_error(samples) for samples in final]
-    measured = float(final.var(-1, ddof=1).mean()) / setup.depth
-    error = float(np.sqrt(np.sum(np.square(errors)))) / len(errors) / setup.depth
+    return VarianceLaw(
+        grid, variances, fit_power_law(grid, variances),
+        log_norm_variance_per_step(sweep.dimension),
+        float(final.var(-1, ddof=1).mean()) / setup.depth,
+        float(np.sqrt(np.sum(np.square(errors)))) / len(errors) / setup.depth)
+
+
+def _record_variance_law(s: Session, sweep: GaussianSweep, setup: ExperimentConfig,
+                         law: VarianceLaw, z: float) -> None:
     where = (f"n = {sweep.dimension}, {setup.paths} Gaussian products per sigma in "
              f"{setup.sigmas} (variance averaged over sigma)")
-    checks = [
-        rate_check(Layer.EXPERIMENT, f"log-variance-law-n{sweep.dimension}",
-                   f"{where}: Var(log ||J_T ... J_1 v||) grows like T (fitted power of T over "
-                   f"T in [1, {setup.depth}])", fit, VARIANCE_LAW),
-        identity_check(
-            Layer.EXPERIMENT, f"log-variance-constant-n{sweep.dimension}",
-            f"{where}: Var(log ||prod v||) / T at T = {setup.depth} equals trigamma(n/2)/4 = "
-            f"{per_step:.6g} within its Bonferroni-corrected 95% CI (z = {z:.3g})",
-            abs(measured - per_step), z * error,
-            values={"measured_variance_per_step": measured, "standard_error": error}),
-    ]
-    return checks, grid, variances, fit
+    s.fitted_rate(f"log-variance-law-n{sweep.dimension}",
+                  f"{where}: Var(log ||J_T ... J_1 v||) grows like T (fitted power of T over "
+                  f"T in [1, {setup.depth}])", law.fit, main=True)
+    s.identity(f"log-variance-constant-n{sweep.dimension}",
+               f"{where}: Var(log ||prod v||) / T at T = {setup.depth} equals trigamma(n/2)/4 = "
+               f"{law.per_step:.6g} within its Bonferroni-corrected 95% CI (z = {z:.3g})",
+               abs(law.measured - law.per_step), z * law.error,
+               values={"measured_variance_per_step": law.measured, "standard_error": law.error})
 
 
 INFORMATIVE_BOUND = 1e-6
@@ -236,7 +273,19 @@ kappa_t >= 1 in the worst case), so past some T it no longer constrains anything
 the points where the bound is below 1e-6, ten orders tighter than any log-norm it checks."""
 
 
-def _twin_check(sweeps: list[GaussianSweep], dtype: str) -> Check:
+@dataclass(frozen=True)
+class TwinComparison:
+    """The renormalized against the direct log-norms, over every sweep: the worst difference over
+    twice the rounding bound, the largest difference, the points compared and those left out
+    (outside the range, or with an uninformative rounding bound)."""
+
+    ratio: float
+    largest: float
+    compared: int
+    below: int
+
+
+def compare_twins(sweeps: list[GaussianSweep]) -> TwinComparison:
     ratio, below, largest, compared = 0.0, 0, 0.0, 0
     for sweep in sweeps:
         representable = np.isfinite(sweep.direct)
@@ -250,87 +299,113 @@ def _twin_check(sweeps: list[GaussianSweep], dtype: str) -> Check:
         # both computations carry the rounding bound, so their difference is within twice it
         ratio = max(ratio, float(np.max(difference / (2 * sweep.rounding[finite]))))
         largest = max(largest, float(difference.max()))
-    statement = ("the renormalized log-norm equals the log-norm of the plain product wherever the "
-                 f"plain product is representable in {dtype}, within twice the first-order "
-                 "rounding bound of each path")
-    if compared == 0:
-        return Check(Layer.EXPERIMENT, "renormalized-equals-direct", statement,
-                     Verdict.INCONCLUSIVE,
-                     detail=f"below precision: the {dtype} rounding bound exceeds "
-                            f"{INFORMATIVE_BOUND:g} at every T, so no point can be compared",
-                     values={"points_compared": 0})
-    return identity_check(
-        Layer.EXPERIMENT, "renormalized-equals-direct",
+    return TwinComparison(ratio, largest, compared, below)
+
+
+def _record_twin(s: Session, twins: TwinComparison) -> None:
+    if twins.compared == 0:
+        s.check("renormalized-equals-direct",
+                "the renormalized log-norm equals the log-norm of the plain product wherever the "
+                f"plain product is representable in {s.dtype}, within twice the first-order "
+                "rounding bound of each path", Verdict.INCONCLUSIVE,
+                f"below precision: the {s.dtype} rounding bound exceeds {INFORMATIVE_BOUND:g} at "
+                "every T, so no point can be compared", values={"points_compared": 0})
+        return
+    s.identity(
+        "renormalized-equals-direct",
         "the renormalized log-norm equals the log-norm of the plain product wherever the plain "
-        f"product is representable in {dtype}, within twice the first-order rounding bound of "
+        f"product is representable in {s.dtype}, within twice the first-order rounding bound of "
         "each path (`log_norm_rounding_bounds`; residual: the worst difference / allowed ratio, "
         f"allowed 1; all n, sigma, paths, at the T where the bound is below {INFORMATIVE_BOUND:g})",
-        ratio, 1.0,
-        values={"largest_log_norm_difference": largest, "points_compared": compared,
-                "direct_products_outside_range": below})
+        twins.ratio, 1.0,
+        values={"largest_log_norm_difference": twins.largest, "points_compared": twins.compared,
+                "direct_products_outside_range": twins.below})
 
 
-def _singular_value_checks(setup: ExperimentConfig, run: RunConfig) -> tuple[list[Check], dict]:
-    generator = run.torch_generator("singular-values")
-    eps = machine_epsilon(run.dtype)
-    depths = torch.arange(1, setup.depth + 1, dtype=run.torch_dtype, device=run.device)[:, None]
-    tolerance = LOG_ROUNDING_ULPS * eps * setup.depth * max(1.0, math.log(2.0) * setup.depth)
-    checks, curves = [], {}
+@dataclass(frozen=True)
+class SingularValueRun:
+    """Products of Jacobians U diag(s) V^T with s uniform in [low, high]: the log margins of the
+    singular-value bounds at every T, of the exponential rate high^T (contracting) or low^T
+    (expanding), and the mean log-norm at each T."""
+
+    label: str
+    low: float
+    high: float
+    upper_margin: float
+    lower_margin: float
+    regime_margin: float
+    mean_log_norm_at_T: float
+    mean_log_norms: np.ndarray
+
+    @property
+    def contracting(self) -> bool:
+        return self.label == "contracting"
+
+
+def singular_value_runs(s: Session, setup: ExperimentConfig) -> list[SingularValueRun]:
+    generator = s.generator("singular-values")
+    depths = torch.arange(1, setup.depth + 1, dtype=s.torch_dtype, device=s.device)[:, None]
+    runs = []
     for label, (low, high) in (("contracting", setup.contracting), ("expanding", setup.expanding)):
         jacobians = prescribed_singular_values(
             generator, (setup.depth, setup.bound_paths), setup.bound_dimension, low, high,
-            run.torch_dtype, run.device)
+            s.torch_dtype, s.device)
         vector = torch.randn(setup.bound_paths, setup.bound_dimension, generator=generator,
-                             dtype=run.torch_dtype, device=run.device)
+                             dtype=s.torch_dtype, device=s.device)
         logs = renormalized_log_norms(vector, lambda t, stack=jacobians: stack[t - 1], setup.depth)
         logs = logs - torch.linalg.vector_norm(vector, dim=-1).log()
         values = torch.linalg.svdvals(jacobians).log()
-        upper = values[..., 0].cumsum(0)
-        lower = values[..., -1].cumsum(0)
-        upper_margin = float((upper - logs).min())
-        lower_margin = float((logs - lower).min())
-        regime_upper = float((depths * math.log(high) - logs).min())
-        regime_lower = float((logs - depths * math.log(low)).min())
-        where = (f"{setup.bound_paths} products of {setup.bound_dimension} x "
-                 f"{setup.bound_dimension} Jacobians U diag(s) V^T, s uniform in [{low}, {high}], "
-                 f"T <= {setup.depth}")
-        checks.append(inequality_check(
-            Layer.EXPERIMENT, f"singular-value-bounds-{label}",
-            f"{where}: sum_k log sigma_min(J_k) <= log(||J_T ... J_1 v|| / ||v||) <= sum_k log "
-            "sigma_max(J_k) at every T (worst of the two log margins)",
-            min(upper_margin, lower_margin), tolerance,
-            values={"upper_margin": upper_margin, "lower_margin": lower_margin}))
-        rate_words = ("shrinks at least like sigma_max^T" if label == "contracting"
-                      else "grows at least like sigma_min^T")
-        regime_margin = regime_upper if label == "contracting" else regime_lower
-        checks.append(inequality_check(
-            Layer.EXPERIMENT, f"{label}-exponential-rate",
-            f"{where}: with all singular values {'below' if label == 'contracting' else 'above'} "
-            f"1 the product {rate_words} ({'high' if label == 'contracting' else 'low'} = "
-            f"{high if label == 'contracting' else low}) at every T (log margin)",
-            regime_margin, tolerance,
-            values={"mean_log_norm_at_T": float(logs[-1].mean()),
-                    "T_log_high": setup.depth * math.log(high),
-                    "T_log_low": setup.depth * math.log(low)}))
-        curves[label] = (as_numpy(logs.mean(-1)), low, high)
-    return checks, curves
+        regime = (depths * math.log(high) - logs if label == "contracting"
+                  else logs - depths * math.log(low))
+        runs.append(SingularValueRun(
+            label, low, high, float((values[..., 0].cumsum(0) - logs).min()),
+            float((logs - values[..., -1].cumsum(0)).min()), float(regime.min()),
+            float(logs[-1].mean()), as_numpy(logs.mean(-1))))
+    return runs
 
 
-def _orthogonal_check(setup: ExperimentConfig, run: RunConfig) -> Check:
-    generator = run.torch_generator("orthogonal")
-    jacobians = haar_orthogonal(generator, (setup.depth, setup.bound_paths),
-                                setup.bound_dimension, run.torch_dtype, run.device)
+def _record_singular_values(s: Session, setup: ExperimentConfig,
+                            run: SingularValueRun) -> None:
+    eps = machine_epsilon(s.dtype)
+    tolerance = LOG_ROUNDING_ULPS * eps * setup.depth * max(1.0, math.log(2.0) * setup.depth)
+    where = (f"{setup.bound_paths} products of {setup.bound_dimension} x "
+             f"{setup.bound_dimension} Jacobians U diag(s) V^T, s uniform in [{run.low}, "
+             f"{run.high}], T <= {setup.depth}")
+    s.inequality(f"singular-value-bounds-{run.label}",
+                 f"{where}: sum_k log sigma_min(J_k) <= log(||J_T ... J_1 v|| / ||v||) <= sum_k log "
+                 "sigma_max(J_k) at every T (worst of the two log margins)",
+                 min(run.upper_margin, run.lower_margin), tolerance,
+                 values={"upper_margin": run.upper_margin, "lower_margin": run.lower_margin})
+    rate_words = ("shrinks at least like sigma_max^T" if run.contracting
+                  else "grows at least like sigma_min^T")
+    s.inequality(f"{run.label}-exponential-rate",
+                 f"{where}: with all singular values {'below' if run.contracting else 'above'} "
+                 f"1 the product {rate_words} ({'high' if run.contracting else 'low'} = "
+                 f"{run.high if run.contracting else run.low}) at every T (log margin)",
+                 run.regime_margin, tolerance,
+                 values={"mean_log_norm_at_T": run.mean_log_norm_at_T,
+                         "T_log_high": setup.depth * math.log(run.high),
+                         "T_log_low": setup.depth * math.log(run.low)})
+
+
+def orthogonal_log_norms(s: Session, setup: ExperimentConfig) -> torch.Tensor:
+    """log ||J_t ... J_1 v|| / ||v|| for Haar orthogonal J_k, t = 1..T."""
+    generator = s.generator("orthogonal")
+    jacobians = haar_orthogonal(setup.bound_dimension, generator,
+                                (setup.depth, setup.bound_paths), s.torch_dtype, s.device)
     vector = torch.randn(setup.bound_paths, setup.bound_dimension, generator=generator,
-                         dtype=run.torch_dtype, device=run.device)
+                         dtype=s.torch_dtype, device=s.device)
     logs = renormalized_log_norms(vector, lambda t: jacobians[t - 1], setup.depth)
-    logs = logs - torch.linalg.vector_norm(vector, dim=-1).log()
-    tolerance = LOG_ROUNDING_ULPS * machine_epsilon(run.dtype) * setup.depth
-    return identity_check(
-        Layer.EXPERIMENT, "orthogonal-rate-zero",
+    return logs - torch.linalg.vector_norm(vector, dim=-1).log()
+
+
+def _record_orthogonal(s: Session, setup: ExperimentConfig, logs: torch.Tensor) -> None:
+    s.identity(
+        "orthogonal-rate-zero",
         f"{setup.bound_paths} products of Haar orthogonal {setup.bound_dimension} x "
         f"{setup.bound_dimension} Jacobians (orthogonal initialization): log ||J_T ... J_1 v|| = "
         f"log ||v|| at every T <= {setup.depth}, growth rate exactly 0 (worst |log-norm|)",
-        float(logs.abs().max()), tolerance)
+        float(logs.abs().max()), LOG_ROUNDING_ULPS * machine_epsilon(s.dtype) * setup.depth)
 
 
 @dataclass(frozen=True)
@@ -347,55 +422,65 @@ class RnnRun:
         return float(np.polyfit(depths, self.log_norms.mean(-1), 1)[0])
 
 
-def _rnn_weights(generator, setup: ExperimentConfig, run: RunConfig, norm: float,
+def _rnn_weights(s: Session, generator: torch.Generator, setup: ExperimentConfig, norm: float,
                  orthogonal: bool) -> torch.Tensor:
     shape = (setup.rnn_paths,)
     if orthogonal:
-        return norm * haar_orthogonal(generator, shape, setup.rnn_dimension, run.torch_dtype,
-                                      run.device)
+        return norm * haar_orthogonal(setup.rnn_dimension, generator, shape, s.torch_dtype,
+                                      s.device)
     raw = torch.randn(*shape, setup.rnn_dimension, setup.rnn_dimension, generator=generator,
-                      dtype=run.torch_dtype, device=run.device)
+                      dtype=s.torch_dtype, device=s.device)
     return norm * raw / spectral_norm(raw)[:, None, None]
 
 
-def rnn_runs(setup: ExperimentConfig, run: RunConfig) -> list[RnnRun]:
-    generator = run.torch_generator("rnn")
+def rnn_runs(s: Session, setup: ExperimentConfig) -> list[RnnRun]:
+    generator = s.generator("rnn")
     inputs = torch.randn(setup.depth, setup.rnn_paths, setup.rnn_dimension, generator=generator,
-                         dtype=run.torch_dtype, device=run.device)
+                         dtype=s.torch_dtype, device=s.device)
     final = torch.randn(setup.rnn_paths, setup.rnn_dimension, generator=generator,
-                        dtype=run.torch_dtype, device=run.device)
+                        dtype=s.torch_dtype, device=s.device)
     start = torch.linalg.vector_norm(final, dim=-1).log()
     runs = []
     for norm, orthogonal in [*((n, False) for n in setup.rnn_norms), (1.0, True)]:
-        weight = _rnn_weights(generator, setup, run, norm, orthogonal)
+        weight = _rnn_weights(s, generator, setup, norm, orthogonal)
         logs = tanh_rnn_gradient_log_norms(weight, tanh_rnn_states(weight, inputs), final)
         label = f"{'orthogonal' if orthogonal else 'Gaussian'} W, ||W||_2 = {norm:g}"
         runs.append(RnnRun(label, norm, as_numpy(logs - start)))
     return runs
 
 
-def _rnn_bound_check(runs: list[RnnRun], setup: ExperimentConfig, dtype: str) -> Check:
+def _record_rnn_bound(s: Session, runs: list[RnnRun], setup: ExperimentConfig) -> None:
     contracting = [r for r in runs if r.weight_norm < 1]
     margins = []
     for r in contracting:
         depths = np.arange(1, r.log_norms.shape[0] + 1)[:, None]
         margins.append(float((depths * np.log(r.weight_norm) - r.log_norms).min()))
-    tolerance = LOG_ROUNDING_ULPS * machine_epsilon(dtype) * setup.depth * setup.depth
-    return inequality_check(
-        Layer.EXPERIMENT, "tanh-rnn-gradient-bound",
+    s.inequality(
+        "tanh-rnn-gradient-bound",
         f"tanh RNN (n = {setup.rnn_dimension}, {setup.rnn_paths} paths, inputs N(0, 1)) with "
         f"||W||_2 in {[r.weight_norm for r in contracting]}: log ||dL/ds_(T-t)|| - log "
         "||dL/ds_T|| <= t log ||W||_2 at every t (worst log margin)",
-        min(margins), tolerance,
+        min(margins), LOG_ROUNDING_ULPS * machine_epsilon(s.dtype) * setup.depth * setup.depth,
         values={f"rate_{r.label}": r.rate for r in runs})
 
 
-def _clipping_check(setup: ExperimentConfig, run: RunConfig, dimension: int) -> Check:
-    generator = run.torch_generator("clipping")
+@dataclass(frozen=True)
+class ClippedGradients:
+    """Gradients back-propagated through exploding Gaussian Jacobians, before and after
+    clipping: the largest norms, the fraction clipped and the worst change of direction."""
+
+    largest_clipped_norm: float
+    largest_unclipped_norm: float
+    fraction_clipped: float
+    worst_direction_change: float
+
+
+def clipped_gradients(s: Session, setup: ExperimentConfig, dimension: int) -> ClippedGradients:
+    generator = s.generator("clipping")
     jacobians = gaussian_jacobians(generator, (setup.clip_depth, setup.bound_paths), dimension,
-                                   setup.clip_sigma, run.torch_dtype, run.device)
+                                   setup.clip_sigma, s.torch_dtype, s.device)
     gradient = torch.randn(setup.bound_paths, dimension, generator=generator,
-                           dtype=run.torch_dtype, device=run.device)
+                           dtype=s.torch_dtype, device=s.device)
     gradients = []
     for jacobian in jacobians:
         gradient = (jacobian @ gradient[..., None])[..., 0]
@@ -405,73 +490,83 @@ def _clipping_check(setup: ExperimentConfig, run: RunConfig, dimension: int) -> 
     norms = torch.linalg.vector_norm(stacked, dim=-1)
     clipped_norms = torch.linalg.vector_norm(clipped, dim=-1)
     cosine = (clipped * stacked).sum(-1) / (clipped_norms * norms)
-    eps = machine_epsilon(run.dtype)
-    return inequality_check(
-        Layer.EXPERIMENT, "clipping-bounds-update",
+    return ClippedGradients(float(clipped_norms.max()), float(norms.max()),
+                            float((norms > setup.clip_threshold).double().mean()),
+                            float((1 - cosine).abs().max()))
+
+
+def _record_clipping(s: Session, setup: ExperimentConfig, dimension: int,
+                     clipping: ClippedGradients) -> None:
+    s.inequality(
+        "clipping-bounds-update",
         f"gradients through T <= {setup.clip_depth} Gaussian Jacobians with sigma = "
         f"{setup.clip_sigma} (exploding, lambda_1 = "
         f"{lyapunov_exponent(setup.clip_sigma, dimension):.3g}) clipped by norm at "
         f"{setup.clip_threshold} (Algorithm 1 of arXiv:1211.5063): every clipped update has "
         "norm <= threshold and keeps its direction (margin: threshold - largest clipped norm, "
         "relative)",
-        float(1 - clipped_norms.max() / setup.clip_threshold), 4 * eps,
-        values={"largest_unclipped_norm": float(norms.max()),
-                "fraction_clipped": float((norms > setup.clip_threshold).double().mean()),
-                "worst_direction_change": float((1 - cosine).abs().max())})
+        1 - clipping.largest_clipped_norm / setup.clip_threshold, 4 * machine_epsilon(s.dtype),
+        values={"largest_unclipped_norm": clipping.largest_unclipped_norm,
+                "fraction_clipped": clipping.fraction_clipped,
+                "worst_direction_change": clipping.worst_direction_change})
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    with single_threaded_on_cpu(config.device):
-        return _verify(config, progress)
+def verify(s: Session) -> None:
+    with single_threaded_on_cpu(s.device):
+        _verify(s)
 
 
-def _verify(config: RunConfig, progress: Progress) -> LayerResult:
-    setup = ExperimentConfig.quick() if config.quick else ExperimentConfig.full()
-    dtype = config.dtype
-    sweeps = [gaussian_sweep(setup, n, config)
-              for n in progress(setup.dimensions, "torch: Gaussian Jacobian products")]
+def _verify(s: Session) -> None:
+    setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    sweeps = [gaussian_sweep(s, setup, n)
+              for n in s.progress(setup.dimensions, "torch: Gaussian Jacobian products")]
     z = bonferroni_z(len(setup.dimensions) * (len(setup.sigmas) + 1))
-    checks: list[Check] = []
     rows, growth_panels, variance_panels = [], [], []
     for sweep in sweeps:
-        lyapunov, sweep_rows = _lyapunov_checks(sweep, setup, z, dtype)
-        variance, grid, variances, fit = _variance_checks(sweep, setup, z)
-        checks += variance + lyapunov
-        rows += sweep_rows
+        law = variance_law(sweep, setup)
+        _record_variance_law(s, sweep, setup, law, z)
+        rows += [_record_growth_rate(s, sweep, setup, growth_rate(sweep, setup, index), z)
+                 for index in range(len(setup.sigmas))]
         growth_panels.append(_growth_panel(sweep, setup))
-        variance_panels.append(rate_panel(
-            f"n = {sweep.dimension}", "T (number of Jacobians)", "Var(log ||J_T ... J_1 v||)",
-            grid, variances, fit, VARIANCE_LAW))
-    checks.append(_twin_check(sweeps, dtype))
-    bound_checks, curves = _singular_value_checks(setup, config)
-    checks += bound_checks
-    checks.append(_orthogonal_check(setup, config))
-    runs = rnn_runs(setup, config)
-    checks.append(_rnn_bound_check(runs, setup, dtype))
-    checks.append(_clipping_check(setup, config, setup.dimensions[-1]))
-    return LayerResult(
-        layer=Layer.EXPERIMENT,
-        checks=tuple(checks),
-        figures=(
-            Figure("log-norm-vs-T", "Log-norm of products of T Gaussian Jacobians",
-                   tuple(growth_panels), columns=len(growth_panels)),
-            Figure("log-variance-vs-T", "Variance of the log-norm against T",
-                   tuple(variance_panels), columns=len(variance_panels)),
-            Figure("bounds-and-rnn", "Singular-value bounds and tanh RNN gradients",
-                   (_bounds_panel(curves, setup), _rnn_panel(runs)), columns=2),
-        ),
-        tables=(
-            Table("lyapunov-rates", "Growth rate of log ||J_T ... J_1 v|| per step: closed form "
-                  "lambda_1, per-path estimate at the largest T, and the log-linear fit",
-                  ("n", "sigma", "lambda_1", "per-path rate", "standard error", "fitted rate"),
-                  tuple(rows)),
-            Table("tanh-rnn-rates", "tanh RNN: mean gradient log-norm per step back in time",
-                  ("weight", "||W||_2", "log ||W||_2", "measured rate"),
-                  tuple((r.label, r.weight_norm, math.log(r.weight_norm), r.rate) for r in runs)),
-        ),
-        notes=((f"{dtype} on {config.device}; log-norms accumulated with renormalization at every "
-               "step; CI checks Bonferroni-corrected to a 5% family-wise level."),),
-    )
+        variance_panels.append(_variance_panel(sweep, law))
+    _record_twin(s, compare_twins(sweeps))
+    bounds = singular_value_runs(s, setup)
+    for run in bounds:
+        _record_singular_values(s, setup, run)
+    _record_orthogonal(s, setup, orthogonal_log_norms(s, setup))
+    runs = rnn_runs(s, setup)
+    _record_rnn_bound(s, runs, setup)
+    dimension = setup.dimensions[-1]
+    _record_clipping(s, setup, dimension, clipped_gradients(s, setup, dimension))
+    _record_figures(s, growth_panels, variance_panels, _bounds_panel(bounds, setup),
+                    _rnn_panel(runs))
+    _record_tables(s, rows, runs)
+    s.note(f"{s.dtype} on {s.device}; log-norms accumulated with renormalization at every "
+           "step; CI checks Bonferroni-corrected to a 5% family-wise level.")
+
+
+def _record_figures(s: Session, growth_panels: list[Panel], variance_panels: list[Panel],
+                    bounds_panel: Panel, rnn_panel: Panel) -> None:
+    s.figure("log-norm-vs-T", "Log-norm of products of T Gaussian Jacobians", growth_panels,
+             columns=len(growth_panels))
+    s.figure("log-variance-vs-T", "Variance of the log-norm against T", variance_panels,
+             columns=len(variance_panels))
+    s.figure("bounds-and-rnn", "Singular-value bounds and tanh RNN gradients",
+             (bounds_panel, rnn_panel), columns=2)
+
+
+def _record_tables(s: Session, rows: list[tuple], runs: list[RnnRun]) -> None:
+    s.table("lyapunov-rates", "Growth rate of log ||J_T ... J_1 v|| per step: closed form "
+            "lambda_1, per-path estimate at the largest T, and the log-linear fit",
+            ("n", "sigma", "lambda_1", "per-path rate", "standard error", "fitted rate"), rows)
+    s.table("tanh-rnn-rates", "tanh RNN: mean gradient log-norm per step back in time",
+            ("weight", "||W||_2", "log ||W||_2", "measured rate"),
+            ((r.label, r.weight_norm, math.log(r.weight_norm), r.rate) for r in runs))
+
+
+def _variance_panel(sweep: GaussianSweep, law: VarianceLaw) -> Panel:
+    return rate_panel(f"n = {sweep.dimension}", "T (number of Jacobians)",
+                      "Var(log ||J_T ... J_1 v||)", law.grid, law.variances, law.fit, VARIANCE_LAW)
 
 
 def _growth_panel(sweep: GaussianSweep, setup: ExperimentConfig) -> Panel:
@@ -492,12 +587,14 @@ def _growth_panel(sweep: GaussianSweep, setup: ExperimentConfig) -> Panel:
                  "E log ||J_T ... J_1 v||", tuple(series), xscale="linear", yscale="linear")
 
 
-def _bounds_panel(curves: dict, setup: ExperimentConfig) -> Panel:
+def _bounds_panel(bounds: list[SingularValueRun], setup: ExperimentConfig) -> Panel:
     depths = tuple(float(t) for t in range(1, setup.depth + 1))
     series = []
-    for label, (mean, low, high) in curves.items():
+    for run in bounds:
+        low, high = run.low, run.high
         series += [
-            Series(f"{label}: s in [{low}, {high}] (mean)", depths, tuple(float(v) for v in mean)),
+            Series(f"{run.label}: s in [{low}, {high}] (mean)", depths,
+                   tuple(float(v) for v in run.mean_log_norms)),
             Series(f"T log {high}", depths, tuple(t * math.log(high) for t in depths), "dashed"),
             Series(f"T log {low}", depths, tuple(t * math.log(low) for t in depths), "dashed"),
         ]

@@ -1,6 +1,7 @@
 """Products of Jacobians in torch: renormalized log-norms of J_T ... J_1 v, random Jacobian
-families (Gaussian, Haar orthogonal, prescribed singular values), the tanh RNN Jacobian
-ds_k/ds_{k-1} = diag(1 - s_k^2) W, and gradient-norm clipping.
+families (Gaussian; prescribed singular values, with Haar orthogonal factors from
+`optverify.numerics.haar`), the tanh RNN Jacobian ds_k/ds_{k-1} = diag(1 - s_k^2) W, and
+gradient-norm clipping.
 
 Source: Pascanu, Mikolov, Bengio (2013), arXiv:1211.5063, Section 2.1, eq. (3)-(7) (the product
 of Jacobians and the bounds ||prod|| <= (gamma ||W||)^T) and Section 3.2, Algorithm 1 (clipping);
@@ -20,6 +21,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from scipy.special import digamma, polygamma
+
+from optverify.numerics.haar import haar_orthogonal
 
 
 def check_depth(depth: int) -> None:
@@ -130,25 +133,15 @@ def gaussian_jacobians(generator: torch.Generator, shape: tuple[int, ...], dimen
     return sigma[..., None, None] * draws / math.sqrt(dimension)
 
 
-def haar_orthogonal(generator: torch.Generator, shape: tuple[int, ...], dimension: int,
-                    dtype: torch.dtype, device: str) -> torch.Tensor:
-    """Haar-random orthogonal matrices (*shape, n, n): QR of a Gaussian matrix with the signs of
-    diag(R) moved into Q (Mezzadri 2007)."""
-    check_dimension(dimension)
-    gaussian = torch.randn(*shape, dimension, dimension, generator=generator, dtype=dtype,
-                           device=device)
-    q, r = torch.linalg.qr(gaussian)
-    return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))[..., None, :]
-
-
 def prescribed_singular_values(generator: torch.Generator, shape: tuple[int, ...],
                                dimension: int, low: float, high: float, dtype: torch.dtype,
                                device: str) -> torch.Tensor:
     """U diag(s) V^T with Haar U, V and singular values s uniform in [low, high]."""
     if not (0 < low <= high and math.isfinite(high)):
         raise ValueError(f"singular values need 0 < low <= high < inf, got [{low}, {high}]")
-    left = haar_orthogonal(generator, shape, dimension, dtype, device)
-    right = haar_orthogonal(generator, shape, dimension, dtype, device)
+    check_dimension(dimension)
+    left = haar_orthogonal(dimension, generator, shape, dtype, device)
+    right = haar_orthogonal(dimension, generator, shape, dtype, device)
     values = low + (high - low) * torch.rand(*shape, dimension, generator=generator, dtype=dtype,
                                              device=device)
     return left @ (values[..., None] * right.transpose(-1, -2))

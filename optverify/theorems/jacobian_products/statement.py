@@ -16,26 +16,37 @@ sin = 2 t / (1 + t^2), so every identity is one of rational functions, which sym
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import Check, LayerResult
-from optverify.verdict import symbolic_zero_check
+from optverify.kit import Session
 
 SCALE = sympy.Symbol("c", positive=True)
 SIGMA = sympy.Symbol("sigma", positive=True)
 CHI_SQUARE_VARIABLE = sympy.Symbol("x", positive=True)
 
-QUICK_DEPTHS = (1, 2)
-FULL_DEPTHS = (1, 2, 3)
-QUICK_MOMENT_DIMENSIONS = (3, 5)
-FULL_MOMENT_DIMENSIONS = (2, 3, 4, 5)
-QUICK_VARIANCE_DIMENSIONS = (3,)
-FULL_VARIANCE_DIMENSIONS = (2, 3, 5)
-"""sympy reduces E (log chi^2_n)^2 to closed form for n = 2, 3, 5; for even n >= 4 it returns
-unreduced Meijer-G terms, so the variance law is proved here for those n and checked at every n by
-mpmath quadrature in the numeric layer."""
+
+@dataclass(frozen=True)
+class SymbolicConfig:
+    """depths: the T of the scaled orthogonal products; moment_dimensions: the n of the Lyapunov
+    closed form; variance_dimensions: the n of the variance law.
+
+    sympy reduces E (log chi^2_n)^2 to closed form for n = 2, 3, 5; for even n >= 4 it returns
+    unreduced Meijer-G terms, so the variance law is proved here for those n and checked at every
+    n by mpmath quadrature in the numeric layer."""
+
+    depths: tuple[int, ...]
+    moment_dimensions: tuple[int, ...]
+    variance_dimensions: tuple[int, ...]
+
+    @classmethod
+    def quick(cls) -> SymbolicConfig:
+        return cls((1, 2), (3, 5), (3,))
+
+    @classmethod
+    def full(cls) -> SymbolicConfig:
+        return cls((1, 2, 3), (2, 3, 4, 5), (2, 3, 5))
 
 
 def rotation(parameter: sympy.Expr, reflect: bool = False) -> sympy.Matrix:
@@ -66,29 +77,49 @@ def scaled_orthogonal_residual(depth: int) -> sympy.Matrix:
     return (total.T * total - SCALE ** (2 * depth) * sympy.eye(2)).applyfunc(sympy.cancel)
 
 
-def svd_matrix(index: int) -> tuple[sympy.Matrix, sympy.Matrix, sympy.Symbol, sympy.Symbol]:
-    """(A = U diag(s1, s2) V^T, V, s1, s2) with symbolic rotations U, V and singular values."""
+@dataclass(frozen=True)
+class SvdMatrix:
+    """A = U diag(s1, s2) V^T with symbolic rotations U, V: the matrix, its right factor V, and
+    the singular values s1 (large) and s2 (small)."""
+
+    matrix: sympy.Matrix
+    right: sympy.Matrix
+    large: sympy.Symbol
+    small: sympy.Symbol
+
+
+def svd_matrix(index: int) -> SvdMatrix:
+    """A = U diag(s1, s2) V^T with symbolic rotations U, V and singular values."""
     left = rotation(sympy.Symbol(f"u{index}", real=True))
     right = rotation(sympy.Symbol(f"v{index}", real=True))
     large, small = sympy.symbols(f"s{index}_1 s{index}_2", positive=True)
-    return left * sympy.diag(large, small) * right.T, right, large, small
+    return SvdMatrix(left * sympy.diag(large, small) * right.T, right, large, small)
 
 
-def singular_value_certificates() -> tuple[sympy.Expr, sympy.Expr]:
+@dataclass(frozen=True)
+class Certificates:
+    """The residuals of the two sum-of-squares certificates (both must vanish)."""
+
+    upper: sympy.Expr
+    lower: sympy.Expr
+
+
+def singular_value_certificates() -> Certificates:
     """Sum-of-squares certificates of sigma_min ||w|| <= ||A w|| <= sigma_max ||w|| for a 2 x 2
     A = U diag(s1, s2) V^T and a symbolic w (residuals that must vanish):
       s1^2 ||w||^2 - ||A w||^2 = (s1^2 - s2^2) (V^T w)_2^2,
       ||A w||^2 - s2^2 ||w||^2 = (s1^2 - s2^2) (V^T w)_1^2.
     With s1 >= s2 both right-hand sides are >= 0; applied to w = A_{k-1} ... A_1 v at each step
     k they give prod_k s2_k <= ||A_T ... A_1 v|| / ||v|| <= prod_k s1_k by induction on T."""
-    matrix, right, large, small = svd_matrix(1)
+    svd = svd_matrix(1)
+    large, small = svd.large, svd.small
     w = sympy.Matrix(sympy.symbols("w1 w2", real=True))
-    image = matrix * w
-    coordinates = right.T * w
+    image = svd.matrix * w
+    coordinates = svd.right.T * w
     norm_w, norm_image = (w.T * w)[0], (image.T * image)[0]
     upper = large**2 * norm_w - norm_image - (large**2 - small**2) * coordinates[1] ** 2
     lower = norm_image - small**2 * norm_w - (large**2 - small**2) * coordinates[0] ** 2
-    return sympy.cancel(upper), sympy.cancel(lower)
+    return Certificates(sympy.cancel(upper), sympy.cancel(lower))
 
 
 def chi_square_density(dimension: int) -> sympy.Expr:
@@ -128,50 +159,50 @@ def log_variance_residual(dimension: int) -> sympy.Expr:
     return sympy.expand_func(second - mean**2 - sympy.polygamma(1, sympy.Rational(dimension, 2)))
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    """Prove the product bounds, the scaled-orthogonal norm and the Lyapunov closed form."""
-    depths = QUICK_DEPTHS if config.quick else FULL_DEPTHS
-    moments = QUICK_MOMENT_DIMENSIONS if config.quick else FULL_MOMENT_DIMENSIONS
-    variances = QUICK_VARIANCE_DIMENSIONS if config.quick else FULL_VARIANCE_DIMENSIONS
-    checks: list[Check] = []
-    for depth in progress(depths, "sympy: scaled orthogonal products"):
-        checks.append(symbolic_zero_check(
-            f"scaled-orthogonal-T{depth}",
-            f"for T = {depth} scaled orthogonal 2 x 2 Jacobians c Q_k (rotations and reflections "
-            "with symbolic angles), P^T P = c^(2T) I, so ||P v|| = c^T ||v|| exactly",
-            scaled_orthogonal_residual(depth)))
-    upper, lower = singular_value_certificates()
-    checks.append(symbolic_zero_check(
-        "one-step-upper-certificate",
-        "s1^2 ||w||^2 - ||A w||^2 = (s1^2 - s2^2) (V^T w)_2^2 >= 0 for A = U diag(s1, s2) V^T "
-        "(symbolic U, V, s, w): ||A w|| <= sigma_max ||w||, so ||prod v|| <= sigma_max^T ||v||",
-        upper))
-    checks.append(symbolic_zero_check(
-        "one-step-lower-certificate",
-        "||A w||^2 - s2^2 ||w||^2 = (s1^2 - s2^2) (V^T w)_1^2 >= 0: ||A w|| >= sigma_min ||w||, "
-        "so ||prod v|| >= sigma_min^T ||v||", lower))
-    for dimension in progress(moments, "sympy: chi-square log moments"):
-        checks.append(symbolic_zero_check(
-            f"lyapunov-closed-form-n{dimension}",
-            f"for n = {dimension}: (1/2) E log ||G v||^2 with ||G v||^2 ~ (sigma^2/n) chi^2_n "
-            "(sympy integral of the chi-square density) equals lambda_1 = log sigma + "
-            "(1/2)(log(2/n) + digamma(n/2))", lyapunov_residual(dimension)))
-    for dimension in progress(variances, "sympy: chi-square log variance"):
-        checks.append(symbolic_zero_check(
-            f"log-variance-per-step-n{dimension}",
-            f"for n = {dimension}: Var(log chi^2_n) = trigamma(n/2) (sympy integrals), so "
-            "Var(log ||J_T ... J_1 v||) = T trigamma(n/2) / 4 grows linearly in T",
-            log_variance_residual(dimension)))
+def large_n_limit() -> sympy.Expr:
+    """lim_{m -> oo} digamma(m) - log m, with m = n/2 (0: lambda_1 -> log sigma as n -> oo)."""
     half = sympy.Symbol("m", positive=True)
-    checks.append(symbolic_zero_check(
-        "lyapunov-large-n-limit",
-        "lambda_1 - log sigma = (1/2)(digamma(m) - log m) with m = n/2 tends to 0 as n -> oo",
-        sympy.limit(sympy.digamma(half) - sympy.log(half), half, sympy.oo)))
-    return LayerResult(
-        layer=Layer.SYMBOLIC,
-        checks=tuple(checks),
-        notes=(("Rotations use the rational parametrization (1 - t^2, 2t) / (1 + t^2), so each "
-               "identity is decided exactly by sympy's rational-function cancellation."),
-               ("sympy.limit(log(2/n) + digamma(n/2), n, oo) returns log 2 (a sympy limit error); "
-               "the limit is taken in m = n/2, where sympy returns the correct 0.")),
-    )
+    return sympy.limit(sympy.digamma(half) - sympy.log(half), half, sympy.oo)
+
+
+def _product_bounds(s: Session, depths: Sequence[int]) -> None:
+    for depth in s.progress(depths, "sympy: scaled orthogonal products"):
+        s.zero(f"scaled-orthogonal-T{depth}",
+               f"for T = {depth} scaled orthogonal 2 x 2 Jacobians c Q_k (rotations and "
+               "reflections with symbolic angles), P^T P = c^(2T) I, so ||P v|| = c^T ||v|| "
+               "exactly", scaled_orthogonal_residual(depth))
+    certificates = singular_value_certificates()
+    s.zero("one-step-upper-certificate",
+           "s1^2 ||w||^2 - ||A w||^2 = (s1^2 - s2^2) (V^T w)_2^2 >= 0 for A = U diag(s1, s2) V^T "
+           "(symbolic U, V, s, w): ||A w|| <= sigma_max ||w||, so ||prod v|| <= sigma_max^T ||v||",
+           certificates.upper)
+    s.zero("one-step-lower-certificate",
+           "||A w||^2 - s2^2 ||w||^2 = (s1^2 - s2^2) (V^T w)_1^2 >= 0: ||A w|| >= sigma_min ||w||, "
+           "so ||prod v|| >= sigma_min^T ||v||", certificates.lower)
+
+
+def _lyapunov_law(s: Session, moments: Sequence[int], variances: Sequence[int]) -> None:
+    for dimension in s.progress(moments, "sympy: chi-square log moments"):
+        s.zero(f"lyapunov-closed-form-n{dimension}",
+               f"for n = {dimension}: (1/2) E log ||G v||^2 with ||G v||^2 ~ (sigma^2/n) chi^2_n "
+               "(sympy integral of the chi-square density) equals lambda_1 = log sigma + "
+               "(1/2)(log(2/n) + digamma(n/2))", lyapunov_residual(dimension))
+    for dimension in s.progress(variances, "sympy: chi-square log variance"):
+        s.zero(f"log-variance-per-step-n{dimension}",
+               f"for n = {dimension}: Var(log chi^2_n) = trigamma(n/2) (sympy integrals), so "
+               "Var(log ||J_T ... J_1 v||) = T trigamma(n/2) / 4 grows linearly in T",
+               log_variance_residual(dimension))
+    s.zero("lyapunov-large-n-limit",
+           "lambda_1 - log sigma = (1/2)(digamma(m) - log m) with m = n/2 tends to 0 as n -> oo",
+           large_n_limit())
+
+
+def verify(s: Session) -> None:
+    """Prove the product bounds, the scaled-orthogonal norm and the Lyapunov closed form."""
+    setup = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
+    _product_bounds(s, setup.depths)
+    _lyapunov_law(s, setup.moment_dimensions, setup.variance_dimensions)
+    s.note("Rotations use the rational parametrization (1 - t^2, 2t) / (1 + t^2), so each "
+           "identity is decided exactly by sympy's rational-function cancellation.")
+    s.note("sympy.limit(log(2/n) + digamma(n/2), n, oo) returns log 2 (a sympy limit error); "
+           "the limit is taken in m = n/2, where sympy returns the correct 0.")
