@@ -11,8 +11,7 @@ import torch
 from hypothesis import given
 from mpmath import mp
 
-from optverify.claim import RunConfig, no_progress
-from optverify.results import Verdict
+from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
 from optverify.theorems.saxe_dynamics import CLAIM, experiment, numeric, statement
 from optverify.theorems.saxe_dynamics.dynamics import (
     depth_learning_time,
@@ -74,7 +73,7 @@ def test_learning_time_inverts_the_closed_form(mode):
 
 def test_gd_mode_strengths_follow_the_closed_form():
     setup = experiment.ExperimentConfig.quick()
-    task = experiment.make_task(setup, RunConfig())
+    task = experiment.make_task(setup, Session(RunConfig(), Layer.EXPERIMENT))
     eta, steps = 0.002, 1500
     history = experiment.gd_trajectory(task, 2, eta, steps)
     times = eta * torch.arange(steps + 1, dtype=history.dtype)
@@ -91,7 +90,8 @@ def test_gd_crossing_times_interpolate():
 
 
 def test_numeric_layer_quick():
-    result = numeric.verify(RunConfig(quick=True, precision=30), no_progress)
+    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30),
+                       claim_bound=CLAIM.bound)
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
@@ -101,6 +101,10 @@ def test_claim_quick_run():
     assert result.verdict is Verdict.CONSISTENT, [(c.name, c.detail) for c in decisive]
     raw = next(c for c in result.checks if c.name.endswith("common-start-raw"))
     assert not raw.decisive and raw.fit.exponent > -0.95
+    main = {c.name: c for c in result.checks if c.main}
+    assert set(main) == {"learning-time-exponent", "learning-time-two-layer",
+                         "learning-time-two-layer-common-start-log-corrected"}
+    assert all(c.bound == CLAIM.bound for c in main.values())
 
 
 @pytest.mark.parametrize("arguments", [

@@ -8,9 +8,7 @@ tau du/dt = (N_l - 1) u^{2 - 2/(N_l - 1)} (s - u). Main bound: the learning time
 (TIGHT), exactly at a start proportional to s, up to the ln(s/u_0) factor at a common start.
 """
 
-import sympy
-
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.saxe_dynamics import experiment, numeric, statement
 
 CLAIM = Claim(
@@ -21,7 +19,7 @@ CLAIM = Claim(
         theorem="Section 2, Eqs. (6)-(9), and Section 3 (deeper networks)",
         arxiv="1312.6120",
     ),
-    bound=Bound(BoundKind.TIGHT, variable="s", exponent=sympy.Integer(-1)),
+    bound=Bound.tight("s", -1),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
@@ -29,7 +27,8 @@ CLAIM = Claim(
         "whitened inputs (Sigma_11 = I), square loss, input-output correlation Sigma_31 = U S V^T",
         "initialization along the modes and balanced (a = b for two layers), so modes decouple",
         "gradient flow with tau = 1 / learning rate; GD with a small learning rate tracks it",
-        "learning time from u_0 to u_f = s/2; exactly ~ 1/s for u_0 proportional to s (two "
-        "layers), up to ln(s/u_0) for a common u_0; deeper nets ~ 1/s only from a common small u_0",
+        ("learning time from u_0 to u_f = s/2; exactly ~ 1/s for u_0 proportional to s (two "
+         "layers), up to ln(s/u_0) for a common u_0; deeper nets ~ 1/s only from a common small "
+         "u_0"),
     ),
 )

@@ -28,17 +28,32 @@ import numpy as np
 import sympy
 import torch
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import rate_panel
-from optverify.numerics.deep_linear import balanced_factors, end_to_end, gradient_descent_step
-from optverify.numerics.fit import fit_power_law
-from optverify.numerics.precision import resolve
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
-from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float, validate_depth
-from optverify.verdict import rate_check
+from optverify.kit import (
+    Bound,
+    Figure,
+    Panel,
+    RateFit,
+    Resolved,
+    Series,
+    Session,
+    Table,
+    fit_power_law,
+    rate_panel,
+    resolve,
+)
+from optverify.numerics.deep_linear import (
+    balanced_factors,
+    end_to_end,
+    gradient_descent_step,
+)
+from optverify.numerics.haar import haar_orthogonal
+from optverify.theorems.saxe_dynamics.dynamics import (
+    depth_learning_time_float,
+    validate_depth,
+)
 
-LEARNING_TIME = Bound(BoundKind.TIGHT, "s", sympy.Integer(-1))
-GD_DEVIATION = Bound(BoundKind.TIGHT, "eta", sympy.Integer(1))
+LEARNING_TIME = Bound.tight("s", -1)
+GD_DEVIATION = Bound.tight("eta", 1)
 HORIZON_MARGIN = 1.25
 """GD runs 25% past the slowest mode's predicted learning time, so every mode crosses s/2."""
 
@@ -84,12 +99,6 @@ class ExperimentConfig:
         return len(self.strengths)
 
 
-def random_orthogonal(size: int, generator: torch.Generator, dtype, device) -> torch.Tensor:
-    """A Haar-random orthogonal matrix (QR of a Gaussian with the signs of R's diagonal fixed)."""
-    q, r = torch.linalg.qr(torch.randn(size, size, generator=generator, dtype=dtype, device=device))
-    return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
-
-
 @dataclass(frozen=True)
 class Task:
     """Sigma_31 = U S V^T and the two starts' initial strengths (2, modes)."""
@@ -108,11 +117,12 @@ class Task:
         return torch.diagonal(self.left.mT @ end_to_end_matrix @ self.right, dim1=-2, dim2=-1)
 
 
-def make_task(config: ExperimentConfig, run: RunConfig) -> Task:
-    options = dict(dtype=run.torch_dtype, device=run.device)
-    generator = run.torch_generator("data")
-    left = random_orthogonal(config.modes, generator, **options)
-    right = random_orthogonal(config.modes, generator, **options)
+def make_task(config: ExperimentConfig, s: Session) -> Task:
+    """Haar-random singular vectors U, V (drawn from the session's "data" stream) and the starts."""
+    options = {"dtype": s.torch_dtype, "device": s.device}
+    generator = s.generator("data")
+    left = haar_orthogonal(config.modes, generator, **options)
+    right = haar_orthogonal(config.modes, generator, **options)
     strengths = torch.tensor(config.strengths, **options)
     starts = torch.stack([config.relative_start * strengths,
                           torch.full_like(strengths, config.absolute_start)])
@@ -178,106 +188,157 @@ class DepthRun:
 def run_depth(config: ExperimentConfig, task: Task, depth: int) -> DepthRun:
     eta = min(config.etas)
     flow = flow_learning_times(config, depth)
-    steps = int(math.ceil(HORIZON_MARGIN * flow.max() / eta))
+    steps = math.ceil(HORIZON_MARGIN * flow.max() / eta)
     history = gd_trajectory(task, depth, eta, steps)
     measured = crossing_times(history, config.learned_fraction * task.strengths, eta)
     return DepthRun(depth, measured, flow, history, eta)
 
 
-def max_deviation(config: ExperimentConfig, task: Task, eta: float, horizon: float):
-    """max over time, starts and modes of |u_GD - u(t)| / s for two layers, and the rounding
-    floor scale (s_max times the number of steps)."""
-    steps = int(math.ceil(horizon / eta))
+@dataclass(frozen=True)
+class Deviation:
+    """max over time, starts and modes of |u_GD - u(t)| / s for two layers, and the scale of its
+    rounding floor (s_max times the number of steps)."""
+
+    value: float
+    rounding_scale: float
+
+
+def max_deviation(task: Task, eta: float, horizon: float) -> Deviation:
+    steps = math.ceil(horizon / eta)
     history = gd_trajectory(task, 2, eta, steps)
     times = eta * torch.arange(steps + 1, dtype=history.dtype, device=history.device)
     exact = two_layer_closed_form(times, task.strengths, task.starts)
-    return float(((history - exact).abs() / task.strengths).max()), float(task.strengths.max()) * steps
+    return Deviation(float(((history - exact).abs() / task.strengths).max()),
+                     float(task.strengths.max()) * steps)
 
 
-def _learning_time_check(name, statement, strengths, times, bound, decisive=True, values=None):
-    fit = fit_power_law(strengths, times)
-    return rate_check(Layer.EXPERIMENT, name, statement, fit, bound, decisive=decisive,
-                      values=values), fit
+@dataclass(frozen=True)
+class DeviationSweep:
+    """The GD-vs-flow deviation per learning rate, resolved against the dtype's rounding floor."""
+
+    etas: tuple[float, ...]
+    resolved: tuple[Resolved, ...]
+
+    @property
+    def kept_etas(self) -> list[float]:
+        return [eta for eta, r in zip(self.etas, self.resolved) if not r.below_precision]
+
+    @property
+    def kept_values(self) -> list[float]:
+        return [r.value for r in self.resolved if not r.below_precision]
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {f"max_deviation_eta_{eta:g}": r.describe()
+                for eta, r in zip(self.etas, self.resolved)}
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def deviation_sweep(setup: ExperimentConfig, task: Task, horizon: float, dtype: str,
+                    progress) -> DeviationSweep:
+    deviations = [max_deviation(task, eta, horizon)
+                  for eta in progress(setup.etas, "torch: GD vs closed form")]
+    return DeviationSweep(tuple(setup.etas), tuple(resolve(d.value, d.rounding_scale, dtype)
+                                                   for d in deviations))
+
+
+@dataclass(frozen=True)
+class LearningTimeCase:
+    """One learning-time sweep against s: the GD times, the flow's, and the claimed bound."""
+
+    name: str
+    statement: str
+    measured: np.ndarray
+    flow: np.ndarray
+    bound: Bound
+    decisive: bool = True
+    main: bool = False
+
+    def values(self, strengths: np.ndarray) -> dict[str, float]:
+        gap = float(np.max(np.abs(self.measured / self.flow - 1)))
+        return {"flow_prediction_exponent": fit_power_law(strengths, self.flow).exponent,
+                "max_relative_gap_gd_vs_flow": gap}
+
+
+def learning_time_cases(setup: ExperimentConfig, two: DepthRun,
+                        deep: DepthRun) -> tuple[LearningTimeCase, ...]:
+    """The five sweeps: two layers from u_0 = c_0 s, from a common u_0 (log-corrected and raw),
+    and the deeper net from a common u_0 and from u_0 = c_0 s."""
+    strengths = np.array(setup.strengths)
+    log_factor = np.log((strengths - setup.absolute_start) / setup.absolute_start)
+    n = setup.deep_depth
+    return (
+        LearningTimeCase(
+            "learning-time-two-layer", "two layers, u_0 = c_0 s: the GD time for u_alpha to reach "
+            "s_alpha/2 scales as 1/s (Saxe et al. Eq. (9): t = (tau/(2s)) ln[(1 - c_0)/c_0])",
+            two.measured[0], two.flow[0], LEARNING_TIME, main=True),
+        LearningTimeCase(
+            "learning-time-two-layer-common-start-log-corrected", "two layers, common u_0: t / "
+            "ln[(s - u_0)/u_0] scales as 1/s (t = O(tau/s) ln(s/eps))",
+            two.measured[1] / log_factor, two.flow[1] / log_factor, LEARNING_TIME, main=True),
+        LearningTimeCase(
+            "learning-time-two-layer-common-start-raw", "two layers, common u_0: t itself against "
+            "1/s (carries the ln(s/u_0) factor, so its local exponent is -1 + 1/ln(s/u_0); "
+            "reported, not decisive)", two.measured[1], two.flow[1], LEARNING_TIME, decisive=False),
+        LearningTimeCase(
+            f"learning-time-depth-{n}-common-start", f"N = {n} weight layers, common small u_0: "
+            "the learning time scales as 1/s (leading order u_0^{-(1 - 2/N)} / ((N - 2) s))",
+            deep.measured[1], deep.flow[1], LEARNING_TIME),
+        LearningTimeCase(
+            f"learning-time-depth-{n}-relative-start", f"N = {n} weight layers, u_0 = c_0 s: the "
+            f"learning time scales as s^-(2 - 2/N) = s^{-(2 - 2 / n):.4g}, as tau du/dt = "
+            "N u^(2-2/N) (s - u) implies (not the 1/s of two layers)", deep.measured[0],
+            deep.flow[0], Bound.tight("s", -2 + sympy.Rational(2, n))),
+    )
+
+
+def verify(s: Session) -> None:
     """GD on the multi-mode regression: learning times vs s, and GD vs the flow's closed form."""
-    setup = ExperimentConfig.quick() if config.quick else ExperimentConfig.full()
-    task = make_task(setup, config)
+    setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    task = make_task(setup, s)
     strengths = np.array(setup.strengths)
     runs = {depth: run_depth(setup, task, depth)
-            for depth in progress((2, setup.deep_depth), "torch: GD per depth")}
+            for depth in s.progress((2, setup.deep_depth), "torch: GD per depth")}
     if not all(np.isfinite(run.measured).all() for run in runs.values()):
         raise ArithmeticError("a mode did not reach s/2 within the horizon")
     two, deep = runs[2], runs[setup.deep_depth]
-    log_factor = np.log((strengths - setup.absolute_start) / setup.absolute_start)
-    n = setup.deep_depth
-    checks: list[Check] = []
     fits = {}
-    for name, statement, times, bound, decisive in (
-        ("learning-time-two-layer", "two layers, u_0 = c_0 s: the GD time for u_alpha to reach "
-         "s_alpha/2 scales as 1/s (Saxe et al. Eq. (9): t = (tau/(2s)) ln[(1 - c_0)/c_0])",
-         two.measured[0], LEARNING_TIME, True),
-        ("learning-time-two-layer-common-start-log-corrected", "two layers, common u_0: t / "
-         "ln[(s - u_0)/u_0] scales as 1/s (t = O(tau/s) ln(s/eps))",
-         two.measured[1] / log_factor, LEARNING_TIME, True),
-        ("learning-time-two-layer-common-start-raw", "two layers, common u_0: t itself against "
-         "1/s (carries the ln(s/u_0) factor, so its local exponent is -1 + 1/ln(s/u_0); reported, "
-         "not decisive)", two.measured[1], LEARNING_TIME, False),
-        (f"learning-time-depth-{n}-common-start", f"N = {n} weight layers, common small u_0: "
-         "the learning time scales as 1/s (leading order u_0^{-(1 - 2/N)} / ((N - 2) s))",
-         deep.measured[1], LEARNING_TIME, True),
-        (f"learning-time-depth-{n}-relative-start", f"N = {n} weight layers, u_0 = c_0 s: the "
-         f"learning time scales as s^-(2 - 2/N) = s^{-(2 - 2 / n):.4g}, as tau du/dt = N u^(2-2/N) "
-         "(s - u) implies (not the 1/s of two layers)", deep.measured[0],
-         Bound(BoundKind.TIGHT, "s", -sympy.Integer(2) + sympy.Rational(2, n)), True),
-    ):
-        flow_times = {"learning-time-two-layer": two.flow[0],
-                      "learning-time-two-layer-common-start-log-corrected": two.flow[1] / log_factor,
-                      "learning-time-two-layer-common-start-raw": two.flow[1],
-                      f"learning-time-depth-{n}-common-start": deep.flow[1],
-                      f"learning-time-depth-{n}-relative-start": deep.flow[0]}[name]
-        flow_fit = fit_power_law(strengths, flow_times)
-        check, fit = _learning_time_check(
-            name, statement, strengths, times, bound, decisive,
-            values={"flow_prediction_exponent": flow_fit.exponent,
-                    "max_relative_gap_gd_vs_flow": float(np.max(np.abs(times / flow_times - 1)))})
-        checks.append(check)
-        fits[name] = (times, fit, bound)
+    for case in learning_time_cases(setup, two, deep):
+        check = s.rate(case.name, case.statement, strengths, case.measured, case.bound,
+                       decisive=case.decisive, main=case.main, values=case.values(strengths))
+        fits[case.name] = (case.measured, check.fit, case.bound)
+    s.figure(_curves_figure(two, task))
+    s.figure(_rates_figure(strengths, fits))
+    sweep = deviation_sweep(setup, task, HORIZON_MARGIN * float(two.flow.max()), s.dtype,
+                            s.progress)
+    if len(sweep.kept_etas) >= 3:
+        deviation = s.rate(
+            "gd-vs-closed-form",
+            "two layers: max over t, modes and starts of |u_GD(t) - u(t)| / s, u(t) the closed "
+            "form with tau = 1/eta in steps, is O(eta) (GD tracks the flow)",
+            sweep.kept_etas, sweep.kept_values, GD_DEVIATION, values=sweep.values)
+        s.figure(_deviation_figure(sweep, deviation.fit))
+    s.table(_learning_time_table(setup, two, deep))
+    s.note(f"{setup.modes} modes, s from {strengths.min():g} to {strengths.max():g}; c_0 = "
+           f"{setup.relative_start:g}, common u_0 = {setup.absolute_start:g}; learning times "
+           f"from GD at eta = {two.eta:g}; {s.dtype} on {s.device}.")
 
-    horizon = HORIZON_MARGIN * float(two.flow.max())
-    deviations = [max_deviation(setup, task, eta, horizon)
-                  for eta in progress(setup.etas, "torch: GD vs closed form")]
-    resolved = [resolve(dev, scale, config.dtype) for dev, scale in deviations]
-    kept = [(eta, r.value) for eta, r in zip(setup.etas, resolved) if not r.below_precision]
-    deviation_values = {f"max_deviation_eta_{eta:g}": r.describe()
-                        for eta, r in zip(setup.etas, resolved)}
-    deviation_fit = None
-    if len(kept) >= 3:
-        deviation_fit = fit_power_law([k[0] for k in kept], [k[1] for k in kept])
-        checks.append(rate_check(
-            Layer.EXPERIMENT, "gd-vs-closed-form",
-            "two layers: max over t, modes and starts of |u_GD(t) - u(t)| / s, u(t) the closed form "
-            "with tau = 1/eta in steps, is O(eta) (GD tracks the flow)",
-            deviation_fit, GD_DEVIATION, values=deviation_values))
 
-    figures = [_curves_figure(two, task), _rates_figure(strengths, fits)]
-    if deviation_fit is not None:
-        figures.append(Figure("gd-deviation", "GD vs the closed-form flow", (rate_panel(
-            "max |u_GD - u_flow| / s", "learning rate eta", "max deviation",
-            [k[0] for k in kept], [k[1] for k in kept], deviation_fit, GD_DEVIATION),)))
-    table = Table("learning-times", f"Learning times to s/2 (GD at eta = {two.eta:g}) and the flow's",
-                  ("s", "N=2 c_0 s: GD", "flow", "N=2 u_0: GD", "flow",
-                   f"N={n} u_0: GD", "flow", f"N={n} c_0 s: GD", "flow"),
-                  tuple((float(s), *(float(v) for pair in (
-                      (two.measured[0, a], two.flow[0, a]), (two.measured[1, a], two.flow[1, a]),
-                      (deep.measured[1, a], deep.flow[1, a]), (deep.measured[0, a], deep.flow[0, a]))
-                      for v in pair)) for a, s in enumerate(setup.strengths)))
-    return LayerResult(
-        layer=Layer.EXPERIMENT, checks=tuple(checks), figures=tuple(figures), tables=(table,),
-        notes=(f"{setup.modes} modes, s from {strengths.min():g} to {strengths.max():g}; c_0 = "
-               f"{setup.relative_start:g}, common u_0 = {setup.absolute_start:g}; learning times "
-               f"from GD at eta = {two.eta:g}; {config.dtype} on {config.device}.",))
+def _deviation_figure(sweep: DeviationSweep, fit: RateFit) -> Figure:
+    return Figure("gd-deviation", "GD vs the closed-form flow", (rate_panel(
+        "max |u_GD - u_flow| / s", "learning rate eta", "max deviation", sweep.kept_etas,
+        sweep.kept_values, fit, GD_DEVIATION),))
+
+
+def _learning_time_table(setup: ExperimentConfig, two: DepthRun, deep: DepthRun) -> Table:
+    n = setup.deep_depth
+    pairs = ((two.measured[0], two.flow[0]), (two.measured[1], two.flow[1]),
+             (deep.measured[1], deep.flow[1]), (deep.measured[0], deep.flow[0]))
+    return Table("learning-times", f"Learning times to s/2 (GD at eta = {two.eta:g}) and the flow's",
+                 ("s", "N=2 c_0 s: GD", "flow", "N=2 u_0: GD", "flow",
+                  f"N={n} u_0: GD", "flow", f"N={n} c_0 s: GD", "flow"),
+                 tuple((float(s), *(float(v) for measured, flow in pairs
+                                    for v in (measured[a], flow[a])))
+                       for a, s in enumerate(setup.strengths)))
 
 
 def _curves_figure(run: DepthRun, task: Task) -> Figure:

@@ -9,7 +9,7 @@ sigmoidal solution and t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]) 
 The integrator (`optverify.numerics.flow`, explicit Gragg-Bulirsch-Stoer extrapolation) knows
 nothing of the closed forms. Its error is estimated by step halving: the coarse and the fine run
 are compared at every time they share, and the largest difference, plus the precision floor
-10^-(digits - 10) times the scale s, is the tolerance each comparison is judged against.
+(the session's floor 10^-(digits - 10)) times the scale s, is the tolerance each comparison is judged against.
 """
 
 from __future__ import annotations
@@ -19,9 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from mpmath import mp
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.numerics.flow import FlowEstimate, integrate, integrate_with_error, mp_vector
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
+from optverify.kit import Panel, Series, Session
+from optverify.numerics.flow import (
+    FlowEstimate,
+    integrate,
+    integrate_with_error,
+    mp_vector,
+)
 from optverify.theorems.saxe_dynamics.dynamics import (
     depth_learning_time,
     depth_rate,
@@ -30,11 +34,6 @@ from optverify.theorems.saxe_dynamics.dynamics import (
     validate_depth,
     validate_mode,
 )
-from optverify.verdict import identity_check
-
-FLOOR_DIGITS_MARGIN = 10
-"""Precision floor 10^-(digits - 10) (relative to s): ten digits of headroom for the rounding
-accumulated over the ~10^4 operations of one integration or quadrature."""
 
 TOLERANCE_DIGITS_MARGIN = 6
 """The extrapolation stops when successive extrapolants agree to 10^-(digits - 6)."""
@@ -110,6 +109,10 @@ class Comparison:
     def tolerance(self) -> float:
         return self.error + self.floor
 
+    @property
+    def values(self) -> dict[str, float]:
+        return {"error_estimate": self.error, "floor": self.floor}
+
 
 def closed_form_comparison(config: NumericConfig, estimate: FlowEstimate, floor) -> Comparison:
     """max_{t, alpha} |u_alpha(t) - closed form| over the fine run (two layers)."""
@@ -130,7 +133,7 @@ def quadrature_comparison(config: NumericConfig, estimate: FlowEstimate, depth: 
     for t, state in zip(estimate.fine.times[stride::stride], estimate.fine.states[stride::stride]):
         for u, (s, u0) in zip(state, config.modes):
             rate = depth_rate(u, s, depth, config.tau)
-            quad_time, error = mp.quad(lambda v: 1 / depth_rate(v, s, depth, config.tau),
+            quad_time, error = mp.quad(lambda v, s=s: 1 / depth_rate(v, s, depth, config.tau),
                                        [u0, u], error=True)
             residual = max(residual, abs(quad_time - t) * rate)
             quad_error = max(quad_error, error * rate)
@@ -192,56 +195,56 @@ def _trajectory_panel(config: NumericConfig, estimate: FlowEstimate) -> Panel:
                  xscale="linear", yscale="linear")
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    """Integrate the mode ODEs at config.precision digits and compare with the closed forms."""
-    setup = NumericConfig.quick() if config.quick else NumericConfig.full()
-    digits = config.precision
-    checks: list[Check] = []
-    rows: list[tuple] = []
-    with mp.workdps(digits):
-        strengths = [s for s, _ in setup.modes]
-        scale = max(strengths)
-        floor = mp.mpf(10) ** -(digits - FLOOR_DIGITS_MARGIN) * scale
-        tolerance = mp.mpf(10) ** -(digits - TOLERANCE_DIGITS_MARGIN)
-        start = mp_vector([u0 for _, u0 in setup.modes])
-        estimates = {}
-        for depth in progress((2, *setup.depths), "mpmath: mode ODEs"):
-            estimates[depth] = integrate_with_error(
-                mode_field(strengths, depth, setup.tau), start, setup.t_final, setup.macro_steps,
-                tolerance)
+def integrate_depths(setup: NumericConfig, tolerance, progress) -> dict[int, FlowEstimate]:
+    """The coarse and fine GBS runs of every mode at once, for N = 2 and each deeper N."""
+    strengths = [s for s, _ in setup.modes]
+    start = mp_vector([u0 for _, u0 in setup.modes])
+    return {depth: integrate_with_error(mode_field(strengths, depth, setup.tau), start,
+                                        setup.t_final, setup.macro_steps, tolerance)
+            for depth in progress((2, *setup.depths), "mpmath: mode ODEs")}
+
+
+def quadrature_statement(depth: int) -> str:
+    return (f"the integrated depth-{depth} ODE tau du/dt = {depth} u^(2 - 2/{depth}) (s - u) "
+            "agrees with its implicit solution t(u) = tau int_{u_0}^{u} dv / "
+            f"({depth} v^(2 - 2/{depth}) (s - v)) (mpmath quadrature); residual "
+            "max |t_k - t(u(t_k))| du/dt")
+
+
+def hitting_statement(setup: NumericConfig, depth: int) -> str:
+    formula = ("t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]" if depth == 2
+               else "the quadrature t(u_f)")
+    return (f"the integrated depth-{depth} trajectory first reaches u_f = "
+            f"{setup.learned_fraction:g} s at {formula}")
+
+
+def verify(s: Session) -> None:
+    """Integrate the mode ODEs at s.precision digits and compare with the closed forms."""
+    setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    with mp.workdps(s.precision):
+        floor = s.floor() * max(strength for strength, _ in setup.modes)
+        tolerance = mp.mpf(10) ** -(s.precision - TOLERANCE_DIGITS_MARGIN)
+        estimates = integrate_depths(setup, tolerance, s.progress)
         two = closed_form_comparison(setup, estimates[2], floor)
-        checks.append(identity_check(
-            Layer.NUMERIC, "closed-form-vs-flow",
-            "the integrated two-layer ODE tau du/dt = 2u(s - u) equals u(t) = s e^{2st/tau} / "
-            "(e^{2st/tau} - 1 + s/u_0) at every macro-step time (residual max |u - closed form|, "
-            "tolerance: step-halving error + floor)", two.residual, two.tolerance,
-            precision_digits=digits, values={"error_estimate": two.error, "floor": two.floor}))
-        for depth in progress(setup.depths, "mpmath: depth-N quadrature"):
+        s.identity("closed-form-vs-flow",
+                   "the integrated two-layer ODE tau du/dt = 2u(s - u) equals u(t) = s e^{2st/tau} / "
+                   "(e^{2st/tau} - 1 + s/u_0) at every macro-step time (residual max |u - closed "
+                   "form|, tolerance: step-halving error + floor)", two.residual, two.tolerance,
+                   values=two.values)
+        for depth in s.progress(setup.depths, "mpmath: depth-N quadrature"):
             deep = quadrature_comparison(setup, estimates[depth], depth, floor)
-            checks.append(identity_check(
-                Layer.NUMERIC, f"depth-{depth}-flow-vs-quadrature",
-                f"the integrated depth-{depth} ODE tau du/dt = {depth} u^(2 - 2/{depth}) (s - u) "
-                "agrees with its implicit solution t(u) = tau int_{u_0}^{u} dv / "
-                f"({depth} v^(2 - 2/{depth}) (s - v)) (mpmath quadrature); residual "
-                "max |t_k - t(u(t_k))| du/dt", deep.residual, deep.tolerance,
-                precision_digits=digits, values={"error_estimate": deep.error,
-                                                 "floor": deep.floor}))
-        for depth in (2, *setup.depths):
-            hits = hitting_times(setup, estimates[depth], depth, tolerance, floor)
-            formula = ("t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]" if depth == 2
-                       else "the quadrature t(u_f)")
-            checks.append(identity_check(
-                Layer.NUMERIC, f"hitting-time-depth-{depth}",
-                f"the integrated depth-{depth} trajectory first reaches u_f = "
-                f"{setup.learned_fraction:g} s at {formula}", hits.residual, hits.tolerance,
-                precision_digits=digits))
-            rows.extend(hits.rows)
-        figure = Figure("mpmath-modes", "Two-layer mode ODE at mpmath precision vs the closed form",
-                        (_trajectory_panel(setup, estimates[2]),))
-    table = Table("mpmath-hitting-times", "Integrated hitting times of u_f vs the formula",
-                  ("N", "s", "u_0", "integrated", "formula", "|difference|"), tuple(rows))
-    return LayerResult(
-        layer=Layer.NUMERIC, checks=tuple(checks), figures=(figure,), tables=(table,),
-        notes=(f"Explicit Gragg-Bulirsch-Stoer at {digits} digits, {setup.macro_steps} and "
-               f"{2 * setup.macro_steps} macro steps over t in [0, {setup.t_final:g}], "
-               f"tau = {setup.tau:g}.",))
+            s.identity(f"depth-{depth}-flow-vs-quadrature", quadrature_statement(depth),
+                       deep.residual, deep.tolerance, values=deep.values)
+        hits = {depth: hitting_times(setup, estimates[depth], depth, tolerance, floor)
+                for depth in (2, *setup.depths)}
+        for depth, hit in hits.items():
+            s.identity(f"hitting-time-depth-{depth}", hitting_statement(setup, depth),
+                       hit.residual, hit.tolerance)
+        s.figure("mpmath-modes", "Two-layer mode ODE at mpmath precision vs the closed form",
+                 (_trajectory_panel(setup, estimates[2]),))
+    s.table("mpmath-hitting-times", "Integrated hitting times of u_f vs the formula",
+            ("N", "s", "u_0", "integrated", "formula", "|difference|"),
+            [row for hit in hits.values() for row in hit.rows])
+    s.note(f"Explicit Gragg-Bulirsch-Stoer at {s.precision} digits, {setup.macro_steps} and "
+           f"{2 * setup.macro_steps} macro steps over t in [0, {setup.t_final:g}], "
+           f"tau = {setup.tau:g}.")

@@ -10,11 +10,11 @@ N = N_l - 1 weight layers), the scalar case of the end-to-end dynamics of Arora,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import Check, LayerResult, Verdict
-from optverify.verdict import symbolic_zero_check
+from optverify.kit import Session, Verdict
 
 TIME = sympy.Symbol("t", nonnegative=True)
 STRENGTH = sympy.Symbol("s", positive=True)
@@ -101,64 +101,73 @@ def saxe_depth_form_difference() -> sympy.Expr:
     return saxe.subs(layers, DEPTH + 1) - DEPTH * u ** (2 - 2 / DEPTH) * (STRENGTH - u)
 
 
-def _limit_check(name: str, statement: str, value: sympy.Expr, expected: sympy.Expr) -> Check:
-    difference = sympy.simplify(value - expected)
-    verdict = Verdict.CONSISTENT if difference == 0 else Verdict.VIOLATED
-    return Check(Layer.SYMBOLIC, name, statement, verdict,
-                 detail=f"sympy gives {sympy.sstr(value)} (expected {sympy.sstr(expected)})",
-                 residual=0.0 if verdict is Verdict.CONSISTENT else None, tolerance=0.0)
+@dataclass(frozen=True)
+class LimitComparison:
+    """A value sympy derived (a limit, an exponent) set against the value the paper states;
+    `exact` when sympy simplifies their difference to 0."""
+
+    value: sympy.Expr
+    expected: sympy.Expr
+    exact: bool
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.CONSISTENT if self.exact else Verdict.VIOLATED
+
+    @property
+    def detail(self) -> str:
+        return f"sympy gives {sympy.sstr(self.value)} (expected {sympy.sstr(self.expected)})"
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def compare_limit(value: sympy.Expr, expected: sympy.Expr) -> LimitComparison:
+    return LimitComparison(value, expected, sympy.simplify(value - expected) == 0)
+
+
+def two_layer_is_depth_two() -> sympy.Expr:
+    """N u^{2 - 2/N} (s - u) at N = 2, minus 2u(s - u)."""
+    depth_form = DEPTH * WEIGHT ** (2 - 2 / DEPTH) * (STRENGTH - WEIGHT)
+    return depth_form.subs(DEPTH, 2) - 2 * WEIGHT * (STRENGTH - WEIGHT)
+
+
+def _limit(s: Session, name: str, statement: str, comparison: LimitComparison,
+           main: bool = False) -> None:
+    s.check(name, statement, comparison.verdict, comparison.detail, main=main,
+            residual=0.0 if comparison.exact else None, tolerance=0.0)
+
+
+def verify(s: Session) -> None:
     """Solve, invert and expand the two-layer dynamics; derive the depth-N equation."""
     u = closed_form()
-    checks = [
-        symbolic_zero_check(
-            "dsolve-closed-form",
-            "sympy's dsolve of tau du/dt = 2u(s - u), u(0) = u_0 equals "
-            "u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0)", dsolve_difference()),
-        symbolic_zero_check(
-            "closed-form-solves-ode",
-            "substituting u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0): "
-            "tau du/dt - 2u(s - u) = 0", two_layer_ode_residual(u)),
-        symbolic_zero_check("closed-form-initial-value", "u(0) = u_0",
-                            u.subs(TIME, 0) - START),
-        symbolic_zero_check(
-            "learning-time-inverts",
-            "u(t(u_f)) = u_f for t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]",
-            inverse_residual()),
-        _limit_check(
-            "learning-time-small-epsilon",
-            "from u_0 = eps to u_f = s - eps: t / ((tau/s) ln(s/eps)) -> 1 as eps -> 0, i.e. "
-            "t = O(tau/s) ln(s/eps)", small_epsilon_ratio(), sympy.Integer(1)),
-        _limit_check(
-            "learning-time-exponent",
-            "at u_0 = c_0 s, u_f = c_f s: d ln t / d ln s = -1 (learning time ~ 1/s)",
-            scale_exponent(), sympy.Integer(-1)),
-        symbolic_zero_check(
-            "saxe-depth-form",
-            "Saxe's (N_l - 1) u^{2 - 2/(N_l - 1)} (s - u) is N u^{2 - 2/N} (s - u) with N = N_l - 1 "
-            "weight layers", saxe_depth_form_difference()),
-        symbolic_zero_check(
-            "balanced-chain-general-depth",
-            "balanced scalar chain of symbolic depth N, u = w^N, layer-wise flow dw_j/dt = "
-            "(s - u) prod_{i != j} w_i: du/dt = N u^{2 - 2/N} (s - u)",
-            general_chain_rate_difference()),
-        symbolic_zero_check(
-            "two-layer-is-depth-two",
-            "at N = 2 the depth-N equation is the two-layer one: N u^{2 - 2/N} (s - u) = 2u(s - u)",
-            (DEPTH * WEIGHT ** (2 - 2 / DEPTH) * (STRENGTH - WEIGHT)).subs(DEPTH, 2)
-            - 2 * WEIGHT * (STRENGTH - WEIGHT)),
-    ]
-    for depth in progress(CHAIN_DEPTHS, "sympy: balanced scalar chains"):
-        checks.append(symbolic_zero_check(
-            f"balanced-chain-N{depth}",
-            f"N = {depth} scalar layers w_1..w_{depth}, L = (s - w_1...w_{depth})^2 / 2, "
-            f"dw_j/dt = -dL/dw_j, at w_j = w: du/dt = {depth} u^(2 - 2/{depth}) (s - u), u = w^{depth}",
-            chain_rate_difference(depth)))
-    return LayerResult(
-        layer=Layer.SYMBOLIC,
-        checks=tuple(checks),
-        notes=("tau = 1 / learning rate; the layer-wise flow is dw_j/dt = -(1/tau) dL/dw_j, so each "
-               "derived rate is du/dt times tau.",),
-    )
+    s.zero("dsolve-closed-form",
+           "sympy's dsolve of tau du/dt = 2u(s - u), u(0) = u_0 equals "
+           "u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0)", dsolve_difference())
+    s.zero("closed-form-solves-ode",
+           "substituting u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0): "
+           "tau du/dt - 2u(s - u) = 0", two_layer_ode_residual(u))
+    s.zero("closed-form-initial-value", "u(0) = u_0", u.subs(TIME, 0) - START)
+    s.zero("learning-time-inverts",
+           "u(t(u_f)) = u_f for t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]",
+           inverse_residual())
+    _limit(s, "learning-time-small-epsilon",
+           "from u_0 = eps to u_f = s - eps: t / ((tau/s) ln(s/eps)) -> 1 as eps -> 0, i.e. "
+           "t = O(tau/s) ln(s/eps)", compare_limit(small_epsilon_ratio(), sympy.Integer(1)))
+    _limit(s, "learning-time-exponent",
+           "at u_0 = c_0 s, u_f = c_f s: d ln t / d ln s = -1 (learning time ~ 1/s)",
+           compare_limit(scale_exponent(), sympy.Integer(-1)), main=True)
+    s.zero("saxe-depth-form",
+           "Saxe's (N_l - 1) u^{2 - 2/(N_l - 1)} (s - u) is N u^{2 - 2/N} (s - u) with N = N_l - 1 "
+           "weight layers", saxe_depth_form_difference())
+    s.zero("balanced-chain-general-depth",
+           "balanced scalar chain of symbolic depth N, u = w^N, layer-wise flow dw_j/dt = "
+           "(s - u) prod_{i != j} w_i: du/dt = N u^{2 - 2/N} (s - u)",
+           general_chain_rate_difference())
+    s.zero("two-layer-is-depth-two",
+           "at N = 2 the depth-N equation is the two-layer one: N u^{2 - 2/N} (s - u) = 2u(s - u)",
+           two_layer_is_depth_two())
+    for depth in s.progress(CHAIN_DEPTHS, "sympy: balanced scalar chains"):
+        s.zero(f"balanced-chain-N{depth}",
+               f"N = {depth} scalar layers w_1..w_{depth}, L = (s - w_1...w_{depth})^2 / 2, "
+               f"dw_j/dt = -dL/dw_j, at w_j = w: du/dt = {depth} u^(2 - 2/{depth}) (s - u), "
+               f"u = w^{depth}", chain_rate_difference(depth))
+    s.note("tau = 1 / learning rate; the layer-wise flow is dw_j/dt = -(1/tau) dL/dw_j, so each "
+           "derived rate is du/dt times tau.")
