@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mpmath import mp
 from scipy.integrate import solve_ivp
 
-from optverify.claim import Layer, RunConfig, no_progress
+from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
 from optverify.numerics import flow
 from optverify.numerics.deep_linear import (
     balanced_factors,
@@ -28,10 +28,13 @@ from optverify.numerics.deep_linear import (
 )
 from optverify.numerics.mp_linalg import frobenius_norm, to_mp
 from optverify.numerics.precision import machine_epsilon
-from optverify.results import Verdict
 from optverify.theorems.balancedness import CLAIM, experiment, numeric, statement
 from optverify.verify.runner import run_claim
-from tests.strategies import balanced_deep_linear_nets, gaussian_deep_linear_nets, step_sizes
+from tests.strategies import (
+    balanced_deep_linear_nets,
+    gaussian_deep_linear_nets,
+    step_sizes,
+)
 
 EPS = machine_epsilon("float64")
 DIGITS = 50
@@ -43,14 +46,14 @@ MP_FLOOR = 10.0 ** -(DIGITS - 10)
 
 @pytest.mark.parametrize("architecture", statement.ARCHITECTURES, ids=lambda a: a.label)
 def test_flow_and_step_identities_expand_to_zero(architecture):
-    residuals = (*statement.gap_flow_residuals(architecture),
-                 *statement.gd_step_residuals(architecture))
+    flow, step = statement.gap_flow_residuals(architecture), statement.gd_step_residuals(architecture)
+    residuals = (flow.plain, flow.with_decay, step.plain, step.with_decay)
     assert all(entry == 0 for residual in residuals for entry in residual)
 
 
 def test_wrong_weight_decay_sign_is_not_an_identity():
     architecture = statement.Architecture((2, 2, 2))
-    _, with_decay = statement.gap_flow_residuals(architecture)
+    with_decay = statement.gap_flow_residuals(architecture).with_decay
     gaps = statement.balancedness_gaps(statement.factor_matrices(architecture))
     stacked = sympy.Matrix([entry for gap in gaps for entry in gap])
     wrong_sign = (with_decay - 4 * statement.STEP * statement.DECAY * stacked).expand()
@@ -84,7 +87,8 @@ def test_sympy_layer_gradients_match_torch_at_a_random_point():
 
 
 def test_symbolic_layer_proves_every_identity():
-    result = statement.verify(RunConfig(quick=True), no_progress)
+    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True),
+                       claim_bound=CLAIM.bound)
     assert result.checks and all(c.verdict is Verdict.CONSISTENT for c in result.checks)
 
 
@@ -159,10 +163,14 @@ def test_deep_linear_flow_rejects_bad_rates(eta, decay):
 # --- numeric layer ------------------------------------------------------------------------------
 
 
+def _numeric_session() -> Session:
+    return Session(RunConfig(quick=True, precision=DIGITS), Layer.NUMERIC)
+
+
 def _quick_instance():
     setup = numeric.NumericConfig.quick()
     with mp.workdps(DIGITS):
-        instance = numeric.random_instance(setup, RunConfig(quick=True))
+        instance = numeric.random_instance(setup, _numeric_session().rng("numeric"))
     return setup, instance.target, instance.balanced, instance.unbalanced
 
 
@@ -174,7 +182,8 @@ def test_mpmath_drift_is_at_the_error_level_and_the_trajectory_matches_scipy():
         y0 = flow.pack_factors(unbalanced)
         estimate = flow.integrate_with_error(field, y0, setup.t_final, setup.macro_steps,
                                              mp.mpf(10) ** -(DIGITS - 6), flow.MAX_LEVELS)
-        measured = numeric.measure(estimate, setup.shapes, lambda t, gap0: gap0, DIGITS)
+        measured = numeric.measure(estimate, setup.shapes, lambda t, gap0: gap0,
+                                   _numeric_session().floor())
         final = np.array([float(v) for v in estimate.fine.final])
     assert measured.drift <= measured.tolerance <= 2 * MP_FLOOR
     assert measured.displacement > 1e-2
@@ -210,7 +219,8 @@ def test_a_non_gradient_flow_breaks_the_invariant_far_above_the_tolerance():
         estimate = flow.integrate_with_error(skewed, flow.pack_factors(unbalanced),
                                              setup.t_final, setup.macro_steps,
                                              mp.mpf(10) ** -(DIGITS - 6), flow.MAX_LEVELS)
-        measured = numeric.measure(estimate, setup.shapes, lambda t, gap0: gap0, DIGITS)
+        measured = numeric.measure(estimate, setup.shapes, lambda t, gap0: gap0,
+                                   _numeric_session().floor())
     assert measured.drift > 1e20 * measured.tolerance
 
 
@@ -218,7 +228,7 @@ def test_procedure_one_factors_at_high_precision():
     with mp.workdps(DIGITS):
         product = to_mp(np.random.default_rng(3).standard_normal((2, 3)))
         residuals = numeric.procedure_one_residual(product, balanced_factors_mp(product, [3, 4]))
-    assert max(residuals.values()) < MP_FLOOR
+    assert residuals.worst < MP_FLOOR
 
 
 def test_numeric_config_rejects_bad_input():
@@ -276,7 +286,8 @@ def test_one_gd_step_changes_the_gaps_by_the_exact_identity(net, eta, weight_dec
 
 def test_fixed_steps_drift_scales_like_eta_squared():
     setup = experiment.ExperimentConfig.quick()
-    instances = experiment.random_instances(setup, RunConfig(quick=True))
+    instances = experiment.random_instances(setup, Session(RunConfig(quick=True),
+                                                           Layer.EXPERIMENT))
     sweep = experiment.fixed_steps_sweep(setup, instances, "float64")
     assert sweep.resolved.all()
     ratios = sweep.drift / sweep.etas**2
@@ -286,8 +297,9 @@ def test_fixed_steps_drift_scales_like_eta_squared():
 def test_unresolved_sweep_is_inconclusive_not_fitted():
     sweep = experiment.DriftSweep(np.array([1e-3, 2e-3, 4e-3]), np.array([1e-9, 4e-9, 1.6e-8]),
                                   np.array([2.0]), np.array([False, False, True]), 0.0)
-    check = experiment._drift_check("drift", "words", sweep, experiment.DRIFT_AT_FIXED_STEPS,
-                                    "float32")
+    session = Session(RunConfig(quick=True, dtype="float32"), Layer.EXPERIMENT)
+    check = experiment.record_drift(session, "drift", "words", sweep,
+                                    experiment.DRIFT_AT_FIXED_STEPS)
     assert check.verdict is Verdict.INCONCLUSIVE and check.fit is None
 
 
@@ -316,3 +328,7 @@ def test_claim_quick_run_is_consistent():
         (c.name, c.verdict, c.detail) for c in result.checks if c.verdict is not Verdict.CONSISTENT
     ]
     assert {layer.layer for layer in result.layers} == set(Layer)
+    assert {check.name for check in result.main_checks} == {
+        "flow-invariant-N2-2x2x2", "flow-invariant-N3-2x2x2x2", "flow-invariant-N3-1x2x3x2",
+        "flow-drift-balanced", "flow-drift-unbalanced"}
+    assert all(check.bound == CLAIM.bound for check in result.main_checks)

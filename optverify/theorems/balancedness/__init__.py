@@ -11,7 +11,7 @@ change eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T) under gradient descent, and the dri
 
 import sympy
 
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.balancedness import experiment, numeric, statement
 
 _t = sympy.Symbol("t", real=True)
@@ -27,17 +27,15 @@ CLAIM = Claim(
         "paper, arXiv:1810.02281)",
         arxiv="1802.06509",
     ),
-    bound=Bound(
-        BoundKind.IDENTITY, variable="t", expression=sympy.Eq(sympy.Derivative(_gap, _t), 0)
-    ),
+    bound=Bound.identity(sympy.Eq(sympy.Derivative(_gap, _t), 0), variable="t"),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(
         "deep linear net W_e = W_N ... W_1, depth N >= 2, any layer widths",
         "L^N(W_1..W_N) = L^1(W_e) for a differentiable L^1",
-        "gradient flow dW_j/dt = -eta lambda W_j - eta dL^N/dW_j with lambda = 0 (with weight "
-        "decay lambda > 0, dC_j/dt = -2 eta lambda C_j instead)",
+        ("gradient flow dW_j/dt = -eta lambda W_j - eta dL^N/dW_j with lambda = 0 (with weight "
+         "decay lambda > 0, dC_j/dt = -2 eta lambda C_j instead)"),
         "gradient descent (experiment layer) departs from the flow by eta^2 per step",
     ),
 )

@@ -18,22 +18,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
 import torch
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import rate_panel
-from optverify.numerics.deep_linear import balancedness_gaps, end_to_end, layer_gradients
-from optverify.numerics.fit import RateFit, fit_exponential_rate, fit_power_law
-from optverify.numerics.precision import machine_epsilon, resolve
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
-from optverify.verdict import identity_check, rate_check
+from optverify.kit import (
+    Bound,
+    Check,
+    Figure,
+    Panel,
+    RateFit,
+    Series,
+    Session,
+    Table,
+    Verdict,
+    fit_exponential_rate,
+    fit_power_law,
+    machine_epsilon,
+    rate_panel,
+    resolve,
+)
+from optverify.numerics.deep_linear import (
+    balancedness_gaps,
+    end_to_end,
+    layer_gradients,
+)
 
-DRIFT_AT_FIXED_STEPS = Bound(BoundKind.TIGHT, "eta", sympy.Integer(2))
-DRIFT_AT_FIXED_TIME = Bound(BoundKind.TIGHT, "eta", sympy.Integer(1))
-DECAY_RATE = Bound(BoundKind.TIGHT, "eta lambda t", sympy.Integer(-2), exponential=True)
+DRIFT_AT_FIXED_STEPS = Bound.tight("eta", 2)
+DRIFT_AT_FIXED_TIME = Bound.tight("eta", 1)
+DECAY_RATE = Bound.tight("eta lambda t", -2, exponential=True)
 """||C_j(t)|| ~ exp(eta lambda t)^-2 = exp(-2 eta lambda t): a rate -2 in x = eta lambda t."""
-DECAY_CORRECTION = Bound(BoundKind.TIGHT, "(eta lambda)", sympy.Integer(1))
+DECAY_CORRECTION = Bound.tight("(eta lambda)", 1)
 """GD is a first-order discretization: its decay rate differs from -2 by O(eta lambda)."""
 
 ROUNDING_ULPS = 16
@@ -125,10 +138,9 @@ class Instances:
         return end_to_end_matrix - self.target
 
 
-def random_instances(config: ExperimentConfig, run: RunConfig) -> Instances:
-    """Unbalanced small Gaussian factors and N(0, 1) targets from the run's 'init' stream."""
-    generator = run.torch_generator("init")
-    options = dict(generator=generator, device=run.device, dtype=run.torch_dtype)
+def random_instances(config: ExperimentConfig, s: Session) -> Instances:
+    """Unbalanced small Gaussian factors and N(0, 1) targets from the session's 'init' stream."""
+    options = {"generator": s.generator("init"), "device": s.device, "dtype": s.torch_dtype}
     factors = [
         config.init_scale / cols**0.5 * torch.randn(config.instances, rows, cols, **options)
         for rows, cols in config.shapes
@@ -210,7 +222,7 @@ def fixed_steps_sweep(config: ExperimentConfig, instances: Instances, dtype: str
 
 
 def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
-                     progress: Progress) -> DriftSweep:
+                     progress) -> DriftSweep:
     """T = s / eta GD steps for each step count T (eta = s / T), so eta T = s is fixed."""
     initial = balancedness_gaps(instances.factors)
     drifts, residuals = [], []
@@ -278,7 +290,9 @@ def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float)
     return DecayRun(eta_lambda, x, mean_log, fit_exponential_rate(x, np.exp(mean_log)), residual)
 
 
-def _drift_check(name: str, words: str, sweep: DriftSweep, bound: Bound, dtype: str) -> Check:
+def record_drift(s: Session, name: str, words: str, sweep: DriftSweep, bound: Bound) -> Check:
+    """The drift exponent of a sweep against `bound`, fitted over the points that resolve above
+    the rounding floor; inconclusive when fewer than three do."""
     resolved = sweep.resolved
     values: dict = {"points_below_precision": int((~resolved).sum())}
     if np.isfinite(sweep.slopes).all():
@@ -288,102 +302,112 @@ def _drift_check(name: str, words: str, sweep: DriftSweep, bound: Bound, dtype: 
             "per_instance_slope_max": float(sweep.slopes.max()),
         }
     if resolved.sum() < 3:
-        return Check(Layer.EXPERIMENT, name, words, Verdict.INCONCLUSIVE,
-                     detail=f"only {int(resolved.sum())} of {len(resolved)} drift points resolve "
-                            f"above the {dtype} rounding floor; no exponent fitted",
-                     bound=bound, values=values)
-    fit = fit_power_law(sweep.etas[resolved], sweep.drift[resolved])
-    return rate_check(Layer.EXPERIMENT, name, words, fit, bound, values=values)
+        return s.check(name, words, Verdict.INCONCLUSIVE,
+                       f"only {int(resolved.sum())} of {len(resolved)} drift points resolve "
+                       f"above the {s.dtype} rounding floor; no exponent fitted",
+                       bound=bound, values=values)
+    return s.rate(name, words, sweep.etas[resolved], sweep.drift[resolved], bound, values=values)
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    """Fit the drift exponents and the weight-decay rate over batched random instances."""
-    setup = ExperimentConfig.quick() if config.quick else ExperimentConfig.full()
-    instances = random_instances(setup, config)
-    dtype = config.dtype
-    steps_sweep = fixed_steps_sweep(setup, instances, dtype)
-    time_sweep = fixed_time_sweep(setup, instances, dtype, progress)
-    decays = [decay_run(setup, instances, value)
-              for value in progress(setup.eta_lambdas, "torch: weight-decay sweep")]
-    where = (f"GD on {setup.instances} random deep linear nets (widths {setup.widths}, square "
-             "loss, small unbalanced init)")
-    checks = [
-        _drift_check("drift-fixed-steps",
-                     f"{where}: the drift max_j ||C_j(T) - C_j(0)||_F after T = "
-                     f"{setup.fixed_steps} steps grows like eta^2",
-                     steps_sweep, DRIFT_AT_FIXED_STEPS, dtype),
-        _drift_check("drift-fixed-time",
-                     f"{where}: the drift at a fixed time eta T = {setup.fixed_time} grows like "
-                     "eta", time_sweep, DRIFT_AT_FIXED_TIME, dtype),
-    ]
-    smallest = min(decays, key=lambda run: run.eta_lambda)
-    checks.append(rate_check(
-        Layer.EXPERIMENT, "weight-decay-rate",
-        f"{where}, weight decay lambda = {setup.weight_decay}, eta lambda = "
-        f"{smallest.eta_lambda}: ||C_j(t)||_F decays like exp(-2 eta lambda t) after t steps "
-        "(fitted rate in x = eta lambda t against -2)",
-        smallest.fit, DECAY_RATE,
-        values={"gd_factor_rate": smallest.gd_factor_rate,
-                "eta_lambda": smallest.eta_lambda},
-    ))
+@dataclass(frozen=True)
+class DecayCorrection:
+    """How the GD decay rates of the weight-decay runs depart from the flow's -2.
+
+    eta_lambdas: the runs' eta lambda; deviations: |fitted rate + 2| of each run; fit: the
+    deviations' power law in eta lambda; outside: how many runs' factor-alone rate
+    2 log(1 - eta lambda) / (eta lambda) lies outside their fitted rate's 95% CI.
+    """
+
+    eta_lambdas: np.ndarray
+    deviations: np.ndarray
+    fit: RateFit
+    outside: int
+
+    @property
+    def ratios(self) -> np.ndarray:
+        """|rate + 2| / (eta lambda): about 1 for the factor alone, 0 for gradient flow."""
+        return self.deviations / self.eta_lambdas
+
+
+def decay_correction(decays: list[DecayRun]) -> DecayCorrection:
     eta_lambdas = np.array([run.eta_lambda for run in decays])
     deviations = np.array([abs(run.fit.exponent + 2) for run in decays])
-    correction_fit = fit_power_law(eta_lambdas, deviations)
-    checks.append(rate_check(
-        Layer.EXPERIMENT, "weight-decay-discretization",
-        "the GD decay rate differs from the gradient-flow rate -2 (in x = eta lambda t) by "
-        "Theta(eta lambda): |rate + 2| against eta lambda",
-        correction_fit, DECAY_CORRECTION,
-    ))
-    outside = [run for run in decays if not run.fit.ci.contains(run.gd_factor_rate)]
-    ratios = deviations / eta_lambdas
-    checks.append(Check(
-        layer=Layer.EXPERIMENT, name="weight-decay-gd-factor-alone",
-        statement="the per-step factor (1 - eta lambda)^2 alone predicts the GD decay rate "
-                  "2 log(1 - eta lambda) / (eta lambda) in x = eta lambda t, i.e. the eta^2 "
-                  "(G_{j+1}^T G_{j+1} - G_j G_j^T) term of the exact update is negligible",
-        verdict=Verdict.VIOLATED if outside else Verdict.CONSISTENT,
-        detail=f"the factor-alone rate lies outside the fitted rate's 95% CI for {len(outside)} of "
-               f"{len(decays)} values of eta lambda; measured |rate + 2| / (eta lambda) is "
-               f"{ratios.min():.3g} to {ratios.max():.3g}, where the factor alone gives about 1 "
-               "and gradient flow 0 (reported, not decisive: the exact update is checked in "
-               "gd-one-step-identity)",
-        decisive=False,
-        values={"deviation_over_eta_lambda_min": float(ratios.min()),
-                "deviation_over_eta_lambda_max": float(ratios.max())},
-    ))
+    outside = sum(not run.fit.ci.contains(run.gd_factor_rate) for run in decays)
+    return DecayCorrection(eta_lambdas, deviations, fit_power_law(eta_lambdas, deviations),
+                           outside)
+
+
+def _factor_alone_detail(correction: DecayCorrection) -> str:
+    ratios = correction.ratios
+    return (f"the factor-alone rate lies outside the fitted rate's 95% CI for "
+            f"{correction.outside} of {len(ratios)} values of eta lambda; measured |rate + 2| / "
+            f"(eta lambda) is {ratios.min():.3g} to {ratios.max():.3g}, where the factor alone "
+            "gives about 1 and gradient flow 0 (reported, not decisive: the exact update is "
+            "checked in gd-one-step-identity)")
+
+
+def verify(s: Session) -> None:
+    """Fit the drift exponents and the weight-decay rate over batched random instances."""
+    setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    instances = random_instances(setup, s)
+    steps_sweep = fixed_steps_sweep(setup, instances, s.dtype)
+    time_sweep = fixed_time_sweep(setup, instances, s.dtype, s.progress)
+    decays = [decay_run(setup, instances, value)
+              for value in s.progress(setup.eta_lambdas, "torch: weight-decay sweep")]
+    where = (f"GD on {setup.instances} random deep linear nets (widths {setup.widths}, square "
+             "loss, small unbalanced init)")
+    fixed_steps = record_drift(
+        s, "drift-fixed-steps", f"{where}: the drift max_j ||C_j(T) - C_j(0)||_F after T = "
+        f"{setup.fixed_steps} steps grows like eta^2", steps_sweep, DRIFT_AT_FIXED_STEPS)
+    fixed_time = record_drift(
+        s, "drift-fixed-time", f"{where}: the drift at a fixed time eta T = {setup.fixed_time} "
+        "grows like eta", time_sweep, DRIFT_AT_FIXED_TIME)
+    smallest = min(decays, key=lambda run: run.eta_lambda)
+    s.fitted_rate("weight-decay-rate",
+                  f"{where}, weight decay lambda = {setup.weight_decay}, eta lambda = "
+                  f"{smallest.eta_lambda}: ||C_j(t)||_F decays like exp(-2 eta lambda t) after t "
+                  "steps (fitted rate in x = eta lambda t against -2)", smallest.fit, DECAY_RATE,
+                  values={"gd_factor_rate": smallest.gd_factor_rate,
+                          "eta_lambda": smallest.eta_lambda})
+    correction = decay_correction(decays)
+    s.fitted_rate("weight-decay-discretization",
+                  "the GD decay rate differs from the gradient-flow rate -2 (in x = eta lambda t) "
+                  "by Theta(eta lambda): |rate + 2| against eta lambda",
+                  correction.fit, DECAY_CORRECTION)
+    s.check("weight-decay-gd-factor-alone",
+            "the per-step factor (1 - eta lambda)^2 alone predicts the GD decay rate "
+            "2 log(1 - eta lambda) / (eta lambda) in x = eta lambda t, i.e. the eta^2 "
+            "(G_{j+1}^T G_{j+1} - G_j G_j^T) term of the exact update is negligible",
+            Verdict.VIOLATED if correction.outside else Verdict.CONSISTENT,
+            _factor_alone_detail(correction), decisive=False,
+            values={"deviation_over_eta_lambda_min": float(correction.ratios.min()),
+                    "deviation_over_eta_lambda_max": float(correction.ratios.max())})
     residual = max(steps_sweep.identity_residual, time_sweep.identity_residual,
                    *(run.identity_residual for run in decays))
-    eps = machine_epsilon(dtype)
-    checks.append(identity_check(
-        Layer.EXPERIMENT, "gd-one-step-identity",
-        f"{where}: every GD step satisfies C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 "
-        "(G_{j+1}^T G_{j+1} - G_j G_j^T), residual relative to max ||W_j||_F^2, over all sweeps",
-        residual, IDENTITY_ULPS * eps, values={"machine_epsilon": eps},
-    ))
-    return LayerResult(
-        layer=Layer.EXPERIMENT,
-        checks=tuple(checks),
-        figures=(_drift_figure(checks, steps_sweep, time_sweep, setup),
-                 _decay_figure(decays, correction_fit)),
-        tables=(_decay_table(decays),),
-        notes=("Time t counts GD steps, as in dW_j/dt = -eta lambda W_j - eta dL^N/dW_j; the "
-               "fixed-time sweep holds the unscaled time eta T of dW/ds = -grad L^N fixed.",),
-    )
+    eps = machine_epsilon(s.dtype)
+    s.identity("gd-one-step-identity",
+               f"{where}: every GD step satisfies C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 "
+               "(G_{j+1}^T G_{j+1} - G_j G_j^T), residual relative to max ||W_j||_F^2, over all "
+               "sweeps", residual, IDENTITY_ULPS * eps, values={"machine_epsilon": eps})
+    s.figure(_drift_figure(setup, (fixed_steps, steps_sweep), (fixed_time, time_sweep)))
+    s.figure(_decay_figure(decays, correction.fit))
+    s.table(_decay_table(decays))
+    s.note("Time t counts GD steps, as in dW_j/dt = -eta lambda W_j - eta dL^N/dW_j; the "
+           "fixed-time sweep holds the unscaled time eta T of dW/ds = -grad L^N fixed.")
 
 
-def _drift_figure(checks, steps_sweep: DriftSweep, time_sweep: DriftSweep,
-                  setup: ExperimentConfig) -> Figure:
-    panels = []
-    for check, sweep, title in (
-        (checks[0], steps_sweep, f"fixed number of steps T = {setup.fixed_steps}"),
-        (checks[1], time_sweep, f"fixed time eta T = {setup.fixed_time}"),
-    ):
-        if check.fit is None:
-            continue
-        panels.append(rate_panel(title, "learning rate eta", "drift max_j ||C_j(T) - C_j(0)||_F "
-                                 "(geometric mean)", sweep.etas[sweep.resolved],
-                                 sweep.drift[sweep.resolved], check.fit, check.bound))
+def _drift_figure(setup: ExperimentConfig, steps: tuple[Check, DriftSweep],
+                  time: tuple[Check, DriftSweep]) -> Figure:
+    """The two drift sweeps' rate panels, each from its (check, sweep); a sweep whose check fitted
+    no exponent has no panel."""
+    titles = (f"fixed number of steps T = {setup.fixed_steps}",
+              f"fixed time eta T = {setup.fixed_time}")
+    panels = [
+        rate_panel(title, "learning rate eta", "drift max_j ||C_j(T) - C_j(0)||_F "
+                   "(geometric mean)", sweep.etas[sweep.resolved], sweep.drift[sweep.resolved],
+                   check.fit, check.bound)
+        for (check, sweep), title in zip((steps, time), titles) if check.fit is not None
+    ]
     return Figure("drift-vs-eta", "Balancedness drift of GD against the learning rate",
                   tuple(panels), columns=2)
 

@@ -24,11 +24,15 @@ import mpmath
 import numpy as np
 from mpmath import mp
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.numerics.deep_linear import balanced_factors_mp, balancedness_gaps_mp, end_to_end_mp
+from optverify.kit import Panel, Series, Session, Table
+from optverify.numerics.deep_linear import (
+    balanced_factors_mp,
+    balancedness_gaps_mp,
+    end_to_end_mp,
+)
 from optverify.numerics.flow import (
-    FlowEstimate,
     MAX_LEVELS,
+    FlowEstimate,
     FlowSolution,
     deep_linear_flow,
     integrate_with_error,
@@ -36,12 +40,6 @@ from optverify.numerics.flow import (
     unpack_factors,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table
-from optverify.verdict import identity_check
-
-FLOOR_DIGITS_MARGIN = 10
-"""Precision floor 10^-(digits - 10): ten digits of headroom for rounding accumulated over the
-~10^4 operations of one integration."""
 
 TOLERANCE_DIGITS_MARGIN = 6
 """The extrapolation stops when successive extrapolants agree to 10^-(digits - 6), just above the
@@ -101,7 +99,7 @@ class DriftMeasurement:
     drift: max over j and macro-step times of the deviation from the prediction, worse of the two
         runs. error: step-halving estimate of the end-state error (max-norm). propagated: that
         error carried to C_j (2 (||W_j|| + ||W_{j+1}||) sqrt(D) e + 2 D e^2, D the state size).
-    floor: 10^-(digits - 10) times the squared factor scale. displacement: max-norm of
+    floor: the session's floor 10^-(digits - 10) times the squared factor scale. displacement: max-norm of
         W(t_final) - W(0), showing the state itself moved.
     """
 
@@ -148,20 +146,21 @@ def _largest_factor_norm(solutions: Sequence[FlowSolution], shapes):
 
 
 def measure(
-    estimate: FlowEstimate, shapes, prediction: Prediction, digits: int
+    estimate: FlowEstimate, shapes, prediction: Prediction, floor: mpmath.mpf
 ) -> DriftMeasurement:
-    """The drift of C_j against `prediction` and the tolerance from the error estimate."""
+    """The drift of C_j against `prediction` and the tolerance from the error estimate; `floor` is
+    the precision floor 10^-(digits - 10), scaled here by the squared factor size."""
     runs = (estimate.coarse, estimate.fine)
     drift = max(gap_deviation(run, shapes, prediction) for run in runs)
     size = len(estimate.fine.final)
     scale = _largest_factor_norm(runs, shapes)
     error_f = mp.sqrt(size) * estimate.error
     propagated = 4 * scale * error_f + 2 * error_f**2
-    floor = mp.mpf(10) ** (-(digits - FLOOR_DIGITS_MARGIN)) * max(scale**2, mp.one)
+    scaled_floor = floor * max(scale**2, mp.one)
     moved = max(abs(a - b) for a, b in zip(estimate.fine.final, estimate.fine.states[0]))
     levels = f"{max(estimate.coarse.levels)} / {max(estimate.fine.levels)}"
-    return DriftMeasurement(float(drift), float(estimate.error), float(propagated), float(floor),
-                            float(moved), levels)
+    return DriftMeasurement(float(drift), float(estimate.error), float(propagated),
+                            float(scaled_floor), float(moved), levels)
 
 
 def _constant(t, gap0):
@@ -187,9 +186,9 @@ class NumericInstance:
     unbalanced: list[mpmath.matrix]
 
 
-def random_instance(config: NumericConfig, run: RunConfig) -> NumericInstance:
-    """A NumericInstance from the run's 'numeric' random stream (call inside mp.workdps)."""
-    rng = run.numpy_rng("numeric")
+def random_instance(config: NumericConfig, rng: np.random.Generator) -> NumericInstance:
+    """A NumericInstance drawn from `rng` (the session's 'numeric' stream; call inside
+    mp.workdps)."""
     rows, cols = config.widths[-1], config.widths[0]
     target = to_mp(config.target_scale * rng.standard_normal((rows, cols)))
     product = to_mp(config.target_scale * rng.standard_normal((rows, cols)))
@@ -201,9 +200,30 @@ def random_instance(config: NumericConfig, run: RunConfig) -> NumericInstance:
                            unbalanced)
 
 
-def procedure_one_residual(product: mpmath.matrix, factors: Sequence[mpmath.matrix]) -> dict:
-    """Procedure 1's guarantees at mpmath precision: max ||C_j||_F, ||W_N...W_1 - A||_F, and the
-    largest gap between each factor's non-zero singular values and those of A to the power 1/N."""
+@dataclass(frozen=True)
+class ProcedureResidual:
+    """Procedure 1's guarantees at mpmath precision, each a residual that is 0 in exact arithmetic.
+
+    gap: max_j ||C_j||_F. product: ||W_N...W_1 - A||_F. spectrum: the largest gap between each
+    factor's non-zero singular values and those of A to the power 1/N.
+    """
+
+    gap: mpmath.mpf
+    product: mpmath.mpf
+    spectrum: mpmath.mpf
+
+    @property
+    def worst(self) -> float:
+        return float(max(self.gap, self.product, self.spectrum))
+
+    def as_values(self) -> dict[str, float]:
+        return {"gap": float(self.gap), "product": float(self.product),
+                "spectrum": float(self.spectrum)}
+
+
+def procedure_one_residual(product: mpmath.matrix,
+                           factors: Sequence[mpmath.matrix]) -> ProcedureResidual:
+    """The residuals of Procedure 1's factors of `product` (see ProcedureResidual)."""
     depth = len(factors)
     _, target_values, _ = svd(product)
     root = [value ** (mp.one / depth) for value in target_values]
@@ -211,11 +231,87 @@ def procedure_one_residual(product: mpmath.matrix, factors: Sequence[mpmath.matr
     for factor in factors:
         _, values, _ = svd(factor)
         spectrum_gap = max(spectrum_gap, max(abs(a - b) for a, b in zip(values, root)))
+    return ProcedureResidual(
+        gap=max(frobenius_norm(gap) for gap in balancedness_gaps_mp(factors)),
+        product=frobenius_norm(end_to_end_mp(factors) - product),
+        spectrum=spectrum_gap,
+    )
+
+
+@dataclass(frozen=True)
+class FlowRun:
+    """One gradient-flow run to integrate: its vector field, initial factors and the predicted
+    C_j(t)."""
+
+    field: Callable
+    factors: list[mpmath.matrix]
+    prediction: Prediction
+
+
+def flow_runs(setup: NumericConfig, instance: NumericInstance) -> dict[str, FlowRun]:
+    """The three runs: from balanced and from unbalanced factors without weight decay (C_j
+    constant), and from the unbalanced factors with weight decay (C_j decaying)."""
+    loss_gradient = square_loss_gradient(instance.target)
+    flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta)
+    decay_flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta, setup.weight_decay)
     return {
-        "gap": max(frobenius_norm(gap) for gap in balancedness_gaps_mp(factors)),
-        "product": frobenius_norm(end_to_end_mp(factors) - product),
-        "spectrum": spectrum_gap,
+        "balanced": FlowRun(flow, instance.balanced, _constant),
+        "unbalanced": FlowRun(flow, instance.unbalanced, _constant),
+        "weight-decay": FlowRun(decay_flow, instance.unbalanced,
+                                _decaying(setup.eta, setup.weight_decay)),
     }
+
+
+def integrator_tolerance(digits: int) -> mpmath.mpf:
+    """10^-(digits - TOLERANCE_DIGITS_MARGIN), the extrapolation's stopping tolerance."""
+    return mp.mpf(10) ** (-(digits - TOLERANCE_DIGITS_MARGIN))
+
+
+@dataclass(frozen=True)
+class NumericMeasurements:
+    """Everything the numeric layer measured at the working precision.
+
+    procedure: Procedure 1's residuals; procedure_tolerance: the floor times max(||A||_F, 1).
+    estimates / measured: each flow run's step-halving estimate and its drift measurement.
+    ladder: (k, drift measurement) of the unbalanced flow at the looser tolerances 10^-k.
+    decay_panel: ||C_j(t)||_F along the weight-decay run against exp(-2 eta lambda t).
+    """
+
+    procedure: ProcedureResidual
+    procedure_tolerance: float
+    estimates: dict[str, FlowEstimate]
+    measured: dict[str, DriftMeasurement]
+    ladder: tuple[tuple[int, DriftMeasurement], ...]
+    decay_panel: Panel
+
+    @property
+    def worst_ladder_ratio(self) -> float:
+        return max(m.drift / m.tolerance for _, m in self.ladder)
+
+
+def measure_all(setup: NumericConfig, instance: NumericInstance, digits: int,
+                floor: mpmath.mpf, progress) -> NumericMeasurements:
+    """Procedure 1's residuals, the three flow runs and the accuracy ladder (inside mp.workdps)."""
+    procedure = procedure_one_residual(instance.product, instance.balanced)
+    runs = flow_runs(setup, instance)
+    estimates, measured = {}, {}
+    for label in progress(list(runs), "mpmath: gradient flow"):
+        run = runs[label]
+        estimates[label] = integrate_with_error(
+            run.field, pack_factors(run.factors), setup.t_final, setup.macro_steps,
+            integrator_tolerance(digits), MAX_LEVELS)
+        measured[label] = measure(estimates[label], setup.shapes, run.prediction, floor)
+    ladder = []
+    for loose in progress(setup.ladder_digits, "mpmath: accuracy ladder"):
+        estimate = integrate_with_error(
+            runs["unbalanced"].field, pack_factors(instance.unbalanced), setup.t_final,
+            setup.macro_steps, mp.mpf(10) ** -loose)
+        ladder.append((loose, measure(estimate, setup.shapes, _constant, floor)))
+    decay_panel = _trajectory_panel(estimates["weight-decay"].fine, setup.shapes, setup.eta,
+                                    setup.weight_decay)
+    procedure_tolerance = float(floor * max(frobenius_norm(instance.product), mp.one))
+    return NumericMeasurements(procedure, procedure_tolerance, estimates, measured, tuple(ladder),
+                               decay_panel)
 
 
 def _drift_values(measurement: DriftMeasurement) -> dict:
@@ -228,11 +324,9 @@ def _drift_values(measurement: DriftMeasurement) -> dict:
     }
 
 
-def _drift_check(name: str, statement: str, measurement: DriftMeasurement, digits: int) -> Check:
-    return identity_check(
-        Layer.NUMERIC, name, statement, measurement.drift, measurement.tolerance,
-        precision_digits=digits, values=_drift_values(measurement),
-    )
+def _ladder_values(ladder) -> dict:
+    return ({f"drift_at_tol_1e-{k}": m.drift for k, m in ladder}
+            | {f"error_at_tol_1e-{k}": m.error for k, m in ladder})
 
 
 def _trajectory_panel(solution: FlowSolution, shapes, eta, weight_decay) -> Panel:
@@ -256,100 +350,67 @@ def _trajectory_panel(solution: FlowSolution, shapes, eta, weight_decay) -> Pane
                  "||C_j(t)||_F", tuple(series), xscale="linear", yscale="log")
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    """Integrate the flow at config.precision digits; judge the drift against the error level."""
-    setup = NumericConfig.quick() if config.quick else NumericConfig.full()
-    digits = config.precision
-    checks: list[Check] = []
-    with mp.workdps(digits):
-        instance = random_instance(setup, config)
-        procedure = procedure_one_residual(instance.product, instance.balanced)
-        floor = mp.mpf(10) ** (-(digits - FLOOR_DIGITS_MARGIN)) * max(
-            frobenius_norm(instance.product), mp.one)
-        checks.append(identity_check(
-            Layer.NUMERIC, "procedure-1-balanced",
-            "Procedure 1 factors of a random A are exactly balanced (C_j = 0), multiply to A, and "
-            "each has the non-zero singular values of A to the power 1/N (largest of the three "
-            "residuals)",
-            float(max(procedure.values())), float(floor), precision_digits=digits,
-            values={key: float(value) for key, value in procedure.items()},
-        ))
-        tolerance = mp.mpf(10) ** (-(digits - TOLERANCE_DIGITS_MARGIN))
-        loss_gradient = square_loss_gradient(instance.target)
-        flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta)
-        decay_flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta, setup.weight_decay)
-        runs = {
-            "balanced": (flow, instance.balanced, _constant),
-            "unbalanced": (flow, instance.unbalanced, _constant),
-            "weight-decay": (decay_flow, instance.unbalanced,
-                             _decaying(setup.eta, setup.weight_decay)),
-        }
-        measured, estimates = {}, {}
-        for label in progress(list(runs), "mpmath: gradient flow"):
-            field, factors, prediction = runs[label]
-            estimates[label] = integrate_with_error(
-                field, pack_factors(factors), setup.t_final, setup.macro_steps, tolerance,
-                MAX_LEVELS)
-            measured[label] = measure(estimates[label], setup.shapes, prediction, digits)
-        ladder = []
-        for loose in progress(setup.ladder_digits, "mpmath: accuracy ladder"):
-            estimate = integrate_with_error(
-                flow, pack_factors(instance.unbalanced), setup.t_final, setup.macro_steps,
-                mp.mpf(10) ** -loose)
-            ladder.append((loose, measure(estimate, setup.shapes, _constant, digits)))
-        decay_panel = _trajectory_panel(estimates["weight-decay"].fine, setup.shapes, setup.eta,
-                                        setup.weight_decay)
-    flow_words = (f"under gradient flow (eta = {setup.eta}, square loss, widths {setup.widths}, "
-                  f"t in [0, {setup.t_final}])")
-    checks += [
-        _drift_check("flow-drift-balanced",
-                     "from Procedure 1 (balanced) factors, max_j,t ||C_j(t) - C_j(0)||_F "
-                     f"{flow_words} is at the integrator's error level",
-                     measured["balanced"], digits),
-        _drift_check("flow-drift-unbalanced",
-                     "from unbalanced Gaussian factors, max_j,t ||C_j(t) - C_j(0)||_F "
-                     f"{flow_words} is at the integrator's error level",
-                     measured["unbalanced"], digits),
-        _drift_check("flow-weight-decay",
-                     f"with weight decay lambda = {setup.weight_decay}, max_j,t ||C_j(t) - "
-                     f"exp(-2 eta lambda t) C_j(0)||_F {flow_words} is at the integrator's error "
-                     "level", measured["weight-decay"], digits),
-    ]
-    worst_ratio = max(m.drift / m.tolerance for _, m in ladder)
-    checks.append(identity_check(
-        Layer.NUMERIC, "drift-follows-integrator-error",
-        "with looser integrator tolerances 10^-k, the drift of C_j stays below the step-halving "
-        "error estimate carried to C_j (plus the floor): the drift is integration error, not a "
-        "failure of the invariant (residual: the worst drift / tolerance ratio, allowed 1)",
-        worst_ratio, 1.0, precision_digits=digits,
-        values={f"drift_at_tol_1e-{k}": m.drift for k, m in ladder}
-        | {f"error_at_tol_1e-{k}": m.error for k, m in ladder},
-    ))
-    all_points = [*[m for _, m in ladder], measured["unbalanced"]]
+def _drift_panel(found: NumericMeasurements) -> Panel:
+    all_points = [*[m for _, m in found.ladder], found.measured["unbalanced"]]
     errors = [m.propagated for m in all_points]
-    drift_panel = Panel(
+    return Panel(
         "drift of C_j vs the integrator's error (explicit GBS, step halving)",
         "step-halving error estimate carried to C_j", "max_j,t ||C_j(t) - C_j(0)||_F",
         (Series("measured (unbalanced init)", tuple(errors), tuple(m.drift for m in all_points)),
          Series("drift = error estimate", (min(errors), max(errors)),
                 (min(errors), max(errors)), "dashed")),
     )
-    table = Table(
+
+
+def _drift_table(found: NumericMeasurements, digits: int) -> Table:
+    return Table(
         "mpmath-drift", "Drift of C_j along the mpmath gradient flow and the integrator's error",
         ("run", "integrator tolerance", "drift", "error estimate", "error carried to C_j",
          "precision floor", "state displacement", "levels (coarse / fine)"),
         tuple((label, f"1e-{digits - TOLERANCE_DIGITS_MARGIN}", m.drift, m.error, m.propagated,
-               m.floor, m.displacement, m.levels) for label, m in measured.items())
+               m.floor, m.displacement, m.levels) for label, m in found.measured.items())
         + tuple(("unbalanced, ladder", f"1e-{k}", m.drift, m.error, m.propagated, m.floor,
-                 m.displacement, m.levels) for k, m in ladder),
+                 m.displacement, m.levels) for k, m in found.ladder),
     )
-    return LayerResult(
-        layer=Layer.NUMERIC,
-        checks=tuple(checks),
-        figures=(Figure("mpmath-drift", "Balancedness under mpmath gradient flow",
-                        (drift_panel, decay_panel), columns=2),),
-        tables=(table,),
-        notes=(f"Explicit Gragg-Bulirsch-Stoer integration at {digits} digits, "
-               f"{setup.macro_steps} and {2 * setup.macro_steps} macro steps; implicit "
-               "Gauss-Legendre methods would conserve C_j exactly and were not used.",),
-    )
+
+
+def verify(s: Session) -> None:
+    """Integrate the flow at s.precision digits; judge the drift against the error level."""
+    setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    with mp.workdps(s.precision):
+        instance = random_instance(setup, s.rng("numeric"))
+        found = measure_all(setup, instance, s.precision, s.floor(), s.progress)
+    s.identity("procedure-1-balanced",
+               "Procedure 1 factors of a random A are exactly balanced (C_j = 0), multiply to A, "
+               "and each has the non-zero singular values of A to the power 1/N (largest of the "
+               "three residuals)",
+               found.procedure.worst, found.procedure_tolerance, values=found.procedure.as_values())
+    flow_words = (f"under gradient flow (eta = {setup.eta}, square loss, widths {setup.widths}, "
+                  f"t in [0, {setup.t_final}])")
+    balanced, unbalanced = found.measured["balanced"], found.measured["unbalanced"]
+    decaying = found.measured["weight-decay"]
+    s.identity("flow-drift-balanced",
+               "from Procedure 1 (balanced) factors, max_j,t ||C_j(t) - C_j(0)||_F "
+               f"{flow_words} is at the integrator's error level",
+               balanced.drift, balanced.tolerance, main=True, values=_drift_values(balanced))
+    s.identity("flow-drift-unbalanced",
+               "from unbalanced Gaussian factors, max_j,t ||C_j(t) - C_j(0)||_F "
+               f"{flow_words} is at the integrator's error level",
+               unbalanced.drift, unbalanced.tolerance, main=True,
+               values=_drift_values(unbalanced))
+    s.identity("flow-weight-decay",
+               f"with weight decay lambda = {setup.weight_decay}, max_j,t ||C_j(t) - "
+               f"exp(-2 eta lambda t) C_j(0)||_F {flow_words} is at the integrator's error "
+               "level", decaying.drift, decaying.tolerance, values=_drift_values(decaying))
+    s.identity("drift-follows-integrator-error",
+               "with looser integrator tolerances 10^-k, the drift of C_j stays below the "
+               "step-halving error estimate carried to C_j (plus the floor): the drift is "
+               "integration error, not a failure of the invariant (residual: the worst drift / "
+               "tolerance ratio, allowed 1)",
+               found.worst_ladder_ratio, 1.0, values=_ladder_values(found.ladder))
+    s.figure("mpmath-drift", "Balancedness under mpmath gradient flow",
+             (_drift_panel(found), found.decay_panel), columns=2)
+    s.table(_drift_table(found, s.precision))
+    s.note(f"Explicit Gragg-Bulirsch-Stoer integration at {s.precision} digits, "
+           f"{setup.macro_steps} and {2 * setup.macro_steps} macro steps; implicit "
+           "Gauss-Legendre methods would conserve C_j exactly and were not used.")

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import Check, LayerResult
-from optverify.verdict import symbolic_zero_check
+from optverify.kit import Session
 
 TIME = sympy.Symbol("t", real=True)
 STEP = sympy.Symbol("eta", positive=True)
@@ -91,7 +90,7 @@ def layer_gradients(factors: Sequence[sympy.Matrix], gradient: sympy.Matrix) -> 
 
 def balancedness_gaps(factors: Sequence[sympy.Matrix]) -> list[sympy.Matrix]:
     """C_j = W_{j+1}^T W_{j+1} - W_j W_j^T for j = 1..N-1."""
-    return [upper.T * upper - lower * lower.T for lower, upper in zip(factors[:-1], factors[1:])]
+    return [upper.T * upper - lower * lower.T for lower, upper in pairwise(factors)]
 
 
 def _stacked(matrices: Sequence[sympy.Matrix]) -> sympy.Matrix:
@@ -99,8 +98,17 @@ def _stacked(matrices: Sequence[sympy.Matrix]) -> sympy.Matrix:
     return sympy.Matrix([sympy.expand(entry) for matrix in matrices for entry in matrix])
 
 
-def gap_flow_residuals(architecture: Architecture) -> tuple[sympy.Matrix, sympy.Matrix]:
-    """(dC_j/dt at lambda = 0, dC_j/dt + 2 eta lambda C_j) under gradient flow, all j stacked.
+@dataclass(frozen=True)
+class Residuals:
+    """An identity's residuals, all j stacked, each entry expanded: at lambda = 0 (`plain`) and
+    with weight decay lambda >= 0 (`with_decay`). Every entry is 0 when the identity holds."""
+
+    plain: sympy.Matrix
+    with_decay: sympy.Matrix
+
+
+def gap_flow_residuals(architecture: Architecture) -> Residuals:
+    """dC_j/dt at lambda = 0 and dC_j/dt + 2 eta lambda C_j under gradient flow, all j stacked.
 
     The time derivative is taken by sympy on factors that are functions of t; each dW_j/dt is then
     replaced by the flow's velocity -eta lambda W_j - eta dL^N/dW_j.
@@ -120,10 +128,10 @@ def gap_flow_residuals(architecture: Architecture) -> tuple[sympy.Matrix, sympy.
     with_decay = _stacked(
         [derivative + 2 * STEP * DECAY * gap for derivative, gap in zip(derivatives, plain_gaps)]
     )
-    return without_decay, with_decay
+    return Residuals(without_decay, with_decay)
 
 
-def gd_step_residuals(architecture: Architecture) -> tuple[sympy.Matrix, sympy.Matrix]:
+def gd_step_residuals(architecture: Architecture) -> Residuals:
     """One GD step W_j <- W_j - eta (lambda W_j + dL^N/dW_j), all layers at once, residuals of
     C_j(t+1) - C_j(t) = eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)                      (lambda = 0) and
     C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)    (lambda >= 0),
@@ -133,59 +141,38 @@ def gd_step_residuals(architecture: Architecture) -> tuple[sympy.Matrix, sympy.M
     stepped = [w - STEP * (DECAY * w + g) for w, g in zip(factors, grads)]
     before, after = balancedness_gaps(factors), balancedness_gaps(stepped)
     gradient_gaps = [
-        upper.T * upper - lower * lower.T for lower, upper in zip(grads[:-1], grads[1:])
+        upper.T * upper - lower * lower.T for lower, upper in pairwise(grads)
     ]
     with_decay = [
         new - (1 - STEP * DECAY) ** 2 * old - STEP**2 * gap
         for new, old, gap in zip(after, before, gradient_gaps)
     ]
-    return _stacked([r.subs(DECAY, 0) for r in with_decay]), _stacked(with_decay)
+    return Residuals(_stacked([r.subs(DECAY, 0) for r in with_decay]), _stacked(with_decay))
 
 
-def _checks(architecture: Architecture) -> tuple[Check, ...]:
-    flow_plain, flow_decay = gap_flow_residuals(architecture)
-    step_plain, step_decay = gd_step_residuals(architecture)
+def record_identities(s: Session, architecture: Architecture) -> None:
+    """The four identities of one architecture: the flow invariance (the main bound), its weight
+    decay form, and the GD one-step change without and with weight decay."""
+    flow, step = gap_flow_residuals(architecture), gd_step_residuals(architecture)
     name = f"N{architecture.depth}-{architecture.label}"
     where = f"for symbolic factors of widths {architecture.label} (N = {architecture.depth}) and a "
     where += "free-symbol gradient G = grad L^1(W_e)"
-    return (
-        symbolic_zero_check(
-            f"flow-invariant-{name}",
-            f"gradient flow with lambda = 0 conserves every C_j: dC_j/dt = 0, {where}",
-            flow_plain,
-        ),
-        symbolic_zero_check(
-            f"flow-weight-decay-{name}",
-            f"with weight decay, dC_j/dt = -2 eta lambda C_j, {where}",
-            flow_decay,
-        ),
-        symbolic_zero_check(
-            f"gd-step-{name}",
-            "one GD step changes C_j by exactly eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T), "
-            f"G_j the layer gradients, {where}",
-            step_plain,
-        ),
-        symbolic_zero_check(
-            f"gd-step-weight-decay-{name}",
-            "one GD step with weight decay: C_j(t+1) = (1 - eta lambda)^2 C_j(t) + "
-            f"eta^2 (G_{{j+1}}^T G_{{j+1}} - G_j G_j^T), {where}",
-            step_decay,
-        ),
-    )
+    s.zero(f"flow-invariant-{name}",
+           f"gradient flow with lambda = 0 conserves every C_j: dC_j/dt = 0, {where}",
+           flow.plain, main=True)
+    s.zero(f"flow-weight-decay-{name}",
+           f"with weight decay, dC_j/dt = -2 eta lambda C_j, {where}", flow.with_decay)
+    s.zero(f"gd-step-{name}",
+           "one GD step changes C_j by exactly eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T), "
+           f"G_j the layer gradients, {where}", step.plain)
+    s.zero(f"gd-step-weight-decay-{name}",
+           "one GD step with weight decay: C_j(t+1) = (1 - eta lambda)^2 C_j(t) + "
+           f"eta^2 (G_{{j+1}}^T G_{{j+1}} - G_j G_j^T), {where}", step.with_decay)
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def verify(s: Session) -> None:
     """Prove the flow invariance and the GD one-step identity on small symbolic nets."""
-    checks = tuple(
-        check
-        for architecture in progress(ARCHITECTURES, "sympy: balancedness identities")
-        for check in _checks(architecture)
-    )
-    return LayerResult(
-        layer=Layer.SYMBOLIC,
-        checks=checks,
-        notes=(
-            "The loss enters only through a matrix of free symbols G = grad L^1(W_e), so each "
-            "identity holds for every differentiable L^1.",
-        ),
-    )
+    for architecture in s.progress(ARCHITECTURES, "sympy: balancedness identities"):
+        record_identities(s, architecture)
+    s.note("The loss enters only through a matrix of free symbols G = grad L^1(W_e), so each "
+           "identity holds for every differentiable L^1.")
