@@ -1,5 +1,5 @@
 """Theorem 1's right-hand side at 50 mpmath digits: one SVD of W_e reused for every fractional
-power (optverify.numerics.preconditioner.end_to_end_velocity_mp) against 2N Gram
+power (end_to_end_preconditioner.preconditioner.end_to_end_velocity_mp) against 2N Gram
 eigendecompositions (optverify.numerics.mp_linalg.psd_power), then the claim's quick run layer by
 layer. Usage: python benchmarks/bench_end_to_end_preconditioner.py [--depth N] [--repeats R]."""
 
@@ -11,7 +11,7 @@ from mpmath import mp
 
 from optverify.config import RunConfig
 from optverify.numerics.mp_linalg import max_abs, psd_power, to_mp
-from optverify.numerics.preconditioner import end_to_end_velocity_mp
+from optverify.theorems.end_to_end_preconditioner.preconditioner import end_to_end_velocity_mp
 
 
 def velocity_by_psd_power(end_to_end, grad, depth):

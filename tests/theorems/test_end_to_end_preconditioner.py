@@ -26,7 +26,7 @@ from optverify.numerics.deep_linear import (
     layer_gradients_mp,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, max_abs, to_mp, to_numpy
-from optverify.numerics.preconditioner import (
+from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
     end_to_end_velocity,
     end_to_end_velocity_mp,

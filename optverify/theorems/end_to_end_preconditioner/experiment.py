@@ -31,12 +31,12 @@ from optverify.numerics.deep_linear import (
     layer_gradients,
 )
 from optverify.numerics.fit import fit_power_law
+from optverify.numerics.haar import haar_orthogonal
 from optverify.numerics.precision import BELOW_PRECISION, machine_epsilon, resolve
-from optverify.numerics.preconditioner import (
+from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
     end_to_end_velocity,
     layerwise_velocity,
-    random_orthogonal,
     rotate_hidden,
 )
 from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
@@ -134,7 +134,7 @@ def _gaussian(config: RunConfig, generator: torch.Generator, *shape: int) -> tor
 def dense_balanced_factors(target, hidden, generator, config: RunConfig):
     """Procedure 1 at the given hidden widths, hidden spaces mixed by random rotations."""
     batch = target.shape[:-2]
-    rotations = [random_orthogonal(width, generator, batch, config.torch_dtype, config.device)
+    rotations = [haar_orthogonal(width, generator, batch, config.torch_dtype, config.device)
                  for width in hidden]
     return rotate_hidden(balanced_factors(target, hidden), rotations)
 
@@ -217,7 +217,7 @@ def width_trajectories(config: RunConfig, settings: ExperimentConfig, generator,
         if not balanced and width > 2:
             factors[0] = factors[0].clone()
             factors[0][2:, :] = _gaussian(config, generator, width - 2, 2)
-        rotations = [random_orthogonal(w, generator, (), config.torch_dtype, config.device)
+        rotations = [haar_orthogonal(w, generator, (), config.torch_dtype, config.device)
                      for w in hidden]
         factors = rotate_hidden(factors, rotations)
         paths.append(gd_trajectory(factors, phi, settings.trajectory_eta,

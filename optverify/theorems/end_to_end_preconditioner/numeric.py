@@ -23,7 +23,7 @@ from mpmath import mp
 from optverify.claim import Layer, Progress, RunConfig
 from optverify.numerics.deep_linear import balanced_factors_mp, end_to_end_mp, layer_gradients_mp
 from optverify.numerics.mp_linalg import frobenius_norm, max_abs, psd_power, to_mp
-from optverify.numerics.preconditioner import (
+from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_velocity_mp,
     full_spectrum_mp,
     kron_mp,

@@ -155,13 +155,6 @@ def layerwise_velocity(factors, layer_grads, weight_decay: float = 0.0) -> torch
     return total
 
 
-def random_orthogonal(size: int, generator: torch.Generator, batch=(), dtype=None, device=None):
-    """Haar-distributed orthogonal matrices (QR of a Gaussian with the sign fix of R's diagonal)."""
-    gaussian = torch.randn(*batch, size, size, generator=generator, dtype=dtype, device=device)
-    q, r = torch.linalg.qr(gaussian)
-    return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
-
-
 def rotate_hidden(factors, rotations):
     """W_j -> Q_j W_j Q_{j-1}^T on the hidden spaces (Q_0 = Q_N = I): W_e and C_j's spectra are
     unchanged, so balanced factors stay balanced; `rotations` holds Q_1..Q_{N-1}."""
