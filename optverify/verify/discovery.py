@@ -56,6 +56,8 @@ def entry_point_claims() -> dict[str, Claim]:
             raise DiscoveryError(f"{origin}: loading {entry.value} raised "
                                  f"{type(error).__name__}: {error}") from error
         claim = replace(_claim_of(loaded, origin), origin=origin)
+        if claim.id in registry.BUILTIN_IDS:
+            raise DiscoveryError(f"{origin} reuses the claim id {claim.id!r} of a built-in claim")
         if claim.id in found:
             raise DiscoveryError(f"{origin} reuses the claim id {claim.id!r} of "
                                  f"{found[claim.id].origin}")
@@ -64,14 +66,8 @@ def entry_point_claims() -> dict[str, Claim]:
 
 
 def known_claims() -> dict[str, Claim]:
-    """Built-in claims, then entry-point claims, by id; an entry point may not reuse an id."""
-    known = dict(registry.builtin_claims())
-    for claim_id, claim in entry_point_claims().items():
-        if claim_id in known:
-            raise DiscoveryError(f"{claim.origin} reuses the claim id {claim_id!r} of the "
-                                 f"{known[claim_id].origin} claim")
-        known[claim_id] = claim
-    return known
+    """Built-in claims, then entry-point claims, by id."""
+    return {**registry.builtin_claims(), **entry_point_claims()}
 
 
 def _module_name(path: Path) -> str:
@@ -110,8 +106,7 @@ def load_claim_file(path: str | Path) -> Claim:
     if path.suffix != ".py":
         raise DiscoveryError(f"{path}: a claim file is a .py file")
     claim = _claim_of(_import_file(path), str(path))
-    builtin = registry.builtin_claims()
-    if claim.id in builtin:
+    if claim.id in registry.BUILTIN_IDS:
         raise DiscoveryError(f"{path}: the claim id {claim.id!r} is a built-in claim's; "
                              "give yours another id")
     return replace(claim, origin=f"file {path}")
@@ -122,10 +117,13 @@ def looks_like_path(spec: str) -> bool:
     return spec.endswith(".py") or "/" in spec or "\\" in spec
 
 
-def _by_id(claim_id: str, known: dict[str, Claim]) -> Claim:
-    if claim_id in known:
-        return known[claim_id]
-    close = difflib.get_close_matches(claim_id, list(known), n=3, cutoff=0.5)
+def _by_id(claim_id: str, published: dict[str, Claim]) -> Claim:
+    if claim_id in registry.BUILTIN_IDS:
+        return registry.builtin_claim(claim_id)
+    if claim_id in published:
+        return published[claim_id]
+    known = [*registry.BUILTIN_IDS, *published]
+    close = difflib.get_close_matches(claim_id, known, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known)}"
     raise DiscoveryError(f"unknown claim {claim_id!r}{hint}")
 
@@ -136,17 +134,16 @@ def resolve(specs: Iterable[str | Path | Claim]) -> list[Claim]:
     Entry points are loaded only when an id is not built-in, so a broken third-party package does
     not stand in the way of the built-in claims."""
     claims: list[Claim] = []
-    known: dict[str, Claim] | None = None
+    published: dict[str, Claim] | None = None
     for spec in specs:
         if isinstance(spec, Claim):
             claim = spec
         elif isinstance(spec, Path) or looks_like_path(str(spec)):
             claim = load_claim_file(spec)
-        elif spec in registry.builtin_claims():
-            claim = registry.builtin_claims()[spec]
         else:
-            known = known_claims() if known is None else known
-            claim = _by_id(str(spec), known)
+            if published is None and spec not in registry.BUILTIN_IDS:
+                published = entry_point_claims()
+            claim = _by_id(str(spec), published or {})
         earlier = next((other for other in claims if other.id == claim.id), None)
         if earlier is None:
             claims.append(claim)

@@ -13,8 +13,9 @@ from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
 @pytest.fixture
 def toy_registry(monkeypatch):
     claims = {claim.id: claim for claim in (CONSISTENT, VIOLATED, RAISING)}
-    monkeypatch.setattr(registry, "builtin_claims", lambda: claims)
-    monkeypatch.setattr(discovery, "entry_point_claims", dict)
+    monkeypatch.setattr(registry, "BUILTIN_IDS", ())
+    monkeypatch.setattr(registry, "builtin_claims", dict)
+    monkeypatch.setattr(discovery, "entry_point_claims", lambda: claims)
     return claims
 
 

@@ -1,0 +1,49 @@
+"""GD with step 1/L on a quadratic of condition number kappa reaches relative error eps in
+Theta(kappa log 1/eps) steps (Nesterov 2004, Thm 2.1.15). `verify run examples/gd_quadratic.py`"""
+
+import mpmath
+import sympy
+import torch
+
+from optverify.kit import Bound, Claim, Session, Source
+
+EPS, DIM = 1e-6, 20
+
+
+def symbolic(s: Session) -> None:
+    kappa, eps = sympy.symbols("kappa epsilon", positive=True)
+    steps = sympy.log(eps) / sympy.log(1 - 1 / kappa)  # solves (1 - 1/kappa)^t = eps
+    s.zero("steps-asymptotics", "log(eps) / log(1 - 1/kappa) ~ kappa log(1/eps) as kappa -> oo",
+           sympy.limit(steps / (kappa * sympy.log(1 / eps)), kappa, sympy.oo) - 1)
+
+
+def numeric(s: Session) -> None:
+    kappa, x, margin = mpmath.mpf(50), mpmath.matrix(s.rng("start").standard_normal(DIM)), mpmath.inf
+    factors = [1 - (1 + (kappa - 1) * i / (DIM - 1)) / kappa for i in range(DIM)]  # 1 - lambda/L
+    for _ in range(200):
+        new = mpmath.matrix([f * v for f, v in zip(factors, x)])
+        margin, x = min(margin, (1 - 1 / kappa) * mpmath.norm(x) - mpmath.norm(new)), new
+    s.inequality("contraction", "||x_{t+1}|| <= (1 - 1/kappa) ||x_t|| at kappa = 50, 200 steps",
+                 margin, s.floor())
+
+
+def iterations(s: Session, kappas: list[float]) -> torch.Tensor:
+    """Steps of GD (step 1/L) on diag(linspace(1, kappa)) until ||x_t|| <= EPS ||x_0||, batched."""
+    k = torch.tensor(kappas, dtype=s.torch_dtype, device=s.device)[:, None]
+    factors = (1 - torch.linspace(0, 1, DIM, dtype=k.dtype, device=k.device)) * (1 - 1 / k)
+    x = torch.randn(len(kappas), DIM, generator=s.generator("start"), dtype=k.dtype, device=k.device)
+    goal, count = EPS * x.norm(dim=1), torch.zeros(len(kappas), dtype=k.dtype, device=k.device)
+    while bool((active := x.norm(dim=1) > goal).any()):
+        x, count = torch.where(active[:, None], factors * x, x), count + active
+    return count
+
+
+def experiment(s: Session) -> None:
+    kappas = s.preset(quick=[10, 30, 100, 300], full=[10, 30, 100, 300, 1000, 3000])
+    s.rate("iterations-vs-kappa", f"steps to relative error {EPS:g} grow like kappa", kappas,
+           iterations(s, kappas).tolist(), main=True, rules_out="Theta(sqrt(kappa)) (exponent 1/2)")
+
+
+CLAIM = Claim(id="gd-quadratic", title="GD on a quadratic needs Theta(kappa log 1/eps) steps",
+              source=Source("Nesterov (2004)", "Theorem 2.1.15"), bound=Bound.tight("kappa", 1),
+              symbolic=symbolic, numeric=numeric, experiment=experiment)

@@ -1,0 +1,129 @@
+"""The claim kit: its pinned public names, Bound constructors, and the Session's recorders."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+import optverify.kit as kit
+from optverify.kit import Bound, BoundKind, Claim, Layer, RunConfig, Session, Source, Verdict, run_layer
+
+PUBLIC = {
+    "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Figure",
+    "FitScale", "Layer", "LayerResult", "Panel", "Progress", "RateFit", "Resolved", "RunConfig",
+    "Series", "Session", "Source", "Surface", "Table", "Verdict", "fit_exponential_rate",
+    "fit_power_law", "fit_rate", "machine_epsilon", "rate_panel", "resolve", "run_layer",
+}
+SQUARE = Bound.tight("x", 2)
+
+
+def test_public_names_are_pinned():
+    assert set(kit.__all__) == PUBLIC
+    assert all(hasattr(kit, name) for name in kit.__all__)
+
+
+@pytest.mark.parametrize("given, exact", [(3.5, sympy.Rational(7, 2)), (0.1, sympy.Rational(1, 10)),
+                                          (-1, sympy.Integer(-1)), (sympy.Rational(1, 3), sympy.Rational(1, 3))])
+def test_bound_exponents_become_exact_numbers(given, exact):
+    assert Bound.lower("n", given).exponent == exact
+
+
+def test_bound_constructors():
+    assert Bound.lower("n", 3.5).describe() == "Omega(n^7/2)"
+    assert Bound.upper("|H|", -1).kind is BoundKind.UPPER
+    assert Bound.tight("t", -2, exponential=True).describe() == "Theta(exp(-2 t))"
+    x = sympy.Symbol("x")
+    assert Bound.identity(sympy.Eq(x, x)).kind is BoundKind.IDENTITY
+    assert Bound.inequality(x**2 >= 0).kind is BoundKind.INEQUALITY
+    with pytest.raises(TypeError):
+        Bound.tight("x", True)
+    with pytest.raises(TypeError):
+        Bound.tight("x", "2")
+
+
+def session(layer=Layer.EXPERIMENT, bound=SQUARE, **config):
+    return Session(RunConfig(**config), layer, bound)
+
+
+def test_rate_main_is_judged_against_the_claim_bound_and_can_fail():
+    s = session()
+    x = np.geomspace(1, 100, 6)
+    good = s.rate("square", "y ~ x^2", x, x**2, main=True)
+    bad = s.rate("cube", "y ~ x^2", x, x**3, main=True)
+    assert good.main and good.bound == SQUARE and good.verdict is Verdict.CONSISTENT
+    assert bad.verdict is Verdict.VIOLATED and math.isclose(bad.fit.exponent, 3)
+    assert [check.name for check in s.result().checks] == ["square", "cube"]
+
+
+def test_exponential_bound_fits_a_log_linear_rate():
+    s = session(bound=Bound.tight("t", -0.5, exponential=True))
+    t = np.arange(1.0, 9.0)
+    check = s.rate("decay", "y ~ exp(-t/2)", t, np.exp(-0.5 * t), main=True)
+    assert check.fit.scale is kit.FitScale.LOG_LINEAR and check.verdict is Verdict.CONSISTENT
+
+
+def test_recorder_misuse_is_refused():
+    s = session()
+    x = np.geomspace(1, 100, 6)
+    with pytest.raises(ValueError, match="not the claim's"):
+        s.rate("other", "...", x, x, Bound.tight("x", 1), main=True)
+    with pytest.raises(ValueError, match="needs a bound"):
+        s.rate("none", "...", x, x)
+    with pytest.raises(ValueError, match="decisive"):
+        s.rate("reported", "...", x, x**2, main=True, decisive=False)
+    s.rate("twice", "...", x, x**2, SQUARE)
+    with pytest.raises(ValueError, match="used twice"):
+        s.rate("twice", "...", x, x**2, SQUARE)
+    with pytest.raises(ValueError, match="explicit tolerance"):
+        s.identity("identity", "...", 0.0)
+    with pytest.raises(ValueError, match="no claim bound"):
+        session(bound=None).zero("main", "...", sympy.Integer(0), main=True)
+
+
+def test_numeric_identity_defaults_to_the_precision_floor():
+    s = session(Layer.NUMERIC, precision=2000)
+    assert s.floor() == mpmath.mpf(10) ** -1990 and s.floor() > 0
+    below = s.identity("tiny", "...", mpmath.mpf(10) ** -1995)
+    above = s.identity("large", "...", mpmath.mpf(10) ** -1985)
+    assert below.verdict is Verdict.CONSISTENT and below.precision_digits == 2000
+    assert above.verdict is Verdict.VIOLATED
+
+
+def test_zero_inequality_and_check_recorders():
+    s = session(Layer.SYMBOLIC, bound=Bound.identity(sympy.Symbol("x") - sympy.Symbol("x")))
+    x = sympy.Symbol("x")
+    assert s.zero("square", "(x+1)^2 expands", (x + 1) ** 2 - x**2 - 2 * x - 1, main=True).main
+    assert s.zero("wrong", "x + 1 = x", sympy.Integer(1)).verdict is Verdict.VIOLATED
+    assert s.inequality("margin", "...", -0.5, 0.1).verdict is Verdict.VIOLATED
+    other = s.check("custom", "...", Verdict.INCONCLUSIVE, "not enough data", values={"n": 3})
+    assert other.values == {"n": 3} and other.layer is Layer.SYMBOLIC
+
+
+def test_presets_streams_and_records():
+    quick, full = session(quick=True, seed=4), session(seed=4)
+    assert quick.preset(quick=1, full=2) == 1 and full.preset(quick=1, full=2) == 2
+    assert quick.rng("data").normal() == full.rng("data").normal() != full.rng("init").normal()
+    full.note("a note")
+    full.table("t", "caption", ("a",), [(1,)])
+    full.figure("f", "title", ())
+    result = full.result()
+    assert result.notes == ("a note",) and result.tables[0].rows == ((1,),)
+    assert result.figures[0].name == "f"
+
+
+def test_a_layer_returns_nothing():
+    with pytest.raises(TypeError, match="returns None"):
+        run_layer(lambda s: 3, Layer.EXPERIMENT)
+
+
+def test_claims_need_a_kebab_id_and_at_least_one_layer():
+    source = Source("Someone (2026)", "Lemma 1")
+    only_experiment = Claim("mine", "t", source, SQUARE, experiment=lambda s: None)
+    assert [layer for layer, _ in only_experiment.layers()] == [Layer.EXPERIMENT]
+    assert source.cite() == "Lemma 1 of Someone (2026)"
+    with pytest.raises(ValueError, match="no layer"):
+        Claim("mine", "t", source, SQUARE)
+    with pytest.raises(ValueError, match="kebab-case"):
+        Claim("Mine Claim", "t", source, SQUARE, experiment=lambda s: None)
