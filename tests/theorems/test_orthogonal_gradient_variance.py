@@ -13,11 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.claim import RunConfig, no_progress
-from optverify.numerics.precision import machine_epsilon
+from optverify.kit import Layer, RunConfig, Session, Verdict, machine_epsilon, run_layer
 from optverify.numerics.threads import intra_op_threads
-from optverify.results import Verdict
 from optverify.theorems.orthogonal_gradient_variance import (
+    CLAIM,
     experiment,
     numeric,
     statement,
@@ -154,11 +153,12 @@ def test_per_example_gradients_match_autograd(width):
 @pytest.mark.parametrize("loss", ["square", "hinge"])
 def test_loss_split_matches_loss_slope_for_both_labels(loss):
     predictions = torch.linspace(-3, 3, 61, dtype=torch.float64)
-    common, target = split_weights(loss, predictions)
+    split = split_weights(loss, predictions)
     for label in (1.0, -1.0):
         labels = torch.full_like(predictions, label)
-        assert torch.equal(common + label * target, loss_slope(loss, predictions, labels))
-    assert bool((target.abs() <= 1).all())
+        assert torch.equal(split.common + label * split.target,
+                           loss_slope(loss, predictions, labels))
+    assert bool((split.target.abs() <= 1).all())
 
 
 @given(parity_problems())
@@ -227,11 +227,11 @@ def test_model_constructors_reject_bad_parameters():
         per_target_gradients_naive(linear_model(3, 1.0, generator), "hinge", 2)
 
 
-@pytest.mark.parametrize("options", [dict(iterations=0), dict(learning_rate=-0.01),
-                                     dict(learning_rate=math.nan), dict(batch_size=0),
-                                     dict(dimensions=(0,))])
+@pytest.mark.parametrize("options", [{"iterations": 0}, {"learning_rate": -0.01},
+                                     {"learning_rate": math.nan}, {"batch_size": 0},
+                                     {"dimensions": (0,)}])
 def test_learning_config_rejects_bad_parameters(options):
-    settings = dict(dimensions=(3,), iterations=10, evaluate_every=5) | options
+    settings = {"dimensions": (3,), "iterations": 10, "evaluate_every": 5} | options
     with pytest.raises(ValueError):
         experiment.LearningConfig(**settings)
 
@@ -299,20 +299,20 @@ def test_cosine_closed_form_twins():
     samples = torch.randn(2**18, 2, generator=torch.Generator().manual_seed(1),
                           dtype=torch.float64)
     for row, value in zip(w.detach(), objective.detach()):
-        estimate, error = monte_carlo_objective(row, v, samples)
-        assert abs(float(estimate - value)) <= 4 * float(error)
+        estimate = monte_carlo_objective(row, v, samples)
+        assert abs(float(estimate.mean - value)) <= 4 * float(estimate.standard_error)
 
 
 # --- the layers ------------------------------------------------------------------------------
 
 
 def test_symbolic_layer_quick_is_consistent():
-    result = statement.verify(RunConfig(quick=True), no_progress)
+    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True))
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
 def test_numeric_layer_quick_is_consistent_and_tabulates_every_instance():
-    result = numeric.verify(RunConfig(quick=True, precision=30), no_progress)
+    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30))
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
     table = result.tables[0]
     assert len(table.rows) == 3 * 4 * 2  # d in 2..4, four networks, two losses
@@ -321,18 +321,18 @@ def test_numeric_layer_quick_is_consistent_and_tabulates_every_instance():
 
 def test_learning_curve_is_reproducible_and_learns_a_small_parity():
     settings = experiment.LearningConfig((3,), iterations=400, evaluate_every=100, test_size=256)
-    config = RunConfig(seed=2)
-    first = experiment.learning_curve(3, settings, config)
-    assert first == experiment.learning_curve(3, settings, config)
-    iterations, accuracies, subset_size = first
-    assert iterations == [0, 100, 200, 300, 400]
-    assert 1 <= subset_size <= 3
-    assert all(0 <= a <= 1 for a in accuracies)
+    session = Session(RunConfig(seed=2), Layer.EXPERIMENT)
+    first = experiment.learning_curve(3, settings, session)
+    assert first == experiment.learning_curve(3, settings, session)
+    assert first.iterations == [0, 100, 200, 300, 400]
+    assert 1 <= first.subset_size <= 3
+    assert all(0 <= a <= 1 for a in first.accuracies)
 
 
 @pytest.mark.slow
 def test_experiment_layer_full_sweep_runs():
-    result = experiment.verify(RunConfig(quick=False), no_progress)
+    result = run_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=False),
+                       claim_bound=CLAIM.bound)
     names = {check.name: check for check in result.checks}
     assert names["variance-below-bound"].verdict is Verdict.CONSISTENT
     assert names["transform-matches-parseval"].verdict is Verdict.CONSISTENT

@@ -8,10 +8,12 @@ Var(H, F, w) = E_h||grad F_h(w) - E_h' grad F_h'(w)||^2 <= G(w)^2 / |H| (UPPER b
 in |H|); for parities on {-1,+1}^d, |H| = 2^d.
 """
 
-import sympy
-
-from optverify.claim import Bound, BoundKind, Claim, Source
-from optverify.theorems.orthogonal_gradient_variance import experiment, numeric, statement
+from optverify.kit import Bound, Claim, Source
+from optverify.theorems.orthogonal_gradient_variance import (
+    experiment,
+    numeric,
+    statement,
+)
 
 CLAIM = Claim(
     id="orthogonal-gradient-variance",
@@ -21,7 +23,7 @@ CLAIM = Claim(
         theorem="Theorem 1 and its parity corollary (Section 2); Theorem 2's cosine example",
         arxiv="1703.07950",
     ),
-    bound=Bound(BoundKind.UPPER, variable="|H|", exponent=sympy.Integer(-1)),
+    bound=Bound.upper("|H|", -1),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

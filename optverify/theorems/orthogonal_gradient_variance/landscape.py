@@ -14,6 +14,8 @@ Torch functions broadcast over leading dimensions of w and v; `_mp` functions ar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from mpmath import mp
 
@@ -44,12 +46,19 @@ def target_dependent_gradient(w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
             + (w + v) * torch.exp(-_sq(w + v) / 2).unsqueeze(-1))
 
 
-def monte_carlo_objective(w: torch.Tensor, v: torch.Tensor, samples: torch.Tensor
-                          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, standard error) of (cos(w.x) - cos(v.x))^2 over the rows x of `samples`;
-    w, v: (n,)."""
+@dataclass(frozen=True)
+class MonteCarloEstimate:
+    """A Monte-Carlo mean and its standard error (0-d tensors)."""
+
+    mean: torch.Tensor
+    standard_error: torch.Tensor
+
+
+def monte_carlo_objective(w: torch.Tensor, v: torch.Tensor,
+                          samples: torch.Tensor) -> MonteCarloEstimate:
+    """The mean of (cos(w.x) - cos(v.x))^2 over the rows x of `samples`; w, v: (n,)."""
     values = (torch.cos(samples @ w) - torch.cos(samples @ v)) ** 2
-    return values.mean(), values.std() / len(values) ** 0.5
+    return MonteCarloEstimate(values.mean(), values.std() / len(values) ** 0.5)
 
 
 def cosine_objective_mp(w, v):

@@ -139,13 +139,22 @@ def hinge_slope(z: torch.Tensor) -> torch.Tensor:
     return -(z < 1).to(z.dtype)
 
 
-def split_weights(loss: str, predictions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(c0, c1) with grad F_h = E[c0 g] + E[h c1 g] (see module docstring)."""
+@dataclass(frozen=True)
+class LossSplit:
+    """The loss slope split as l'(p, h) = common + h target for h in {+-1} (see module docstring):
+    common = c0(x), target = c1(x), so grad F_h = E[c0 g] + E[h c1 g]."""
+
+    common: torch.Tensor
+    target: torch.Tensor
+
+
+def split_weights(loss: str, predictions: torch.Tensor) -> LossSplit:
+    """c0 and c1 at each prediction."""
     _check_loss(loss)
     if loss == "square":
-        return predictions, -torch.ones_like(predictions)
+        return LossSplit(predictions, -torch.ones_like(predictions))
     plus, minus = hinge_slope(predictions), hinge_slope(-predictions)
-    return (plus - minus) / 2, (plus + minus) / 2
+    return LossSplit((plus - minus) / 2, (plus + minus) / 2)
 
 
 def loss_slope(loss: str, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -205,16 +214,16 @@ def gradient_variance(model: Model, loss: str, d: int, *, dtype=None,
     dtype = dtype or reference.dtype
     points = hypercube_points(d, dtype, reference.device)
     predictions = model.predict(points.to(reference.dtype)).to(dtype)
-    common_weight, target_weight = split_weights(loss, predictions)
+    split = split_weights(loss, predictions)
     size = 2**d
-    totals = dict(variance=0.0, gradient_bound=0.0, second_moment=0.0, weighted_norm=0.0,
-                  corner_norm=0.0)
+    totals = {"variance": 0.0, "gradient_bound": 0.0, "second_moment": 0.0,
+              "weighted_norm": 0.0, "corner_norm": 0.0}
     mean_norm = torch.zeros((), dtype=dtype, device=reference.device)
     for block in model.gradient_blocks(points.to(reference.dtype), rows_per_block):
         block = block.to(dtype)
-        weighted = target_weight * block
+        weighted = split.target * block
         per_target = walsh_hadamard(weighted).div_(size)
-        common = (common_weight * block).mean(dim=-1, keepdim=True)
+        common = (split.common * block).mean(dim=-1, keepdim=True)
         totals["variance"] += float(torch.var(per_target, dim=-1, correction=0).sum())
         totals["second_moment"] += float(per_target.add_(common).square_().mean(dim=-1).sum())
         mean_norm += ((common + weighted[:, 0:1] / size) ** 2).sum()

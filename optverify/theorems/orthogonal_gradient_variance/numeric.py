@@ -3,7 +3,7 @@
 Theorem 1 of Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950: for the 2^d parities on
 {-1,+1}^d (x uniform), Var(H, F, w) <= G(w)^2 / 2^d for the square loss and for r(p h) with r
 1-Lipschitz (here the hinge loss). All 2^d inputs and all 2^d parities are enumerated at
-`config.precision` digits for a ReLU layer of width 10d (weights at scales 0.3, 1, 3) and a linear
+the session's precision for a ReLU layer of width 10d (weights at scales 0.3, 1, 3) and a linear
 model; the per-target gradients come from the mpmath Walsh-Hadamard butterfly and, at the smallest
 d, from the per-target definition E_x[l'(p(x), h(x)) g(x)] one target at a time. Also the closed
 form of Theorem 2's cosine objective against quadrature.
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from mpmath import mp
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import LayerResult, Table
+from optverify.kit import Session
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     cosine_objective_mp,
     cosine_objective_quadrature_mp,
@@ -31,7 +31,6 @@ from optverify.theorems.orthogonal_gradient_variance.model import (
 from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
     parity_correlations_mp,
 )
-from optverify.verdict import identity_check, inequality_check
 
 RELU_SCALES = (0.3, 1.0, 3.0)
 
@@ -47,9 +46,11 @@ class NumericConfig:
     quadrature_pairs: tuple[tuple[float, float], ...] = ((0.3, 2.0), (1.5, -0.7), (3.0, 2.0))
 
     @classmethod
-    def for_run(cls, config: RunConfig) -> NumericConfig:
-        if config.quick:
-            return cls(dimensions=(2, 3, 4), naive_dimensions=(2, 3))
+    def quick(cls) -> NumericConfig:
+        return cls(dimensions=(2, 3, 4), naive_dimensions=(2, 3))
+
+    @classmethod
+    def full(cls) -> NumericConfig:
         return cls(dimensions=(2, 3, 4, 5, 6), naive_dimensions=(2, 3, 4))
 
 
@@ -62,20 +63,59 @@ class ExactVariance:
     parseval_variance: object
 
 
+@dataclass(frozen=True)
+class EnumeratedModel:
+    """predictions: p(x_b) for all b; rows: per parameter j, [g_j(x_b)]_b (mpf)."""
+
+    predictions: list
+    rows: list
+
+
+@dataclass(frozen=True)
+class NamedModel:
+    """An enumerated network and its label in the table ("linear", "ReLU width 20, scale 1")."""
+
+    label: str
+    model: Model
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One (d, network, loss) enumerated exactly at the working precision.
+
+    ratio: Var / (G^2 / |H|) (mpf); margin: 1 - ratio; parseval_residual: |Var - Parseval form| /
+    bound; definition_residual: |Var by the per-target definition - Var| / bound, None where the
+    definition did not run (d not in naive_dimensions).
+    """
+
+    d: int
+    network: str
+    loss: str
+    exact: ExactVariance
+    ratio: object
+    margin: float
+    parseval_residual: float
+    definition_residual: float | None
+
+    def row(self) -> tuple:
+        return (self.d, self.network, self.loss, float(self.exact.variance),
+                float(self.exact.bound), mp.nstr(self.ratio, 15))
+
+
 def hypercube_points_mp(d: int) -> list[list[int]]:
     """The points x_b of {-1,+1}^d in the order of `optverify.theorems.orthogonal_gradient_variance.walsh_hadamard`."""
     return [[1 - 2 * (b >> i & 1) for i in range(d)] for b in range(2**d)]
 
 
-def predictions_and_gradients_mp(model: Model, d: int):
-    """(p(x_b) for all b, per-parameter rows [g_j(x_b)]_b) at the working precision."""
+def predictions_and_gradients_mp(model: Model, d: int) -> EnumeratedModel:
+    """p and g at all 2^d points, at the working precision."""
     points = hypercube_points_mp(d)
     if isinstance(model, LinearModel):
         weight = [mp.mpf(v) for v in model.weight.tolist()]
         offset = mp.mpf(float(model.offset))
         predictions = [mp.fsum(w * x for w, x in zip(weight, point)) + offset for point in points]
         rows = [[mp.mpf(point[i]) for point in points] for i in range(d)]
-        return predictions, rows + [[mp.one] * len(points)]
+        return EnumeratedModel(predictions, rows + [[mp.one] * len(points)])
     hidden = [[mp.mpf(v) for v in row] for row in model.hidden.tolist()]
     bias = [mp.mpf(v) for v in model.bias.tolist()]
     output = [mp.mpf(v) for v in model.output.tolist()]
@@ -90,7 +130,7 @@ def predictions_and_gradients_mp(model: Model, d: int):
         rows.extend([active[n] * points[n][i] for n in range(len(points))] for i in range(d))
         rows.append(active)
     rows.append([mp.one] * len(points))
-    return predictions, rows
+    return EnumeratedModel(predictions, rows)
 
 
 def _hinge_slope(z):
@@ -106,11 +146,11 @@ def target_weights_mp(loss: str, predictions) -> list:
 
 def exact_variance(model: Model, loss: str, d: int) -> ExactVariance:
     """Var over all 2^d parities by the mpmath butterfly, with the bound and the Parseval form."""
-    predictions, rows = predictions_and_gradients_mp(model, d)
-    weights = target_weights_mp(loss, predictions)
+    enumerated = predictions_and_gradients_mp(model, d)
+    weights = target_weights_mp(loss, enumerated.predictions)
     size = 2**d
     variance = gradient_bound = weighted_norm = corner = mp.zero
-    for row in rows:
+    for row in enumerated.rows:
         weighted = [c * g for c, g in zip(weights, row)]
         coefficients = parity_correlations_mp(weighted)
         mean = mp.fsum(coefficients) / size
@@ -131,85 +171,89 @@ def loss_slope_mp(loss: str, prediction, target):
 def definition_variance(model: Model, loss: str, d: int):
     """Var from its definition: grad F_{h_S} = E_x[l'(p(x), h_S(x)) g(x)] one target at a time."""
     points = hypercube_points_mp(d)
-    predictions, rows = predictions_and_gradients_mp(model, d)
+    enumerated = predictions_and_gradients_mp(model, d)
     size = 2**d
     gradients = []
     for s in range(size):
         targets = [mp.mpf((-1) ** sum(1 for i in range(d) if s >> i & 1 and x[i] < 0))
                    for x in points]
-        slopes = [loss_slope_mp(loss, p, t) for p, t in zip(predictions, targets)]
-        gradients.append([mp.fsum(c * g for c, g in zip(slopes, row)) / size for row in rows])
+        slopes = [loss_slope_mp(loss, p, t) for p, t in zip(enumerated.predictions, targets)]
+        gradients.append([mp.fsum(c * g for c, g in zip(slopes, row)) / size
+                          for row in enumerated.rows])
     means = [mp.fsum(column) / size for column in zip(*gradients)]
     return mp.fsum(mp.fsum((g - m) ** 2 for g, m in zip(gradient, means))
                    for gradient in gradients) / size
 
 
-def models_for(d: int, settings: NumericConfig, config: RunConfig):
-    """The enumerated networks: (label, model) pairs, drawn in float64 and used exactly."""
-    import torch
-
-    generator = config.torch_generator(f"numeric-networks-{d}")
+def models_for(d: int, settings: NumericConfig, s: Session) -> list[NamedModel]:
+    """The enumerated networks, drawn in float64 and used exactly."""
+    generator = s.generator(f"numeric-networks-{d}")
     width = settings.width_per_dimension * d
-    networks = [(f"ReLU width {width}, scale {scale:g}",
-                 relu_network(d, width, scale, generator, torch.float64, config.device))
+    networks = [NamedModel(f"ReLU width {width}, scale {scale:g}",
+                           relu_network(d, width, scale, generator, torch.float64, s.device))
                 for scale in RELU_SCALES]
-    return networks + [("linear", linear_model(d, 1.0, generator, torch.float64, config.device))]
+    return networks + [NamedModel("linear",
+                                  linear_model(d, 1.0, generator, torch.float64, s.device))]
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    settings = NumericConfig.for_run(config)
-    digits = config.precision
-    tolerance = 10.0 ** -(digits - 10)  # relative floor of an mpmath sum at `digits` digits
-    rows, margins, parseval, naive = [], [], [], []
-    tightness = {}
+def enumerate_instance(d: int, network: NamedModel, loss: str,
+                       settings: NumericConfig) -> Instance:
+    """Var of one network and loss over all 2^d parities (call inside mp.workdps)."""
+    exact = exact_variance(network.model, loss, d)
+    ratio = exact.variance / exact.bound
+    definition = None
+    if d in settings.naive_dimensions:
+        definition = float(abs(definition_variance(network.model, loss, d) - exact.variance)
+                           / exact.bound)
+    return Instance(d, network.label, loss, exact, ratio, float(1 - ratio),
+                    float(abs(exact.variance - exact.parseval_variance) / exact.bound), definition)
+
+
+def quadrature_residual(pairs: tuple[tuple[float, float], ...]) -> float:
+    """max over (w, v) of |closed-form F_v(w) - Gaussian quadrature| in 1-D."""
+    return max(float(abs(cosine_objective_quadrature_mp(w, v) - cosine_objective_mp([w], [v])))
+               for w, v in pairs)
+
+
+def bound_values(instances: list[Instance]) -> dict[str, float | int]:
+    """The instance count, the closest ratio, and Var / bound of the scale-1 ReLU nets (square)."""
+    tightness = {f"ratio_relu_square_d{i.d}": float(i.ratio) for i in instances
+                 if i.loss == "square" and i.network.endswith("scale 1")}
+    return {"instances": len(instances),
+            "closest_ratio": 1 - min(i.margin for i in instances), **tightness}
+
+
+def verify(s: Session) -> None:
+    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    digits = s.precision
     with mp.workdps(digits):
-        for d in progress(settings.dimensions, "exact enumeration over d"):
-            for label, model in models_for(d, settings, config):
-                for loss in LOSSES:
-                    exact = exact_variance(model, loss, d)
-                    ratio = exact.variance / exact.bound
-                    margins.append(float(1 - ratio))
-                    parseval.append(float(abs(exact.variance - exact.parseval_variance)
-                                          / exact.bound))
-                    if d in settings.naive_dimensions:
-                        naive.append(float(abs(definition_variance(model, loss, d)
-                                               - exact.variance) / exact.bound))
-                    if loss == "square" and label.endswith("scale 1"):
-                        tightness[f"ratio_relu_square_d{d}"] = float(ratio)
-                    rows.append((d, label, loss, float(exact.variance), float(exact.bound),
-                                 mp.nstr(ratio, 15)))
-        quadrature = max(
-            float(abs(cosine_objective_quadrature_mp(w, v) - cosine_objective_mp([w], [v])))
-            for w, v in settings.quadrature_pairs)
-    checks = (
-        inequality_check(
-            Layer.NUMERIC, "variance-below-bound-exact",
+        instances = [enumerate_instance(d, network, loss, settings)
+                     for d in s.progress(settings.dimensions, "exact enumeration over d")
+                     for network in models_for(d, settings, s) for loss in LOSSES]
+        s.inequality(
+            "variance-below-bound-exact",
             "Theorem 1: Var(H, F, w) <= G(w)^2 / |H| for all 2^d parities, exact enumeration at "
             f"{digits} digits, d in {list(settings.dimensions)}, ReLU width 10d at scales "
             f"{list(RELU_SCALES)} and a linear model, square and hinge loss; margin = 1 - Var / "
             "bound (worst case)",
-            min(margins), tolerance,
-            values={"instances": len(margins), "closest_ratio": 1 - min(margins), **tightness}),
-        identity_check(
-            Layer.NUMERIC, "parseval-closed-form",
+            min(i.margin for i in instances), s.floor(), values=bound_values(instances))
+        s.identity(
+            "parseval-closed-form",
             "for the complete parity class Var = E_x||c1 g||^2 / 2^d - ||c1 g(1,...,1)||^2 / 4^d "
             "(Parseval), residual relative to G^2 / |H|, max over instances",
-            max(parseval), tolerance, precision_digits=digits),
-        identity_check(
-            Layer.NUMERIC, "butterfly-equals-per-target-definition",
+            max(i.parseval_residual for i in instances))
+        s.identity(
+            "butterfly-equals-per-target-definition",
             "Var from the Walsh-Hadamard butterfly equals Var from grad F_h = E_x[l'(p, h) g] "
             f"computed one target at a time, d in {list(settings.naive_dimensions)} "
             "(relative to G^2 / |H|)",
-            max(naive), tolerance, precision_digits=digits),
-        identity_check(
-            Layer.NUMERIC, "cosine-objective-closed-form",
+            max(i.definition_residual for i in instances if i.definition_residual is not None))
+        s.identity(
+            "cosine-objective-closed-form",
             "Theorem 2 example: F_v(w) = E[(cos(wx) - cos(vx))^2], x ~ N(0, 1), closed form "
             "1 + (e^{-2w^2} + e^{-2v^2})/2 - e^{-(w-v)^2/2} - e^{-(w+v)^2/2} against Gaussian "
             f"quadrature at (w, v) in {list(settings.quadrature_pairs)}",
-            quadrature, tolerance, precision_digits=digits),
-    )
-    table = Table(
-        "exact-variance", "Var(H, F, w) and G^2 / |H| by exact enumeration of all inputs and "
-        f"parities ({digits} digits)", ("d", "network", "loss", "Var", "G^2/|H|", "Var/bound"),
-        tuple(rows))
-    return LayerResult(Layer.NUMERIC, checks=checks, tables=(table,))
+            quadrature_residual(settings.quadrature_pairs))
+    s.table("exact-variance", "Var(H, F, w) and G^2 / |H| by exact enumeration of all inputs and "
+            f"parities ({digits} digits)", ("d", "network", "loss", "Var", "G^2/|H|", "Var/bound"),
+            [i.row() for i in instances])

@@ -16,11 +16,37 @@ Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import LayerResult
-from optverify.verdict import symbolic_zero_check
+from optverify.kit import Session
+
+
+@dataclass(frozen=True)
+class SymbolicConfig:
+    """gram_dimensions: the d whose parity Gram matrix is summed exactly; variance_dimensions: the
+    d of the symbolic square-loss variance identity (2 parameters)."""
+
+    gram_dimensions: tuple[int, ...]
+    variance_dimensions: tuple[int, ...]
+
+    @classmethod
+    def quick(cls) -> SymbolicConfig:
+        return cls(gram_dimensions=(1, 2, 3), variance_dimensions=(1, 2))
+
+    @classmethod
+    def full(cls) -> SymbolicConfig:
+        return cls(gram_dimensions=(1, 2, 3, 4, 5), variance_dimensions=(1, 2, 3))
+
+
+@dataclass(frozen=True)
+class CosineObjectiveGaps:
+    """integrand: (cos A - cos B)^2 minus its expansion into cosines (expanded, trigonometric);
+    gradient: d/dw of the closed form minus the stated gradient (2-D). Both zero when they hold."""
+
+    integrand: sympy.Expr
+    gradient: sympy.Matrix
 
 
 def hypercube(d: int) -> list[tuple[int, ...]]:
@@ -130,9 +156,9 @@ def partial_family_bound_gap(d: int, family: list[int], parameters: int) -> symp
     return g_squared / count - variance - (residual_norms / count + mean_correlation)
 
 
-def lipschitz_split_gap() -> tuple[sympy.Expr, sympy.Expr]:
-    """d/dw r(p(w) h) - (c0 + h c1) p'(w) at h = +1 and h = -1, with r and p undefined functions,
-    c0 = (r'(p) - r'(-p)) / 2 and c1 = (r'(p) + r'(-p)) / 2."""
+def lipschitz_split_gap() -> sympy.Matrix:
+    """[d/dw r(p(w) h) - (c0 + h c1) p'(w) at h = +1, the same at h = -1], with r and p undefined
+    functions, c0 = (r'(p) - r'(-p)) / 2 and c1 = (r'(p) + r'(-p)) / 2."""
     w, z = sympy.symbols("w z", real=True)
     r, p = sympy.Function("r"), sympy.Function("p")(w)
 
@@ -141,7 +167,8 @@ def lipschitz_split_gap() -> tuple[sympy.Expr, sympy.Expr]:
 
     c0 = (slope(p) - slope(-p)) / 2
     c1 = (slope(p) + slope(-p)) / 2
-    return tuple(sympy.diff(r(p * h), w) - (c0 + h * c1) * sympy.diff(p, w) for h in (1, -1))
+    return sympy.Matrix([sympy.diff(r(p * h), w) - (c0 + h * c1) * sympy.diff(p, w)
+                         for h in (1, -1)])
 
 
 def gaussian_cosine_gap() -> sympy.Expr:
@@ -153,8 +180,8 @@ def gaussian_cosine_gap() -> sympy.Expr:
     return expectation - sympy.exp(-a**2 / 2)
 
 
-def cosine_objective_gaps() -> tuple[sympy.Expr, sympy.Expr]:
-    """(the integrand identity, the gradient identity) behind landscape.py's closed form, in 2-D.
+def cosine_objective_gaps() -> CosineObjectiveGaps:
+    """The integrand identity and the gradient identity behind landscape.py's closed form, in 2-D.
 
     (cos A - cos B)^2 = 1 + cos(2A)/2 + cos(2B)/2 - cos(A - B) - cos(A + B), whose expectation with
     E cos(a.x) = exp(-||a||^2/2) is the closed form; and d/dw of the closed form equals the stated
@@ -174,66 +201,51 @@ def cosine_objective_gaps() -> tuple[sympy.Expr, sympy.Expr]:
     gradient = (-2 * w * sympy.exp(-2 * sq(w)) + (w - v) * sympy.exp(-sq(w - v) / 2)
                 + (w + v) * sympy.exp(-sq(w + v) / 2))
     derivative = sympy.Matrix([sympy.diff(objective, wi) for wi in w])
-    return sympy.expand_trig(sympy.expand(integrand)), derivative - gradient
+    return CosineObjectiveGaps(sympy.expand_trig(sympy.expand(integrand)), derivative - gradient)
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    gram_dimensions = (1, 2, 3) if config.quick else (1, 2, 3, 4, 5)
-    variance_dimensions = (1, 2) if config.quick else (1, 2, 3)
-    checks = [
-        symbolic_zero_check(
-            f"parities-orthonormal-d{d}",
-            f"E_x[h_S(x) h_T(x)] = 1[S = T] for all S, T subsets of [{d}], exact sums over the "
-            f"2^{d} points of {{-1,+1}}^{d}",
-            parity_gram_matrix(d) - sympy.eye(2**d))
-        for d in progress(gram_dimensions, "parity Gram matrices")]
-    general = general_parity_inner_product()
-    checks.append(symbolic_zero_check(
-        "parities-orthogonal-general-d",
-        "for any d and S != T: E[h_S h_T] = E[x]^|S xor T| E[x^2]^|S and T| E[1]^rest = 0^k "
-        "with k = |S xor T| >= 1 (and E[h_S^2] = E[x^2]^|S| = 1)",
-        general + (coordinate_moment(2) - 1)))
-    checks.append(symbolic_zero_check(
-        "bessel-identity-partial-family",
-        "Bessel: ||g||^2 - sum_{h in H'} <h, g>^2 = ||g - sum <h, g> h||^2 (>= 0) for the "
-        "orthonormal family H' = {h_0, h_{1}, h_{1,2}} in L2({-1,+1}^2), g symbolic",
-        bessel_gap(2, [0, 1, 3])))
-    checks.append(symbolic_zero_check(
-        "parseval-identity-complete-family",
-        "Parseval (the complete parity family, d = 3): ||g||^2 - sum_S <h_S, g>^2 - "
-        "||g - sum_S <h_S, g> h_S||^2 = 0 with the residual itself 0",
-        bessel_gap(3, list(range(8)))))
-    for d in variance_dimensions:
-        checks.append(symbolic_zero_check(
-            f"square-loss-variance-d{d}",
-            f"Theorem 1, square loss, all 2^{d} parities, symbolic p(x) and g(x) in R^2: "
-            f"Var(H, F, w) = G^2 / 2^{d} - ||g(1,...,1)||^2 / 4^{d}, hence Var <= G^2 / |H|",
-            square_loss_variance_gap(d, 2)))
-    checks.append(symbolic_zero_check(
-        "square-loss-bound-partial-family",
-        "Theorem 1's proof for an orthonormal family that is not complete (H' = {h_0, h_{1}, "
-        "h_{1,2}} on {-1,+1}^2, square loss, symbolic p(x) and g(x) in R^2): G^2/|H'| - Var = "
-        "(1/|H'|) sum_j ||g_j - sum_h <h, g_j> h||^2 + ||E_h E_x[h g]||^2 >= 0",
-        partial_family_bound_gap(2, [0, 1, 3], 2)))
-    plus, minus = lipschitz_split_gap()
-    checks.append(symbolic_zero_check(
-        "lipschitz-loss-split",
-        "for h in {+1, -1}: d/dw r(p_w h) = (c0 + h c1) dp/dw with c0 = (r'(p) - r'(-p))/2 and "
-        "c1 = (r'(p) + r'(-p))/2, so |c1| <= 1 for 1-Lipschitz r and the square-loss argument "
-        "applies to c1 g with E||c1 g||^2 <= G^2",
-        sympy.Matrix([plus, minus])))
-    checks.append(symbolic_zero_check(
-        "gaussian-cosine-expectation",
-        "E[cos(a z)] = exp(-a^2 / 2) for z ~ N(0, 1) (hence E cos(a.x) = exp(-||a||^2/2))",
-        gaussian_cosine_gap()))
-    integrand, gradient = cosine_objective_gaps()
-    checks.append(symbolic_zero_check(
-        "cosine-objective-closed-form",
-        "(cos A - cos B)^2 = 1 + cos 2A / 2 + cos 2B / 2 - cos(A - B) - cos(A + B), giving "
-        "F_v(w) = 1 + (e^{-2|w|^2} + e^{-2|v|^2})/2 - e^{-|w-v|^2/2} - e^{-|w+v|^2/2}",
-        integrand))
-    checks.append(symbolic_zero_check(
-        "cosine-objective-gradient",
-        "grad F_v(w) = -2w e^{-2|w|^2} + (w - v) e^{-|w-v|^2/2} + (w + v) e^{-|w+v|^2/2} (2-D)",
-        gradient))
-    return LayerResult(Layer.SYMBOLIC, checks=tuple(checks))
+def verify(s: Session) -> None:
+    setup = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
+    for d in s.progress(setup.gram_dimensions, "parity Gram matrices"):
+        s.zero(f"parities-orthonormal-d{d}",
+               f"E_x[h_S(x) h_T(x)] = 1[S = T] for all S, T subsets of [{d}], exact sums over the "
+               f"2^{d} points of {{-1,+1}}^{d}",
+               parity_gram_matrix(d) - sympy.eye(2**d))
+    s.zero("parities-orthogonal-general-d",
+           "for any d and S != T: E[h_S h_T] = E[x]^|S xor T| E[x^2]^|S and T| E[1]^rest = 0^k "
+           "with k = |S xor T| >= 1 (and E[h_S^2] = E[x^2]^|S| = 1)",
+           general_parity_inner_product() + (coordinate_moment(2) - 1))
+    s.zero("bessel-identity-partial-family",
+           "Bessel: ||g||^2 - sum_{h in H'} <h, g>^2 = ||g - sum <h, g> h||^2 (>= 0) for the "
+           "orthonormal family H' = {h_0, h_{1}, h_{1,2}} in L2({-1,+1}^2), g symbolic",
+           bessel_gap(2, [0, 1, 3]))
+    s.zero("parseval-identity-complete-family",
+           "Parseval (the complete parity family, d = 3): ||g||^2 - sum_S <h_S, g>^2 - "
+           "||g - sum_S <h_S, g> h_S||^2 = 0 with the residual itself 0",
+           bessel_gap(3, list(range(8))))
+    for d in setup.variance_dimensions:
+        s.zero(f"square-loss-variance-d{d}",
+               f"Theorem 1, square loss, all 2^{d} parities, symbolic p(x) and g(x) in R^2: "
+               f"Var(H, F, w) = G^2 / 2^{d} - ||g(1,...,1)||^2 / 4^{d}, hence Var <= G^2 / |H|",
+               square_loss_variance_gap(d, 2))
+    s.zero("square-loss-bound-partial-family",
+           "Theorem 1's proof for an orthonormal family that is not complete (H' = {h_0, h_{1}, "
+           "h_{1,2}} on {-1,+1}^2, square loss, symbolic p(x) and g(x) in R^2): G^2/|H'| - Var = "
+           "(1/|H'|) sum_j ||g_j - sum_h <h, g_j> h||^2 + ||E_h E_x[h g]||^2 >= 0",
+           partial_family_bound_gap(2, [0, 1, 3], 2))
+    s.zero("lipschitz-loss-split",
+           "for h in {+1, -1}: d/dw r(p_w h) = (c0 + h c1) dp/dw with c0 = (r'(p) - r'(-p))/2 and "
+           "c1 = (r'(p) + r'(-p))/2, so |c1| <= 1 for 1-Lipschitz r and the square-loss argument "
+           "applies to c1 g with E||c1 g||^2 <= G^2",
+           lipschitz_split_gap())
+    s.zero("gaussian-cosine-expectation",
+           "E[cos(a z)] = exp(-a^2 / 2) for z ~ N(0, 1) (hence E cos(a.x) = exp(-||a||^2/2))",
+           gaussian_cosine_gap())
+    cosine = cosine_objective_gaps()
+    s.zero("cosine-objective-closed-form",
+           "(cos A - cos B)^2 = 1 + cos 2A / 2 + cos 2B / 2 - cos(A - B) - cos(A + B), giving "
+           "F_v(w) = 1 + (e^{-2|w|^2} + e^{-2|v|^2})/2 - e^{-|w-v|^2/2} - e^{-|w+v|^2/2}",
+           cosine.integrand)
+    s.zero("cosine-objective-gradient",
+           "grad F_v(w) = -2w e^{-2|w|^2} + (w - v) e^{-|w-v|^2/2} + (w + v) e^{-|w+v|^2/2} (2-D)",
+           cosine.gradient)
