@@ -3,9 +3,9 @@
 A layer is a plain function `layer(s: Session) -> None`. The session carries the run's
 configuration (`s.quick`, `s.precision`, `s.device`, `s.dtype`), seeded streams named by purpose
 (`s.rng("data")`, `s.generator("init")`), the quick/full preset choice (`s.preset`), the mpmath
-comparison floor at the run's precision (`s.floor`), and a progress wrapper (`s.progress`). The
-recorders build, judge and keep the layer's checks, figures, tables and notes; the runner turns
-them into the layer's `LayerResult`. A check that decides the claim's main bound is recorded with
+comparison floor at the run's precision (`s.floor`), and a progress wrapper (`s.progress`); the
+numeric layer runs with mpmath at `s.precision` digits. The recorders build, judge and keep the
+layer's checks, figures, tables and notes; the runner turns them into the layer's `LayerResult`. A check that decides the claim's main bound is recorded with
 `main=True` and judged against `Claim.bound`.
 """
 
@@ -320,7 +320,8 @@ def run_layer(
     progress: Progress = no_progress,
 ) -> LayerResult:
     """Run one layer function on a fresh session and return what it recorded (exceptions
-    propagate; the runner turns them into `error` checks)."""
+    propagate; the runner turns them into `error` checks). The numeric layer runs with mpmath at
+    the run's precision (`mpmath.workdps`, restored afterwards)."""
     session = Session(config, layer, claim_bound, progress)
     if len(inspect.signature(function).parameters) == 2:  # TRANSITION: an old-style layer
         old = function(config, progress)
@@ -329,7 +330,9 @@ def run_layer(
         session._tables.extend(old.tables)
         session._notes.extend(old.notes)
         return session.result()
-    returned = function(session)
+    digits = config.precision if layer is Layer.NUMERIC else mpmath.mp.dps
+    with mpmath.workdps(digits):
+        returned = function(session)
     if returned is not None:
         raise TypeError(f"a layer records on its session and returns None, got "
                         f"{type(returned).__name__}")
