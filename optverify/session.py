@@ -109,9 +109,14 @@ class Session:
         """The quick-mode or the full-mode value of a setting."""
         return quick if self.config.quick else full
 
+    @property
+    def floor_digits(self) -> int:
+        """k in the comparison floor 10^-k: the run's precision less the slack digits."""
+        return self.config.precision - FLOOR_SLACK_DIGITS
+
     def floor(self) -> mpmath.mpf:
         """The mpmath comparison floor 10^-(precision - 10) at the run's precision."""
-        return mpmath.mpf(10) ** -(self.config.precision - FLOOR_SLACK_DIGITS)
+        return mpmath.mpf(10) ** -self.floor_digits
 
     def progress(self, items: Iterable[T], description: str = "") -> Iterable[T]:
         """Iterate over `items` with the run's progress display."""

@@ -33,6 +33,14 @@ contradicting an asymptotic statement; about the curvature seen between neighbou
 log-log plot with first-order corrections."""
 
 
+def short(value) -> str:
+    """A number in three significant digits: a float as '.3g', an mpmath number (which may lie
+    below float range) through mpmath.nstr."""
+    if isinstance(value, (int, float)):
+        return format(value, ".3g")
+    return mpmath.nstr(value, 3)
+
+
 def judge_exponent(fit: RateFit, bound: Bound, tolerance: float = EXPONENT_TOLERANCE) -> Verdict:
     """Judge a fitted exponent against a LOWER, UPPER or TIGHT bound (see module docstring)."""
     claimed = bound.exponent_value
@@ -135,8 +143,8 @@ def identity_check(
         name=name,
         statement=statement,
         verdict=verdict,
-        detail=f"residual {mpmath.nstr(residual, 3)} against tolerance "
-        f"{mpmath.nstr(tolerance, 3)}{digits}: {verdict.value}",
+        detail=f"residual {short(residual)} against tolerance {short(tolerance)}{digits}: "
+        f"{verdict.value}",
         decisive=decisive,
         residual=float(residual),
         tolerance=float(tolerance),
@@ -166,8 +174,7 @@ def inequality_check(
         name=name,
         statement=statement,
         verdict=verdict,
-        detail=f"worst margin {mpmath.nstr(margin, 3)} (tolerance {mpmath.nstr(tolerance, 3)}): "
-        f"{verdict.value}",
+        detail=f"worst margin {short(margin)} (tolerance {short(tolerance)}): {verdict.value}",
         decisive=decisive,
         residual=float(-margin) if finite else None,
         tolerance=float(tolerance),
