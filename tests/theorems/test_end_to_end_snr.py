@@ -9,10 +9,8 @@ import pytest
 import torch
 from mpmath import mp
 
-from optverify.claim import RunConfig, no_progress
-from optverify.numerics.precision import BELOW_PRECISION
-from optverify.results import Verdict
-from optverify.theorems.end_to_end_snr import experiment, numeric, statement
+from optverify.kit import BELOW_PRECISION, Layer, RunConfig, Session, Verdict, run_layer
+from optverify.theorems.end_to_end_snr import CLAIM, experiment, numeric, statement
 from optverify.theorems.end_to_end_snr.model import (
     exact_moments,
     monte_carlo_moments,
@@ -45,13 +43,14 @@ def test_closed_form_matches_exact_enumeration_in_mpmath():
         weights = [[mp.mpf(v) for v in row] for row in ([0.3, -1.0, 0.2], [1.1, 0.0, -0.4],
                                                         [-0.5, 0.7, 0.9], [0.1, 0.2, 0.3])]
         labels = [0, 3, 1]
-        for a, b in zip(numeric.enumerated_moments(weights, labels),
-                        numeric.closed_moments(weights, labels)):
+        enumerated = numeric.enumerated_moments(weights, labels)
+        closed = numeric.closed_moments(weights, labels)
+        for field in ("signal", "variance_dec", "variance_e2e"):
+            a, b = getattr(enumerated, field), getattr(closed, field)
             assert abs(a - b) <= mp.mpf(10) ** -30 * abs(b)
         torch_moments = exact_moments(torch.tensor([[float(v) for v in row] for row in weights],
                                                    dtype=torch.float64), torch.tensor(labels))
-        closed = numeric.closed_moments(weights, labels)
-        assert abs(torch_moments.variance_e2e - float(closed[2])) <= 1e-14
+        assert abs(torch_moments.variance_e2e - float(closed.variance_e2e)) <= 1e-14
 
 
 def test_a_wrong_extra_variance_is_rejected():
@@ -66,7 +65,7 @@ def test_a_wrong_extra_variance_is_rejected():
 def test_uniform_closed_form_at_zero_weights():
     k, d = 12, 9
     exact = exact_moments(torch.zeros(k, d, dtype=torch.float64), torch.arange(d) % k)
-    signal, _, _ = uniform_moments(Fraction(k), Fraction(d))
+    signal = uniform_moments(Fraction(k), Fraction(d)).signal
     assert exact.signal == pytest.approx(float(signal), rel=1e-13)
     assert exact.variance_ratio == pytest.approx(1 + d * (k - 1) / (d - 1), rel=1e-13)
     assert exact.snr_e2e == pytest.approx(1 / (d * k - 1), rel=1e-13)
@@ -74,15 +73,16 @@ def test_uniform_closed_form_at_zero_weights():
 
 
 def test_symbolic_unbiasedness_and_variance():
-    bias, extra = statement.moments(3, label=1)
-    assert all(entry.simplify() == 0 for entry in bias)
-    assert extra.simplify() == 0
+    residuals = statement.moments(3, label=1)
+    assert all(entry.simplify() == 0 for entry in residuals.bias)
+    assert residuals.extra_variance.simplify() == 0
     assert statement.tuple_signal_difference(3).simplify() == 0
 
 
 def test_float32_reports_below_precision_at_large_k():
-    result = experiment.tuple_signal_results(experiment.SweepConfig.for_run(True), RunConfig())
-    checks = {check.name: check for check in result[0]}
+    session = Session(RunConfig(), Layer.EXPERIMENT)
+    experiment.tuple_signal_results(session, experiment.SweepConfig.quick())
+    checks = {check.name: check for check in session.checks}
     values = checks["tuple-signal-rate-float64"].values
     assert values["signal_float32_k25"] == BELOW_PRECISION
     assert isinstance(values["signal_float32_k25"], str)
@@ -94,11 +94,13 @@ def test_float32_reports_below_precision_at_large_k():
 
 
 def test_numeric_layer_reports_numbers_where_floats_cannot():
-    result = numeric.verify(RunConfig(quick=True), no_progress)
+    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True),
+                       claim_bound=CLAIM.bound)
     tuple_check = next(c for c in result.checks if c.name == "tuple-signal-resolved")
     assert tuple_check.values["tuple_signal_float64_k1000000"] == BELOW_PRECISION
     assert "e-698970" in tuple_check.values["tuple_signal_k1000000"]
     assert all(c.verdict is Verdict.CONSISTENT for c in result.checks)
+    assert [c.name for c in result.checks if c.main] == ["variance-ratio-rate"]
 
 
 @pytest.mark.parametrize("k, d", [(1, 5), (5, 1), (2.5, 4), (0, 0)])

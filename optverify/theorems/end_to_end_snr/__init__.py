@@ -8,9 +8,7 @@ measurable by Monte Carlo at any k; hence SNR_e2e = 1/(dk - 1) ~ k^-1 while SNR_
 flat. Setting I's tuple signal a^(k-1) (exponential in k) is computed; its CNN is not run.
 """
 
-import sympy
-
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.end_to_end_snr import experiment, numeric, statement
 
 CLAIM = Claim(
@@ -21,7 +19,7 @@ CLAIM = Claim(
         theorem="Section 3 (end-to-end vs decomposition, Settings I and II, Fig. 5)",
         arxiv="1703.07950",
     ),
-    bound=Bound(BoundKind.TIGHT, variable="k", exponent=sympy.Integer(1)),
+    bound=Bound.tight("k", 1),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

@@ -26,8 +26,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    import mpmath
+    import sympy
+
+    Number = float | Fraction | mpmath.mpf | sympy.Expr
 
 
 def validate_sizes(k: int, d: int) -> None:
@@ -53,14 +62,6 @@ def validate_weights(weights: torch.Tensor, labels: torch.Tensor) -> None:
         raise ValueError("labels must hold one class in 0..k-1 per input coordinate")
 
 
-def uniform_moments(k, d):
-    """(||E g||^2, Var_dec, Var_e2e) at W = 0 for k, d given as Fractions, mpf or sympy symbols."""
-    column = (k - 1) / k**3
-    signal = column / d
-    variance_dec = column * (d - 1) / d
-    return signal, variance_dec, variance_dec + (k - 1) * column
-
-
 def jacobian_column_sq_norms(probabilities: torch.Tensor) -> torch.Tensor:
     """||J e_i||^2 = p_i^2 [(1 - p_i)^2 + ||p||^2 - p_i^2] along the last axis (J the softmax
     Jacobian diag(p) - p p^T)."""
@@ -71,23 +72,33 @@ def jacobian_column_sq_norms(probabilities: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Moments:
-    """||E g||^2 and the two variances E||g - E g||^2 of one Setting II instance."""
+    """||E g||^2 and the two variances E||g - E g||^2 of one Setting II instance: floats from
+    torch, or exact numbers (Fraction, mpf, sympy expressions) from the closed forms."""
 
-    signal: float
-    variance_dec: float
-    variance_e2e: float
+    signal: Number
+    variance_dec: Number
+    variance_e2e: Number
 
     @property
-    def snr_dec(self) -> float:
+    def snr_dec(self) -> Number:
         return self.signal / self.variance_dec
 
     @property
-    def snr_e2e(self) -> float:
+    def snr_e2e(self) -> Number:
         return self.signal / self.variance_e2e
 
     @property
-    def variance_ratio(self) -> float:
+    def variance_ratio(self) -> Number:
         return self.variance_e2e / self.variance_dec
+
+
+def uniform_moments(k, d) -> Moments:
+    """||E g||^2, Var_dec and Var_e2e at W = 0, in the number type of k and d (Fractions, mpf or
+    sympy symbols)."""
+    column = (k - 1) / k**3
+    signal = column / d
+    variance_dec = column * (d - 1) / d
+    return Moments(signal, variance_dec, variance_dec + (k - 1) * column)
 
 
 def exact_moments(weights: torch.Tensor, labels: torch.Tensor) -> Moments:

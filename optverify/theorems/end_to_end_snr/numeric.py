@@ -11,29 +11,20 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-import numpy as np
-import sympy
+import mpmath
 from mpmath import mp
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.numerics.fit import fit_power_law
-from optverify.numerics.precision import machine_epsilon, resolve
-from optverify.results import Check, LayerResult, Table, Verdict
+from optverify.kit import Session, Verdict, machine_epsilon, resolve
 from optverify.theorems.end_to_end_snr.model import (
+    Moments,
     tuple_signal,
     tuple_snr,
     uniform_moments,
     validate_accuracy,
     validate_sizes,
 )
-from optverify.verdict import identity_check, rate_check
 
-FLOOR_DIGITS_MARGIN = 10
-"""Precision floor 10^-(digits - 10): ten digits of headroom for the few thousand operations of an
-enumeration."""
-
-RATIO_BOUND = Bound(BoundKind.TIGHT, variable="k", exponent=sympy.Integer(1))
-
+FLOAT_TYPES = ("float32", "float64")
 
 @dataclass(frozen=True)
 class NumericConfig:
@@ -53,12 +44,17 @@ class NumericConfig:
         validate_accuracy(self.accuracy)
 
     @classmethod
-    def for_run(cls, quick: bool) -> NumericConfig:
-        return cls(4, 3) if quick else cls(7, 5)
+    def quick(cls) -> NumericConfig:
+        return cls(4, 3)
+
+    @classmethod
+    def full(cls) -> NumericConfig:
+        return cls(7, 5)
 
 
-def enumerated_moments(weights, labels):
-    """(||E g||^2, Var_dec, Var_e2e) by summing over every input j and sign pattern z in mpmath."""
+def enumerated_moments(weights, labels) -> Moments:
+    """||E g||^2, Var_dec and Var_e2e by summing over every input j and sign pattern z in
+    mpmath."""
     k, d = len(weights), len(weights[0])
     columns = []
     for j in range(d):
@@ -86,10 +82,10 @@ def enumerated_moments(weights, labels):
             direction = list(signs)
             direction.insert(labels[j], 1)
             terms.append(centred(j, gradient(j, direction)))
-    return signal, variance_dec, mp.fsum(terms) / (d * 2 ** (k - 1))
+    return Moments(signal, variance_dec, mp.fsum(terms) / (d * 2 ** (k - 1)))
 
 
-def closed_moments(weights, labels):
+def closed_moments(weights, labels) -> Moments:
     """The closed form of `model.exact_moments`, in mpmath."""
     k, d = len(weights), len(weights[0])
     own_total, extra = mp.zero, mp.zero
@@ -101,79 +97,107 @@ def closed_moments(weights, labels):
         own_total += norms[labels[j]]
         extra += mp.fsum(norms) - norms[labels[j]]
     variance_dec = own_total / d * (1 - mp.one / d)
-    return own_total / d**2, variance_dec, variance_dec + extra / d
+    return Moments(own_total / d**2, variance_dec, variance_dec + extra / d)
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    settings = NumericConfig.for_run(config.quick)
-    rng = config.numpy_rng("numeric-instance")
+def relative_residual(measured: Moments, exact: Moments) -> mpmath.mpf:
+    """The largest relative difference of the three moments."""
+    pairs = ((measured.signal, exact.signal), (measured.variance_dec, exact.variance_dec),
+             (measured.variance_e2e, exact.variance_e2e))
+    return max(abs(a - b) / abs(b) for a, b in pairs)
+
+
+@dataclass(frozen=True)
+class LargeK:
+    """The closed forms at W = 0 for one k: the moments, and Setting I's tuple signal a^(k-1) and
+    its SNR, with how float32 and float64 would resolve the signal."""
+
+    k: int
+    moments: Moments
+    tuple_signal: mpmath.mpf
+    tuple_snr: mpmath.mpf
+    described: dict[str, str]
+
+    def row(self) -> tuple:
+        """The row of the large-k table (call inside mp.workdps: the ratios are computed here)."""
+        closed = self.moments
+        return (self.k, mp.nstr(closed.snr_e2e, 8), mp.nstr(closed.snr_dec, 8),
+                mp.nstr(closed.variance_ratio, 10), mp.nstr(closed.variance_ratio / self.k, 10),
+                mp.nstr(self.tuple_signal, 6), mp.nstr(self.tuple_snr, 6),
+                self.described["float32"], self.described["float64"])
+
+    def values(self) -> dict[str, str]:
+        return {f"tuple_signal_k{self.k}": mp.nstr(self.tuple_signal, 6),
+                f"tuple_signal_float32_k{self.k}": self.described["float32"],
+                f"tuple_signal_float64_k{self.k}": self.described["float64"],
+                f"snr_e2e_k{self.k}": mp.nstr(self.moments.snr_e2e, 8)}
+
+
+def large_k(k: int, settings: NumericConfig) -> LargeK:
+    """The closed forms at k (call inside mp.workdps)."""
+    kk, accuracy = mp.mpf(k), mp.mpf(settings.accuracy)
+    signal = tuple_signal(kk, accuracy)
+    described = {dtype: resolve(float(signal), 1.0, dtype).describe(".3g")
+                 for dtype in FLOAT_TYPES}
+    return LargeK(k, uniform_moments(kk, mp.mpf(settings.inputs)), signal,
+                  tuple_snr(kk, accuracy), described)
+
+
+def last_resolved_k(accuracy: float) -> dict[str, float]:
+    """The k past which a^(k-1) falls below 16 eps(dtype) (call inside mp.workdps)."""
+    a = 2 * mp.mpf(accuracy) - 1
+    return {dtype: float(1 + mp.log(16 * mp.mpf(machine_epsilon(dtype))) / mp.log(a))
+            for dtype in FLOAT_TYPES}
+
+
+def _enumeration(s: Session, settings: NumericConfig) -> None:
+    rng = s.rng("numeric-instance")
     draws = rng.standard_normal((settings.enumeration_k, settings.enumeration_d))
     labels = [int(v) for v in rng.integers(0, settings.enumeration_k, settings.enumeration_d)]
-    checks: list[Check] = []
-    rows = []
-    values: dict = {}
-    with mp.workdps(config.precision):
-        floor = mp.mpf(10) ** -(config.precision - FLOOR_DIGITS_MARGIN)
-        weights = [[mp.mpf(float(v)) for v in row] for row in draws]
-        enumerated = enumerated_moments(weights, labels)
-        closed = closed_moments(weights, labels)
-        residual = max(abs(a - b) / abs(b) for a, b in zip(enumerated, closed))
-        checks.append(identity_check(
-            Layer.NUMERIC, "closed-form-vs-enumeration",
-            f"Setting II at a Gaussian W (k = {settings.enumeration_k}, d = "
-            f"{settings.enumeration_d}): ||E g||^2, Var_dec, Var_e2e by exact enumeration of all "
-            "inputs and sign patterns equal the closed form (max relative residual; tolerance "
-            "10^-(digits - 10))", float(residual), float(floor),
-            precision_digits=config.precision,
-            values={"var_ratio": float(closed[2] / closed[1])}))
+    weights = [[mp.mpf(float(v)) for v in row] for row in draws]
+    closed = closed_moments(weights, labels)
+    s.identity("closed-form-vs-enumeration",
+               f"Setting II at a Gaussian W (k = {settings.enumeration_k}, d = "
+               f"{settings.enumeration_d}): ||E g||^2, Var_dec, Var_e2e by exact enumeration of "
+               "all inputs and sign patterns equal the closed form (max relative residual; "
+               "tolerance 10^-(digits - 10))",
+               float(relative_residual(enumerated_moments(weights, labels), closed)),
+               values={"var_ratio": float(closed.variance_ratio)})
 
-        d = mp.mpf(settings.inputs)
-        ratios, fit_sizes = [], []
-        a = 2 * mp.mpf(settings.accuracy) - 1
-        for k in progress(settings.sizes, "closed forms at large k"):
-            kk = mp.mpf(k)
-            signal, variance_dec, variance_e2e = uniform_moments(kk, d)
-            ratio = variance_e2e / variance_dec
-            ratios.append(ratio)
-            fit_sizes.append(k)
-            signal_tuple = tuple_signal(kk, mp.mpf(settings.accuracy))
-            snr_tuple = tuple_snr(kk, mp.mpf(settings.accuracy))
-            described = {dtype: resolve(float(signal_tuple), 1.0, dtype).describe(".3g")
-                         for dtype in ("float32", "float64")}
-            rows.append((k, mp.nstr(signal / variance_e2e, 8), mp.nstr(signal / variance_dec, 8),
-                         mp.nstr(ratio, 10), mp.nstr(ratio / kk, 10),
-                         mp.nstr(signal_tuple, 6), mp.nstr(snr_tuple, 6),
-                         described["float32"], described["float64"]))
-            values[f"tuple_signal_k{k}"] = mp.nstr(signal_tuple, 6)
-            values[f"tuple_signal_float32_k{k}"] = described["float32"]
-            values[f"tuple_signal_float64_k{k}"] = described["float64"]
-            values[f"snr_e2e_k{k}"] = mp.nstr(signal / variance_e2e, 8)
-        ratio_fit = fit_power_law(np.array(fit_sizes, dtype=float),
-                                  np.array([float(r) for r in ratios]))
-        checks.append(rate_check(
-            Layer.NUMERIC, "variance-ratio-rate",
-            f"Main bound: Var_e2e / Var_dec = 1 + d(k-1)/(d-1) = Theta(k) at W = 0, d = "
-            f"{settings.inputs}, k in {settings.sizes} (closed form at {config.precision} digits)",
-            ratio_fit, RATIO_BOUND,
-            values={f"ratio_k{k}": float(r) for k, r in zip(settings.sizes, ratios)}))
-        crossings = {dtype: float(1 + mp.log(16 * mp.mpf(machine_epsilon(dtype))) / mp.log(a))
-                     for dtype in ("float32", "float64")}
-        largest = settings.sizes[-1]
-        resolved_at_mp = mp.log10(tuple_signal(mp.mpf(largest), mp.mpf(settings.accuracy)))
-        checks.append(Check(
-            Layer.NUMERIC, "tuple-signal-resolved",
-            f"Setting I tuple signal a^(k-1) (a = {float(a):g}) at k = {largest}: a number at "
-            f"{config.precision} mpmath digits (log10 = {mp.nstr(resolved_at_mp, 8)}), below "
-            "float32 and float64 resolution (16 eps of the unit-size gradient terms)",
-            Verdict.CONSISTENT if mp.isfinite(resolved_at_mp) else Verdict.INCONCLUSIVE,
-            detail=f"float32 stops resolving the signal at k > {crossings['float32']:.2f}, "
-                   f"float64 at k > {crossings['float64']:.2f}",
+
+def _tuple_signal(s: Session, settings: NumericConfig, points: list[LargeK]) -> None:
+    crossings = last_resolved_k(settings.accuracy)
+    largest = points[-1]
+    log10_signal = mp.log10(largest.tuple_signal)
+    values = {key: value for point in points for key, value in point.values().items()}
+    s.check("tuple-signal-resolved",
+            f"Setting I tuple signal a^(k-1) (a = {2 * settings.accuracy - 1:g}) at k = "
+            f"{largest.k}: a number at {s.precision} mpmath digits (log10 = "
+            f"{mp.nstr(log10_signal, 8)}), below float32 and float64 resolution (16 eps of the "
+            "unit-size gradient terms)",
+            Verdict.CONSISTENT if mp.isfinite(log10_signal) else Verdict.INCONCLUSIVE,
+            f"float32 stops resolving the signal at k > {crossings['float32']:.2f}, "
+            f"float64 at k > {crossings['float64']:.2f}",
             decisive=False,
             values={**values, "float32_last_k": crossings["float32"],
-                    "float64_last_k": crossings["float64"]}))
-    table = Table(
-        "large-k", f"Closed forms at W = 0, d = {settings.inputs} ({config.precision} digits); "
-        f"tuple signal a^(k-1) with per-image accuracy {settings.accuracy}",
-        ("k", "SNR_e2e", "SNR_dec", "Var_e2e/Var_dec", "ratio/k", "tuple signal", "tuple SNR",
-         "tuple signal float32", "tuple signal float64"), tuple(rows))
-    return LayerResult(Layer.NUMERIC, checks=tuple(checks), tables=(table,))
+                    "float64_last_k": crossings["float64"]})
+
+
+def verify(s: Session) -> None:
+    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    with mp.workdps(s.precision):
+        _enumeration(s, settings)
+        points = [large_k(k, settings) for k in s.progress(settings.sizes,
+                                                             "closed forms at large k")]
+        s.rate("variance-ratio-rate",
+               f"Main bound: Var_e2e / Var_dec = 1 + d(k-1)/(d-1) = Theta(k) at W = 0, d = "
+               f"{settings.inputs}, k in {settings.sizes} (closed form at {s.precision} digits)",
+               [float(p.k) for p in points], [float(p.moments.variance_ratio) for p in points],
+               main=True,
+               values={f"ratio_k{p.k}": float(p.moments.variance_ratio) for p in points})
+        _tuple_signal(s, settings, points)
+        s.table("large-k", f"Closed forms at W = 0, d = {settings.inputs} ({s.precision} "
+                f"digits); tuple signal a^(k-1) with per-image accuracy {settings.accuracy}",
+                ("k", "SNR_e2e", "SNR_dec", "Var_e2e/Var_dec", "ratio/k", "tuple signal",
+                 "tuple SNR", "tuple signal float32", "tuple signal float64"),
+                [p.row() for p in points])

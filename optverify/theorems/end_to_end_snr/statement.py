@@ -13,13 +13,12 @@ SNR_e2e = 1/(dk - 1). The tuple signal: E[prod_{i=2}^k r_i] = a^(k-1) for iid r_
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import Check, LayerResult, Table
+from optverify.kit import Session
 from optverify.theorems.end_to_end_snr.model import uniform_moments
-from optverify.verdict import symbolic_zero_check
 
 K = sympy.Symbol("k", positive=True, integer=True)
 D = sympy.Symbol("d", positive=True, integer=True)
@@ -55,9 +54,18 @@ def gradient_difference(k: int) -> sympy.Matrix:
     return derivative + jacobian(softmax(logits)) * z
 
 
-def moments(k: int, label: int = 0):
-    """(mean e2e gradient - decomposition gradient, extra variance - closed form) over the exact
-    uniform distribution of the sign patterns, with symbolic probabilities p_1..p_k."""
+@dataclass(frozen=True)
+class SignPatternResiduals:
+    """bias: the mean end-to-end gradient minus the decomposition gradient; extra_variance: the
+    extra variance minus its closed form (both zero when the closed forms hold)."""
+
+    bias: sympy.Matrix
+    extra_variance: sympy.Expr
+
+
+def moments(k: int, label: int = 0) -> SignPatternResiduals:
+    """The residuals of unbiasedness and of the extra variance over the exact uniform
+    distribution of the sign patterns, with symbolic probabilities p_1..p_k."""
     p = sympy.Matrix(sympy.symbols(f"p_1:{k + 1}", positive=True))
     j = jacobian(p)
     decomposition = -j[:, label]
@@ -69,7 +77,7 @@ def moments(k: int, label: int = 0):
     norm_sq = sum(pi**2 for pi in p)
     closed = sum(p[i] ** 2 * ((1 - p[i]) ** 2 + norm_sq - p[i] ** 2)
                  for i in range(k) if i != label)
-    return mean - decomposition, variance_extra - closed
+    return SignPatternResiduals(mean - decomposition, variance_extra - closed)
 
 
 def uniform_column_norm() -> sympy.Expr:
@@ -79,13 +87,13 @@ def uniform_column_norm() -> sympy.Expr:
 
 
 def uniform_ratio_difference() -> sympy.Expr:
-    _, variance_dec, variance_e2e = uniform_moments(K, D)
-    return variance_e2e / variance_dec - (1 + D * (K - 1) / (D - 1))
+    return uniform_moments(K, D).variance_ratio - (1 + D * (K - 1) / (D - 1))
 
 
-def uniform_snr_differences() -> tuple[sympy.Expr, sympy.Expr]:
-    signal, variance_dec, variance_e2e = uniform_moments(K, D)
-    return signal / variance_dec - 1 / (D - 1), signal / variance_e2e - 1 / (D * K - 1)
+def uniform_snr_differences() -> sympy.Matrix:
+    """(SNR_dec - 1/(d - 1), SNR_e2e - 1/(dk - 1)) at W = 0."""
+    closed = uniform_moments(K, D)
+    return sympy.Matrix([closed.snr_dec - 1 / (D - 1), closed.snr_e2e - 1 / (D * K - 1)])
 
 
 def ratio_exponent() -> sympy.Expr:
@@ -104,50 +112,47 @@ def tuple_signal_difference(factors: int) -> sympy.Expr:
     return total - BIAS**factors
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    checks: list[Check] = []
-    for k in progress(SIZES, "softmax gradients"):
-        checks.append(symbolic_zero_check(
-            f"softmax-gradient-k{k}",
-            f"per-example gradient of the end-to-end objective, k = {k}: "
-            "d(-z^T softmax(u))/du = -(diag(p) - p p^T) z (sympy differentiation)",
-            gradient_difference(k)))
-        bias, extra = moments(k)
-        checks.append(symbolic_zero_check(
-            f"unbiased-k{k}",
-            f"unbiasedness, k = {k}: the mean of -J z over all 2^{k - 1} sign patterns (z_y = 1) "
-            "equals the decomposition gradient -J e_y, for symbolic p",
-            bias))
-        checks.append(symbolic_zero_check(
-            f"extra-variance-k{k}",
-            f"extra variance, k = {k}: E_z||J z - J e_y||^2 = sum_(i != y) p_i^2 [(1 - p_i)^2 + "
-            "||p||^2 - p_i^2], for symbolic p",
-            extra))
-    checks.append(symbolic_zero_check(
-        "uniform-column-norm", "at p = 1/k: ||J e_i||^2 = (k - 1)/k^3 (symbolic k)",
-        uniform_column_norm()))
-    checks.append(symbolic_zero_check(
-        "variance-ratio", "at W = 0: Var_e2e / Var_dec = 1 + d(k - 1)/(d - 1) (symbolic k, d)",
-        uniform_ratio_difference()))
-    snr_dec, snr_e2e = uniform_snr_differences()
-    checks.append(symbolic_zero_check(
-        "snr-closed-forms", "at W = 0: SNR_dec = 1/(d - 1) (flat in k) and SNR_e2e = 1/(dk - 1)",
-        sympy.Matrix([snr_dec, snr_e2e])))
-    checks.append(symbolic_zero_check(
-        "variance-ratio-exponent",
-        "Main bound: d log(Var_e2e / Var_dec) / d log k -> 1 as k -> oo (Theta(k), exponent 1)",
-        ratio_exponent() - 1))
-    checks.append(symbolic_zero_check(
-        "tuple-signal", "Setting I tuple signal: E[prod_(i=2)^k y_i t_i] = a^(k-1) for per-image "
-        "accuracy (1 + a)/2, exact enumeration for k - 1 = 1..5",
-        sympy.Matrix([tuple_signal_difference(m) for m in range(1, 6)])))
-    signal, variance_dec, variance_e2e = uniform_moments(K, D)
-    table = Table("closed-forms", "Setting II at W = 0 (p = 1/k), symbolic k and d",
-                  ("quantity", "closed form"),
-                  (("||E g||^2", sympy.sstr(sympy.factor(signal))),
-                   ("Var_dec", sympy.sstr(sympy.factor(variance_dec))),
-                   ("Var_e2e", sympy.sstr(sympy.factor(variance_e2e))),
-                   ("Var_e2e - Var_dec", sympy.sstr(sympy.factor(variance_e2e - variance_dec))),
-                   ("SNR_e2e", "1/(d k - 1)"), ("SNR_dec", "1/(d - 1)"),
-                   ("tuple signal", "a^(k-1)")))
-    return LayerResult(Layer.SYMBOLIC, checks=tuple(checks), tables=(table,))
+def _softmax_gradients(s: Session) -> None:
+    for k in s.progress(SIZES, "softmax gradients"):
+        s.zero(f"softmax-gradient-k{k}",
+               f"per-example gradient of the end-to-end objective, k = {k}: "
+               "d(-z^T softmax(u))/du = -(diag(p) - p p^T) z (sympy differentiation)",
+               gradient_difference(k))
+        residuals = moments(k)
+        s.zero(f"unbiased-k{k}",
+               f"unbiasedness, k = {k}: the mean of -J z over all 2^{k - 1} sign patterns (z_y = 1) "
+               "equals the decomposition gradient -J e_y, for symbolic p", residuals.bias)
+        s.zero(f"extra-variance-k{k}",
+               f"extra variance, k = {k}: E_z||J z - J e_y||^2 = sum_(i != y) p_i^2 [(1 - p_i)^2 + "
+               "||p||^2 - p_i^2], for symbolic p", residuals.extra_variance)
+
+
+def _closed_forms_table(s: Session) -> None:
+    closed = uniform_moments(K, D)
+    s.table("closed-forms", "Setting II at W = 0 (p = 1/k), symbolic k and d",
+            ("quantity", "closed form"),
+            (("||E g||^2", sympy.sstr(sympy.factor(closed.signal))),
+             ("Var_dec", sympy.sstr(sympy.factor(closed.variance_dec))),
+             ("Var_e2e", sympy.sstr(sympy.factor(closed.variance_e2e))),
+             ("Var_e2e - Var_dec",
+              sympy.sstr(sympy.factor(closed.variance_e2e - closed.variance_dec))),
+             ("SNR_e2e", "1/(d k - 1)"), ("SNR_dec", "1/(d - 1)"),
+             ("tuple signal", "a^(k-1)")))
+
+
+def verify(s: Session) -> None:
+    _softmax_gradients(s)
+    s.zero("uniform-column-norm", "at p = 1/k: ||J e_i||^2 = (k - 1)/k^3 (symbolic k)",
+           uniform_column_norm())
+    s.zero("variance-ratio", "at W = 0: Var_e2e / Var_dec = 1 + d(k - 1)/(d - 1) (symbolic k, d)",
+           uniform_ratio_difference())
+    s.zero("snr-closed-forms",
+           "at W = 0: SNR_dec = 1/(d - 1) (flat in k) and SNR_e2e = 1/(dk - 1)",
+           uniform_snr_differences())
+    s.zero("variance-ratio-exponent",
+           "Main bound: d log(Var_e2e / Var_dec) / d log k -> 1 as k -> oo (Theta(k), exponent 1)",
+           ratio_exponent() - 1, main=True)
+    s.zero("tuple-signal", "Setting I tuple signal: E[prod_(i=2)^k y_i t_i] = a^(k-1) for per-image "
+           "accuracy (1 + a)/2, exact enumeration for k - 1 = 1..5",
+           sympy.Matrix([tuple_signal_difference(m) for m in range(1, 6)]))
+    _closed_forms_table(s)
