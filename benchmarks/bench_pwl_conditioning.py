@@ -1,4 +1,5 @@
-"""cond(W^T W) of the ramp matrix: structured O(n) (optverify.numerics.structured) vs dense SVD.
+"""cond(W^T W) of the ramp matrix: structured O(n) (pwl_conditioning/structured.py) vs
+dense SVD.
 
 Section 4 of arXiv:1703.07950. Prints, per n, both wall times, their ratio and the relative
 difference of the two condition numbers; beyond the dense sizes, the structured time alone (to
@@ -8,7 +9,10 @@ n = 1e5). Run: python benchmarks/bench_pwl_conditioning.py [--quick]
 import sys
 import time
 
-from optverify.numerics.structured import ramp_spectrum, ramp_spectrum_dense
+from optverify.theorems.pwl_conditioning.structured import (
+    ramp_spectrum,
+    ramp_spectrum_dense,
+)
 
 
 def _timed(function, n):

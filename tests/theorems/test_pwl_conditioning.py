@@ -1,4 +1,4 @@
-"""Tests for pwl-conditioning (arXiv:1703.07950, Section 4) and optverify.numerics.structured."""
+"""Tests for pwl-conditioning (arXiv:1703.07950, Section 4) and its structured.py."""
 
 import numpy as np
 import pytest
@@ -8,8 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.claim import RunConfig
-from optverify.numerics.structured import (
+from optverify.kit import Layer, RunConfig, Session, run_layer
+from optverify.theorems.pwl_conditioning import CLAIM, experiment, numeric, statement
+from optverify.theorems.pwl_conditioning.moments import (
+    conv_second_moment_enumerated,
+    conv_second_moment_symbolic,
+    n_symbol,
+)
+from optverify.theorems.pwl_conditioning.sampling import sample_curves_numpy
+from optverify.theorems.pwl_conditioning.structured import (
     ramp_matrix,
     ramp_matvec,
     ramp_rmatvec,
@@ -19,13 +26,6 @@ from optverify.numerics.structured import (
     ramp_spectrum_mp,
     second_difference_matrix,
 )
-from optverify.theorems.pwl_conditioning import experiment, numeric, statement
-from optverify.theorems.pwl_conditioning.moments import (
-    conv_second_moment_enumerated,
-    conv_second_moment_symbolic,
-    n_symbol,
-)
-from optverify.theorems.pwl_conditioning.sampling import sample_curves_numpy
 
 EPS = np.finfo(float).eps
 
@@ -43,7 +43,8 @@ def test_curves_are_ramp_products_and_the_banded_inverse_recovers_p(n, seed):
 
 @given(st.integers(3, 60), st.integers(0, 2**32 - 1))
 def test_sampled_curves_satisfy_lemma1(n, seed):
-    p, f = sample_curves_numpy(n, 4, np.random.default_rng(seed))
+    curves = sample_curves_numpy(n, 4, np.random.default_rng(seed))
+    p, f = curves.p, curves.f
     assert np.all((p != 0).sum(axis=1) == 3)
     recovered = (second_difference_matrix(n) @ f.T).T
     assert np.max(np.abs(recovered - p)) <= 64 * n**2 * EPS  # f entries reach ~n, B sums 4 of them
@@ -68,8 +69,9 @@ def test_structured_spectrum_matches_dense_svd(n):
 @pytest.mark.parametrize("n", [2, 3, 5, 9])
 def test_mpmath_structured_spectrum_matches_dense_mpmath_svd(n):
     with mp.workdps(40):
-        for fast, dense in zip(ramp_spectrum_mp(n), ramp_spectrum_dense_mp(n)):
-            assert abs(fast / dense - 1) < mp.mpf(10) ** -30
+        fast, dense = ramp_spectrum_mp(n), ramp_spectrum_dense_mp(n)
+        assert abs(fast.sigma_max / dense.sigma_max - 1) < mp.mpf(10) ** -30
+        assert abs(fast.sigma_min / dense.sigma_min - 1) < mp.mpf(10) ** -30
 
 
 def test_limits_of_the_extreme_singular_values():
@@ -88,7 +90,7 @@ def test_sympy_second_moment_matches_enumeration(n):
 @pytest.mark.parametrize("n", [5, 12, 40])
 def test_second_moment_matches_monte_carlo(n):
     """The exact C against a sampled estimate (tolerance: 6 standard errors of the mean)."""
-    p, f = sample_curves_numpy(n, 20000, np.random.default_rng(n))
+    f = sample_curves_numpy(n, 20000, np.random.default_rng(n)).f
     padded = np.concatenate([np.zeros((20000, 2)), f], axis=1)
     windows = np.stack([padded[:, :n], padded[:, 1:n + 1], padded[:, 2:]], axis=-1)
     per_curve = np.einsum("mta,mtb->mab", windows, windows) / n
@@ -108,8 +110,8 @@ def test_extrapolation_recovers_a_polynomial_limit_exactly():
     sizes = (10, 20, 40, 80)
     with mp.workdps(30):
         values = [mp.mpf(2) + 3 / mp.mpf(n) - 5 / mp.mpf(n) ** 2 for n in sizes]
-        limit, estimate = numeric.extrapolate_to_infinity(sizes, values, 3)
-        assert abs(limit - 2) < mp.mpf(10) ** -25
+        extrapolation = numeric.extrapolate_to_infinity(sizes, values, 3)
+        assert abs(extrapolation.limit - 2) < mp.mpf(10) ** -25
 
 
 def test_theorem3_first_time_is_the_exact_recursion():
@@ -128,29 +130,29 @@ def test_theorem3_first_time_is_the_exact_recursion():
 
 
 def test_batched_learner_gradients_match_autograd():
-    config = RunConfig(quick=True)
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
     runs = [("fully-connected", 4), ("convolution", 5), ("preconditioned", 6)]
-    whiten = experiment._whitening((6,), 500, config)
-    learners = experiment.BatchedLearners(runs, whiten, config)
-    generator = config.torch_generator("test")
+    whiten = experiment._whitening((6,), 500, session)
+    learners = experiment.BatchedLearners(runs, whiten, session)
+    generator = session.generator("test")
     learners.dense = torch.randn(learners.dense.shape, generator=generator, dtype=torch.float64)
     learners.taps = torch.randn(learners.taps.shape, generator=generator, dtype=torch.float64)
     p = experiment.sample_breakpoints_torch(learners.sizes, (3,), learners.n_max, generator,
                                             torch.float64)
-    dense_grad, taps_grad = learners.gradients(p)
+    gradients = learners.gradients(p)
     dense = learners.dense.clone().requires_grad_()
     taps = learners.taps.clone().requires_grad_()
     learners.dense, learners.taps = dense, taps
     f = experiment.curves_from_breakpoints_torch(p) * learners.mask[:, None]
     loss = 0.5 * ((learners.predictions(f) - p) ** 2).sum() / p.shape[1]
     loss.backward()
-    assert torch.allclose(dense.grad, dense_grad, atol=1e-9)
-    assert torch.allclose(taps.grad, taps_grad, atol=1e-9)
+    assert torch.allclose(dense.grad, gradients.dense, atol=1e-9)
+    assert torch.allclose(taps.grad, gradients.taps, atol=1e-9)
 
 
 def test_converged_filters_have_zero_error():
-    config = RunConfig(quick=True)
-    learners = experiment.BatchedLearners([("fully-connected", 5), ("convolution", 5)], {}, config)
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
+    learners = experiment.BatchedLearners([("fully-connected", 5), ("convolution", 5)], {}, session)
     learners.dense = torch.linalg.inv(torch.tensor(ramp_matrix(5)))[None]
     learners.taps = torch.tensor([[1.0, -2.0, 1.0]], dtype=torch.float64)
     assert torch.all(learners.errors() < 1e-12)
@@ -173,8 +175,8 @@ def test_bad_breakpoint_counts_raise():
 
 def test_symbolic_and_numeric_layers_quick():
     config = RunConfig(quick=True)
-    for layer in (statement.verify, numeric.verify):
-        result = layer(config, lambda items, description="": items)
+    for layer, tag in ((statement.verify, Layer.SYMBOLIC), (numeric.verify, Layer.NUMERIC)):
+        result = run_layer(layer, tag, config, claim_bound=CLAIM.bound)
         decisive = [check for check in result.checks if check.decisive]
         assert all(check.verdict.value == "consistent" for check in decisive), [
             (check.name, check.detail) for check in decisive if check.verdict.value != "consistent"]

@@ -2,8 +2,8 @@
 
 Section 4 of Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950. The paper claims
 cond(W^T W) = S_11^2 / S_nn^2 = Omega(n^3.5) (a LOWER bound) for the fully connected learner and
-cond(C) = Theta(n^3) for the 3-tap convolution. Here, at `config.precision` mpmath digits:
-- sigma_max(W), sigma_min(W) by structured O(n) iterations (`optverify.numerics.structured`),
+cond(C) = Theta(n^3) for the 3-tap convolution. Here, at `s.precision` mpmath digits:
+- sigma_max(W), sigma_min(W) by structured O(n) iterations (`structured.py` of this claim),
   checked against mpmath's dense SVD (small n) and against the float64 structured values;
 - the fitted exponent of cond(W^T W) (claimed 7/2 as a lower bound; tight exponent 4), and the
   limits sigma_min(W) -> 1/4, sigma_max(W)/n^2 -> 1/beta^2, cond(W^T W)/n^4 -> 16/beta^4
@@ -23,31 +23,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 import sympy
 from mpmath import mp
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import rate_panel
-from optverify.numerics.fit import fit_power_law
+from optverify.kit import (
+    Bound,
+    RateFit,
+    Session,
+    Verdict,
+    fit_power_law,
+    machine_epsilon,
+    rate_panel,
+)
 from optverify.numerics.mp_linalg import psd_power
-from optverify.numerics.precision import machine_epsilon
-from optverify.numerics.structured import (
+from optverify.theorems.pwl_conditioning.moments import (
+    conv_second_moment_symbolic,
+    n_symbol,
+)
+from optverify.theorems.pwl_conditioning.sampling import sample_curves_numpy
+from optverify.theorems.pwl_conditioning.structured import (
+    RampExtremes,
     ramp_matrix,
     ramp_spectrum,
     ramp_spectrum_dense_mp,
     ramp_spectrum_mp,
 )
-from optverify.results import Check, Figure, LayerResult, Table, Verdict
-from optverify.theorems.pwl_conditioning.moments import conv_second_moment_symbolic, n_symbol
-from optverify.theorems.pwl_conditioning.sampling import sample_curves_numpy
-from optverify.verdict import identity_check, inequality_check, rate_check
 
-CLAIMED_FULLY_CONNECTED = Bound(BoundKind.LOWER, "n", sympy.Rational(7, 2))
-TIGHT_FULLY_CONNECTED = Bound(BoundKind.TIGHT, "n", sympy.Integer(4))
-CLAIMED_CONVOLUTION = Bound(BoundKind.TIGHT, "n", sympy.Integer(3))
-CLAIMED_PRECONDITIONED = Bound(BoundKind.TIGHT, "n", sympy.Integer(0))
+CLAIMED_FULLY_CONNECTED = Bound.lower("n", 3.5)
+TIGHT_FULLY_CONNECTED = Bound.tight("n", 4)
+CLAIMED_CONVOLUTION = Bound.tight("n", 3)
+CLAIMED_PRECONDITIONED = Bound.tight("n", 0)
 CONV_CONSTANT = sympy.Rational(3, 2)
+DIVERGENCE_HORIZON = 1000
+"""Theorem 3's divergence is read off the change of log ||E[U_t] - W^-1|| from t = 1000 to 2000."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +77,15 @@ class NumericConfig:
     lower_bound_factors: tuple[float, ...] = (0.5, 0.99)
 
     @classmethod
-    def for_run(cls, config: RunConfig) -> NumericConfig:
-        if config.quick:
-            return cls(ramp_sizes=(32, 48, 64, 96, 128, 192, 256, 384, 512), dense_twin_sizes=(4, 6, 8),
-                       extrapolation_order=3, conv_sizes=(8, 16, 32, 64, 128, 256, 512, 1024),
-                       sample_sizes=(100, 300, 1000, 3000), preconditioned_sizes=(16, 32, 64, 128),
-                       preconditioning_samples=2000, theorem3_size=16,
-                       theorem3_steps=(8, 12, 16, 24, 32))
+    def quick(cls) -> NumericConfig:
+        return cls(ramp_sizes=(32, 48, 64, 96, 128, 192, 256, 384, 512), dense_twin_sizes=(4, 6, 8),
+                   extrapolation_order=3, conv_sizes=(8, 16, 32, 64, 128, 256, 512, 1024),
+                   sample_sizes=(100, 300, 1000, 3000), preconditioned_sizes=(16, 32, 64, 128),
+                   preconditioning_samples=2000, theorem3_size=16,
+                   theorem3_steps=(8, 12, 16, 24, 32))
+
+    @classmethod
+    def full(cls) -> NumericConfig:
         return cls(ramp_sizes=(64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096),
                    dense_twin_sizes=(4, 8, 12, 16), extrapolation_order=4,
                    conv_sizes=tuple(2**j for j in range(3, 15)),
@@ -82,16 +94,24 @@ class NumericConfig:
                    theorem3_size=32, theorem3_steps=(8, 12, 16, 24, 32, 48, 64, 96, 128))
 
 
-def extrapolate_to_infinity(sizes, values, order: int) -> tuple:
+@dataclass(frozen=True)
+class Extrapolation:
+    """limit: the extrapolated value at n = oo; error_estimate: |order - (order - 1)|."""
+
+    limit: mpmath.mpf
+    error_estimate: mpmath.mpf
+
+
+def extrapolate_to_infinity(sizes, values, order: int) -> Extrapolation:
     """Limit of values(n) as n -> oo by exact polynomial interpolation in h = 1/n through the last
-    `order` + 1 points (Richardson); also returns |order - (order - 1)| as its error estimate."""
+    `order` + 1 points (Richardson), with the difference to order - 1 as its error estimate."""
     def at_zero(points: int):
         hs = [1 / mp.mpf(n) for n in sizes[-points:]]
         vandermonde = mp.matrix([[h**power for power in range(points)] for h in hs])
         return mp.lu_solve(vandermonde, mp.matrix(list(values[-points:])))[0]
 
     best = at_zero(order + 1)
-    return best, abs(best - at_zero(order))
+    return Extrapolation(best, abs(best - at_zero(order)))
 
 
 def cantilever_root():
@@ -114,136 +134,148 @@ def first_time_below(singular_values: np.ndarray, factor: float, target: float) 
     return int(np.max(needed))
 
 
-def _ramp_checks(settings: NumericConfig, config: RunConfig, progress: Progress):
-    digits = config.precision
-    floor = 10.0 ** -(digits - 10)  # mpmath at `digits` digits leaves ~10 digits of slack
-    with mp.workdps(digits):
-        twin_residual = max(
-            max(abs(a / b - 1) for a, b in zip(ramp_spectrum_mp(n), ramp_spectrum_dense_mp(n)))
-            for n in progress(settings.dense_twin_sizes, "dense mpmath SVD twin"))
-        spectra = [ramp_spectrum_mp(n) for n in progress(settings.ramp_sizes, "cond(W^T W)")]
-        conds = [(top / bottom) ** 2 for top, bottom in spectra]
-        float_conds = [ramp_spectrum(n).gram_condition for n in settings.ramp_sizes]
-        float_residual = max(abs(mp.mpf(f) / c - 1) for f, c in zip(float_conds, conds))
-        beta = cantilever_root()
-        order = settings.extrapolation_order
-        sizes = settings.ramp_sizes
-        limits = (
-            ("sigma-min-limit", "sigma_min(W) -> 1/4", [b for _, b in spectra], mp.mpf(1) / 4),
-            ("sigma-max-limit", "sigma_max(W)/n^2 -> 1/beta^2, beta = first root of "
-             "1 + cos(beta) cosh(beta)", [t / mp.mpf(n) ** 2 for (t, _), n in zip(spectra, sizes)],
-             1 / beta**2),
-            ("gram-condition-constant", "cond(W^T W)/n^4 -> 16/beta^4",
-             [c / mp.mpf(n) ** 4 for c, n in zip(conds, sizes)], 16 / beta**4),
-        )
-        limit_checks = []
-        for name, words, sequence, closed_form in limits:
-            limit, estimate = extrapolate_to_infinity(sizes, sequence, order)
-            # The tolerance is the extrapolation's own error estimate (difference of the last two
-            # orders) times 10, floored at the working precision: not a tuned threshold.
-            tolerance = max(10 * float(estimate), floor)
-            limit_checks.append(identity_check(
-                Layer.NUMERIC, name,
-                f"{words}: extrapolation in 1/n (order {order}) of n = {sizes[-order - 1]}.."
-                f"{sizes[-1]} against the closed form",
-                float(abs(limit - closed_form)), tolerance, precision_digits=digits,
-                values={"extrapolated": mp.nstr(limit, 15), "closed_form": mp.nstr(closed_form, 15),
-                        f"value_at_n={sizes[-1]}": mp.nstr(sequence[-1], 15)}))
-        cond_values = [float(c) for c in conds]
-        constant = float(16 / beta**4)
-    checks = [
-        identity_check(Layer.NUMERIC, "structured-vs-dense-svd",
-                       "structured O(n) sigma_max(W), sigma_min(W) equal mpmath's dense SVD "
-                       f"(relative), n in {settings.dense_twin_sizes}", float(twin_residual), floor,
-                       precision_digits=digits),
+def relative_gap(fast: RampExtremes, dense: RampExtremes) -> mpmath.mpf:
+    """max relative difference of sigma_max and sigma_min between two computations."""
+    return max(abs(fast.sigma_max / dense.sigma_max - 1), abs(fast.sigma_min / dense.sigma_min - 1))
+
+
+@dataclass(frozen=True)
+class RampSweep:
+    """The extreme singular values of W over the sweep, at the working mpmath precision.
+
+    spectra: sigma_max(W), sigma_min(W) for every n of `sizes` (structured iterations);
+    twin_residual: their worst relative gap to mpmath's dense SVD over the small twin sizes;
+    float_residual: the worst relative gap of the float64 structured cond(W^T W) to the mpmath one.
+    """
+
+    sizes: tuple[int, ...]
+    spectra: tuple[RampExtremes, ...]
+    twin_residual: mpmath.mpf
+    float_residual: mpmath.mpf
+
+    @property
+    def conds(self) -> list[mpmath.mpf]:
+        return [spectrum.gram_condition for spectrum in self.spectra]
+
+
+def ramp_sweep(settings: NumericConfig, progress) -> RampSweep:
+    """cond(W^T W) over `settings.ramp_sizes` and its two twins (call under mp.workdps)."""
+    twin_residual = max(relative_gap(ramp_spectrum_mp(n), ramp_spectrum_dense_mp(n))
+                        for n in progress(settings.dense_twin_sizes, "dense mpmath SVD twin"))
+    spectra = tuple(ramp_spectrum_mp(n) for n in progress(settings.ramp_sizes, "cond(W^T W)"))
+    conds = [spectrum.gram_condition for spectrum in spectra]
+    float_conds = [ramp_spectrum(n).gram_condition for n in settings.ramp_sizes]
+    float_residual = max(abs(mp.mpf(f) / c - 1) for f, c in zip(float_conds, conds))
+    return RampSweep(settings.ramp_sizes, spectra, twin_residual, float_residual)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A sequence over the sweep's n that tends to a closed form (name and words of its check)."""
+
+    name: str
+    words: str
+    sequence: tuple[mpmath.mpf, ...]
+    closed_form: mpmath.mpf
+
+
+def ramp_limits(sweep: RampSweep) -> tuple[Limit, ...]:
+    """sigma_min(W) -> 1/4, sigma_max(W)/n^2 -> 1/beta^2 and cond(W^T W)/n^4 -> 16/beta^4."""
+    beta = cantilever_root()
+    pairs = list(zip(sweep.spectra, sweep.sizes))
+    return (
+        Limit("sigma-min-limit", "sigma_min(W) -> 1/4",
+              tuple(spectrum.sigma_min for spectrum in sweep.spectra), mp.mpf(1) / 4),
+        Limit("sigma-max-limit", "sigma_max(W)/n^2 -> 1/beta^2, beta = first root of "
+              "1 + cos(beta) cosh(beta)",
+              tuple(spectrum.sigma_max / mp.mpf(n) ** 2 for spectrum, n in pairs), 1 / beta**2),
+        Limit("gram-condition-constant", "cond(W^T W)/n^4 -> 16/beta^4",
+              tuple(c / mp.mpf(n) ** 4 for c, n in zip(sweep.conds, sweep.sizes)), 16 / beta**4),
+    )
+
+
+def _record_ramp(s: Session, settings: NumericConfig) -> None:
+    """cond(W^T W): the twins, the claimed and tight rates, and the three limit constants."""
+    sizes, order = settings.ramp_sizes, settings.extrapolation_order
+    with mp.workdps(s.precision):
+        sweep = ramp_sweep(settings, s.progress)
+        limits = ramp_limits(sweep)
+        cond_values = [float(c) for c in sweep.conds]
+        constant = float(limits[-1].closed_form)
+        s.identity("structured-vs-dense-svd",
+                   "structured O(n) sigma_max(W), sigma_min(W) equal mpmath's dense SVD "
+                   f"(relative), n in {settings.dense_twin_sizes}", float(sweep.twin_residual))
         # float64 cumulative sums accumulate up to n roundings; 16 n eps is that floor with slack.
-        identity_check(Layer.NUMERIC, "float64-vs-mpmath",
-                       "float64 structured cond(W^T W) equals the mpmath value (relative), "
-                       f"n = {sizes[0]}..{sizes[-1]}", float(float_residual),
-                       16 * sizes[-1] * machine_epsilon("float64")),
-    ]
-    fit = fit_power_law(sizes, cond_values)
-    values = {"constant_16_over_beta4": f"{constant:.6f}",
-              f"cond_over_n4_at_n={sizes[-1]}": f"{cond_values[-1] / sizes[-1] ** 4:.6f}"}
-    checks.append(rate_check(
-        Layer.NUMERIC, "fully-connected-condition",
-        "Theorem 3's premise: cond(W^T W) = S_11^2/S_nn^2 = Omega(n^3.5), fitted over n at "
-        f"{digits} digits", fit, CLAIMED_FULLY_CONNECTED, values=values))
-    checks.append(rate_check(
-        Layer.NUMERIC, "fully-connected-condition-tight",
-        "the tight rate: cond(W^T W) = Theta(n^4) (cond/n^4 -> 16/beta^4 = 1.2943)",
-        fit, TIGHT_FULLY_CONNECTED, values=values))
-    checks.extend(limit_checks)
-    figure = Figure(
-        "fully-connected-condition", "cond(W^T W) of the ramp matrix W (fully connected learner)",
-        (rate_panel("cond(W^T W) vs n", "n", "cond(W^T W)", sizes, cond_values, fit,
-                    CLAIMED_FULLY_CONNECTED),))
-    return checks, figure
+        s.identity("float64-vs-mpmath",
+                   "float64 structured cond(W^T W) equals the mpmath value (relative), "
+                   f"n = {sizes[0]}..{sizes[-1]}", float(sweep.float_residual),
+                   16 * sizes[-1] * machine_epsilon("float64"))
+        values = {"constant_16_over_beta4": f"{constant:.6f}",
+                  f"cond_over_n4_at_n={sizes[-1]}": f"{cond_values[-1] / sizes[-1] ** 4:.6f}"}
+        claimed = s.rate("fully-connected-condition",
+                         "Theorem 3's premise: cond(W^T W) = S_11^2/S_nn^2 = Omega(n^3.5), fitted "
+                         f"over n at {s.precision} digits", sizes, cond_values,
+                         CLAIMED_FULLY_CONNECTED, main=True, values=values)
+        s.fitted_rate("fully-connected-condition-tight",
+                      "the tight rate: cond(W^T W) = Theta(n^4) (cond/n^4 -> 16/beta^4 = 1.2943)",
+                      claimed.fit, TIGHT_FULLY_CONNECTED, values=values)
+        for limit in limits:
+            _record_limit(s, limit, sizes, order)
+    s.figure("fully-connected-condition",
+             "cond(W^T W) of the ramp matrix W (fully connected learner)",
+             [rate_panel("cond(W^T W) vs n", "n", "cond(W^T W)", sizes, cond_values, claimed.fit,
+                         CLAIMED_FULLY_CONNECTED)])
 
 
-def _conv_checks(settings: NumericConfig, config: RunConfig, rng: np.random.Generator):
-    digits = config.precision
-    floor = 10.0 ** -(digits - 10)
-    moment = conv_second_moment_symbolic()
+def _record_limit(s: Session, limit: Limit, sizes: tuple[int, ...], order: int) -> None:
+    extrapolated = extrapolate_to_infinity(sizes, limit.sequence, order)
+    # The tolerance is the extrapolation's own error estimate (difference of the last two
+    # orders) times 10, floored at the working precision: not a tuned threshold.
+    s.identity(limit.name,
+               f"{limit.words}: extrapolation in 1/n (order {order}) of n = {sizes[-order - 1]}.."
+               f"{sizes[-1]} against the closed form",
+               float(abs(extrapolated.limit - limit.closed_form)),
+               max(10 * float(extrapolated.error_estimate), s.floor()),
+               values={"extrapolated": mp.nstr(extrapolated.limit, 15),
+                       "closed_form": mp.nstr(limit.closed_form, 15),
+                       f"value_at_n={sizes[-1]}": mp.nstr(limit.sequence[-1], 15)})
+
+
+@dataclass(frozen=True)
+class ConvolutionSweep:
+    """The exact second moment C over the sweep.
+
+    conds: cond(C) for every n of the sweep (float); cond_over_n3: cond(C)/n^3 at the largest n;
+    whitening_residual: the worst entry of C^{-1/2} C C^{-1/2} - I over the sweep (mpf).
+    """
+
+    conds: tuple[float, ...]
+    cond_over_n3: mpmath.mpf
+    whitening_residual: mpmath.mpf
+
+
+def convolution_sweep(moment: sympy.Matrix, sizes: tuple[int, ...], digits: int
+                      ) -> ConvolutionSweep:
+    """cond(C) and the exact preconditioning residual at `digits` mpmath digits."""
+    conds, residual = [], mp.zero
     with mp.workdps(digits):
-        conds, identity_residual = [], mp.zero
-        for n in settings.conv_sizes:
+        for n in sizes:
             exact = mp.matrix(moment.subs(n_symbol, n).evalf(digits + 5).tolist())
             eigenvalues = mp.eigsy(exact, eigvals_only=True)
             conds.append(max(eigenvalues) / min(eigenvalues))
             root = psd_power(exact, mp.mpf(-1) / 2)
             whitened = root * exact * root
-            identity_residual = max(identity_residual,
-                                    max(abs(whitened[r, c] - (r == c))
-                                        for r in range(3) for c in range(3)))
-        ratio = conds[-1] / mp.mpf(settings.conv_sizes[-1]) ** 3
-        cond_values = [float(c) for c in conds]
-    fit = fit_power_law(settings.conv_sizes, cond_values)
-    checks = [
-        rate_check(Layer.NUMERIC, "convolution-condition",
-                   "cond(C) = Theta(n^3) for the exact second moment C of the 3-tap windows",
-                   fit, CLAIMED_CONVOLUTION,
-                   values={f"cond_over_n3_at_n={settings.conv_sizes[-1]}": mp.nstr(ratio, 10),
-                           "symbolic_limit": str(CONV_CONSTANT)}),
-        # Rounding in C^{-1/2} is amplified by 1/lambda_min against ||C||: the floor times cond(C).
-        identity_check(Layer.NUMERIC, "exact-preconditioning",
-                       "C^{-1/2} C C^{-1/2} = I (max entry error) for every n of the sweep",
-                       float(identity_residual), floor * max(cond_values),
-                       precision_digits=digits,
-                       values={"largest_condition_number": max(cond_values)}),
-    ]
-    sampled = [_preconditioned_condition(moment, n, settings.preconditioning_samples, rng)
-               for n in settings.preconditioned_sizes]
-    precond_fit = fit_power_law(settings.preconditioned_sizes, sampled)
-    checks.append(rate_check(
-        Layer.NUMERIC, "preconditioned-condition",
-        "Section 4.1.3: with C_m estimated from m sampled curves, cond(C_m^{-1/2} C C_m^{-1/2}) = "
-        f"O(1) in n (m = {settings.preconditioning_samples})", precond_fit, CLAIMED_PRECONDITIONED,
-        values={f"cond_at_n={n}": f"{c:.4f}" for n, c in zip(settings.preconditioned_sizes,
-                                                            sampled)}))
-    size = settings.preconditioned_sizes[-1]
-    excess = [_preconditioned_condition(moment, size, m, rng) - 1 for m in settings.sample_sizes]
-    sample_fit = fit_power_law(settings.sample_sizes, excess)
-    figure = Figure("convolution-condition", "cond(C): 3-tap convolution, exact and preconditioned", (
-        rate_panel("cond(C) vs n (exact expectation)", "n", "cond(C)", settings.conv_sizes,
-                   cond_values, fit, CLAIMED_CONVOLUTION),
-        rate_panel(f"cond(C_m^-1/2 C C_m^-1/2) - 1 vs samples m (n = {size})", "m",
-                   "cond - 1", settings.sample_sizes, excess, sample_fit),
-    ), columns=2)
-    table = Table("preconditioning-vs-samples",
-                  f"cond(C_m^-1/2 C C_m^-1/2) with C_m from m curves, n = {size}; "
-                  f"fitted exponent of cond - 1 in m: {sample_fit.exponent:.3g} "
-                  f"(95% CI [{sample_fit.ci.low:.3g}, {sample_fit.ci.high:.3g}])",
-                  ("m", "cond"), tuple((m, f"{1 + e:.5f}") for m, e in
-                                       zip(settings.sample_sizes, excess)))
-    return checks, figure, table
+            residual = max(residual, max(abs(whitened[r, c] - (r == c))
+                                         for r in range(3) for c in range(3)))
+        ratio = conds[-1] / mp.mpf(sizes[-1]) ** 3
+    return ConvolutionSweep(tuple(float(c) for c in conds), ratio, residual)
 
 
-def _preconditioned_condition(moment: sympy.Matrix, n: int, samples: int,
-                              rng: np.random.Generator) -> float:
+def preconditioned_condition(moment: sympy.Matrix, n: int, samples: int,
+                             rng: np.random.Generator) -> float:
     """cond(C_m^{-1/2} C C_m^{-1/2}) in float64, C_m the uncentered window moment of m curves."""
     exact = np.array(moment.subs(n_symbol, n).evalf(), dtype=float)
-    _, curves = sample_curves_numpy(n, samples, rng)
+    curves = sample_curves_numpy(n, samples, rng).f
     padded = np.concatenate([np.zeros((samples, 2)), curves], axis=1)
     windows = np.stack([padded[:, 0:n], padded[:, 1:n + 1], padded[:, 2:n + 2]], axis=-1)
     estimate = np.einsum("mta,mtb->ab", windows, windows) / (samples * n)
@@ -253,53 +285,120 @@ def _preconditioned_condition(moment: sympy.Matrix, n: int, samples: int,
     return float(whitened[-1] / whitened[0])
 
 
-def _theorem3_checks(settings: NumericConfig):
-    size = settings.theorem3_size
-    singular_values = np.linalg.svd(ramp_matrix(size), compute_uv=False)
-    horizon = 1000
-    growth = {c: expected_recursion_error_log(singular_values, c, 2 * horizon)
-              - expected_recursion_error_log(singular_values, c, horizon)
-              for c in settings.step_factors}
-    converging = {c: g < 0 for c, g in growth.items()}
-    counter_examples = [c for c in settings.step_factors if c >= 1 and converging[c]]
-    values = {f"log_error_change_c={c:g}": f"{g:.4g}" for c, g in growth.items()}
-    as_written = Check(
-        layer=Layer.NUMERIC, name="theorem3-divergence-as-written",
-        statement="Theorem 3 as written: eta lambda S_11^2 >= 1 makes E[U_t] diverge (Lemma 2's "
-                  f"recursion, n = {size}; log ||E[U_t] - W^-1|| from t = {horizon} to {2 * horizon})",
-        verdict=Verdict.VIOLATED if counter_examples else Verdict.CONSISTENT,
-        detail=("E[U_t] converges for c = eta lambda S_11^2 in "
-                f"{counter_examples}: the recursion of Lemma 2 diverges only for c > 2"
-                if counter_examples else "every c >= 1 diverges"),
-        decisive=False, values=values)
-    corrected_ok = all(converging[c] == (c < 2) for c in settings.step_factors)
-    corrected = Check(
-        layer=Layer.NUMERIC, name="theorem3-divergence-threshold",
-        statement="corrected threshold: E[U_t] converges iff c = eta lambda S_11^2 < 2 (|1 - c| < 1 "
-                  "on the top singular direction)",
-        verdict=Verdict.CONSISTENT if corrected_ok else Verdict.VIOLATED,
-        detail=f"converging factors {[c for c in converging if converging[c]]}, diverging "
-               f"{[c for c in converging if not converging[c]]}", values=values)
+
+def _record_convolution(s: Session, settings: NumericConfig, rng: np.random.Generator) -> None:
+    """cond(C) exactly, exact preconditioning, and preconditioning from sampled curves."""
+    moment = conv_second_moment_symbolic()
+    sizes, samples = settings.conv_sizes, settings.preconditioning_samples
+    sweep = convolution_sweep(moment, sizes, s.precision)
+    exact = s.rate("convolution-condition",
+                   "cond(C) = Theta(n^3) for the exact second moment C of the 3-tap windows",
+                   sizes, sweep.conds, CLAIMED_CONVOLUTION,
+                   values={f"cond_over_n3_at_n={sizes[-1]}": mp.nstr(sweep.cond_over_n3, 10),
+                           "symbolic_limit": str(CONV_CONSTANT)})
+    # Rounding in C^{-1/2} is amplified by 1/lambda_min against ||C||: the floor times cond(C).
+    s.identity("exact-preconditioning",
+               "C^{-1/2} C C^{-1/2} = I (max entry error) for every n of the sweep",
+               float(sweep.whitening_residual), s.floor() * max(sweep.conds),
+               values={"largest_condition_number": max(sweep.conds)})
+    sampled = [preconditioned_condition(moment, n, samples, rng)
+               for n in settings.preconditioned_sizes]
+    s.rate("preconditioned-condition",
+           "Section 4.1.3: with C_m estimated from m sampled curves, cond(C_m^{-1/2} C C_m^{-1/2}) = "
+           f"O(1) in n (m = {samples})", settings.preconditioned_sizes, sampled,
+           CLAIMED_PRECONDITIONED,
+           values={f"cond_at_n={n}": f"{c:.4f}" for n, c in zip(settings.preconditioned_sizes,
+                                                               sampled)})
+    size = settings.preconditioned_sizes[-1]
+    excess = [preconditioned_condition(moment, size, m, rng) - 1 for m in settings.sample_sizes]
+    _record_sample_dependence(s, settings, sweep.conds, exact.fit, excess)
+
+
+def _record_sample_dependence(s: Session, settings: NumericConfig, conds: tuple[float, ...],
+                              exact_fit: RateFit, excess: list[float]) -> None:
+    """The figure of cond(C) against n and of cond(C_m^-1/2 C C_m^-1/2) - 1 against m, and the
+    table of the latter."""
+    size = settings.preconditioned_sizes[-1]
+    sample_fit = fit_power_law(settings.sample_sizes, excess)
+    s.figure("convolution-condition", "cond(C): 3-tap convolution, exact and preconditioned", [
+        rate_panel("cond(C) vs n (exact expectation)", "n", "cond(C)", settings.conv_sizes,
+                   conds, exact_fit, CLAIMED_CONVOLUTION),
+        rate_panel(f"cond(C_m^-1/2 C C_m^-1/2) - 1 vs samples m (n = {size})", "m",
+                   "cond - 1", settings.sample_sizes, excess, sample_fit),
+    ], columns=2)
+    s.table("preconditioning-vs-samples",
+            f"cond(C_m^-1/2 C C_m^-1/2) with C_m from m curves, n = {size}; "
+            f"fitted exponent of cond - 1 in m: {sample_fit.exponent:.3g} "
+            f"(95% CI [{sample_fit.ci.low:.3g}, {sample_fit.ci.high:.3g}])",
+            ("m", "cond"), ((m, f"{1 + e:.5f}") for m, e in zip(settings.sample_sizes, excess)))
+
+
+def divergence_growth(singular_values: np.ndarray, factors: tuple[float, ...]
+                      ) -> dict[float, float]:
+    """Change of log ||E[U_t] - W^-1|| from t = DIVERGENCE_HORIZON to twice that, per factor c."""
+    return {c: expected_recursion_error_log(singular_values, c, 2 * DIVERGENCE_HORIZON)
+            - expected_recursion_error_log(singular_values, c, DIVERGENCE_HORIZON)
+            for c in factors}
+
+
+@dataclass(frozen=True)
+class IterationLowerBound:
+    """Theorem 3's iteration bound over the sizes of the sweep.
+
+    margins: per n, the first t with error < 1/2 (smallest over the factors) minus
+    S_11^2/(2 S_nn^2) - 1; times: per n, that first t at the first factor.
+    """
+
+    margins: tuple[float, ...]
+    times: tuple[int, ...]
+
+
+def iteration_lower_bound(sizes: tuple[int, ...], factors: tuple[float, ...]
+                          ) -> IterationLowerBound:
     margins, times = [], []
-    for n in settings.theorem3_steps:
+    for n in sizes:
         spectrum = np.linalg.svd(ramp_matrix(n), compute_uv=False)
         bound = spectrum[0] ** 2 / (2 * spectrum[-1] ** 2) - 1
-        first = [first_time_below(spectrum, c, 0.5) for c in settings.lower_bound_factors]
+        first = [first_time_below(spectrum, c, 0.5) for c in factors]
         margins.append(min(first) - bound)
         times.append(first[0])
-    lower = inequality_check(
-        Layer.NUMERIC, "theorem3-iteration-lower-bound",
-        "Theorem 3: for c < 1, ||E[U_{t+1}] - W^-1||_2 >= 1/2 while t + 1 <= S_11^2/(2 S_nn^2): "
-        f"first t with error < 1/2 minus (S_11^2/(2 S_nn^2) - 1), c in {settings.lower_bound_factors}",
-        float(min(margins)), values={f"first_t_c=0.5_n={n}": t
-                                     for n, t in zip(settings.theorem3_steps, times)})
-    return [as_written, corrected, lower]
+    return IterationLowerBound(tuple(margins), tuple(times))
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    settings = NumericConfig.for_run(config)
-    ramp, ramp_figure = _ramp_checks(settings, config, progress)
-    conv, conv_figure, table = _conv_checks(settings, config, config.numpy_rng("data"))
-    theorem3 = _theorem3_checks(settings)
-    return LayerResult(layer=Layer.NUMERIC, checks=tuple(ramp + conv + theorem3),
-                       figures=(ramp_figure, conv_figure), tables=(table,))
+def _record_theorem3(s: Session, settings: NumericConfig) -> None:
+    """Theorem 3's divergence threshold as written and corrected, and its iteration bound."""
+    size, factors = settings.theorem3_size, settings.step_factors
+    growth = divergence_growth(np.linalg.svd(ramp_matrix(size), compute_uv=False), factors)
+    converging = {c: g < 0 for c, g in growth.items()}
+    counter_examples = [c for c in factors if c >= 1 and converging[c]]
+    values = {f"log_error_change_c={c:g}": f"{g:.4g}" for c, g in growth.items()}
+    s.check("theorem3-divergence-as-written",
+            "Theorem 3 as written: eta lambda S_11^2 >= 1 makes E[U_t] diverge (Lemma 2's "
+            f"recursion, n = {size}; log ||E[U_t] - W^-1|| from t = {DIVERGENCE_HORIZON} to "
+            f"{2 * DIVERGENCE_HORIZON})",
+            Verdict.VIOLATED if counter_examples else Verdict.CONSISTENT,
+            ("E[U_t] converges for c = eta lambda S_11^2 in "
+             f"{counter_examples}: the recursion of Lemma 2 diverges only for c > 2"
+             if counter_examples else "every c >= 1 diverges"),
+            decisive=False, values=values)
+    s.check("theorem3-divergence-threshold",
+            "corrected threshold: E[U_t] converges iff c = eta lambda S_11^2 < 2 (|1 - c| < 1 "
+            "on the top singular direction)",
+            Verdict.CONSISTENT if all(converging[c] == (c < 2) for c in factors)
+            else Verdict.VIOLATED,
+            f"converging factors {[c for c in converging if converging[c]]}, diverging "
+            f"{[c for c in converging if not converging[c]]}", values=values)
+    lower = iteration_lower_bound(settings.theorem3_steps, settings.lower_bound_factors)
+    s.inequality("theorem3-iteration-lower-bound",
+                 "Theorem 3: for c < 1, ||E[U_{t+1}] - W^-1||_2 >= 1/2 while t + 1 <= "
+                 "S_11^2/(2 S_nn^2): first t with error < 1/2 minus (S_11^2/(2 S_nn^2) - 1), "
+                 f"c in {settings.lower_bound_factors}", float(min(lower.margins)),
+                 values={f"first_t_c=0.5_n={n}": t
+                         for n, t in zip(settings.theorem3_steps, lower.times)})
+
+
+def verify(s: Session) -> None:
+    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    _record_ramp(s, settings)
+    _record_convolution(s, settings, s.rng("data"))
+    _record_theorem3(s, settings)

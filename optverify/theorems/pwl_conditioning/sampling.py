@@ -9,22 +9,35 @@ its f is masked to them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
-from optverify.numerics.structured import ramp_matvec
-from optverify.theorems.pwl_conditioning.moments import PAPER_BREAKPOINTS, check_breakpoints
+from optverify.theorems.pwl_conditioning.moments import (
+    PAPER_BREAKPOINTS,
+    check_breakpoints,
+)
+from optverify.theorems.pwl_conditioning.structured import ramp_matvec
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Sampled curves: p (breakpoint slopes) and f = W p (curve values), each (count, n)."""
+
+    p: np.ndarray
+    f: np.ndarray
 
 
 def sample_curves_numpy(n: int, count: int, rng: np.random.Generator,
-                        k: int = PAPER_BREAKPOINTS) -> tuple[np.ndarray, np.ndarray]:
-    """(p, f), each of shape (count, n)."""
+                        k: int = PAPER_BREAKPOINTS) -> Curves:
+    """`count` curves of size n."""
     check_breakpoints(n, k)
     breakpoints = np.argpartition(rng.random((count, n)), k - 1, axis=1)[:, :k]
     slopes = rng.uniform(-1.0, 1.0, size=(count, k))
     p = np.zeros((count, n))
     np.put_along_axis(p, breakpoints, slopes, axis=1)
-    return p, ramp_matvec(p)
+    return Curves(p, ramp_matvec(p))
 
 
 def sample_breakpoints_torch(sizes: torch.Tensor, shape: tuple[int, ...], n_max: int,

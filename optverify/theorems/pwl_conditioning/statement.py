@@ -19,10 +19,12 @@ Section 4 of Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import Check, LayerResult, Table, Verdict
+from optverify.kit import Session, Verdict
 from optverify.theorems.pwl_conditioning.moments import (
     breakpoint_covariance_enumerated,
     breakpoint_variance,
@@ -30,7 +32,28 @@ from optverify.theorems.pwl_conditioning.moments import (
     conv_second_moment_symbolic,
     n_symbol,
 )
-from optverify.verdict import symbolic_zero_check
+
+
+@dataclass(frozen=True)
+class StatementConfig:
+    """Sizes of the symbolic layer (quick and full presets).
+
+    family: the n of the W = T^2 and Lemma 1 checks; lemma2_sizes, lemma2_horizon: the n and the
+    last t of Lemma 2; enumerated_sizes: the n of the exact enumerations of E[p p^T] and C.
+    """
+
+    family: range
+    lemma2_sizes: tuple[int, ...]
+    lemma2_horizon: int
+    enumerated_sizes: tuple[int, ...]
+
+    @classmethod
+    def quick(cls) -> StatementConfig:
+        return cls(range(2, 9), (2, 3), 3, (3, 4, 5))
+
+    @classmethod
+    def full(cls) -> StatementConfig:
+        return cls(range(2, 17), (2, 3, 4), 4, (3, 4, 5, 6, 7))
 
 
 def ramp_matrix_symbolic(n: int) -> sympy.Matrix:
@@ -66,112 +89,144 @@ def lemma2_recursion(w: sympy.Matrix, step: sympy.Expr, t: int) -> sympy.Matrix:
     return u
 
 
-def cantilever_determinant() -> sympy.Expr:
+@dataclass(frozen=True)
+class BeamDeterminant:
+    """The boundary determinant of the clamped-free beam, as an expression in its symbol beta."""
+
+    determinant: sympy.Expr
+    beta: sympy.Symbol
+
+
+def cantilever_determinant() -> BeamDeterminant:
     """det of the boundary conditions h''(1) = h'''(1) = 0 on the solutions
     h = A (cos bx - cosh bx) + C (sin bx - sinh bx) of h'''' = b^4 h with h(0) = h'(0) = 0."""
     beta, x = sympy.symbols("beta x", positive=True)
     basis = [sympy.cos(beta * x) - sympy.cosh(beta * x), sympy.sin(beta * x) - sympy.sinh(beta * x)]
     rows = [[sympy.diff(h, x, order).subs(x, 1) for h in basis] for order in (2, 3)]
-    return sympy.Matrix(rows).det(), beta
+    return BeamDeterminant(sympy.Matrix(rows).det(), beta)
 
 
-def _family(config: RunConfig) -> range:
-    return range(2, 9) if config.quick else range(2, 17)
+def cantilever_gap() -> sympy.Expr:
+    """The beam's boundary determinant minus 2 beta^5 (1 + cos(beta) cosh(beta))."""
+    beam = cantilever_determinant()
+    beta = beam.beta
+    return beam.determinant - 2 * beta**5 * (1 + sympy.cos(beta) * sympy.cosh(beta))
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def square_entry_gap() -> sympy.Expr:
+    """(T^2)_ij - (i - j + 1) = sum_{m=j..i} 1 - (i - j + 1) for symbolic i >= j."""
     i, j, m = sympy.symbols("i j m", integer=True, positive=True)
-    sizes = _family(config)
-    checks: list[Check] = []
+    return sympy.summation(1, (m, j, i)) - (i - j + 1)
 
-    square_entry = sympy.summation(1, (m, j, i)) - (i - j + 1)
-    checks.append(symbolic_zero_check(
-        "ramp-is-square-of-ones-symbolic",
-        "(T^2)_ij = sum_{m=j..i} 1 = i - j + 1 for symbolic i >= j (T = lower-triangular ones)",
-        square_entry))
-    family_gap = sympy.diag(*[ramp_matrix_symbolic(n) - ones_lower(n) ** 2
-                              for n in progress(sizes, "W = T^2")])
-    checks.append(symbolic_zero_check(
-        "ramp-is-square-of-ones",
-        f"W = T^2 with W_ij = [i - j + 1]_+ for every n in {sizes.start}..{sizes.stop - 1}",
-        family_gap))
 
+def ramp_square_gap(sizes: Iterable[int]) -> sympy.Matrix:
+    """W - T^2 for every n in `sizes`, block-diagonal."""
+    return sympy.diag(*[ramp_matrix_symbolic(n) - ones_lower(n) ** 2 for n in sizes])
+
+
+def lemma1_interior_gap() -> sympy.Expr:
+    """(W B)_ij for d = i - j >= 2: (d + 1) - 2 d + (d - 1)."""
     d = sympy.Symbol("d", integer=True)
-    checks.append(symbolic_zero_check(
-        "lemma1-interior-identity",
-        "Lemma 1, interior entries: (W B)_ij = W_ij - 2 W_i,j+1 + W_i,j+2 = (d+1) - 2d + (d-1) = 0 "
-        "for d = i - j >= 2",
-        (d + 1) - 2 * d + (d - 1)))
-    lemma1_gap = sympy.diag(*[
-        ramp_matrix_symbolic(n) * second_difference_symbolic(n) - sympy.eye(n)
-        for n in progress(sizes, "Lemma 1")])
-    checks.append(symbolic_zero_check(
-        "lemma1-inverse-is-second-difference",
-        f"Lemma 1: W B = I, B = banded (1, -2, 1), for every n in {sizes.start}..{sizes.stop - 1}",
-        lemma1_gap))
+    return (d + 1) - 2 * d + (d - 1)
 
+
+def lemma1_gap(sizes: Iterable[int]) -> sympy.Matrix:
+    """W B - I for every n in `sizes`, block-diagonal."""
+    return sympy.diag(*[ramp_matrix_symbolic(n) * second_difference_symbolic(n) - sympy.eye(n)
+                        for n in sizes])
+
+
+def lemma2_gap(sizes: tuple[int, ...], horizon: int) -> sympy.Matrix:
+    """Closed form minus recursion for symbolic eta lambda, every n in `sizes`, t = 1..horizon."""
     step = sympy.Symbol("eta_lambda", positive=True)
-    lemma2_sizes, horizon = ((2, 3), 3) if config.quick else ((2, 3, 4), 4)
-    lemma2_gap = sympy.diag(*[
+    return sympy.diag(*[
         lemma2_closed_form(ones_lower(n) ** 2, step, t) - lemma2_recursion(ones_lower(n) ** 2, step, t)
-        for n in lemma2_sizes for t in range(1, horizon + 1)])
-    checks.append(symbolic_zero_check(
-        "lemma2-closed-form",
-        "Lemma 2: eta lambda W^T sum_{i<t} (I - eta lambda W W^T)^i equals the expected SGD "
-        f"recursion from U_0 = 0, symbolic eta lambda, n in {lemma2_sizes}, t = 1..{horizon}",
-        lemma2_gap))
+        for n in sizes for t in range(1, horizon + 1)])
 
+
+def breakpoint_covariance_gap(sizes: tuple[int, ...]) -> sympy.Matrix:
+    """E[a^2] - 1/3, then E[p p^T] by enumeration minus k/(3n) I for every n in `sizes`."""
     a = sympy.Symbol("a", real=True)
     moment_a = sympy.integrate(a**2 / 2, (a, -1, 1)) - sympy.Rational(1, 3)
-    enumerated_sizes = (3, 4, 5) if config.quick else (3, 4, 5, 6, 7)
     covariance_gap = sympy.diag(*[
         sympy.Matrix(breakpoint_covariance_enumerated(n)) - breakpoint_variance(n) * sympy.eye(n)
-        for n in enumerated_sizes])
-    checks.append(symbolic_zero_check(
-        "breakpoint-covariance",
-        "E[p p^T] = k/(3n) I under the paper's distribution (k = 3, theta without replacement, "
-        f"a ~ U[-1, 1]; E[a^2] = 1/3), exact enumeration for n in {enumerated_sizes}",
-        sympy.diag(moment_a, covariance_gap)))
+        for n in sizes])
+    return sympy.diag(moment_a, covariance_gap)
 
-    moment = conv_second_moment_symbolic()
-    moment_gap = sympy.diag(*[
-        moment.subs(n_symbol, n) - sympy.Matrix(conv_second_moment_enumerated(n))
-        for n in progress(enumerated_sizes, "C by enumeration")])
-    checks.append(symbolic_zero_check(
-        "conv-second-moment-closed-form",
-        "C = (1/n) sum_t E[w_t w_t^T] (w_t = (f_{t-2}, f_{t-1}, f_t)) equals the sympy closed form "
-        f"in n, against exact enumeration of breakpoints for n in {enumerated_sizes}",
-        moment_gap))
 
+def conv_moment_gap(moment: sympy.Matrix, sizes: Iterable[int]) -> sympy.Matrix:
+    """The closed form C(n) minus its exact enumeration for every n in `sizes`."""
+    return sympy.diag(*[moment.subs(n_symbol, n) - sympy.Matrix(conv_second_moment_enumerated(n))
+                        for n in sizes])
+
+
+@dataclass(frozen=True)
+class ConvConditionLimit:
+    """limit: the sympy limit of tr(C) e_2(C) / (det(C) n^3); determinant: det(C), factored."""
+
+    limit: sympy.Expr
+    determinant: sympy.Expr
+
+    @property
+    def finite_positive(self) -> bool:
+        return bool(self.limit.is_finite and self.limit.is_positive)
+
+
+def conv_condition_limit(moment: sympy.Matrix) -> ConvConditionLimit:
     coefficients = moment.charpoly().all_coeffs()
     trace, pair_sum, determinant = -coefficients[1], coefficients[2], -coefficients[3]
-    upper_constant = sympy.limit(trace * pair_sum / (determinant * n_symbol**3), n_symbol, sympy.oo)
-    finite_positive = bool(upper_constant.is_finite and upper_constant.is_positive)
-    checks.append(Check(
-        layer=Layer.SYMBOLIC,
-        name="conv-condition-theta-n3",
-        statement="cond(C) = Theta(n^3): tr(C) e_2(C) / (det(C) n^3) has a finite positive limit L, "
-                  "and tr e_2/(9 det) <= cond(C) <= tr e_2/det, so cond(C)/n^3 -> [L/9, L]",
-        verdict=Verdict.CONSISTENT if finite_positive else Verdict.VIOLATED,
-        detail=f"sympy limit L = {upper_constant}; det(C) = {sympy.factor(determinant)}; "
-               f"cond(C) = Theta(n^3) with cond(C)/n^3 in [{upper_constant / 9}, {upper_constant}] "
-               "asymptotically (the numeric layer measures the constant itself)",
-        values={"limit_tr_e2_over_det_n3": str(upper_constant),
-                "det_C": str(sympy.factor(determinant))},
-    ))
+    limit = sympy.limit(trace * pair_sum / (determinant * n_symbol**3), n_symbol, sympy.oo)
+    return ConvConditionLimit(limit, sympy.factor(determinant))
 
-    determinant_beam, beta = cantilever_determinant()
-    checks.append(symbolic_zero_check(
-        "cantilever-characteristic-equation",
-        "sigma_max(W)/n^2 -> 1/beta^2, beta the first root of the clamped-free beam problem: its "
-        "boundary determinant equals 2 beta^5 (1 + cos(beta) cosh(beta))",
-        determinant_beam - 2 * beta**5 * (1 + sympy.cos(beta) * sympy.cosh(beta))))
 
-    table = Table(
-        name="conv-second-moment",
-        caption="C(n) = (1/n) sum_t E[w_t w_t^T] under the paper's distribution (k = 3), exact",
-        columns=("entry", "closed form"),
-        rows=tuple((f"C[{r},{c}]", sympy.sstr(moment[r, c]))
-                   for r in range(3) for c in range(r, 3)),
-    )
-    return LayerResult(layer=Layer.SYMBOLIC, checks=tuple(checks), tables=(table,))
+def verify(s: Session) -> None:
+    settings = s.preset(quick=StatementConfig.quick(), full=StatementConfig.full())
+    family = f"{settings.family.start}..{settings.family.stop - 1}"
+    s.zero("ramp-is-square-of-ones-symbolic",
+           "(T^2)_ij = sum_{m=j..i} 1 = i - j + 1 for symbolic i >= j (T = lower-triangular ones)",
+           square_entry_gap())
+    s.zero("ramp-is-square-of-ones", f"W = T^2 with W_ij = [i - j + 1]_+ for every n in {family}",
+           ramp_square_gap(s.progress(settings.family, "W = T^2")))
+    s.zero("lemma1-interior-identity",
+           "Lemma 1, interior entries: (W B)_ij = W_ij - 2 W_i,j+1 + W_i,j+2 = (d+1) - 2d + (d-1) = 0 "
+           "for d = i - j >= 2", lemma1_interior_gap())
+    s.zero("lemma1-inverse-is-second-difference",
+           f"Lemma 1: W B = I, B = banded (1, -2, 1), for every n in {family}",
+           lemma1_gap(s.progress(settings.family, "Lemma 1")))
+    s.zero("lemma2-closed-form",
+           "Lemma 2: eta lambda W^T sum_{i<t} (I - eta lambda W W^T)^i equals the expected SGD "
+           f"recursion from U_0 = 0, symbolic eta lambda, n in {settings.lemma2_sizes}, "
+           f"t = 1..{settings.lemma2_horizon}",
+           lemma2_gap(settings.lemma2_sizes, settings.lemma2_horizon))
+    _record_moments(s, settings.enumerated_sizes)
+    s.zero("cantilever-characteristic-equation",
+           "sigma_max(W)/n^2 -> 1/beta^2, beta the first root of the clamped-free beam problem: its "
+           "boundary determinant equals 2 beta^5 (1 + cos(beta) cosh(beta))", cantilever_gap())
+    moment = conv_second_moment_symbolic()
+    s.table("conv-second-moment",
+            "C(n) = (1/n) sum_t E[w_t w_t^T] under the paper's distribution (k = 3), exact",
+            ("entry", "closed form"),
+            ((f"C[{r},{c}]", sympy.sstr(moment[r, c])) for r in range(3) for c in range(r, 3)))
+
+
+def _record_moments(s: Session, sizes: tuple[int, ...]) -> None:
+    """E[p p^T] = lambda I, C in closed form, and cond(C) = Theta(n^3)."""
+    s.zero("breakpoint-covariance",
+           "E[p p^T] = k/(3n) I under the paper's distribution (k = 3, theta without replacement, "
+           f"a ~ U[-1, 1]; E[a^2] = 1/3), exact enumeration for n in {sizes}",
+           breakpoint_covariance_gap(sizes))
+    moment = conv_second_moment_symbolic()
+    s.zero("conv-second-moment-closed-form",
+           "C = (1/n) sum_t E[w_t w_t^T] (w_t = (f_{t-2}, f_{t-1}, f_t)) equals the sympy closed form "
+           f"in n, against exact enumeration of breakpoints for n in {sizes}",
+           conv_moment_gap(moment, s.progress(sizes, "C by enumeration")))
+    condition = conv_condition_limit(moment)
+    s.check("conv-condition-theta-n3",
+            "cond(C) = Theta(n^3): tr(C) e_2(C) / (det(C) n^3) has a finite positive limit L, "
+            "and tr e_2/(9 det) <= cond(C) <= tr e_2/det, so cond(C)/n^3 -> [L/9, L]",
+            Verdict.CONSISTENT if condition.finite_positive else Verdict.VIOLATED,
+            f"sympy limit L = {condition.limit}; det(C) = {condition.determinant}; "
+            f"cond(C) = Theta(n^3) with cond(C)/n^3 in [{condition.limit / 9}, {condition.limit}] "
+            "asymptotically (the numeric layer measures the constant itself)",
+            values={"limit_tr_e2_over_det_n3": str(condition.limit),
+                    "det_C": str(condition.determinant)})

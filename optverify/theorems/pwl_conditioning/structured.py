@@ -145,6 +145,22 @@ def ramp_spectrum_dense(n: int) -> RampSpectrum:
                         right[0], left[:, -1])
 
 
+@dataclass(frozen=True)
+class RampExtremes:
+    """The extreme singular values of W at the caller's mpmath precision.
+
+    sigma_max, sigma_min: largest and smallest singular values of W (mpf).
+    """
+
+    sigma_max: mpmath.mpf
+    sigma_min: mpmath.mpf
+
+    @property
+    def gram_condition(self) -> mpmath.mpf:
+        """cond(W^T W) = (sigma_max / sigma_min)^2."""
+        return (self.sigma_max / self.sigma_min) ** 2
+
+
 def ramp_matvec_mp(p: list) -> list:
     """W p at mpmath precision (double cumulative sum of a list of mpf)."""
     return list(accumulate(accumulate(p)))
@@ -155,19 +171,35 @@ def ramp_rmatvec_mp(q: list) -> list:
     return list(accumulate(accumulate(q[::-1])))[::-1]
 
 
-def _inverse_gram_mp(n: int) -> tuple[list, list, list]:
-    """The diagonals (main, first, second) of B^T B as mpf lists."""
+@dataclass(frozen=True)
+class Pentadiagonal:
+    """A symmetric pentadiagonal matrix by its diagonals, mpf lists: main (n entries), first
+    (n - 1) and second (n - 2) sub-diagonals."""
+
+    main: list
+    first: list
+    second: list
+
+    def shifted(self, shift: mpmath.mpf) -> Pentadiagonal:
+        """shift I - A."""
+        return Pentadiagonal([shift - v for v in self.main], [-v for v in self.first],
+                             [-v for v in self.second])
+
+
+def _inverse_gram_mp(n: int) -> Pentadiagonal:
+    """B^T B at mpmath precision."""
     bands = inverse_gram_bands(n)
-    return ([mp.mpf(v) for v in bands[2]], [mp.mpf(v) for v in bands[1, 1:]],
-            [mp.mpf(v) for v in bands[0, 2:]])
+    return Pentadiagonal([mp.mpf(v) for v in bands[2]], [mp.mpf(v) for v in bands[1, 1:]],
+                         [mp.mpf(v) for v in bands[0, 2:]])
 
 
-def _pentadiagonal_cholesky_mp(main: list, first: list, second: list) -> list[list]:
+def _pentadiagonal_cholesky_mp(matrix: Pentadiagonal) -> list[list]:
     """L with L L^T = A for a symmetric positive definite pentadiagonal A, at mpmath precision.
 
     mpmath has no banded solver, so this is the textbook band Cholesky (bandwidth 2): rows of L
     are [L_{j,j-2}, L_{j,j-1}, L_{j,j}].
     """
+    main, first, second = matrix.main, matrix.first, matrix.second
     n = len(main)
     rows = []
     for j in range(n):
@@ -224,8 +256,8 @@ def _rayleigh_iteration(step, start: np.ndarray, quotient) -> mpmath.mpf:
     raise ArithmeticError(f"Rayleigh iteration did not converge in {_MP_MAX_ITERATIONS} steps")
 
 
-def ramp_spectrum_mp(n: int) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """(sigma_max(W), sigma_min(W)) at the caller's mpmath precision, O(n) work per iteration.
+def ramp_spectrum_mp(n: int) -> RampExtremes:
+    """sigma_max(W) and sigma_min(W) at the caller's mpmath precision, O(n) work per iteration.
 
     Starts from the float64 eigenvectors of `ramp_spectrum`. sigma_max: power iteration on W^T W
     (cumulative sums). sigma_min: inverse iteration on (s I - B^T B) with the shift s just above
@@ -236,22 +268,20 @@ def ramp_spectrum_mp(n: int) -> tuple[mpmath.mpf, mpmath.mpf]:
     top = _rayleigh_iteration(
         lambda v: ramp_rmatvec_mp(ramp_matvec_mp(v)), start.top_vector, _dot
     )
-    main, first, second = _inverse_gram_mp(n)
     largest_estimate = mp.mpf(1) / mp.mpf(start.sigma_min) ** 2
     # 1e-8 relative: far above the float64 error of the estimate, far below the eigenvalue gap.
     shift = largest_estimate * (1 + mp.mpf(10) ** -8)
-    factor = _pentadiagonal_cholesky_mp([shift - v for v in main], [-v for v in first],
-                                        [-v for v in second])
+    factor = _pentadiagonal_cholesky_mp(_inverse_gram_mp(n).shifted(shift))
     inverse = _rayleigh_iteration(
         lambda v: _cholesky_solve_mp(factor, v), start.bottom_vector, _dot
     )
     largest_inverse_gram = shift - 1 / inverse
-    return mp.sqrt(top), 1 / mp.sqrt(largest_inverse_gram)
+    return RampExtremes(mp.sqrt(top), 1 / mp.sqrt(largest_inverse_gram))
 
 
-def ramp_spectrum_dense_mp(n: int) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """(sigma_max(W), sigma_min(W)) from mpmath's dense SVD (O(n^3)): the twin for small n."""
+def ramp_spectrum_dense_mp(n: int) -> RampExtremes:
+    """sigma_max(W) and sigma_min(W) from mpmath's dense SVD (O(n^3)): the twin for small n."""
     _check_size(n)
     matrix = mp.matrix([[max(i - j + 1, 0) for j in range(n)] for i in range(n)])
     values = mp.svd_r(matrix, compute_uv=False)
-    return max(values), min(values)
+    return RampExtremes(max(values), min(values))
