@@ -270,5 +270,4 @@ def verify(s: Session) -> None:
         rnn_panel = _tanh_rnn(s, setup, rng)
     s.figure(Figure("mpmath-products", "Jacobian products at high precision",
                     (orthogonal_panel, rnn_panel), columns=2))
-    s.note(f"mpmath at {s.precision} digits; precision floor "
-           f"10^-{round(-float(mp.log10(s.floor())))}.")
+    s.note(f"mpmath at {s.precision} digits; precision floor 10^-{s.floor_digits}.")
