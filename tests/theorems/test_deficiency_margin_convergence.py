@@ -14,10 +14,9 @@ from hypothesis import given
 from mpmath import mp
 from scipy import stats
 
-from optverify.claim import RunConfig, no_progress
+from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
 from optverify.numerics.deep_linear import end_to_end
 from optverify.numerics.mp_linalg import to_mp
-from optverify.results import Verdict
 from optverify.theorems.deficiency_margin_convergence import (
     CLAIM,
     conditions,
@@ -26,7 +25,6 @@ from optverify.theorems.deficiency_margin_convergence import (
     numeric,
     statement,
 )
-from optverify.verdict import symbolic_zero_check
 from tests.strategies import deficiency_margin_problems
 
 QUICK = RunConfig(quick=True)
@@ -132,13 +130,14 @@ def test_lemma_factor_is_not_the_exact_first_order_factor():
     """The check can fail: the lemma's decrease sigma^p l is 1/(2N) of the exact first order."""
     w, phi = sympy.symbols("w phi", positive=True)
     loose = statement.scalar_first_order_decrease(2) - 3 * w ** 2 * (w**2 - phi) ** 2 / 2
-    assert symbolic_zero_check("negative-twin", "", loose).verdict is not Verdict.CONSISTENT
+    check = Session(QUICK, Layer.SYMBOLIC).zero("negative-twin", "", loose)
+    assert check.verdict is not Verdict.CONSISTENT
 
 
 def test_weyl_spot_check_holds_and_is_attained():
-    spot = statement.weyl_spot_check(QUICK)
-    assert spot["worst_margin"] >= 0
-    assert spot["attained_gap"] < 1e-12
+    spot = statement.weyl_spot_check(Session(QUICK, Layer.SYMBOLIC).rng("weyl"), 500)
+    assert spot.worst_margin >= 0
+    assert spot.attained_gap < 1e-12
 
 
 # --- numeric layer ----------------------------------------------------------------------------
@@ -174,9 +173,9 @@ def test_margin_probability_matches_scipy_noncentral_chi_square(inputs, scale, m
 
 
 def test_scalar_theorem_run_reaches_epsilon():
-    result = numeric.scalar_theorem_run(0.9, 0.005, RunConfig(precision=30))
-    assert result["l_T"] <= result["epsilon"]
-    assert result["smallest_decrease_ratio"] >= 1
+    result = numeric.scalar_theorem_run(0.9, 0.005, 30)
+    assert result.l_T <= result.epsilon
+    assert result.smallest_decrease_ratio >= 1
 
 
 # --- experiment layer -------------------------------------------------------------------------
@@ -233,7 +232,7 @@ def test_lemma_holds_on_instances_meeting_the_hypotheses(problem):
 
 @pytest.mark.parametrize("layer", ["symbolic", "numeric", "experiment"])
 def test_layers_run_in_quick_mode(layer):
-    result = getattr(CLAIM, layer)(QUICK, no_progress)
+    result = run_layer(getattr(CLAIM, layer), Layer(layer), QUICK, claim_bound=CLAIM.bound)
     assert result.checks
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
     for figure in result.figures:
@@ -243,7 +242,7 @@ def test_layers_run_in_quick_mode(layer):
 @pytest.mark.slow
 @pytest.mark.parametrize("layer", ["symbolic", "numeric", "experiment"])
 def test_layers_run_in_full_mode(layer):
-    result = getattr(CLAIM, layer)(RunConfig(), no_progress)
+    result = run_layer(getattr(CLAIM, layer), Layer(layer), RunConfig(), claim_bound=CLAIM.bound)
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
 
 
@@ -255,7 +254,8 @@ def test_a_decay_below_the_dtype_resolution_gives_no_rate():
 
 
 def test_float32_quick_run_reports_unresolved_rates_as_inconclusive_not_errors():
-    result = experiment.verify(RunConfig(quick=True, dtype="float32"), no_progress)
+    result = run_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=True, dtype="float32"),
+                       claim_bound=CLAIM.bound)
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
     unresolved = [c for c in result.checks if "below precision" in c.detail]
     assert unresolved and all(c.verdict is Verdict.INCONCLUSIVE for c in unresolved)

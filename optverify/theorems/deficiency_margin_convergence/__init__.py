@@ -7,8 +7,12 @@ Cohen, Golowich, Hu, "A Convergence Analysis of Gradient Descent for Deep Linear
 l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t).
 """
 
-from optverify.claim import Bound, BoundKind, Claim, Source
-from optverify.theorems.deficiency_margin_convergence import experiment, numeric, statement
+from optverify.kit import Bound, Claim, Source
+from optverify.theorems.deficiency_margin_convergence import (
+    experiment,
+    numeric,
+    statement,
+)
 
 CLAIM = Claim(
     id="deficiency-margin-convergence",
@@ -18,7 +22,7 @@ CLAIM = Claim(
         theorem="Theorem 1 and its lemma, Theorem 2, Appendix C Claims 4-5",
         arxiv="1810.02281",
     ),
-    bound=Bound(BoundKind.INEQUALITY, variable="t", expression=statement.LEMMA),
+    bound=Bound.inequality(statement.LEMMA, variable="t"),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

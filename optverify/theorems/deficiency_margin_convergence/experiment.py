@@ -20,16 +20,27 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
 import torch
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import rate_panel
-from optverify.numerics.deep_linear import balanced_factors, end_to_end, gradient_descent_step
-from optverify.numerics.fit import fit_exponential_rate, fit_power_law
-from optverify.numerics.precision import machine_epsilon
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
+from optverify.kit import (
+    Bound,
+    Figure,
+    Panel,
+    Series,
+    Session,
+    Verdict,
+    fit_exponential_rate,
+    fit_power_law,
+    machine_epsilon,
+    rate_panel,
+)
+from optverify.numerics.deep_linear import (
+    balanced_factors,
+    end_to_end,
+    gradient_descent_step,
+)
 from optverify.theorems.deficiency_margin_convergence.conditions import (
+    balance_bound,
     check_depth,
     check_target,
     contraction_exponent,
@@ -44,9 +55,8 @@ from optverify.theorems.deficiency_margin_convergence.instances import (
     perturbed_factors,
     target_with_spectrum,
 )
-from optverify.verdict import inequality_check, rate_check
 
-RATE_IN_STEP_SIZE = Bound(BoundKind.UPPER, variable="eta", exponent=sympy.Integer(1))
+RATE_IN_STEP_SIZE = Bound.upper("eta", 1)
 """Theorem 1 guarantees rate >= eta c^{2(N-1)/N} for every eta up to its bound: as eta -> 0 the rate
 cannot fall faster than eta^1, an upper bound on the exponent (gradient flow makes it exactly 1)."""
 
@@ -156,101 +166,155 @@ def rate_resolution(dtype: str) -> float:
     return 64 * machine_epsilon(dtype)
 
 
-def _targets(config: RunConfig, count: int) -> torch.Tensor:
-    rng = config.numpy_rng("experiment-targets")
+def _targets(s: Session, count: int) -> torch.Tensor:
+    rng = s.rng("experiment-targets")
     targets = np.stack([target_with_spectrum(TARGET_SINGULAR_VALUES, 3, 3, rng) for _ in range(count)])
-    return torch.tensor(targets, dtype=config.torch_dtype, device=config.device)
+    return torch.tensor(targets, dtype=s.torch_dtype, device=s.device)
+
+
+@dataclass(frozen=True)
+class DepthProblem:
+    """One depth's set-up shared by its sweeps: the targets (instances, 3, 3), the margins, ||Phi||_F,
+    the loss floor and the rate resolution of the run's dtype."""
+
+    depth: int
+    targets: torch.Tensor
+    margins: np.ndarray
+    norm: float
+    floor: float
+    resolution: float
+
+    @property
+    def exponent(self) -> float:
+        return contraction_exponent(self.depth)
+
+    def grid_factors(self, repeats: int, generator: torch.Generator):
+        """Procedure 1's balanced factors of W_e(0) with margin exactly c, for every (margin,
+        repeat, instance): shapes (margins, repeats, instances, ...)."""
+        targets = self.targets
+        margin_grid = torch.tensor(self.margins, dtype=targets.dtype, device=targets.device)[:, None]
+        start = initial_end_to_end(targets.expand(len(self.margins), *targets.shape), margin_grid,
+                                   generator)
+        start = start[:, None].expand(len(self.margins), repeats, *targets.shape)
+        return balanced_factors(start, (HIDDEN_WIDTH,) * (self.depth - 1))
+
+    def step_sizes(self, etas) -> torch.Tensor:
+        """Step sizes as a tensor broadcasting against (margins, step sizes, instances)."""
+        return torch.tensor(etas, dtype=self.targets.dtype, device=self.targets.device)[None, :, None]
+
+
+def depth_problem(depth: int, settings: ExperimentConfig, s: Session) -> DepthProblem:
+    targets = _targets(s, settings.instances)
+    norm = float(torch.linalg.matrix_norm(targets)[0])
+    return DepthProblem(depth, targets, np.array(settings.margins), norm, loss_floor(norm, s.dtype),
+                        rate_resolution(s.dtype))
+
+
+def fitted_rates(losses: np.ndarray, last_steps, floor: float, resolution: float) -> np.ndarray:
+    """`fitted_rate` of every run of losses (steps+1, margins, step sizes, instances), the fit
+    window of step size j ending at last_steps[j]; NaN where no rate is resolved."""
+    _, margins, sizes, instances = losses.shape
+    return np.array([
+        fitted_rate(losses[:, i, j, k], last_steps[j], floor, resolution)
+        for i in range(margins) for j in range(sizes) for k in range(instances)
+    ], dtype=float).reshape(margins, sizes, instances)
+
+
+@dataclass(frozen=True)
+class InsideRuns:
+    """Inside the hypotheses (delta-balanced factors, eta = eta_max x fraction), per (margin,
+    fraction, instance): step sizes, fitted and guaranteed rates; the worst lemma margin over every
+    step and run, and whether every run meets Theorem 1's hypotheses."""
+
+    eta: np.ndarray
+    rate: np.ndarray
+    guaranteed: np.ndarray
+    lemma_margin: float
+    hypotheses: bool
+
+
+def inside_runs(problem: DepthProblem, settings: ExperimentConfig, s: Session) -> InsideRuns:
+    depth, targets, exponent = problem.depth, problem.targets, problem.exponent
+    fractions = np.array(settings.inside_fractions)
+    factors = problem.grid_factors(len(fractions), s.generator(f"inside-{depth}"))
+    delta = balance_bound(min(settings.margins), problem.norm, depth) / 2
+    factors = perturbed_factors(factors, delta, s.generator(f"perturb-{depth}"))
+    actual_margin = deficiency_margin(end_to_end(factors), targets)
+    eta_max = step_size_bound(actual_margin, problem.norm, depth)
+    eta = eta_max * torch.tensor(fractions, dtype=targets.dtype, device=targets.device)[None, :, None]
+    holds = bool(hypotheses_hold(factors, targets, 0.0).all()) and bool((eta <= eta_max).all())
+    losses, sigmas = run_gradient_descent(factors, targets, eta, settings.inside_steps,
+                                          track_sigma=True)
+    guaranteed_next = (1 - eta * sigmas**exponent) * losses[:-1]
+    lemma_margin = float(((guaranteed_next - losses[1:]) / losses[:-1]).min())
+    rate = fitted_rates(losses.cpu().numpy(), [settings.inside_steps] * len(fractions),
+                        problem.floor, problem.resolution)
+    eta_np = eta.expand_as(actual_margin).cpu().numpy()
+    guaranteed = -np.log1p(-eta_np * actual_margin.cpu().numpy() ** exponent)
+    return InsideRuns(eta_np, rate, guaranteed, lemma_margin, holds)
+
+
+@dataclass(frozen=True)
+class OutsideRuns:
+    """Outside the step-size hypothesis (exactly balanced factors, fixed step sizes far above the
+    bound), per (margin, step size, instance): fitted and guaranteed rates, the worst envelope
+    margin, and one run's losses (middle margin, smallest eta, first instance) for the figure."""
+
+    rate: np.ndarray
+    guaranteed: np.ndarray
+    envelope_margin: float
+    sample_losses: np.ndarray
+
+
+def outside_runs(problem: DepthProblem, settings: ExperimentConfig, s: Session) -> OutsideRuns:
+    etas, margins = np.array(settings.outside_step_sizes), problem.margins
+    factors = problem.grid_factors(len(etas), s.generator(f"outside-{problem.depth}"))
+    steps = math.ceil(settings.flow_time / etas.min())
+    losses, _ = run_gradient_descent(factors, problem.targets, problem.step_sizes(etas), steps)
+    losses = losses.cpu().numpy()
+    rate = fitted_rates(losses, [math.ceil(settings.flow_time / eta) for eta in etas],
+                        problem.floor, problem.resolution)
+    guaranteed = -np.log1p(-etas[None, :, None] * margins[:, None, None] ** problem.exponent)
+    envelope = _envelope_margin(losses, etas, margins, problem.exponent, problem.floor)
+    return OutsideRuns(rate, guaranteed, envelope, losses[:, 1, 0, 0])
+
+
+@dataclass(frozen=True)
+class LargeStepRuns:
+    """Large steps (outside the hypotheses), per (margin, step size, instance): l(T)/l(0) and the
+    envelope margin."""
+
+    final_ratio: np.ndarray
+    envelope_margin: np.ndarray
+
+
+def large_step_runs(problem: DepthProblem, settings: ExperimentConfig, s: Session) -> LargeStepRuns:
+    large = np.array(settings.large_step_sizes)
+    factors = problem.grid_factors(len(large), s.generator(f"large-{problem.depth}"))
+    losses, _ = run_gradient_descent(factors, problem.targets, problem.step_sizes(large),
+                                     settings.large_steps)
+    losses = losses.cpu().numpy()
+    with np.errstate(invalid="ignore", over="ignore"):
+        final_ratio = losses[-1] / losses[0]
+    return LargeStepRuns(final_ratio, _envelope_per_run(losses, large, problem.margins,
+                                                        problem.exponent, problem.floor))
 
 
 @dataclass(frozen=True)
 class DepthRuns:
-    """Per-depth results of the inside- and outside-hypotheses sweeps."""
+    """Per-depth results of the inside-, outside-hypotheses and large-step sweeps."""
 
     depth: int
-    inside_eta: np.ndarray  # (margins, fractions, instances)
-    inside_rate: np.ndarray
-    inside_guaranteed: np.ndarray
-    inside_lemma_margin: float
-    inside_hypotheses: bool
-    outside_rate: np.ndarray  # (margins, step sizes, instances)
-    outside_guaranteed: np.ndarray
-    outside_envelope_margin: float
-    sample_losses: np.ndarray  # (steps+1,) one outside run at the middle margin, smallest eta
-    large_final_ratio: np.ndarray  # (margins, large step sizes, instances): l(T)/l(0)
-    large_envelope_margin: np.ndarray
+    inside: InsideRuns
+    outside: OutsideRuns
+    large: LargeStepRuns
 
 
-def _grid_factors(targets, margins, repeats, depth, config: RunConfig, purpose: str):
-    generator = config.torch_generator(purpose)
-    margin_grid = torch.tensor(margins, dtype=targets.dtype, device=targets.device)[:, None]
-    start = initial_end_to_end(targets.expand(len(margins), *targets.shape), margin_grid, generator)
-    start = start[:, None].expand(len(margins), repeats, *targets.shape)
-    return balanced_factors(start, (HIDDEN_WIDTH,) * (depth - 1))
-
-
-def depth_runs(depth: int, settings: ExperimentConfig, config: RunConfig) -> DepthRuns:
+def depth_runs(depth: int, settings: ExperimentConfig, s: Session) -> DepthRuns:
     """Inside / outside / large-step sweeps for one depth (batched over margins, steps, instances)."""
-    targets = _targets(config, settings.instances)
-    norm = float(torch.linalg.matrix_norm(targets)[0])
-    exponent = contraction_exponent(depth)
-    floor = loss_floor(norm, config.dtype)
-    margins = np.array(settings.margins)
-    dtype, device = config.torch_dtype, config.device
-
-    # Inside the hypotheses: delta-balanced factors (delta below the bound) and eta <= eta_max.
-    fractions = np.array(settings.inside_fractions)
-    factors = _grid_factors(targets, settings.margins, len(fractions), depth, config, f"inside-{depth}")
-    delta = min(settings.margins) ** 2 / (256 * depth**3 * norm ** exponent) / 2
-    factors = perturbed_factors(factors, delta, config.torch_generator(f"perturb-{depth}"))
-    actual_margin = deficiency_margin(end_to_end(factors), targets)
-    eta_max = step_size_bound(actual_margin, norm, depth)
-    inside_eta = eta_max * torch.tensor(fractions, dtype=dtype, device=device)[None, :, None]
-    holds = bool(hypotheses_hold(factors, targets, 0.0).all()) and bool((inside_eta <= eta_max).all())
-    losses, sigmas = run_gradient_descent(factors, targets, inside_eta, settings.inside_steps,
-                                          track_sigma=True)
-    guaranteed_next = (1 - inside_eta * sigmas**exponent) * losses[:-1]
-    lemma_margin = float(((guaranteed_next - losses[1:]) / losses[:-1]).min())
-    inside_losses = losses.cpu().numpy()
-    inside_rate = np.array([
-        fitted_rate(inside_losses[:, i, j, k], settings.inside_steps, floor,
-                    rate_resolution(config.dtype))
-        for i in range(len(margins)) for j in range(len(fractions)) for k in range(settings.instances)
-    ], dtype=float).reshape(len(margins), len(fractions), settings.instances)
-    inside_eta_np = inside_eta.expand_as(actual_margin).cpu().numpy()
-    inside_guaranteed = -np.log1p(-inside_eta_np * actual_margin.cpu().numpy() ** exponent)
-
-    # Outside the hypotheses: exactly balanced factors, step sizes far above the bound.
-    etas = np.array(settings.outside_step_sizes)
-    factors = _grid_factors(targets, settings.margins, len(etas), depth, config, f"outside-{depth}")
-    eta_grid = torch.tensor(etas, dtype=dtype, device=device)[None, :, None]
-    steps = math.ceil(settings.flow_time / etas.min())
-    losses, _ = run_gradient_descent(factors, targets, eta_grid, steps)
-    outside_losses = losses.cpu().numpy()
-    outside_rate = np.array([
-        fitted_rate(outside_losses[:, i, j, k], math.ceil(settings.flow_time / etas[j]), floor,
-                    rate_resolution(config.dtype))
-        for i in range(len(margins)) for j in range(len(etas)) for k in range(settings.instances)
-    ], dtype=float).reshape(len(margins), len(etas), settings.instances)
-    outside_guaranteed = -np.log1p(-etas[None, :, None] * margins[:, None, None] ** exponent)
-    envelope = _envelope_margin(outside_losses, etas, margins, exponent, floor)
-
-    # Large steps (outside the hypotheses): where GD stops converging.
-    large = np.array(settings.large_step_sizes)
-    factors = _grid_factors(targets, settings.margins, len(large), depth, config, f"large-{depth}")
-    losses, _ = run_gradient_descent(
-        factors, targets, torch.tensor(large, dtype=dtype, device=device)[None, :, None],
-        settings.large_steps)
-    large_losses = losses.cpu().numpy()
-    with np.errstate(invalid="ignore", over="ignore"):
-        final_ratio = large_losses[-1] / large_losses[0]
-    return DepthRuns(
-        depth=depth, inside_eta=inside_eta_np, inside_rate=inside_rate,
-        inside_guaranteed=inside_guaranteed, inside_lemma_margin=lemma_margin,
-        inside_hypotheses=holds, outside_rate=outside_rate, outside_guaranteed=outside_guaranteed,
-        outside_envelope_margin=envelope, sample_losses=outside_losses[:, 1, 0, 0],
-        large_final_ratio=final_ratio,
-        large_envelope_margin=_envelope_per_run(large_losses, large, margins, exponent, floor),
-    )
+    problem = depth_problem(depth, settings, s)
+    return DepthRuns(depth, inside_runs(problem, settings, s), outside_runs(problem, settings, s),
+                     large_step_runs(problem, settings, s))
 
 
 def _envelope_per_run(losses, etas, margins, exponent, floor) -> np.ndarray:
@@ -270,15 +334,83 @@ def _envelope_margin(losses, etas, margins, exponent, floor) -> float:
 
 
 @dataclass(frozen=True)
-class FailureRuns:
-    """Appendix C reproductions: final and extreme losses per (depth, step size, init)."""
+class Claim4Run:
+    """One Appendix C Claim 4 run: d = 1, Phi = 1, W_e(0) = 1/2, from the init `init`."""
 
-    claim4: tuple[tuple, ...]  # (N, eta, init label, margin, delta, l(0), l(T), diverged)
-    claim4_curves: tuple[Series, ...]
-    claim5: tuple[tuple, ...]  # (N, eta, margin, min_t l(t) - lambda^2/2, l(T), min eig W_e)
-    claim5_curves: tuple[Series, ...]
-    claim5_floor_margin: float
+    depth: int
+    eta: float
+    init: str
+    margin: float
+    delta: float
+    initial_loss: float
+    final_loss: float
+    diverged: bool
+    curve: np.ndarray
+
+    @property
+    def row(self) -> tuple:
+        return (self.depth, self.eta, self.init, self.margin, self.delta, self.initial_loss,
+                self.final_loss, self.diverged)
+
+
+@dataclass(frozen=True)
+class Claim5Run:
+    """One Appendix C Claim 5 run: identity init, symmetric Phi with eigenvalue -lambda.
+
+    lowest: min_t l(t) - lambda^2/2 over the finite losses; min_eigenvalue: of the symmetric part
+    of W_e(T) (NaN when the run diverged)."""
+
+    depth: int
+    eta: float
+    margin: float
+    lowest: float
+    final_loss: float
+    min_eigenvalue: float
+    curve: np.ndarray
+
+    @property
+    def row(self) -> tuple:
+        return (self.depth, self.eta, self.margin, self.lowest, self.final_loss, self.min_eigenvalue)
+
+
+@dataclass(frozen=True)
+class FailureRuns:
+    """Appendix C reproductions: Claim 4 and Claim 5 runs per (depth, step size, init), and the
+    rounding tolerance of Claim 5's floor (64 eps(dtype) times max(l(0), 1))."""
+
+    claim4: tuple[Claim4Run, ...]
+    claim5: tuple[Claim5Run, ...]
     claim5_tolerance: float
+
+    @property
+    def claim4_cells(self) -> dict[tuple[int, float], list[tuple[str, bool]]]:
+        """(init, diverged) per (N, eta)."""
+        cells: dict[tuple[int, float], list[tuple[str, bool]]] = {}
+        for run in self.claim4:
+            cells.setdefault((run.depth, run.eta), []).append((run.init, run.diverged))
+        return cells
+
+    @property
+    def claim4_reproduced(self) -> bool:
+        """In every (N, eta) cell the balanced init converges and some unbalanced init diverges."""
+        return all(not dict(cell)["balanced"]
+                   and any(d for label, d in cell if label != "balanced")
+                   for cell in self.claim4_cells.values())
+
+    @property
+    def claim4_values(self) -> dict[str, str]:
+        return {f"N={depth}, eta={eta:g}": ", ".join(
+            f"{label}: {'diverged' if d else 'converging'}" for label, d in cell)
+            for (depth, eta), cell in self.claim4_cells.items()}
+
+    @property
+    def claim5_floor_margin(self) -> float:
+        return min(run.lowest for run in self.claim5)
+
+    def claim5_values(self, lam: float) -> dict[str, str]:
+        return {f"N={run.depth}, eta={run.eta:g}": f"l(T) - lambda^2/2 = "
+                f"{run.final_loss - lam**2 / 2:.3g}, min eig W_e(T) = {run.min_eigenvalue:.3g}"
+                for run in self.claim5}
 
 
 def claim4_factors(depth: int, scale: float, product: float, dtype, device):
@@ -295,57 +427,65 @@ def _loss_curve_series(label: str, losses: np.ndarray) -> Series:
     return Series(label, tuple(float(s) for s in steps), tuple(float(v) for v in losses[finite]), "line")
 
 
-def failure_runs(settings: ExperimentConfig, config: RunConfig) -> FailureRuns:
-    """Claim 4 and Claim 5 of Appendix C, as the paper states them (even depths only)."""
-    dtype, device = config.torch_dtype, config.device
+CLAIM4_PRODUCT = 0.5
+"""Claim 4's W_e(0) = 1/2 for Phi = 1: deficiency margin c = 1 - |1/2 - 1| = 1/2."""
+
+
+def claim4_run(depth: int, eta: float, init: str, scale: float, steps: int, dtype,
+               device) -> Claim4Run:
     target = torch.ones(1, 1, dtype=dtype, device=device)
-    product = 0.5  # W_e(0) = 1/2: deficiency margin c = 1 - |1/2 - 1| = 1/2
-    claim4, curves4 = [], []
-    for depth in settings.claim4_depths:
-        for eta in settings.claim4_step_sizes:
-            inits = [("balanced", product ** (1 / depth))] + [
-                (f"unbalanced K={scale:g}", scale) for scale in settings.claim4_scales]
-            for label, scale in inits:
-                factors = claim4_factors(depth, scale, product, dtype, device)
-                margin = float(deficiency_margin(end_to_end(factors), target))
-                delta = abs(scale**2 - (product ** (2 / depth) / scale) ** 2)
-                with np.errstate(all="ignore"):
-                    losses, _ = run_gradient_descent(
-                        factors, target, torch.tensor(eta, dtype=dtype, device=device),
-                        settings.claim4_steps)
-                curve = losses.cpu().numpy()
-                final = float(curve[-1])
-                diverged = not math.isfinite(final) or final > float(curve[0])
-                claim4.append((depth, eta, label, margin, delta, float(curve[0]), final, diverged))
-                if eta == settings.claim4_step_sizes[-1] and depth == settings.claim4_depths[0]:
-                    curves4.append(_loss_curve_series(f"N={depth}, eta={eta:g}, {label}", curve))
-    claim5, curves5 = [], []
-    lam = settings.negative_eigenvalue
-    rotation = torch.tensor(target_with_spectrum((1.0, 1.0), 2, 2, config.numpy_rng("claim5")),
-                            dtype=dtype, device=device)
-    phi = rotation @ torch.diag(torch.tensor([1.0, -lam], dtype=dtype, device=device)) @ rotation.mT
-    floor_margin, scale = math.inf, 1.0
-    for depth in settings.claim5_depths:
-        for eta in settings.claim5_step_sizes:
-            factors = [torch.eye(2, dtype=dtype, device=device) for _ in range(depth)]
-            margin = float(deficiency_margin(end_to_end(factors), phi))
-            with np.errstate(all="ignore"):
-                losses, _ = run_gradient_descent(factors, phi, torch.tensor(eta, dtype=dtype,
-                                                                             device=device),
-                                                 settings.claim5_steps)
-            curve = losses.cpu().numpy()
-            finite = curve[np.isfinite(curve)]
-            lowest = float(finite.min()) - lam**2 / 2
-            floor_margin = min(floor_margin, lowest)
-            scale = max(scale, float(curve[0]))
-            final_factors = _final_symmetric_end_to_end(depth, eta, phi, settings.claim5_steps)
-            claim5.append((depth, eta, margin, lowest, float(curve[-1]), final_factors))
-            if depth == settings.claim5_depths[0]:
-                curves5.append(_loss_curve_series(f"N={depth}, eta={eta:g}", curve))
+    product = CLAIM4_PRODUCT
+    factors = claim4_factors(depth, scale, product, dtype, device)
+    margin = float(deficiency_margin(end_to_end(factors), target))
+    delta = abs(scale**2 - (product ** (2 / depth) / scale) ** 2)
+    with np.errstate(all="ignore"):
+        losses, _ = run_gradient_descent(factors, target, torch.tensor(eta, dtype=dtype,
+                                                                       device=device), steps)
+    curve = losses.cpu().numpy()
+    final = float(curve[-1])
+    diverged = not math.isfinite(final) or final > float(curve[0])
+    return Claim4Run(depth, eta, init, margin, delta, float(curve[0]), final, diverged, curve)
+
+
+def claim4_runs(settings: ExperimentConfig, dtype, device) -> tuple[Claim4Run, ...]:
+    """Claim 4 for every (even N, eta): the balanced init and the unbalanced ones (scale K)."""
+    return tuple(
+        claim4_run(depth, eta, label, scale, settings.claim4_steps, dtype, device)
+        for depth in settings.claim4_depths for eta in settings.claim4_step_sizes
+        for label, scale in [("balanced", CLAIM4_PRODUCT ** (1 / depth))]
+        + [(f"unbalanced K={scale:g}", scale) for scale in settings.claim4_scales])
+
+
+def claim5_target(settings: ExperimentConfig, rng: np.random.Generator, dtype, device) -> torch.Tensor:
+    """Phi = R diag(1, -lambda) R^T with a Haar-random rotation R (from `rng`)."""
+    rotation = torch.tensor(target_with_spectrum((1.0, 1.0), 2, 2, rng), dtype=dtype, device=device)
+    spectrum = torch.tensor([1.0, -settings.negative_eigenvalue], dtype=dtype, device=device)
+    return rotation @ torch.diag(spectrum) @ rotation.mT
+
+
+def claim5_run(depth: int, eta: float, phi: torch.Tensor, settings: ExperimentConfig) -> Claim5Run:
+    factors = [torch.eye(2, dtype=phi.dtype, device=phi.device) for _ in range(depth)]
+    margin = float(deficiency_margin(end_to_end(factors), phi))
+    with np.errstate(all="ignore"):
+        losses, _ = run_gradient_descent(factors, phi, torch.tensor(eta, dtype=phi.dtype,
+                                                                    device=phi.device),
+                                         settings.claim5_steps)
+    curve = losses.cpu().numpy()
+    lowest = float(curve[np.isfinite(curve)].min()) - settings.negative_eigenvalue**2 / 2
+    final_factors = _final_symmetric_end_to_end(depth, eta, phi, settings.claim5_steps)
+    return Claim5Run(depth, eta, margin, lowest, float(curve[-1]), final_factors, curve)
+
+
+def failure_runs(settings: ExperimentConfig, s: Session) -> FailureRuns:
+    """Claim 4 and Claim 5 of Appendix C, as the paper states them (even depths only)."""
+    dtype, device = s.torch_dtype, s.device
+    claim4 = claim4_runs(settings, dtype, device)
+    phi = claim5_target(settings, s.rng("claim5"), dtype, device)
+    claim5 = tuple(claim5_run(depth, eta, phi, settings) for depth in settings.claim5_depths
+                   for eta in settings.claim5_step_sizes)
     # the minimum is reached below l(0): its rounding is a few ulps of max(l(0), 1)
-    tolerance = 64 * machine_epsilon(config.dtype) * scale
-    return FailureRuns(tuple(claim4), tuple(curves4), tuple(claim5), tuple(curves5), floor_margin,
-                       tolerance)
+    scale = max([1.0, *(float(run.curve[0]) for run in claim5)])
+    return FailureRuns(claim4, claim5, 64 * machine_epsilon(s.dtype) * scale)
 
 
 def _final_symmetric_end_to_end(depth: int, eta: float, phi: torch.Tensor, steps: int) -> float:
@@ -360,47 +500,51 @@ def _final_symmetric_end_to_end(depth: int, eta: float, phi: torch.Tensor, steps
     return float(torch.linalg.eigvalsh((product + product.mT) / 2)[0])
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def verify(s: Session) -> None:
     """Rates inside and outside Theorem 1's hypotheses, and Appendix C's two failure cases."""
-    settings = ExperimentConfig.quick() if config.quick else ExperimentConfig.full()
-    runs = [depth_runs(depth, settings, config) for depth in progress(settings.depths, "GD sweeps")]
-    checks, panels, rows, large_rows = [], [], [], []
+    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    runs = [depth_runs(depth, settings, s) for depth in s.progress(settings.depths, "GD sweeps")]
     for run in runs:
-        checks.extend(_depth_checks(run, settings, config.dtype))
-        panels.append(_rate_panel(run, settings))
-        rows.extend(_depth_rows(run, settings))
-        large_rows.extend(_large_step_rows(run, settings))
-    failures = failure_runs(settings, config)
-    checks.extend(_failure_checks(failures, settings))
-    figures = (
-        Figure("rate-vs-step-size", "Fitted decay rate of log l(t) against the step size eta",
-               tuple(panels), columns=len(panels)),
-        Figure("loss-curves", "GD from a deficiency margin (outside the step-size hypothesis)",
-               (_loss_panel(runs, settings),)),
-        Figure("appendix-c-failures", "Appendix C: failure without balancedness or margin",
-               (Panel("Claim 4: d = 1, Phi = 1, W_e(0) = 1/2 (margin 1/2)", "step t", "l(t)",
-                      failures.claim4_curves, xscale="linear"),
-                Panel(f"Claim 5: symmetric Phi with eigenvalue -{settings.negative_eigenvalue}, "
-                      "identity init", "step t", "l(t)",
-                      failures.claim5_curves + (_floor_series(settings),), xscale="linear")),
-               columns=2),
-    )
-    tables = (
-        Table("rates", "Fitted per-step decay rate of log l(t) vs Theorem 1's guaranteed "
-              "-log(1 - eta c^{2(N-1)/N}) (mean over instances)",
-              ("N", "regime", "c", "eta", "measured rate", "guaranteed rate", "ratio"), tuple(rows)),
-        Table("large-steps", f"OUTSIDE the hypotheses: large step sizes, {settings.large_steps} steps "
-              f"from margins {settings.margins}; Theorem 1 makes no claim here",
-              ("N", "eta", "runs ending above l(0) or non-finite",
-               "runs breaking l(t) <= l(0)(1 - eta c^p)^t", "runs"), tuple(large_rows)),
-        Table("claim4", "Appendix C Claim 4 (d = 1, Phi = 1): GD from W_e(0) = 1/2 (margin 1/2)",
-              ("N", "eta", "init", "margin", "delta", "l(0)", "l(T)", "diverged"),
-              tuple(failures.claim4)),
-        Table("claim5", "Appendix C Claim 5: identity init, symmetric Phi with a negative eigenvalue",
-              ("N", "eta", "margin of init", "min_t l(t) - lambda^2/2", "l(T)",
-               "min eigenvalue of W_e(T)"), tuple(failures.claim5)),
-    )
-    return LayerResult(Layer.EXPERIMENT, checks=tuple(checks), figures=figures, tables=tables)
+        _record_depth(s, run, settings)
+    failures = failure_runs(settings, s)
+    _record_failures(s, failures, settings)
+    s.figure("rate-vs-step-size", "Fitted decay rate of log l(t) against the step size eta",
+             [_rate_panel(run, settings) for run in runs], columns=len(runs))
+    s.figure("loss-curves", "GD from a deficiency margin (outside the step-size hypothesis)",
+             (_loss_panel(runs, settings),))
+    s.figure(_failures_figure(failures, settings))
+    s.table("rates", "Fitted per-step decay rate of log l(t) vs Theorem 1's guaranteed "
+            "-log(1 - eta c^{2(N-1)/N}) (mean over instances)",
+            ("N", "regime", "c", "eta", "measured rate", "guaranteed rate", "ratio"),
+            [row for run in runs for row in _depth_rows(run, settings)])
+    s.table("large-steps", f"OUTSIDE the hypotheses: large step sizes, {settings.large_steps} steps "
+            f"from margins {settings.margins}; Theorem 1 makes no claim here",
+            ("N", "eta", "runs ending above l(0) or non-finite",
+             "runs breaking l(t) <= l(0)(1 - eta c^p)^t", "runs"),
+            [row for run in runs for row in _large_step_rows(run, settings)])
+    s.table("claim4", "Appendix C Claim 4 (d = 1, Phi = 1): GD from W_e(0) = 1/2 (margin 1/2)",
+            ("N", "eta", "init", "margin", "delta", "l(0)", "l(T)", "diverged"),
+            [run.row for run in failures.claim4])
+    s.table("claim5", "Appendix C Claim 5: identity init, symmetric Phi with a negative eigenvalue",
+            ("N", "eta", "margin of init", "min_t l(t) - lambda^2/2", "l(T)",
+             "min eigenvalue of W_e(T)"), [run.row for run in failures.claim5])
+
+
+def _failures_figure(failures: FailureRuns, settings: ExperimentConfig) -> Figure:
+    claim4 = tuple(_loss_curve_series(f"N={run.depth}, eta={run.eta:g}, {run.init}", run.curve)
+                   for run in failures.claim4
+                   if run.eta == settings.claim4_step_sizes[-1]
+                   and run.depth == settings.claim4_depths[0])
+    claim5 = tuple(_loss_curve_series(f"N={run.depth}, eta={run.eta:g}", run.curve)
+                   for run in failures.claim5 if run.depth == settings.claim5_depths[0])
+    return Figure(
+        "appendix-c-failures", "Appendix C: failure without balancedness or margin",
+        (Panel("Claim 4: d = 1, Phi = 1, W_e(0) = 1/2 (margin 1/2)", "step t", "l(t)", claim4,
+               xscale="linear"),
+         Panel(f"Claim 5: symmetric Phi with eigenvalue -{settings.negative_eigenvalue}, "
+               "identity init", "step t", "l(t)", claim5 + (_floor_series(settings),),
+               xscale="linear")),
+        columns=2)
 
 
 def _finite_min(values: np.ndarray) -> float:
@@ -417,97 +561,90 @@ def _mean_rates(rates: np.ndarray) -> np.ndarray:
     return np.divide(totals, counts, out=np.full(counts.shape, np.nan), where=counts > 0)
 
 
-def _rate_exponent_check(name: str, statement: str, eta: np.ndarray, rate: np.ndarray,
-                         dtype: str, decisive: bool = True) -> Check:
+def _record_rate_exponent(s: Session, name: str, statement: str, eta: np.ndarray,
+                          rate: np.ndarray, decisive: bool = True) -> None:
     """The decay rate's exponent in eta, fitted over the step sizes whose rate the dtype resolves."""
     resolved = np.isfinite(rate) & (rate > 0)
     if resolved.sum() < 3:
-        return Check(Layer.EXPERIMENT, name, statement, Verdict.INCONCLUSIVE,
-                     detail=f"only {int(resolved.sum())} of {rate.size} step sizes give a decay "
-                            f"rate above the {dtype} rounding floor (below precision); no exponent "
-                            "fitted", decisive=decisive,
-                     values={"resolved_step_sizes": int(resolved.sum())})
-    return rate_check(Layer.EXPERIMENT, name, statement,
-                      fit_power_law(eta[resolved], rate[resolved]), RATE_IN_STEP_SIZE,
-                      decisive=decisive)
+        s.check(name, statement, Verdict.INCONCLUSIVE,
+                f"only {int(resolved.sum())} of {rate.size} step sizes give a decay rate above the "
+                f"{s.dtype} rounding floor (below precision); no exponent fitted",
+                decisive=decisive, values={"resolved_step_sizes": int(resolved.sum())})
+        return
+    s.rate(name, statement, eta[resolved], rate[resolved], RATE_IN_STEP_SIZE, decisive=decisive)
 
 
-def _depth_checks(run: DepthRuns, settings: ExperimentConfig, dtype: str) -> list[Check]:
-    depth = run.depth
-    inside_ratio = run.inside_rate / run.inside_guaranteed
-    outside_ratio = run.outside_rate / run.outside_guaranteed
-    checks = [
-        Check(Layer.EXPERIMENT, f"hypotheses-met-n{depth}",
-              f"N = {depth}: the inside-hypotheses runs meet Theorem 1's margin, balancedness and "
-              "step-size conditions", Verdict.CONSISTENT if run.inside_hypotheses else Verdict.VIOLATED,
-              detail="all runs meet them" if run.inside_hypotheses else "some run does not"),
-        inequality_check(
-            Layer.EXPERIMENT, f"lemma-every-step-n{depth}",
-            f"N = {depth}, inside the hypotheses: l(t+1) <= (1 - eta sigma_min(W_e(t))^{{2(N-1)/N}}) l(t) "
-            "at every step (margin relative to l(t), tolerance: the dtype's rounding floor "
-            "64 eps of a relative difference)", run.inside_lemma_margin, rate_resolution(dtype),
-            values={"steps": settings.inside_steps}),
-        inequality_check(
-            Layer.EXPERIMENT, f"rate-above-guarantee-n{depth}",
-            f"N = {depth}, inside the hypotheses: fitted rate of log l(t) >= -log(1 - eta c^{{2(N-1)/N}}) "
-            "(margin: min measured/guaranteed - 1)", _finite_min(inside_ratio) - 1, 0.0,
-            values={"min ratio": _finite_min(inside_ratio),
-                    "max ratio": -_finite_min(-inside_ratio)}),
-    ]
+def _record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> None:
+    depth, inside, outside = run.depth, run.inside, run.outside
+    inside_ratio = inside.rate / inside.guaranteed
+    outside_ratio = outside.rate / outside.guaranteed
     middle = len(settings.margins) // 2
-    checks.append(_rate_exponent_check(
-        f"rate-exponent-inside-n{depth}",
+    s.check(f"hypotheses-met-n{depth}",
+            f"N = {depth}: the inside-hypotheses runs meet Theorem 1's margin, balancedness and "
+            "step-size conditions", Verdict.CONSISTENT if inside.hypotheses else Verdict.VIOLATED,
+            "all runs meet them" if inside.hypotheses else "some run does not")
+    s.inequality(f"lemma-every-step-n{depth}",
+                 f"N = {depth}, inside the hypotheses: l(t+1) <= (1 - eta sigma_min(W_e(t))^{{2(N-1)/N}}) "
+                 "l(t) at every step (margin relative to l(t), tolerance: the dtype's rounding floor "
+                 "64 eps of a relative difference)", inside.lemma_margin, rate_resolution(s.dtype),
+                 main=True, values={"steps": settings.inside_steps})
+    s.inequality(f"rate-above-guarantee-n{depth}",
+                 f"N = {depth}, inside the hypotheses: fitted rate of log l(t) >= "
+                 "-log(1 - eta c^{2(N-1)/N}) (margin: min measured/guaranteed - 1)",
+                 _finite_min(inside_ratio) - 1, 0.0,
+                 values={"min ratio": _finite_min(inside_ratio),
+                         "max ratio": -_finite_min(-inside_ratio)})
+    _record_rate_exponent(
+        s, f"rate-exponent-inside-n{depth}",
         f"N = {depth}, inside the hypotheses (c = {settings.margins[middle]}, mean over "
         f"{settings.instances} instances): decay rate vs eta over eta_max x "
         f"{settings.inside_fractions} (rate >= eta c^p forces exponent <= 1)",
-        run.inside_eta[middle].mean(axis=-1), _mean_rates(run.inside_rate[middle]), dtype))
-    checks.append(_rate_exponent_check(
-        f"rate-exponent-outside-n{depth}",
+        inside.eta[middle].mean(axis=-1), _mean_rates(inside.rate[middle]))
+    _record_rate_exponent(
+        s, f"rate-exponent-outside-n{depth}",
         f"N = {depth}, OUTSIDE the step-size hypothesis (eta {min(settings.outside_step_sizes):g}.."
         f"{max(settings.outside_step_sizes):g}, c = {settings.margins[middle]}, mean over "
         f"{settings.instances} instances): decay rate vs eta",
-        np.array(settings.outside_step_sizes), _mean_rates(run.outside_rate[middle]), dtype,
-        decisive=False))
-    checks.append(inequality_check(
-        Layer.EXPERIMENT, f"rate-above-guarantee-outside-n{depth}",
-        f"N = {depth}, OUTSIDE the step-size hypothesis: fitted rate >= guaranteed and "
-        "l(t) <= l(0)(1 - eta c^p)^t (margin: min measured/guaranteed - 1)",
-        _finite_min(outside_ratio) - 1, 0.0, decisive=False,
-        values={"min ratio": _finite_min(outside_ratio),
-                "max ratio": -_finite_min(-outside_ratio),
-                "envelope margin": run.outside_envelope_margin}))
-    return checks
+        np.array(settings.outside_step_sizes), _mean_rates(outside.rate[middle]), decisive=False)
+    s.inequality(f"rate-above-guarantee-outside-n{depth}",
+                 f"N = {depth}, OUTSIDE the step-size hypothesis: fitted rate >= guaranteed and "
+                 "l(t) <= l(0)(1 - eta c^p)^t (margin: min measured/guaranteed - 1)",
+                 _finite_min(outside_ratio) - 1, 0.0, decisive=False,
+                 values={"min ratio": _finite_min(outside_ratio),
+                         "max ratio": -_finite_min(-outside_ratio),
+                         "envelope margin": outside.envelope_margin})
 
 
 def _large_step_rows(run: DepthRuns, settings: ExperimentConfig) -> list[tuple]:
     """Per (N, eta): runs ending above l(0) or non-finite, and runs breaking the envelope."""
-    diverged = ~np.isfinite(run.large_final_ratio) | (run.large_final_ratio > 1)
-    broken = run.large_envelope_margin < 0
+    diverged = ~np.isfinite(run.large.final_ratio) | (run.large.final_ratio > 1)
+    broken = run.large.envelope_margin < 0
     return [(run.depth, eta, int(diverged[:, j].sum()), int(broken[:, j].sum()), diverged[:, j].size)
             for j, eta in enumerate(settings.large_step_sizes)]
 
 
 def _depth_rows(run: DepthRuns, settings: ExperimentConfig) -> list[tuple]:
+    inside, outside = run.inside, run.outside
     rows = []
     for i, c in enumerate(settings.margins):
         for j, fraction in enumerate(settings.inside_fractions):
             rows.append((run.depth, f"inside (eta_max x {fraction:g})", c,
-                         float(run.inside_eta[i, j].mean()), float(_mean_rates(run.inside_rate[i, j])),
-                         float(run.inside_guaranteed[i, j].mean()),
-                         float(_mean_rates(run.inside_rate[i, j] / run.inside_guaranteed[i, j]))))
+                         float(inside.eta[i, j].mean()), float(_mean_rates(inside.rate[i, j])),
+                         float(inside.guaranteed[i, j].mean()),
+                         float(_mean_rates(inside.rate[i, j] / inside.guaranteed[i, j]))))
         for j, eta in enumerate(settings.outside_step_sizes):
             rows.append((run.depth, "OUTSIDE (step size)", c, eta,
-                         float(_mean_rates(run.outside_rate[i, j])),
-                         float(run.outside_guaranteed[i, j].mean()),
-                         float(_mean_rates(run.outside_rate[i, j] / run.outside_guaranteed[i, j]))))
+                         float(_mean_rates(outside.rate[i, j])),
+                         float(outside.guaranteed[i, j].mean()),
+                         float(_mean_rates(outside.rate[i, j] / outside.guaranteed[i, j]))))
     return rows
 
 
 def _rate_panel(run: DepthRuns, settings: ExperimentConfig) -> Panel:
     middle = len(settings.margins) // 2
-    eta = np.concatenate([run.inside_eta[middle].mean(axis=-1), settings.outside_step_sizes])
-    rate = np.concatenate([_mean_rates(run.inside_rate[middle]),
-                           _mean_rates(run.outside_rate[middle])])
+    eta = np.concatenate([run.inside.eta[middle].mean(axis=-1), settings.outside_step_sizes])
+    rate = np.concatenate([_mean_rates(run.inside.rate[middle]),
+                           _mean_rates(run.outside.rate[middle])])
     resolved = np.isfinite(rate) & (rate > 0)
     title = (f"N = {run.depth}, c = {settings.margins[middle]} (left: inside, right: outside the "
              "hypotheses)")
@@ -529,9 +666,10 @@ def _loss_panel(runs, settings: ExperimentConfig) -> Panel:
     eta = min(settings.outside_step_sizes)
     c = settings.margins[1]
     for run in runs:
-        series.append(_loss_curve_series(f"N={run.depth}, measured", run.sample_losses))
-        steps = np.arange(run.sample_losses.size)
-        envelope = run.sample_losses[0] * (1 - eta * c ** contraction_exponent(run.depth)) ** steps
+        samples = run.outside.sample_losses
+        series.append(_loss_curve_series(f"N={run.depth}, measured", samples))
+        steps = np.arange(samples.size)
+        envelope = samples[0] * (1 - eta * c ** contraction_exponent(run.depth)) ** steps
         series.append(Series(f"N={run.depth}, Theorem 1 envelope", tuple(float(s) for s in steps),
                              tuple(float(v) for v in envelope), "dashed"))
     return Panel(f"l(t) at eta = {eta:g}, c = {c}", "step t", "l(t)", tuple(series), xscale="linear")
@@ -542,30 +680,17 @@ def _floor_series(settings: ExperimentConfig) -> Series:
     return Series("lambda^2 / 2", (0.0, float(settings.claim5_steps)), (level, level), "dashed")
 
 
-def _failure_checks(failures: FailureRuns, settings: ExperimentConfig) -> list[Check]:
-    by_cell: dict[tuple, list] = {}
-    for depth, eta, label, _, _, _, _, diverged in failures.claim4:
-        by_cell.setdefault((depth, eta), []).append((label, diverged))
-    reproduced = all(
-        not dict(cell)["balanced"] and any(d for label, d in cell if label != "balanced")
-        for cell in by_cell.values())
-    claim4 = Check(
-        Layer.EXPERIMENT, "claim4-unbalanced-diverges",
-        "Appendix C Claim 4 (even N, d = 1, Phi = 1, W_e(0) = 1/2 with margin 1/2): for every step size "
-        "tried some unbalanced init diverges while the balanced init with the same W_e(0) does not",
-        Verdict.CONSISTENT if reproduced else Verdict.VIOLATED,
-        detail=("reproduced: necessity of balancedness is consistent" if reproduced else
-                "not reproduced in every (N, eta) cell"),
-        values={f"N={depth}, eta={eta:g}": ", ".join(f"{label}: {'diverged' if d else 'converging'}"
-                                                     for label, d in cell)
-                for (depth, eta), cell in by_cell.items()},
-    )
-    claim5 = inequality_check(
-        Layer.EXPERIMENT, "claim5-stuck-above-floor",
-        f"Appendix C Claim 5 (even N, Phi symmetric with eigenvalue -{settings.negative_eigenvalue}, "
-        "identity init, no margin): l(t) >= lambda^2/2 at every step for every step size tried "
-        "(margin min_t l(t) - lambda^2/2)", failures.claim5_floor_margin, failures.claim5_tolerance,
-        values={f"N={row[0]}, eta={row[1]:g}": f"l(T) - lambda^2/2 = {row[4] - settings.negative_eigenvalue**2 / 2:.3g}, "
-                f"min eig W_e(T) = {row[5]:.3g}" for row in failures.claim5},
-    )
-    return [claim4, claim5]
+def _record_failures(s: Session, failures: FailureRuns, settings: ExperimentConfig) -> None:
+    reproduced = failures.claim4_reproduced
+    s.check("claim4-unbalanced-diverges",
+            "Appendix C Claim 4 (even N, d = 1, Phi = 1, W_e(0) = 1/2 with margin 1/2): for every "
+            "step size tried some unbalanced init diverges while the balanced init with the same "
+            "W_e(0) does not", Verdict.CONSISTENT if reproduced else Verdict.VIOLATED,
+            "reproduced: necessity of balancedness is consistent" if reproduced else
+            "not reproduced in every (N, eta) cell", values=failures.claim4_values)
+    s.inequality("claim5-stuck-above-floor",
+                 f"Appendix C Claim 5 (even N, Phi symmetric with eigenvalue "
+                 f"-{settings.negative_eigenvalue}, identity init, no margin): l(t) >= lambda^2/2 at "
+                 "every step for every step size tried (margin min_t l(t) - lambda^2/2)",
+                 failures.claim5_floor_margin, failures.claim5_tolerance,
+                 values=failures.claim5_values(settings.negative_eigenvalue))

@@ -1,6 +1,6 @@
 """High-precision checks of Theorem 1 and Theorem 2 of Arora, Cohen, Golowich, Hu (2019), arXiv:1810.02281.
 
-Theorem 1 (mpmath at `config.precision` digits): on instances that meet its hypotheses exactly
+Theorem 1 (mpmath at the session's precision): on instances that meet its hypotheses exactly
 (deficiency margin c, delta <= c^2 / (256 N^3 ||Phi||_F^{2(N-1)/N}), eta at the 6144 bound), every
 gradient-descent step obeys the lemma l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t), the
 iterates keep sigma_min(W_e(t)) >= c, and l(t) <= l(0) (1 - eta c^{2(N-1)/N})^t. The step size is
@@ -15,14 +15,15 @@ a Monte-Carlo estimate over balanced initializations with a Clopper-Pearson inte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import mpmath
+import numpy as np
 import torch
 from mpmath import mp
 from scipy import stats
 
-from optverify.claim import Layer, Progress, RunConfig
+from optverify.kit import Figure, Panel, Series, Session, Table, Verdict
 from optverify.numerics.deep_linear import (
     balanced_factors,
     balancedness_gaps_mp,
@@ -31,7 +32,6 @@ from optverify.numerics.deep_linear import (
     layer_gradients_mp,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
 from optverify.theorems.deficiency_margin_convergence.conditions import (
     balance_bound,
     check_depth,
@@ -43,7 +43,6 @@ from optverify.theorems.deficiency_margin_convergence.instances import (
     target_with_spectrum,
     theorem_instance,
 )
-from optverify.verdict import inequality_check
 
 
 @dataclass(frozen=True)
@@ -109,12 +108,6 @@ class NumericConfig:
         )
 
 
-def precision_tolerance(digits: int) -> float:
-    """10^-(digits - 10): the floor of an mpmath computation at `digits` digits, with 10 digits
-    of headroom for the accumulated rounding of a few thousand matrix products."""
-    return 10.0 ** (-(digits - 10))
-
-
 def gram_sigma_min_mp(matrix: mpmath.matrix) -> mpmath.mpf:
     """sigma_min of a matrix from the smallest eigenvalue of its smaller Gram matrix."""
     gram = matrix * matrix.T if matrix.rows <= matrix.cols else matrix.T * matrix
@@ -178,16 +171,14 @@ class PreparedInstance:
     eta: mpmath.mpf
 
 
-def prepare_instance(spec: InstanceSpec, config: RunConfig, index: int) -> PreparedInstance:
-    """Build the float64 instance, move it exactly into mpmath, and measure its hypotheses there."""
-    rng = config.numpy_rng(f"theorem1-instance-{index}")
+def prepare_instance(spec: InstanceSpec, rng: np.random.Generator,
+                     generator: torch.Generator) -> PreparedInstance:
+    """Build the float64 instance on the CPU (target from `rng`, factors from `generator`), move
+    it exactly into mpmath, and measure its hypotheses there."""
     target64 = torch.tensor(
         target_with_spectrum(spec.singular_values, spec.rows, spec.cols, rng), dtype=torch.float64
     )
-    factors64 = theorem_instance(
-        target64, spec.design_margin, spec.hidden_widths,
-        torch.Generator().manual_seed(config.seed_for(f"theorem1-factors-{index}")),
-    )
+    factors64 = theorem_instance(target64, spec.design_margin, spec.hidden_widths, generator)
     factors = tuple(to_mp(layer.numpy()) for layer in factors64)
     target = to_mp(target64.numpy())
     target_sigma_min = svd(target)[1][-1]
@@ -215,11 +206,34 @@ def envelope_margin(trajectory: LemmaTrajectory, eta, margin, depth: int) -> mpm
                for t, loss in enumerate(trajectory.losses) if t > 0)
 
 
-def scalar_theorem_run(margin: float, kappa: float, config: RunConfig) -> dict:
-    """Theorem 1 end to end for d_0 = d_N = 1, N = 2, Phi = 1: run T = log(l(0)/eps)/(eta c) steps
-    with eps = l(0) e^{-kappa} and eta at the bound, and compare l(T) with eps."""
+@dataclass(frozen=True)
+class ScalarTheoremRun:
+    """Theorem 1 end to end on a scalar instance: T steps, the target eps and the loss l(T).
+
+    relative_margin: (eps - l(T)) / eps (>= 0 when l(T) <= eps); worst_lemma_margin and
+    smallest_decrease_ratio: the lemma along the run (see `LemmaTrajectory`).
+    """
+
+    steps_T: int
+    eta: float
+    epsilon: float
+    l_T: float
+    l_T_over_epsilon: float
+    relative_margin: float
+    worst_lemma_margin: float
+    smallest_decrease_ratio: float
+
+    @property
+    def values(self) -> dict[str, float | int]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def scalar_theorem_run(margin: float, kappa: float, digits: int) -> ScalarTheoremRun:
+    """Theorem 1 end to end for d_0 = d_N = 1, N = 2, Phi = 1 at `digits` digits: run
+    T = log(l(0)/eps)/(eta c) steps with eps = l(0) e^{-kappa} and eta at the bound, and compare
+    l(T) with eps."""
     depth = 2
-    with mp.workdps(config.precision):
+    with mp.workdps(digits):
         target = mp.matrix([[1]])
         root = mp.sqrt(mp.mpf(margin))  # W_e(0) = Phi - (sigma_min(Phi) - c) = c: margin exactly c
         factors = [mp.matrix([[root]]), mp.matrix([[root]])]
@@ -229,16 +243,16 @@ def scalar_theorem_run(margin: float, kappa: float, config: RunConfig) -> dict:
         trajectory = lemma_trajectory_mp(factors, target, eta, steps)
         epsilon = trajectory.losses[0] * mp.exp(-mp.mpf(kappa))
         final = trajectory.losses[-1]
-        return {
-            "steps_T": steps,
-            "eta": float(eta),
-            "epsilon": float(epsilon),
-            "l_T": float(final),
-            "l_T_over_epsilon": float(final / epsilon),
-            "relative_margin": float((epsilon - final) / epsilon),
-            "worst_lemma_margin": float(trajectory.worst_lemma_margin),
-            "smallest_decrease_ratio": float(trajectory.smallest_decrease_ratio),
-        }
+        return ScalarTheoremRun(
+            steps_T=steps,
+            eta=float(eta),
+            epsilon=float(epsilon),
+            l_T=float(final),
+            l_T_over_epsilon=float(final / epsilon),
+            relative_margin=float((epsilon - final) / epsilon),
+            worst_lemma_margin=float(trajectory.worst_lemma_margin),
+            smallest_decrease_ratio=float(trajectory.smallest_decrease_ratio),
+        )
 
 
 def margin_probability_mp(inputs: int, scale: float, margin: float, target_norm: float = 1.0):
@@ -287,14 +301,15 @@ class ProbabilityCell:
     ci999: tuple[float, float]
 
 
-def probability_cell(inputs: int, relative_scale: float, samples: int, config: RunConfig):
-    """One cell of the Theorem 2 sweep: ||Phi|| = 1, s = relative_scale / d_0, depth 3."""
+def probability_cell(inputs: int, relative_scale: float, samples: int,
+                     generator: torch.Generator) -> ProbabilityCell:
+    """One cell of the Theorem 2 sweep: ||Phi|| = 1, s = relative_scale / d_0, depth 3; the
+    Monte-Carlo draws come from `generator` (a CPU generator)."""
     scale = relative_scale / inputs
     c_ref = reference_margin(scale, inputs)
     with mp.workdps(30):  # a probability compared with a Monte-Carlo estimate: 30 digits suffice
         exact_positive = float(margin_probability_mp(inputs, scale, 0.0))
         exact_reference = float(margin_probability_mp(inputs, scale, c_ref))
-    generator = torch.Generator().manual_seed(config.seed_for(f"theorem2-{inputs}-{relative_scale}"))
     target = torch.zeros(1, inputs, dtype=torch.float64)
     target[0, 0] = 1.0
     draws = scale * torch.randn(samples, 1, inputs, generator=generator, dtype=torch.float64)
@@ -308,122 +323,199 @@ def probability_cell(inputs: int, relative_scale: float, samples: int, config: R
                            (ci95.low, ci95.high), (ci999.low, ci999.high))
 
 
-def _theorem1_checks(prepared, trajectories, digits: int) -> list[Check]:
-    tolerance = precision_tolerance(digits)
-    met = [bool(p.margin > 0 and p.delta <= p.delta_max and p.eta > 0) for p in prepared]
-    checks = [
-        Check(
-            Layer.NUMERIC, "hypotheses-met",
-            "the mpmath instances meet Theorem 1's hypotheses exactly: margin c > 0, "
-            "delta <= c^2/(256 N^3 ||Phi||_F^{2(N-1)/N}), eta = c^{(4N-2)/N}/(6144 N^3 ||Phi||_F^{(6N-4)/N})",
-            Verdict.CONSISTENT if all(met) else Verdict.VIOLATED,
-            detail=f"{sum(met)} of {len(met)} instances meet all three hypotheses",
-            values={f"{p.label} {key}": float(value) for p in prepared
-                    for key, value in (("c", p.margin), ("delta", p.delta),
-                                       ("delta_max", p.delta_max), ("eta", p.eta))},
-        )
-    ]
-    worst = min(float(t.worst_lemma_margin) for t in trajectories)
-    ratios = {p.label: float(t.smallest_decrease_ratio) for p, t in zip(prepared, trajectories)}
-    checks.append(inequality_check(
-        Layer.NUMERIC, "lemma-every-step",
-        "the lemma at every GD step: l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t); margin "
-        "= min_t [(1 - eta s_t^p) l(t) - l(t+1)] / l(t)",
-        worst, tolerance,
-        values={**{f"{label}: min decrease / guaranteed": r for label, r in ratios.items()},
-                "steps per instance": len(trajectories[0].losses) - 1, "digits": digits},
-    ))
-    sigma_margin = min(float(min(t.sigma_mins) - p.margin) for p, t in zip(prepared, trajectories))
-    checks.append(inequality_check(
-        Layer.NUMERIC, "margin-kept",
-        "the iterates keep the margin: sigma_min(W_e(t)) >= c at every step",
-        sigma_margin, tolerance,
-    ))
-    envelope = min(float(envelope_margin(t, p.eta, p.margin, p.depth))
-                   for p, t in zip(prepared, trajectories))
-    checks.append(inequality_check(
-        Layer.NUMERIC, "geometric-envelope",
-        "Theorem 1's envelope: l(t) <= l(0) (1 - eta c^{2(N-1)/N})^t at every step computed",
-        envelope, tolerance,
-        values={f"{p.label}: l(T)/l(0)": float(t.losses[-1] / t.losses[0])
-                for p, t in zip(prepared, trajectories)},
-    ))
-    return checks
+def cpu_generator(s: Session, purpose: str) -> torch.Generator:
+    """A CPU torch generator seeded like `s.generator(purpose)`: the mpmath layer builds its
+    float64 instances on the CPU whatever the run's device."""
+    return torch.Generator().manual_seed(s.config.seed_for(purpose))
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    """Theorem 1 at `config.precision` digits and the Theorem 2 probability sweep."""
-    settings = NumericConfig.quick() if config.quick else NumericConfig.full()
-    with mp.workdps(config.precision):
-        prepared = [prepare_instance(spec, config, i) for i, spec in enumerate(settings.instances)]
-        trajectories = [
-            lemma_trajectory_mp(p.factors, p.target, p.eta, settings.steps)
-            for p in progress(prepared, "mpmath GD on Theorem 1 instances")
-        ]
-        checks = _theorem1_checks(prepared, trajectories, config.precision)
-        ratio_series = [
-            Series(p.label, tuple(float(t) for t in range(1, len(traj.losses))),
-                   tuple(float((traj.losses[t] - traj.losses[t + 1])
-                               / (p.eta * traj.sigma_mins[t] ** (mp.mpf(2 * (p.depth - 1)) / p.depth)
-                                  * traj.losses[t]))
-                         for t in range(len(traj.losses) - 1)), "line")
-            for p, traj in zip(prepared, trajectories)
-        ]
-    scalar = scalar_theorem_run(settings.scalar_margin, settings.scalar_kappa, config)
-    checks.append(inequality_check(
-        Layer.NUMERIC, "theorem-iteration-count",
-        "Theorem 1's T on a scalar instance (N = 2, Phi = 1, c = 0.9, eta at the bound): after "
-        "T = log(l(0)/eps) / (eta c^{2(N-1)/N}) steps, l(T) <= eps (eps = l(0) e^{-kappa}); margin "
-        "(eps - l(T)) / eps",
-        scalar["relative_margin"], precision_tolerance(config.precision),
-        values={**scalar, "kappa": settings.scalar_kappa},
-    ))
-    cells = [
-        probability_cell(inputs, scale, settings.probability_samples, config)
+@dataclass(frozen=True)
+class Theorem1Runs:
+    """The prepared instances and their mpmath GD trajectories, with the lemma's measurements."""
+
+    prepared: tuple[PreparedInstance, ...]
+    trajectories: tuple[LemmaTrajectory, ...]
+
+    @property
+    def pairs(self):
+        return zip(self.prepared, self.trajectories)
+
+    @property
+    def met(self) -> list[bool]:
+        return [bool(p.margin > 0 and p.delta <= p.delta_max and p.eta > 0) for p in self.prepared]
+
+    @property
+    def hypotheses(self) -> dict[str, float]:
+        return {f"{p.label} {key}": float(value) for p in self.prepared
+                for key, value in (("c", p.margin), ("delta", p.delta),
+                                   ("delta_max", p.delta_max), ("eta", p.eta))}
+
+    @property
+    def worst_lemma_margin(self) -> float:
+        return min(float(t.worst_lemma_margin) for t in self.trajectories)
+
+    @property
+    def decrease_ratios(self) -> dict[str, float]:
+        return {f"{p.label}: min decrease / guaranteed": float(t.smallest_decrease_ratio)
+                for p, t in self.pairs}
+
+    @property
+    def steps(self) -> int:
+        return len(self.trajectories[0].losses) - 1
+
+    @property
+    def sigma_margin(self) -> float:
+        """min_t sigma_min(W_e(t)) - c over the instances."""
+        return min(float(min(t.sigma_mins) - p.margin) for p, t in self.pairs)
+
+    @property
+    def envelope_margin(self) -> float:
+        return min(float(envelope_margin(t, p.eta, p.margin, p.depth)) for p, t in self.pairs)
+
+    @property
+    def loss_ratios(self) -> dict[str, float]:
+        return {f"{p.label}: l(T)/l(0)": float(t.losses[-1] / t.losses[0]) for p, t in self.pairs}
+
+
+def theorem1_runs(s: Session, settings: NumericConfig) -> Theorem1Runs:
+    """Prepare every instance and run `settings.steps` mpmath GD steps on it (at the working
+    precision; call inside `mp.workdps(s.precision)`)."""
+    prepared = tuple(prepare_instance(spec, s.rng(f"theorem1-instance-{i}"),
+                                      cpu_generator(s, f"theorem1-factors-{i}"))
+                     for i, spec in enumerate(settings.instances))
+    trajectories = tuple(lemma_trajectory_mp(p.factors, p.target, p.eta, settings.steps)
+                         for p in s.progress(prepared, "mpmath GD on Theorem 1 instances"))
+    return Theorem1Runs(prepared, trajectories)
+
+
+def theorem2_sweep(s: Session, settings: NumericConfig) -> Theorem2Sweep:
+    """Every (d_0, s d_0 / ||Phi||) cell, each with its own CPU Monte-Carlo stream."""
+    return Theorem2Sweep(tuple(
+        probability_cell(inputs, scale, settings.probability_samples,
+                         cpu_generator(s, f"theorem2-{inputs}-{scale}"))
         for inputs in settings.probability_inputs
-        for scale in progress(settings.probability_scales, f"Theorem 2 probability, d_0={inputs}")
-    ]
-    checks.extend(_theorem2_checks(cells))
-    figures = (
-        Figure("lemma-decrease-ratio", "Lemma of Theorem 1: measured / guaranteed per-step decrease",
-               (Panel("(l(t) - l(t+1)) / (eta sigma_min(W_e(t))^{2(N-1)/N} l(t)) at "
-                      f"{config.precision} digits (>= 1: the lemma holds)", "step t",
-                      "decrease ratio", tuple(ratio_series), xscale="linear", yscale="log"),)),
-        _probability_figure(cells),
-    )
-    return LayerResult(Layer.NUMERIC, checks=tuple(checks), figures=figures,
-                       tables=(_probability_table(cells),))
+        for scale in s.progress(settings.probability_scales, f"Theorem 2 probability, d_0={inputs}")))
 
 
-def _theorem2_checks(cells: Sequence[ProbabilityCell]) -> list[Check]:
-    outside = [c for c in cells if not c.ci999[0] <= c.exact_reference <= c.ci999[1]]
-    agreement = Check(
-        Layer.NUMERIC, "theorem2-probability-twin",
-        "Theorem 2 set-up (d_N = 1, W_e(0) = A ~ N(0, s^2 I) through Procedure 1): the exact "
-        "P(margin >= c_ref = s^2 d_0/||Phi||) by mpmath quadrature lies in the 99.9% Clopper-Pearson "
-        "interval of the Monte-Carlo estimate over balanced initializations, in every cell",
-        Verdict.CONSISTENT if not outside else Verdict.VIOLATED,
-        detail=f"{len(cells) - len(outside)} of {len(cells)} cells agree",
-        values={f"d0={c.inputs}, s d0={c.relative_scale}": f"exact {c.exact_reference:.4f}, MC "
-                f"{c.hits_reference / c.samples:.4f} [{c.ci95[0]:.4f}, {c.ci95[1]:.4f}]" for c in cells},
-    )
-    near_zero = [c for c in cells if c.inputs >= 100 and c.relative_scale <= 0.2]
-    worst = min(near_zero, key=lambda c: c.ci95[0]) if near_zero else None
-    constant = Check(
-        Layer.NUMERIC, "theorem2-constant-probability",
-        "Theorem 2's constant probability: near zero (s d_0/||Phi|| <= 0.2) and d_0 >= 100, a balanced "
-        "init has a deficiency margin >= c_ref with probability > 0.25 (95% CI lower end and exact value)",
-        Verdict.INCONCLUSIVE if worst is None else (
-            Verdict.CONSISTENT if min(worst.ci95[0], worst.exact_reference) > 0.25 else Verdict.VIOLATED),
-        detail="no cell with d_0 >= 100 and s d_0 <= 0.2 in this mode" if worst is None else
-        f"lowest cell d_0={worst.inputs}, s d_0={worst.relative_scale}: exact "
-        f"{worst.exact_reference:.4f}, measured {worst.hits_reference / worst.samples:.4f} "
-        f"(95% CI [{worst.ci95[0]:.4f}, {worst.ci95[1]:.4f}], n = {worst.samples}); "
-        f"P(any margin) exact {worst.exact_positive:.4f} (tends to 1/2 as s -> 0)",
-        values={f"d0={c.inputs}, s d0={c.relative_scale}: P(margin > 0)": round(c.exact_positive, 5)
-                for c in cells},
-    )
-    return [agreement, constant]
+def _ratio_series(runs: Theorem1Runs) -> tuple[Series, ...]:
+    """Per instance: (l(t) - l(t+1)) / (eta sigma_min(W_e(t))^{2(N-1)/N} l(t)) against t."""
+    series = []
+    for p, traj in runs.pairs:
+        exponent = mp.mpf(2 * (p.depth - 1)) / p.depth
+        ratios = tuple(float((traj.losses[t] - traj.losses[t + 1])
+                             / (p.eta * traj.sigma_mins[t] ** exponent * traj.losses[t]))
+                       for t in range(len(traj.losses) - 1))
+        series.append(Series(p.label, tuple(float(t) for t in range(1, len(traj.losses))), ratios,
+                             "line"))
+    return tuple(series)
+
+
+def _record_theorem1(s: Session, runs: Theorem1Runs) -> None:
+    met = runs.met
+    s.check("hypotheses-met",
+            "the mpmath instances meet Theorem 1's hypotheses exactly: margin c > 0, "
+            "delta <= c^2/(256 N^3 ||Phi||_F^{2(N-1)/N}), eta = c^{(4N-2)/N}/(6144 N^3 "
+            "||Phi||_F^{(6N-4)/N})", Verdict.CONSISTENT if all(met) else Verdict.VIOLATED,
+            f"{sum(met)} of {len(met)} instances meet all three hypotheses",
+            values=runs.hypotheses)
+    s.inequality("lemma-every-step",
+                 "the lemma at every GD step: l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) "
+                 "l(t); margin = min_t [(1 - eta s_t^p) l(t) - l(t+1)] / l(t)",
+                 runs.worst_lemma_margin, s.floor(), main=True,
+                 values={**runs.decrease_ratios, "steps per instance": runs.steps,
+                         "digits": s.precision})
+    s.inequality("margin-kept", "the iterates keep the margin: sigma_min(W_e(t)) >= c at every step",
+                 runs.sigma_margin, s.floor())
+    s.inequality("geometric-envelope",
+                 "Theorem 1's envelope: l(t) <= l(0) (1 - eta c^{2(N-1)/N})^t at every step computed",
+                 runs.envelope_margin, s.floor(), values=runs.loss_ratios)
+
+
+def verify(s: Session) -> None:
+    """Theorem 1 at the session's precision and the Theorem 2 probability sweep."""
+    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    with mp.workdps(s.precision):
+        runs = theorem1_runs(s, settings)
+        _record_theorem1(s, runs)
+        ratio_series = _ratio_series(runs)
+    scalar = scalar_theorem_run(settings.scalar_margin, settings.scalar_kappa, s.precision)
+    s.inequality("theorem-iteration-count",
+                 "Theorem 1's T on a scalar instance (N = 2, Phi = 1, c = 0.9, eta at the bound): "
+                 "after T = log(l(0)/eps) / (eta c^{2(N-1)/N}) steps, l(T) <= eps "
+                 "(eps = l(0) e^{-kappa}); margin (eps - l(T)) / eps",
+                 scalar.relative_margin, s.floor(),
+                 values={**scalar.values, "kappa": settings.scalar_kappa})
+    sweep = theorem2_sweep(s, settings)
+    _record_theorem2(s, sweep)
+    s.figure("lemma-decrease-ratio", "Lemma of Theorem 1: measured / guaranteed per-step decrease",
+             (Panel("(l(t) - l(t+1)) / (eta sigma_min(W_e(t))^{2(N-1)/N} l(t)) at "
+                    f"{s.precision} digits (>= 1: the lemma holds)", "step t",
+                    "decrease ratio", ratio_series, xscale="linear", yscale="log"),))
+    s.figure(_probability_figure(sweep.cells))
+    s.table(_probability_table(sweep.cells))
+
+
+@dataclass(frozen=True)
+class Theorem2Sweep:
+    """The probability cells of the Theorem 2 sweep, judged two ways."""
+
+    cells: tuple[ProbabilityCell, ...]
+
+    @property
+    def outside(self) -> list[ProbabilityCell]:
+        """Cells whose exact probability falls outside the Monte-Carlo 99.9% interval."""
+        return [c for c in self.cells if not c.ci999[0] <= c.exact_reference <= c.ci999[1]]
+
+    @property
+    def agreement_values(self) -> dict[str, str]:
+        return {f"d0={c.inputs}, s d0={c.relative_scale}": f"exact {c.exact_reference:.4f}, MC "
+                f"{c.hits_reference / c.samples:.4f} [{c.ci95[0]:.4f}, {c.ci95[1]:.4f}]"
+                for c in self.cells}
+
+    @property
+    def lowest_near_zero(self) -> ProbabilityCell | None:
+        """Among cells near zero (s d_0 <= 0.2) with d_0 >= 100, the lowest 95% CI lower end."""
+        near_zero = [c for c in self.cells if c.inputs >= 100 and c.relative_scale <= 0.2]
+        return min(near_zero, key=lambda c: c.ci95[0]) if near_zero else None
+
+    @property
+    def constant_verdict(self) -> Verdict:
+        worst = self.lowest_near_zero
+        if worst is None:
+            return Verdict.INCONCLUSIVE
+        return (Verdict.CONSISTENT if min(worst.ci95[0], worst.exact_reference) > 0.25
+                else Verdict.VIOLATED)
+
+    @property
+    def constant_detail(self) -> str:
+        worst = self.lowest_near_zero
+        if worst is None:
+            return "no cell with d_0 >= 100 and s d_0 <= 0.2 in this mode"
+        return (f"lowest cell d_0={worst.inputs}, s d_0={worst.relative_scale}: exact "
+                f"{worst.exact_reference:.4f}, measured {worst.hits_reference / worst.samples:.4f} "
+                f"(95% CI [{worst.ci95[0]:.4f}, {worst.ci95[1]:.4f}], n = {worst.samples}); "
+                f"P(any margin) exact {worst.exact_positive:.4f} (tends to 1/2 as s -> 0)")
+
+    @property
+    def positive_values(self) -> dict[str, float]:
+        return {f"d0={c.inputs}, s d0={c.relative_scale}: P(margin > 0)": round(c.exact_positive, 5)
+                for c in self.cells}
+
+
+def _record_theorem2(s: Session, sweep: Theorem2Sweep) -> None:
+    outside = sweep.outside
+    s.check("theorem2-probability-twin",
+            "Theorem 2 set-up (d_N = 1, W_e(0) = A ~ N(0, s^2 I) through Procedure 1): the exact "
+            "P(margin >= c_ref = s^2 d_0/||Phi||) by mpmath quadrature lies in the 99.9% "
+            "Clopper-Pearson interval of the Monte-Carlo estimate over balanced initializations, "
+            "in every cell", Verdict.CONSISTENT if not outside else Verdict.VIOLATED,
+            f"{len(sweep.cells) - len(outside)} of {len(sweep.cells)} cells agree",
+            values=sweep.agreement_values)
+    s.check("theorem2-constant-probability",
+            "Theorem 2's constant probability: near zero (s d_0/||Phi|| <= 0.2) and d_0 >= 100, a "
+            "balanced init has a deficiency margin >= c_ref with probability > 0.25 (95% CI lower "
+            "end and exact value)", sweep.constant_verdict, sweep.constant_detail,
+            values=sweep.positive_values)
 
 
 def _probability_table(cells: Sequence[ProbabilityCell]) -> Table:

@@ -16,13 +16,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.numerics.precision import machine_epsilon
-from optverify.results import Check, LayerResult, Verdict
-from optverify.verdict import inequality_check, symbolic_zero_check
+from optverify.kit import Session, Verdict, machine_epsilon
 
 eta, sigma, margin, loss, next_loss, epsilon, initial_loss, phi_norm = sympy.symbols(
     "eta sigma c l l_next epsilon l_0 Phi_F", positive=True
@@ -71,15 +70,58 @@ def scalar_first_order_decrease(depth_value: int) -> sympy.Expr:
     return slope + 2 * depth_value * (w**depth_value) ** exponent * current
 
 
-def power_below_exponential() -> tuple[sympy.Expr, sympy.Expr]:
-    """f(x) = -x - log(1 - x) with x = y/(1+y), y >= 0: (f(0), f'(x) in terms of y).
+@dataclass(frozen=True)
+class MonotoneGap:
+    """f(x) = -x - log(1 - x) at x = 0 and its derivative at x = y/(1+y), as sympy gives them."""
+
+    at_zero: sympy.Expr
+    derivative: sympy.Expr
+
+    @property
+    def proved(self) -> bool:
+        """f(0) = 0 and f' = y >= 0: log(1 - x) <= -x on [0, 1)."""
+        y = sympy.Symbol("y", nonnegative=True)
+        return self.at_zero == 0 and sympy.simplify(self.derivative - y) == 0
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.CONSISTENT if self.proved else Verdict.INCONCLUSIVE
+
+    @property
+    def detail(self) -> str:
+        return f"f(0) = {self.at_zero}, f'(y/(1+y)) = {self.derivative}"
+
+
+def power_below_exponential() -> MonotoneGap:
+    """f(x) = -x - log(1 - x) with x = y/(1+y), y >= 0: f(0) and f'(x) in terms of y.
 
     f(0) = 0 and f' = x/(1-x) = y >= 0 give log(1 - x) <= -x, i.e. (1 - x)^T <= exp(-x T).
     """
     x, y = sympy.symbols("x y", nonnegative=True)
     gap = -x - sympy.log(1 - x)
     derivative = sympy.simplify(sympy.diff(gap, x).subs(x, y / (1 + y)))
-    return gap.subs(x, 0), derivative
+    return MonotoneGap(gap.subs(x, 0), derivative)
+
+
+@dataclass(frozen=True)
+class FactorMonotonicity:
+    """d/dsigma sigma^{2(N-1)/N} with N -> N + 1 (so N >= 1 covers every depth), simplified."""
+
+    derivative: sympy.Expr
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.CONSISTENT if self.derivative.is_nonnegative else Verdict.INCONCLUSIVE
+
+    @property
+    def detail(self) -> str:
+        return (f"derivative (N -> N+1): {self.derivative}, nonnegative: "
+                f"{self.derivative.is_nonnegative}")
+
+
+def factor_monotonicity() -> FactorMonotonicity:
+    derivative = sympy.diff(sigma**CONTRACTION_EXPONENT, sigma).subs(depth, depth + 1)
+    return FactorMonotonicity(sympy.simplify(derivative))
 
 
 def iteration_count_residual() -> sympy.Expr:
@@ -108,8 +150,8 @@ def weyl_chain_residual() -> sympy.Expr:
     return (s_new - margin) - sum(steps)
 
 
-def spectral_below_frobenius() -> tuple[sympy.Expr, sympy.Expr]:
-    """For a symbolic 2 x 2 E: (trace(E^T E) - ||E||_F^2, trace^2 - disc - 4 det(E)^2), both zero.
+def spectral_below_frobenius() -> sympy.Matrix:
+    """For a symbolic 2 x 2 E: [trace(E^T E) - ||E||_F^2, trace^2 - disc - 4 det(E)^2], both zero.
 
     The eigenvalues of E^T E are (t +- sqrt(t^2 - 4 det(E)^2))/2 with t = ||E||_F^2, so
     ||E||_F^2 - ||E||_2^2 = (t - sqrt(disc))/2 >= 0 because disc = t^2 - 4 det(E)^2 <= t^2.
@@ -122,19 +164,43 @@ def spectral_below_frobenius() -> tuple[sympy.Expr, sympy.Expr]:
     _, linear, constant = polynomial.all_coeffs()
     discriminant = linear**2 - 4 * constant
     frobenius_square = sum(entries.applyfunc(lambda e: e**2))
-    return trace - frobenius_square, trace**2 - discriminant - 4 * entries.det() ** 2
+    return sympy.Matrix([trace - frobenius_square, trace**2 - discriminant - 4 * entries.det() ** 2])
 
 
-def weyl_spot_check(config: RunConfig) -> dict:
-    """Random Phi, random W' with ||W' - Phi||_F <= r = sigma_min(Phi) - c: min sigma_min(W') - c.
+SPOT_CHECK_SHAPES = ((2, 2), (3, 3), (2, 4), (4, 3))
 
-    Returns the worst margin over uniform-in-ball draws, and the margin at the attaining direction
-    W' = Phi - r u_min v_min^T (sigma_min(W') = c exactly), both in float64.
+
+@dataclass(frozen=True)
+class WeylSpotCheck:
+    """Randomized float64 margin claim over `draws` instances in all shapes.
+
+    worst_margin: min sigma_min(W') - c over uniform-in-ball draws (>= 0 when the claim holds);
+    attained_gap: max |sigma_min(W') - c| at the attaining W' = Phi - r u_min v_min^T (0 if tight);
+    scale: the largest singular value of any target (the SVD rounding scale).
     """
-    rng = config.numpy_rng("weyl")
-    draws = 500 if config.quick else 5000
+
+    worst_margin: float
+    attained_gap: float
+    scale: float
+    draws: int
+
+    @property
+    def tolerance(self) -> float:
+        """64 eps(float64) times the scale: the SVD rounding of float64 matrices."""
+        return 64 * machine_epsilon("float64") * self.scale
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {"worst_margin": self.worst_margin, "attained_gap": self.attained_gap,
+                "scale": self.scale, "draws": self.draws}
+
+
+def weyl_spot_check(rng: np.random.Generator, draws: int) -> WeylSpotCheck:
+    """Random Phi, random W' with ||W' - Phi||_F <= r = sigma_min(Phi) - c: min sigma_min(W') - c,
+    and the margin at the attaining direction W' = Phi - r u_min v_min^T (sigma_min(W') = c
+    exactly), both in float64, `draws` instances per shape."""
     worst, attained, scale = np.inf, np.inf, 1.0
-    for rows, cols in ((2, 2), (3, 3), (2, 4), (4, 3)):
+    for rows, cols in SPOT_CHECK_SHAPES:
         targets = rng.standard_normal((draws, rows, cols))
         singular = np.linalg.svd(targets, compute_uv=False)
         fraction = rng.uniform(0.05, 0.95, draws)
@@ -151,76 +217,51 @@ def weyl_spot_check(config: RunConfig) -> dict:
         attained = min(attained, float(np.max(np.abs(
             np.linalg.svd(extreme, compute_uv=False)[:, -1] - margins))))
         scale = max(scale, float(singular.max()))
-    return {"worst_margin": worst, "attained_gap": attained, "scale": scale, "draws": 4 * draws}
+    return WeylSpotCheck(worst, attained, scale, len(SPOT_CHECK_SHAPES) * draws)
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def verify(s: Session) -> None:
     """What sympy proves about Theorem 1's lemma, iteration count, step size and margin claim."""
-    checks = [
-        symbolic_zero_check(
-            "gradient-norm", "for l^1(W) = 1/2 ||W - Phi||_F^2 (2 x 3, gradient by sympy): "
-            "||grad l^1||_F^2 = 2 l^1", gradient_norm_identity()),
-        symbolic_zero_check(
-            "lemma-contraction", "the lemma's contraction l(t+1) <= (1 - eta sigma_min^{2(N-1)/N}) l(t) "
-            "equals the decrease bound l(t) - (eta/2) sigma_min^{2(N-1)/N} ||grad||_F^2 with "
-            "||grad||_F^2 = 2 l(t), symbolic N", contraction_from_decrease()),
-    ]
-    for depth_value in progress((2, 3, 4), "first-order decrease in the scalar case"):
-        checks.append(symbolic_zero_check(
-            f"first-order-decrease-n{depth_value}",
-            f"balanced scalar GD, N = {depth_value}: d l(t+1)/d eta at eta = 0 equals "
-            "-2 N sigma^{2(N-1)/N} l, 2N times the lemma's guaranteed -sigma^{2(N-1)/N} l",
-            scalar_first_order_decrease(depth_value)))
-    at_zero, derivative = power_below_exponential()
-    y = sympy.Symbol("y", nonnegative=True)
-    proved = at_zero == 0 and sympy.simplify(derivative - y) == 0
-    checks.append(Check(
-        Layer.SYMBOLIC, "power-below-exponential",
-        "(1 - x)^T <= exp(-x T) for 0 <= x < 1, T >= 0: f(x) = -x - log(1 - x) has f(0) = 0 and "
-        "f'(x) = x/(1 - x) >= 0 (sympy, with x = y/(1+y), y >= 0)",
-        Verdict.CONSISTENT if proved else Verdict.INCONCLUSIVE,
-        detail=f"f(0) = {at_zero}, f'(y/(1+y)) = {derivative}",
-    ))
-    checks.append(symbolic_zero_check(
-        "iteration-count", "Theorem 1's T = log(l(0)/eps) / (eta c^{2(N-1)/N}) gives "
-        "l(0) exp(-eta c^{2(N-1)/N} T) = eps, so l(T) <= l(0) (1 - eta c^p)^T <= eps",
-        iteration_count_residual()))
-    monotone = sympy.diff(sigma**CONTRACTION_EXPONENT, sigma).subs(depth, depth + 1)
-    checks.append(Check(
-        Layer.SYMBOLIC, "factor-monotone-in-sigma",
-        "d/dsigma sigma^{2(N-1)/N} >= 0 for N >= 1 and sigma > 0, so sigma_min(W_e(t)) >= c gives "
-        "1 - eta sigma_min^{2(N-1)/N} <= 1 - eta c^{2(N-1)/N}",
-        Verdict.CONSISTENT if sympy.simplify(monotone).is_nonnegative else Verdict.INCONCLUSIVE,
-        detail=f"derivative (N -> N+1): {sympy.simplify(monotone)}, nonnegative: "
-               f"{sympy.simplify(monotone).is_nonnegative}",
-    ))
-    checks.append(symbolic_zero_check(
-        "step-size-contraction", "the step-size hypothesis gives eta c^{2(N-1)/N} <= "
-        "(c/||Phi||_F)^{(6N-4)/N} / (6144 N^3) < 1 (c <= sigma_min(Phi) <= ||Phi||_F): the factor "
-        "stays in (0, 1)", step_size_contraction_residual()))
-    checks.append(symbolic_zero_check(
-        "weyl-chain", "sigma_min(W') - c is the sum of four non-negative margins: Weyl "
-        "(sigma_min(W') >= sigma_min(Phi) - ||E||_2), ||E||_2 <= ||E||_F, ||E||_F <= ||W_e(0) - Phi||_F, "
-        "and the deficiency margin", weyl_chain_residual()))
-    trace_gap, discriminant_gap = spectral_below_frobenius()
-    checks.append(symbolic_zero_check(
-        "spectral-below-frobenius", "2 x 2 symbolic E: trace(E^T E) = ||E||_F^2 and "
-        "disc(E^T E) = ||E||_F^4 - 4 det(E)^2 <= ||E||_F^4, so ||E||_2 <= ||E||_F",
-        sympy.Matrix([trace_gap, discriminant_gap])))
-    spot = weyl_spot_check(config)
-    tolerance = 64 * machine_epsilon("float64") * spot["scale"]  # SVD rounding of float64 matrices
-    checks.append(inequality_check(
-        Layer.SYMBOLIC, "margin-claim-spot-check",
-        "randomized float64: every W' with ||W' - Phi||_F <= sigma_min(Phi) - c has sigma_min(W') >= c "
-        "(worst of sigma_min(W') - c over draws in the ball)",
-        spot["worst_margin"], tolerance, values=spot))
-    checks.append(inequality_check(
-        Layer.SYMBOLIC, "margin-claim-attained",
-        "the margin claim is tight: W' = Phi - (sigma_min(Phi) - c) u_min v_min^T has sigma_min(W') = c "
-        "(margin = -max |sigma_min(W') - c|)",
-        -spot["attained_gap"], tolerance))
-    return LayerResult(Layer.SYMBOLIC, checks=tuple(checks),
-                       notes=(f"main bound: {sympy.sstr(LEMMA)}",
-                              f"T = {sympy.sstr(ITERATIONS)}",
-                              f"delta_max = {sympy.sstr(BALANCE_BOUND)}",
-                              f"eta_max = {sympy.sstr(STEP_SIZE_BOUND)}"))
+    s.zero("gradient-norm", "for l^1(W) = 1/2 ||W - Phi||_F^2 (2 x 3, gradient by sympy): "
+           "||grad l^1||_F^2 = 2 l^1", gradient_norm_identity())
+    s.zero("lemma-contraction", "the lemma's contraction l(t+1) <= (1 - eta sigma_min^{2(N-1)/N}) "
+           "l(t) equals the decrease bound l(t) - (eta/2) sigma_min^{2(N-1)/N} ||grad||_F^2 with "
+           "||grad||_F^2 = 2 l(t), symbolic N", contraction_from_decrease())
+    for depth_value in s.progress((2, 3, 4), "first-order decrease in the scalar case"):
+        s.zero(f"first-order-decrease-n{depth_value}",
+               f"balanced scalar GD, N = {depth_value}: d l(t+1)/d eta at eta = 0 equals "
+               "-2 N sigma^{2(N-1)/N} l, 2N times the lemma's guaranteed -sigma^{2(N-1)/N} l",
+               scalar_first_order_decrease(depth_value))
+    gap = power_below_exponential()
+    s.check("power-below-exponential",
+            "(1 - x)^T <= exp(-x T) for 0 <= x < 1, T >= 0: f(x) = -x - log(1 - x) has f(0) = 0 "
+            "and f'(x) = x/(1 - x) >= 0 (sympy, with x = y/(1+y), y >= 0)", gap.verdict, gap.detail)
+    s.zero("iteration-count", "Theorem 1's T = log(l(0)/eps) / (eta c^{2(N-1)/N}) gives "
+           "l(0) exp(-eta c^{2(N-1)/N} T) = eps, so l(T) <= l(0) (1 - eta c^p)^T <= eps",
+           iteration_count_residual())
+    monotone = factor_monotonicity()
+    s.check("factor-monotone-in-sigma",
+            "d/dsigma sigma^{2(N-1)/N} >= 0 for N >= 1 and sigma > 0, so sigma_min(W_e(t)) >= c "
+            "gives 1 - eta sigma_min^{2(N-1)/N} <= 1 - eta c^{2(N-1)/N}", monotone.verdict,
+            monotone.detail)
+    s.zero("step-size-contraction", "the step-size hypothesis gives eta c^{2(N-1)/N} <= "
+           "(c/||Phi||_F)^{(6N-4)/N} / (6144 N^3) < 1 (c <= sigma_min(Phi) <= ||Phi||_F): the "
+           "factor stays in (0, 1)", step_size_contraction_residual())
+    s.zero("weyl-chain", "sigma_min(W') - c is the sum of four non-negative margins: Weyl "
+           "(sigma_min(W') >= sigma_min(Phi) - ||E||_2), ||E||_2 <= ||E||_F, ||E||_F <= "
+           "||W_e(0) - Phi||_F, and the deficiency margin", weyl_chain_residual())
+    s.zero("spectral-below-frobenius", "2 x 2 symbolic E: trace(E^T E) = ||E||_F^2 and "
+           "disc(E^T E) = ||E||_F^4 - 4 det(E)^2 <= ||E||_F^4, so ||E||_2 <= ||E||_F",
+           spectral_below_frobenius())
+    spot = weyl_spot_check(s.rng("weyl"), s.preset(quick=500, full=5000))
+    s.inequality("margin-claim-spot-check",
+                 "randomized float64: every W' with ||W' - Phi||_F <= sigma_min(Phi) - c has "
+                 "sigma_min(W') >= c (worst of sigma_min(W') - c over draws in the ball)",
+                 spot.worst_margin, spot.tolerance, values=spot.values)
+    s.inequality("margin-claim-attained",
+                 "the margin claim is tight: W' = Phi - (sigma_min(Phi) - c) u_min v_min^T has "
+                 "sigma_min(W') = c (margin = -max |sigma_min(W') - c|)",
+                 -spot.attained_gap, spot.tolerance)
+    for note in (f"main bound: {sympy.sstr(LEMMA)}", f"T = {sympy.sstr(ITERATIONS)}",
+                 f"delta_max = {sympy.sstr(BALANCE_BOUND)}", f"eta_max = {sympy.sstr(STEP_SIZE_BOUND)}"):
+        s.note(note)
