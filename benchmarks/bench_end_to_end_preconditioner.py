@@ -9,9 +9,11 @@ import time
 import numpy as np
 from mpmath import mp
 
-from optverify.config import RunConfig
+from optverify.kit import RunConfig
 from optverify.numerics.mp_linalg import max_abs, psd_power, to_mp
-from optverify.theorems.end_to_end_preconditioner.preconditioner import end_to_end_velocity_mp
+from optverify.theorems.end_to_end_preconditioner.preconditioner import (
+    end_to_end_velocity_mp,
+)
 
 
 def velocity_by_psd_power(end_to_end, grad, depth):
@@ -40,10 +42,12 @@ def main() -> None:
     with mp.workdps(50):
         for shape in ((2, 2), (3, 4), (5, 5)):
             w_e, grad = to_mp(rng.standard_normal(shape)), to_mp(rng.standard_normal(shape))
-            svd_s, svd_value = timed(lambda: end_to_end_velocity_mp(w_e, grad, args.depth),
-                                     args.repeats)
-            eig_s, eig_value = timed(lambda: velocity_by_psd_power(w_e, grad, args.depth),
-                                     args.repeats)
+            svd_s, svd_value = timed(
+                lambda w_e=w_e, grad=grad: end_to_end_velocity_mp(w_e, grad, args.depth),
+                args.repeats)
+            eig_s, eig_value = timed(
+                lambda w_e=w_e, grad=grad: velocity_by_psd_power(w_e, grad, args.depth),
+                args.repeats)
             print(f"W_e {shape[0]}x{shape[1]}, N = {args.depth}: SVD {svd_s * 1e3:.1f} ms, "
                   f"psd_power {eig_s * 1e3:.1f} ms, ratio {eig_s / svd_s:.2f}, "
                   f"difference {float(max_abs(svd_value - eig_value)):.2g}")

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.claim import RunConfig, no_progress
+from optverify.kit import Layer, RunConfig, Session, Verdict
 from optverify.numerics.deep_linear import (
     balanced_factors,
     balanced_factors_mp,
@@ -26,6 +26,12 @@ from optverify.numerics.deep_linear import (
     layer_gradients_mp,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, max_abs, to_mp, to_numpy
+from optverify.theorems.end_to_end_preconditioner import (
+    CLAIM,
+    experiment,
+    numeric,
+    statement,
+)
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
     end_to_end_velocity,
@@ -40,8 +46,6 @@ from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     single_output_direction_mp,
     vec,
 )
-from optverify.results import Verdict
-from optverify.theorems.end_to_end_preconditioner import CLAIM, experiment, numeric, statement
 from optverify.verify.runner import run_claim
 from tests.strategies import balanced_deep_linear_nets
 
@@ -138,8 +142,9 @@ def test_preconditioner_matrix_acts_as_the_formula_and_has_the_closed_form_spect
     matrix = preconditioner_matrix(w_e, depth)
     applied = (matrix @ vec(grad).unsqueeze(-1)).squeeze(-1)
     assert _relative(applied, -vec(end_to_end_velocity(w_e, grad, depth))) <= FLOAT_TOL
-    _, left, right, _ = full_spectrum(w_e)
-    closed = preconditioner_eigenvalues(left, right, depth).flatten().sort().values
+    spectrum = full_spectrum(w_e)
+    left = spectrum.left
+    closed = preconditioner_eigenvalues(left, spectrum.right, depth).flatten().sort().values
     assert _relative(torch.linalg.eigvalsh(matrix), closed) <= FLOAT_TOL
     sigma_min = left[min(target.shape) - 1]
     assert closed[0] >= sigma_min ** (2 * (depth - 1) / depth) * (1 - FLOAT_TOL)
@@ -147,12 +152,12 @@ def test_preconditioner_matrix_acts_as_the_formula_and_has_the_closed_form_spect
 
 def test_gram_powers_are_psd_roots_and_zero_power_is_the_identity():
     w = torch.randn(2, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    left, right = gram_powers(w, 1 / 3)
-    assert _relative(torch.linalg.matrix_power(left, 3), w @ w.T) <= FLOAT_TOL
-    assert _relative(torch.linalg.matrix_power(right, 3), w.T @ w) <= FLOAT_TOL
-    identity_left, identity_right = gram_powers(w, 0.0)
-    assert torch.equal(identity_right.round(decimals=12), torch.eye(4, dtype=torch.float64))
-    assert torch.equal(identity_left.round(decimals=12), torch.eye(2, dtype=torch.float64))
+    roots = gram_powers(w, 1 / 3)
+    assert _relative(torch.linalg.matrix_power(roots.left, 3), w @ w.T) <= FLOAT_TOL
+    assert _relative(torch.linalg.matrix_power(roots.right, 3), w.T @ w) <= FLOAT_TOL
+    identities = gram_powers(w, 0.0)
+    assert torch.equal(identities.right.round(decimals=12), torch.eye(4, dtype=torch.float64))
+    assert torch.equal(identities.left.round(decimals=12), torch.eye(2, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("depth", [2, 3, 4, 6])
@@ -176,9 +181,9 @@ def test_symbolic_identity_and_eigen_equation_vanish_for_n2():
 
 
 def test_symbolic_identity_fails_with_a_wrong_exponent():
-    factors, u, v, t = statement.balanced_factors_symbolic(2, 2, 2, hidden_rotations=False)
-    wrong = statement.gram_power_symbolic(u, t, 2, 2)  # [W W^T]^{2/2} in place of ^{1/2}
-    right = statement.gram_power_symbolic(u, t, 2, 1)
+    net = statement.balanced_factors_symbolic(2, 2, 2, hidden_rotations=False)
+    wrong = statement.gram_power_symbolic(net.u, net.t, 2, 2)  # [W W^T]^{2/2} in place of ^{1/2}
+    right = statement.gram_power_symbolic(net.u, net.t, 2, 1)
     assert any(entry != 0 for entry in (wrong - right).applyfunc(sympy.cancel))
 
 
@@ -188,9 +193,10 @@ def test_eigenvalue_margin_coefficients_are_non_negative():
 
 
 def test_curl_closed_form_matches_sympy_for_n3():
-    curl, x, y = statement.linear_loss_curl(3)
+    planar = statement.linear_loss_curl(3)
+    x, y = planar.x, planar.y
     expected = sympy.Rational(2, 3) * y * (x**2 + y**2) ** sympy.Rational(-1, 3)
-    assert sympy.simplify(curl - expected) == 0
+    assert sympy.simplify(planar.curl - expected) == 0
 
 
 # ---------------------------------------------------------------- numeric layer
@@ -200,19 +206,19 @@ def test_rank_deficient_instances_have_exact_zero_singular_values_and_satisfy_th
     shape = numeric.InstanceShape(3, 3, (2, 2, 3), 2)
     with mp.workdps(MP_DIGITS):
         rng = np.random.default_rng(0)
-        residual, sigma_min = numeric.velocity_residual(shape, rng)
+        measured = numeric.velocity_residual(shape, rng)
         w_e = end_to_end_mp(numeric.balanced_instance_mp(shape, rng))
         singular = mp.svd_r(w_e, compute_uv=False)
-    assert residual <= MP_FLOOR
-    assert sigma_min == 0.0
+    assert measured.residual <= MP_FLOOR
+    assert measured.sigma_min == 0.0
     assert float(min(singular)) <= 1e-45
 
 
 def test_circulation_matches_greens_theorem_and_vanishes_for_n2():
     with mp.workdps(15):
-        line, _ = numeric.circulation(3, numeric.linear_gradient)
+        line = numeric.circulation(3, numeric.linear_gradient).value
         area = numeric.green_circulation(3)
-        zero, _ = numeric.circulation(2, numeric.linear_gradient)
+        zero = numeric.circulation(2, numeric.linear_gradient).value
         assert abs(line - area) <= 1e-10 * abs(area)
         assert abs(zero) <= 1e-12
         assert abs(line) > 1.0
@@ -221,25 +227,28 @@ def test_circulation_matches_greens_theorem_and_vanishes_for_n2():
 # ---------------------------------------------------------------- experiment layer
 
 
+def _experiment_session() -> Session:
+    return Session(RunConfig(quick=True), Layer.EXPERIMENT)
+
+
 def test_one_step_error_scales_like_eta_squared():
-    config = RunConfig(quick=True)
     settings_ = experiment.ExperimentConfig.quick()
-    errors, scales = experiment.one_step_errors(config, (3, 2, 3), settings_,
-                                                config.torch_generator("test"))
+    sampler = experiment.Sampler.of(_experiment_session(), "test")
+    errors = experiment.one_step_errors(sampler, (3, 2, 3), settings_).errors
     slope = np.polyfit(np.log(settings_.etas), np.log(errors.mean(axis=1)), 1)[0]
     assert abs(slope - 2) < 0.05
     assert errors.shape == (len(settings_.etas), settings_.instances)
 
 
 def test_balanced_trajectories_agree_across_widths_and_unbalanced_ones_do_not():
-    config = RunConfig(quick=True)
+    session = _experiment_session()
     settings_ = experiment.ExperimentConfig.quick()
-    balanced, scale = experiment.width_trajectories(config, settings_,
-                                                    config.torch_generator("a"), balanced=True)
-    unbalanced, _ = experiment.width_trajectories(config, settings_,
-                                                  config.torch_generator("b"), balanced=False)
-    tolerance = experiment.width_tolerance(config, settings_, scale)
-    assert balanced.max() <= tolerance < unbalanced.max()
+    balanced = experiment.width_trajectories(experiment.Sampler.of(session, "a"), settings_,
+                                             balanced=True)
+    unbalanced = experiment.width_trajectories(experiment.Sampler.of(session, "b"), settings_,
+                                               balanced=False)
+    tolerance = experiment.width_tolerance(session.dtype, settings_, balanced.scale)
+    assert balanced.spread.max() <= tolerance < unbalanced.spread.max()
 
 
 # ---------------------------------------------------------------- bad input
@@ -286,11 +295,15 @@ def test_quick_run_is_consistent_on_every_decisive_check():
     failing = [(c.name, c.detail) for c in result.checks
                if c.decisive and c.verdict is not Verdict.CONSISTENT]
     assert not failing, failing
+    main = {check.name for check in result.main_checks}
+    assert main == {"theorem1-identity-n2-2x2", "theorem1-identity-n3-2x2",
+                    "theorem1-velocity-residual"}
+    assert all(check.bound == CLAIM.bound for check in result.main_checks)
 
 
 @pytest.mark.slow
 def test_full_run_is_consistent_on_every_decisive_check():
-    result = run_claim(CLAIM, RunConfig(quick=False), no_progress)
+    result = run_claim(CLAIM, RunConfig(quick=False))
     failing = [(c.name, c.detail) for c in result.checks
                if c.decisive and c.verdict is not Verdict.CONSISTENT]
     assert not failing, failing

@@ -12,7 +12,7 @@ to O(eta^2) per step.
 
 import sympy
 
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.end_to_end_preconditioner import experiment, numeric, statement
 
 
@@ -37,17 +37,17 @@ CLAIM = Claim(
         theorem="Theorem 1 (with Eq. 12 and Theorem 2)",
         arxiv="1802.06509",
     ),
-    bound=Bound(BoundKind.IDENTITY, expression=theorem1_expression()),
+    bound=Bound.identity(theorem1_expression()),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(
-        "linear factors W_j of widths d_j >= min(d_0, d_N), loss L^N = L^1(W_N ... W_1) with "
-        "L^1 differentiable",
-        "the factors are balanced at t_0: W_{j+1}^T W_{j+1} = W_j W_j^T (Procedure 1 of "
-        "arXiv:1810.02281)",
-        "gradient flow with learning rate eta and weight decay lambda; discrete GD follows up to "
-        "O(eta^2) per step",
+        ("linear factors W_j of widths d_j >= min(d_0, d_N), loss L^N = L^1(W_N ... W_1) with "
+         "L^1 differentiable"),
+        ("the factors are balanced at t_0: W_{j+1}^T W_{j+1} = W_j W_j^T (Procedure 1 of "
+         "arXiv:1810.02281)"),
+        ("gradient flow with learning rate eta and weight decay lambda; discrete GD follows up "
+         "to O(eta^2) per step"),
         "fractional powers of PSD matrices with 0^0 = 1",
     ),
 )

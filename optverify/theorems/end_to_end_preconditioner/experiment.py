@@ -18,11 +18,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
 import torch
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import rate_panel
+from optverify.kit import (
+    BELOW_PRECISION,
+    Bound,
+    Panel,
+    Series,
+    Session,
+    Table,
+    Verdict,
+    fit_power_law,
+    machine_epsilon,
+    rate_panel,
+    resolve,
+)
 from optverify.numerics.deep_linear import (
     balanced_factors,
     balancedness_gaps,
@@ -30,21 +40,17 @@ from optverify.numerics.deep_linear import (
     gradient_descent_step,
     layer_gradients,
 )
-from optverify.numerics.fit import fit_power_law
 from optverify.numerics.haar import haar_orthogonal
-from optverify.numerics.precision import BELOW_PRECISION, machine_epsilon, resolve
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
     end_to_end_velocity,
     layerwise_velocity,
     rotate_hidden,
 )
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
-from optverify.verdict import identity_check, rate_check
 
-STEP_BOUND = Bound(BoundKind.TIGHT, "eta", exponent=sympy.Integer(2))
-IMBALANCE_BOUND = Bound(BoundKind.TIGHT, "max_j ||C_j||", exponent=sympy.Integer(1))
-HORIZON_BOUND = Bound(BoundKind.TIGHT, "eta", exponent=sympy.Integer(1))
+STEP_BOUND = Bound.tight("eta", 2)
+IMBALANCE_BOUND = Bound.tight("max_j ||C_j||", 1)
+HORIZON_BOUND = Bound.tight("eta", 1)
 
 
 @dataclass(frozen=True)
@@ -122,51 +128,88 @@ class ExperimentConfig:
             drift_scales=tuple(np.geomspace(1e-4, 1e-1, 7)),
         )
 
+
+@dataclass(frozen=True)
+class Sampler:
+    """One seeded torch stream on the run's dtype and device: Gaussian tensors and Haar
+    rotations, drawn in the order the measurements ask for them."""
+
+    generator: torch.Generator
+    dtype: torch.dtype
+    device: str
+
     @classmethod
-    def for_run(cls, config: RunConfig) -> ExperimentConfig:
-        return cls.quick() if config.quick else cls.full()
+    def of(cls, s: Session, purpose: str) -> Sampler:
+        return cls(s.generator(purpose), s.torch_dtype, s.device)
+
+    def gaussian(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.generator, dtype=self.dtype, device=self.device)
+
+    def rotations(self, widths, batch: tuple[int, ...] = ()) -> list[torch.Tensor]:
+        """A Haar-random rotation of each hidden space."""
+        return [haar_orthogonal(width, self.generator, batch, self.dtype, self.device)
+                for width in widths]
+
+    def tensor(self, values) -> torch.Tensor:
+        return torch.tensor(values, dtype=self.dtype, device=self.device)
 
 
-def _gaussian(config: RunConfig, generator: torch.Generator, *shape: int) -> torch.Tensor:
-    return torch.randn(*shape, generator=generator, dtype=config.torch_dtype, device=config.device)
-
-
-def dense_balanced_factors(target, hidden, generator, config: RunConfig):
+def dense_balanced_factors(target, hidden, sampler: Sampler):
     """Procedure 1 at the given hidden widths, hidden spaces mixed by random rotations."""
-    batch = target.shape[:-2]
-    rotations = [haar_orthogonal(width, generator, batch, config.torch_dtype, config.device)
-                 for width in hidden]
+    rotations = sampler.rotations(hidden, target.shape[:-2])
     return rotate_hidden(balanced_factors(target, hidden), rotations)
 
 
-def one_step_errors(config: RunConfig, shape, settings: ExperimentConfig, generator):
-    """||prod_j (W_j - eta (lambda W_j + dL/dW_j)) - (W_e + eta V_thm1)||_F, shape
-    (etas, instances), with the scale ||W_e||_F + ||Phi||_F of each instance."""
+@dataclass(frozen=True)
+class StepErrors:
+    """errors: ||one GD step mapped to W_e - one end-to-end step||_F, shape (etas, instances);
+    scales: ||W_e||_F + ||Phi||_F of each instance."""
+
+    errors: np.ndarray
+    scales: np.ndarray
+
+
+def one_step_errors(sampler: Sampler, shape, settings: ExperimentConfig) -> StepErrors:
+    """||prod_j (W_j - eta (lambda W_j + dL/dW_j)) - (W_e + eta V_thm1)||_F for every eta and
+    balanced init of W_e's (rows, cols, depth)."""
     rows, cols, depth = shape
     batch = settings.instances
-    target = _gaussian(config, generator, batch, rows, cols)
-    phi = _gaussian(config, generator, batch, rows, cols)
+    target = sampler.gaussian(batch, rows, cols)
+    phi = sampler.gaussian(batch, rows, cols)
     hidden = [min(rows, cols) + 1] * (depth - 1)
-    factors = dense_balanced_factors(target, hidden, generator, config)
+    factors = dense_balanced_factors(target, hidden, sampler)
     w_e = end_to_end(factors)
     grad = w_e - phi
     layer_grads = layer_gradients(factors, grad)
-    eta = torch.tensor(settings.etas, dtype=config.torch_dtype, device=config.device)
-    eta = eta.view(-1, 1, 1, 1)
+    eta = sampler.tensor(settings.etas).view(-1, 1, 1, 1)
     lam = settings.weight_decay
     stepped = [w.unsqueeze(0) - eta * (lam * w + g) for w, g in zip(factors, layer_grads)]
     rule = end_to_end_step(w_e, grad, depth, eta, lam)
     errors = torch.linalg.matrix_norm(end_to_end(stepped) - rule)
     scale = torch.linalg.matrix_norm(w_e) + torch.linalg.matrix_norm(phi)
-    return errors.cpu().numpy(), scale.cpu().numpy()
+    return StepErrors(errors.cpu().numpy(), scale.cpu().numpy())
 
 
-def _step_check(config, shape, errors, scales, settings):
+def resolved_step_sizes(measured: StepErrors, dtype: str) -> np.ndarray:
+    """The step sizes at which every instance's error resolves above `dtype` rounding."""
+    resolved = np.array([[resolve(float(e), float(s), dtype).value is not None
+                          for e, s in zip(row, measured.scales)] for row in measured.errors])
+    return resolved.all(axis=1)
+
+
+def _step_values(etas, errors, geometric_mean, keep) -> dict:
+    per_instance = [fit_power_law(etas, errors[:, i]).exponent for i in range(errors.shape[1])]
+    return {"instance_exponent_min": min(per_instance),
+            "instance_exponent_max": max(per_instance),
+            "error_over_eta2_at_smallest_eta": float(geometric_mean[0] / etas[0] ** 2),
+            "step_sizes_below_precision": int((~keep).sum())}
+
+
+def record_step(s: Session, shape, measured: StepErrors, settings: ExperimentConfig):
+    """The one-step error's exponent in eta for one shape; returns its rate panel (None when
+    fewer than three step sizes resolve)."""
     rows, cols, depth = shape
-    resolved = np.array([[resolve(float(e), float(s), config.dtype).value is not None
-                          for e, s in zip(row, scales)] for row in errors])
-    keep = resolved.all(axis=1)
-    etas = np.array(settings.etas)
+    keep = resolved_step_sizes(measured, s.dtype)
     statement = (
         f"N = {depth}, W_e {rows}x{cols}: ||one GD step of the factors mapped to W_e - one step "
         "of the end-to-end rule||_F = Theta(eta^2) (geometric mean over "
@@ -174,25 +217,17 @@ def _step_check(config, shape, errors, scales, settings):
     )
     name = f"gd-step-vs-end-to-end-rule-n{depth}"
     if keep.sum() < 3:
-        check = Check(Layer.EXPERIMENT, name, statement, Verdict.INCONCLUSIVE,
-                      detail=f"only {int(keep.sum())} step sizes resolve the error above "
-                      f"{config.dtype} rounding", values={"error_at_smallest_eta": BELOW_PRECISION})
-        return check, None
-    geometric_mean = np.exp(np.log(errors[keep]).mean(axis=1))
-    fit = fit_power_law(etas[keep], geometric_mean)
-    per_instance = [fit_power_law(etas[keep], errors[keep][:, i]).exponent
-                    for i in range(errors.shape[1])]
-    check = rate_check(
-        Layer.EXPERIMENT, name, statement, fit, STEP_BOUND,
-        values={"instance_exponent_min": min(per_instance),
-                "instance_exponent_max": max(per_instance),
-                "error_over_eta2_at_smallest_eta": float(geometric_mean[0] / etas[keep][0] ** 2),
-                "step_sizes_below_precision": int((~keep).sum())},
-    )
-    panel = rate_panel(f"N = {depth}, W_e {rows}x{cols}", "step size eta",
-                       "||GD step - end-to-end step||_F", etas[keep], geometric_mean, fit,
-                       STEP_BOUND, measured_label="geometric mean over inits")
-    return check, panel
+        s.check(name, statement, Verdict.INCONCLUSIVE,
+                f"only {int(keep.sum())} step sizes resolve the error above {s.dtype} rounding",
+                values={"error_at_smallest_eta": BELOW_PRECISION})
+        return None
+    etas, errors = np.array(settings.etas)[keep], measured.errors[keep]
+    geometric_mean = np.exp(np.log(errors).mean(axis=1))
+    check = s.rate(name, statement, etas, geometric_mean, STEP_BOUND,
+                   values=_step_values(etas, errors, geometric_mean, keep))
+    return rate_panel(f"N = {depth}, W_e {rows}x{cols}", "step size eta",
+                      "||GD step - end-to-end step||_F", etas, geometric_mean, check.fit,
+                      STEP_BOUND, measured_label="geometric mean over inits")
 
 
 def gd_trajectory(factors, phi, eta: float, steps: int) -> torch.Tensor:
@@ -204,65 +239,96 @@ def gd_trajectory(factors, phi, eta: float, steps: int) -> torch.Tensor:
     return torch.stack(path)
 
 
-def width_trajectories(config: RunConfig, settings: ExperimentConfig, generator, balanced: bool):
+@dataclass(frozen=True)
+class WidthSpread:
+    """spread: max over widths of ||W_e^width(t) - W_e^first(t)||_F for t = 0..steps; scale: the
+    largest ||W_e(t)||_F over all widths and steps."""
+
+    spread: np.ndarray
+    scale: float
+
+    @property
+    def worst(self) -> float:
+        return float(self.spread.max())
+
+
+def width_trajectories(sampler: Sampler, settings: ExperimentConfig,
+                       balanced: bool) -> WidthSpread:
     """End-to-end trajectories from one W_e (3 x 2) at every hidden width; when not balanced, the
     extra hidden units get non-zero input weights (W_1 rows) while their output weights stay 0, so
     W_e(0) is the same but the factors are unbalanced."""
-    target = _gaussian(config, generator, 3, 2)
-    phi = _gaussian(config, generator, 3, 2)
+    target = sampler.gaussian(3, 2)
+    phi = sampler.gaussian(3, 2)
     paths = []
     for width in settings.widths:
         hidden = [width] * (settings.width_depth - 1)
         factors = balanced_factors(target, hidden)
         if not balanced and width > 2:
             factors[0] = factors[0].clone()
-            factors[0][2:, :] = _gaussian(config, generator, width - 2, 2)
-        rotations = [haar_orthogonal(w, generator, (), config.torch_dtype, config.device)
-                     for w in hidden]
-        factors = rotate_hidden(factors, rotations)
+            factors[0][2:, :] = sampler.gaussian(width - 2, 2)
+        factors = rotate_hidden(factors, sampler.rotations(hidden))
         paths.append(gd_trajectory(factors, phi, settings.trajectory_eta,
                                    settings.trajectory_steps))
     reference = paths[0]
     spread = torch.stack([torch.linalg.matrix_norm(path - reference) for path in paths[1:]])
     scale = float(torch.linalg.matrix_norm(torch.stack(paths)).max())
-    return spread.amax(dim=0).cpu().numpy(), scale
+    return WidthSpread(spread.amax(dim=0).cpu().numpy(), scale)
 
 
-def width_tolerance(config: RunConfig, settings: ExperimentConfig, scale: float) -> float:
+def width_tolerance(dtype: str, settings: ExperimentConfig, scale: float) -> float:
     """Rounding floor of a GD trajectory: each step's matrix products carry at most
     (depth * max width) * eps relative error (the standard bound for inner products of that
     length), accumulated at most linearly over the steps while GD contracts towards Phi."""
-    eps = machine_epsilon(config.dtype)
+    eps = machine_epsilon(dtype)
     return (settings.trajectory_steps * settings.width_depth * max(settings.widths)
             * eps * scale)
 
 
-def imbalance_gaps(config: RunConfig, settings: ExperimentConfig, generator):
-    """(max_j ||C_j||_F, |layer-wise velocity - Theorem 1|_F / |Theorem 1|_F), each of shape
-    (scales, instances), for balanced factors plus delta * Gaussian perturbations (W_e 3 x 3,
-    N = 3, widths 3)."""
+@dataclass(frozen=True)
+class ImbalanceGaps:
+    """imbalance: max_j ||C_j||_F; gap: the departure from the end-to-end rule; each of shape
+    (perturbation sizes, instances)."""
+
+    imbalance: np.ndarray
+    gap: np.ndarray
+
+
+def _max_gap(factors) -> np.ndarray:
+    """max_j ||C_j||_F of (batched) factors."""
+    gaps = torch.stack([torch.linalg.matrix_norm(c) for c in balancedness_gaps(factors)])
+    return gaps.amax(dim=0).cpu().numpy()
+
+
+def imbalance_gaps(sampler: Sampler, settings: ExperimentConfig) -> ImbalanceGaps:
+    """Balanced factors plus delta * Gaussian perturbations (W_e 3 x 3, N = 3, widths 3): the
+    gap is |layer-wise velocity - Theorem 1|_F / |Theorem 1|_F."""
     batch, depth = settings.instances, 3
-    target = _gaussian(config, generator, batch, 3, 3)
-    phi = _gaussian(config, generator, batch, 3, 3)
-    factors = dense_balanced_factors(target, [3] * (depth - 1), generator, config)
-    delta = torch.tensor(settings.imbalance_scales, dtype=config.torch_dtype, device=config.device)
-    delta = delta.view(-1, 1, 1, 1)
-    perturbed = [w + delta * _gaussian(config, generator, batch, *w.shape[-2:]) for w in factors]
+    target = sampler.gaussian(batch, 3, 3)
+    phi = sampler.gaussian(batch, 3, 3)
+    factors = dense_balanced_factors(target, [3] * (depth - 1), sampler)
+    delta = sampler.tensor(settings.imbalance_scales).view(-1, 1, 1, 1)
+    perturbed = [w + delta * sampler.gaussian(batch, *w.shape[-2:]) for w in factors]
     w_e = end_to_end(perturbed)
     grad = w_e - phi
     layerwise = layerwise_velocity(perturbed, layer_gradients(perturbed, grad))
     formula = end_to_end_velocity(w_e, grad, depth)
     gap = torch.linalg.matrix_norm(layerwise - formula) / torch.linalg.matrix_norm(formula)
-    imbalance = torch.stack([torch.linalg.matrix_norm(c) for c in balancedness_gaps(perturbed)])
-    return imbalance.amax(dim=0).cpu().numpy(), gap.cpu().numpy()
+    return ImbalanceGaps(_max_gap(perturbed), gap.cpu().numpy())
 
 
-def _horizon_instances(config: RunConfig, settings: ExperimentConfig, generator):
+@dataclass(frozen=True)
+class HorizonInstances:
     """Balanced dense factors (W_e 3 x 3, N = 3, widths 3) and targets Phi, batched over inits."""
+
+    factors: list[torch.Tensor]
+    phi: torch.Tensor
+
+
+def _horizon_instances(sampler: Sampler, settings: ExperimentConfig) -> HorizonInstances:
     batch = settings.instances
-    target = _gaussian(config, generator, batch, 3, 3)
-    phi = _gaussian(config, generator, batch, 3, 3)
-    return dense_balanced_factors(target, [3, 3], generator, config), phi
+    target = sampler.gaussian(batch, 3, 3)
+    phi = sampler.gaussian(batch, 3, 3)
+    return HorizonInstances(dense_balanced_factors(target, [3, 3], sampler), phi)
 
 
 def fixed_time_gap(factors, phi, eta: float, steps: int) -> torch.Tensor:
@@ -276,159 +342,156 @@ def fixed_time_gap(factors, phi, eta: float, steps: int) -> torch.Tensor:
     return torch.linalg.matrix_norm(end_to_end(factors) - rule)
 
 
-def horizon_gaps(config: RunConfig, settings: ExperimentConfig, generator):
+def horizon_gaps(sampler: Sampler, settings: ExperimentConfig) -> np.ndarray:
     """Balanced inits: the fixed-time gap for each horizon eta, shape (etas, instances)."""
-    factors, phi = _horizon_instances(config, settings, generator)
+    drawn = _horizon_instances(sampler, settings)
     return np.stack([
-        fixed_time_gap(factors, phi, eta, round(settings.horizon / eta)).cpu().numpy()
+        fixed_time_gap(drawn.factors, drawn.phi, eta, round(settings.horizon / eta)).cpu().numpy()
         for eta in settings.horizon_etas
     ])
 
 
-def drift_gaps(config: RunConfig, settings: ExperimentConfig, generator):
-    """Unbalanced inits (balanced + delta * Gaussian): (max_j ||C_j(0)||_F, fixed-time gap), each
-    (deltas, instances), at the smallest horizon eta."""
-    factors, phi = _horizon_instances(config, settings, generator)
-    delta = torch.tensor(settings.drift_scales, dtype=config.torch_dtype, device=config.device)
-    delta = delta.view(-1, 1, 1, 1)
-    perturbed = [w + delta * _gaussian(config, generator, *w.shape) for w in factors]
-    imbalance = torch.stack([torch.linalg.matrix_norm(c) for c in balancedness_gaps(perturbed)])
+def drift_gaps(sampler: Sampler, settings: ExperimentConfig) -> ImbalanceGaps:
+    """Unbalanced inits (balanced + delta * Gaussian): max_j ||C_j(0)||_F and the fixed-time gap,
+    each (deltas, instances), at the smallest horizon eta."""
+    drawn = _horizon_instances(sampler, settings)
+    delta = sampler.tensor(settings.drift_scales).view(-1, 1, 1, 1)
+    perturbed = [w + delta * sampler.gaussian(*w.shape) for w in drawn.factors]
     eta = min(settings.horizon_etas)
-    gap = fixed_time_gap(perturbed, phi, eta, round(settings.horizon / eta))
-    return imbalance.amax(dim=0).cpu().numpy(), gap.cpu().numpy()
+    gap = fixed_time_gap(perturbed, drawn.phi, eta, round(settings.horizon / eta))
+    return ImbalanceGaps(_max_gap(perturbed), gap.cpu().numpy())
 
 
-def _horizon_checks(config, settings, generator):
-    gaps = horizon_gaps(config, settings, generator)
-    etas = np.array(settings.horizon_etas)
-    y = np.exp(np.log(gaps).mean(axis=1))
-    fit = fit_power_law(etas, y)
-    check = rate_check(
-        Layer.EXPERIMENT, "fixed-time-gap-gd-vs-end-to-end",
-        f"balanced inits: at fixed time t = {settings.horizon:g} (T = t / eta steps) ||W_e^GD(T) - "
-        "W_e^rule(T)||_F = Theta(eta) (T steps of O(eta^2); a consequence of the per-step claim, "
-        f"so not decisive; N = 3, W_e 3x3, geometric mean over {settings.instances} inits)",
-        fit, HORIZON_BOUND, decisive=False,
-        values={"gap_over_eta_at_smallest_eta": float(y[np.argmin(etas)] / etas.min())},
-    )
-    imbalance, drift = drift_gaps(config, settings, generator)
-    baseline = float(y[np.argmin(etas)])
-    x_drift = np.exp(np.log(imbalance).mean(axis=1))
-    y_drift = np.exp(np.log(drift).mean(axis=1))
-    panel = Panel(
-        f"Gap at t = {settings.horizon:g} (eta = {etas.min():g}) against imbalance",
-        "max_j ||C_j(0)||_F", "||W_e^GD(T) - W_e^rule(T)||_F",
+def _geometric_mean(values: np.ndarray) -> np.ndarray:
+    """Geometric mean over instances (the last axis)."""
+    return np.exp(np.log(values).mean(axis=1))
+
+
+def _drift_panel(settings: ExperimentConfig, x_drift, y_drift, baseline: float) -> Panel:
+    return Panel(
+        f"Gap at t = {settings.horizon:g} (eta = {min(settings.horizon_etas):g}) against "
+        "imbalance", "max_j ||C_j(0)||_F", "||W_e^GD(T) - W_e^rule(T)||_F",
         (Series("unbalanced inits (geometric mean)", tuple(map(float, x_drift)),
                 tuple(map(float, y_drift))),
          Series("balanced inits (C_j = 0)", (float(x_drift.min()), float(x_drift.max())),
                 (baseline, baseline), "dashed")),
     )
+
+
+def _drift_table(settings: ExperimentConfig, x_drift, y_drift, baseline: float) -> Table:
     rows = (("0 (balanced)", f"{baseline:.3g}"),) + tuple(
         (f"{a:.3g}", f"{b:.3g}") for a, b in zip(x_drift, y_drift))
-    table = Table("fixed-time-drift",
-                  f"Gap between GD and the end-to-end rule at t = {settings.horizon:g}, "
-                  f"eta = {etas.min():g}, next to the initial imbalance",
-                  ("max_j ||C_j(0)||_F", "gap at t"), rows)
+    return Table("fixed-time-drift",
+                 f"Gap between GD and the end-to-end rule at t = {settings.horizon:g}, "
+                 f"eta = {min(settings.horizon_etas):g}, next to the initial imbalance",
+                 ("max_j ||C_j(0)||_F", "gap at t"), rows)
+
+
+def record_horizon(s: Session, settings: ExperimentConfig, sampler: Sampler) -> None:
+    """The fixed-time gap between GD and the end-to-end rule: Theta(eta) from balanced inits, and
+    its size from unbalanced ones next to their imbalance."""
+    etas = np.array(settings.horizon_etas)
+    y = _geometric_mean(horizon_gaps(sampler, settings))
+    check = s.rate(
+        "fixed-time-gap-gd-vs-end-to-end",
+        f"balanced inits: at fixed time t = {settings.horizon:g} (T = t / eta steps) ||W_e^GD(T) - "
+        "W_e^rule(T)||_F = Theta(eta) (T steps of O(eta^2); a consequence of the per-step claim, "
+        f"so not decisive; N = 3, W_e 3x3, geometric mean over {settings.instances} inits)",
+        etas, y, HORIZON_BOUND, decisive=False,
+        values={"gap_over_eta_at_smallest_eta": float(y[np.argmin(etas)] / etas.min())},
+    )
+    drift = drift_gaps(sampler, settings)
+    baseline = float(y[np.argmin(etas)])
+    x_drift, y_drift = _geometric_mean(drift.imbalance), _geometric_mean(drift.gap)
     step_panel = rate_panel("Balanced inits: gap at fixed time", "step size eta",
-                            "||W_e^GD(T) - W_e^rule(T)||_F", etas, y, fit, HORIZON_BOUND,
+                            "||W_e^GD(T) - W_e^rule(T)||_F", etas, y, check.fit, HORIZON_BOUND,
                             measured_label="geometric mean over inits")
-    figure = Figure("fixed-time-drift", "GD against the end-to-end rule at a fixed time",
-                    (step_panel, panel), columns=2)
-    return check, figure, table
+    s.figure("fixed-time-drift", "GD against the end-to-end rule at a fixed time",
+             (step_panel, _drift_panel(settings, x_drift, y_drift, baseline)), columns=2)
+    s.table(_drift_table(settings, x_drift, y_drift, baseline))
 
 
-def _width_checks(config, settings, generator):
-    balanced_spread, scale = width_trajectories(config, settings, generator, balanced=True)
-    unbalanced_spread, _ = width_trajectories(config, settings, generator, balanced=False)
-    tolerance = width_tolerance(config, settings, scale)
-    widths = ", ".join(map(str, settings.widths))
-    balanced_check = identity_check(
-        Layer.EXPERIMENT, "end-to-end-trajectory-width-independent",
-        f"GD from one balanced W_e (3x2, N = {settings.width_depth}) at hidden widths {widths} "
-        f"(random rotations of the hidden spaces): max over {settings.trajectory_steps} steps "
-        "and widths of ||W_e^width(t) - W_e^first(t)||_F; equal up to float rounding",
-        float(balanced_spread.max()), tolerance,
-        values={"spread": resolve(float(balanced_spread.max()), scale, config.dtype).describe(),
-                "scale": scale},
-    )
-    separated = float(unbalanced_spread.max()) > tolerance
-    control = Check(
-        Layer.EXPERIMENT, "width-control-unbalanced",
-        "control: the same W_e(0) embedded unbalanced (extra hidden units with non-zero input and "
-        "zero output weights) gives width-dependent trajectories, so the spread measure can see "
-        "a dependence",
-        Verdict.CONSISTENT if separated else Verdict.INCONCLUSIVE,
-        detail=f"unbalanced spread {float(unbalanced_spread.max()):.3g} against rounding floor "
-        f"{tolerance:.3g}", decisive=False,
-        values={"unbalanced_spread": float(unbalanced_spread.max())},
-    )
-    steps = np.arange(1, len(balanced_spread))
+def _width_panel(settings: ExperimentConfig, balanced: WidthSpread, unbalanced: WidthSpread,
+                 tolerance: float) -> Panel:
+    steps = np.arange(1, len(balanced.spread))
     tiny = np.finfo(float).tiny
-    panel = Panel(
+    widths = ", ".join(map(str, settings.widths))
+    return Panel(
         f"W_e 3x2, N = {settings.width_depth}, eta = {settings.trajectory_eta:g}, widths {widths}",
         "GD step t",
         "max_width ||W_e^width(t) - W_e^first(t)||_F",
         (Series("balanced inits", tuple(map(float, steps)),
-                tuple(float(max(v, tiny)) for v in balanced_spread[1:])),
+                tuple(float(max(v, tiny)) for v in balanced.spread[1:])),
          Series("unbalanced control", tuple(map(float, steps)),
-                tuple(float(max(v, tiny)) for v in unbalanced_spread[1:])),
+                tuple(float(max(v, tiny)) for v in unbalanced.spread[1:])),
          Series("rounding floor (tolerance)", (float(steps[0]), float(steps[-1])),
                 (tolerance, tolerance), "dashed")),
         xscale="linear",
     )
-    return (balanced_check, control), Figure(
-        "width-independence", "End-to-end trajectory spread across hidden widths", (panel,))
 
 
-def _imbalance_check(config, settings, generator):
-    imbalance, gap = imbalance_gaps(config, settings, generator)
+def record_widths(s: Session, settings: ExperimentConfig, sampler: Sampler) -> None:
+    """The end-to-end trajectory from one balanced W_e at several hidden widths, and the
+    unbalanced control."""
+    balanced = width_trajectories(sampler, settings, balanced=True)
+    unbalanced = width_trajectories(sampler, settings, balanced=False)
+    tolerance = width_tolerance(s.dtype, settings, balanced.scale)
+    s.identity(
+        "end-to-end-trajectory-width-independent",
+        f"GD from one balanced W_e (3x2, N = {settings.width_depth}) at hidden widths "
+        f"{', '.join(map(str, settings.widths))} (random rotations of the hidden spaces): max over "
+        f"{settings.trajectory_steps} steps and widths of ||W_e^width(t) - W_e^first(t)||_F; "
+        "equal up to float rounding", balanced.worst, tolerance,
+        values={"spread": resolve(balanced.worst, balanced.scale, s.dtype).describe(),
+                "scale": balanced.scale},
+    )
+    s.check(
+        "width-control-unbalanced",
+        "control: the same W_e(0) embedded unbalanced (extra hidden units with non-zero input and "
+        "zero output weights) gives width-dependent trajectories, so the spread measure can see "
+        "a dependence",
+        Verdict.CONSISTENT if unbalanced.worst > tolerance else Verdict.INCONCLUSIVE,
+        f"unbalanced spread {unbalanced.worst:.3g} against rounding floor {tolerance:.3g}",
+        decisive=False, values={"unbalanced_spread": unbalanced.worst},
+    )
+    s.figure("width-independence", "End-to-end trajectory spread across hidden widths",
+             (_width_panel(settings, balanced, unbalanced, tolerance),))
+
+
+def record_imbalance(s: Session, settings: ExperimentConfig, sampler: Sampler) -> None:
+    """The departure from Theorem 1 once balancedness is broken, against the imbalance."""
+    measured = imbalance_gaps(sampler, settings)
     # the gap is relative to ||rhs||, so its rounding floor is ulps * eps * 1
-    resolved = np.array([all(resolve(float(v), 1.0, config.dtype).value is not None for v in row)
-                         for row in gap])
-    imbalance, gap = imbalance[resolved], gap[resolved]
-    x = np.exp(np.log(imbalance).mean(axis=1))
-    y = np.exp(np.log(gap).mean(axis=1))
-    fit = fit_power_law(x, y)
-    check = rate_check(
-        Layer.EXPERIMENT, "imbalance-drift-from-rule",
+    resolved = np.array([all(resolve(float(v), 1.0, s.dtype).value is not None for v in row)
+                         for row in measured.gap])
+    x = _geometric_mean(measured.imbalance[resolved])
+    y = _geometric_mean(measured.gap[resolved])
+    check = s.rate(
+        "imbalance-drift-from-rule",
         "broken balancedness: |layer-wise velocity - Theorem 1's rhs|_F / |rhs|_F grows like "
         "max_j ||C_j||_F^1 (first-order perturbation; derived here, not stated in the paper; "
         f"N = 3, W_e 3x3, geometric means over {settings.instances} inits per perturbation size)",
-        fit, IMBALANCE_BOUND, decisive=False,
+        x, y, IMBALANCE_BOUND, decisive=False,
         values={"largest_imbalance": float(x.max()), "gap_at_largest": float(y.max()),
                 "gap_over_imbalance_median": float(np.median(y / x)),
                 "perturbation_sizes_below_precision": int((~resolved).sum())},
     )
     panel = rate_panel("Departure from the end-to-end rule under imbalance", "max_j ||C_j||_F",
-                       "relative velocity gap", x, y, fit, IMBALANCE_BOUND,
+                       "relative velocity gap", x, y, check.fit, IMBALANCE_BOUND,
                        measured_label="geometric mean over inits")
-    table = Table("imbalance", "Relative velocity gap against the balancedness gap",
-                  ("max_j ||C_j||_F", "relative gap"),
-                  tuple((f"{a:.3g}", f"{b:.3g}") for a, b in zip(x, y)))
-    return check, Figure("imbalance-drift", panel.title, (panel,)), table
+    s.figure("imbalance-drift", panel.title, (panel,))
+    s.table("imbalance", "Relative velocity gap against the balancedness gap",
+            ("max_j ||C_j||_F", "relative gap"), ((f"{a:.3g}", f"{b:.3g}") for a, b in zip(x, y)))
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def verify(s: Session) -> None:
     """GD against the end-to-end rule: O(eta^2) step error, width independence, imbalance drift."""
-    settings = ExperimentConfig.for_run(config)
-    generator = config.torch_generator("init")
-    checks, panels = [], []
-    for shape in progress(settings.step_shapes, "one GD step vs the end-to-end rule"):
-        errors, scales = one_step_errors(config, shape, settings, generator)
-        check, panel = _step_check(config, shape, errors, scales, settings)
-        checks.append(check)
-        if panel is not None:
-            panels.append(panel)
-    width_checks, width_figure = _width_checks(config, settings, generator)
-    checks.extend(width_checks)
-    imbalance_check, imbalance_figure, imbalance_table = _imbalance_check(
-        config, settings, generator
-    )
-    checks.append(imbalance_check)
-    horizon_check, horizon_figure, horizon_table = _horizon_checks(config, settings, generator)
-    checks.append(horizon_check)
-    step_figure = Figure("gd-step-error", "One GD step against one end-to-end step",
-                         tuple(panels), columns=2)
-    return LayerResult(Layer.EXPERIMENT, checks=tuple(checks),
-                       figures=(step_figure, width_figure, imbalance_figure, horizon_figure),
-                       tables=(imbalance_table, horizon_table))
+    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    sampler = Sampler.of(s, "init")
+    panels = [record_step(s, shape, one_step_errors(sampler, shape, settings), settings)
+              for shape in s.progress(settings.step_shapes, "one GD step vs the end-to-end rule")]
+    s.figure("gd-step-error", "One GD step against one end-to-end step",
+             [panel for panel in panels if panel is not None], columns=2)
+    record_widths(s, settings, sampler)
+    record_imbalance(s, settings, sampler)
+    record_horizon(s, settings, sampler)

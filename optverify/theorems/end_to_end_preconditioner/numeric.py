@@ -1,5 +1,5 @@
 """Numeric layer: Theorem 1, P's spectrum, Eq. 12 and Theorem 2 of Arora, Cohen, Hazan (2018),
-arXiv:1802.06509, at `config.precision` mpmath digits.
+arXiv:1802.06509, at `s.precision` mpmath digits.
 
 Instances are random balanced initializations (Procedure 1 of arXiv:1810.02281) of several shapes,
 depths 2..6, including non-square, single-output and rank-deficient W_e. A rank-deficient W_e is
@@ -9,7 +9,8 @@ W_1 W_1^T and W_N^T W_N, hence balancedness). Procedure 1 applied to a rank-defi
 directly would turn the SVD's rounding-level singular values (10^-50) into factor entries of size
 (10^-50)^{1/N}, far above the precision floor, since x -> x^{1/N} is not Lipschitz at 0.
 
-Every identity is judged against the floor 10^-(digits - 10) relative to the size of its terms.
+Every identity is judged against the session's floor 10^-(digits - 10) relative to the size of its
+terms.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ import mpmath
 import numpy as np
 from mpmath import mp
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.numerics.deep_linear import balanced_factors_mp, end_to_end_mp, layer_gradients_mp
+from optverify.kit import Session, Table, Verdict
+from optverify.numerics.deep_linear import (
+    balanced_factors_mp,
+    end_to_end_mp,
+    layer_gradients_mp,
+)
+from optverify.numerics.haar import haar_orthogonal_mp
 from optverify.numerics.mp_linalg import frobenius_norm, max_abs, psd_power, to_mp
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_velocity_mp,
@@ -32,13 +38,6 @@ from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     single_output_direction_mp,
     vec_mp,
 )
-from optverify.results import Check, LayerResult, Table, Verdict
-from optverify.verdict import identity_check, inequality_check
-
-
-def precision_floor(digits: int) -> float:
-    """10^-(digits - 10): ten digits of head-room for the rounding of a few dozen operations."""
-    return 10.0 ** (-(digits - 10))
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,8 @@ EIGEN_MAX_ENTRIES = 12
 SINGLE_OUTPUT_DEPTHS = (2, 3, 4, 5, 6)
 CIRCULATION_DEPTHS_QUICK = (2, 3, 4)
 CIRCULATION_DEPTHS_FULL = (2, 3, 4, 5, 6)
+GREEN_TWIN_DEPTHS = (3,)
+"""Depths whose line integral is checked against Green's area integral (full runs only)."""
 LOOP_CENTRE = (1.5, 1.5)
 LOOP_RADIUS = 1.0
 ANISOTROPY = 3.0
@@ -87,12 +88,6 @@ ANISOTROPY = 3.0
 
 def gaussian_mp(rng: np.random.Generator, rows: int, cols: int) -> mpmath.matrix:
     return to_mp(rng.standard_normal((rows, cols)))
-
-
-def orthogonal_mp(rng: np.random.Generator, size: int) -> mpmath.matrix:
-    """An orthogonal matrix at the working precision (QR of a Gaussian)."""
-    q, _ = mp.qr(gaussian_mp(rng, size, size))
-    return q
 
 
 def _embed(matrix: mpmath.matrix, rows: int, cols: int) -> mpmath.matrix:
@@ -108,14 +103,24 @@ def balanced_instance_mp(shape: InstanceShape, rng: np.random.Generator) -> list
     if shape.rank == min(shape.rows, shape.cols):
         return balanced_factors_mp(gaussian_mp(rng, shape.rows, shape.cols), shape.hidden)
     factors = balanced_factors_mp(gaussian_mp(rng, shape.rank, shape.rank), shape.hidden)
-    first = _embed(factors[0], shape.hidden[0], shape.cols) * orthogonal_mp(rng, shape.cols).T
-    last = orthogonal_mp(rng, shape.rows) * _embed(factors[-1], shape.rows, shape.hidden[-1])
+    first = _embed(factors[0], shape.hidden[0], shape.cols) * haar_orthogonal_mp(shape.cols, rng).T
+    last = haar_orthogonal_mp(shape.rows, rng) * _embed(factors[-1], shape.rows, shape.hidden[-1])
     return [first, *factors[1:-1], last]
 
 
-def velocity_residual(shape: InstanceShape, rng: np.random.Generator) -> tuple[float, float]:
-    """(|layer-wise velocity - Theorem 1| / ||Theorem 1||, sigma_min of W_e) for the loss
-    L^1(W) = ||W - Phi||^2 / 2 with a random Phi (G = W_e - Phi)."""
+@dataclass(frozen=True)
+class VelocityResidual:
+    """Theorem 1 on one instance: residual |layer-wise velocity - Theorem 1|_max / ||Theorem 1||_F
+    and sigma_min of W_e (0 for a rank-deficient W_e)."""
+
+    shape: InstanceShape
+    residual: float
+    sigma_min: float
+
+
+def velocity_residual(shape: InstanceShape, rng: np.random.Generator) -> VelocityResidual:
+    """Theorem 1's residual for the loss L^1(W) = ||W - Phi||^2 / 2 with a random Phi
+    (G = W_e - Phi)."""
     factors = balanced_instance_mp(shape, rng)
     end_to_end = end_to_end_mp(factors)
     grad = end_to_end - gaussian_mp(rng, shape.rows, shape.cols)
@@ -123,8 +128,8 @@ def velocity_residual(shape: InstanceShape, rng: np.random.Generator) -> tuple[f
     layerwise = layerwise_velocity_mp(factors, layer_grads, shape.weight_decay)
     formula = end_to_end_velocity_mp(end_to_end, grad, shape.depth, shape.weight_decay)
     residual = max_abs(layerwise - formula) / max(frobenius_norm(formula), mp.one)
-    _, left, _, _ = full_spectrum_mp(end_to_end)
-    return float(residual), float(left[min(shape.rows, shape.cols) - 1])
+    sigma_min = full_spectrum_mp(end_to_end).left[min(shape.rows, shape.cols) - 1]
+    return VelocityResidual(shape, float(residual), float(sigma_min))
 
 
 def preconditioner_psd_power_mp(end_to_end: mpmath.matrix, depth: int) -> mpmath.matrix:
@@ -146,6 +151,7 @@ def preconditioner_psd_power_mp(end_to_end: mpmath.matrix, depth: int) -> mpmath
 class SpectrumResult:
     """P's spectrum on one instance: relative residuals and the lower-bound margin."""
 
+    shape: InstanceShape
     eigenvalue_residual: float
     eigenvector_residual: float
     min_eigenvalue: float
@@ -156,7 +162,8 @@ def spectrum_result(shape: InstanceShape, rng: np.random.Generator) -> SpectrumR
     end_to_end = end_to_end_mp(balanced_instance_mp(shape, rng))
     depth = shape.depth
     preconditioner = preconditioner_psd_power_mp(end_to_end, depth)
-    u, left, right, v = full_spectrum_mp(end_to_end)
+    spectrum = full_spectrum_mp(end_to_end)
+    u, left, right, v = spectrum.u, spectrum.left, spectrum.right, spectrum.v
     closed = preconditioner_eigenvalues_mp(left, right, depth)
     flat = sorted(value for row in closed for value in row)
     computed = sorted(mp.eigsy(preconditioner, eigvals_only=True))
@@ -170,6 +177,7 @@ def spectrum_result(shape: InstanceShape, rng: np.random.Generator) -> SpectrumR
             eigenvector_residual = max(eigenvector_residual, max_abs(gap) / scale)
     sigma_min = left[min(shape.rows, shape.cols) - 1]
     return SpectrumResult(
+        shape,
         float(eigenvalue_residual),
         float(eigenvector_residual),
         float(computed[0]),
@@ -187,12 +195,25 @@ def single_output_residual(depth: int, cols: int, rng: np.random.Generator) -> f
     return float(max(abs(general[0, c] - rule[c]) for c in range(cols)) / scale)
 
 
-def circulation(
-    depth: int, grad, centre=LOOP_CENTRE, radius=LOOP_RADIUS
-) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """(oint F . dw, quadrature error estimate) of the k = 1 field F(w) = Eq. 12 with gradient
-    field `grad(x, y) -> (g_x, g_y)`, around the circle of `radius` about `centre` (w != 0
-    on it)."""
+@dataclass(frozen=True)
+class Circulation:
+    """oint F . dw of the k = 1 field around the test loop, and mpmath's quadrature error
+    estimate, at the working precision."""
+
+    value: mpmath.mpf
+    error: mpmath.mpf
+
+    def resolved(self, floor: float) -> bool:
+        """The quadrature error is below the floor, so the value is decided."""
+        return float(self.error) < floor
+
+    def nonzero(self, floor: float) -> bool:
+        return abs(float(self.value)) > floor
+
+
+def circulation(depth: int, grad, centre=LOOP_CENTRE, radius=LOOP_RADIUS) -> Circulation:
+    """oint F . dw of the k = 1 field F(w) = Eq. 12 with gradient field
+    `grad(x, y) -> (g_x, g_y)`, around the circle of `radius` about `centre` (w != 0 on it)."""
     cx, cy, rad = mp.mpf(centre[0]), mp.mpf(centre[1]), mp.mpf(radius)
 
     def integrand(theta):
@@ -200,7 +221,8 @@ def circulation(
         fx, fy = single_output_direction_mp([x, y], list(grad(x, y)), depth)
         return rad * (-fx * mp.sin(theta) + fy * mp.cos(theta))
 
-    return mp.quad(integrand, [0, mp.pi, 2 * mp.pi], error=True)
+    value, error = mp.quad(integrand, [0, mp.pi, 2 * mp.pi], error=True)
+    return Circulation(value, error)
 
 
 def linear_gradient(x, y):
@@ -229,140 +251,180 @@ def green_circulation(depth: int, centre=LOOP_CENTRE, radius=LOOP_RADIUS) -> mpm
     return mp.quad(curl, [0, mp.mpf(radius)], [0, mp.pi, 2 * mp.pi])
 
 
-def _circulation_checks(config: RunConfig, progress: Progress, floor: float):
-    depths = CIRCULATION_DEPTHS_QUICK if config.quick else CIRCULATION_DEPTHS_FULL
-    checks, rows = [], []
-    for depth in progress(depths, "circulation of the k = 1 field"):
-        value, error = circulation(depth, linear_gradient)
-        value, error = float(value), float(error)
-        rows.append((depth, "linear L = w_x", f"{value:.6g}" if abs(value) > floor else
-                     "below precision", f"{error:.2g}"))
-        loop = f"the circle of radius {LOOP_RADIUS} about {LOOP_CENTRE}"
+@dataclass(frozen=True)
+class GreenTwin:
+    """The linear loss's line integral against Green's area integral: residual |line - area| /
+    max(|area|, 1), and the area integral."""
+
+    residual: float
+    area_integral: float
+
+
+def green_twin(depth: int) -> GreenTwin:
+    line = circulation(depth, linear_gradient).value
+    green = green_circulation(depth)
+    return GreenTwin(float(abs(line - green) / max(abs(green), mp.one)), float(green))
+
+
+@dataclass(frozen=True)
+class NumericMeasurements:
+    """Everything the numeric layer measured at the working precision.
+
+    velocities: Theorem 1 per instance; spectra: P's spectrum on the instances with k d <=
+    EIGEN_MAX_ENTRIES; single_output: Eq. 12's relative gaps; linear: the circulation for the
+    linear loss per depth; green: Green's twin per depth (full runs); quadratic: the N = 2
+    circulation for the anisotropic quadratic loss.
+    """
+
+    velocities: tuple[VelocityResidual, ...]
+    spectra: tuple[SpectrumResult, ...]
+    single_output: tuple[float, ...]
+    linear: dict[int, Circulation]
+    green: dict[int, GreenTwin]
+    quadratic: Circulation
+
+    @property
+    def lower_bound_margin(self) -> float:
+        """The worst (lambda_min - bound) / bound over the spectra (lambda_min when the bound is
+        0)."""
+        return min((r.min_eigenvalue - r.lower_bound) / max(r.lower_bound, 1e-300)
+                   if r.lower_bound > 0 else r.min_eigenvalue for r in self.spectra)
+
+
+def measure_all(s: Session, shapes, circulation_depths, green_depths) -> NumericMeasurements:
+    """Draw the instances from the 'numeric' stream and measure every quantity (inside
+    mp.workdps), in the order the stream is consumed: Theorem 1, P's spectrum, Eq. 12."""
+    rng = s.rng("numeric")
+    velocities = tuple(velocity_residual(shape, rng)
+                       for shape in s.progress(shapes, "Theorem 1 residuals"))
+    small = [shape for shape in shapes if shape.rows * shape.cols <= EIGEN_MAX_ENTRIES]
+    spectra = tuple(spectrum_result(shape, rng) for shape in s.progress(small, "spectrum of P"))
+    single = tuple(single_output_residual(depth, cols, rng)
+                   for depth in SINGLE_OUTPUT_DEPTHS for cols in (2, 5))
+    linear = {depth: circulation(depth, linear_gradient)
+              for depth in s.progress(circulation_depths, "circulation of the k = 1 field")}
+    green = {depth: green_twin(depth) for depth in green_depths}
+    return NumericMeasurements(velocities, spectra, single, linear, green,
+                               circulation(2, anisotropic_gradient))
+
+
+LOOP = f"the circle of radius {LOOP_RADIUS} about {LOOP_CENTRE}"
+
+
+def _circulation_verdict(value: Circulation, floor: float) -> Verdict:
+    if not value.resolved(floor):
+        return Verdict.INCONCLUSIVE
+    return Verdict.CONSISTENT if value.nonzero(floor) else Verdict.VIOLATED
+
+
+def _record_circulations(s: Session, found: NumericMeasurements, floor: float) -> None:
+    """Theorem 2 in mpmath: the k = 1 field's circulation, zero only for N = 2 and the linear
+    loss."""
+    n2 = found.linear[2]
+    s.identity("circulation-n2-linear-loss",
+               f"N = 2, L(w) = w_x: the k = 1 field is a gradient (Phi = ||w|| w_x), so its "
+               f"circulation around {LOOP} vanishes", abs(float(n2.value)), floor,
+               values={"quadrature_error": float(n2.error)})
+    for depth, value in found.linear.items():
         if depth == 2:
-            checks.append(identity_check(
-                Layer.NUMERIC, "circulation-n2-linear-loss",
-                f"N = 2, L(w) = w_x: the k = 1 field is a gradient (Phi = ||w|| w_x), so its "
-                f"circulation around {loop} vanishes",
-                abs(value), floor, precision_digits=config.precision,
-                values={"quadrature_error": error},
-            ))
             continue
-        resolved = error < floor
-        nonzero = abs(value) > floor
-        verdict = (Verdict.INCONCLUSIVE if not resolved
-                   else Verdict.CONSISTENT if nonzero else Verdict.VIOLATED)
-        checks.append(Check(
-            Layer.NUMERIC, f"circulation-n{depth}-linear-loss",
-            f"Theorem 2, N = {depth}: the k = 1 field for L(w) = w_x is not a gradient field: "
-            f"its circulation oint F . dw around {loop} (mpmath quadrature) is non-zero",
-            verdict,
-            detail=f"circulation {value:.6g} (quadrature error {error:.2g}, floor {floor:.2g}): "
-            f"{verdict.value}",
-            values={"circulation": value, "quadrature_error": error, "floor": floor},
-        ))
-    if not config.quick:
-        value, _ = circulation(3, linear_gradient)
-        green = green_circulation(3)
-        checks.append(identity_check(
-            Layer.NUMERIC, "circulation-green-twin-n3",
-            "N = 3, L(w) = w_x: the line integral equals Green's area integral of the symbolic "
-            "curl (N - 1 - (2 - 2/N)) y ||w||^{-2/N} over the disk",
-            float(abs(value - green) / max(abs(green), mp.one)), floor,
-            precision_digits=config.precision, values={"green_integral": float(green)},
-        ))
-    value, error = circulation(2, anisotropic_gradient)
-    rows.append(
-        (2, f"quadratic kappa = {ANISOTROPY:g}", f"{float(value):.6g}", f"{float(error):.2g}")
-    )
-    anisotropic = abs(float(value)) > floor and float(error) < floor
-    checks.append(Check(
-        Layer.NUMERIC, "circulation-n2-quadratic-loss",
-        f"N = 2 is a gradient field only for special losses: for L(w) = (w_x^2 + {ANISOTROPY:g} "
-        "w_y^2) / 2 the k = 1 field has non-zero circulation (curl (1 - kappa) x y / ||w||); "
-        "Theorem 2 is about N > 2; the N = 2 field has a potential for the linear loss, not for "
-        "every loss",
-        Verdict.CONSISTENT if anisotropic else Verdict.INCONCLUSIVE,
-        detail=f"circulation {float(value):.6g} (quadrature error {float(error):.2g})",
-        decisive=False,
-        values={"circulation": float(value)},
-    ))
-    table = Table("circulation", "Circulation of the k = 1 field around the test loop",
-                  ("N", "loss", "circulation", "quadrature error"), tuple(rows))
-    return checks, table
+        verdict = _circulation_verdict(value, floor)
+        s.check(f"circulation-n{depth}-linear-loss",
+                f"Theorem 2, N = {depth}: the k = 1 field for L(w) = w_x is not a gradient field: "
+                f"its circulation oint F . dw around {LOOP} (mpmath quadrature) is non-zero",
+                verdict, f"circulation {float(value.value):.6g} (quadrature error "
+                f"{float(value.error):.2g}, floor {floor:.2g}): {verdict.value}",
+                values={"circulation": float(value.value), "quadrature_error": float(value.error),
+                        "floor": floor})
+    for depth, twin in found.green.items():
+        s.identity(f"circulation-green-twin-n{depth}",
+                   f"N = {depth}, L(w) = w_x: the line integral equals Green's area integral of "
+                   "the symbolic curl (N - 1 - (2 - 2/N)) y ||w||^{-2/N} over the disk",
+                   twin.residual, floor, values={"green_integral": twin.area_integral})
+    quadratic = found.quadratic
+    s.check("circulation-n2-quadratic-loss",
+            f"N = 2 is a gradient field only for special losses: for L(w) = (w_x^2 + "
+            f"{ANISOTROPY:g} w_y^2) / 2 the k = 1 field has non-zero circulation (curl (1 - kappa) "
+            "x y / ||w||); Theorem 2 is about N > 2; the N = 2 field has a potential for the "
+            "linear loss, not for every loss",
+            Verdict.CONSISTENT if quadratic.nonzero(floor) and quadratic.resolved(floor)
+            else Verdict.INCONCLUSIVE,
+            f"circulation {float(quadratic.value):.6g} (quadrature error "
+            f"{float(quadratic.error):.2g})", decisive=False,
+            values={"circulation": float(quadratic.value)})
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    """Theorem 1 residuals, P's eigen-structure, Eq. 12 and Theorem 2's circulation at 50 digits."""
-    rng = config.numpy_rng("numeric")
-    floor = precision_floor(config.precision)
-    shapes = SHAPES_QUICK if config.quick else SHAPES_FULL
-    with mp.workdps(config.precision):
-        velocity_rows = []
-        for shape in progress(shapes, "Theorem 1 residuals"):
-            residual, sigma_min = velocity_residual(shape, rng)
-            velocity_rows.append((shape.describe(), shape.weight_decay, residual, sigma_min))
-        worst = max(row[2] for row in velocity_rows)
-        checks = [identity_check(
-            Layer.NUMERIC, "theorem1-velocity-residual",
-            "Theorem 1 on random balanced inits (Procedure 1; depths 2..6, square, non-square, "
-            "k = 1 and rank-deficient W_e, with and without weight decay): |sum_j W_N..W_{j+1} "
-            "(-lambda W_j - dL/dW_j) W_{j-1}..W_1 - (-lambda N W_e - sum_j [W_e W_e^T]^{(j-1)/N} G "
-            "[W_e^T W_e]^{(N-j)/N})|_max / ||rhs||_F, worst instance",
-            worst, floor, precision_digits=config.precision,
-            values={"instances": len(velocity_rows)},
-        )]
-        spectra = [(shape, spectrum_result(shape, rng)) for shape in
-                   progress([s for s in shapes if s.rows * s.cols <= EIGEN_MAX_ENTRIES],
-                            "spectrum of P")]
-        checks.append(identity_check(
-            Layer.NUMERIC, "preconditioner-eigenvalues",
-            "P_{W_e} = sum_j [W_e^T W_e]^{(N-j)/N} kron [W_e W_e^T]^{(j-1)/N} (built from Gram "
-            "eigendecompositions): its eigenvalues equal sum_j sigma_r^{2(j-1)/N} "
-            "sigma_r'^{2(N-j)/N} over all (r, r'); worst relative gap",
-            max(result.eigenvalue_residual for _, result in spectra), floor,
-            precision_digits=config.precision, values={"instances": len(spectra)},
-        ))
-        checks.append(identity_check(
-            Layer.NUMERIC, "preconditioner-eigenvectors",
-            "P_{W_e} vec(u_r v_r'^T) = lambda_{rr'} vec(u_r v_r'^T) for the full SVD of W_e; worst "
-            "relative residual",
-            max(result.eigenvector_residual for _, result in spectra), floor,
-            precision_digits=config.precision,
-        ))
-        ratios = {shape.describe(): (result.min_eigenvalue / result.lower_bound
-                                     if result.lower_bound > 0 else "sigma_min = 0")
-                  for shape, result in spectra}
-        checks.append(inequality_check(
-            Layer.NUMERIC, "preconditioner-eigenvalue-lower-bound",
-            "lambda_min(P_{W_e}) >= sigma_min(W_e)^{2(N-1)/N}; margin relative to the bound "
-            "(ratio lambda_min / bound: N for square full-rank W_e, 1 (attained) for non-square)",
-            min((result.min_eigenvalue - result.lower_bound) / max(result.lower_bound, 1e-300)
-                if result.lower_bound > 0 else result.min_eigenvalue for _, result in spectra),
-            floor,
-            values={f"ratio {name}": value for name, value in ratios.items()},
-        ))
-        single = [single_output_residual(depth, cols, rng)
-                  for depth in SINGLE_OUTPUT_DEPTHS for cols in (2, 5)]
-        checks.append(identity_check(
-            Layer.NUMERIC, "single-output-rule",
-            "Eq. 12 (k = 1): sum_j [w w^T]^{(j-1)/N} g [w^T w]^{(N-j)/N} = ||w||^{2-2/N} "
-            "(g + (N-1) Pr_w(g)) at random w, g in R^2 and R^5, N = 2..6; worst relative gap",
-            max(single), floor, precision_digits=config.precision,
-            values={"instances": len(single)},
-        ))
-        circulation_checks, circulation_table = _circulation_checks(config, progress, floor)
-        checks.extend(circulation_checks)
-    velocity_table = Table(
+def _velocity_table(found: NumericMeasurements) -> Table:
+    return Table(
         "theorem1-residuals", "Theorem 1 at mpmath precision: residual per instance",
         ("instance", "weight decay", "relative residual", "sigma_min(W_e)"),
-        tuple((name, decay, f"{res:.3g}", f"{sig:.3g}") for name, decay, res, sig in velocity_rows),
+        tuple((v.shape.describe(), v.shape.weight_decay, f"{v.residual:.3g}",
+               f"{v.sigma_min:.3g}") for v in found.velocities),
     )
-    spectrum_table = Table(
+
+
+def _spectrum_table(found: NumericMeasurements) -> Table:
+    return Table(
         "preconditioner-spectrum", "Spectrum of P_{W_e} against the closed form",
         ("instance", "eigenvalue gap", "eigenvector residual", "lambda_min",
          "sigma_min^{2(N-1)/N}"),
-        tuple((shape.describe(), f"{r.eigenvalue_residual:.3g}", f"{r.eigenvector_residual:.3g}",
-               f"{r.min_eigenvalue:.6g}", f"{r.lower_bound:.6g}") for shape, r in spectra),
+        tuple((r.shape.describe(), f"{r.eigenvalue_residual:.3g}",
+               f"{r.eigenvector_residual:.3g}", f"{r.min_eigenvalue:.6g}",
+               f"{r.lower_bound:.6g}") for r in found.spectra),
     )
-    return LayerResult(Layer.NUMERIC, checks=tuple(checks),
-                       tables=(velocity_table, spectrum_table, circulation_table))
+
+
+def _circulation_table(found: NumericMeasurements, floor: float) -> Table:
+    rows = [(depth, "linear L = w_x",
+             f"{float(c.value):.6g}" if c.nonzero(floor) else "below precision",
+             f"{float(c.error):.2g}") for depth, c in found.linear.items()]
+    rows.append((2, f"quadratic kappa = {ANISOTROPY:g}", f"{float(found.quadratic.value):.6g}",
+                 f"{float(found.quadratic.error):.2g}"))
+    return Table("circulation", "Circulation of the k = 1 field around the test loop",
+                 ("N", "loss", "circulation", "quadrature error"), tuple(rows))
+
+
+def _lower_bound_ratios(found: NumericMeasurements) -> dict:
+    return {f"ratio {r.shape.describe()}": (r.min_eigenvalue / r.lower_bound
+                                            if r.lower_bound > 0 else "sigma_min = 0")
+            for r in found.spectra}
+
+
+def verify(s: Session) -> None:
+    """Theorem 1 residuals, P's eigen-structure, Eq. 12 and Theorem 2's circulation at 50 digits."""
+    shapes = s.preset(quick=SHAPES_QUICK, full=SHAPES_FULL)
+    circulation_depths = s.preset(quick=CIRCULATION_DEPTHS_QUICK, full=CIRCULATION_DEPTHS_FULL)
+    green_depths = s.preset(quick=(), full=GREEN_TWIN_DEPTHS)
+    with mp.workdps(s.precision):
+        floor = float(s.floor())
+        found = measure_all(s, shapes, circulation_depths, green_depths)
+    s.identity("theorem1-velocity-residual",
+               "Theorem 1 on random balanced inits (Procedure 1; depths 2..6, square, non-square, "
+               "k = 1 and rank-deficient W_e, with and without weight decay): |sum_j "
+               "W_N..W_{j+1} (-lambda W_j - dL/dW_j) W_{j-1}..W_1 - (-lambda N W_e - sum_j "
+               "[W_e W_e^T]^{(j-1)/N} G [W_e^T W_e]^{(N-j)/N})|_max / ||rhs||_F, worst instance",
+               max(v.residual for v in found.velocities), floor, main=True,
+               values={"instances": len(found.velocities)})
+    s.identity("preconditioner-eigenvalues",
+               "P_{W_e} = sum_j [W_e^T W_e]^{(N-j)/N} kron [W_e W_e^T]^{(j-1)/N} (built from Gram "
+               "eigendecompositions): its eigenvalues equal sum_j sigma_r^{2(j-1)/N} "
+               "sigma_r'^{2(N-j)/N} over all (r, r'); worst relative gap",
+               max(r.eigenvalue_residual for r in found.spectra), floor,
+               values={"instances": len(found.spectra)})
+    s.identity("preconditioner-eigenvectors",
+               "P_{W_e} vec(u_r v_r'^T) = lambda_{rr'} vec(u_r v_r'^T) for the full SVD of W_e; "
+               "worst relative residual", max(r.eigenvector_residual for r in found.spectra),
+               floor)
+    s.inequality("preconditioner-eigenvalue-lower-bound",
+                 "lambda_min(P_{W_e}) >= sigma_min(W_e)^{2(N-1)/N}; margin relative to the bound "
+                 "(ratio lambda_min / bound: N for square full-rank W_e, 1 (attained) for "
+                 "non-square)", found.lower_bound_margin, floor,
+                 values=_lower_bound_ratios(found))
+    s.identity("single-output-rule",
+               "Eq. 12 (k = 1): sum_j [w w^T]^{(j-1)/N} g [w^T w]^{(N-j)/N} = ||w||^{2-2/N} "
+               "(g + (N-1) Pr_w(g)) at random w, g in R^2 and R^5, N = 2..6; worst relative gap",
+               max(found.single_output), floor, values={"instances": len(found.single_output)})
+    _record_circulations(s, found, floor)
+    s.table(_velocity_table(found))
+    s.table(_spectrum_table(found))
+    s.table(_circulation_table(found, floor))

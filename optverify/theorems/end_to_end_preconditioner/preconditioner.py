@@ -19,7 +19,9 @@ accept leading batch dimensions; the `_mp` functions are their mpmath twins (cal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral
+from typing import Any
 
 import mpmath
 import torch
@@ -48,11 +50,23 @@ def vec(matrix: torch.Tensor) -> torch.Tensor:
     return matrix.mT.reshape(*matrix.shape[:-2], -1)
 
 
-def full_spectrum(
-    matrix: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(U, sigma_left, sigma_right, V): full SVD factors and singular values padded with zeros to
-    k (left) and d (right); values below max(k, d) * eps * sigma_max (rounding level) set to 0."""
+@dataclass(frozen=True)
+class FullSpectrum:
+    """The full SVD W = U S V^T of a k x d matrix (torch tensors, or mpmath matrices and lists).
+
+    u: k x k; v: d x d; left / right: the singular values padded with zeros to k and to d, so
+    [W W^T]^p = U diag(left^{2p}) U^T and [W^T W]^p = V diag(right^{2p}) V^T.
+    """
+
+    u: Any
+    left: Any
+    right: Any
+    v: Any
+
+
+def full_spectrum(matrix: torch.Tensor) -> FullSpectrum:
+    """Full SVD factors and singular values padded with zeros to k (left) and d (right); values
+    below max(k, d) * eps * sigma_max (rounding level) set to 0."""
     rows, cols = matrix.shape[-2:]
     u, s, vh = torch.linalg.svd(matrix, full_matrices=True)
     eps = machine_epsilon(str(matrix.dtype))
@@ -60,20 +74,29 @@ def full_spectrum(
     s = torch.where(s > floor, s, torch.zeros_like(s))
     pad = s.new_zeros(*s.shape[:-1], max(rows, cols) - s.shape[-1])
     padded = torch.cat([s, pad], dim=-1)
-    return u, padded[..., :rows], padded[..., :cols], vh.mT
+    return FullSpectrum(u, padded[..., :rows], padded[..., :cols], vh.mT)
 
 
 def _gram_power(basis: torch.Tensor, singular: torch.Tensor, exponent: float) -> torch.Tensor:
     return basis @ torch.diag_embed(singular ** (2 * exponent)) @ basis.mT
 
 
-def gram_powers(matrix: torch.Tensor, exponent: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """([W W^T]^p, [W^T W]^p) for p >= 0 (p = 0: identities)."""
+@dataclass(frozen=True)
+class GramPowers:
+    """left: [W W^T]^p (k x k); right: [W^T W]^p (d x d)."""
+
+    left: torch.Tensor
+    right: torch.Tensor
+
+
+def gram_powers(matrix: torch.Tensor, exponent: float) -> GramPowers:
+    """[W W^T]^p and [W^T W]^p for p >= 0 (p = 0: identities)."""
     if exponent < 0:
         raise ValueError(f"the exponent of a PSD power must be >= 0, got {exponent}")
     check_finite(matrix)
-    u, left, right, v = full_spectrum(matrix)
-    return _gram_power(u, left, exponent), _gram_power(v, right, exponent)
+    spectrum = full_spectrum(matrix)
+    return GramPowers(_gram_power(spectrum.u, spectrum.left, exponent),
+                      _gram_power(spectrum.v, spectrum.right, exponent))
 
 
 def end_to_end_velocity(
@@ -83,13 +106,13 @@ def end_to_end_velocity(
     check_depth(depth)
     check_finite(end_to_end)
     check_finite(grad, "the gradient")
-    u, left, right, v = full_spectrum(end_to_end)
+    spectrum = full_spectrum(end_to_end)
     total = -weight_decay * depth * end_to_end
     for j in range(1, depth + 1):
         total = total - (
-            _gram_power(u, left, (j - 1) / depth)
+            _gram_power(spectrum.u, spectrum.left, (j - 1) / depth)
             @ grad
-            @ _gram_power(v, right, (depth - j) / depth)
+            @ _gram_power(spectrum.v, spectrum.right, (depth - j) / depth)
         )
     return total
 
@@ -108,11 +131,11 @@ def preconditioner_matrix(end_to_end: torch.Tensor, depth: int) -> torch.Tensor:
     check_depth(depth)
     check_finite(end_to_end)
     rows, cols = end_to_end.shape[-2:]
-    u, left, right, v = full_spectrum(end_to_end)
+    spectrum = full_spectrum(end_to_end)
     total = end_to_end.new_zeros(*end_to_end.shape[:-2], rows * cols, rows * cols)
     for j in range(1, depth + 1):
-        a = _gram_power(u, left, (j - 1) / depth)
-        b = _gram_power(v, right, (depth - j) / depth)
+        a = _gram_power(spectrum.u, spectrum.left, (j - 1) / depth)
+        b = _gram_power(spectrum.v, spectrum.right, (depth - j) / depth)
         kron = torch.einsum("...bc,...ad->...bacd", b.mT, a)
         total = total + kron.reshape(*kron.shape[:-4], rows * cols, rows * cols)
     return total
@@ -174,15 +197,15 @@ def _mp_floor(sigma_max: mpmath.mpf) -> mpmath.mpf:
     return max(sigma_max, mp.one) * mp.mpf(10) ** (-(mp.dps // 2))
 
 
-def full_spectrum_mp(matrix: mpmath.matrix):
-    """(U, sigma_left, sigma_right, V) at the working precision, as `full_spectrum`."""
+def full_spectrum_mp(matrix: mpmath.matrix) -> FullSpectrum:
+    """`full_spectrum` at the working precision (singular values as lists of mpf)."""
     rows, cols = matrix.rows, matrix.cols
     u, s, v = mp.svd_r(matrix, full_matrices=True, compute_uv=True)
     values = [s[i] for i in range(len(s))]
     floor = _mp_floor(max(values, default=mp.zero))
     values = [value if value > floor else mp.zero for value in values]
     padded = values + [mp.zero] * (max(rows, cols) - len(values))
-    return u, padded[:rows], padded[:cols], v.T
+    return FullSpectrum(u, padded[:rows], padded[:cols], v.T)
 
 
 def _gram_power_mp(basis: mpmath.matrix, singular, exponent) -> mpmath.matrix:
@@ -199,11 +222,11 @@ def end_to_end_velocity_mp(
     """The mpmath twin of `end_to_end_velocity` (exponents exact rationals mp.mpf(j-1)/N)."""
     check_depth(depth)
     check_finite_mp(end_to_end)
-    u, left, right, v = full_spectrum_mp(end_to_end)
+    spectrum = full_spectrum_mp(end_to_end)
     total = -mp.mpf(weight_decay) * depth * end_to_end
     for j in range(1, depth + 1):
-        a = _gram_power_mp(u, left, mp.mpf(j - 1) / depth)
-        b = _gram_power_mp(v, right, mp.mpf(depth - j) / depth)
+        a = _gram_power_mp(spectrum.u, spectrum.left, mp.mpf(j - 1) / depth)
+        b = _gram_power_mp(spectrum.v, spectrum.right, mp.mpf(depth - j) / depth)
         total = total - a * grad * b
     return total
 
