@@ -278,8 +278,8 @@ def test_procedure_one_factors_are_balanced_and_multiply_to_the_target(net):
 @given(gaussian_deep_linear_nets(), step_sizes, st.floats(0.0, 1.0))
 def test_one_gd_step_changes_the_gaps_by_the_exact_identity(net, eta, weight_decay):
     instances = _torch_net(*net)
-    stepped, gradients = experiment.gd_step(instances.factors, instances, eta, weight_decay)
-    residual = experiment.one_step_residual(instances.factors, stepped, gradients, eta,
+    step = experiment.gd_step(instances.factors, instances, eta, weight_decay)
+    residual = experiment.one_step_residual(instances.factors, step.factors, step.gradients, eta,
                                             weight_decay)
     assert float(residual) <= experiment.IDENTITY_ULPS * EPS
 

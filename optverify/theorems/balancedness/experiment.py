@@ -153,13 +153,21 @@ def frobenius(matrices: torch.Tensor) -> torch.Tensor:
     return torch.linalg.matrix_norm(matrices)
 
 
-def gd_step(factors, instances: Instances, eta, weight_decay: float = 0.0):
-    """One GD step on every layer at once: (new factors, the layer gradients G_j used). The
-    update is `optverify.numerics.deep_linear.gradient_descent_step`'s; the gradients are returned
-    too, for the one-step identity."""
+@dataclass(frozen=True)
+class GDStep:
+    """One GD step on every layer: the stepped `factors` and the layer `gradients` G_j it used."""
+
+    factors: list[torch.Tensor]
+    gradients: list[torch.Tensor]
+
+
+def gd_step(factors, instances: Instances, eta, weight_decay: float = 0.0) -> GDStep:
+    """One GD step on every layer at once. The update is
+    `optverify.numerics.deep_linear.gradient_descent_step`'s; the gradients are kept too, for the
+    one-step identity."""
     gradients = layer_gradients(factors, instances.grad_loss(end_to_end(factors)))
     stepped = [w - eta * (weight_decay * w + g) for w, g in zip(factors, gradients)]
-    return stepped, gradients
+    return GDStep(stepped, gradients)
 
 
 def one_step_residual(before, after, gradients, eta, weight_decay: float):
@@ -213,9 +221,9 @@ def fixed_steps_sweep(config: ExperimentConfig, instances: Instances, dtype: str
     initial = balancedness_gaps(instances.factors)
     residuals = []
     for _ in range(config.fixed_steps):
-        stepped, gradients = gd_step(factors, instances, etas)
-        residuals.append(one_step_residual(factors, stepped, gradients, etas, 0.0))
-        factors = stepped
+        step = gd_step(factors, instances, etas)
+        residuals.append(one_step_residual(factors, step.factors, step.gradients, etas, 0.0))
+        factors = step.factors
     drifts = max_gap_drift(factors, initial)
     residual = float(torch.stack(residuals).max())
     return _sweep(etas_np, drifts, instances, config.fixed_steps, dtype, residual)
@@ -230,9 +238,9 @@ def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
         eta = config.fixed_time / steps
         factors = instances.factors
         for _ in range(steps):
-            stepped, gradients = gd_step(factors, instances, eta)
-            residuals.append(one_step_residual(factors, stepped, gradients, eta, 0.0))
-            factors = stepped
+            step = gd_step(factors, instances, eta)
+            residuals.append(one_step_residual(factors, step.factors, step.gradients, eta, 0.0))
+            factors = step.factors
         drifts.append(max_gap_drift(factors, initial))
     etas = config.fixed_time / np.array(config.step_counts, dtype=float)
     residual = float(torch.stack(residuals).max())
@@ -282,9 +290,10 @@ def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float)
             logs.append(norms.log().mean())
         if step == steps:
             break
-        stepped, gradients = gd_step(factors, instances, eta, config.weight_decay)
-        residuals.append(one_step_residual(factors, stepped, gradients, eta, config.weight_decay))
-        factors = stepped
+        step = gd_step(factors, instances, eta, config.weight_decay)
+        residuals.append(one_step_residual(factors, step.factors, step.gradients, eta,
+                                           config.weight_decay))
+        factors = step.factors
     x, mean_log = np.array(xs), torch.stack(logs).cpu().numpy()
     residual = float(torch.stack(residuals).max())
     return DecayRun(eta_lambda, x, mean_log, fit_exponential_rate(x, np.exp(mean_log)), residual)

@@ -272,21 +272,20 @@ class NumericMeasurements:
     """Everything the numeric layer measured at the working precision.
 
     procedure: Procedure 1's residuals; procedure_tolerance: the floor times max(||A||_F, 1).
-    estimates / measured: each flow run's step-halving estimate and its drift measurement.
-    ladder: (k, drift measurement) of the unbalanced flow at the looser tolerances 10^-k.
+    measured: each flow run's drift measurement.
+    ladder: k -> the drift measurement of the unbalanced flow at the looser tolerance 10^-k.
     decay_panel: ||C_j(t)||_F along the weight-decay run against exp(-2 eta lambda t).
     """
 
     procedure: ProcedureResidual
     procedure_tolerance: float
-    estimates: dict[str, FlowEstimate]
     measured: dict[str, DriftMeasurement]
-    ladder: tuple[tuple[int, DriftMeasurement], ...]
+    ladder: dict[int, DriftMeasurement]
     decay_panel: Panel
 
     @property
     def worst_ladder_ratio(self) -> float:
-        return max(m.drift / m.tolerance for _, m in self.ladder)
+        return max(m.drift / m.tolerance for m in self.ladder.values())
 
 
 def measure_all(setup: NumericConfig, instance: NumericInstance, digits: int,
@@ -301,16 +300,16 @@ def measure_all(setup: NumericConfig, instance: NumericInstance, digits: int,
             run.field, pack_factors(run.factors), setup.t_final, setup.macro_steps,
             integrator_tolerance(digits), MAX_LEVELS)
         measured[label] = measure(estimates[label], setup.shapes, run.prediction, floor)
-    ladder = []
+    ladder = {}
     for loose in progress(setup.ladder_digits, "mpmath: accuracy ladder"):
         estimate = integrate_with_error(
             runs["unbalanced"].field, pack_factors(instance.unbalanced), setup.t_final,
             setup.macro_steps, mp.mpf(10) ** -loose)
-        ladder.append((loose, measure(estimate, setup.shapes, _constant, floor)))
+        ladder[loose] = measure(estimate, setup.shapes, _constant, floor)
     decay_panel = _trajectory_panel(estimates["weight-decay"].fine, setup.shapes, setup.eta,
                                     setup.weight_decay)
     procedure_tolerance = float(floor * max(frobenius_norm(instance.product), mp.one))
-    return NumericMeasurements(procedure, procedure_tolerance, estimates, measured, tuple(ladder),
+    return NumericMeasurements(procedure, procedure_tolerance, measured, ladder,
                                decay_panel)
 
 
@@ -324,9 +323,9 @@ def _drift_values(measurement: DriftMeasurement) -> dict:
     }
 
 
-def _ladder_values(ladder) -> dict:
-    return ({f"drift_at_tol_1e-{k}": m.drift for k, m in ladder}
-            | {f"error_at_tol_1e-{k}": m.error for k, m in ladder})
+def _ladder_values(ladder: dict[int, DriftMeasurement]) -> dict:
+    return ({f"drift_at_tol_1e-{k}": m.drift for k, m in ladder.items()}
+            | {f"error_at_tol_1e-{k}": m.error for k, m in ladder.items()})
 
 
 def _trajectory_panel(solution: FlowSolution, shapes, eta, weight_decay) -> Panel:
@@ -351,7 +350,7 @@ def _trajectory_panel(solution: FlowSolution, shapes, eta, weight_decay) -> Pane
 
 
 def _drift_panel(found: NumericMeasurements) -> Panel:
-    all_points = [*[m for _, m in found.ladder], found.measured["unbalanced"]]
+    all_points = [*found.ladder.values(), found.measured["unbalanced"]]
     errors = [m.propagated for m in all_points]
     return Panel(
         "drift of C_j vs the integrator's error (explicit GBS, step halving)",
@@ -370,7 +369,7 @@ def _drift_table(found: NumericMeasurements, digits: int) -> Table:
         tuple((label, f"1e-{digits - TOLERANCE_DIGITS_MARGIN}", m.drift, m.error, m.propagated,
                m.floor, m.displacement, m.levels) for label, m in found.measured.items())
         + tuple(("unbalanced, ladder", f"1e-{k}", m.drift, m.error, m.propagated, m.floor,
-                 m.displacement, m.levels) for k, m in found.ladder),
+                 m.displacement, m.levels) for k, m in found.ladder.items()),
     )
 
 
