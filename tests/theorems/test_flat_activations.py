@@ -29,21 +29,23 @@ def _tensor(*values):
 def test_closed_form_matches_monte_carlo_in_several_dimensions():
     w, b = _tensor(0.3, -0.5, 0.8), _tensor(0.1)[0]
     v, c = _tensor(1.0, 0.2, -0.1), _tensor(-0.2)[0]
-    gw, gb = expected_update(w, b, v, c, STAIR)
-    mw, mb, stderr = monte_carlo_update(w, b, v, c, STAIR, 200_000, torch.Generator().manual_seed(0))
-    deviation = torch.cat([(gw - mw).abs(), (gb - mb).abs().reshape(1)]) / stderr
+    exact = expected_update(w, b, v, c, STAIR)
+    sampled = monte_carlo_update(w, b, v, c, STAIR, 200_000, torch.Generator().manual_seed(0))
+    deviation = torch.cat([(exact.weights - sampled.weights).abs(),
+                           (exact.bias - sampled.bias).abs().reshape(1)]) / sampled.stderr
     assert float(deviation.max()) <= 4.0
 
 
 def test_torch_closed_form_matches_mpmath_quadrature_in_one_dimension():
     w, b, v, c = 0.4, -0.3, 1.3, 0.2
-    gw, gb = expected_update(_tensor(w), _tensor(b)[0], _tensor(v), _tensor(c)[0], STAIR)
+    update = expected_update(_tensor(w), _tensor(b)[0], _tensor(v), _tensor(c)[0], STAIR)
     with mp.workdps(30):
         quad = numeric.quadrature_update(mp.mpf(w), mp.mpf(b), mp.mpf(v), mp.mpf(c), STAIR)
         closed = numeric.closed_form_update(mp.mpf(w), mp.mpf(b), mp.mpf(v), mp.mpf(c), STAIR)
-        assert max(abs(p - q) for p, q in zip(quad, closed)) <= mp.mpf(10) ** -20
-    assert abs(float(gw[0]) - float(quad[0])) <= 1e-13
-    assert abs(float(gb) - float(quad[1])) <= 1e-13
+        assert max(abs(quad.along - closed.along), abs(quad.level - closed.level)) <= (
+            mp.mpf(10) ** -20)
+    assert abs(float(update.weights[0]) - float(quad.along)) <= 1e-13
+    assert abs(float(update.bias) - float(quad.level)) <= 1e-13
 
 
 def test_wrong_closed_form_is_detected_by_quadrature():
@@ -51,7 +53,7 @@ def test_wrong_closed_form_is_detected_by_quadrature():
         args = (mp.mpf(0.4), mp.mpf(-0.3), mp.mpf(1.3), mp.mpf(0.2))
         quad = numeric.quadrature_update(*args, STAIR)
         wrong = numeric.closed_form_update(*args, Staircase(54, 2.0))
-        assert abs(quad[0] - wrong[0]) > mp.mpf(10) ** -6
+        assert abs(quad.along - wrong.along) > mp.mpf(10) ** -6
 
 
 def test_autograd_gradient_of_staircase_loss_is_zero():
@@ -75,8 +77,8 @@ def test_forward_only_decreases_the_error():
     errors = []
     for _ in range(5):
         errors.append(float(((STAIR(x @ w + b) - y) ** 2).mean()))
-        gw, gb = expected_update(w, b, v, c, STAIR)
-        w, b = w - gw, b - gb
+        update = expected_update(w, b, v, c, STAIR)
+        w, b = w - update.weights, b - update.bias
     assert all(later < earlier for earlier, later in itertools.pairwise(errors))
 
 

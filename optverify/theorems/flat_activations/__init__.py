@@ -3,12 +3,11 @@ whose gradient is zero almost everywhere.
 
 Source: Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 5 and Appendix A.7;
 Kalai & Sastry (2009, Isotron); Kakade, Kalai, Kanade, Shamir (2011, GLMtron). Main bound: the
-excess error of the forward-only method after T iterations is O(T^(-1/2)) (UPPER, exponent -1/2).
+excess error of the forward-only method after T iterations is O(T^(-1/2)) (UPPER, exponent -1/2),
+decided by the experiment's `forward-only-rate` check.
 """
 
-import sympy
-
-from optverify.claim import Bound, BoundKind, Claim, Source
+from optverify.kit import Bound, Claim, Source
 from optverify.theorems.flat_activations import experiment, numeric, statement
 
 CLAIM = Claim(
@@ -19,7 +18,7 @@ CLAIM = Claim(
         theorem="Section 5 (flat activations, Fig. 6) and Appendix A.7 (GLMtron constants)",
         arxiv="1703.07950",
     ),
-    bound=Bound(BoundKind.UPPER, variable="T", exponent=sympy.Rational(-1, 2)),
+    bound=Bound.upper("T", -0.5),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

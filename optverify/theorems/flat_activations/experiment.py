@@ -15,25 +15,29 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
 import torch
 
-from optverify.claim import Bound, BoundKind, Layer, Progress, RunConfig
-from optverify.figures import rate_panel
-from optverify.numerics.fit import fit_power_law
-from optverify.numerics.precision import machine_epsilon
-from optverify.results import Check, Figure, LayerResult, Panel, Series, Table, Verdict
+from optverify.kit import (
+    Bound,
+    Panel,
+    Series,
+    Session,
+    Verdict,
+    machine_epsilon,
+    rate_panel,
+)
 from optverify.theorems.flat_activations.model import (
     Staircase,
     expected_update,
     validate_dimension,
 )
-from optverify.verdict import identity_check, rate_check
 
-RATE_BOUND = Bound(BoundKind.UPPER, variable="T", exponent=sympy.Rational(-1, 2))
+RATE_BOUND = Bound.upper("T", -0.5)
+"""The GLMtron guarantee O(T^(-1/2)) on the excess error: the claim's main bound."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class ExperimentConfig:
     forward_step: float = 1.0
     smoothing: float = 0.25
     hidden: int = 64
-    stair: Staircase = Staircase(55, 2.0)
+    stair: Staircase = Staircase(55, 2.0)  # noqa: RUF009 (a frozen, immutable default)
 
     def __post_init__(self) -> None:
         validate_dimension(self.dimension)
@@ -57,77 +61,107 @@ class ExperimentConfig:
             raise ValueError("seeds, iterations, test_samples and batch_size must be >= 1")
 
     @classmethod
-    def for_run(cls, quick: bool) -> ExperimentConfig:
-        if quick:
-            return cls(dimension=10, seeds=2, iterations=60, test_samples=4096, batch_size=64)
+    def quick(cls) -> ExperimentConfig:
+        return cls(dimension=10, seeds=2, iterations=60, test_samples=4096, batch_size=64)
+
+    @classmethod
+    def full(cls) -> ExperimentConfig:
         return cls(dimension=20, seeds=4, iterations=400, test_samples=16384)
+
+    @property
+    def resolution(self) -> float:
+        """h^2 / n_test: the test error of one flipped test step, the Monte-Carlo resolution."""
+        return self.stair.height**2 / self.test_samples
 
 
 def checkpoints(iterations: int) -> list[int]:
     return sorted({round(v) for v in np.geomspace(1, iterations, 16)})
 
 
-def _target(settings: ExperimentConfig, config: RunConfig):
-    generator = config.torch_generator("flat-target")
-    kwargs = {"dtype": config.torch_dtype, "device": config.device}
+@dataclass(frozen=True)
+class Target:
+    """Per seed: the target weights v (unit norm, (seeds, d)) and bias c ((seeds,)), and the
+    shared test set x ((seeds, n_test, d)) with labels y = u(v^T x + c)."""
+
+    v: torch.Tensor
+    c: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+
+def _target(settings: ExperimentConfig, s: Session) -> Target:
+    generator = s.generator("flat-target")
+    kwargs = {"dtype": s.torch_dtype, "device": s.device}
     v = torch.randn(settings.seeds, settings.dimension, generator=generator, **kwargs)
     v = v / v.norm(dim=-1, keepdim=True)
     c = 0.2 * torch.randn(settings.seeds, generator=generator, **kwargs)
     x = torch.randn(settings.seeds, settings.test_samples, settings.dimension,
                     generator=generator, **kwargs)
-    return v, c, x, settings.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1))
+    return Target(v, c, x, settings.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1)))
 
 
-def forward_only(settings, v, c, test_x, test_y):
+Errors = dict[int, torch.Tensor]
+"""Test error per seed at each checkpoint iteration."""
+
+
+def forward_only(settings: ExperimentConfig, target: Target) -> Errors:
     stair = settings.stair
-    w = torch.zeros_like(v)
-    b = torch.zeros_like(c)
+    w = torch.zeros_like(target.v)
+    b = torch.zeros_like(target.c)
     errors = {}
     marks = set(checkpoints(settings.iterations))
     for step in range(1, settings.iterations + 1):
-        gw, gb = expected_update(w, b, v, c, stair)
-        w, b = w - settings.forward_step * gw, b - settings.forward_step * gb
+        update = expected_update(w, b, target.v, target.c, stair)
+        w, b = w - settings.forward_step * update.weights, b - settings.forward_step * update.bias
         if step in marks:
-            prediction = stair(torch.einsum("snd,sd->sn", test_x, w) + b.unsqueeze(-1))
-            errors[step] = ((prediction - test_y) ** 2).mean(-1)
+            prediction = stair(torch.einsum("snd,sd->sn", target.test_x, w) + b.unsqueeze(-1))
+            errors[step] = ((prediction - target.test_y) ** 2).mean(-1)
     return errors
 
 
-def _batch(settings, v, c, generator):
+@dataclass(frozen=True)
+class Batch:
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+def _batch(settings: ExperimentConfig, target: Target, generator: torch.Generator) -> Batch:
+    v, c = target.v, target.c
     x = torch.randn(settings.seeds, settings.batch_size, settings.dimension, generator=generator,
                     dtype=v.dtype, device=v.device)
-    return x, settings.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1))
+    return Batch(x, settings.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1)))
 
 
-def _train(settings, v, c, test_x, test_y, parameters, loss_fn, predict, optimizer, generator):
+def _train(settings: ExperimentConfig, target: Target, loss_fn, predict, optimizer,
+           generator: torch.Generator) -> Errors:
     errors = {}
     marks = set(checkpoints(settings.iterations))
     for step in range(1, settings.iterations + 1):
-        x, y = _batch(settings, v, c, generator)
+        batch = _batch(settings, target, generator)
         optimizer.zero_grad()
-        loss_fn(x, y).backward()
+        loss_fn(batch.x, batch.y).backward()
         optimizer.step()
         if step in marks:
             with torch.no_grad():
-                errors[step] = ((predict(test_x) - test_y) ** 2).mean(-1)
+                errors[step] = ((predict(target.test_x) - target.test_y) ** 2).mean(-1)
     return errors
 
 
-def smoothed_gd(settings, v, c, test_x, test_y, generator):
+def smoothed_gd(settings: ExperimentConfig, target: Target, generator: torch.Generator) -> Errors:
     stair = settings.stair
     temperature = settings.smoothing * stair.height
-    w = torch.zeros_like(v).requires_grad_()
-    b = torch.zeros_like(c).requires_grad_()
+    w = torch.zeros_like(target.v).requires_grad_()
+    b = torch.zeros_like(target.c).requires_grad_()
 
     def linear(x):
         return torch.einsum("snd,sd->sn", x, w) + b.unsqueeze(-1)
 
-    return _train(settings, v, c, test_x, test_y, (w, b),
+    return _train(settings, target,
                   lambda x, y: ((stair.smooth(linear(x), temperature) - y) ** 2).mean(-1).sum(),
                   lambda x: stair(linear(x)), torch.optim.SGD((w, b), lr=0.5), generator)
 
 
-def _layers(sizes, settings, v, generator):
+def _layers(sizes, settings: ExperimentConfig, v: torch.Tensor, generator: torch.Generator):
     params = []
     for fan_in, fan_out in itertools.pairwise(sizes):
         weight = torch.randn(settings.seeds, fan_in, fan_out, generator=generator, dtype=v.dtype,
@@ -146,18 +180,19 @@ def _network(params, x):
     return x
 
 
-def relu_mlp(settings, v, c, test_x, test_y, generator):
+def relu_mlp(settings: ExperimentConfig, target: Target, generator: torch.Generator) -> Errors:
     sizes = (settings.dimension, settings.hidden, settings.hidden, settings.hidden, 1)
-    params = _layers(sizes, settings, v, generator)
+    params = _layers(sizes, settings, target.v, generator)
     flat = [p for pair in params for p in pair]
-    return _train(settings, v, c, test_x, test_y, flat,
+    return _train(settings, target,
                   lambda x, y: ((_network(params, x).squeeze(-1) - y) ** 2).mean(-1).sum(),
                   lambda x: _network(params, x).squeeze(-1), torch.optim.Adam(flat, lr=1e-3),
                   generator)
 
 
-def bin_classifier(settings, v, c, test_x, test_y, generator):
-    stair = settings.stair
+def bin_classifier(settings: ExperimentConfig, target: Target,
+                   generator: torch.Generator) -> Errors:
+    stair, v = settings.stair, target.v
     params = _layers((settings.dimension, stair.steps), settings, v, generator)
     flat = [p for pair in params for p in pair]
     levels = -stair.half_width + stair.height * torch.arange(stair.steps, dtype=v.dtype,
@@ -168,13 +203,22 @@ def bin_classifier(settings, v, c, test_x, test_y, generator):
         logits = _network(params, x)
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten())
 
-    return _train(settings, v, c, test_x, test_y, flat, loss,
-                  lambda x: levels[_network(params, x).argmax(-1)],
+    return _train(settings, target, loss, lambda x: levels[_network(params, x).argmax(-1)],
                   torch.optim.Adam(flat, lr=1e-2), generator)
 
 
-def plain_gd_displacement(settings, v, c, generator) -> tuple[float, float]:
-    """Max |w_T - w_0| after `iterations` GD steps on the true staircase loss, and max |grad|."""
+@dataclass(frozen=True)
+class Displacement:
+    """Plain GD on the true staircase loss: max |w_T - w_0| and the largest gradient entry seen."""
+
+    displacement: float
+    largest_gradient: float
+
+
+def plain_gd_displacement(settings: ExperimentConfig, target: Target,
+                          generator: torch.Generator) -> Displacement:
+    """`iterations` minibatch GD steps (lr 1) on the true staircase loss from a random w."""
+    v, c = target.v, target.c
     w = torch.randn(v.shape, generator=generator, dtype=v.dtype, device=v.device)
     b = torch.zeros_like(c)
     start = w.clone()
@@ -182,91 +226,114 @@ def plain_gd_displacement(settings, v, c, generator) -> tuple[float, float]:
     b.requires_grad_()
     largest = 0.0
     for _ in range(settings.iterations):
-        x, y = _batch(settings, v, c, generator)
-        loss = ((settings.stair(torch.einsum("snd,sd->sn", x, w) + b.unsqueeze(-1)) - y) ** 2
-                ).mean(-1).sum()
+        batch = _batch(settings, target, generator)
+        loss = ((settings.stair(torch.einsum("snd,sd->sn", batch.x, w) + b.unsqueeze(-1))
+                 - batch.y) ** 2).mean(-1).sum()
         gw, gb = torch.autograd.grad(loss, (w, b), allow_unused=True, materialize_grads=True)
         largest = max(largest, float(gw.abs().max()), float(gb.abs().max()))
         with torch.no_grad():
             w -= gw
             b -= gb
-    return float((w.detach() - start).abs().max()), largest
+    return Displacement(float((w.detach() - start).abs().max()), largest)
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
-    settings = ExperimentConfig.for_run(config.quick)
-    v, c, test_x, test_y = _target(settings, config)
-    methods = {
-        "forward-only": lambda: forward_only(settings, v, c, test_x, test_y),
-        "smoothed GD": lambda: smoothed_gd(settings, v, c, test_x, test_y,
-                                           config.torch_generator("smoothed")),
-        "ReLU MLP": lambda: relu_mlp(settings, v, c, test_x, test_y,
-                                     config.torch_generator("mlp")),
-        "bin classifier": lambda: bin_classifier(settings, v, c, test_x, test_y,
-                                                 config.torch_generator("classifier")),
+@dataclass(frozen=True)
+class Approaches:
+    """Per method: the seed-mean test error at each checkpoint, and its wall time in seconds."""
+
+    curves: dict[str, dict[int, float]]
+    seconds: dict[str, float]
+
+    def final(self, iterations: int) -> dict[str, float]:
+        return {name: curve[iterations] for name, curve in self.curves.items()}
+
+
+def run_approaches(settings: ExperimentConfig, target: Target, s: Session) -> Approaches:
+    """The four approaches of Section 5, timed, each on its own seeded stream."""
+    methods: dict[str, Callable[[], Errors]] = {
+        "forward-only": lambda: forward_only(settings, target),
+        "smoothed GD": lambda: smoothed_gd(settings, target, s.generator("smoothed")),
+        "ReLU MLP": lambda: relu_mlp(settings, target, s.generator("mlp")),
+        "bin classifier": lambda: bin_classifier(settings, target, s.generator("classifier")),
     }
     curves, seconds = {}, {}
-    for name in progress(list(methods), "four approaches"):
+    for name in s.progress(list(methods), "four approaches"):
         start = time.perf_counter()
         errors = methods[name]()
         seconds[name] = time.perf_counter() - start
         curves[name] = {step: float(e.mean()) for step, e in errors.items()}
-    checks: list[Check] = []
-    stair = settings.stair
-    resolution = stair.height**2 / settings.test_samples
-    forward = curves["forward-only"]
+    return Approaches(curves, seconds)
+
+
+def _record_rate(s: Session, settings: ExperimentConfig, forward: dict[int, float]
+                 ) -> list[Panel]:
+    """The main check: the forward-only error against O(T^(-1/2)), on the errors above the
+    Monte-Carlo resolution (inconclusive with fewer than 3); returns its panel."""
+    stair, resolution = settings.stair, settings.resolution
     resolved = [(t, e) for t, e in forward.items() if e > resolution]
     values = {f"forward_error_T{t}": (e if e > resolution else "below Monte-Carlo resolution")
               for t, e in forward.items()}
-    panels = []
-    if len(resolved) >= 3:
-        fit = fit_power_law([t for t, _ in resolved], [e for _, e in resolved])
-        checks.append(rate_check(
-            Layer.EXPERIMENT, "forward-only-rate",
-            f"Main bound: test error of the forward-only update (eta = {settings.forward_step}, "
-            f"exact expected step) vs iterations T, d = {settings.dimension}, {stair.steps}-step "
-            f"staircase, mean of {settings.seeds} seeds, against the GLMtron guarantee O(T^(-1/2)); "
-            f"points at or below one flipped test step (h^2 / n_test = {resolution:.2g}) dropped",
-            fit, RATE_BOUND, values=values))
-        panels.append(rate_panel("forward-only: test error vs T", "iterations T", "test error",
-                                 [t for t, _ in resolved], [e for _, e in resolved], fit,
-                                 RATE_BOUND))
-    else:
-        checks.append(Check(
-            Layer.EXPERIMENT, "forward-only-rate",
-            "Main bound: forward-only test error vs T against O(T^(-1/2))", Verdict.INCONCLUSIVE,
-            detail=f"only {len(resolved)} errors above the Monte-Carlo resolution {resolution:.2g}",
-            values=values))
-    displacement, gradient = plain_gd_displacement(settings, v, c,
-                                                   config.torch_generator("plain-gd"))
-    checks.append(identity_check(
-        Layer.EXPERIMENT, "plain-gd-does-not-move",
-        f"{settings.iterations} minibatch GD steps (lr 1) on the true squared loss with the "
-        "staircase: autograd returns 0, the weights stay at their initialization (max |w_T - w_0| "
-        f"against eps({config.dtype}) times the unit weight scale)", displacement,
-        machine_epsilon(config.dtype), values={"largest_gradient_entry": gradient}))
-    final = {name: curve[settings.iterations] for name, curve in curves.items()}
+    if len(resolved) < 3:
+        s.check("forward-only-rate", "Main bound: forward-only test error vs T against O(T^(-1/2))",
+                Verdict.INCONCLUSIVE,
+                f"only {len(resolved)} errors above the Monte-Carlo resolution {resolution:.2g}",
+                main=True, values=values)
+        return []
+    iterations, errors = [t for t, _ in resolved], [e for _, e in resolved]
+    check = s.rate(
+        "forward-only-rate",
+        f"Main bound: test error of the forward-only update (eta = {settings.forward_step}, "
+        f"exact expected step) vs iterations T, d = {settings.dimension}, {stair.steps}-step "
+        f"staircase, mean of {settings.seeds} seeds, against the GLMtron guarantee O(T^(-1/2)); "
+        f"points at or below one flipped test step (h^2 / n_test = {resolution:.2g}) dropped",
+        iterations, errors, RATE_BOUND, main=True, values=values)
+    return [rate_panel("forward-only: test error vs T", "iterations T", "test error", iterations,
+                       errors, check.fit, RATE_BOUND)]
+
+
+def _record_best(s: Session, approaches: Approaches, iterations: int) -> None:
+    final = approaches.final(iterations)
+    seconds = approaches.seconds
     best_error = min(final, key=final.get)
     fastest = min(seconds, key=seconds.get)
-    checks.append(Check(
-        Layer.EXPERIMENT, "forward-only-best",
-        "paper (Fig. 6): forward-only reaches the lowest error in the least time among the four "
-        "approaches (same iteration count; wall times on a loaded CPU)",
-        Verdict.CONSISTENT if best_error == fastest == "forward-only" else Verdict.VIOLATED,
-        detail=f"lowest final error: {best_error} ({final[best_error]:.3g}); fastest: {fastest} "
-               f"({seconds[fastest]:.3g} s)",
-        decisive=False,
-        values={**{f"final_error_{k}": v for k, v in final.items()},
-                **{f"seconds_{k}": s for k, s in seconds.items()}}))
+    s.check("forward-only-best",
+            "paper (Fig. 6): forward-only reaches the lowest error in the least time among the four "
+            "approaches (same iteration count; wall times on a loaded CPU)",
+            Verdict.CONSISTENT if best_error == fastest == "forward-only" else Verdict.VIOLATED,
+            f"lowest final error: {best_error} ({final[best_error]:.3g}); fastest: {fastest} "
+            f"({seconds[fastest]:.3g} s)",
+            decisive=False,
+            values={**{f"final_error_{k}": v for k, v in final.items()},
+                    **{f"seconds_{k}": t for k, t in seconds.items()}})
+
+
+def error_panel(approaches: Approaches, resolution: float) -> Panel:
+    """Every approach's test error against iterations, floored at the resolution."""
     series = tuple(Series(name, tuple(float(t) for t in curve),
                           tuple(max(e, resolution) for e in curve.values()), "line")
-                   for name, curve in curves.items())
-    panels.append(Panel("test error vs iterations (floored at h^2 / n_test)", "iterations",
-                        "test squared error", series))
-    figure = Figure("four-approaches", "Flat activations: forward-only vs three baselines",
-                    tuple(panels), columns=len(panels))
-    table = Table("four-approaches", f"Final test error after {settings.iterations} iterations "
-                  f"and wall time, d = {settings.dimension}, {settings.seeds} seeds",
-                  ("method", "final test error", "seconds"),
-                  tuple((name, final[name], seconds[name]) for name in curves))
-    return LayerResult(Layer.EXPERIMENT, checks=tuple(checks), figures=(figure,), tables=(table,))
+                   for name, curve in approaches.curves.items())
+    return Panel("test error vs iterations (floored at h^2 / n_test)", "iterations",
+                 "test squared error", series)
+
+
+def verify(s: Session) -> None:
+    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    target = _target(settings, s)
+    approaches = run_approaches(settings, target, s)
+    panels = _record_rate(s, settings, approaches.curves["forward-only"])
+    plain = plain_gd_displacement(settings, target, s.generator("plain-gd"))
+    s.identity("plain-gd-does-not-move",
+               f"{settings.iterations} minibatch GD steps (lr 1) on the true squared loss with the "
+               "staircase: autograd returns 0, the weights stay at their initialization (max "
+               f"|w_T - w_0| against eps({s.dtype}) times the unit weight scale)",
+               plain.displacement, machine_epsilon(s.dtype),
+               values={"largest_gradient_entry": plain.largest_gradient})
+    _record_best(s, approaches, settings.iterations)
+    panels.append(error_panel(approaches, settings.resolution))
+    s.figure("four-approaches", "Flat activations: forward-only vs three baselines", panels,
+             columns=len(panels))
+    final = approaches.final(settings.iterations)
+    s.table("four-approaches", f"Final test error after {settings.iterations} iterations "
+            f"and wall time, d = {settings.dimension}, {settings.seeds} seeds",
+            ("method", "final test error", "seconds"),
+            ((name, final[name], approaches.seconds[name]) for name in approaches.curves))

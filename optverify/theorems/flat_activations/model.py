@@ -62,31 +62,58 @@ def validate_finite(*tensors: torch.Tensor) -> None:
         raise ValueError("weights and biases must be finite")
 
 
-def _step_moments(weights: torch.Tensor, bias: torch.Tensor, stair: Staircase):
-    """sum_j h E[1{w^T x + b >= t_j} x] and sum_j h E[1{w^T x + b >= t_j}], batched over leading
-    dimensions of weights (..., d) and bias (...)."""
+@dataclass(frozen=True)
+class StepMoments:
+    """sum_j h E[1{w^T x + b >= t_j} x] (along, shape (..., d)) and sum_j h E[1{w^T x + b >= t_j}]
+    (level, shape (...))."""
+
+    along: torch.Tensor
+    level: torch.Tensor
+
+
+def _step_moments(weights: torch.Tensor, bias: torch.Tensor, stair: Staircase) -> StepMoments:
+    """The step moments of z = w^T x + b, batched over leading dimensions of weights (..., d) and
+    bias (...)."""
     norm = weights.norm(dim=-1).clamp_min(torch.finfo(weights.dtype).tiny)
     t = stair.thresholds(weights.dtype, weights.device)
     standardized = (t - bias.unsqueeze(-1)) / norm.unsqueeze(-1)
     density = torch.exp(-standardized**2 / 2) / math.sqrt(2 * math.pi)
     tail = 0.5 * torch.erfc(standardized / math.sqrt(2))
     direction = weights / norm.unsqueeze(-1)
-    return (stair.height * density.sum(-1)).unsqueeze(-1) * direction, stair.height * tail.sum(-1)
+    return StepMoments((stair.height * density.sum(-1)).unsqueeze(-1) * direction,
+                       stair.height * tail.sum(-1))
 
 
-def expected_update(weights, bias, target_weights, target_bias, stair: Staircase):
-    """(E[(u(w^T x + b) - y) x], E[u(w^T x + b) - y]) for x ~ N(0, I_d), y = u(v^T x + c), in
-    closed form (module docstring); leading dimensions are batched."""
+@dataclass(frozen=True)
+class Update:
+    """The forward-only update: weights = E[(u(w^T x + b) - y) x], bias = E[u(w^T x + b) - y]."""
+
+    weights: torch.Tensor
+    bias: torch.Tensor
+
+
+def expected_update(weights, bias, target_weights, target_bias, stair: Staircase) -> Update:
+    """The update for x ~ N(0, I_d), y = u(v^T x + c), in closed form (module docstring); leading
+    dimensions are batched."""
     validate_finite(weights, bias, target_weights, target_bias)
-    own_x, own_1 = _step_moments(weights, bias, stair)
-    target_x, target_1 = _step_moments(target_weights, target_bias, stair)
-    return own_x - target_x, own_1 - target_1
+    own = _step_moments(weights, bias, stair)
+    target = _step_moments(target_weights, target_bias, stair)
+    return Update(own.along - target.along, own.level - target.level)
+
+
+@dataclass(frozen=True)
+class SampledUpdate:
+    """The forward-only update by Monte Carlo: the means for w and b, and the standard errors of
+    all d + 1 entries (w first, then b)."""
+
+    weights: torch.Tensor
+    bias: torch.Tensor
+    stderr: torch.Tensor
 
 
 def monte_carlo_update(weights, bias, target_weights, target_bias, stair: Staircase,
-                       samples: int, generator: torch.Generator):
-    """The same expectation as `expected_update` by sampling x ~ N(0, I_d); returns (mean update
-    for w, mean for b, standard errors of both)."""
+                       samples: int, generator: torch.Generator) -> SampledUpdate:
+    """The same expectation as `expected_update` by sampling x ~ N(0, I_d)."""
     validate_finite(weights, bias, target_weights, target_bias)
     x = torch.randn(samples, weights.shape[-1], generator=generator, dtype=weights.dtype,
                     device=weights.device)
@@ -94,4 +121,4 @@ def monte_carlo_update(weights, bias, target_weights, target_bias, stair: Stairc
     terms = torch.cat([residual.unsqueeze(-1) * x, residual.unsqueeze(-1)], dim=-1)
     mean = terms.mean(0)
     stderr = terms.std(0) / math.sqrt(samples)
-    return mean[:-1], mean[-1], stderr
+    return SampledUpdate(mean[:-1], mean[-1], stderr)

@@ -13,12 +13,12 @@ eps(T) = c^2 B^2 L T^(-1/2), exponent -1/2.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
-from optverify.claim import Layer, Progress, RunConfig
-from optverify.results import Check, LayerResult, Table
+from optverify.kit import Session
 from optverify.theorems.flat_activations.model import Staircase
-from optverify.verdict import symbolic_zero_check
 
 X = sympy.Symbol("x", real=True)
 Z = sympy.Symbol("z", real=True)
@@ -37,19 +37,29 @@ def gaussian_density(x: sympy.Expr) -> sympy.Expr:
     return sympy.exp(-x**2 / 2) / sympy.sqrt(2 * sympy.pi)
 
 
-def symbolic_staircase(stair: Staircase):
-    """(u(z) as a Heaviside sum with exact rational thresholds, thresholds, step height)."""
+@dataclass(frozen=True)
+class SymbolicStaircase:
+    """u(z) as a Heaviside sum with exact rational thresholds, the thresholds, the step height."""
+
+    u: sympy.Expr
+    thresholds: list[sympy.Expr]
+    height: sympy.Expr
+
+
+def symbolic_staircase(stair: Staircase) -> SymbolicStaircase:
     a = sympy.nsimplify(stair.half_width)
     h = 2 * a / (stair.steps - 1)
     thresholds = [-a + (j - sympy.Rational(1, 2)) * h for j in range(1, stair.steps)]
-    return -a + h * sum(sympy.Heaviside(Z - t) for t in thresholds), thresholds, h
+    return SymbolicStaircase(-a + h * sum(sympy.Heaviside(Z - t) for t in thresholds),
+                             thresholds, h)
 
 
 def derivative_inside_steps(stair: Staircase) -> sympy.Matrix:
     """u'(z) at z = t_j + h / (1 + r) (r > 0: strictly inside step j) for every j, and at a point
     below the first threshold."""
-    u, thresholds, h = symbolic_staircase(stair)
-    derivative = sympy.diff(u, Z)
+    symbolic = symbolic_staircase(stair)
+    thresholds, h = symbolic.thresholds, symbolic.height
+    derivative = sympy.diff(symbolic.u, Z)
     points = [thresholds[0] - h * R] + [t + h / (1 + R) for t in thresholds]
     return sympy.Matrix([derivative.subs(Z, p) for p in points])
 
@@ -70,46 +80,57 @@ def surrogate_hessian() -> sympy.Matrix:
     return sympy.hessian(surrogate, (W, B))
 
 
-def glmtron_constants():
+def surrogate_convexity_gaps() -> sympy.Matrix:
+    """det of the surrogate's Hessian, and its trace minus h phi(c)(1 + c^2)/w, c = (t - b)/w."""
+    hessian = surrogate_hessian()
+    trace = sympy.simplify(hessian.trace())
+    cut = (T_STEP - B) / W
+    return sympy.Matrix([sympy.simplify(hessian.det()),
+                         trace - H * gaussian_density(cut) * (1 + cut**2) / W])
+
+
+@dataclass(frozen=True)
+class GlmtronConstants:
+    """Appendix A.7: iterations T(eps), step eta, eps(T) and the exponent d log eps / d log T."""
+
+    iterations: sympy.Expr
+    step: sympy.Expr
+    eps_of_t: sympy.Expr
+    exponent: sympy.Expr
+
+
+def glmtron_constants() -> GlmtronConstants:
     c, b, lip, eps, t = sympy.symbols("c B L epsilon T", positive=True)
     iterations = c**4 * b**4 * lip**2 / eps**2
     step = sympy.sqrt(1 / (iterations * c**2))
     eps_of_t = sympy.solve(sympy.Eq(t, iterations), eps)[0]
     exponent = sympy.simplify(t * sympy.diff(eps_of_t, t) / eps_of_t)
-    return iterations, step, eps_of_t, exponent
+    return GlmtronConstants(iterations, step, eps_of_t, exponent)
 
 
-def verify(config: RunConfig, progress: Progress) -> LayerResult:
+def verify(s: Session) -> None:
     stair = Staircase(SYMBOLIC_STEPS, 2.0)
-    checks: list[Check] = [symbolic_zero_check(
-        "staircase-flat",
-        f"u'(z) = h sum_j delta(z - t_j) vanishes strictly inside each of the {stair.steps} steps "
-        "(and below the first threshold): u' = 0 almost everywhere, so the per-example gradient "
-        "2 (u(w^T x + b) - y) u'(w^T x + b) x is 0 almost everywhere",
-        derivative_inside_steps(stair))]
-    checks.append(symbolic_zero_check(
-        "forward-only-is-surrogate-gradient",
-        "one step u = h 1{z >= t}, U(z) = h max(z - t, 0), x ~ N(0, 1), w > 0: "
-        "grad_(w,b) E[U(w x + b) - y (w x + b)] = (E[(u(w x + b) - y) x], E[u(w x + b) - y]) "
-        "(sympy integrals; a staircase is a sum of such steps)",
-        surrogate_gradient_differences()))
-    hessian = surrogate_hessian()
-    trace = sympy.simplify(hessian.trace())
-    checks.append(symbolic_zero_check(
-        "surrogate-convex",
-        "Hessian of E[U(w x + b)] in (w, b) for one step: determinant = 0, and trace = "
-        "h phi(c)(1 + c^2)/w with c = (t - b)/w (> 0), so the Hessian is positive semi-definite",
-        sympy.Matrix([sympy.simplify(hessian.det()),
-                      trace - H * gaussian_density((T_STEP - B) / W)
-                      * (1 + ((T_STEP - B) / W) ** 2) / W])))
-    iterations, step, eps_of_t, exponent = glmtron_constants()
-    checks.append(symbolic_zero_check(
-        "glmtron-rate-exponent",
-        "Main bound: with T = c^4 B^4 L^2 / eps^2 (Appendix A.7), eps(T) = c^2 B^2 L T^(-1/2): "
-        "d log eps / d log T = -1/2, i.e. excess error O(T^(-1/2))",
-        exponent + sympy.Rational(1, 2)))
-    table = Table("glmtron-constants", "GLMtron constants (Appendix A.7 of arXiv:1703.07950)",
-                  ("quantity", "expression"),
-                  (("iterations T", sympy.sstr(iterations)), ("step eta", sympy.sstr(step)),
-                   ("eps(T)", sympy.sstr(eps_of_t)), ("d log eps / d log T", sympy.sstr(exponent))))
-    return LayerResult(Layer.SYMBOLIC, checks=tuple(checks), tables=(table,))
+    s.zero("staircase-flat",
+           f"u'(z) = h sum_j delta(z - t_j) vanishes strictly inside each of the {stair.steps} steps "
+           "(and below the first threshold): u' = 0 almost everywhere, so the per-example gradient "
+           "2 (u(w^T x + b) - y) u'(w^T x + b) x is 0 almost everywhere",
+           derivative_inside_steps(stair))
+    s.zero("forward-only-is-surrogate-gradient",
+           "one step u = h 1{z >= t}, U(z) = h max(z - t, 0), x ~ N(0, 1), w > 0: "
+           "grad_(w,b) E[U(w x + b) - y (w x + b)] = (E[(u(w x + b) - y) x], E[u(w x + b) - y]) "
+           "(sympy integrals; a staircase is a sum of such steps)",
+           surrogate_gradient_differences())
+    s.zero("surrogate-convex",
+           "Hessian of E[U(w x + b)] in (w, b) for one step: determinant = 0, and trace = "
+           "h phi(c)(1 + c^2)/w with c = (t - b)/w (> 0), so the Hessian is positive semi-definite",
+           surrogate_convexity_gaps())
+    glmtron = glmtron_constants()
+    s.zero("glmtron-rate-exponent",
+           "Main bound: with T = c^4 B^4 L^2 / eps^2 (Appendix A.7), eps(T) = c^2 B^2 L T^(-1/2): "
+           "d log eps / d log T = -1/2, i.e. excess error O(T^(-1/2))",
+           glmtron.exponent + sympy.Rational(1, 2))
+    s.table("glmtron-constants", "GLMtron constants (Appendix A.7 of arXiv:1703.07950)",
+            ("quantity", "expression"),
+            (("iterations T", sympy.sstr(glmtron.iterations)), ("step eta", sympy.sstr(glmtron.step)),
+             ("eps(T)", sympy.sstr(glmtron.eps_of_t)),
+             ("d log eps / d log T", sympy.sstr(glmtron.exponent))))
