@@ -91,16 +91,16 @@ def test_a_layer_that_raises_is_an_error_verdict(capsys, tmp_path):
     assert code == 3 and '"verdict": "error"' in out
 
 
-def installed_distribution(site: Path) -> None:
-    """A throw-away distribution `userclaims 0.1` on `site`: a package and its dist-info with an
+def installed_distribution(site: Path, claim_id="entry-point-square", name="userclaims") -> None:
+    """A throw-away distribution `NAME 0.1` on `site`: a package and its dist-info with an
     `optverify.claims` entry point, as pip would install it."""
-    package = site / "userclaims"
+    package = site / name
     package.mkdir()
-    claim_file(package, "__init__.py", claim_id="entry-point-square")
-    dist_info = site / "userclaims-0.1.dist-info"
+    claim_file(package, "__init__.py", claim_id=claim_id)
+    dist_info = site / f"{name}-0.1.dist-info"
     dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: userclaims\nVersion: 0.1\n")
-    (dist_info / "entry_points.txt").write_text("[optverify.claims]\nsquare = userclaims:CLAIM\n")
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text(f"[optverify.claims]\nsquare = {name}:CLAIM\n")
 
 
 def test_entry_point_claims_of_an_installed_distribution(tmp_path, monkeypatch):
@@ -127,9 +127,7 @@ def test_entry_point_claims_through_the_command(tmp_path):
 
 
 def test_an_entry_point_may_not_reuse_a_builtin_id(tmp_path, monkeypatch):
-    installed_distribution(tmp_path)
-    init = tmp_path / "userclaims" / "__init__.py"
-    init.write_text(init.read_text().replace("entry-point-square", "saxe-dynamics"))
+    installed_distribution(tmp_path, claim_id="saxe-dynamics", name="reusingclaims")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(discovery.DiscoveryError, match="reuses the claim id .saxe-dynamics. of a built-in"):
         discovery.known_claims()
