@@ -27,7 +27,19 @@ from optverify.numerics.fit import (
     fit_rate,
 )
 from optverify.numerics.precision import BELOW_PRECISION, Resolved, machine_epsilon, resolve
-from optverify.results import Check, Figure, Layer, LayerResult, Panel, Series, Surface, Table, Verdict
+from optverify.results import (
+    Check,
+    Control,
+    Figure,
+    Judgement,
+    Layer,
+    LayerResult,
+    Panel,
+    Series,
+    Surface,
+    Table,
+    Verdict,
+)
 from optverify.session import Progress, Session, run_layer
 
 __all__ = [
@@ -37,8 +49,10 @@ __all__ = [
     "Check",
     "Claim",
     "ConfidenceInterval",
+    "Control",
     "Figure",
     "FitScale",
+    "Judgement",
     "Layer",
     "LayerResult",
     "Panel",

@@ -36,6 +36,34 @@ Value = float | int | str | None
 
 
 @dataclass(frozen=True)
+class Judgement:
+    """A verdict with its wording and named numbers, as a judge function returns it."""
+
+    verdict: Verdict
+    detail: str = ""
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Control:
+    """A negative control: a plausible false alternative fed through a check's own judging path.
+
+    alternative: the false alternative in words ("exponent 3", "a power law", "a fraction 0.55").
+    verdict: how the check judges the alternative; a check that can decide judges it `violated`
+        (or at least not `consistent`).
+    detail: the judgement's wording, with its numbers.
+    """
+
+    alternative: str
+    verdict: Verdict
+    detail: str = ""
+
+    @property
+    def rejected(self) -> bool:
+        return self.verdict is not Verdict.CONSISTENT
+
+
+@dataclass(frozen=True)
 class Check:
     """One checked statement and its verdict.
 
@@ -49,6 +77,9 @@ class Check:
     main: whether this check decides the claim's main bound (it is judged against `Claim.bound`).
     rules_out: the plausible false alternative this check rejects (e.g. "exponent 3"), stated with
         the check; empty where none is named.
+    controls: the negative controls run through the check's judging path (see `Control`).
+    sanity: a check that cannot fail (a tautology, a closed form fitted against itself, a
+        definition): reported as a sanity check, never decisive.
     fit / bound: for rates, the fitted exponent and the bound it was judged against.
     residual / tolerance / precision_digits: for identities, |lhs - rhs| and its allowed size.
     values: further named numbers (ratios, floors, counter-examples); a value below its precision
@@ -63,6 +94,8 @@ class Check:
     decisive: bool = True
     main: bool = False
     rules_out: str = ""
+    controls: tuple[Control, ...] = ()
+    sanity: bool = False
     fit: RateFit | None = None
     bound: Bound | None = None
     residual: float | None = None

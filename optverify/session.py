@@ -22,13 +22,40 @@ import sympy
 
 from optverify.bound import Bound
 from optverify.config import RunConfig
-from optverify.numerics.fit import FitScale, RateFit, fit_rate
-from optverify.results import Check, Figure, Layer, LayerResult, Panel, Table, Value, Verdict
+from optverify.controls import (
+    as_power_law,
+    default_alternatives,
+    describe_exponent,
+    shifted,
+    tilted,
+)
+from optverify.numerics.asymptotic import fit_asymptotic_power_law
+from optverify.numerics.fit import RateFit, fit_exponential_rate
+from optverify.numerics.growth import MIN_POINTS as MIN_GROWTH_POINTS
+from optverify.numerics.growth import compare_growth
+from optverify.results import (
+    Check,
+    Control,
+    Figure,
+    Judgement,
+    Layer,
+    LayerResult,
+    Panel,
+    Table,
+    Value,
+    Verdict,
+)
 from optverify.verdict import (
     EXPONENT_TOLERANCE,
+    describe_fit,
     identity_check,
     inequality_check,
+    judge_margin,
+    judge_proportion,
+    judge_rate,
+    judge_residual,
     rate_check,
+    short,
     symbolic_zero_check,
 )
 
@@ -123,6 +150,10 @@ class Session:
         return self._progress(items, description)
 
     # -- recorders -------------------------------------------------------------------------
+    # Every recorder takes: decisive (counts towards the verdict), main (decides the claim's main
+    # bound), sanity (a check that cannot fail: reported, never decisive), rules_out (the false
+    # alternative in words) and controls (the alternative's data for the same judge; see
+    # optverify.controls). A decisive check that also accepts its control is inconclusive.
 
     def rate(
         self,
@@ -135,16 +166,31 @@ class Session:
         tolerance: float = EXPONENT_TOLERANCE,
         decisive: bool = True,
         main: bool = False,
-        rules_out: str = "",
+        sanity: bool = False,
+        rules_out: str | float | Sequence[float] = "",
+        controls: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
         values: Mapping[str, Value] | None = None,
     ) -> Check:
-        """Fit y against x (a power law, or an exponential rate for an exponential bound), judge
-        the fitted exponent's interval against `bound` and record the check."""
+        """Fit y against x and judge the rate against `bound`: the asymptotic exponent of a power
+        law (finite-size correction modelled), or an exponential rate tested against a power law.
+
+        rules_out: alternative exponents (a number or several), or words for `controls`; with
+        neither, the default alternatives of optverify.controls."""
         bound = self._bound_for(name, bound, main)
-        scale = FitScale.LOG_LINEAR if bound.exponential else FitScale.LOG_LOG
-        return self.fitted_rate(name, statement, fit_rate(x, y, scale), bound,
-                                tolerance=tolerance, decisive=decisive, main=main,
-                                rules_out=rules_out, values=values)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        fit = rate_fit(x, y, bound)
+        check = rate_check(self.layer, name, statement, fit, bound, tolerance=tolerance,
+                           decisive=decisive and not sanity, values=values)
+        alternatives = _alternative_exponents(rules_out, bound, controls, sanity)
+        data = dict(controls or {})
+        for exponent in alternatives:
+            data[describe_exponent(exponent)] = (x, tilted(x, y, fit, exponent, bound.exponential))
+        if bound.exponential and not sanity and bool(np.all(x > 0)):
+            data["a power law"] = (x, as_power_law(x, y, fit))
+        judged = tuple(_rate_control(alternative, cx, cy, bound, tolerance)
+                       for alternative, (cx, cy) in data.items())
+        words = rules_out if isinstance(rules_out, str) and rules_out else "; ".join(data)
+        return self._keep(check, main, words, judged, sanity)
 
     def fitted_rate(
         self,
@@ -156,14 +202,23 @@ class Session:
         tolerance: float = EXPONENT_TOLERANCE,
         decisive: bool = True,
         main: bool = False,
-        rules_out: str = "",
+        sanity: bool = False,
+        rules_out: str | float | Sequence[float] = "",
+        controls: Mapping[str, RateFit] | None = None,
         values: Mapping[str, Value] | None = None,
     ) -> Check:
-        """Judge a rate fitted elsewhere (e.g. on transformed data) against `bound`."""
+        """Judge a rate fitted elsewhere (e.g. on transformed data) against `bound`; numeric
+        alternatives move the fit to that exponent with the same interval width."""
         bound = self._bound_for(name, bound, main)
         check = rate_check(self.layer, name, statement, fit, bound, tolerance=tolerance,
-                           decisive=decisive, values=values)
-        return self._keep(check, main, rules_out)
+                           decisive=decisive and not sanity, values=values)
+        fits = dict(controls or {})
+        for exponent in _alternative_exponents(rules_out, bound, controls, sanity):
+            fits[describe_exponent(exponent)] = shifted(fit, exponent)
+        judged = tuple(_judged_fit(alternative, alt, bound, tolerance)
+                       for alternative, alt in fits.items())
+        words = rules_out if isinstance(rules_out, str) and rules_out else "; ".join(fits)
+        return self._keep(check, main, words, judged, sanity)
 
     def identity(
         self,
@@ -175,11 +230,14 @@ class Session:
         precision_digits: int | None = None,
         decisive: bool = True,
         main: bool = False,
+        sanity: bool = False,
         rules_out: str = "",
+        controls: Mapping[str, float | mpmath.mpf] | None = None,
         values: Mapping[str, Value] | None = None,
     ) -> Check:
         """An identity holds when its residual max |lhs - rhs| is at most `tolerance`. In the
-        numeric layer the tolerance defaults to `floor()` and the digits to the run's precision."""
+        numeric layer the tolerance defaults to `floor()` and the digits to the run's precision.
+        controls: the residuals of the false alternatives."""
         numeric = self.layer is Layer.NUMERIC
         if tolerance is None:
             if not numeric:
@@ -189,8 +247,13 @@ class Session:
         if precision_digits is None and numeric:
             precision_digits = self.config.precision
         check = identity_check(self.layer, name, statement, residual, tolerance,
-                               precision_digits=precision_digits, decisive=decisive, values=values)
-        return self._keep(check, main, rules_out, bound=self._claim_bound_if(name, main))
+                               precision_digits=precision_digits,
+                               decisive=decisive and not sanity, values=values)
+        judged = tuple(Control(alternative, judge_residual(value, tolerance),
+                               f"residual {short(value)} against tolerance {short(tolerance)}")
+                       for alternative, value in (controls or {}).items())
+        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity,
+                          bound=self._claim_bound_if(name, main))
 
     def inequality(
         self,
@@ -201,13 +264,20 @@ class Session:
         *,
         decisive: bool = True,
         main: bool = False,
+        sanity: bool = False,
         rules_out: str = "",
+        controls: Mapping[str, float | mpmath.mpf] | None = None,
         values: Mapping[str, Value] | None = None,
     ) -> Check:
-        """lhs <= rhs holds when the worst margin rhs - lhs is at least -tolerance."""
+        """lhs <= rhs holds when the worst margin rhs - lhs is at least -tolerance.
+        controls: the worst margins of the false alternatives."""
         check = inequality_check(self.layer, name, statement, margin, tolerance,
-                                 decisive=decisive, values=values)
-        return self._keep(check, main, rules_out, bound=self._claim_bound_if(name, main))
+                                 decisive=decisive and not sanity, values=values)
+        judged = tuple(Control(alternative, judge_margin(value, tolerance),
+                               f"worst margin {short(value)} (tolerance {short(tolerance)})")
+                       for alternative, value in (controls or {}).items())
+        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity,
+                          bound=self._claim_bound_if(name, main))
 
     def zero(
         self,
@@ -217,12 +287,72 @@ class Session:
         *,
         decisive: bool = True,
         main: bool = False,
+        sanity: bool = False,
         rules_out: str = "",
+        controls: Mapping[str, sympy.Basic] | None = None,
     ) -> Check:
-        """A sympy proof that `expression` (a scalar or a matrix) simplifies to exactly zero."""
-        check = replace(symbolic_zero_check(name, statement, expression, decisive=decisive),
-                        layer=self.layer)
-        return self._keep(check, main, rules_out, bound=self._claim_bound_if(name, main))
+        """A sympy proof that `expression` (a scalar or a matrix) simplifies to exactly zero.
+        controls: the expressions of the false alternatives (e.g. the identity with a wrong
+        constant), which sympy must not reduce to zero."""
+        check = replace(symbolic_zero_check(name, statement, expression,
+                                            decisive=decisive and not sanity), layer=self.layer)
+        judged = tuple(_zero_control(alternative, value)
+                       for alternative, value in (controls or {}).items())
+        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity,
+                          bound=self._claim_bound_if(name, main))
+
+    def proportion(
+        self,
+        name: str,
+        statement: str,
+        successes: int,
+        trials: int,
+        threshold: float,
+        *,
+        decisive: bool = True,
+        main: bool = False,
+        sanity: bool = False,
+        rules_out: float | Sequence[float] = (),
+        values: Mapping[str, Value] | None = None,
+    ) -> Check:
+        """The claim "the fraction of successes is at least `threshold`", judged by the 95%
+        Clopper-Pearson interval of successes / trials: violated when its upper end lies below the
+        threshold. rules_out: alternative true fractions, each judged at the expected count."""
+        judgement = judge_proportion(successes, trials, threshold)
+        check = Check(self.layer, name, statement, judgement.verdict, judgement.detail,
+                      decisive=decisive and not sanity,
+                      values={**judgement.values, **dict(values or {})})
+        alternatives = (rules_out,) if isinstance(rules_out, (int, float)) else tuple(rules_out)
+        judged = tuple(_proportion_control(fraction, trials, threshold) for fraction in alternatives)
+        words = "; ".join(control.alternative for control in judged)
+        return self._keep(check, main, words, judged, sanity)
+
+    def decide(
+        self,
+        name: str,
+        statement: str,
+        judge: Callable[[Any], Judgement],
+        observed: Any,
+        *,
+        decisive: bool = True,
+        main: bool = False,
+        sanity: bool = False,
+        rules_out: str = "",
+        controls: Mapping[str, Any] | None = None,
+        values: Mapping[str, Value] | None = None,
+        **fields: Any,
+    ) -> Check:
+        """Any other decision: `judge(observed)` returns a `Judgement`; each control's data goes
+        through the same judge. `fields` are further `Check` fields (residual, tolerance, fit)."""
+        judgement = judge(observed)
+        if main:
+            fields["bound"] = self._bound_for(name, fields.get("bound"), main)
+        check = Check(self.layer, name, statement, judgement.verdict, judgement.detail,
+                      decisive=decisive and not sanity,
+                      values={**judgement.values, **dict(values or {})}, **fields)
+        judged = tuple(_decided_control(alternative, judge(data))
+                       for alternative, data in (controls or {}).items())
+        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity)
 
     def check(
         self,
@@ -233,16 +363,18 @@ class Session:
         *,
         decisive: bool = True,
         main: bool = False,
+        sanity: bool = False,
         rules_out: str = "",
         **fields: Any,
     ) -> Check:
-        """Any other check, judged by the caller: `fields` are further `Check` fields (values,
-        residual, tolerance, fit, bound, precision_digits)."""
+        """A check judged by the caller: `fields` are further `Check` fields (values, residual,
+        tolerance, fit, bound, precision_digits). It has no negative control, so a decisive
+        judgement belongs in `decide` instead."""
         if main:
             fields["bound"] = self._bound_for(name, fields.get("bound"), main)
-        check = Check(self.layer, name, statement, verdict, detail=detail, decisive=decisive,
-                      **fields)
-        return self._keep(check, main, rules_out)
+        check = Check(self.layer, name, statement, verdict, detail=detail,
+                      decisive=decisive and not sanity, **fields)
+        return self._keep(check, main, rules_out, (), sanity)
 
     def figure(
         self,
@@ -300,16 +432,72 @@ class Session:
                              f"{bound.describe()}, not the claim's {self.claim_bound.describe()}")
         return self.claim_bound
 
-    def _keep(self, check: Check, main: bool, rules_out: str, bound: Bound | None = None) -> Check:
+    def _keep(self, check: Check, main: bool, rules_out: str, controls: tuple[Control, ...] = (),
+              sanity: bool = False, bound: Bound | None = None) -> Check:
         if main and not check.decisive:
-            raise ValueError(f"check {check.name!r} decides the main bound, so it is decisive")
+            raise ValueError(f"check {check.name!r} decides the main bound, so it is decisive "
+                             "(not a sanity check)")
         if any(kept.name == check.name for kept in self._checks):
             raise ValueError(f"check name {check.name!r} is used twice in the {self.layer.value} "
                              "layer")
-        check = replace(check, main=main, rules_out=rules_out,
+        check = replace(check, main=main, rules_out=rules_out, controls=controls, sanity=sanity,
                         bound=check.bound if bound is None else bound)
+        accepted = [control.alternative for control in controls if not control.rejected]
+        if check.decisive and accepted and check.verdict is Verdict.CONSISTENT:
+            check = replace(check, verdict=Verdict.INCONCLUSIVE, detail=(
+                f"{check.detail}; but its negative control ({', '.join(accepted)}) is judged "
+                "consistent too: the check cannot tell the claim from that alternative"))
         self._checks.append(check)
         return check
+
+
+def rate_fit(x: np.ndarray, y: np.ndarray, bound: Bound) -> RateFit:
+    """The fit a rate bound is judged on: the asymptotic power-law exponent, or the exponential rate
+    with its comparison against a power law (on the points with x > 0, when there are enough)."""
+    if not bound.exponential:
+        return fit_asymptotic_power_law(x, y)
+    fit = fit_exponential_rate(x, y)
+    positive = x > 0
+    if positive.sum() < MIN_GROWTH_POINTS:
+        return fit
+    return replace(fit, comparison=compare_growth(x[positive], y[positive]))
+
+
+def _alternative_exponents(rules_out, bound: Bound, controls, sanity: bool) -> tuple[float, ...]:
+    if isinstance(rules_out, (int, float)):
+        return (float(rules_out),)
+    if not isinstance(rules_out, str):
+        return tuple(float(value) for value in rules_out)
+    if rules_out or controls or sanity:
+        return ()
+    return default_alternatives(bound)
+
+
+def _rate_control(alternative: str, x, y, bound: Bound, tolerance: float) -> Control:
+    try:
+        fit = rate_fit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), bound)
+    except ValueError as error:
+        return Control(alternative, Verdict.INCONCLUSIVE, f"cannot be fitted: {error}")
+    return _judged_fit(alternative, fit, bound, tolerance)
+
+
+def _judged_fit(alternative: str, fit: RateFit, bound: Bound, tolerance: float) -> Control:
+    verdict = judge_rate(fit, bound, tolerance)
+    return Control(alternative, verdict, f"{describe_fit(fit)}: {verdict.value}")
+
+
+def _zero_control(alternative: str, expression: sympy.Basic) -> Control:
+    check = symbolic_zero_check("control", alternative, expression)
+    return Control(alternative, check.verdict, check.detail)
+
+
+def _proportion_control(fraction: float, trials: int, threshold: float) -> Control:
+    judgement = judge_proportion(round(fraction * trials), trials, threshold)
+    return Control(f"a true fraction {fraction:g}", judgement.verdict, judgement.detail)
+
+
+def _decided_control(alternative: str, judgement: Judgement) -> Control:
+    return Control(alternative, judgement.verdict, judgement.detail)
 
 
 LayerFunction = Callable[[Session], None]

@@ -11,8 +11,8 @@ import optverify.kit as kit
 from optverify.kit import Bound, BoundKind, Claim, Layer, RunConfig, Session, Source, Verdict, run_layer
 
 PUBLIC = {
-    "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Figure",
-    "FitScale", "Layer", "LayerResult", "Panel", "Progress", "RateFit", "Resolved", "RunConfig",
+    "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Control",
+    "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress", "RateFit", "Resolved", "RunConfig",
     "Series", "Session", "Source", "Surface", "Table", "Verdict", "fit_exponential_rate",
     "fit_power_law", "fit_rate", "machine_epsilon", "rate_panel", "resolve", "run_layer",
 }
@@ -127,3 +127,55 @@ def test_claims_need_a_kebab_id_and_at_least_one_layer():
         Claim("mine", "t", source, SQUARE)
     with pytest.raises(ValueError, match="kebab-case"):
         Claim("Mine Claim", "t", source, SQUARE, experiment=lambda s: None)
+
+
+def test_a_rate_that_cannot_tell_the_claim_from_its_alternatives_is_inconclusive():
+    s = session()
+    x = np.geomspace(1, 100, 8)
+    noisy = x**2 * np.exp(np.random.default_rng(0).normal(0, 1.0, x.size))
+    check = s.rate("noisy", "y ~ x^2", x, noisy, main=True)
+    assert [c.alternative for c in check.controls] == ["exponent 1.75", "exponent 2.25"]
+    assert check.verdict is Verdict.INCONCLUSIVE and "cannot tell" in check.detail
+    precise = s.rate("precise", "y ~ x^2", x, x**2, main=True, rules_out=3)
+    assert precise.verdict is Verdict.CONSISTENT and precise.rules_out == "exponent 3"
+    assert [c.verdict for c in precise.controls] == [Verdict.VIOLATED]
+
+
+def test_an_exponential_claim_needs_the_power_law_rejected():
+    s = session(bound=Bound.upper("r", -0.5, exponential=True))
+    r = np.linspace(1, 10, 10)
+    noise = np.exp(np.random.default_rng(1).normal(0, 0.01, r.size))
+    exponential = s.rate("exponential", "Var = exp(-Omega(r))", r, np.exp(-r) * noise, main=True)
+    assert exponential.verdict is Verdict.CONSISTENT
+    assert exponential.fit.comparison.power_law_rejected
+    assert {c.alternative: c.verdict for c in exponential.controls}["a power law"] \
+        is Verdict.VIOLATED
+    power_law = s.rate("power-law", "Var = exp(-Omega(r))", r, r**-3.0 * noise, main=True)
+    slow = s.rate("slow", "Var = exp(-Omega(r))", r, r**-0.1 * noise, main=True)
+    assert power_law.verdict is Verdict.VIOLATED and slow.verdict is Verdict.VIOLATED
+
+
+def test_proportions_and_their_alternative_fractions():
+    s = session()
+    usually = s.proportion("usually", "most paths are monotone", 1022, 1024, 0.9, rules_out=0.55)
+    assert usually.verdict is Verdict.CONSISTENT and usually.controls[0].verdict is Verdict.VIOLATED
+    weak = s.proportion("weak", "more than half", 1022, 1024, 0.5, rules_out=0.55)
+    assert weak.verdict is Verdict.INCONCLUSIVE  # a true 0.55 would pass the same threshold
+    assert s.proportion("few", "most", 400, 1024, 0.5).verdict is Verdict.VIOLATED
+
+
+def test_decide_identity_and_sanity_checks_carry_their_controls():
+    s = session(Layer.NUMERIC)
+
+    def at_most_one(value):
+        return kit.Judgement(Verdict.CONSISTENT if value <= 1 else Verdict.VIOLATED, f"{value}")
+
+    decided = s.decide("ratio", "ratio <= 1", at_most_one, 0.5, controls={"ratio 2": 2.0})
+    assert decided.verdict is Verdict.CONSISTENT and decided.controls[0].verdict is Verdict.VIOLATED
+    identity = s.identity("id", "a = b", mpmath.mpf(10) ** -45,
+                          controls={"a wrong constant": mpmath.mpf("1e-3")})
+    assert identity.rules_out == "a wrong constant" and not identity.controls[0].verdict is \
+        Verdict.CONSISTENT
+    sanity = s.rate("self-fit", "a closed form against itself", [1, 2, 4, 8], [1, 4, 16, 64],
+                    Bound.tight("x", 2), sanity=True)
+    assert sanity.sanity and not sanity.decisive and sanity.controls == ()

@@ -39,6 +39,62 @@ class ConfidenceInterval:
 
 
 @dataclass(frozen=True)
+class FiniteSizeCorrection:
+    """The correction term b (x / x_ref)^(-q) of an asymptotic fit.
+
+    power: q; coefficient: b (natural log units of y); reference: x_ref.
+    size_at_x_min / size_at_x_max: |b (x / x_ref)^(-q)| at the ends of the sweep, the correction
+        to log y there (where the asymptote is reached, this is the smaller one).
+    straight_exponent: the slope of the straight log-log line on the same points.
+    f_statistic, p_value: the F-test of the corrected model against the straight line.
+    applied: whether the rule kept the correction (see optverify.numerics.asymptotic).
+    """
+
+    power: float
+    coefficient: float
+    reference: float
+    size_at_x_min: float
+    size_at_x_max: float
+    straight_exponent: float
+    f_statistic: float
+    p_value: float
+    applied: bool
+
+    def describe(self) -> str:
+        state = "applied" if self.applied else "not significant, straight line kept"
+        return (f"finite-size correction b (x/x_ref)^{-self.power:g}: {state} (F-test p = "
+                f"{self.p_value:.3g}); its size in log y is {self.size_at_x_min:.3g} at the "
+                f"smallest x and {self.size_at_x_max:.3g} at the largest; straight-line slope "
+                f"{self.straight_exponent:.4g}")
+
+
+@dataclass(frozen=True)
+class GrowthComparison:
+    """Exponential against power-law growth on the same points (optverify.numerics.growth).
+
+    power_law_exponent: the slope of log y against log x.
+    p_value_power_law: F-test p-value of the encompassing model log y = a + r x + c log x against
+        the power law alone (small: the power law is rejected).
+    p_value_exponential: the same against the exponential alone (small: the exponential is
+        rejected, a log x term is needed).
+    power_law_rejected / exponential_rejected: the p-values below the level fixed in `growth`.
+    """
+
+    power_law_exponent: float
+    p_value_power_law: float
+    p_value_exponential: float
+    power_law_rejected: bool
+    exponential_rejected: bool
+
+    def describe(self) -> str:
+        power = "rejected" if self.power_law_rejected else "not rejected"
+        exponential = "rejected" if self.exponential_rejected else "not rejected"
+        return (f"against a power law (slope {self.power_law_exponent:.3g} in log-log): power law "
+                f"{power} (p = {self.p_value_power_law:.3g}), exponential {exponential} "
+                f"(p = {self.p_value_exponential:.3g})")
+
+
+@dataclass(frozen=True)
 class RateFit:
     """A fitted rate.
 
@@ -49,6 +105,11 @@ class RateFit:
     n_points, x_min, x_max: the fit range (in the original x units).
     local_slopes: slopes between consecutive points, to show drift towards the asymptote.
     r_squared: coefficient of determination of the linear fit on the transformed axes.
+    correction: for an asymptotic power-law fit, the finite-size correction that was modelled
+        (optverify.numerics.asymptotic); exponent, intercept, stderr and ci are then the corrected
+        model's when `correction.applied`, the straight line's otherwise.
+    comparison: for an exponential rate, the test of an exponential against a power law on the same
+        points (optverify.numerics.growth).
     """
 
     exponent: float
@@ -61,6 +122,8 @@ class RateFit:
     scale: FitScale
     local_slopes: tuple[float, ...]
     r_squared: float
+    correction: FiniteSizeCorrection | None = None
+    comparison: GrowthComparison | None = None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The fitted curve evaluated at x (original units)."""
@@ -68,6 +131,11 @@ class RateFit:
         if self.scale is FitScale.LOG_LOG:
             return np.exp(self.intercept) * x**self.exponent
         return np.exp(self.intercept + self.exponent * x)
+
+
+def rounding_rss(v: np.ndarray) -> float:
+    """A residual sum of squares this small is float64 rounding of log y, not a misfit."""
+    return v.size * (64 * np.finfo(float).eps * max(1.0, float(np.max(np.abs(v))))) ** 2
 
 
 def _validated(x: np.ndarray, y: np.ndarray, scale: FitScale) -> tuple[np.ndarray, np.ndarray]:

@@ -24,11 +24,19 @@ def _table(columns, rows) -> list[str]:
 
 def _check_lines(check: Check) -> list[str]:
     role = " (main statement)" if check.main else ""
-    role += "" if check.decisive else " (reported, not decisive)"
+    if check.sanity:
+        role += " (sanity check: cannot fail, not decisive)"
+    elif not check.decisive:
+        role += " (reported, not decisive)"
     lines = [f"#### `{check.name}` — {_MARK[check.verdict.value]}{role}", "", check.statement, "",
              f"- Outcome: {check.detail}"]
     if check.rules_out:
         lines.append(f"- Rules out: {check.rules_out}")
+    for control in check.controls:
+        lines.append(f"- Negative control, {control.alternative}: {_MARK[control.verdict.value]} "
+                     f"({control.detail})")
+    if check.decisive and not check.controls:
+        lines.append("- Negative control: none named")
     if check.fit is not None:
         fit = check.fit
         lines.append(f"- Fit ({fit.scale.value}): slope {fit.exponent:.6g} +- {fit.stderr:.2g} "
@@ -44,6 +52,14 @@ def _check_lines(check: Check) -> list[str]:
 
 def _table_lines(table: Table) -> list[str]:
     return [f"**{table.caption}**", "", *_table(table.columns, table.rows), ""]
+
+
+def _role(check: Check) -> str:
+    if check.main:
+        return "main"
+    if check.sanity:
+        return "sanity"
+    return "yes" if check.decisive else "no"
 
 
 def _main_statement(result: ClaimResult) -> str:
@@ -71,8 +87,7 @@ def claim_markdown(result: ClaimResult) -> str:
     lines += ["", "## Checks", ""]
     lines += _table(
         ("layer", "check", "verdict", "decisive"),
-        [(c.layer.value, c.name, c.verdict.value,
-          "main" if c.main else ("yes" if c.decisive else "no")) for c in result.checks],
+        [(c.layer.value, c.name, c.verdict.value, _role(c)) for c in result.checks],
     )
     lines.append("")
     for layer in result.layers:

@@ -10,9 +10,10 @@ from collections import Counter
 from collections.abc import Mapping
 
 from optverify.bound import Bound
-from optverify.numerics.fit import RateFit
+from optverify.numerics.fit import FiniteSizeCorrection, GrowthComparison, RateFit
 from optverify.results import (
     Check,
+    Control,
     ClaimResult,
     Environment,
     Figure,
@@ -23,7 +24,7 @@ from optverify.results import (
 )
 from optverify.verify.runner import RunResult, library_versions
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _number(value: Value) -> Value:
@@ -34,6 +35,39 @@ def _number(value: Value) -> Value:
 
 def _values(values: Mapping[str, Value]) -> dict[str, Value]:
     return {str(key): _number(value) for key, value in values.items()}
+
+
+def correction_to_json(correction: FiniteSizeCorrection | None) -> dict | None:
+    if correction is None:
+        return None
+    return {
+        "power": correction.power,
+        "coefficient": _number(correction.coefficient),
+        "reference": correction.reference,
+        "size_at_x_min": _number(correction.size_at_x_min),
+        "size_at_x_max": _number(correction.size_at_x_max),
+        "straight_exponent": _number(correction.straight_exponent),
+        "f_statistic": _number(correction.f_statistic),
+        "p_value": _number(correction.p_value),
+        "applied": correction.applied,
+    }
+
+
+def comparison_to_json(comparison: GrowthComparison | None) -> dict | None:
+    if comparison is None:
+        return None
+    return {
+        "power_law_exponent": _number(comparison.power_law_exponent),
+        "p_value_power_law": _number(comparison.p_value_power_law),
+        "p_value_exponential": _number(comparison.p_value_exponential),
+        "power_law_rejected": comparison.power_law_rejected,
+        "exponential_rejected": comparison.exponential_rejected,
+    }
+
+
+def control_to_json(control: Control) -> dict:
+    return {"alternative": control.alternative, "verdict": control.verdict.value,
+            "detail": control.detail}
 
 
 def fit_to_json(fit: RateFit) -> dict:
@@ -50,6 +84,8 @@ def fit_to_json(fit: RateFit) -> dict:
         "scale": fit.scale.value,
         "r_squared": _number(fit.r_squared),
         "local_slopes": [_number(slope) for slope in fit.local_slopes],
+        "correction": correction_to_json(fit.correction),
+        "comparison": comparison_to_json(fit.comparison),
     }
 
 
@@ -72,7 +108,9 @@ def check_to_json(check: Check) -> dict:
         "verdict": check.verdict.value,
         "decisive": check.decisive,
         "main": check.main,
+        "sanity": check.sanity,
         "rules_out": check.rules_out,
+        "controls": [control_to_json(control) for control in check.controls],
         "detail": check.detail,
         "fit": None if check.fit is None else fit_to_json(check.fit),
         "bound": None if check.bound is None else bound_to_json(check.bound),

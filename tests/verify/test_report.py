@@ -11,10 +11,13 @@ from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
 
 REPORT_FIELDS = {"format_version", "claim", "title", "source", "bound", "origin", "assumptions",
                  "verdict", "main_checks", "checks", "layers", "environment"}
-CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "main", "rules_out", "detail",
-                "fit", "bound", "residual", "tolerance", "precision_digits", "values"}
+CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "main", "sanity", "rules_out",
+                "controls", "detail", "fit", "bound", "residual", "tolerance", "precision_digits",
+                "values"}
 FIT_FIELDS = {"exponent", "ci_low", "ci_high", "ci_level", "stderr", "intercept", "x_min", "x_max",
-              "n_points", "scale", "r_squared", "local_slopes"}
+              "n_points", "scale", "r_squared", "local_slopes", "correction", "comparison"}
+CORRECTION_FIELDS = {"power", "coefficient", "reference", "size_at_x_min", "size_at_x_max",
+                     "straight_exponent", "f_statistic", "p_value", "applied"}
 BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "text"}
 LAYER_FIELDS = {"layer", "wall_s", "error", "notes", "tables", "figures"}
 ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "versions", "wall_s"}
@@ -38,8 +41,11 @@ def test_report_json_field_names_are_pinned(tmp_path):
     assert all(set(layer) == LAYER_FIELDS for layer in data["layers"])
     assert set(data["environment"]) == ENVIRONMENT_FIELDS
     assert data["environment"]["versions"]["torch"]
-    assert data["format_version"] == 2 and data["main_checks"] == ["square-rate"]
-    assert rate["main"] is True and rate["rules_out"] == "y ~ x^3"
+    assert data["format_version"] == 3 and data["main_checks"] == ["square-rate"]
+    assert rate["main"] is True and rate["rules_out"] == "exponent 3"
+    assert rate["controls"] == [{"alternative": "exponent 3", "verdict": "violated",
+                                 "detail": rate["controls"][0]["detail"]}]
+    assert set(rate["fit"]["correction"]) == CORRECTION_FIELDS
 
 
 def test_markdown_and_figures_are_written(tmp_path):

@@ -1,0 +1,67 @@
+"""Negative controls: the false alternative a decisive check rules out, built from its own data.
+
+A check decides only if it could have said no. Each decisive check names a plausible false
+alternative and the session feeds it through the check's own judging path (optverify.session):
+- a rate: the measured points tilted to the alternative exponent (y x^(alt - p), or y e^((alt - r) x)
+  for an exponential rate), which keeps their scatter and finite-size curvature; for an
+  exponential claim also the points re-drawn as the best power law with the same residuals;
+- an identity, inequality or sympy zero: the alternative's residual, margin or expression, supplied
+  by the claim (e.g. the same computation on a perturbed instance);
+- a proportion: the alternative true fraction, at the observed number of trials;
+- any other decision (`Session.decide`): the alternative's data through the same judge.
+Where a rate check names no alternative, the default is the claimed exponent off by
+DEFAULT_EXPONENT_SHIFT in the direction(s) that break the bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from optverify.bound import Bound, BoundKind
+from optverify.numerics.fit import ConfidenceInterval, RateFit
+
+DEFAULT_EXPONENT_SHIFT = 0.25
+"""A default alternative exponent lies a quarter away from the claimed one (a fixed choice: a
+quarter of the gap between the rates that the package's papers set against each other, e.g.
+kappa^1 against kappa^1/2, and well above the exponent resolution)."""
+
+
+def default_alternatives(bound: Bound) -> tuple[float, ...]:
+    """Exponents that break the bound by DEFAULT_EXPONENT_SHIFT: below a lower bound, above an
+    upper bound, on both sides of a tight one."""
+    claimed = bound.exponent_value
+    if bound.kind is BoundKind.LOWER:
+        return (claimed - DEFAULT_EXPONENT_SHIFT,)
+    if bound.kind is BoundKind.UPPER:
+        return (claimed + DEFAULT_EXPONENT_SHIFT,)
+    return (claimed - DEFAULT_EXPONENT_SHIFT, claimed + DEFAULT_EXPONENT_SHIFT)
+
+
+def tilted(x, y, fit: RateFit, exponent: float, exponential: bool) -> np.ndarray:
+    """The points y re-tilted so that their fitted exponent (or rate) becomes `exponent`."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    shift = exponent - fit.exponent
+    return y * (np.exp(shift * x) if exponential else x**shift)
+
+
+def as_power_law(x, y, fit: RateFit) -> np.ndarray:
+    """The points of an exponential fit re-drawn as the best power law through them, with the
+    exponential fit's residuals: what the data would look like if the decay were a power law."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    u, v = np.log(x), np.log(y)
+    residuals = v - (fit.intercept + fit.exponent * x)
+    slope, intercept = np.polyfit(u, v, 1)
+    return np.exp(intercept + slope * u + residuals)
+
+
+def shifted(fit: RateFit, exponent: float) -> RateFit:
+    """A fit moved to another exponent with the same interval width (for rates fitted elsewhere)."""
+    shift = exponent - fit.exponent
+    ci = ConfidenceInterval(fit.ci.low + shift, fit.ci.high + shift, fit.ci.level)
+    return replace(fit, exponent=exponent, ci=ci)
+
+
+def describe_exponent(value: float) -> str:
+    return f"exponent {value:.4g}"
