@@ -128,9 +128,13 @@ class Session:
         """A numpy generator seeded from the master seed and `purpose` ('data', 'init', ...)."""
         return self.config.numpy_rng(purpose)
 
-    def generator(self, purpose: str) -> torch.Generator:
-        """A torch generator on the run's device, seeded from the master seed and `purpose`."""
-        return self.config.torch_generator(purpose)
+    def generator(self, purpose: str, device: str | None = None) -> torch.Generator:
+        """A torch generator seeded from the master seed and `purpose`, on the run's device (or on
+        `device`, e.g. "cpu" for float64 instances a numeric layer builds whatever the device)."""
+        import torch
+
+        return torch.Generator(device=device or self.config.device).manual_seed(
+            self.config.seed_for(purpose))
 
     def preset(self, *, quick: T, full: T) -> T:
         """The quick-mode or the full-mode value of a setting."""
@@ -142,8 +146,10 @@ class Session:
         return self.config.precision - FLOOR_SLACK_DIGITS
 
     def floor(self) -> mpmath.mpf:
-        """The mpmath comparison floor 10^-(precision - 10) at the run's precision."""
-        return mpmath.mpf(10) ** -self.floor_digits
+        """The mpmath comparison floor 10^-(precision - 10), computed at the run's precision
+        wherever it is called."""
+        with mpmath.workdps(self.config.precision):
+            return mpmath.mpf(10) ** -self.floor_digits
 
     def progress(self, items: Iterable[T], description: str = "") -> Iterable[T]:
         """Iterate over `items` with the run's progress display."""

@@ -25,6 +25,7 @@ from optverify.kit import (
     Check,
     Figure,
     Panel,
+    Progress,
     RateFit,
     Series,
     Session,
@@ -230,7 +231,7 @@ def fixed_steps_sweep(config: ExperimentConfig, instances: Instances, dtype: str
 
 
 def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
-                     progress) -> DriftSweep:
+                     progress: Progress) -> DriftSweep:
     """T = s / eta GD steps for each step count T (eta = s / T), so eta T = s is fixed."""
     initial = balancedness_gaps(instances.factors)
     drifts, residuals = [], []
@@ -290,10 +291,10 @@ def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float)
             logs.append(norms.log().mean())
         if step == steps:
             break
-        step = gd_step(factors, instances, eta, config.weight_decay)
-        residuals.append(one_step_residual(factors, step.factors, step.gradients, eta,
+        update = gd_step(factors, instances, eta, config.weight_decay)
+        residuals.append(one_step_residual(factors, update.factors, update.gradients, eta,
                                            config.weight_decay))
-        factors = step.factors
+        factors = update.factors
     x, mean_log = np.array(xs), torch.stack(logs).cpu().numpy()
     residual = float(torch.stack(residuals).max())
     return DecayRun(eta_lambda, x, mean_log, fit_exponential_rate(x, np.exp(mean_log)), residual)

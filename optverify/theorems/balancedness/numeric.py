@@ -24,7 +24,7 @@ import mpmath
 import numpy as np
 from mpmath import mp
 
-from optverify.kit import Panel, Series, Session, Table
+from optverify.kit import Panel, Progress, Series, Session, Table
 from optverify.numerics.deep_linear import (
     balanced_factors_mp,
     balancedness_gaps_mp,
@@ -289,7 +289,7 @@ class NumericMeasurements:
 
 
 def measure_all(setup: NumericConfig, instance: NumericInstance, digits: int,
-                floor: mpmath.mpf, progress) -> NumericMeasurements:
+                floor: mpmath.mpf, progress: Progress) -> NumericMeasurements:
     """Procedure 1's residuals, the three flow runs and the accuracy ladder (inside mp.workdps)."""
     procedure = procedure_one_residual(instance.product, instance.balanced)
     runs = flow_runs(setup, instance)
