@@ -1,13 +1,15 @@
-"""Heavy-ball momentum with Polyak's tuned step and momentum on a quadratic of condition number
-kappa reaches relative error eps in Theta(sqrt(kappa) log 1/eps) steps: exponent 1/2 in kappa
-(Polyak 1964; Lessard, Recht, Packard 2016, Section 3.2). `verify run examples/heavy_ball.py`"""
+"""Heavy-ball momentum with Polyak's tuned step and momentum converges on a quadratic of condition
+number kappa at the linear rate 1 - Theta(1/sqrt(kappa)): the steps per decade of error grow like
+sqrt(kappa) (Polyak 1964, Section 3). Steps are counted from error 1e-3 to 1e-9: the double root
+of the tuned iteration adds a factor t to the error, a log(kappa) in the steps to reach 1e-9 from
+the start, which the difference cancels. `verify run examples/heavy_ball.py`"""
 
 import sympy
 import torch
 
 from optverify.kit import Bound, Claim, Session, Source
 
-EPS, DIM, STARTS = 1e-6, 20, 16
+EARLY, LATE, DIM, STARTS = 1e-3, 1e-9, 20, 16
 
 
 def symbolic(s: Session) -> None:
@@ -21,27 +23,27 @@ def symbolic(s: Session) -> None:
 
 
 def iterations(s: Session, kappas: list[float]) -> torch.Tensor:
-    """Heavy-ball steps on diag(linspace(1, kappa)) until ||x_t|| <= EPS ||x_0||, averaged over
-    STARTS random starts (the norm oscillates, so one start's hitting time jumps), batched."""
+    """Heavy-ball steps on diag(linspace(1, kappa)) from ||x_t|| <= EARLY ||x_0|| to LATE ||x_0||,
+    averaged over STARTS random starts (the norm oscillates), batched."""
     k = torch.tensor(kappas, dtype=s.torch_dtype, device=s.device)[:, None, None]
     lam = 1 + (k - 1) * torch.linspace(0, 1, DIM, dtype=k.dtype, device=k.device)
     alpha, beta = 4 / (k.sqrt() + 1) ** 2, ((k.sqrt() - 1) / (k.sqrt() + 1)) ** 2
     x = torch.randn(len(kappas), STARTS, DIM, generator=s.generator("start"), dtype=k.dtype,
                     device=k.device)
-    previous, goal, count = x, EPS * x.norm(dim=2), torch.zeros_like(x[..., 0])
-    while bool((active := x.norm(dim=2) > goal).any()):
+    previous, start, count = x, x.norm(dim=2), torch.zeros(2, *x.shape[:2], dtype=k.dtype)
+    while bool((active := x.norm(dim=2) > LATE * start).any()):
         new = x - alpha * lam * x + beta * (x - previous)
         x, previous = torch.where(active[..., None], new, x), torch.where(active[..., None], x, previous)
-        count = count + active
-    return count.mean(dim=1)
+        count = count + torch.stack([x.norm(dim=2) > EARLY * start, active])
+    return (count[1] - count[0]).mean(dim=1)
 
 
 def experiment(s: Session) -> None:
     kappas = s.preset(quick=[100, 300, 1000, 3000], full=[100, 300, 1000, 3000, 10**4, 3 * 10**4])
-    s.rate("iterations-vs-kappa", f"steps to relative error {EPS:g} grow like sqrt(kappa)", kappas,
-           iterations(s, kappas).tolist(), main=True, rules_out="Theta(kappa) (exponent 1, plain GD)")
+    s.rate("iterations-vs-kappa", f"steps from error {EARLY:g} to {LATE:g} grow like sqrt(kappa)",
+           kappas, iterations(s, kappas).tolist(), main=True, rules_out=1)
 
 
-CLAIM = Claim(id="heavy-ball", title="Tuned heavy-ball momentum needs Theta(sqrt(kappa) log 1/eps) "
-              "steps", source=Source("Polyak (1964)", "Section 3, Theorem 9"),
+CLAIM = Claim(id="heavy-ball", title="Tuned heavy-ball momentum converges at rate 1 - "
+              "Theta(1/sqrt(kappa))", source=Source("Polyak (1964)", "Section 3, Theorem 9"),
               bound=Bound.tight("kappa", 0.5), symbolic=symbolic, experiment=experiment)
