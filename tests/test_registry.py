@@ -32,10 +32,24 @@ def test_unknown_claim_suggests_close_ids():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("claim_id", CLAIM_IDS)
 def test_claim_runs_in_quick_mode(claim_id, dtype, tmp_path):
-    result = run_claim(registry.builtin_claims()[claim_id], RunConfig(quick=True, seed=0, dtype=dtype))
-    errors = [f"{c.layer.value}/{c.name}: {c.detail}" for c in result.checks if c.verdict.value == "error"]
+    claim = registry.builtin_claims()[claim_id]
+    result = run_claim(claim, RunConfig(quick=True, seed=0, dtype=dtype))
+    errors = [f"{c.layer.value}/{c.name}: {c.detail}" for c in result.checks
+              if c.verdict.value == "error"]
     assert not errors, errors
     for layer in Layer:
         assert any(check.layer is layer for check in result.checks), f"no {layer.value} check"
+    assert result.main_checks and all(check.bound == claim.bound for check in result.main_checks)
     folder = write_claim_report(result, tmp_path)
     assert json.loads((folder / "report.json").read_text())["claim"] == claim_id
+    assert_every_decisive_check_can_say_no(result)
+
+
+def assert_every_decisive_check_can_say_no(result):
+    """The negative controls: every decisive check names a false alternative and feeds it through
+    its own judging path, which must not accept it."""
+    uncontrolled = [c.name for c in result.checks if c.decisive and not c.controls]
+    assert not uncontrolled, f"decisive checks without a negative control: {uncontrolled}"
+    accepted = [f"{c.name}: {control.alternative} ({control.detail})" for c in result.checks
+                if c.decisive for control in c.controls if not control.rejected]
+    assert not accepted, f"controls judged consistent: {accepted}"

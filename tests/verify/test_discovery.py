@@ -142,3 +142,22 @@ def test_the_tutorial_examples_are_consistent_with_their_exponents(example, expo
     [main] = result.main_checks
     assert abs(main.fit.exponent - exponent) < 0.1
     assert len((EXAMPLES / example).read_text().splitlines()) < 50
+
+
+def test_a_power_law_decay_called_exponential_is_violated(capsys, tmp_path):
+    path = tmp_path / "exponential.py"
+    path.write_text(textwrap.dedent('''
+        import numpy as np
+        from optverify.kit import Bound, Claim, Session, Source
+
+        def experiment(s: Session) -> None:
+            r = np.linspace(1, 12, 12)
+            variance = r ** -1.0 * np.exp(s.rng("noise").normal(0, 0.01, r.size))
+            s.rate("decay", "the variance decays like exp(-r/2)", r, variance, main=True)
+
+        CLAIM = Claim(id="exponential-decay", title="A power law called exponential",
+                      source=Source("Me (2026)", "Theorem 2"),
+                      bound=Bound.upper("r", -0.5, exponential=True), experiment=experiment)
+    '''))
+    code, out, _ = run_cli(capsys, "run", str(path), "--out", str(tmp_path / "r"), "--json")
+    assert code == 1 and '"verdict": "violated"' in out
