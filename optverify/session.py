@@ -185,7 +185,9 @@ class Session:
         values: Mapping[str, Value] | None = None,
     ) -> Check:
         """An identity holds when its residual max |lhs - rhs| is at most `tolerance`. In the
-        numeric layer the tolerance defaults to `floor()` and the digits to the run's precision."""
+        numeric layer the tolerance defaults to `floor()` and the digits to the run's precision;
+        `precision_digits=0` records a residual that no mpmath computation produced (a float64
+        twin, an exact count) without digits."""
         numeric = self.layer is Layer.NUMERIC
         if tolerance is None:
             if not numeric:
@@ -195,7 +197,7 @@ class Session:
         if precision_digits is None and numeric:
             precision_digits = self.config.precision
         check = identity_check(self.layer, name, statement, residual, tolerance,
-                               precision_digits=precision_digits, decisive=decisive, values=values)
+                               precision_digits=precision_digits or None, decisive=decisive, values=values)
         return self._keep(check, main, rules_out, bound=self._claim_bound_if(name, main))
 
     def inequality(
