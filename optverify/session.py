@@ -242,8 +242,9 @@ class Session:
         values: Mapping[str, Value] | None = None,
     ) -> Check:
         """An identity holds when its residual max |lhs - rhs| is at most `tolerance`. In the
-        numeric layer the tolerance defaults to `floor()` and the digits to the run's precision.
-        controls: the residuals of the false alternatives."""
+        numeric layer the tolerance defaults to `floor()` and the digits to the run's precision;
+        `precision_digits=0` records a residual that no mpmath computation produced (a float64
+        twin, an exact count) without digits. controls: the residuals of the false alternatives."""
         numeric = self.layer is Layer.NUMERIC
         if tolerance is None:
             if not numeric:
@@ -253,7 +254,7 @@ class Session:
         if precision_digits is None and numeric:
             precision_digits = self.config.precision
         check = identity_check(self.layer, name, statement, residual, tolerance,
-                               precision_digits=precision_digits,
+                               precision_digits=precision_digits or None,
                                decisive=decisive and not sanity, values=values)
         judged = tuple(Control(alternative, judge_residual(value, tolerance),
                                f"residual {short(value)} against tolerance {short(tolerance)}")
