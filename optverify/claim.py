@@ -71,9 +71,3 @@ class Claim:
                  (Layer.EXPERIMENT, self.experiment))
         return tuple((layer, function) for layer, function in every if function is not None)
 
-
-# TRANSITION: names the claims not yet moved onto the Session import from here; removed once all
-# eleven are moved.
-from optverify.bound import BoundKind  # noqa: E402,F401
-from optverify.config import RunConfig  # noqa: E402,F401
-from optverify.session import Progress, no_progress  # noqa: E402,F401

@@ -11,7 +11,6 @@ layer's checks, figures, tables and notes; the runner turns them into the layer'
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -523,13 +522,6 @@ def run_layer(
     propagate; the runner turns them into `error` checks). The numeric layer runs with mpmath at
     the run's precision (`mpmath.workdps`, restored afterwards)."""
     session = Session(config, layer, claim_bound, progress)
-    if len(inspect.signature(function).parameters) == 2:  # TRANSITION: an old-style layer
-        old = function(config, progress)
-        session._checks.extend(old.checks)
-        session._figures.extend(old.figures)
-        session._tables.extend(old.tables)
-        session._notes.extend(old.notes)
-        return session.result()
     digits = config.precision if layer is Layer.NUMERIC else mpmath.mp.dps
     with mpmath.workdps(digits):
         returned = function(session)

@@ -84,7 +84,8 @@ def test_recorder_misuse_is_refused():
 
 def test_numeric_identity_defaults_to_the_precision_floor():
     s = session(Layer.NUMERIC, precision=2000)
-    assert s.floor() == mpmath.mpf(10) ** -1990 and s.floor() > 0
+    with mpmath.workdps(2000):
+        assert s.floor() == mpmath.mpf(10) ** -1990 and s.floor() > 0
     below = s.identity("tiny", "...", mpmath.mpf(10) ** -1995)
     above = s.identity("large", "...", mpmath.mpf(10) ** -1985)
     assert below.verdict is Verdict.CONSISTENT and below.precision_digits == 2000

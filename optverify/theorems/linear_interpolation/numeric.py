@@ -186,7 +186,7 @@ def scalar(value) -> mp.matrix:
 
 
 def counter_example_path(grid_points: int) -> CounterExamplePath:
-    """The symbolic counter-example's path at the working precision (call inside mp.workdps)."""
+    """The symbolic counter-example's path at the working precision."""
     example = find_counter_example()
     starts = [scalar(v) for v in example.start]
     ends = [scalar(v) for v in MINIMIZER]
@@ -216,30 +216,29 @@ def trained_path(rng, width: int, depth: int, index: int, settings: NumericConfi
 def verify(s: Session) -> None:
     settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     rng = s.rng("numeric-init")
-    with mp.workdps(s.precision):
-        floor = s.floor()
-        example = counter_example_path(settings.grid_points)
-        margin, bump = example.statistics.margin, example.statistics.bump
-        s.identity(
-            "counter-example-bump",
-            f"the counter-example {tuple(example.start)} -> (1, 1): l(alpha*) - l(0) at the root "
-            "alpha* of the exact dl/dalpha equals sympy's exact bump",
-            float(example.residual), values=example.values)
-        s.check(
-            "counter-example-not-monotone",
-            "on the fine grid, the counter-example's monotonicity margin min_alpha -dl/dalpha is "
-            "negative beyond the precision floor",
-            Verdict.CONSISTENT if margin < -floor else Verdict.VIOLATED,
-            f"margin {float(margin):.6g}, grid bump {float(bump):.6g}",
-            values={"margin": float(margin), "grid_bump": float(bump)})
-        paths = [trained_path(rng, width, depth, index, settings, floor)
-                 for width, depth in s.progress(settings.families, "GD-trained deep linear paths")
-                 for index in range(settings.instances)]
-        s.identity(
-            "path-slope-product-rule",
-            "exact product-rule dl/dalpha equals mpmath's numerical derivative of the path loss "
-            "at alpha = 1/3 (all trained instances)",
-            float(max(path.slope_residual for path in paths)))
+    floor = s.floor()
+    example = counter_example_path(settings.grid_points)
+    margin, bump = example.statistics.margin, example.statistics.bump
+    s.identity(
+        "counter-example-bump",
+        f"the counter-example {tuple(example.start)} -> (1, 1): l(alpha*) - l(0) at the root "
+        "alpha* of the exact dl/dalpha equals sympy's exact bump",
+        float(example.residual), values=example.values)
+    s.check(
+        "counter-example-not-monotone",
+        "on the fine grid, the counter-example's monotonicity margin min_alpha -dl/dalpha is "
+        "negative beyond the precision floor",
+        Verdict.CONSISTENT if margin < -floor else Verdict.VIOLATED,
+        f"margin {float(margin):.6g}, grid bump {float(bump):.6g}",
+        values={"margin": float(margin), "grid_bump": float(bump)})
+    paths = [trained_path(rng, width, depth, index, settings, floor)
+             for width, depth in s.progress(settings.families, "GD-trained deep linear paths")
+             for index in range(settings.instances)]
+    s.identity(
+        "path-slope-product-rule",
+        "exact product-rule dl/dalpha equals mpmath's numerical derivative of the path loss "
+        "at alpha = 1/3 (all trained instances)",
+        float(max(path.slope_residual for path in paths)))
     monotone = sum(int(path.monotone) for path in paths)
     s.inequality(
         "trained-monotone-fraction",

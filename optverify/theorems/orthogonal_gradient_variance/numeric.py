@@ -198,7 +198,7 @@ def models_for(d: int, settings: NumericConfig, s: Session) -> list[NamedModel]:
 
 def enumerate_instance(d: int, network: NamedModel, loss: str,
                        settings: NumericConfig) -> Instance:
-    """Var of one network and loss over all 2^d parities (call inside mp.workdps)."""
+    """Var of one network and loss over all 2^d parities at the working precision."""
     exact = exact_variance(network.model, loss, d)
     ratio = exact.variance / exact.bound
     definition = None
@@ -226,34 +226,33 @@ def bound_values(instances: list[Instance]) -> dict[str, float | int]:
 def verify(s: Session) -> None:
     settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     digits = s.precision
-    with mp.workdps(digits):
-        instances = [enumerate_instance(d, network, loss, settings)
-                     for d in s.progress(settings.dimensions, "exact enumeration over d")
-                     for network in models_for(d, settings, s) for loss in LOSSES]
-        s.inequality(
-            "variance-below-bound-exact",
-            "Theorem 1: Var(H, F, w) <= G(w)^2 / |H| for all 2^d parities, exact enumeration at "
-            f"{digits} digits, d in {list(settings.dimensions)}, ReLU width 10d at scales "
-            f"{list(RELU_SCALES)} and a linear model, square and hinge loss; margin = 1 - Var / "
-            "bound (worst case)",
-            min(i.margin for i in instances), s.floor(), values=bound_values(instances))
-        s.identity(
-            "parseval-closed-form",
-            "for the complete parity class Var = E_x||c1 g||^2 / 2^d - ||c1 g(1,...,1)||^2 / 4^d "
-            "(Parseval), residual relative to G^2 / |H|, max over instances",
-            max(i.parseval_residual for i in instances))
-        s.identity(
-            "butterfly-equals-per-target-definition",
-            "Var from the Walsh-Hadamard butterfly equals Var from grad F_h = E_x[l'(p, h) g] "
-            f"computed one target at a time, d in {list(settings.naive_dimensions)} "
-            "(relative to G^2 / |H|)",
-            max(i.definition_residual for i in instances if i.definition_residual is not None))
-        s.identity(
-            "cosine-objective-closed-form",
-            "Theorem 2 example: F_v(w) = E[(cos(wx) - cos(vx))^2], x ~ N(0, 1), closed form "
-            "1 + (e^{-2w^2} + e^{-2v^2})/2 - e^{-(w-v)^2/2} - e^{-(w+v)^2/2} against Gaussian "
-            f"quadrature at (w, v) in {list(settings.quadrature_pairs)}",
-            quadrature_residual(settings.quadrature_pairs))
+    instances = [enumerate_instance(d, network, loss, settings)
+                 for d in s.progress(settings.dimensions, "exact enumeration over d")
+                 for network in models_for(d, settings, s) for loss in LOSSES]
+    s.inequality(
+        "variance-below-bound-exact",
+        "Theorem 1: Var(H, F, w) <= G(w)^2 / |H| for all 2^d parities, exact enumeration at "
+        f"{digits} digits, d in {list(settings.dimensions)}, ReLU width 10d at scales "
+        f"{list(RELU_SCALES)} and a linear model, square and hinge loss; margin = 1 - Var / "
+        "bound (worst case)",
+        min(i.margin for i in instances), s.floor(), values=bound_values(instances))
+    s.identity(
+        "parseval-closed-form",
+        "for the complete parity class Var = E_x||c1 g||^2 / 2^d - ||c1 g(1,...,1)||^2 / 4^d "
+        "(Parseval), residual relative to G^2 / |H|, max over instances",
+        max(i.parseval_residual for i in instances))
+    s.identity(
+        "butterfly-equals-per-target-definition",
+        "Var from the Walsh-Hadamard butterfly equals Var from grad F_h = E_x[l'(p, h) g] "
+        f"computed one target at a time, d in {list(settings.naive_dimensions)} "
+        "(relative to G^2 / |H|)",
+        max(i.definition_residual for i in instances if i.definition_residual is not None))
+    s.identity(
+        "cosine-objective-closed-form",
+        "Theorem 2 example: F_v(w) = E[(cos(wx) - cos(vx))^2], x ~ N(0, 1), closed form "
+        "1 + (e^{-2w^2} + e^{-2v^2})/2 - e^{-(w-v)^2/2} - e^{-(w+v)^2/2} against Gaussian "
+        f"quadrature at (w, v) in {list(settings.quadrature_pairs)}",
+        quadrature_residual(settings.quadrature_pairs))
     s.table("exact-variance", "Var(H, F, w) and G^2 / |H| by exact enumeration of all inputs and "
             f"parities ({digits} digits)", ("d", "network", "loss", "Var", "G^2/|H|", "Var/bound"),
             [i.row() for i in instances])
