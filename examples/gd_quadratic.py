@@ -18,7 +18,7 @@ def symbolic(s: Session) -> None:
 
 
 def numeric(s: Session) -> None:
-    kappa, x, margin = mpmath.mpf(50), mpmath.matrix(s.rng("start").standard_normal(DIM)), mpmath.inf
+    kappa, margin, x = mpmath.mpf(50), mpmath.inf, mpmath.matrix(s.rng("x0").standard_normal(DIM))
     factors = [1 - (1 + (kappa - 1) * i / (DIM - 1)) / kappa for i in range(DIM)]  # 1 - lambda/L
     for _ in range(200):
         new = mpmath.matrix([f * v for f, v in zip(factors, x)])
@@ -29,10 +29,10 @@ def numeric(s: Session) -> None:
 
 def iterations(s: Session, kappas: list[float]) -> torch.Tensor:
     """Steps of GD (step 1/L) on diag(linspace(1, kappa)) until ||x_t|| <= EPS ||x_0||, batched."""
-    k = torch.tensor(kappas, dtype=s.torch_dtype, device=s.device)[:, None]
-    factors = (1 - torch.linspace(0, 1, DIM, dtype=k.dtype, device=k.device)) * (1 - 1 / k)
-    x = torch.randn(len(kappas), DIM, generator=s.generator("start"), dtype=k.dtype, device=k.device)
-    goal, count = EPS * x.norm(dim=1), torch.zeros(len(kappas), dtype=k.dtype, device=k.device)
+    k = torch.tensor(kappas, **(on := {"dtype": s.torch_dtype, "device": s.device}))[:, None]
+    factors = (1 - torch.linspace(0, 1, DIM, **on)) * (1 - 1 / k)
+    x = torch.randn(len(kappas), DIM, generator=s.generator("start"), **on)
+    goal, count = EPS * x.norm(dim=1), torch.zeros(len(kappas), **on)
     while bool((active := x.norm(dim=1) > goal).any()):
         x, count = torch.where(active[:, None], factors * x, x), count + active
     return count

@@ -25,15 +25,15 @@ def symbolic(s: Session) -> None:
 def iterations(s: Session, kappas: list[float]) -> torch.Tensor:
     """Heavy-ball steps on diag(linspace(1, kappa)) from ||x_t|| <= EARLY ||x_0|| to LATE ||x_0||,
     averaged over STARTS random starts (the norm oscillates), batched."""
-    k = torch.tensor(kappas, dtype=s.torch_dtype, device=s.device)[:, None, None]
-    lam = 1 + (k - 1) * torch.linspace(0, 1, DIM, dtype=k.dtype, device=k.device)
+    on = {"dtype": s.torch_dtype, "device": s.device}
+    k = torch.tensor(kappas, **on)[:, None, None]
+    lam = 1 + (k - 1) * torch.linspace(0, 1, DIM, **on)
     alpha, beta = 4 / (k.sqrt() + 1) ** 2, ((k.sqrt() - 1) / (k.sqrt() + 1)) ** 2
-    x = torch.randn(len(kappas), STARTS, DIM, generator=s.generator("start"), dtype=k.dtype,
-                    device=k.device)
-    previous, start, count = x, x.norm(dim=2), torch.zeros(2, *x.shape[:2], dtype=k.dtype)
+    x = torch.randn(len(kappas), STARTS, DIM, generator=s.generator("start"), **on)
+    previous, start, count = x, x.norm(dim=2), torch.zeros(2, *x.shape[:2], **on)
     while bool((active := x.norm(dim=2) > LATE * start).any()):
-        new = x - alpha * lam * x + beta * (x - previous)
-        x, previous = torch.where(active[..., None], new, x), torch.where(active[..., None], x, previous)
+        new, keep = x - alpha * lam * x + beta * (x - previous), active[..., None]
+        x, previous = torch.where(keep, new, x), torch.where(keep, x, previous)
         count = count + torch.stack([x.norm(dim=2) > EARLY * start, active])
     return (count[1] - count[0]).mean(dim=1)
 

@@ -2,9 +2,9 @@
 
 A check decides only if it could have said no. Each decisive check names a plausible false
 alternative and the session feeds it through the check's own judging path (optverify.session):
-- a rate: the measured points tilted to the alternative exponent (y x^(alt - p), or y e^((alt - r) x)
-  for an exponential rate), which keeps their scatter and finite-size curvature; for an
-  exponential claim also the points re-drawn as the best power law with the same residuals;
+- a rate: the measured points tilted to the alternative exponent (y x^(alt - p), or
+  y e^((alt - r) x) for an exponential rate), which keeps their scatter and finite-size curvature;
+  for an exponential claim also the points re-drawn as the best power law with the same residuals;
 - an identity, inequality or sympy zero: the alternative's residual, margin or expression, supplied
   by the claim (e.g. the same computation on a perturbed instance);
 - a proportion: the alternative true fraction, at the observed number of trials;

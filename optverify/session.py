@@ -5,8 +5,9 @@ configuration (`s.quick`, `s.precision`, `s.device`, `s.dtype`), seeded streams 
 (`s.rng("data")`, `s.generator("init")`), the quick/full preset choice (`s.preset`), the mpmath
 comparison floor at the run's precision (`s.floor`), and a progress wrapper (`s.progress`); the
 numeric layer runs with mpmath at `s.precision` digits. The recorders build, judge and keep the
-layer's checks, figures, tables and notes; the runner turns them into the layer's `LayerResult`. A check that decides the claim's main bound is recorded with
-`main=True` and judged against `Claim.bound`.
+layer's checks, figures, tables and notes; the runner turns them into the layer's `LayerResult`.
+A check that decides the claim's main bound is recorded with `main=True` and judged against
+`Claim.bound`.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 Progress = Callable[[Iterable[T], str], Iterable[T]]
-"""Wraps an iterable of work items with a progress display; the second argument describes the work."""
+"""Wraps an iterable of work items with a progress display; the second argument describes the
+work."""
 
 FLOOR_SLACK_DIGITS = 10
 """An mpmath computation at d digits is compared against 10^-(d - 10): ten digits of slack absorb
@@ -329,7 +331,8 @@ class Session:
                       decisive=decisive and not sanity,
                       values={**judgement.values, **dict(values or {})})
         alternatives = (rules_out,) if isinstance(rules_out, (int, float)) else tuple(rules_out)
-        judged = tuple(_proportion_control(fraction, trials, threshold) for fraction in alternatives)
+        judged = tuple(_proportion_control(fraction, trials, threshold)
+                       for fraction in alternatives)
         words = "; ".join(control.alternative for control in judged)
         return self._keep(check, main, words, judged, sanity)
 

@@ -8,11 +8,22 @@ import pytest
 import sympy
 
 import optverify.kit as kit
-from optverify.kit import Bound, BoundKind, Claim, Layer, RunConfig, Session, Source, Verdict, run_layer
+from optverify.kit import (
+    Bound,
+    BoundKind,
+    Claim,
+    Layer,
+    RunConfig,
+    Session,
+    Source,
+    Verdict,
+    run_layer,
+)
 
 PUBLIC = {
     "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Control",
-    "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress", "RateFit", "Resolved", "RunConfig",
+    "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress", "RateFit",
+    "Resolved", "RunConfig",
     "Series", "Session", "Source", "Surface", "Table", "Verdict", "fit_exponential_rate",
     "fit_power_law", "fit_rate", "machine_epsilon", "rate_panel", "resolve", "run_layer",
 }
@@ -25,7 +36,8 @@ def test_public_names_are_pinned():
 
 
 @pytest.mark.parametrize("given, exact", [(3.5, sympy.Rational(7, 2)), (0.1, sympy.Rational(1, 10)),
-                                          (-1, sympy.Integer(-1)), (sympy.Rational(1, 3), sympy.Rational(1, 3))])
+                                          (-1, sympy.Integer(-1)),
+                                          (sympy.Rational(1, 3), sympy.Rational(1, 3))])
 def test_bound_exponents_become_exact_numbers(given, exact):
     assert Bound.lower("n", given).exponent == exact
 
@@ -175,8 +187,8 @@ def test_decide_identity_and_sanity_checks_carry_their_controls():
     assert decided.verdict is Verdict.CONSISTENT and decided.controls[0].verdict is Verdict.VIOLATED
     identity = s.identity("id", "a = b", mpmath.mpf(10) ** -45,
                           controls={"a wrong constant": mpmath.mpf("1e-3")})
-    assert identity.rules_out == "a wrong constant" and not identity.controls[0].verdict is \
-        Verdict.CONSISTENT
+    assert identity.rules_out == "a wrong constant"
+    assert identity.controls[0].verdict is not Verdict.CONSISTENT
     sanity = s.rate("self-fit", "a closed form against itself", [1, 2, 4, 8], [1, 4, 16, 64],
                     Bound.tight("x", 2), sanity=True)
     assert sanity.sanity and not sanity.decisive and sanity.controls == ()

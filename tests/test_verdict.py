@@ -5,9 +5,8 @@ import pytest
 import sympy
 
 from optverify.bound import Bound, BoundKind
-from optverify.results import Layer
 from optverify.numerics.fit import ConfidenceInterval, FitScale, RateFit
-from optverify.results import Check, Verdict
+from optverify.results import Check, Layer, Verdict
 from optverify.verdict import (
     EXPONENT_TOLERANCE,
     combine,

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from optverify.claim import Claim
 from optverify.config import RunConfig
 from optverify.results import Check, ClaimResult, Environment, Layer, LayerResult, Verdict
-from optverify.session import LayerFunction, Progress, no_progress, run_layer as record_layer
+from optverify.session import LayerFunction, Progress, no_progress
+from optverify.session import run_layer as record_layer
 from optverify.verdict import combine
 
 _VERSIONED = ("optverify", "torch", "numpy", "scipy", "sympy", "mpmath")

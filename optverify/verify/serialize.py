@@ -13,8 +13,8 @@ from optverify.bound import Bound
 from optverify.numerics.fit import FiniteSizeCorrection, GrowthComparison, RateFit
 from optverify.results import (
     Check,
-    Control,
     ClaimResult,
+    Control,
     Environment,
     Figure,
     LayerResult,

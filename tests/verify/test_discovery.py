@@ -129,7 +129,8 @@ def test_entry_point_claims_through_the_command(tmp_path):
 def test_an_entry_point_may_not_reuse_a_builtin_id(tmp_path, monkeypatch):
     installed_distribution(tmp_path, claim_id="saxe-dynamics", name="reusingclaims")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(discovery.DiscoveryError, match="reuses the claim id .saxe-dynamics. of a built-in"):
+    with pytest.raises(discovery.DiscoveryError,
+                       match="reuses the claim id .saxe-dynamics. of a built-in"):
         discovery.known_claims()
 
 
