@@ -340,10 +340,11 @@ UNDECIDABLE_N_RATES = {
         "itself pre-asymptotic, so an n-exponent of the iterations cannot decide n^3; the n^3 "
         "is decided by the exact cond(C) (numeric convolution-condition, symbolic "
         "conv-condition-theta-n3) and the iterations' law by the -vs-condition check"),
-    ("preconditioned", "absolute-0.5"): (
-        "reported, not decisive (issue 10): iteration counts of 3 to 6 to error 1/2 cannot pin "
-        "n^0; the preconditioned learner is decided at the relative target and by the exact "
-        "cond(C_m^-1/2 C C_m^-1/2) in the numeric layer"),
+    ("preconditioned", "any"): (
+        "reported, not decisive (issue 10): iteration counts of a few units at geometric "
+        "checkpoints cannot pin n^0 (float64 happens to give every count equal, float32 a CI "
+        "of [-0.63, 0.63]); the preconditioned learner is decided by the exact "
+        "cond(C_m^-1/2 C C_m^-1/2) in the numeric layer (preconditioned-condition)"),
 }
 """Learner/target pairs whose n-exponent the SGD sweep cannot decide, and why (fixed in code)."""
 
@@ -351,6 +352,8 @@ UNDECIDABLE_N_RATES = {
 def _undecidable(kind: str, target: str) -> str:
     if kind == "convolution":
         return UNDECIDABLE_N_RATES[("convolution", "absolute-0.5")]
+    if kind == "preconditioned":
+        return UNDECIDABLE_N_RATES[("preconditioned", "any")]
     return UNDECIDABLE_N_RATES.get((kind, target), "")
 
 
