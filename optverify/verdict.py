@@ -83,11 +83,20 @@ def judge_rate(fit: RateFit, bound: Bound, tolerance: float = EXPONENT_TOLERANCE
     return Verdict.INCONCLUSIVE
 
 
+def _interval_digits(fit: RateFit) -> int:
+    """Significant digits that show an interval's width: 4, more for a narrow interval."""
+    scale, width = max(abs(fit.ci.low), abs(fit.ci.high), 1e-300), fit.ci.width
+    if not (math.isfinite(scale) and math.isfinite(width)) or width <= 0:
+        return 4
+    return min(10, max(4, 2 + math.ceil(math.log10(scale / width))))
+
+
 def describe_fit(fit: RateFit) -> str:
     rate = "exponent" if fit.scale is FitScale.LOG_LOG else "rate"
+    digits = _interval_digits(fit)
     text = (
-        f"measured {rate} {fit.exponent:.4g} (95% CI [{fit.ci.low:.4g}, {fit.ci.high:.4g}], "
-        f"{fit.n_points} points over [{fit.x_min:.3g}, {fit.x_max:.3g}])"
+        f"measured {rate} {fit.exponent:.{digits}g} (95% CI [{fit.ci.low:.{digits}g}, "
+        f"{fit.ci.high:.{digits}g}], {fit.n_points} points over [{fit.x_min:.3g}, {fit.x_max:.3g}])"
     )
     if fit.correction is not None:
         text += f"; {fit.correction.describe()}"
