@@ -72,9 +72,11 @@ class ExpectedUpdate:
         return max(abs(self.along - other.along), abs(self.level - other.level))
 
 
-def closed_form_update(w, b, v, c, stair: Staircase) -> ExpectedUpdate:
-    """The expected update in closed form (module docstring)."""
-    ts, h = thresholds(stair), step_height(stair)
+def closed_form_update(w, b, v, c, stair: Staircase, height=None) -> ExpectedUpdate:
+    """The expected update in closed form (module docstring); `height` overrides the step height
+    h (the negative control uses the off-by-one height 2a / steps)."""
+    ts = thresholds(stair)
+    h = step_height(stair) if height is None else height
     along = h * mp.fsum(mp.sign(w) * gaussian_density((t - b) / w)
                         - mp.sign(v) * gaussian_density((t - c) / v) for t in ts)
     level = h * mp.fsum(gaussian_cdf((b - t) / abs(w)) - gaussian_cdf((c - t) / abs(v)) for t in ts)
@@ -128,6 +130,7 @@ class PointCheck:
     b: float
     closed: ExpectedUpdate
     residual: mpmath.mpf
+    control_residual: mpmath.mpf
     derivatives: tuple[mpmath.mpf, ...]
     descent: mpmath.mpf
 
@@ -142,11 +145,14 @@ def check_point(w0: float, b0: float, settings: NumericConfig, samples: np.ndarr
     v, c = (mp.mpf(value) for value in settings.target)
     w, b = mp.mpf(w0), mp.mpf(b0)
     closed = closed_form_update(w, b, v, c, stair)
-    residual = closed.distance(quadrature_update(w, b, v, c, stair))
+    quadrature = quadrature_update(w, b, v, c, stair)
+    residual = closed.distance(quadrature)
+    wrong = closed_form_update(w, b, v, c, stair, 2 * mp.mpf(stair.half_width) / stair.steps)
+    control_residual = wrong.distance(quadrature)
     derivatives = tuple(abs(per_example_loss_derivative(w, b, mp.mpf(float(x)), v, c, stair))
                         for x in samples)
     descent = -(closed.along * (v - w) + closed.level * (c - b))
-    return PointCheck(w0, b0, closed, residual, derivatives, descent)
+    return PointCheck(w0, b0, closed, residual, control_residual, derivatives, descent)
 
 
 def population_derivative(settings: NumericConfig) -> mpmath.mpf:
@@ -168,17 +174,24 @@ def verify(s: Session) -> None:
                    f"{settings.target[1]}): E[(u(w x + b) - y) x] and E[u(w x + b) - y] as sums of "
                    "phi and erf terms equal mp.quad split at the jumps, at 3 generic (w, b) (max "
                    "residual; tolerance 10^-(digits - 10))",
-                   float(max(point.residual for point in points)))
+                   float(max(point.residual for point in points)),
+                   controls={"the closed form with the off-by-one step height 2a / steps":
+                             float(min(point.control_residual for point in points))})
         s.identity("per-example-gradient-zero",
+                   "sanity (the derivative of a piecewise-constant function is 0 by definition): "
                    "the gradient d/dw (u(w x + b) - y)^2 by mpmath differentiation at 8 Gaussian "
                    "samples x and 3 generic (w, b) is 0 (flat activation; tolerance "
                    "10^-(digits - 10))",
-                   float(max(d for point in points for d in point.derivatives)))
+                   float(max(d for point in points for d in point.derivatives)), sanity=True)
         margins = [point.descent for point in points]
         s.inequality("forward-only-descends",
                      "the forward-only step -E[(u - y)(x, 1)] is non-zero and points toward (v*, b*): "
                      "-(g_w (v* - w) + g_b (b* - b)) > 0 at every generic (w, b) (the margin must "
                      "clear the precision floor)", float(min(margins) - s.floor()), 0.0,
+                     controls={"the step with the opposite sign (ascent)":
+                               float(min(-m for m in margins) - s.floor()),
+                               "no step (the zero per-example gradient that autograd returns)":
+                               float(-s.floor())},
                      values={f"descent_{i}": float(m) for i, m in enumerate(margins)})
         population = population_derivative(settings)
         s.check("population-loss-not-flat",

@@ -108,27 +108,48 @@ def glmtron_constants() -> GlmtronConstants:
     return GlmtronConstants(iterations, step, eps_of_t, exponent)
 
 
+def ramp_derivative_control(stair: Staircase) -> sympy.Matrix:
+    """The negative control of `staircase-flat`: the same derivative evaluation for the ramp
+    u(z) = z (the Lipschitz activation the staircase discretizes), whose derivative is 1."""
+    symbolic = symbolic_staircase(stair)
+    thresholds, h = symbolic.thresholds, symbolic.height
+    points = [thresholds[0] - h * R] + [t + h / (1 + R) for t in thresholds]
+    return sympy.Matrix([sympy.diff(Z, Z).subs(Z, p) for p in points])
+
+
+def wrong_constant(expression: sympy.Matrix) -> sympy.Matrix:
+    """An identity's gap (lhs - rhs) for a right-hand side off by 1 in its first entry: the
+    negative control that sympy must not reduce to zero."""
+    return expression + sympy.Matrix([1] + [0] * (expression.shape[0] - 1))
+
+
 def verify(s: Session) -> None:
     stair = Staircase(SYMBOLIC_STEPS, 2.0)
     s.zero("staircase-flat",
            f"u'(z) = h sum_j delta(z - t_j) vanishes strictly inside each of the {stair.steps} steps "
            "(and below the first threshold): u' = 0 almost everywhere, so the per-example gradient "
            "2 (u(w^T x + b) - y) u'(w^T x + b) x is 0 almost everywhere",
-           derivative_inside_steps(stair))
+           derivative_inside_steps(stair),
+           controls={"the ramp u(z) = z (derivative 1 inside every step)":
+                     ramp_derivative_control(stair)})
     s.zero("forward-only-is-surrogate-gradient",
            "one step u = h 1{z >= t}, U(z) = h max(z - t, 0), x ~ N(0, 1), w > 0: "
            "grad_(w,b) E[U(w x + b) - y (w x + b)] = (E[(u(w x + b) - y) x], E[u(w x + b) - y]) "
            "(sympy integrals; a staircase is a sum of such steps)",
-           surrogate_gradient_differences())
+           surrogate_gradient_differences(),
+           controls={"the gradient with a wrong constant (off by 1 in d/dw)":
+                     wrong_constant(surrogate_gradient_differences())})
     s.zero("surrogate-convex",
            "Hessian of E[U(w x + b)] in (w, b) for one step: determinant = 0, and trace = "
            "h phi(c)(1 + c^2)/w with c = (t - b)/w (> 0), so the Hessian is positive semi-definite",
-           surrogate_convexity_gaps())
+           surrogate_convexity_gaps(),
+           controls={"a Hessian with a wrong constant (determinant 1)":
+                     wrong_constant(surrogate_convexity_gaps())})
     glmtron = glmtron_constants()
     s.zero("glmtron-rate-exponent",
-           "Main bound: with T = c^4 B^4 L^2 / eps^2 (Appendix A.7), eps(T) = c^2 B^2 L T^(-1/2): "
+           "sanity (the exponent of c^2 B^2 L T^(-1/2) differentiated: -1/2 by construction): with T = c^4 B^4 L^2 / eps^2 (Appendix A.7), eps(T) = c^2 B^2 L T^(-1/2): "
            "d log eps / d log T = -1/2, i.e. excess error O(T^(-1/2))",
-           glmtron.exponent + sympy.Rational(1, 2))
+           glmtron.exponent + sympy.Rational(1, 2), sanity=True)
     s.table("glmtron-constants", "GLMtron constants (Appendix A.7 of arXiv:1703.07950)",
             ("quantity", "expression"),
             (("iterations T", sympy.sstr(glmtron.iterations)), ("step eta", sympy.sstr(glmtron.step)),
