@@ -117,3 +117,64 @@ def test_experiment_config_rejects_bad_dimension():
 
     with pytest.raises(ValueError):
         ExperimentConfig(dimension=0, seeds=1, iterations=1, test_samples=1)
+
+
+# -- negative controls (issue 9) ------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import sympy  # noqa: E402
+
+from optverify.kit import Layer, RunConfig, Session, Verdict  # noqa: E402
+from optverify.theorems.flat_activations import CLAIM, experiment, statement  # noqa: E402
+
+
+def _experiment_session() -> Session:
+    return Session(RunConfig(quick=True, seed=0), Layer.EXPERIMENT, CLAIM.bound)
+
+
+def test_sampled_glmtron_error_falls_and_has_one_row_per_seed():
+    settings = experiment.SampledConfig(3, 4, (10, 100, 1000), test_samples=4096)
+    errors = experiment.sampled_glmtron(settings, _experiment_session()).numpy()
+    assert errors.shape == (4, 3)
+    assert np.all(errors.mean(0)[1:] < errors.mean(0)[:-1])
+
+
+def test_main_check_rejects_a_slower_rate_fed_through_its_judge():
+    """A world whose error falls like T^-1/4 (the declared alternative) is violated by the main
+    check's own judging path; a world at T^-0.8 with the same scatter is consistent."""
+    horizons = np.geomspace(10, 3000, 8)
+    scatter = np.exp(0.02 * np.sin(np.arange(8)))
+    for exponent, expected in ((-0.25, Verdict.VIOLATED), (0.0, Verdict.VIOLATED),
+                               (-0.8, Verdict.CONSISTENT)):
+        s = _experiment_session()
+        check = s.rate("glmtron-sampled-rate", "", horizons, horizons**exponent * scatter,
+                       experiment.RATE_BOUND, rules_out=(-0.25,))
+        assert check.verdict is expected, (exponent, check.detail)
+
+
+def test_main_check_is_decisive_with_rejected_controls():
+    s = _experiment_session()
+    experiment._record_sampled_rate(s)
+    (check,) = s.checks
+    assert check.main and check.decisive and not check.sanity
+    assert check.controls and all(control.rejected for control in check.controls)
+
+
+def test_statement_controls_do_not_vanish():
+    stair = Staircase(4, 2.0)
+    control = statement.ramp_derivative_control(stair)
+    assert all(sympy.simplify(entry) == 1 for entry in control)
+    gap = sympy.Matrix([0, 0])
+    assert statement.wrong_constant(gap) != sympy.zeros(2, 1)
+
+
+def test_off_by_one_step_height_is_rejected_by_quadrature():
+    stair = Staircase(7, 2.0)
+    with mp.workdps(30):
+        w, b, v, c = mp.mpf("0.4"), mp.mpf("-0.3"), mp.mpf("1.3"), mp.mpf("0.2")
+        quadrature = numeric.quadrature_update(w, b, v, c, stair)
+        right = numeric.closed_form_update(w, b, v, c, stair).distance(quadrature)
+        wrong = numeric.closed_form_update(w, b, v, c, stair, 2 * mp.mpf(2) / 7
+                                           ).distance(quadrature)
+        assert right < mp.mpf(10) ** -20
+        assert wrong > mp.mpf(10) ** -4
