@@ -180,3 +180,57 @@ def test_symbolic_and_numeric_layers_quick():
         decisive = [check for check in result.checks if check.decisive]
         assert all(check.verdict.value == "consistent" for check in decisive), [
             (check.name, check.detail) for check in decisive if check.verdict.value != "consistent"]
+
+
+# -- negative controls (issue 9) ------------------------------------------------------------------
+
+from optverify.kit import Verdict  # noqa: E402
+
+
+def test_wrong_constant_is_not_reduced_to_zero():
+    assert statement.wrong_constant(sympy.zeros(2, 2)) == sympy.ones(2, 2) / 100
+    assert statement.wrong_constant(sympy.Integer(0)) == sympy.Rational(1, 100)
+
+
+def test_conv_condition_limit_rejects_the_wrong_powers():
+    moment = conv_second_moment_symbolic()
+    assert statement.conv_condition_limit(moment, 3).finite_positive
+    assert not statement.conv_condition_limit(moment, sympy.Rational(5, 2)).finite_positive
+    assert not statement.conv_condition_limit(moment, sympy.Rational(7, 2)).finite_positive
+
+
+def test_expected_hitting_time_matches_the_recursion_and_the_twin_judge():
+    assert experiment.expected_hitting_time(4, 0.5, 0.5) == numeric.first_time_below(
+        np.linalg.svd(ramp_matrix(4), compute_uv=False), 0.5, 0.5)
+    assert experiment._ratio_judge([1.0, 1.1, 0.9]).verdict is Verdict.CONSISTENT
+    wrong = [experiment.expected_hitting_time(n, 0.5, 0.5)
+             / experiment.expected_hitting_time(n + 1, 0.5, 0.5) for n in (3, 4, 5)]
+    assert experiment._ratio_judge(wrong).verdict is Verdict.VIOLATED
+
+
+def test_expected_law_is_linear_in_the_condition_number_with_rejected_controls():
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, CLAIM.bound)
+    experiment._record_expected_law(session, 0.5)
+    (check,) = session.checks
+    assert check.decisive and check.verdict is Verdict.CONSISTENT
+    assert check.controls and all(control.rejected for control in check.controls)
+
+
+def test_limit_check_uses_a_fixed_tolerance_and_rejects_a_wrong_constant():
+    session = Session(RunConfig(quick=True), Layer.NUMERIC, CLAIM.bound)
+    sizes = (64, 128, 256, 512)
+    with mp.workdps(30):
+        sequence = tuple(mp.mpf(1) / 4 + mp.mpf(1) / n for n in sizes)
+        limit = numeric.Limit("toy-limit", "toy -> 1/4", sequence, mp.mpf(1) / 4)
+        numeric._record_limit(session, limit, sizes, 3)
+    (check,) = session.checks
+    assert check.tolerance == numeric.LIMIT_TOLERANCE
+    assert check.verdict is Verdict.CONSISTENT
+    assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
+
+
+def test_no_sgd_n_rate_is_gated_by_its_own_sweep():
+    assert not hasattr(experiment, "_in_asymptotic_regime")
+    assert experiment._undecidable("convolution", "relative-0.05")
+    assert experiment._undecidable("preconditioned", "absolute-0.5")
+    assert not experiment._undecidable("fully-connected", "absolute-0.5")
