@@ -211,9 +211,10 @@ def test_expected_hitting_time_matches_the_recursion_and_the_twin_judge():
 def test_expected_law_is_linear_in_the_condition_number_with_rejected_controls():
     session = Session(RunConfig(quick=True), Layer.EXPERIMENT, CLAIM.bound)
     experiment._record_expected_law(session, 0.5)
-    (check,) = session.checks
-    assert check.decisive and check.verdict is Verdict.CONSISTENT
-    assert check.controls and all(control.rejected for control in check.controls)
+    assert len(session.checks) == 2
+    for check in session.checks:
+        assert check.decisive and check.verdict is Verdict.CONSISTENT
+        assert check.controls and all(control.rejected for control in check.controls)
 
 
 def test_limit_check_uses_a_fixed_tolerance_and_rejects_a_wrong_constant():
@@ -233,4 +234,4 @@ def test_no_sgd_n_rate_is_gated_by_its_own_sweep():
     assert not hasattr(experiment, "_in_asymptotic_regime")
     assert experiment._undecidable("convolution", "relative-0.05")
     assert experiment._undecidable("preconditioned", "absolute-0.5")
-    assert not experiment._undecidable("fully-connected", "absolute-0.5")
+    assert experiment._undecidable("fully-connected", "absolute-0.5")
