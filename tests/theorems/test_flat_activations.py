@@ -121,11 +121,11 @@ def test_experiment_config_rejects_bad_dimension():
 
 # -- negative controls (issue 9) ------------------------------------------------------------------
 
-import numpy as np  # noqa: E402
-import sympy  # noqa: E402
+import numpy as np
+import sympy
 
-from optverify.kit import Layer, RunConfig, Session, Verdict  # noqa: E402
-from optverify.theorems.flat_activations import CLAIM, experiment, statement  # noqa: E402
+from optverify.kit import Layer, RunConfig, Session, Verdict
+from optverify.theorems.flat_activations import CLAIM, experiment, statement
 
 
 def _experiment_session() -> Session:

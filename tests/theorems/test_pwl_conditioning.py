@@ -184,7 +184,7 @@ def test_symbolic_and_numeric_layers_quick():
 
 # -- negative controls (issue 9) ------------------------------------------------------------------
 
-from optverify.kit import Verdict  # noqa: E402
+from optverify.kit import Verdict
 
 
 def test_wrong_constant_is_not_reduced_to_zero():

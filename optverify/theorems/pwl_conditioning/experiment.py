@@ -28,7 +28,6 @@ from optverify.kit import (
     Bound,
     Judgement,
     Panel,
-    RateFit,
     Series,
     Session,
     Verdict,
@@ -39,11 +38,11 @@ from optverify.theorems.pwl_conditioning.moments import (
     conv_second_moment_symbolic,
     n_symbol,
 )
+from optverify.theorems.pwl_conditioning.numeric import first_time_below, ramp_matrix
 from optverify.theorems.pwl_conditioning.sampling import (
     curves_from_breakpoints_torch,
     sample_breakpoints_torch,
 )
-from optverify.theorems.pwl_conditioning.numeric import first_time_below, ramp_matrix
 from optverify.theorems.pwl_conditioning.structured import ramp_spectrum_dense
 
 LEARNERS = ("fully-connected", "convolution", "preconditioned")

@@ -153,8 +153,8 @@ class RampSweep:
     spectra: tuple[RampExtremes, ...]
     twin_residual: mpmath.mpf
     float_residual: mpmath.mpf
-    twin_control: mpmath.mpf = mpmath.mpf(0)
-    float_control: mpmath.mpf = mpmath.mpf(0)
+    twin_control: mpmath.mpf = mpmath.mpf(0)  # noqa: RUF009 (an immutable number)
+    float_control: mpmath.mpf = mpmath.mpf(0)  # noqa: RUF009 (an immutable number)
 
     @property
     def conds(self) -> list[mpmath.mpf]:
@@ -277,7 +277,7 @@ class ConvolutionSweep:
     conds: tuple[float, ...]
     cond_over_n3: mpmath.mpf
     whitening_residual: mpmath.mpf
-    unwhitened_residual: mpmath.mpf = mpmath.mpf(0)
+    unwhitened_residual: mpmath.mpf = mpmath.mpf(0)  # noqa: RUF009 (an immutable number)
 
 
 def convolution_sweep(moment: sympy.Matrix, sizes: tuple[int, ...], digits: int
