@@ -322,9 +322,12 @@ def test_balanced_factors_reject_depth_below_two():
         balanced_factors(torch.ones(2, 2, dtype=torch.float64), [])
 
 
-def test_claim_quick_run_is_consistent():
+def test_claim_quick_run_verdict_as_measured():
     result = run_claim(CLAIM, RunConfig(quick=True))
-    assert result.verdict is Verdict.CONSISTENT, [
+    # Under the negative-control rules (issue 9) the weight-decay rate, an exponential claim fitted
+    # without a comparison against a power law, is inconclusive; every other decisive check holds.
+    unsettled = {c.name for c in result.checks if c.decisive and c.verdict is not Verdict.CONSISTENT}
+    assert result.verdict is Verdict.INCONCLUSIVE and unsettled == {"weight-decay-rate"}, [
         (c.name, c.verdict, c.detail) for c in result.checks if c.verdict is not Verdict.CONSISTENT
     ]
     assert {layer.layer for layer in result.layers} == set(Layer)
