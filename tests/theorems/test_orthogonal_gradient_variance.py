@@ -15,6 +15,7 @@ from mpmath import mp
 
 from optverify.kit import Layer, RunConfig, Session, Verdict, machine_epsilon, run_layer
 from optverify.numerics.threads import intra_op_threads
+from optverify.session import rate_fit
 from optverify.theorems.orthogonal_gradient_variance import (
     CLAIM,
     experiment,
@@ -26,6 +27,7 @@ from optverify.theorems.orthogonal_gradient_variance.landscape import (
     cosine_objective,
     cosine_objective_mp,
     monte_carlo_objective,
+    target_dependent_gradient,
 )
 from optverify.theorems.orthogonal_gradient_variance.model import (
     gradient_variance,
@@ -44,6 +46,7 @@ from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
     parity_correlations_mp,
     walsh_hadamard,
 )
+from optverify.verdict import judge_rate
 from tests.strategies import parity_problems
 
 FLOAT64_ROUNDING = 64 * machine_epsilon("float64")
@@ -336,3 +339,202 @@ def test_experiment_layer_full_sweep_runs():
     names = {check.name: check for check in result.checks}
     assert names["variance-below-bound"].verdict is Verdict.CONSISTENT
     assert names["transform-matches-parseval"].verdict is Verdict.CONSISTENT
+
+
+# --- negative controls (optverify issue 9) --------------------------------------------------
+
+
+def _rate_verdict(x, y, bound):
+    """Points fed through the judging path of `Session.rate` (the kit's fit, then its rule)."""
+    return judge_rate(rate_fit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), bound),
+                      bound)
+
+
+def test_symbolic_and_numeric_controls_are_violated():
+    """Every decisive check of the symbolic and numeric layers declares a control that its own
+    judge calls violated (sympy finds a non-zero number; the residual or margin misses)."""
+    for verify, layer, config in ((statement.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
+                                  (numeric.verify, Layer.NUMERIC,
+                                   RunConfig(quick=True, precision=30))):
+        result = run_layer(verify, layer, config)
+        for check in result.checks:
+            assert check.decisive and check.controls, check.name
+            assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.name
+
+
+def test_symbolic_control_builders_are_false_where_the_identities_hold():
+    assert statement.gram_matrix(2, statement.bit_monomial) != sympy.eye(4)
+    assert statement.gram_matrix(2) == sympy.eye(4)
+    assert sympy.expand(statement.parseval_gap(2, [0, 1, 2, 3])) == 0
+    assert statement.at_witness(statement.parseval_gap(2, [0, 1, 2])) > 0
+    assert sympy.expand(statement.square_loss_variance_gap(1, 1, corner_weight=0)) != 0
+    k, m = sympy.Symbol("k", integer=True, positive=True), sympy.Symbol(
+        "m", integer=True, nonnegative=True)
+    assert statement.general_orthonormality_gap(statement.bit_moment).subs(
+        {k: 1, m: 1}) == sympy.Rational(-1, 4)
+    assert any(entry != 0 for entry in statement.lipschitz_split_control())  # h = -1
+    w, z = sympy.symbols("w z", real=True)
+    honest = statement.lipschitz_split_gap(False, sympy.Lambda(z, z**3 + z),
+                                           sympy.Lambda(w, w**2 + 1))
+    assert sympy.simplify(honest) == sympy.zeros(2, 1)
+    point = statement.at_witness(sympy.Symbol("b") - 2 * sympy.Symbol("a"))
+    assert point == sympy.Rational(-5, 11) - sympy.Rational(6, 7)
+
+
+def test_numeric_control_twins():
+    """The Parseval form without its corner term and the sample variance miss Var; the closed
+    form for N(0, 2) misses the quadrature."""
+    settings = numeric.NumericConfig(dimensions=(2,), naive_dimensions=(2,))
+    with mp.workdps(30):
+        model = numeric.NamedModel("linear", build_model(2, 0, 1.0, 3))
+        instance = numeric.enumerate_instance(2, model, "square", settings)
+        assert instance.parseval_residual < 1e-20 and instance.definition_residual < 1e-20
+        assert instance.cornerless_residual > 1e-3
+        assert instance.sample_variance_residual == pytest.approx(float(instance.ratio) / 3)
+        assert numeric.quadrature_residual(((0.3, 2.0),)) < 1e-20
+        assert numeric.quadrature_residual(((0.3, 2.0),), variance=2) > 1e-2
+
+
+def test_variance_inequality_and_parseval_controls_fail_on_swept_networks():
+    results = [gradient_variance(build_model(d, 10, 1.0, d), loss, d)
+               for d in (4, 6, 8) for loss in ("square", "hinge")]
+    assert min(experiment.margins_in_floors(results, "float64")) >= 0
+    assert min(experiment.margins_in_floors(results, "float64", tightening=2.0)) < 0
+    assert experiment.parseval_residual_in_floors(results, "float64") <= 1
+    assert experiment.parseval_residual_in_floors(results, "float64", corner=False) > 1
+
+
+def test_per_instance_floor_is_the_instances_own():
+    """Each network is judged against its own rounding floor, not the largest instance's."""
+    small, large = (gradient_variance(build_model(d, 4, 1.0, 7), "square", d) for d in (3, 12))
+    margins = experiment.margins_in_floors([small, large], "float32")
+    assert margins[0] == pytest.approx(1 - small.ratio
+                                       + experiment.transform_rounding_floor(3, "float32"))
+    assert experiment.transform_rounding_floor(3, "float32") < experiment.transform_rounding_floor(
+        12, "float32")
+
+
+def test_normalized_variance_averages_networks_and_reports_their_spread():
+    per_d = [[gradient_variance(build_model(d, 10, 1.0, 10 * d + k), "hinge", d) for k in range(3)]
+             for d in (4, 5, 6)]
+    series = experiment.VarianceSeries("toy", per_d)
+    normalized = experiment.normalized_variance(series, "float64")
+    assert series.instances == 3 and series.span == "4..6" and len(series.flat) == 9
+    assert normalized.sizes.tolist() == [16.0, 32.0, 64.0]
+    expected = np.mean([r.variance / r.gradient_bound for r in per_d[1]])
+    assert normalized.values[1] == pytest.approx(expected, rel=1e-14)
+    assert "over 3 networks" in normalized.described["var_over_g2_d5"]
+    assert experiment.network_purpose(7, 10, 0) == "sweep-network-7-10"
+    assert experiment.network_purpose(7, 10, 2) == "sweep-network-7-10-2"
+
+
+def test_variance_rate_controls_are_violated_through_the_rate_judge():
+    """The mean Var / G^2 of the square-loss sweep is O(|H|^-1); the same points tilted to
+    |H|^-1/2 and |H|^-3/4 are violated."""
+    sizes = np.array([2.0**d for d in range(4, 12)])
+    values = np.array([np.mean([gradient_variance(build_model(d, 10, 1.0, 10 * d + k),
+                                                  "square", d).variance
+                                / gradient_variance(build_model(d, 10, 1.0, 10 * d + k),
+                                                    "square", d).gradient_bound
+                                for k in range(2)]) for d in range(4, 12)])
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, experiment.VARIANCE_BOUND)
+    check = session.rate("probe", "", sizes, values, main=True,
+                         rules_out=experiment.VARIANCE_ALTERNATIVES)
+    assert check.verdict is Verdict.CONSISTENT
+    assert [c.verdict for c in check.controls] == [Verdict.VIOLATED] * 2
+
+
+def _radius_settings(**options):
+    return experiment.LandscapeConfig(**options)
+
+
+def test_log_domain_variance_matches_the_direct_variance():
+    settings = _radius_settings(radii=(2.0, 3.0, 5.0))
+    profile = experiment.radius_profile(settings, "cpu")
+    angles = torch.arange(settings.angles, dtype=torch.float64) * (2 * math.pi / settings.angles)
+    circle = torch.stack([torch.cos(angles), torch.sin(angles)], dim=-1)
+    anchor = torch.tensor(settings.anchor, dtype=torch.float64)
+    for r, logged in zip(settings.radii, profile.log_variance):
+        spread = target_dependent_gradient(anchor, r * circle)
+        direct = float(((spread - spread.mean(dim=0)) ** 2).sum(dim=-1).mean())
+        assert logged == pytest.approx(math.log(direct), rel=1e-12)
+    far = experiment.radius_profile(_radius_settings(radii=(64.0,)), "cpu")
+    assert far.log_variance[0] == pytest.approx(-(64 - 1) ** 2, rel=2e-3)
+    assert not far.representable[0]
+
+
+def test_theorem2_check_rejects_power_laws_laplace_inputs_and_stretched_exponentials():
+    """-log Var = Omega(r): the Gaussian sweep is consistent, an exponential-tailed input
+    (chi = e^{-|a|}, Var ~ e^{-2r}) is consistent too (the boundary of the claim), and every
+    control is violated through the same judge."""
+    settings = experiment.LandscapeConfig()
+    gaussian = experiment.radius_profile(settings, "cpu")
+    laplace = experiment.radius_profile(settings, "cpu",
+                                        experiment.LAPLACE_LOG_SLOPE)
+
+    def exponential_tail(s):
+        root = torch.sqrt(s)
+        return -root - torch.log(2 * root)
+
+    boundary = experiment.radius_profile(settings, "cpu", exponential_tail)
+    radii, depth = gaussian.at, experiment.decay_depth(gaussian.log_variance)
+    bound = experiment.RADIUS_DECAY
+    assert _rate_verdict(radii, depth, bound) is Verdict.CONSISTENT
+    assert _rate_verdict(radii, experiment.decay_depth(boundary.log_variance),
+                         bound) is Verdict.CONSISTENT
+    controls = experiment.radius_controls(radii, gaussian.log_variance, laplace.log_variance)
+    assert len(controls) == 5
+    for name, (x, y) in controls.items():
+        assert _rate_verdict(x, y, bound) is Verdict.VIOLATED, name
+    assert _rate_verdict(radii, radii**experiment.STRETCHED_EXPONENT, bound) is Verdict.VIOLATED
+
+
+def test_power_law_controls_are_anchored_at_the_measured_variance():
+    radii = np.array([4.0, 8.0, 16.0])
+    logged = np.array([-9.0, -49.0, -225.0])
+    assert experiment.log_power_law_through(radii, logged, -1.0).tolist() == pytest.approx(
+        [-9.0, -9.0 - math.log(2), -9.0 - math.log(4)])
+    through_ends = experiment.log_power_law_through_ends(radii, logged)
+    assert through_ends[0] == pytest.approx(-9.0) and through_ends[-1] == pytest.approx(-225.0)
+
+
+def test_flatness_profile_by_quadrature_and_its_controls():
+    settings = experiment.LandscapeConfig()
+    target = torch.tensor(settings.target, dtype=torch.float64)
+    profile = experiment.gradient_profile(settings, target)
+    assert profile.closed_form_residual < 1e-7
+    squared = profile.at**2
+    bound = experiment.GAUSSIAN_DECAY
+    assert _rate_verdict(squared, profile.per_distance, bound) is Verdict.CONSISTENT
+    for rate in (-0.75, -0.25):
+        tilted = profile.per_distance * np.exp((rate + 0.5) * squared)
+        assert _rate_verdict(squared, tilted, bound) is Verdict.VIOLATED
+    power_law = profile.per_distance[0] * (squared / squared[0]) ** -3.0
+    assert _rate_verdict(squared, power_law, bound) is Verdict.VIOLATED
+    # the earlier statement, without the prefactor t, misses -1/2 at the 0.02 resolution
+    assert _rate_verdict(squared, profile.norms, bound) is Verdict.VIOLATED
+
+
+def test_monte_carlo_check_rejects_the_wrong_gaussian_variance():
+    settings = experiment.LandscapeConfig(samples=2**14)
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
+    target = torch.tensor(settings.target, dtype=torch.float64)
+    assert experiment.monte_carlo_deviation(session, settings, target) <= 4
+    assert experiment.monte_carlo_deviation(session, settings, target, variance=2.0) > 4
+
+
+def test_learning_judge_rejects_a_run_stopped_at_initialization():
+    band = 0.02
+    learned = experiment.LearningCurve(5, [0, 100], [0.5, 1.0], 2)
+    stuck = experiment.LearningCurve(20, [0, 100], [0.49, 0.51], 9)
+    assert experiment.judge_learning([learned, stuck], band).verdict is Verdict.CONSISTENT
+    frozen = experiment.stopped_at_initialization([learned, stuck])
+    assert [c.iterations for c in frozen] == [[0], [0]]
+    assert experiment.judge_learning(frozen, band).verdict is Verdict.VIOLATED
+    escaped = experiment.LearningCurve(20, [0, 100], [0.49, 0.7], 9)
+    assert experiment.judge_learning([learned, escaped], band).verdict is Verdict.VIOLATED
+
+
+def test_sweep_config_rejects_no_networks():
+    with pytest.raises(ValueError, match="at least one network"):
+        experiment.SweepConfig((4,), (4,), (4,), (4,), instances=0)

@@ -4,14 +4,27 @@ Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
 - Theorem 1 / the parity corollary: Var(H, F, w) <= G(w)^2 / |H| with |H| = 2^d, an UPPER bound
   with exponent -1 in |H|. Var is computed exactly over all 2^d inputs and all 2^d parity targets
   from the Walsh-Hadamard transform of the per-example gradients (chunked, O(P 2^d d)); the fit is
-  of Var / G(w)^2 against |H| (G depends on w and d; the theorem's rate is at fixed G).
+  of Var / G(w)^2 against |H| (G depends on w and d; the theorem's rate is at fixed G), averaged
+  over `SweepConfig.instances` independent random networks per d (optverify issue 10), with the
+  spread over networks reported; the inequality itself is checked on every network.
 - Fig. 1: parities learned by a ReLU layer of width 10d with the hinge loss and plain SGD
   (learning rate 0.01, batch 128, inputs in {-1,+1}^d: the settings reported for the authors'
-  `parity.py`, which was not read here); measured
-  accuracies vs iterations, no outcome asserted.
+  `parity.py`, which was not read here). Reported, not decisive: the figure's failure at large d
+  (test accuracy at chance at the largest d) beside the success at the smallest d (accuracy >=
+  `LEARNED_ACCURACY`), which shows the trainer moves at all; a run stopped at its initialization is
+  the control it rejects.
 - Theorem 2's example F_v(w) = E[(cos(w.x) - cos(v.x))^2], x ~ N(0, I_2): closed form against
-  Monte-Carlo, the gradient norm vs the distance to the optimum, Var over targets v with ||v|| = r
-  vs r (claimed exp(-Omega(r))), and the landscape for v = (2, 2).
+  Monte-Carlo; the gradient norm vs the distance t to the optimum, from Gauss-Hermite quadrature of
+  the gradient's definition (||grad F|| = t e^{-t^2/2} (1 + O(e^{-16})) along w = v + t u, so
+  ||grad F|| / t has the exponential rate -1/2 in t^2); Var over targets v with ||v|| = r vs r
+  (claimed exp(-Omega(r)), judged as -log Var = Omega(r) over r in [2, 20]); the landscape for
+  v = (2, 2).
+
+Every decisive check names the false alternative it rules out (optverify issue 9): the rate of the
+standard deviation |H|^-1/2 and |H|^-3/4 for Theorem 1; a bound twice as tight; the Parseval form
+without its corner term; the closed form for N(0, 2) inputs; a power law and rates -1/4, -3/4 for
+the flatness; for Theorem 2 the power laws r^-0.1, r^-1, r^-6, the power law through the sweep's
+end points, a stretched exponential exp(-r^3/4) and the same computation for Laplace inputs.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ import torch
 from optverify.kit import (
     Bound,
     Figure,
+    Judgement,
     Panel,
     RateFit,
     Resolved,
@@ -33,17 +47,20 @@ from optverify.kit import (
     Session,
     Surface,
     Verdict,
-    fit_exponential_rate,
     machine_epsilon,
     rate_panel,
     resolve,
 )
 from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
+    GAUSSIAN_LOG_SLOPE,
+    LAPLACE_LOG_SLOPE,
+    CharacteristicSlope,
     cosine_gradient,
     cosine_objective,
+    gradient_by_quadrature,
+    log_target_variance,
     monte_carlo_objective,
-    target_dependent_gradient,
 )
 from optverify.theorems.orthogonal_gradient_variance.model import (
     GradientVariance,
@@ -52,30 +69,53 @@ from optverify.theorems.orthogonal_gradient_variance.model import (
 )
 
 VARIANCE_BOUND = Bound.upper("|H|", -1)
+VARIANCE_ALTERNATIVES = (-0.5, -0.75)
+"""The rates Theorem 1's O(|H|^-1) must tell apart: |H|^-1/2 (the rate of the standard deviation
+G / sqrt(|H|), the usual slip) and the kit's default |H|^-3/4."""
 GAUSSIAN_DECAY = Bound.tight("t^2", -0.5, exponential=True)
+RADIUS_DECAY = Bound.lower("r", 1)
+"""Theorem 2: Var = exp(-Omega(r)), i.e. Var <= C e^{-c r} for some c > 0, i.e. -log Var = Omega(r):
+the asymptotic exponent of -log Var against r is at least 1 (a power law r^-p gives -log Var =
+p log r + const, exponent -> 0; a stretched exponential exp(-r^a), a < 1, gives a)."""
+RADIUS_EXPONENTIAL = Bound.upper("r", 0, exponential=True)
+"""The same claim as an exponential rate (a decay rate <= 0 whose points reject a power law): the
+kit's exponential-vs-power-law rule, reported beside the decisive form (see record_landscape)."""
+STRETCHED_EXPONENT = 0.75
+POWER_LAW_CONTROLS = (-0.1, -1.0, -6.0)
+"""Var = C r^p anchored at the smallest radius: the issue's r^-0.1 and r^-1, and r^-6, the
+asymptotic rate of the Laplace-input world."""
+LEARNED_ACCURACY = 0.9
+"""Fig. 1's small-d success, fixed before measuring: the smallest d reaches test accuracy >= 0.9."""
 
 
 @dataclass(frozen=True)
 class SweepConfig:
     """Var vs |H|: a ReLU layer of fixed `width` (square loss) over `dimensions`, the paper's
     width 10d over `paper_width_dimensions`, the hinge loss over `hinge_dimensions`, float32
-    against float64 over `float32_dimensions`."""
+    against float64 over `float32_dimensions`; `instances` independent networks per d (the rate
+    is fitted to their mean Var / G^2)."""
 
     dimensions: tuple[int, ...]
     paper_width_dimensions: tuple[int, ...]
     hinge_dimensions: tuple[int, ...]
     float32_dimensions: tuple[int, ...]
+    instances: int = 4
     width: int = 10
     scale: float = 1.0
 
+    def __post_init__(self) -> None:
+        if self.instances < 1:
+            raise ValueError(f"the sweep needs at least one network per d, got {self.instances}")
+
     @classmethod
     def quick(cls) -> SweepConfig:
-        return cls(tuple(range(4, 17)), tuple(range(4, 9)), tuple(range(4, 17)), (10, 13, 16))
+        return cls(tuple(range(4, 15)), tuple(range(4, 9)), tuple(range(4, 15)), (10, 12, 14),
+                   instances=4)
 
     @classmethod
     def full(cls) -> SweepConfig:
-        return cls(tuple(range(4, 21)), tuple(range(4, 14)), tuple(range(4, 21)),
-                   (12, 14, 16, 18, 20))
+        return cls(tuple(range(4, 19)), tuple(range(4, 14)), tuple(range(4, 19)),
+                   (12, 14, 16, 18), instances=8)
 
 
 @dataclass(frozen=True)
@@ -116,8 +156,9 @@ class LandscapeConfig:
     grid_points: int = 61
     grid_extent: float = 4.0
     distances: tuple[float, ...] = tuple(np.linspace(2.0, 6.0, 9))
-    radii: tuple[float, ...] = tuple(np.linspace(2.0, 8.0, 13))
-    angles: int = 512
+    quadrature_nodes: int = 120
+    radii: tuple[float, ...] = tuple(np.geomspace(4.0, 64.0, 13))
+    angles: int = 1024
     anchor: tuple[float, float] = (1.0, 0.0)
     samples: int = 2**16
     probe_points: tuple[tuple[float, float], ...] = ((0.0, 0.0), (1.0, -0.5), (2.5, 1.5),
@@ -158,47 +199,71 @@ def _tensor(values, device: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class VarianceSeries:
-    """One swept network family: its label and Var over all parities at each d."""
+    """One swept network family: its label and, per d, Var over all parities for each of the
+    independent networks drawn at that d."""
 
     label: str
-    results: list[GradientVariance]
+    results: list[list[GradientVariance]]
 
     @property
     def span(self) -> str:
-        return f"{self.results[0].d}..{self.results[-1].d}"
+        return f"{self.results[0][0].d}..{self.results[-1][0].d}"
+
+    @property
+    def instances(self) -> int:
+        return len(self.results[0])
+
+    @property
+    def flat(self) -> list[GradientVariance]:
+        return [result for per_d in self.results for result in per_d]
 
 
 @dataclass(frozen=True)
 class NormalizedVariance:
-    """|H| = 2^d and Var / G^2 where Var is resolved (kept above 16 eps(dtype) E_h||grad F_h||^2,
-    the magnitude of the per-target gradients whose spread Var measures), and each d's Var / G^2
-    described ("below precision" where it is not resolved, and then not fitted)."""
+    """|H| = 2^d and the mean over networks of Var / G^2 at each d whose networks are all resolved
+    (Var kept above 16 eps(dtype) E_h||grad F_h||^2, the magnitude of the per-target gradients
+    whose spread Var measures); each d described by its mean and the spread over networks (a d
+    with a network "below precision" is described so and not fitted)."""
 
     sizes: np.ndarray
     values: np.ndarray
     described: dict[str, str]
 
 
+def network_purpose(d: int, width: int, instance: int) -> str:
+    """The seed purpose of network `instance` at (d, width); instance 0 keeps the single-network
+    sweep's purpose, so its draws are the ones the earlier reports showed."""
+    base = f"sweep-network-{d}-{width}"
+    return base if instance == 0 else f"{base}-{instance}"
+
+
 def variance_sweep(s: Session, dimensions: tuple[int, ...], width_of: Callable[[int], int],
-                   scale: float, loss: str, label: str) -> list[GradientVariance]:
+                   scale: float, loss: str, label: str,
+                   instances: int) -> list[list[GradientVariance]]:
     results = []
     for d in s.progress(dimensions, f"Var vs |H| ({label})"):
-        generator = s.generator(f"sweep-network-{d}-{width_of(d)}")
-        model = relu_network(d, width_of(d), scale, generator, torch.float64, s.device)
-        results.append(gradient_variance(model, loss, d, dtype=s.torch_dtype))
+        per_d = []
+        for instance in range(instances):
+            generator = s.generator(network_purpose(d, width_of(d), instance))
+            model = relu_network(d, width_of(d), scale, generator, torch.float64, s.device)
+            per_d.append(gradient_variance(model, loss, d, dtype=s.torch_dtype))
+        results.append(per_d)
     return results
 
 
 def variance_series(s: Session, sweep: SweepConfig) -> list[VarianceSeries]:
-    """ReLU width 10 (square loss), the paper's width 10d (square loss), width 10 (hinge loss)."""
+    """ReLU width 10 (square loss), the paper's width 10d (square loss), width 10 (hinge loss);
+    the width-10 networks are the same for both losses."""
+    count = sweep.instances
     return [
         VarianceSeries("ReLU width 10, square loss", variance_sweep(
-            s, sweep.dimensions, lambda d: sweep.width, sweep.scale, "square", "width 10")),
+            s, sweep.dimensions, lambda d: sweep.width, sweep.scale, "square", "width 10", count)),
         VarianceSeries("ReLU width 10d, square loss", variance_sweep(
             s, sweep.paper_width_dimensions, lambda d: 10 * d, sweep.scale, "square",
-            "width 10d")),
+            "width 10d", count)),
         VarianceSeries("ReLU width 10, hinge loss", variance_sweep(
-            s, sweep.hinge_dimensions, lambda d: sweep.width, sweep.scale, "hinge", "hinge")),
+            s, sweep.hinge_dimensions, lambda d: sweep.width, sweep.scale, "hinge", "hinge",
+            count)),
     ]
 
 
@@ -212,41 +277,72 @@ def transform_rounding_floor(d: int, dtype: str) -> float:
     return 4 * d * machine_epsilon(dtype) * 2 ** (d / 2)
 
 
-def normalized_variance(results: list[GradientVariance], dtype: str) -> NormalizedVariance:
+def describe_spread(values: list[float]) -> str:
+    """mean, [min, max] and the relative standard deviation of per-network values."""
+    mean = float(np.mean(values))
+    return (f"mean {mean:.4g} over {len(values)} networks, range [{min(values):.4g}, "
+            f"{max(values):.4g}], std/mean {float(np.std(values)) / mean:.2g}")
+
+
+def normalized_variance(series: VarianceSeries, dtype: str) -> NormalizedVariance:
     sizes, values, described = [], [], {}
-    for result in results:
-        resolved = resolve(result.variance, result.second_moment, dtype)
-        described[f"var_over_g2_d{result.d}"] = resolved.describe(".4g")
-        if not resolved.below_precision:
-            sizes.append(2.0**result.d)
-            values.append(result.variance / result.gradient_bound)
+    for per_d in series.results:
+        d = per_d[0].d
+        resolved = [resolve(r.variance, r.second_moment, dtype) for r in per_d]
+        below = [r for r in resolved if r.below_precision]
+        ratios = [r.variance / r.gradient_bound for r in per_d]
+        if below:
+            described[f"var_over_g2_d{d}"] = (f"{len(below)} of {len(per_d)} networks "
+                                              f"{below[0].describe('.4g')}")
+            continue
+        described[f"var_over_g2_d{d}"] = describe_spread(ratios)
+        sizes.append(2.0**d)
+        values.append(float(np.mean(ratios)))
     return NormalizedVariance(np.array(sizes), np.array(values), described)
 
 
-def parseval_residual_in_floors(results: list[GradientVariance], floors: list[float]) -> float:
-    """max over instances of |Var - Parseval form| / (G^2 / |H|) / the instance's rounding floor."""
-    return max(abs(r.variance - r.parseval_variance) / r.bound / floor
-               for r, floor in zip(results, floors))
+def margins_in_floors(results: list[GradientVariance], dtype: str, tightening: float = 1.0):
+    """Per network: 1 - tightening Var / bound + its own rounding floor (>= 0 where Var <=
+    G^2 / (tightening |H|) within rounding); tightening 2 is the false alternative of a bound
+    twice as tight."""
+    return [1 - tightening * r.ratio + transform_rounding_floor(r.d, dtype) for r in results]
+
+
+def parseval_residual_in_floors(results: list[GradientVariance], dtype: str,
+                                corner: bool = True) -> float:
+    """max over networks of |Var - Parseval form| / (G^2 / |H|) / the network's rounding floor;
+    corner=False: the false alternative Var = E||c1 g||^2 / 2^d (the corner term dropped)."""
+    def form(r: GradientVariance) -> float:
+        return r.parseval_variance if corner else r.weighted_norm / 2**r.d
+    return max(abs(r.variance - form(r)) / r.bound / transform_rounding_floor(r.d, dtype)
+               for r in results)
+
+
+def mean_ratio(per_d: list[GradientVariance]) -> float:
+    return float(np.mean([r.ratio for r in per_d]))
 
 
 def tightness_panel(series: list[VarianceSeries]) -> Panel:
     return Panel(
-        "tightness: Var / (G^2 / |H|) vs d", "d", "Var / bound",
-        tuple(Series(one.label, tuple(float(r.d) for r in one.results),
-                     tuple(r.ratio for r in one.results), "line") for one in series),
+        "tightness: mean Var / (G^2 / |H|) over networks vs d", "d", "Var / bound",
+        tuple(Series(one.label, tuple(float(per_d[0].d) for per_d in one.results),
+                     tuple(mean_ratio(per_d) for per_d in one.results), "line")
+              for one in series),
         xscale="linear", yscale="linear")
 
 
 def record_variance_rate(s: Session, index: int, one: VarianceSeries) -> Panel:
-    """The fit of Var / G^2 against |H| for one family (a main check), and its panel."""
-    normalized = normalized_variance(one.results, s.dtype)
+    """The fit of the mean Var / G^2 against |H| for one family (a main check), and its panel."""
+    normalized = normalized_variance(one, s.dtype)
     check = s.rate(
         f"variance-rate-{index + 1}",
         f"Theorem 1 (parities): Var(H, F, w) / G(w)^2 = O(|H|^-1) with |H| = 2^d, {one.label}, "
-        f"d in {one.span}, exact over all inputs and targets ({s.dtype})",
-        normalized.sizes, normalized.values, main=True,
-        values={**normalized.described, **{f"ratio_d{r.d}": r.ratio for r in one.results}})
-    return rate_panel(f"Var / G^2 vs |H| ({one.label})", "|H| = 2^d", "Var / G(w)^2",
+        f"d in {one.span}, exact over all inputs and targets ({s.dtype}); the mean over "
+        f"{one.instances} independent networks per d is fitted (spread per d in the values)",
+        normalized.sizes, normalized.values, main=True, rules_out=VARIANCE_ALTERNATIVES,
+        values={**normalized.described, "networks_per_d": one.instances,
+                **{f"mean_ratio_d{per_d[0].d}": mean_ratio(per_d) for per_d in one.results}})
+    return rate_panel(f"mean Var / G^2 vs |H| ({one.label})", "|H| = 2^d", "Var / G(w)^2",
                       normalized.sizes, normalized.values, check.fit, VARIANCE_BOUND)
 
 
@@ -254,32 +350,43 @@ def record_variance(s: Session, series: list[VarianceSeries]) -> None:
     panels = [record_variance_rate(s, index, one) for index, one in enumerate(series)]
     raw = series[0].results
     s.rate("raw-variance-rate",
-           "Var(H, F, w) itself (not divided by G(w)^2) vs |H| = 2^d, ReLU width 10, square loss: "
-           "G(w)^2 grows with d here, so this slope mixes the 1/|H| rate with the growth of G^2",
-           [2.0**r.d for r in raw], [r.variance for r in raw], VARIANCE_BOUND, decisive=False,
-           values={f"g_squared_d{r.d}": r.gradient_bound for r in raw})
-    everything = [r for one in series for r in one.results]
-    floors = [transform_rounding_floor(r.d, s.dtype) for r in everything]
+           "Var(H, F, w) itself (not divided by G(w)^2, mean over networks) vs |H| = 2^d, ReLU "
+           "width 10, square loss: G(w)^2 grows with d here, so this slope mixes the 1/|H| rate "
+           "with the growth of G^2",
+           [2.0**per_d[0].d for per_d in raw],
+           [float(np.mean([r.variance for r in per_d])) for per_d in raw], VARIANCE_BOUND,
+           decisive=False,
+           values={f"mean_g_squared_d{per_d[0].d}": float(np.mean([r.gradient_bound
+                                                                    for r in per_d]))
+                   for per_d in raw})
+    everything = [r for one in series for r in one.flat]
     s.inequality(
         "variance-below-bound",
-        "Var(H, F, w) <= G(w)^2 / |H| at every swept network, loss and d (margin 1 - Var / bound; "
-        "tolerance: the transform's rounding floor 4 d eps 2^(d/2) at the largest d)",
-        min(1 - r.ratio for r in everything), max(floors),
+        "Var(H, F, w) <= G(w)^2 / |H| at every swept network, loss and d, each against its own "
+        "rounding floor: margin 1 - Var / bound + 4 d eps 2^(d/2) (worst case; >= 0 where the "
+        "bound holds within the transform's rounding)",
+        min(margins_in_floors(everything, s.dtype)), 0.0,
         values={"closest_ratio": max(r.ratio for r in everything),
-                "largest_d": max(r.d for r in everything)})
+                "networks": len(everything), "largest_d": max(r.d for r in everything)},
+        controls={"a bound twice as tight, Var <= G^2 / (2|H|)":
+                  min(margins_in_floors(everything, s.dtype, tightening=2.0))})
     s.identity(
         "transform-matches-parseval",
         "Var from the fast transform equals the Parseval closed form E||c1 g||^2 / 2^d - "
         "||c1 g(1,...,1)||^2 / 4^d; residual relative to G^2 / |H| in units of the rounding floor "
         "4 d eps 2^(d/2) of each instance, max over all swept instances (tolerance 1 floor)",
-        parseval_residual_in_floors(everything, floors), 1.0,
+        parseval_residual_in_floors(everything, s.dtype), 1.0,
         values={"largest_relative_residual": max(abs(r.variance - r.parseval_variance) / r.bound
-                                                 for r in everything)})
+                                                 for r in everything)},
+        controls={"Var = E||c1 g||^2 / 2^d (the corner term dropped)":
+                  parseval_residual_in_floors(everything, s.dtype, corner=False)})
     s.figure("variance-vs-class-size", "Theorem 1: gradient variance over all parities",
              (*panels, tightness_panel(series)), columns=2)
     s.table("variance-sweep", f"Var over all 2^d parities ({s.dtype}, exact enumeration via the "
-            "Walsh-Hadamard transform)", ("network", "d", "Var", "G^2/|H|", "Var/bound"),
-            [(one.label, r.d, r.variance, r.bound, r.ratio) for one in series for r in one.results])
+            "Walsh-Hadamard transform), every network", ("network", "d", "instance", "Var",
+                                                        "G^2/|H|", "Var/bound"),
+            [(one.label, r.d, k, r.variance, r.bound, r.ratio) for one in series
+             for per_d in one.results for k, r in enumerate(per_d)])
 
 
 # --- float32 against float64 -----------------------------------------------------------------
@@ -335,13 +442,14 @@ class Float32Comparison:
 
 def float32_comparisons(s: Session, sweep: SweepConfig,
                         reference: dict[int, GradientVariance]) -> list[Float32Comparison]:
-    """Var at float32 for the sweep's width-10 networks (drawn again from the same seeds) against
-    the sweep's float64 values (computed afresh when the run's dtype is not float64)."""
+    """Var at float32 for the sweep's first width-10 network at each d (drawn again from the same
+    seed) against the sweep's float64 value (computed afresh when the run's dtype is not float64
+    or the sweep did not reach that d)."""
     comparisons = []
     for d in s.progress(sweep.float32_dimensions, "float32 vs float64"):
-        generator = s.generator(f"sweep-network-{d}-{sweep.width}")
+        generator = s.generator(network_purpose(d, sweep.width, 0))
         model = relu_network(d, sweep.width, sweep.scale, generator, torch.float64, s.device)
-        exact = (reference[d] if s.dtype == "float64"
+        exact = (reference[d] if s.dtype == "float64" and d in reference
                  else gradient_variance(model, "square", d, dtype=torch.float64))
         single = gradient_variance(model, "square", d, dtype=torch.float32)
         one_pass = resolve(single.one_pass_variance, single.second_moment, "float32")
@@ -350,7 +458,8 @@ def float32_comparisons(s: Session, sweep: SweepConfig,
 
 
 def record_float32(s: Session, sweep: SweepConfig, reference: VarianceSeries) -> None:
-    comparisons = float32_comparisons(s, sweep, {r.d: r for r in reference.results})
+    comparisons = float32_comparisons(s, sweep, {per_d[0].d: per_d[0]
+                                                 for per_d in reference.results})
     s.check(
         "float32-resolution",
         "float32 against float64 for Var at large d: the one-pass formula E_h||grad F_h||^2 - "
@@ -445,20 +554,46 @@ def learning_values(curves: list[LearningCurve]) -> dict[str, float]:
     return values
 
 
+def chance_band(settings: LearningConfig) -> float:
+    """3 binomial standard deviations of a test accuracy at chance 1/2."""
+    return 3 * math.sqrt(0.25 / settings.test_size)
+
+
+def judge_learning(curves: list[LearningCurve], band: float) -> Judgement:
+    """Fig. 1's outcome: the largest d ends within `band` of chance while the smallest d reaches
+    LEARNED_ACCURACY (a trainer that does not move fails the second part)."""
+    smallest, largest = curves[0], curves[-1]
+    stuck = abs(largest.accuracies[-1] - 0.5) <= band
+    learned = max(smallest.accuracies) >= LEARNED_ACCURACY
+    verdict = Verdict.CONSISTENT if stuck and learned else Verdict.VIOLATED
+    detail = (f"d = {largest.d} final accuracy {largest.accuracies[-1]:.3f} "
+              f"({'within' if stuck else 'outside'} {band:.3f} of chance); d = {smallest.d} best "
+              f"accuracy {max(smallest.accuracies):.3f} ({'>=' if learned else '<'} "
+              f"{LEARNED_ACCURACY:g}); final accuracies: "
+              + ", ".join(f"d={c.d}: {c.accuracies[-1]:.3f}" for c in curves))
+    return Judgement(verdict, detail, {})
+
+
+def stopped_at_initialization(curves: list[LearningCurve]) -> list[LearningCurve]:
+    """The control: the same curves cut at iteration 0 (a run whose weights never moved)."""
+    return [LearningCurve(c.d, c.iterations[:1], c.accuracies[:1], c.subset_size)
+            for c in curves]
+
+
 def record_learning(s: Session, settings: LearningConfig) -> None:
     curves = [learning_curve(d, settings, s)
               for d in s.progress(settings.dimensions, "parity learning")]
-    chance_band = 3 * math.sqrt(0.25 / settings.test_size)  # 3 binomial standard deviations
-    largest = curves[-1]
-    s.check(
+    band = chance_band(settings)
+    s.decide(
         "parity-learning-largest-d",
-        f"Fig. 1: after {settings.iterations} SGD iterations (lr {settings.learning_rate}, batch "
-        f"{settings.batch_size}, hinge loss, ReLU width 10d) the test accuracy at d = "
-        f"{largest.d} is within 3 binomial standard deviations ({chance_band:.3f}) of chance 0.5",
-        Verdict.CONSISTENT if abs(largest.accuracies[-1] - 0.5) <= chance_band
-        else Verdict.VIOLATED,
-        "final test accuracies: " + ", ".join(f"d={c.d}: {c.accuracies[-1]:.3f}" for c in curves),
-        decisive=False, values=learning_values(curves))
+        f"Fig. 1 (reported, not decisive): after {settings.iterations} SGD iterations (lr "
+        f"{settings.learning_rate}, batch {settings.batch_size}, hinge loss, ReLU width 10d) the "
+        f"test accuracy at the largest d = {curves[-1].d} is within 3 binomial standard "
+        f"deviations ({band:.3f}) of chance 0.5, while the same trainer reaches >= "
+        f"{LEARNED_ACCURACY:g} at the smallest d = {curves[0].d}",
+        lambda observed: judge_learning(observed, band), curves, decisive=False,
+        controls={"a run stopped at its initialization": stopped_at_initialization(curves)},
+        values=learning_values(curves))
     s.figure("parity-learning", "Fig. 1: learning parities with SGD (hinge loss)", (
         Panel("test accuracy vs iterations", "iteration", "test accuracy",
               tuple(c.series() for c in curves), xscale="linear", yscale="linear"),))
@@ -471,16 +606,10 @@ def record_learning(s: Session, settings: LearningConfig) -> None:
 # --- Theorem 2's example: the cosine landscape -----------------------------------------------
 
 
-@dataclass(frozen=True)
-class Profile:
-    """A measured quantity `values` at the swept points `at` (distances t or radii r)."""
-
-    at: np.ndarray
-    values: np.ndarray
-
-
-def monte_carlo_deviation(s: Session, settings: LandscapeConfig, target: torch.Tensor) -> float:
-    """max over the probe points of |closed form - Monte-Carlo mean| / its standard error."""
+def monte_carlo_deviation(s: Session, settings: LandscapeConfig, target: torch.Tensor,
+                          variance: float = 1.0) -> float:
+    """max over the probe points of |closed form - Monte-Carlo mean| / its standard error; the
+    closed form written for x ~ N(0, variance I) (1: the law sampled; 2: the false alternative)."""
     generator = s.generator("landscape-samples")
     samples = torch.randn(settings.samples, 2, generator=generator, dtype=torch.float64,
                           device=s.device)
@@ -488,46 +617,109 @@ def monte_carlo_deviation(s: Session, settings: LandscapeConfig, target: torch.T
     for point in settings.probe_points:
         w = _tensor(point, s.device)
         estimate = monte_carlo_objective(w, target, samples)
-        standardized.append(float(abs(estimate.mean - cosine_objective(w, target))
+        standardized.append(float(abs(estimate.mean - cosine_objective(w, target, variance))
                                   / estimate.standard_error))
     return max(standardized)
 
 
-def gradient_profile(settings: LandscapeConfig, target: torch.Tensor) -> Profile:
-    """||grad F_v(w)|| at w = v + t u, u the unit vector orthogonal to v, at the distances t."""
+@dataclass(frozen=True)
+class GradientProfile:
+    """||grad F_v(w)|| at w = v + t u by quadrature of its definition (`norms`), the closed form
+    at the same points (`closed`), at the distances t (`at`)."""
+
+    at: np.ndarray
+    norms: np.ndarray
+    closed: np.ndarray
+
+    @property
+    def per_distance(self) -> np.ndarray:
+        """||grad F|| / t: the Gaussian factor once the leading term's |w - v| = t is divided out."""
+        return self.norms / self.at
+
+    @property
+    def closed_form_residual(self) -> float:
+        return float(np.max(np.abs(self.norms - self.closed) / self.closed))
+
+
+def gradient_profile(settings: LandscapeConfig, target: torch.Tensor) -> GradientProfile:
+    """||grad F_v(w)|| at w = v + t u, u the unit vector orthogonal to v, at the distances t:
+    Gauss-Hermite quadrature of E_x[-2 (cos(w.x) - cos(v.x)) sin(w.x) x], and the closed form."""
     direction = torch.stack([target[1], -target[0]]) / torch.linalg.norm(target)
     distances = np.array(settings.distances)
     along = target + _tensor(distances, target.device).unsqueeze(1) * direction
-    norms = torch.linalg.norm(cosine_gradient(along, target), dim=-1).cpu().numpy()
-    return Profile(distances, norms)
+    closed = torch.linalg.norm(cosine_gradient(along, target), dim=-1).cpu().numpy()
+    v = target.cpu().numpy()
+    norms = np.array([np.linalg.norm(gradient_by_quadrature(w, v, settings.quadrature_nodes))
+                      for w in along.cpu().numpy()])
+    return GradientProfile(distances, norms, closed)
 
 
-def radius_profile(settings: LandscapeConfig, device: str) -> Profile:
-    """Var over targets v on the circle ||v|| = r (trapezoid over `angles` points) of the
-    target-dependent part of grad F_v at the anchor, at each radius r."""
+@dataclass(frozen=True)
+class RadiusProfile:
+    """log Var over the targets on ||v|| = r (`log_variance`) at the radii `at`."""
+
+    at: np.ndarray
+    log_variance: np.ndarray
+
+    @property
+    def representable(self) -> np.ndarray:
+        """The radii whose Var is a normal float64 (for fits on Var itself)."""
+        return self.log_variance > math.log(np.finfo(float).tiny)
+
+    @property
+    def variance(self) -> np.ndarray:
+        """Var at the representable radii."""
+        return np.exp(self.log_variance[self.representable])
+
+
+def radius_profile(settings: LandscapeConfig, device: str,
+                   log_slope: CharacteristicSlope = GAUSSIAN_LOG_SLOPE) -> RadiusProfile:
+    """log Var over targets v on the circle ||v|| = r (trapezoid over `angles` points) of the
+    target-dependent part of grad F_v at the anchor, at each radius r, for the input law with
+    log(-chi') = `log_slope` (the Gaussian's; `LAPLACE_LOG_SLOPE` for the false world)."""
     radii = np.array(settings.radii)
     angles = torch.arange(settings.angles, dtype=torch.float64, device=device)
     angles = angles * (2 * math.pi / settings.angles)
     circle = torch.stack([torch.cos(angles), torch.sin(angles)], dim=-1)
     targets = _tensor(radii, device).view(-1, 1, 1) * circle
-    spread = target_dependent_gradient(_tensor(settings.anchor, device), targets)
-    variance = ((spread - spread.mean(dim=1, keepdim=True)) ** 2).sum(dim=-1).mean(dim=1)
-    return Profile(radii, variance.cpu().numpy())
+    log_variance = log_target_variance(_tensor(settings.anchor, device), targets, log_slope)
+    return RadiusProfile(radii, log_variance.cpu().numpy())
 
 
-def radius_detail(fit: RateFit) -> str:
-    """The fitted decay rate of Var against r^2 (the wording of the kit's rate checks; the kit
-    does not export its fit description)."""
-    decays = fit.ci.high < 0
-    described = (f"measured rate {fit.exponent:.4g} (95% CI [{fit.ci.low:.4g}, "
-                 f"{fit.ci.high:.4g}], {fit.n_points} points over [{fit.x_min:.3g}, "
-                 f"{fit.x_max:.3g}])")
-    return (f"{described} in r^2; local slopes from {fit.local_slopes[0]:.3g} to "
-            f"{fit.local_slopes[-1]:.3g}: {'decays' if decays else 'no resolved decay'}")
+def log_power_law_through(radii: np.ndarray, log_variance: np.ndarray,
+                          exponent: float) -> np.ndarray:
+    """log of C r^exponent, C set by the measured Var at the smallest radius."""
+    return log_variance[0] + exponent * np.log(radii / radii[0])
 
 
-def landscape_figure(settings: LandscapeConfig, target: torch.Tensor, flatness: Profile,
-                     decay: RateFit, spread: Profile, radius_fit: RateFit) -> Figure:
+def log_power_law_through_ends(radii: np.ndarray, log_variance: np.ndarray) -> np.ndarray:
+    """log of the power law through the measured Var at the smallest and the largest radius (the
+    steepest power law the sweep's end points allow)."""
+    exponent = (log_variance[-1] - log_variance[0]) / math.log(radii[-1] / radii[0])
+    return log_power_law_through(radii, log_variance, exponent)
+
+
+def decay_depth(log_variance: np.ndarray) -> np.ndarray:
+    """-log Var: Omega(r) exactly when Var = exp(-Omega(r)) (positive where Var < 1)."""
+    return -np.asarray(log_variance, dtype=float)
+
+
+def radius_controls(radii: np.ndarray, log_variance: np.ndarray,
+                    laplace: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The false alternatives of Theorem 2's check, as (r, -log Var) through the same path: power
+    laws anchored at the smallest radius, the power law through both end points, and the same
+    computation for Laplace inputs (`laplace`: its log Var)."""
+    controls = {f"Var = C r^{exponent:g}": (radii, decay_depth(log_power_law_through(
+        radii, log_variance, exponent))) for exponent in POWER_LAW_CONTROLS}
+    controls["the power law through the end points"] = (
+        radii, decay_depth(log_power_law_through_ends(radii, log_variance)))
+    controls["Laplace inputs (chi = 1/(1 + |a|^2/2), polynomial Fourier decay)"] = (
+        radii, decay_depth(laplace))
+    return controls
+
+
+def landscape_figure(settings: LandscapeConfig, target: torch.Tensor, flatness: GradientProfile,
+                     decay: RateFit, spread: RadiusProfile, radius_fit: RateFit) -> Figure:
     axis = np.linspace(-settings.grid_extent, settings.grid_extent, settings.grid_points)
     device = target.device
     grid = torch.stack(torch.meshgrid(_tensor(axis, device), _tensor(axis, device),
@@ -538,10 +730,10 @@ def landscape_figure(settings: LandscapeConfig, target: torch.Tensor, flatness: 
               surface=Surface("F_v(w)", tuple(axis), tuple(axis),
                               tuple(tuple(float(z) for z in row) for row in surface)),
               xscale="linear", yscale="linear"),
-        rate_panel("||grad F|| vs squared distance t^2", "t^2", "||grad F_v(w)||",
-                   flatness.at**2, flatness.values, decay, GAUSSIAN_DECAY),
-        rate_panel("Var over ||v|| = r vs r^2", "r^2", "Var_v grad F_v(w)", spread.at**2,
-                   spread.values, radius_fit),
+        rate_panel("||grad F|| / t vs squared distance t^2", "t^2", "||grad F_v(w)|| / t",
+                   flatness.at**2, flatness.per_distance, decay, GAUSSIAN_DECAY),
+        rate_panel("-log Var over ||v|| = r vs r", "r", "-log Var_v grad F_v(w)", spread.at,
+                   decay_depth(spread.log_variance), radius_fit, RADIUS_DECAY),
     ), columns=3)
 
 
@@ -552,28 +744,55 @@ def record_landscape(s: Session, settings: LandscapeConfig) -> None:
         f"F_v(w) closed form against a {settings.samples}-sample Monte-Carlo mean at w in "
         f"{list(settings.probe_points)}, v = {settings.target}: |difference| / standard error "
         "(tolerance 4: a 4-sigma deviation)",
-        monte_carlo_deviation(s, settings, target), 4.0, values={"samples": settings.samples})
+        monte_carlo_deviation(s, settings, target), 4.0, values={"samples": settings.samples},
+        controls={"the closed form for x ~ N(0, 2 I) (e^{-|a|^2} in place of e^{-|a|^2/2})":
+                  monte_carlo_deviation(s, settings, target, variance=2.0)})
     flatness = gradient_profile(settings, target)
+    squared = flatness.at**2
     decay = s.rate(
         "cosine-gradient-flatness",
-        "away from the optimum (w = v + t u, u orthogonal to v) ||grad F_v(w)|| decays like "
-        "exp(-t^2/2): fitted rate of log ||grad F|| against t^2 vs -1/2 (tolerance 0.1)",
-        flatness.at**2, flatness.values, GAUSSIAN_DECAY, tolerance=0.1,
-        values={f"grad_norm_t{t:g}": float(g) for t, g in zip(flatness.at, flatness.values)})
+        "away from the optimum (w = v + t u, u orthogonal to v) ||grad F_v(w)|| = "
+        "t e^{-t^2/2} (1 + O(e^{-16})): the target term (w - v) e^{-|w-v|^2/2} has norm "
+        "t e^{-t^2/2}, the others carry e^{-|w+v|^2/2}, e^{-2|w|^2}. ||grad F|| from Gauss-Hermite "
+        f"quadrature of its definition ({settings.quadrature_nodes}^2 nodes), divided by t, "
+        "against t^2: exponential rate -1/2 (Theta(exp(-t^2/2)))",
+        squared, flatness.per_distance, GAUSSIAN_DECAY,
+        values={"quadrature_vs_closed_form": flatness.closed_form_residual,
+                **{f"grad_norm_t{t:g}": float(g) for t, g in zip(flatness.at, flatness.norms)}})
+    s.rate(
+        "cosine-gradient-flatness-without-prefactor",
+        "the earlier statement, reported and not decisive: ||grad F_v(w)|| itself (not divided "
+        "by t) against t^2 with rate -1/2; its log-linear fit absorbs the prefactor t into the "
+        "rate, so it is judged at the 0.02 resolution as measured",
+        squared, flatness.norms, GAUSSIAN_DECAY, decisive=False)
     spread = radius_profile(settings, s.device)
-    # Gaussian x makes every target-dependent term carry exp(-||w -+ v||^2 / 2): fit log Var
-    # against r^2, whose line is straight where a fit against r only steepens.
-    radius_fit = fit_exponential_rate(spread.at**2, spread.values)
-    s.check(
+    laplace = radius_profile(settings, s.device, LAPLACE_LOG_SLOPE)
+    radius = s.rate(
         "cosine-variance-vs-radius",
         "Theorem 2: Var over targets v with ||v|| = r (uniform on the circle, "
-        f"{settings.angles}-point trapezoid) of grad F_v(w) at w = {settings.anchor} is "
-        "exp(-Omega(r)): the log-linear fit of Var against r^2 has a negative rate (a Gaussian "
-        "decay exp(-c r^2), faster than any exp(-c r))",
-        Verdict.CONSISTENT if radius_fit.ci.high < 0 else Verdict.INCONCLUSIVE,
-        radius_detail(radius_fit), fit=radius_fit,
-        values={f"variance_r{r:g}": float(v) for r, v in zip(spread.at, spread.values)})
-    s.figure(landscape_figure(settings, target, flatness, decay.fit, spread, radius_fit))
+        f"{settings.angles}-point trapezoid, in the log domain) of grad F_v(w) at w = "
+        f"{settings.anchor} is exp(-Omega(r)), i.e. -log Var = Omega(r): the asymptotic exponent "
+        f"of -log Var against r, over {len(spread.at)} radii geometric in [{spread.at[0]:g}, "
+        f"{spread.at[-1]:g}] (r >= 4 ||w||), is at least 1 (a power law r^-p gives -log Var = "
+        "p log r + c, exponent -> 0; a stretched exponential exp(-r^a) gives a)",
+        spread.at, decay_depth(spread.log_variance), RADIUS_DECAY,
+        rules_out=(STRETCHED_EXPONENT,),
+        controls=radius_controls(spread.at, spread.log_variance, laplace.log_variance),
+        values={f"log_variance_r{r:.4g}": float(v)
+                for r, v in zip(spread.at, spread.log_variance)})
+    kept = spread.representable & laplace.representable
+    s.rate(
+        "cosine-variance-vs-radius-exponential-fit",
+        "Theorem 2 as an exponential rate (reported, not decisive): the log-linear fit of Var "
+        "against r (rate <= 0, at the radii where Var is a normal float64) with the kit's "
+        "exponential-vs-power-law F-test. On these exact, noise-free points the F-test also "
+        "rejects a power law for the Laplace-input world and for its own power-law control "
+        "(which keeps the exponential fit's curved residuals), so the decisive form is "
+        "-log Var = Omega(r) above",
+        spread.at[kept], np.exp(spread.log_variance[kept]), RADIUS_EXPONENTIAL, decisive=False,
+        rules_out=(0.25,),
+        controls={"Laplace inputs": (laplace.at[kept], np.exp(laplace.log_variance[kept]))})
+    s.figure(landscape_figure(settings, target, flatness, decay.fit, spread, radius.fit))
 
 
 def verify(s: Session) -> None:

@@ -7,6 +7,11 @@ the session's precision for a ReLU layer of width 10d (weights at scales 0.3, 1,
 model; the per-target gradients come from the mpmath Walsh-Hadamard butterfly and, at the smallest
 d, from the per-target definition E_x[l'(p(x), h(x)) g(x)] one target at a time. Also the closed
 form of Theorem 2's cosine objective against quadrature.
+
+Negative controls (optverify issue 9), each through the same computation: the bound made twice as
+tight (G^2 / (2|H|)), the Parseval form without its corner term, the per-target definition with
+the sample variance's 1/(2^d - 1), and the closed form with the characteristic function of
+N(0, 2) in place of N(0, 1).
 """
 
 from __future__ import annotations
@@ -56,11 +61,13 @@ class NumericConfig:
 
 @dataclass(frozen=True)
 class ExactVariance:
-    """Var, G^2 / 2^d and the Parseval form E||c1 g||^2 / 2^d - ||c1 g(x_0)||^2 / 4^d, as mpf."""
+    """Var, G^2 / 2^d and the Parseval form E||c1 g||^2 / 2^d - ||c1 g(x_0)||^2 / 4^d, as mpf;
+    cornerless_variance: the false alternative E||c1 g||^2 / 2^d (the corner term dropped)."""
 
     variance: object
     bound: object
     parseval_variance: object
+    cornerless_variance: object
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ class Instance:
     margin: float
     parseval_residual: float
     definition_residual: float | None
+    cornerless_residual: float = 0.0
+    sample_variance_residual: float | None = None
 
     def row(self) -> tuple:
         return (self.d, self.network, self.loss, float(self.exact.variance),
@@ -159,7 +168,7 @@ def exact_variance(model: Model, loss: str, d: int) -> ExactVariance:
         weighted_norm += mp.fsum(v**2 for v in weighted) / size
         corner += weighted[0] ** 2
     return ExactVariance(variance, gradient_bound / size,
-                         weighted_norm / size - corner / size**2)
+                         weighted_norm / size - corner / size**2, weighted_norm / size)
 
 
 def loss_slope_mp(loss: str, prediction, target):
@@ -168,8 +177,9 @@ def loss_slope_mp(loss: str, prediction, target):
     return _hinge_slope(prediction * target) * target
 
 
-def definition_variance(model: Model, loss: str, d: int):
-    """Var from its definition: grad F_{h_S} = E_x[l'(p(x), h_S(x)) g(x)] one target at a time."""
+def definition_variance(model: Model, loss: str, d: int, targets_less: int = 0):
+    """Var from its definition: grad F_{h_S} = E_x[l'(p(x), h_S(x)) g(x)] one target at a time;
+    the spread is divided by 2^d - targets_less (1: the sample variance, a false alternative)."""
     points = hypercube_points_mp(d)
     enumerated = predictions_and_gradients_mp(model, d)
     size = 2**d
@@ -182,7 +192,7 @@ def definition_variance(model: Model, loss: str, d: int):
                           for row in enumerated.rows])
     means = [mp.fsum(column) / size for column in zip(*gradients)]
     return mp.fsum(mp.fsum((g - m) ** 2 for g, m in zip(gradient, means))
-                   for gradient in gradients) / size
+                   for gradient in gradients) / (size - targets_less)
 
 
 def models_for(d: int, settings: NumericConfig, s: Session) -> list[NamedModel]:
@@ -201,17 +211,23 @@ def enumerate_instance(d: int, network: NamedModel, loss: str,
     """Var of one network and loss over all 2^d parities at the working precision."""
     exact = exact_variance(network.model, loss, d)
     ratio = exact.variance / exact.bound
-    definition = None
+    definition = sample = None
     if d in settings.naive_dimensions:
-        definition = float(abs(definition_variance(network.model, loss, d) - exact.variance)
-                           / exact.bound)
+        by_definition = definition_variance(network.model, loss, d)
+        definition = float(abs(by_definition - exact.variance) / exact.bound)
+        size = 2**d
+        sample = float(abs(by_definition * size / (size - 1) - exact.variance) / exact.bound)
     return Instance(d, network.label, loss, exact, ratio, float(1 - ratio),
-                    float(abs(exact.variance - exact.parseval_variance) / exact.bound), definition)
+                    float(abs(exact.variance - exact.parseval_variance) / exact.bound), definition,
+                    float(abs(exact.variance - exact.cornerless_variance) / exact.bound), sample)
 
 
-def quadrature_residual(pairs: tuple[tuple[float, float], ...]) -> float:
-    """max over (w, v) of |closed-form F_v(w) - Gaussian quadrature| in 1-D."""
-    return max(float(abs(cosine_objective_quadrature_mp(w, v) - cosine_objective_mp([w], [v])))
+def quadrature_residual(pairs: tuple[tuple[float, float], ...], variance=1) -> float:
+    """max over (w, v) of |closed-form F_v(w) - Gaussian quadrature| in 1-D, the closed form
+    written with E cos(a x) = exp(-variance a^2 / 2) (variance 1: x ~ N(0, 1), the identity;
+    variance 2: the false alternative N(0, 2))."""
+    return max(float(abs(cosine_objective_quadrature_mp(w, v)
+                         - cosine_objective_mp([w], [v], variance)))
                for w, v in pairs)
 
 
@@ -235,24 +251,33 @@ def verify(s: Session) -> None:
         f"{digits} digits, d in {list(settings.dimensions)}, ReLU width 10d at scales "
         f"{list(RELU_SCALES)} and a linear model, square and hinge loss; margin = 1 - Var / "
         "bound (worst case)",
-        min(i.margin for i in instances), s.floor(), values=bound_values(instances))
+        min(i.margin for i in instances), s.floor(), values=bound_values(instances),
+        controls={"a bound twice as tight, Var <= G^2 / (2|H|)":
+                  min(1 - 2 * i.ratio for i in instances)})
     s.identity(
         "parseval-closed-form",
         "for the complete parity class Var = E_x||c1 g||^2 / 2^d - ||c1 g(1,...,1)||^2 / 4^d "
         "(Parseval), residual relative to G^2 / |H|, max over instances",
-        max(i.parseval_residual for i in instances))
+        max(i.parseval_residual for i in instances),
+        controls={"Var = E_x||c1 g||^2 / 2^d (the corner term dropped)":
+                  max(i.cornerless_residual for i in instances)})
     s.identity(
         "butterfly-equals-per-target-definition",
         "Var from the Walsh-Hadamard butterfly equals Var from grad F_h = E_x[l'(p, h) g] "
         f"computed one target at a time, d in {list(settings.naive_dimensions)} "
         "(relative to G^2 / |H|)",
-        max(i.definition_residual for i in instances if i.definition_residual is not None))
+        max(i.definition_residual for i in instances if i.definition_residual is not None),
+        controls={"the definition with the sample variance's 1/(2^d - 1) over targets":
+                  max(i.sample_variance_residual for i in instances
+                      if i.sample_variance_residual is not None)})
     s.identity(
         "cosine-objective-closed-form",
         "Theorem 2 example: F_v(w) = E[(cos(wx) - cos(vx))^2], x ~ N(0, 1), closed form "
         "1 + (e^{-2w^2} + e^{-2v^2})/2 - e^{-(w-v)^2/2} - e^{-(w+v)^2/2} against Gaussian "
         f"quadrature at (w, v) in {list(settings.quadrature_pairs)}",
-        quadrature_residual(settings.quadrature_pairs))
+        quadrature_residual(settings.quadrature_pairs),
+        controls={"the closed form for x ~ N(0, 2) (e^{-a^2} in place of e^{-a^2/2})":
+                  quadrature_residual(settings.quadrature_pairs, variance=2)})
     s.table("exact-variance", "Var(H, F, w) and G^2 / |H| by exact enumeration of all inputs and "
             f"parities ({digits} digits)", ("d", "network", "loss", "Var", "G^2/|H|", "Var/bound"),
             [i.row() for i in instances])
