@@ -1,6 +1,7 @@
 """Tests of the `jacobian-products` claim: closed forms against Monte Carlo and quadrature, the
 renormalized log-norm against the direct one and autograd, properties over random orthogonal
-matrices and scalings, and bad input."""
+matrices and scalings, bad input, and the negative controls of every decisive check (issue 9):
+each false alternative through the check's own judging path."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.kit import RunConfig, Verdict, machine_epsilon
+from optverify.kit import Bound, Layer, RunConfig, Session, Verdict, machine_epsilon
 from optverify.numerics.haar import haar_orthogonal
 from optverify.theorems.jacobian_products import (
     CLAIM,
+    experiment,
     numeric,
     products,
     statement,
 )
+from optverify.verdict import judge_residual, symbolic_zero_check
 from optverify.verify.runner import run_claim
 
 EPS = machine_epsilon("float64")
@@ -232,3 +235,177 @@ def test_quick_claim_is_consistent_and_deterministic():
     names = {c.name for c in first.checks}
     assert {"log-variance-law-n2", "orthogonal-rate-zero", "clipping-bounds-update"} <= names
     assert {c.name for c in first.checks if c.main} == {"log-variance-law-n2", "log-variance-law-n8"}
+
+
+# --- the twin: norms without underflowing squares, and the first-order rounding bound -----------
+
+
+def test_scaled_log_norm_survives_where_the_squared_norm_underflows():
+    vector = torch.tensor([3e-162, 4e-162], dtype=torch.float64)
+    exact = math.log(5e-162)
+    assert float(products.scaled_log_norm(vector)) == pytest.approx(exact, abs=1e-13)
+    # the squares, 1e-323, are subnormal: the squared norm has kept about two digits
+    assert abs(float(products.squared_log_norm(vector)) - exact) > 1e-3
+    deeper = torch.tensor([3e-163, 4e-163], dtype=torch.float64)
+    assert float(products.squared_log_norm(deeper)) == -math.inf
+    assert float(products.scaled_log_norm(deeper)) == pytest.approx(math.log(5e-163), abs=1e-13)
+    assert float(products.scaled_log_norm(torch.zeros(3, dtype=torch.float64))) == -math.inf
+    normal = torch.tensor([[1.0, -2.0, 2.0]], dtype=torch.float32)
+    torch.testing.assert_close(products.scaled_log_norm(normal), products.squared_log_norm(normal))
+
+
+def test_direct_products_mark_where_the_product_leaves_the_normal_range():
+    jacobians, vector = _gaussian_batch(6, 80, 3, 2, 2.0**-16)
+    direct = products.direct_products(vector, lambda t: jacobians[t - 1], 80)
+    renormalized = products.renormalized_log_norms(vector, lambda t: jacobians[t - 1], 80)
+    smallest = math.log(np.finfo(np.float64).tiny)
+    assert not direct.normal[-1].any() and direct.normal[0].all()
+    kept = direct.normal
+    # the mask is monotone in T, and the renormalized log-norm is above the normal range there
+    assert (kept[1:] <= kept[:-1]).all()
+    assert (renormalized[kept] > smallest - 5).all()
+    # where kept, the direct log-norm (norm 1e-154 .. 1e-308 included) matches the renormalized
+    assert (direct.log_norms[kept] - renormalized[kept]).abs().max() < 1e-10
+    assert (renormalized[kept] < -400).any()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_first_order_bound_covers_the_rounding_of_each_computation(dtype):
+    """The bound on |direct - renormalized| also covers each computation's own rounding: the same
+    float32 (or float64) matrices, renormalized in the dtype against a float64 (or mpmath-free
+    float64 of float32 inputs) reference."""
+    generator = torch.Generator().manual_seed(7)
+    depth, batch, dimension = 48, 64, 4
+    jacobians = products.gaussian_jacobians(generator, (depth, batch), dimension, 0.7, dtype,
+                                            "cpu")
+    vector = torch.randn(batch, dimension, generator=generator, dtype=dtype)
+    eps = machine_epsilon("float64" if dtype == torch.float64 else "float32")
+    bound = products.first_order_rounding_bounds(vector, jacobians, eps)
+    renormalized = products.renormalized_log_norms(vector, lambda t: jacobians[t - 1], depth)
+    direct = products.direct_log_norms(vector, lambda t: jacobians[t - 1], depth)
+    assert ((direct - renormalized).abs().double() <= bound).all()
+    if dtype == torch.float32:
+        wide = jacobians.double()
+        reference = products.renormalized_log_norms(vector.double(), lambda t: wide[t - 1], depth)
+        assert ((renormalized.double() - reference).abs() <= bound).all()
+    # informative: linear-ish in T, far from the exponential growth of a worst-case direction
+    # amplification (the old bound exceeded 1e-6 past T ~ 23 in float64)
+    assert float(bound.max()) < 1e4 * depth * eps
+
+
+def test_twin_keeps_every_normal_point_and_rejects_the_squared_norm():
+    """Issue 9: the twin compares every T where the plain product is a normal float64, down past
+    1e-154 where the squared norm underflows, and the squared-norm log-norm (the old defect) is
+    rejected by the same comparison."""
+    setup = experiment.ExperimentConfig(40, 64, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10,
+                                        2, (0.5,), 2.0, 4, 1.0, twin_paths=20)
+    session = Session(RunConfig(quick=True, seed=1), Layer.EXPERIMENT)
+    batch = experiment.twin_batch(session, setup, 2)
+    twins = experiment.compare_twins([batch])
+    kept = batch.normal & (batch.bound < experiment.FIRST_ORDER_LIMIT)
+    assert kept.sum() == batch.normal.sum()
+    assert twins.deepest[2] >= 60
+    assert (batch.direct[kept] < math.log(1e-154)).any()
+    assert twins.ratio <= 1.0
+    assert judge_residual(twins.control_ratio, 1.0) is Verdict.VIOLATED
+
+
+# --- negative controls (issue 9): each decisive check's alternative through its own judge ---------
+
+
+def _zero_verdict(expression):
+    return symbolic_zero_check("control", "control", expression).verdict
+
+
+def test_symbolic_controls_are_rejected():
+    assert _zero_verdict(statement.scaled_orthogonal_residual(2, skew=2)) is not Verdict.CONSISTENT
+    swapped = statement.singular_value_certificates(swapped=True)
+    assert _zero_verdict(swapped.upper) is not Verdict.CONSISTENT
+    assert _zero_verdict(swapped.lower) is not Verdict.CONSISTENT
+    assert _zero_verdict(statement.lyapunov_residuals(3).annealed) is Verdict.VIOLATED
+    assert _zero_verdict(statement.log_variance_residuals(3).delta_method) is Verdict.VIOLATED
+    assert _zero_verdict(statement.large_n_limit(sympy.log(2))) is Verdict.VIOLATED
+    assert _zero_verdict(statement.large_n_limit()) is Verdict.CONSISTENT
+
+
+@pytest.mark.parametrize("dimension", [2, 8])
+def test_chi_square_controls_are_rejected(dimension):
+    with mp.workdps(DIGITS):
+        moments = numeric.chi_square_log_moments(dimension)
+        assert judge_residual(abs(moments.mean - mp.log(dimension)), MP_FLOOR) is \
+            Verdict.VIOLATED
+        assert judge_residual(abs(moments.variance - mp.mpf(2) / dimension), MP_FLOOR) is \
+            Verdict.VIOLATED
+
+
+def test_tiny_product_rejects_float32_and_the_direct_product():
+    with mp.workdps(DIGITS):
+        tiny = numeric.tiny_product(np.random.default_rng(1), 3, 200, 0.01)
+    tolerance = numeric.RENORMALIZATION_ULPS * EPS * 200
+    relative = lambda value: abs(value - tiny.mp_log_norm) / abs(tiny.mp_log_norm)
+    assert judge_residual(relative(tiny.renormalized_log_norm), tolerance) is Verdict.CONSISTENT
+    assert judge_residual(relative(tiny.float32_log_norm), tolerance) is Verdict.VIOLATED
+    assert judge_residual(relative(tiny.direct_log_norm), tolerance) is not Verdict.CONSISTENT
+
+
+def test_experiment_alternatives_are_rejected():
+    """The annealed rate (per-path growth rate), the delta-method constant (variance constant),
+    T^2 and T^(1/2) (variance law) through the checks' judges, on a small sweep."""
+    setup = experiment.ExperimentConfig(600, 32, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10,
+                                        2, (0.5,), 2.0, 4, 1.0)
+    session = Session(RunConfig(quick=True, seed=2), Layer.EXPERIMENT, claim_bound=CLAIM.bound)
+    sweep = experiment.gaussian_sweep(session, setup, 2)
+    z = experiment.bonferroni_z(2)
+    rate = experiment.growth_rate(sweep, setup, 0)
+    assert judge_residual(abs(rate.estimate - rate.exact), z * rate.error) is Verdict.CONSISTENT
+    assert judge_residual(abs(rate.estimate - experiment.annealed_rate(0.5)),
+                          z * rate.error) is Verdict.VIOLATED
+    law = experiment.variance_law(sweep, setup)
+    assert judge_residual(abs(law.measured - law.per_step), z * law.error) is Verdict.CONSISTENT
+    assert judge_residual(abs(law.measured - experiment.delta_method_variance(2)),
+                          z * law.error) is Verdict.VIOLATED
+    experiment._record_variance_law(session, sweep, setup, law, z)
+    check = next(c for c in session.checks if c.name == "log-variance-law-n2")
+    assert check.main and check.verdict is Verdict.CONSISTENT
+    assert {c.alternative for c in check.controls} == {
+        f"exponent {a:.4g}" for a in experiment.VARIANCE_ALTERNATIVES}
+    assert all(c.verdict is Verdict.VIOLATED for c in check.controls)
+
+
+def test_growth_fit_points_are_independent_blocks_and_a_power_law_is_rejected():
+    setup = experiment.ExperimentConfig(660, 64, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10,
+                                        2, (0.5,), 2.0, 4, 1.0)
+    session = Session(RunConfig(quick=True, seed=4), Layer.EXPERIMENT)
+    sweep = experiment.gaussian_sweep(session, setup, 2)
+    rate = experiment.growth_rate(sweep, setup, 0)
+    grid = setup.depth_grid
+    assert rate.block_paths == 660 // len(grid)
+    assert rate.mean_log[3] == pytest.approx(sweep.log_norms[grid[3] - 1, 0, 3::len(grid)].mean())
+    experiment._record_growth_rate(session, sweep, setup, rate, experiment.bonferroni_z(2))
+    check = next(c for c in session.checks if c.name == "growth-fit-n2-sigma0.5")
+    assert check.decisive and check.verdict is Verdict.CONSISTENT
+    assert "a power law" in {c.alternative for c in check.controls}
+    assert all(c.rejected for c in check.controls)
+    # a power law reaching the same norm at T = 64 (T^-15), with the measured scatter about the
+    # exponential law, is not consistent with the exponential claim
+    power = grid.astype(float) ** -15.0 * np.exp(rate.mean_log - rate.exact * grid)
+    judged = session.rate("power-law-world", "power-law world", grid, power,
+                          Bound.tight("T", sympy.Float(rate.exact, 6), exponential=True))
+    assert judged.verdict is not Verdict.CONSISTENT
+
+
+def test_representable_uses_the_run_dtype():
+    rate = experiment.GrowthRate(0.5, -1.0, -1.0, 0.01, np.array([-1.0, -100.0]), 10)
+    assert rate.representable("float64") and not rate.representable("float32")
+
+
+def test_sanity_checks_are_labelled_and_not_decisive():
+    result = run_claim(CLAIM, RunConfig(quick=True))
+    sanity = {c.name for c in result.checks if c.sanity}
+    assert {"singular-value-bounds-contracting", "singular-value-bounds-expanding",
+            "contracting-exponential-rate", "expanding-exponential-rate", "orthogonal-rate-zero",
+            "tanh-rnn-gradient-bound", "tanh-rnn-product-bound", "clipping-bounds-update",
+            "scaled-orthogonal-c0.5"} <= sanity
+    assert not any(c.decisive for c in result.checks if c.sanity)
+    decisive = [c for c in result.checks if c.decisive]
+    assert decisive and all(c.controls and all(k.rejected for k in c.controls) for c in decisive)

@@ -2,16 +2,19 @@
 
 - The chi-square law behind the Gaussian Lyapunov exponent (Newman 1986): E log chi^2_n =
   log 2 + digamma(n/2) and Var(log chi^2_n) = trigamma(n/2), by mpmath quadrature.
-- Products of scaled orthogonal Jacobians c Q_k: ||(c Q_T) ... (c Q_1)||_2 = c^T at every T, to the
-  precision floor; at c = 0.01, T = 200 the product (norm 1e-400) lies below the float64 range: the
-  direct float64 product underflows (reported "below precision"), the renormalized float64
-  log-norm matches the mpmath one.
-- A tanh RNN with ||W||_2 < 1 (Pascanu, Mikolov, Bengio 2013, arXiv:1211.5063, eq. (6)-(7), with
-  gamma = 1 for tanh): ||prod_k diag(1 - tanh^2(a_k)) W||_2 <= ||W||_2^T at every T (margins).
+- At c = 0.01, T = 200 the product of scaled orthogonal Jacobians c Q_k (norm 1e-400) lies below
+  the float64 range: the direct float64 product underflows (reported "below precision"), the
+  renormalized float64 log-norm matches the mpmath one (the same accumulation in float32 does
+  not: the negative control).
+- Sanity checks (true by construction, up to rounding): ||(c Q_T) ... (c Q_1)||_2 = c^T at every
+  T, to the precision floor; a tanh RNN with ||W||_2 < 1 (Pascanu, Mikolov, Bengio 2013,
+  arXiv:1211.5063, eq. (6)-(7), with gamma = 1 for tanh): ||prod_k diag(1 - tanh^2(a_k)) W||_2 <=
+  ||W||_2^T at every T (margins).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mpmath
@@ -136,6 +139,12 @@ class TinyProduct:
     renormalized_log_norm: float
     direct_norm: float
     exact_log_norm: float
+    float32_log_norm: float
+
+    @property
+    def direct_log_norm(self) -> float:
+        """log of the direct float64 product's norm (-inf where it underflows to 0)."""
+        return math.log(self.direct_norm) if self.direct_norm > 0 else -math.inf
 
 
 def tiny_product(rng: np.random.Generator, size: int, depth: int, scale: float) -> TinyProduct:
@@ -149,11 +158,13 @@ def tiny_product(rng: np.random.Generator, size: int, depth: int, scale: float) 
     stack = torch.tensor(np.array(matrices), dtype=torch.float64)
     unit = torch.tensor(vector / np.linalg.norm(vector), dtype=torch.float64)
     renormalized = renormalized_log_norms(unit, lambda t: stack[t - 1], depth)[-1]
+    single = stack.to(torch.float32)
+    in_float32 = renormalized_log_norms(unit.to(torch.float32), lambda t: single[t - 1], depth)[-1]
     direct = unit
     for matrix in stack:
         direct = matrix @ direct
     return TinyProduct(float(mp_log), float(renormalized), float(direct.norm()),
-                       float(depth * mp.log(mp.mpf(scale))))
+                       float(depth * mp.log(mp.mpf(scale))), float(in_float32))
 
 
 @dataclass(frozen=True)
@@ -195,11 +206,15 @@ def _chi_square_law(s: Session, dimensions: tuple[int, ...]) -> None:
                    f"E log chi^2_{dimension} (mpmath quadrature) = log 2 + digamma({dimension}/2), "
                    "the law behind lambda_1 = log sigma + (1/2)(log(2/n) + digamma(n/2))",
                    float(abs(moments.mean - (mp.log(2) + mp.digamma(half)))),
+                   controls={f"log E chi^2_{dimension} = log {dimension} (Jensen: the annealed "
+                             "value)": float(abs(moments.mean - mp.log(dimension)))},
                    values={"E_log_chi2": float(moments.mean)})
         s.identity(f"chi-square-log-variance-n{dimension}",
                    f"Var(log chi^2_{dimension}) (mpmath quadrature) = trigamma({dimension}/2), so "
                    "Var(log ||J_T ... J_1 v||) = T trigamma(n/2) / 4",
                    float(abs(moments.variance - mp.psi(1, half))),
+                   controls={f"the delta-method value 2/n = {2 / dimension:.4g}":
+                             float(abs(moments.variance - mp.mpf(2) / dimension))},
                    values={"Var_log_chi2": float(moments.variance)})
 
 
@@ -211,7 +226,10 @@ def _scaled_orthogonal(s: Session, setup: NumericConfig, rng: np.random.Generato
                    f"for {setup.matrix_size} x {setup.matrix_size} random orthogonal Q_k and c = "
                    f"{scale:g}: P_t^T P_t = c^(2t) I for P_t = (c Q_t) ... (c Q_1), so "
                    f"||P_t v|| = c^t ||v|| at every t <= {setup.depth} (residual: worst "
-                   "max-row-sum norm of P_t^T P_t / c^(2t) - I)", float(product.residual),
+                   "max-row-sum norm of P_t^T P_t / c^(2t) - I). A sanity check: a product of "
+                   "orthogonal matrices is orthogonal, so the residual measures only the "
+                   "generated Q_k's orthogonality at the run's precision (the identity is proved "
+                   "in the symbolic layer)", float(product.residual), sanity=True,
                    values={"log_norm_at_T": float(product.log_norms[-1]),
                            "T_log_c": float(setup.depth * mp.log(scale))})
         series.append(Series(f"c = {scale:g}", tuple(range(1, setup.depth + 1)),
@@ -227,10 +245,15 @@ def _below_float64(s: Session, setup: NumericConfig, rng: np.random.Generator) -
     s.identity("renormalized-log-norm-below-float64",
                f"a product of T = {setup.tiny_depth} matrices {setup.tiny_scale:g} Q_k has norm "
                f"c^T = 1e{tiny.exact_log_norm / np.log(10):.0f}, below float64: the renormalized "
-               "float64 log-norm equals the mpmath log-norm (residual relative to |log-norm|), "
-               "while the direct float64 product underflows",
+               "float64 log-norm equals the mpmath log-norm (residual relative to |log-norm|; "
+               "tolerance 16 eps T), while the direct float64 product underflows",
                abs(tiny.renormalized_log_norm - tiny.mp_log_norm) / abs(tiny.mp_log_norm),
                float_tolerance,
+               controls={"the same renormalized accumulation in float32 (rounding 2^-24 per "
+                         "step)": abs(tiny.float32_log_norm - tiny.mp_log_norm)
+                         / abs(tiny.mp_log_norm),
+                         "the direct float64 product (its norm underflows to 0: log-norm -inf)":
+                         abs(tiny.direct_log_norm - tiny.mp_log_norm) / abs(tiny.mp_log_norm)},
                values={"mp_log_norm": tiny.mp_log_norm, "T_log_c": tiny.exact_log_norm,
                        "mp_vs_T_log_c_residual": float(abs(tiny.mp_log_norm
                                                            - tiny.exact_log_norm)),
@@ -245,8 +268,10 @@ def _tanh_rnn(s: Session, setup: NumericConfig, rng: np.random.Generator) -> Pan
     s.inequality("tanh-rnn-product-bound",
                  f"tanh RNN, n = {setup.matrix_size}, ||W||_2 = {setup.rnn_norm}: "
                  "||prod_k diag(1 - s_k^2) W||_2 <= ||W||_2^t at every t <= "
-                 f"{setup.rnn_depth} (margin 1 - ||P_t|| / ||W||^t, worst over t)",
-                 float(min(rnn.margins)), float(s.floor()),
+                 f"{setup.rnn_depth} (margin 1 - ||P_t|| / ||W||^t, worst over t). A sanity "
+                 "check: |1 - tanh^2| <= 1 and submultiplicativity give the bound for every W and "
+                 "input, so only rounding can break it",
+                 float(min(rnn.margins)), float(s.floor()), sanity=True,
                  values={"largest_margin": float(max(rnn.margins)),
                          "log_norm_at_T": float(rnn.log_norms[-1]),
                          "T_log_norm_W": float(setup.rnn_depth * np.log(setup.rnn_norm))})
