@@ -1,24 +1,30 @@
 """Tests of the `end-to-end-snr` claim: the closed form against Monte Carlo and exact enumeration
-(twins), unbiasedness, 'below precision' in float32 at large k, and bad input."""
+(twins), unbiasedness, 'below precision' in float32 at large k, bad input, and the negative controls
+of every decisive check (issue 9): each false alternative through the check's own judging path."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
+import sympy
 import torch
 from mpmath import mp
 
 from optverify.kit import BELOW_PRECISION, Layer, RunConfig, Session, Verdict, run_layer
 from optverify.theorems.end_to_end_snr import CLAIM, experiment, numeric, statement
 from optverify.theorems.end_to_end_snr.model import (
+    diagonal_column_sq_norms,
     exact_moments,
+    jacobian_column_sq_norms,
     monte_carlo_moments,
     tuple_signal,
     tuple_signal_by_recurrence,
     uniform_moments,
     validate_sizes,
 )
+from optverify.verdict import judge_residual, symbolic_zero_check
 
 
 def _instance(k, d, scale, seed):
@@ -100,7 +106,11 @@ def test_numeric_layer_reports_numbers_where_floats_cannot():
     assert tuple_check.values["tuple_signal_float64_k1000000"] == BELOW_PRECISION
     assert "e-698970" in tuple_check.values["tuple_signal_k1000000"]
     assert all(c.verdict is Verdict.CONSISTENT for c in result.checks)
-    assert [c.name for c in result.checks if c.main] == ["variance-ratio-rate"]
+    # issue 9: the closed form's own exponent is a sanity check now, so it cannot be the main one;
+    # the main bound is decided symbolically and by the Monte Carlo of the experiment layer
+    assert not [c.name for c in result.checks if c.main]
+    ratio = next(c for c in result.checks if c.name == "variance-ratio-rate")
+    assert ratio.sanity and not ratio.decisive
 
 
 @pytest.mark.parametrize("k, d", [(1, 5), (5, 1), (2.5, 4), (0, 0)])
@@ -122,3 +132,136 @@ def test_bad_weights_and_accuracy_raise():
         tuple_signal_by_recurrence(10, 0.5, torch.float64)
     with pytest.raises(ValueError):
         experiment.SweepConfig((1, 4), inputs=10, samples=100)
+
+
+# --- negative controls (issue 9): each decisive check's alternative through its own judge ---------
+
+
+def _not_consistent(expression) -> bool:
+    return symbolic_zero_check("control", "control", expression).verdict is not Verdict.CONSISTENT
+
+
+def test_symbolic_controls_are_rejected():
+    k, d = statement.K, statement.D
+    assert _not_consistent(statement.gradient_difference(3, statement.diagonal_jacobian))
+    residuals = statement.moments(3)
+    assert _not_consistent(residuals.bias_if_label_random)
+    assert _not_consistent(residuals.extra_variance_if_diagonal)
+    assert _not_consistent(statement.uniform_column_norm((k - 1) / k**2))
+    assert _not_consistent(statement.uniform_ratio_difference(k))
+    assert _not_consistent(statement.uniform_snr_differences(1 / (k * (d - 1))))
+    assert _not_consistent(statement.tuple_signal_difference(3, 4))
+    half = symbolic_zero_check("c", "c", statement.ratio_exponent() - sympy.Rational(1, 2))
+    flat = symbolic_zero_check("c", "c", statement.ratio_exponent(1 + d / (d - 1)) - 1)
+    assert half.verdict is Verdict.VIOLATED and flat.verdict is Verdict.VIOLATED
+
+
+def test_label_random_patterns_have_zero_mean():
+    """The unbiasedness control's false world: with z_y random too the mean gradient is 0."""
+    residuals = statement.moments(2)
+    p = sympy.symbols("p_1:3", positive=True)
+    j = statement.jacobian(sympy.Matrix(p))
+    assert all(sympy.simplify(a - b) == 0
+               for a, b in zip(residuals.bias_if_label_random, j[:, 0]))
+
+
+def test_enumeration_rejects_the_diagonal_closed_form():
+    with mp.workdps(40):
+        weights = [[mp.mpf(v) for v in row] for row in ([0.3, -1.0, 0.2], [1.1, 0.0, -0.4],
+                                                        [-0.5, 0.7, 0.9], [0.1, 0.2, 0.3])]
+        labels = [0, 3, 1]
+        enumerated = numeric.enumerated_moments(weights, labels)
+        wrong = numeric.closed_moments(weights, labels, diagonal_only=True)
+        residual = numeric.relative_residual(enumerated, wrong)
+        assert judge_residual(residual, mp.mpf(10) ** -30) is Verdict.VIOLATED
+        assert wrong.variance_e2e < numeric.closed_moments(weights, labels).variance_e2e
+
+
+def test_diagonal_column_norms_drop_the_off_diagonal_term():
+    probabilities = torch.softmax(torch.randn(5, 7, generator=torch.Generator().manual_seed(0),
+                                              dtype=torch.float64), dim=0).T
+    true, diagonal = jacobian_column_sq_norms(probabilities), diagonal_column_sq_norms(
+        probabilities)
+    total = (probabilities**2).sum(-1, keepdim=True)
+    torch.testing.assert_close(true - diagonal, probabilities**2 * (total - probabilities**2))
+    assert (diagonal < true).all()
+    weights, labels = _instance(5, 7, 1.0, 0)
+    assert exact_moments(weights, labels, diagonal_column_sq_norms).variance_e2e < \
+        exact_moments(weights, labels).variance_e2e
+
+
+SMALL = experiment.SweepConfig((4, 10, 30, 100), inputs=40, samples=4096, seeds=6)
+
+
+@pytest.fixture(scope="module")
+def small_sweep():
+    session = Session(RunConfig(quick=True, seed=3), Layer.EXPERIMENT, claim_bound=CLAIM.bound)
+    return session, experiment.snr_sweep(session, SMALL)
+
+
+def test_monte_carlo_sweep_varies_at_random_weights(small_sweep):
+    """At W = 0.5 N(0, 1) both sampled variances have a non-zero standard error (at W = 0 the
+    decomposition's did not), and the instances of one k differ."""
+    _, sweep = small_sweep
+    assert len(sweep.points) == len(SMALL.sizes) * SMALL.seeds
+    assert all(p.sampled["float64"].stderr_dec > 0 for p in sweep.points)
+    ratios = [p.exact.variance_ratio for p in sweep.points if p.k == 30]
+    assert np.std(ratios) > 0.01 * np.mean(ratios)
+
+
+def test_monte_carlo_rejects_the_diagonal_closed_form(small_sweep):
+    _, sweep = small_sweep
+    assert sweep.worst_deviation() <= experiment.STANDARD_ERRORS
+    wrong = sweep.worst_deviation(lambda point: point.diagonal_only)
+    assert judge_residual(wrong, experiment.STANDARD_ERRORS) is Verdict.VIOLATED
+
+
+def test_snr_rates_are_consistent_and_their_controls_rejected(small_sweep):
+    session, sweep = small_sweep
+    for spec in experiment.RATES:
+        experiment._record_rate(session, SMALL, sweep, spec)
+    checks = {c.name: c for c in session.checks}
+    assert checks["variance-ratio-rate"].main
+    for spec in experiment.RATES:
+        check = checks[spec.name]
+        assert check.verdict is Verdict.CONSISTENT, check.detail
+        assert {c.alternative for c in check.controls} == {f"exponent {a:.4g}"
+                                                             for a in spec.rules_out}
+        assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.controls
+        assert check.values[f"{spec.name}_k30_spread"] > 0
+
+
+@pytest.mark.parametrize("measured, judged", [
+    ("snr-dec-flat", "variance-ratio-rate"),   # a ratio that stays flat in k
+    ("snr-dec-flat", "snr-e2e-rate"),          # an end-to-end SNR as flat as the decomposition's
+    ("snr-e2e-rate", "snr-dec-flat"),          # a decomposition that loses signal like 1/k
+])
+def test_a_measured_false_world_series_is_violated(small_sweep, measured, judged):
+    """A series measured by the same Monte Carlo but with the wrong law, fed through another
+    check's judging path (Session.rate with that check's bound), is violated."""
+    _, sweep = small_sweep
+    specs = {spec.name: spec for spec in experiment.RATES}
+    x, y = sweep.series(specs[measured].quantity, "float64")
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
+    check = session.rate("false-world", "false world", x, y, specs[judged].bound, rules_out=())
+    assert check.verdict is Verdict.VIOLATED
+
+
+def test_sweep_config_needs_two_seeds():
+    with pytest.raises(ValueError, match="seeds"):
+        experiment.SweepConfig((4, 10), inputs=10, samples=100, seeds=1)
+
+
+def test_quick_claim_decisive_checks_all_carry_rejected_controls():
+    from optverify.verify.runner import run_claim
+
+    result = run_claim(CLAIM, RunConfig(quick=True))
+    assert result.verdict is Verdict.CONSISTENT
+    sanity = {c.name for c in result.checks if c.sanity}
+    assert {"variance-ratio-rate", "tuple-signal-rate-float64",
+            "tuple-signal-rate-float32"} <= sanity
+    main = [c for c in result.checks if c.main]
+    assert {(c.layer, c.name) for c in main} == {(Layer.SYMBOLIC, "variance-ratio-exponent"),
+                                                 (Layer.EXPERIMENT, "variance-ratio-rate")}
+    decisive = [c for c in result.checks if c.decisive]
+    assert decisive and all(c.controls and all(k.rejected for k in c.controls) for c in decisive)

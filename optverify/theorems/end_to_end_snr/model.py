@@ -70,6 +70,13 @@ def jacobian_column_sq_norms(probabilities: torch.Tensor) -> torch.Tensor:
     return p**2 * ((1 - p) ** 2 + total - p**2)
 
 
+def diagonal_column_sq_norms(probabilities: torch.Tensor) -> torch.Tensor:
+    """||diag(p) e_i - p_i e_i||^2 = p_i^2 (1 - p_i)^2: the column norms of the softmax Jacobian
+    without its off-diagonal part -p_i p_j (i != j). A false closed form, used as the negative
+    control of the Monte-Carlo comparison (it drops the p_i^2 (||p||^2 - p_i^2) term)."""
+    return probabilities**2 * (1 - probabilities) ** 2
+
+
 @dataclass(frozen=True)
 class Moments:
     """||E g||^2 and the two variances E||g - E g||^2 of one Setting II instance: floats from
@@ -101,12 +108,14 @@ def uniform_moments(k, d) -> Moments:
     return Moments(signal, variance_dec, variance_dec + (k - 1) * column)
 
 
-def exact_moments(weights: torch.Tensor, labels: torch.Tensor) -> Moments:
-    """The closed-form moments of Setting II at weights W (k x d), labels y_j (see module doc)."""
+def exact_moments(weights: torch.Tensor, labels: torch.Tensor,
+                  column_norms=jacobian_column_sq_norms) -> Moments:
+    """The closed-form moments of Setting II at weights W (k x d), labels y_j (see module doc);
+    `column_norms` maps the probabilities to ||J e_i||^2 (the exact formula by default)."""
     validate_weights(weights, labels)
     d = weights.shape[1]
     probabilities = torch.softmax(weights, dim=0).T
-    norms = jacobian_column_sq_norms(probabilities)
+    norms = column_norms(probabilities)
     own = norms.gather(1, labels.view(-1, 1)).squeeze(1)
     signal = own.sum() / d**2
     variance_dec = own.sum() / d * (1 - 1 / d)
