@@ -22,6 +22,7 @@ from optverify.theorems.deficiency_margin_convergence import (
     conditions,
     experiment,
     instances,
+    long_runs,
     numeric,
     statement,
 )
@@ -259,3 +260,214 @@ def test_float32_quick_run_reports_unresolved_rates_as_inconclusive_not_errors()
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
     unresolved = [c for c in result.checks if "below precision" in c.detail]
     assert unresolved and all(c.verdict is Verdict.INCONCLUSIVE for c in unresolved)
+
+
+# --- negative controls: each decisive check's alternative through its own judge ---------------
+
+QUICK_LONG = long_runs.LongRunConfig.quick()
+
+
+def quick_long_run() -> long_runs.LongRun:
+    """The quick mode's long run, with the session's seed (cached: shared with the layer runs)."""
+    spec = QUICK_LONG.specs[0]
+    return long_runs.long_run(spec, QUICK_LONG.instances, QUICK.seed_for(f"long-run-{spec.key}"),
+                              QUICK_LONG.checkpoints)
+
+
+def geometric_curve(x: float, steps: int, instances: int = 2) -> np.ndarray:
+    return 0.3 * (1 - x) ** np.arange(steps + 1)[:, None] * np.ones(instances)
+
+
+def test_lemma_margin_of_the_controls_is_minus_the_missing_decrease():
+    eta, steps = 1e-3, 40
+    sigmas = np.full((steps + 1, 2), 0.8)
+    x = eta * 0.8 ** conditions.contraction_exponent(3)
+    exact = geometric_curve(x, steps)
+    assert long_runs.lemma_margin(exact, sigmas, eta, 3) == pytest.approx(0.0, abs=1e-15)
+    stopped = long_runs.stopped_run(exact)
+    assert long_runs.lemma_margin(stopped, sigmas, eta, 3) == pytest.approx(-x, rel=1e-12)
+    slower = long_runs.slower_run(exact, sigmas, eta, 3)
+    assert long_runs.lemma_margin(slower, sigmas, eta, 3) == pytest.approx(-x / 2, rel=1e-9)
+
+
+def test_envelope_and_iteration_count_reject_slow_and_sublinear_runs():
+    x, steps = 1e-3, 8000
+    guaranteed = np.full(2, x)
+    exact = geometric_curve(x, steps)
+    assert long_runs.envelope_margin(exact, guaranteed) == pytest.approx(0.0, abs=1e-12)
+    kappas = (1.0, 2.0, 4.0)
+    assert long_runs.iteration_count_margin(exact, guaranteed, kappas) >= 0
+    for alternative in (long_runs.stopped_run(exact),
+                        long_runs.slower_envelope_run(exact, guaranteed),
+                        long_runs.sublinear_run(exact, guaranteed)):
+        assert long_runs.envelope_margin(alternative, guaranteed) < -0.1
+        assert long_runs.iteration_count_margin(alternative, guaranteed, kappas) < -0.5
+    assert math.isnan(long_runs.iteration_count_margin(exact, guaranteed, (10.0,)))
+
+
+def test_power_law_through_the_ends():
+    x = np.linspace(3.0, 6.0, 7)
+    y = np.exp(-2 * x)
+    line = long_runs.power_law_through_ends(x, y)
+    assert line[0] == pytest.approx(y[0]) and line[-1] == pytest.approx(y[-1])
+    slopes = np.diff(np.log(line)) / np.diff(np.log(x))
+    np.testing.assert_allclose(slopes, slopes[0], rtol=1e-12)
+
+
+def test_rounding_tolerance_follows_the_design():
+    spec = long_runs.LongRunSpec(1, 3, (1.0,), (2,), 0.9, (1.0,))
+    expected = 64 * np.finfo(np.float64).eps * 1.0 / (1e-3 * 0.1)
+    assert long_runs.rounding_tolerance(spec) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("hidden", [(2,), (2, 2)])
+def test_fast_gd_loop_matches_the_generic_step(hidden):
+    spec = long_runs.LongRunSpec(1, 3, (1.0,), hidden, 0.9, (1.0,))
+    _, target, factors = long_runs.spec_instances(spec, 2, seed=7)
+    eta = 1e-2
+    generic = [layer.clone() for layer in factors]
+    losses, _ = experiment.run_gradient_descent(generic, target, torch.tensor(eta,
+                                                dtype=torch.float64), 25)
+    fast = [layer.clone() for layer in factors]
+    history = long_runs.gd_steps(fast, target, eta, 25)
+    fast_losses = conditions.half_squared_distance(history, target)
+    np.testing.assert_allclose(fast_losses.numpy(), losses[:-1].numpy(), rtol=1e-13)
+
+
+def test_harder_perturbation_breaks_the_balancedness_hypothesis():
+    spec = QUICK_LONG.specs[0]
+    for scale, expected in ((1.0, True), (100.0, False)):
+        _, target, factors = long_runs.spec_instances(spec, 3, seed=11, perturbation_scale=scale)
+        margin = conditions.deficiency_margin(end_to_end(factors), target)
+        eta = float(conditions.step_size_bound(margin, torch.linalg.matrix_norm(target),
+                                               spec.depth).min())
+        holds = conditions.hypotheses_hold(factors, target, eta)
+        assert bool(holds.all()) is expected
+    judged = experiment.hypotheses_judgement(np.array([True, False]))
+    assert judged.verdict is Verdict.VIOLATED
+
+
+def test_long_run_converges_and_its_controls_are_rejected():
+    run = quick_long_run()
+    spec, x, depth = run.spec, run.guaranteed, run.depth
+    assert run.reached and float(run.final_ratio.max()) <= long_runs.REDUCTION
+    assert run.steps >= long_runs.iteration_times(x, max(spec.kappas)).max()
+    assert bool(run.hypotheses.all())
+    assert not bool(long_runs.harder_perturbed_hypotheses(run).any())
+    tolerance = long_runs.rounding_tolerance(spec)
+    assert long_runs.lemma_margin(run.losses, run.sigmas, run.eta, depth) >= -tolerance
+    stopped = long_runs.stopped_run(run.losses)
+    slower = long_runs.slower_run(run.losses, run.sigmas, run.eta, depth)
+    assert long_runs.lemma_margin(stopped, run.sigmas, run.eta, depth) < -tolerance
+    assert long_runs.lemma_margin(slower, run.sigmas, run.eta, depth) < -tolerance
+    assert long_runs.envelope_margin(run.losses, x) >= 0
+    assert long_runs.envelope_margin(long_runs.sublinear_run(run.losses, x), x) < 0
+    assert long_runs.iteration_count_margin(run.losses, x, spec.kappas) >= 0
+    assert long_runs.iteration_count_margin(long_runs.slower_envelope_run(run.losses, x), x,
+                                            spec.kappas) < 0
+
+
+def test_linear_convergence_rejects_a_power_law_and_half_the_rate():
+    run = quick_long_run()
+    kx, ky = long_runs.convergence_points(run, experiment.LINEAR_CONVERGENCE_POINTS)
+    session = Session(QUICK, Layer.EXPERIMENT)
+    fit = experiment.rate_fit(kx, ky, experiment.LINEAR_CONVERGENCE)
+    check = session.fitted_rate(
+        "linear", "", fit, experiment.LINEAR_CONVERGENCE, rules_out=-0.5,
+        controls={"power law": experiment.rate_fit(kx, long_runs.power_law_through_ends(kx, ky),
+                                                   experiment.LINEAR_CONVERGENCE)})
+    assert check.verdict is Verdict.CONSISTENT
+    assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
+
+
+def test_mpmath_checkpoint_steps_confirm_the_lemma_and_the_float64_run():
+    run = quick_long_run()
+    with mp.workdps(30):
+        steps = numeric.checkpoint_steps(run)
+    assert steps.points >= QUICK_LONG.checkpoints
+    assert steps.smallest_ratio < 1e-5
+    assert steps.lemma > 0 and steps.stopped < 0 and steps.slower < 0
+    tolerance = long_runs.rounding_tolerance(run.spec)
+    assert steps.twin <= tolerance < steps.off_by_one
+
+
+def test_numeric_short_run_controls_through_the_mpmath_judges():
+    losses = tuple(mp.mpf(1) * (1 - mp.mpf("0.001")) ** t for t in range(30))
+    sigmas = tuple(mp.one for _ in range(29))
+    eta = mp.mpf("0.001")
+    assert abs(numeric.lemma_margin_mp(losses, sigmas, eta, 2)) < mp.mpf(10) ** -12
+    assert numeric.lemma_margin_mp(numeric.stopped_losses(losses), sigmas, eta, 2) < 0
+    assert numeric.lemma_margin_mp(numeric.slower_losses(losses, sigmas, eta, 2), sigmas, eta,
+                                   2) < 0
+    for alternative in (numeric.stopped_losses(losses),
+                        numeric.geometric_losses(losses, eta, mp.one, 2),
+                        numeric.sublinear_losses(losses, eta, mp.one, 2)):
+        assert numeric.envelope_margin_of(alternative, eta, mp.one, 2) < 0
+
+
+def test_scalar_theorem_run_controls_are_rejected():
+    result = numeric.scalar_theorem_run(0.9, 0.05, 30)
+    assert result.relative_margin >= 0
+    assert result.stopped_margin < 0 and result.half_rate_margin < 0
+
+
+def test_theorem2_judges_reject_the_wrong_event_and_a_low_probability():
+    cell = numeric.ProbabilityCell(100, 0.1, 0.48, 0.44, 880, 2000, (0.418, 0.462), (0.404, 0.477))
+    assert numeric.constant_judgement(cell).verdict is Verdict.CONSISTENT
+    assert numeric.constant_judgement(numeric.cell_at_probability(cell, 0.2)).verdict \
+        is Verdict.VIOLATED
+    pairs = [("a", 0.44, (0.404, 0.477)), ("b", 0.23, (0.20, 0.27))]
+    assert numeric.twin_judgement(pairs).verdict is Verdict.CONSISTENT
+    wrong = [("a", 0.48, (0.404, 0.477)), ("b", 0.41, (0.20, 0.27))]
+    assert numeric.twin_judgement(wrong).verdict is Verdict.VIOLATED
+
+
+def test_symbolic_controls_are_not_proved():
+    assert sympy.simplify(statement.gradient_norm_identity(factor=1)) != 0
+    assert sympy.simplify(statement.contraction_from_decrease(step=1)) != 0
+    assert sympy.simplify(statement.scalar_first_order_decrease(3, factor=1)) != 0
+    assert sympy.simplify(statement.iteration_count_residual(sympy.Rational(1, 2))) != 0
+    assert sympy.simplify(statement.step_size_contraction_residual(
+        (6 * statement.depth - 2) / statement.depth)) != 0
+    assert sympy.simplify(statement.spectral_below_frobenius(2)) != sympy.zeros(2, 1)
+    assert statement.power_below_exponential().verdict is Verdict.CONSISTENT
+    assert statement.power_below_exponential(2).verdict is Verdict.VIOLATED
+    assert statement.factor_monotonicity().verdict is Verdict.CONSISTENT
+    assert statement.factor_monotonicity(-statement.CONTRACTION_EXPONENT).verdict \
+        is Verdict.VIOLATED
+
+
+def test_margin_spot_check_fails_without_the_margin_hypothesis():
+    rng = np.random.default_rng(9)
+    assert statement.weyl_spot_check(rng, 200, slack=1.0).worst_margin < -1e-3
+
+
+def test_appendix_c_controls_are_rejected():
+    settings = experiment.ExperimentConfig.quick()
+    mild = experiment.claim4_runs(settings, torch.float64, "cpu", mild=True)
+    assert experiment.claim4_judgement(mild).verdict is Verdict.VIOLATED
+    assert experiment.claim4_judgement(
+        experiment.claim4_runs(settings, torch.float64, "cpu")).verdict is Verdict.CONSISTENT
+    psd = experiment.claim5_target(settings, np.random.default_rng(0), torch.float64, "cpu",
+                                   sign=1.0)
+    run = experiment.claim5_run(2, 0.1, psd, settings)
+    assert run.lowest < -0.1
+
+
+def test_quick_claim_every_decisive_check_rejects_its_controls():
+    from optverify.verify.runner import run_claim
+
+    result = run_claim(CLAIM, QUICK)
+    decisive = [c for c in result.checks if c.decisive]
+    assert decisive and all(c.controls for c in decisive)
+    assert all(control.verdict is not Verdict.CONSISTENT
+               for c in decisive for control in c.controls)
+    names = {c.name for c in result.checks}
+    assert {"long-run-lemma-n2-phi1x3", "long-run-lemma-mpmath-n2-phi1x3"} <= {
+        c.name for c in result.main_checks}
+    sanity = {c.name for c in result.checks if c.sanity}
+    assert {"weyl-chain", "margin-claim-attained", "rate-exponent-inside-n2",
+            "rate-exponent-inside-n3"} <= sanity
+    assert {"long-run-margin-kept-n2-phi1x3", "margin-kept"} <= names - {c.name for c in decisive}
+    main = next(c for c in result.checks if c.name == "long-run-lemma-n2-phi1x3")
+    assert all(control.verdict is Verdict.VIOLATED for control in main.controls)

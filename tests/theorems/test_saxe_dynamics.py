@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import sympy
 import torch
 from hypothesis import given
 from mpmath import mp
 
-from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import Bound, Layer, RunConfig, Session, Verdict, run_layer
 from optverify.theorems.saxe_dynamics import CLAIM, experiment, numeric, statement
 from optverify.theorems.saxe_dynamics.dynamics import (
     depth_learning_time,
@@ -105,6 +106,16 @@ def test_claim_quick_run():
     assert set(main) == {"learning-time-exponent", "learning-time-two-layer",
                          "learning-time-two-layer-common-start-log-corrected"}
     assert all(c.bound == CLAIM.bound for c in main.values())
+    # every decisive check names its false alternatives and rejects them all
+    assert all(c.controls for c in decisive)
+    assert all(control.verdict is not Verdict.CONSISTENT
+               for c in decisive for control in c.controls)
+    rates = [c for c in decisive if c.fit is not None]
+    assert rates and all(control.verdict is Verdict.VIOLATED
+                         for c in rates for control in c.controls)
+    two_layer = main["learning-time-two-layer"]
+    assert {"exponent -2", "exponent -0.5"} <= {control.alternative
+                                                for control in two_layer.controls}
 
 
 @pytest.mark.parametrize("arguments", [
@@ -128,3 +139,63 @@ def test_bad_learning_time_and_depth_raise():
         experiment.ExperimentConfig((0.5, 1.0, 2.0), (0.1, 0.2, 0.3), 0.02, 1e-3, 2)
     with pytest.raises(ValueError):
         numeric.NumericConfig(((1.0, 2.0),), 1.0, 1.0, 4, (3,))
+
+
+# --- negative controls through each check's own judge -----------------------------------------
+
+def test_symbolic_controls_are_not_proved():
+    wrong_rate = statement.closed_form(rate=1)
+    assert sympy.simplify(statement.dsolve_difference(wrong_rate)) != 0
+    assert sympy.simplify(statement.two_layer_ode_residual(wrong_rate)) != 0
+    assert sympy.simplify(statement.closed_form(offset=0).subs(statement.TIME, 0)
+                          - statement.START) != 0
+    assert sympy.simplify(statement.inverse_residual(rate=1)) != 0
+    assert sympy.simplify(statement.saxe_depth_form_difference(offset=0)) != 0
+    assert sympy.simplify(statement.general_chain_rate_difference(statement.WRONG_POWER)) != 0
+    assert sympy.simplify(statement.two_layer_is_depth_two(statement.WRONG_POWER)) != 0
+    assert sympy.simplify(statement.chain_rate_difference(3, 2 - sympy.Rational(1, 3))) != 0
+
+
+def test_symbolic_exponent_and_limit_judges_reject_other_laws():
+    exponent = statement.limit_judge(statement.scale_exponent())
+    assert exponent(-1).verdict is Verdict.CONSISTENT
+    assert exponent(-2).verdict is Verdict.VIOLATED
+    assert exponent(sympy.Rational(-1, 2)).verdict is Verdict.VIOLATED
+    ratio = statement.limit_judge(statement.small_epsilon_ratio())
+    assert ratio(1).verdict is Verdict.CONSISTENT
+    assert ratio(sympy.Rational(1, 2)).verdict is Verdict.VIOLATED
+    assert ratio(2).verdict is Verdict.VIOLATED
+
+
+def test_numeric_controls_are_violated():
+    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30),
+                       claim_bound=CLAIM.bound)
+    assert all(check.controls for check in result.checks if check.decisive)
+    assert all(control.verdict is Verdict.VIOLATED
+               for check in result.checks for control in check.controls)
+
+
+def test_wrong_closed_forms_are_far_from_the_flow():
+    with mp.workdps(30):
+        assert abs(numeric.slow_closed_form(1, 2, mp.mpf("0.1"))
+                   - mode_strength(1, 2, mp.mpf("0.1"))) > mp.mpf("0.1")
+        assert numeric.wrong_formula(1, 2, mp.mpf("0.1"), 2, 1) == 2 * learning_time(
+            1, 2, mp.mpf("0.1"))
+
+
+def test_learning_time_judge_rejects_the_other_laws_on_flow_times():
+    setup = experiment.ExperimentConfig.quick()
+    strengths = np.array(setup.strengths)
+    two, deep = (experiment.flow_learning_times(setup, depth) for depth in (2, setup.deep_depth))
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
+    check = session.rate("two", "", strengths, two[0], experiment.LEARNING_TIME,
+                         rules_out=experiment.LEARNING_TIME_ALTERNATIVES,
+                         controls={"depth 3 from c_0 s": (strengths, deep[0])})
+    assert check.verdict is Verdict.CONSISTENT
+    assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
+    deeper = session.rate("deep", "", strengths, deep[0],
+                          Bound.tight("s", -2 + sympy.Rational(2, setup.deep_depth)),
+                          rules_out=(-1.0, -2.0),
+                          controls={"two layers": (strengths, two[0])})
+    assert deeper.verdict is Verdict.CONSISTENT
+    assert all(control.verdict is Verdict.VIOLATED for control in deeper.controls)

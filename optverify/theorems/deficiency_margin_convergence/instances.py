@@ -79,16 +79,20 @@ def theorem_instance(
     design_margin: float,
     hidden_widths: Sequence[int],
     generator: torch.Generator,
+    perturbation_scale: float = 1.0,
 ) -> Factors:
     """Factors meeting Theorem 1's margin and balancedness hypotheses for margin >= design_margin / 2.
 
     W_e(0) has margin design_margin; the factors are Procedure 1's, perturbed to be delta-balanced with
     delta < delta_max(design_margin / 2). The perturbation moves W_e(0) by O(N rho M^{N-1}), far less
     than design_margin / 2 at these sizes; callers confirm with `conditions.hypotheses_hold`.
+    perturbation_scale multiplies the perturbation (> 1 builds the false-world instances, not
+    delta-balanced, that the hypotheses checks must reject).
     """
     check_margin(design_margin)
     depth = len(hidden_widths) + 1
     start = initial_end_to_end(target, design_margin, generator)
     factors = balanced_factors(start, hidden_widths)
     norm = float(torch.linalg.matrix_norm(target).max())
-    return perturbed_factors(factors, balance_bound(design_margin / 2, norm, depth), generator)
+    delta = perturbation_scale * balance_bound(design_margin / 2, norm, depth)
+    return perturbed_factors(factors, delta, generator)

@@ -54,6 +54,8 @@ from optverify.theorems.saxe_dynamics.dynamics import (
 
 LEARNING_TIME = Bound.tight("s", -1)
 GD_DEVIATION = Bound.tight("eta", 1)
+LEARNING_TIME_ALTERNATIVES = (-2.0, -1.25, -0.75, -0.5)
+"""The learning-time laws a 1/s check rules out: 1/s^2 and 1/sqrt(s), and 1/s off by a quarter."""
 HORIZON_MARGIN = 1.25
 """GD runs 25% past the slowest mode's predicted learning time, so every mode crosses s/2."""
 
@@ -252,6 +254,8 @@ class LearningTimeCase:
     bound: Bound
     decisive: bool = True
     main: bool = False
+    rules_out: tuple[float, ...] = ()
+    controls: tuple[tuple[str, np.ndarray], ...] = ()
 
     def values(self, strengths: np.ndarray) -> dict[str, float]:
         gap = float(np.max(np.abs(self.measured / self.flow - 1)))
@@ -266,15 +270,24 @@ def learning_time_cases(setup: ExperimentConfig, two: DepthRun,
     strengths = np.array(setup.strengths)
     log_factor = np.log((strengths - setup.absolute_start) / setup.absolute_start)
     n = setup.deep_depth
+    deep_exponent = -2 + 2 / n
+    deep_relative = (f"the depth-{n} sweep from u_0 = c_0 s (s^{deep_exponent:.4g}), measured the "
+                     "same way", deep.measured[0])
+    two_relative = ("the two-layer sweep from u_0 = c_0 s (1/s), measured the same way",
+                    two.measured[0])
     return (
         LearningTimeCase(
             "learning-time-two-layer", "two layers, u_0 = c_0 s: the GD time for u_alpha to reach "
             "s_alpha/2 scales as 1/s (Saxe et al. Eq. (9): t = (tau/(2s)) ln[(1 - c_0)/c_0])",
-            two.measured[0], two.flow[0], LEARNING_TIME, main=True),
+            two.measured[0], two.flow[0], LEARNING_TIME, main=True,
+            rules_out=LEARNING_TIME_ALTERNATIVES, controls=(deep_relative,)),
         LearningTimeCase(
             "learning-time-two-layer-common-start-log-corrected", "two layers, common u_0: t / "
             "ln[(s - u_0)/u_0] scales as 1/s (t = O(tau/s) ln(s/eps))",
-            two.measured[1] / log_factor, two.flow[1] / log_factor, LEARNING_TIME, main=True),
+            two.measured[1] / log_factor, two.flow[1] / log_factor, LEARNING_TIME, main=True,
+            rules_out=LEARNING_TIME_ALTERNATIVES,
+            controls=(("the raw common-start times, the ln(s/u_0) factor kept",
+                       two.measured[1]),)),
         LearningTimeCase(
             "learning-time-two-layer-common-start-raw", "two layers, common u_0: t itself against "
             "1/s (carries the ln(s/u_0) factor, so its local exponent is -1 + 1/ln(s/u_0); "
@@ -282,12 +295,15 @@ def learning_time_cases(setup: ExperimentConfig, two: DepthRun,
         LearningTimeCase(
             f"learning-time-depth-{n}-common-start", f"N = {n} weight layers, common small u_0: "
             "the learning time scales as 1/s (leading order u_0^{-(1 - 2/N)} / ((N - 2) s))",
-            deep.measured[1], deep.flow[1], LEARNING_TIME),
+            deep.measured[1], deep.flow[1], LEARNING_TIME,
+            rules_out=(deep_exponent, -1.25, -0.75, -0.5), controls=(deep_relative,)),
         LearningTimeCase(
             f"learning-time-depth-{n}-relative-start", f"N = {n} weight layers, u_0 = c_0 s: the "
-            f"learning time scales as s^-(2 - 2/N) = s^{-(2 - 2 / n):.4g}, as tau du/dt = "
+            f"learning time scales as s^-(2 - 2/N) = s^{deep_exponent:.4g}, as tau du/dt = "
             "N u^(2-2/N) (s - u) implies (not the 1/s of two layers)", deep.measured[0],
-            deep.flow[0], Bound.tight("s", -2 + sympy.Rational(2, n))),
+            deep.flow[0], Bound.tight("s", -2 + sympy.Rational(2, n)),
+            rules_out=(-1.0, -2.0, deep_exponent - 0.25, deep_exponent + 0.25),
+            controls=(two_relative,)),
     )
 
 
@@ -304,7 +320,9 @@ def verify(s: Session) -> None:
     fits = {}
     for case in learning_time_cases(setup, two, deep):
         check = s.rate(case.name, case.statement, strengths, case.measured, case.bound,
-                       decisive=case.decisive, main=case.main, values=case.values(strengths))
+                       decisive=case.decisive, main=case.main, values=case.values(strengths),
+                       rules_out=case.rules_out or "",
+                       controls={words: (strengths, times) for words, times in case.controls})
         fits[case.name] = (case.measured, check.fit, case.bound)
     s.figure(_curves_figure(two, task))
     s.figure(_rates_figure(strengths, fits))
@@ -315,7 +333,8 @@ def verify(s: Session) -> None:
             "gd-vs-closed-form",
             "two layers: max over t, modes and starts of |u_GD(t) - u(t)| / s, u(t) the closed "
             "form with tau = 1/eta in steps, is O(eta) (GD tracks the flow)",
-            sweep.kept_etas, sweep.kept_values, GD_DEVIATION, values=sweep.values)
+            sweep.kept_etas, sweep.kept_values, GD_DEVIATION, values=sweep.values,
+            rules_out=(0.5, 0.75, 1.25, 2.0))
         s.figure(_deviation_figure(sweep, deviation.fit))
     s.table(_learning_time_table(setup, two, deep))
     s.note(f"{setup.modes} modes, s from {strengths.min():g} to {strengths.max():g}; c_0 = "

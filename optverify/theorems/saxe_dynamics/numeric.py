@@ -114,26 +114,36 @@ class Comparison:
         return {"error_estimate": self.error, "floor": self.floor}
 
 
-def closed_form_comparison(config: NumericConfig, estimate: FlowEstimate, floor) -> Comparison:
-    """max_{t, alpha} |u_alpha(t) - closed form| over the fine run (two layers)."""
+def slow_closed_form(t, s, u0, tau=1):
+    """The control's wrong closed form: the solution of tau du/dt = u(s - u) (rate s, not 2s)."""
+    return mode_strength(t / 2, s, u0, tau)
+
+
+def closed_form_comparison(config: NumericConfig, estimate: FlowEstimate, floor,
+                           reference=mode_strength) -> Comparison:
+    """max_{t, alpha} |u_alpha(t) - closed form| over the fine run (two layers; `reference` is
+    the closed form, changed only by the negative controls)."""
     residual = max(
-        abs(u - mode_strength(t, s, u0, config.tau))
+        abs(u - reference(t, s, u0, config.tau))
         for t, state in zip(estimate.fine.times, estimate.fine.states)
         for u, (s, u0) in zip(state, config.modes))
     return Comparison(float(residual), float(pathwise_error(estimate)), float(floor))
 
 
 def quadrature_comparison(config: NumericConfig, estimate: FlowEstimate, depth: int,
-                          floor) -> Comparison:
+                          floor, model_depth: int | None = None) -> Comparison:
     """max |t_k - t(u_alpha(t_k))| rate(u_alpha(t_k)) over the fine run: the time error of the
     quadrature solution carried to a strength error (the quadrature's own error estimate, carried
-    the same way, joins the tolerance)."""
+    the same way, joins the tolerance). model_depth: the depth of the equation whose quadrature
+    is compared (default `depth`; the control's 2 ignores the depth)."""
+    model_depth = depth if model_depth is None else model_depth
     residual, quad_error = mp.zero, mp.zero
     stride = max(1, (len(estimate.fine.times) - 1) // config.quadrature_points)
     for t, state in zip(estimate.fine.times[stride::stride], estimate.fine.states[stride::stride]):
         for u, (s, u0) in zip(state, config.modes):
             rate = depth_rate(u, s, depth, config.tau)
-            quad_time, error = mp.quad(lambda v, s=s: 1 / depth_rate(v, s, depth, config.tau),
+            quad_time, error = mp.quad(lambda v, s=s: 1 / depth_rate(v, s, model_depth,
+                                                                     config.tau),
                                        [u0, u], error=True)
             residual = max(residual, abs(quad_time - t) * rate)
             quad_error = max(quad_error, error * rate)
@@ -165,18 +175,31 @@ class HittingTimes:
     rows: tuple[tuple, ...]
 
 
-def hitting_times(config: NumericConfig, estimate: FlowEstimate, depth: int, tolerance, floor):
+def depth_formula(u_final, s, u0, depth: int, tau):
+    """The learning time the check compares with: the closed form at N = 2, the quadrature else."""
+    return (learning_time(u_final, s, u0, tau) if depth == 2
+            else depth_learning_time(u_final, s, u0, depth, tau))
+
+
+def wrong_formula(u_final, s, u0, depth: int, tau):
+    """The controls' formula: (tau/s) ln[...] (the 1/2 lost) at N = 2, and the two-layer closed
+    form for N >= 3 (the depth ignored)."""
+    return 2 * learning_time(u_final, s, u0, tau) if depth == 2 else learning_time(
+        u_final, s, u0, tau)
+
+
+def hitting_times(config: NumericConfig, estimate: FlowEstimate, depth: int, tolerance, floor,
+                  formula=depth_formula):
     rows, residual, slowest = [], mp.zero, mp.inf
     for alpha, (s, u0) in enumerate(config.modes):
         u_final = config.learned_fraction * mp.mpf(s)
         values = [state[alpha] for state in estimate.fine.states]
         hit = hitting_time(mode_field([s], depth, config.tau), estimate.fine.times, values,
                            u_final, tolerance)
-        formula = (learning_time(u_final, s, u0, config.tau) if depth == 2
-                   else depth_learning_time(u_final, s, u0, depth, config.tau))
-        residual = max(residual, abs(hit - formula))
+        predicted = formula(u_final, s, u0, depth, config.tau)
+        residual = max(residual, abs(hit - predicted))
         slowest = min(slowest, depth_rate(u_final, s, depth, config.tau))
-        rows.append((depth, s, u0, float(hit), float(formula), float(abs(hit - formula))))
+        rows.append((depth, s, u0, float(hit), float(predicted), float(abs(hit - predicted))))
     time_tolerance = pathwise_error(estimate) / slowest + floor
     return HittingTimes(float(residual), float(time_tolerance), tuple(rows))
 
@@ -226,20 +249,34 @@ def verify(s: Session) -> None:
         tolerance = mp.mpf(10) ** -(s.precision - TOLERANCE_DIGITS_MARGIN)
         estimates = integrate_depths(setup, tolerance, s.progress)
         two = closed_form_comparison(setup, estimates[2], floor)
+        deeper = min(setup.depths)
         s.identity("closed-form-vs-flow",
                    "the integrated two-layer ODE tau du/dt = 2u(s - u) equals u(t) = s e^{2st/tau} / "
                    "(e^{2st/tau} - 1 + s/u_0) at every macro-step time (residual max |u - closed "
                    "form|, tolerance: step-halving error + floor)", two.residual, two.tolerance,
-                   values=two.values)
+                   values=two.values,
+                   controls={"the closed form with rate s (tau du/dt = u(s - u))":
+                             closed_form_comparison(setup, estimates[2], floor,
+                                                    slow_closed_form).residual,
+                             f"the depth-{deeper} flow against the two-layer closed form":
+                             closed_form_comparison(setup, estimates[deeper], floor).residual})
         for depth in s.progress(setup.depths, "mpmath: depth-N quadrature"):
             deep = quadrature_comparison(setup, estimates[depth], depth, floor)
             s.identity(f"depth-{depth}-flow-vs-quadrature", quadrature_statement(depth),
-                       deep.residual, deep.tolerance, values=deep.values)
+                       deep.residual, deep.tolerance, values=deep.values,
+                       controls={"the quadrature of the two-layer equation 2u(s - u) (depth "
+                                 "ignored)": quadrature_comparison(setup, estimates[depth], depth,
+                                                                   floor, model_depth=2).residual})
         hits = {depth: hitting_times(setup, estimates[depth], depth, tolerance, floor)
                 for depth in (2, *setup.depths)}
         for depth, hit in hits.items():
+            wrong = hitting_times(setup, estimates[depth], depth, tolerance, floor,
+                                  formula=wrong_formula)
             s.identity(f"hitting-time-depth-{depth}", hitting_statement(setup, depth),
-                       hit.residual, hit.tolerance)
+                       hit.residual, hit.tolerance,
+                       controls={("the learning time (tau/s) ln[...] (without the 1/2)"
+                                  if depth == 2 else "the two-layer learning time (depth "
+                                  "ignored)"): wrong.residual})
         s.figure("mpmath-modes", "Two-layer mode ODE at mpmath precision vs the closed form",
                  (_trajectory_panel(setup, estimates[2]),))
     s.table("mpmath-hitting-times", "Integrated hitting times of u_f vs the formula",
