@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp
 
+from optverify.kit import Verdict
 from optverify.numerics.precision import BELOW_PRECISION
 from optverify.theorems.linear_interpolation import experiment, numeric, statement
 from optverify.theorems.linear_interpolation.paths import (
@@ -137,3 +138,78 @@ def test_clopper_pearson_interval_decides_usually():
     interval = experiment.clopper_pearson(12, 20)
     assert interval.low < 0.5 < interval.high
     assert experiment.clopper_pearson(20, 20).low == pytest.approx(0.025 ** (1 / 20))
+
+
+# --- negative controls (optverify issue 9) --------------------------------------------------
+
+
+def test_threshold_is_the_claimed_bound_and_fixed():
+    assert statement.MAIN_BOUND.rhs == statement.MONOTONE_THRESHOLD == sympy.Rational(9, 10)
+    assert experiment.THRESHOLD == 0.9
+
+
+def test_main_check_rejects_the_alternative_fractions_at_the_quick_sweeps_size():
+    """The quick sweep has 8 families x 24 seeds = 192 paths: a true fraction 0.55 or 0.8 is
+    violated there, while all-monotone and a fraction just under the threshold are not."""
+    paths = 8 * experiment.InterpolationConfig.quick().seeds
+    controls = experiment.fraction_controls(paths)
+    assert controls == {"a true fraction 0.55": (106, 192), "a true fraction 0.8": (154, 192)}
+    for observed in controls.values():
+        assert experiment.judge_fraction(observed).verdict is Verdict.VIOLATED
+    assert experiment.judge_fraction((192, 192)).verdict is Verdict.CONSISTENT
+    assert experiment.judge_fraction((168, 192)).verdict is Verdict.CONSISTENT  # 0.875
+    assert experiment.judge_fraction((12, 20)).verdict is Verdict.VIOLATED
+
+
+def test_counter_example_check_can_fail():
+    """The counter-example's judge says violated when no candidate is non-monotone and for the
+    monotone control path (it no longer raises instead)."""
+    assert statement.search_counter_example((sympy.Rational(1, 2),)) is None
+    assert statement.judge_counter_example(None).verdict is Verdict.VIOLATED
+    monotone_path = statement.scalar_path(statement.MONOTONE_START)
+    assert monotone_path.bump.height == 0
+    assert statement.judge_counter_example(monotone_path).verdict is Verdict.VIOLATED
+    example = statement.search_counter_example()
+    assert statement.judge_counter_example(example).verdict is Verdict.CONSISTENT
+    assert statement.search_counter_example(()) is None
+
+
+def test_symbolic_controls_are_false_identities():
+    assert statement.at_witness(statement.quadratic_path(value_power=1).value) != 0
+    assert statement.at_witness(statement.quadratic_path(slope_power=2).slope) != 0
+    general = statement.general_scalar_path()
+    assert sympy.expand(statement.quartic_residual(general)) == sympy.zeros(2, 1)
+    assert statement.at_witness(statement.quartic_residual(general, half=1)) != sympy.zeros(2, 1)
+
+
+def test_numeric_controls_through_the_same_computations():
+    with mp.workdps(40):
+        floor = mp.mpf(10) ** -30
+        control = numeric.scalar_path_statistics(statement.MONOTONE_START, 101)
+        assert control.margin >= 0 and control.bump == 0
+        assert numeric.judge_not_monotone(control.margin, floor).verdict is Verdict.VIOLATED
+        example = numeric.counter_example_path(101)
+        assert numeric.judge_not_monotone(example.statistics.margin,
+                                          floor).verdict is Verdict.CONSISTENT
+        assert example.residual < floor < example.grid_residual
+        rng = np.random.default_rng(0)
+        instance = numeric.random_instance(rng, 2, 3, 0.5)
+        ends = numeric.gradient_descent(instance.starts, instance.target, 20, mp.mpf("0.1"))
+        third = mp.mpf(1) / 3
+        assert numeric.slope_twin_residual(instance.starts, ends, instance.target, third) < 1e-20
+        assert numeric.slope_twin_residual(instance.starts, ends, instance.target, third,
+                                           terms=1) > 1e-6
+
+
+def test_symbolic_and_numeric_layers_reject_every_control():
+    from optverify.kit import Layer, RunConfig, run_layer
+
+    for verify, layer, config in ((statement.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
+                                  (numeric.verify, Layer.NUMERIC,
+                                   RunConfig(quick=True, precision=30))):
+        result = run_layer(verify, layer, config)
+        for check in result.checks:
+            if check.decisive:
+                assert check.controls, check.name
+                assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.name
+                assert check.verdict is Verdict.CONSISTENT, check.name

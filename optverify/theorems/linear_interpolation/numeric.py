@@ -7,6 +7,10 @@ dl/dalpha = <P(alpha) - Phi, sum_i W_N..W_(i+1) D_i W_(i-1)..W_1> exactly (produ
 per path: the monotonicity margin min_alpha -dl/dalpha and the largest bump
 max_alpha [l(alpha) - min_(alpha' <= alpha) l(alpha')], for the symbolic counter-example and for
 GD-trained nets from small random inits.
+
+Negative controls (optverify issue 9), through the same computations: the bump read off the grid's
+highest point without refining the root, the monotone path (1/2, 1/2) -> (1, 1) for the
+non-monotonicity check, and the product rule with only the first layer's term.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from dataclasses import dataclass
 import sympy
 from mpmath import mp
 
-from optverify.kit import Session, Verdict
+from optverify.kit import Judgement, Session, Verdict
 from optverify.theorems.linear_interpolation.statement import (
     MINIMIZER,
+    MONOTONE_START,
+    MONOTONE_THRESHOLD,
     find_counter_example,
 )
 
@@ -64,14 +70,16 @@ class DeepLinearInstance:
 @dataclass(frozen=True)
 class CounterExamplePath:
     """The symbolic counter-example in mpmath: its grid statistics, the root alpha* of the exact
-    dl/dalpha started from the grid's highest point, and residual = |l(alpha*) - l(0) - sympy's
-    exact bump|."""
+    dl/dalpha started from the grid's highest point, residual = |l(alpha*) - l(0) - sympy's
+    exact bump| and grid_residual = |l(grid top) - l(0) - sympy's bump| (the control: no root
+    refinement)."""
 
     start: tuple
     statistics: PathStatistics
     alpha_star: mp.mpf
     alpha_star_sympy: str
     residual: mp.mpf
+    grid_residual: mp.mpf = mp.zero
 
     @property
     def values(self) -> dict[str, float | str]:
@@ -82,8 +90,8 @@ class CounterExamplePath:
 @dataclass(frozen=True)
 class TrainedPath:
     """The straight path of one GD-trained deep linear net: its grid statistics, the product-rule
-    slope against mpmath's numerical derivative at alpha = 1/3, and whether it is monotone (bump
-    within the floor times max l)."""
+    slope against mpmath's numerical derivative at alpha = 1/3 (and the first-layer-only control,
+    `partial_slope_residual`), and whether it is monotone (bump within the floor times max l)."""
 
     width: int
     depth: int
@@ -91,6 +99,7 @@ class TrainedPath:
     statistics: PathStatistics
     slope_residual: mp.mpf
     monotone: bool
+    partial_slope_residual: mp.mpf = mp.zero
 
     def row(self) -> tuple:
         statistics = self.statistics
@@ -119,12 +128,13 @@ def path_loss(starts: list, ends: list, target: mp.matrix, alpha):
     return frobenius_inner(residual, residual) / 2
 
 
-def path_slope(starts: list, ends: list, target: mp.matrix, alpha):
-    """Exact dl/dalpha by the product rule."""
+def path_slope(starts: list, ends: list, target: mp.matrix, alpha, terms: int | None = None):
+    """Exact dl/dalpha by the product rule (all layers' terms; `terms` = 1 keeps only the first
+    layer's, the false alternative of the product-rule check)."""
     layers = path_point(starts, ends, alpha)
     residual = product(layers) - target
     derivative = mp.zeros(target.rows, target.cols)
-    for i, (s, e) in enumerate(zip(starts, ends)):
+    for i, (s, e) in enumerate(list(zip(starts, ends))[:terms]):
         derivative += product(layers[:i] + [e - s] + layers[i + 1:])
     return frobenius_inner(residual, derivative)
 
@@ -149,10 +159,12 @@ def gradient_descent(starts: list, target: mp.matrix, steps: int, learning_rate)
     return layers
 
 
-def slope_twin_residual(starts: list, ends: list, target: mp.matrix, alpha):
-    """|exact product-rule slope - mpmath's numerical derivative of the path loss| at alpha."""
+def slope_twin_residual(starts: list, ends: list, target: mp.matrix, alpha,
+                        terms: int | None = None):
+    """|exact product-rule slope - mpmath's numerical derivative of the path loss| at alpha
+    (`terms`: see `path_slope`)."""
     numerical = mp.diff(lambda a: path_loss(starts, ends, target, a), alpha)
-    return abs(path_slope(starts, ends, target, alpha) - numerical)
+    return abs(path_slope(starts, ends, target, alpha, terms) - numerical)
 
 
 def path_statistics(starts: list, ends: list, target: mp.matrix,
@@ -196,9 +208,23 @@ def counter_example_path(grid_points: int) -> CounterExamplePath:
     grid_top = mp.mpf(max(range(len(losses)), key=losses.__getitem__)) / (len(losses) - 1)
     critical = mp.findroot(lambda a: path_slope(starts, ends, one, a), grid_top)
     peak_bump = path_loss(starts, ends, one, critical) - losses[0]
-    exact = example.bump.height
+    exact = mp.mpf(example.bump.height.p) / example.bump.height.q
+    grid_bump = path_loss(starts, ends, one, grid_top) - losses[0]
     return CounterExamplePath(example.start, statistics, critical, str(example.bump.alpha),
-                              abs(peak_bump - mp.mpf(exact.p) / exact.q))
+                              abs(peak_bump - exact), abs(grid_bump - exact))
+
+
+def scalar_path_statistics(start: tuple, grid_points: int) -> PathStatistics:
+    """The grid statistics of the scalar path start -> (1, 1) (e.g. the monotone control)."""
+    return path_statistics([scalar(v) for v in start], [scalar(v) for v in MINIMIZER],
+                           mp.matrix([[1]]), grid_points)
+
+
+def judge_not_monotone(margin, floor) -> Judgement:
+    """Not monotone: the margin min_alpha -dl/dalpha is below -floor."""
+    verdict = Verdict.CONSISTENT if margin < -floor else Verdict.VIOLATED
+    return Judgement(verdict, f"margin min -dl/dalpha = {float(margin):.6g} against -{mp.nstr(floor, 3)}",
+                     {"margin": float(margin)})
 
 
 def trained_path(rng, width: int, depth: int, index: int, settings: NumericConfig,
@@ -208,9 +234,11 @@ def trained_path(rng, width: int, depth: int, index: int, settings: NumericConfi
     finals = gradient_descent(instance.starts, instance.target, settings.gd_steps,
                               mp.mpf(settings.learning_rate))
     statistics = path_statistics(instance.starts, finals, instance.target, settings.grid_points)
-    residual = slope_twin_residual(instance.starts, finals, instance.target, mp.mpf(1) / 3)
+    third = mp.mpf(1) / 3
+    residual = slope_twin_residual(instance.starts, finals, instance.target, third)
+    partial = slope_twin_residual(instance.starts, finals, instance.target, third, terms=1)
     return TrainedPath(width, depth, index, statistics, residual,
-                       statistics.bump <= floor * max(statistics.losses))
+                       statistics.bump <= floor * max(statistics.losses), partial)
 
 
 def verify(s: Session) -> None:
@@ -223,13 +251,17 @@ def verify(s: Session) -> None:
         "counter-example-bump",
         f"the counter-example {tuple(example.start)} -> (1, 1): l(alpha*) - l(0) at the root "
         "alpha* of the exact dl/dalpha equals sympy's exact bump",
-        float(example.residual), values=example.values)
-    s.check(
+        float(example.residual), values=example.values,
+        controls={"the bump read off the grid's highest point (no root refinement)":
+                  float(example.grid_residual)})
+    monotone_control = scalar_path_statistics(MONOTONE_START, settings.grid_points)
+    s.decide(
         "counter-example-not-monotone",
         "on the fine grid, the counter-example's monotonicity margin min_alpha -dl/dalpha is "
-        "negative beyond the precision floor",
-        Verdict.CONSISTENT if margin < -floor else Verdict.VIOLATED,
-        f"margin {float(margin):.6g}, grid bump {float(bump):.6g}",
+        f"negative beyond the precision floor (grid bump {float(bump):.6g})",
+        lambda observed: judge_not_monotone(observed, floor), margin,
+        controls={f"the monotone path {tuple(MONOTONE_START)} -> (1, 1)":
+                  monotone_control.margin},
         values={"margin": float(margin), "grid_bump": float(bump)})
     paths = [trained_path(rng, width, depth, index, settings, floor)
              for width, depth in s.progress(settings.families, "GD-trained deep linear paths")
@@ -238,14 +270,16 @@ def verify(s: Session) -> None:
         "path-slope-product-rule",
         "exact product-rule dl/dalpha equals mpmath's numerical derivative of the path loss "
         "at alpha = 1/3 (all trained instances)",
-        float(max(path.slope_residual for path in paths)))
+        float(max(path.slope_residual for path in paths)),
+        controls={"the product rule with only the first layer's term":
+                  float(max(path.partial_slope_residual for path in paths))})
     monotone = sum(int(path.monotone) for path in paths)
-    s.inequality(
+    s.proportion(
         "trained-monotone-fraction",
         "fraction of GD-trained deep linear paths (small random inits) that are monotone on the "
-        "grid (bump <= 10^-(digits-10) max l) is >= 1/2",
-        monotone / len(paths) - 0.5, decisive=False,
-        values={"monotone": monotone, "paths": len(paths)})
+        f"grid (bump <= 10^-(digits-10) max l) is >= {MONOTONE_THRESHOLD} (reported, not "
+        "decisive: few paths)",
+        monotone, len(paths), float(MONOTONE_THRESHOLD), decisive=False)
     s.table("trained-paths", "Straight paths of GD-trained deep linear nets (mpmath)",
             ("width", "depth", "instance", "l(0)", "l(1)", "margin min -dl/dalpha",
              "largest bump", "monotone"), [path.row() for path in paths])
