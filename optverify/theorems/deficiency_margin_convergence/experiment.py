@@ -793,7 +793,8 @@ def _record_long_run(s: Session, run: long_runs.LongRun) -> None:
                  "of the proof, implied by the lemma's monotone loss and the Weyl margin claim of "
                  "the symbolic layer; a stopped or slower run keeps the margin too, so no false "
                  "alternative of Theorem 1 breaks it)",
-                 float((run.sigmas - run.margins).min()), tolerance, decisive=False)
+                 float((run.sigmas - run.margins).min()),
+                 64 * machine_epsilon("float64") * run.target_norm, decisive=False)
     s.inequality(f"long-run-envelope-{key}",
                  f"{head}: Theorem 1's linear convergence l(t) <= l(0) (1 - eta c^{{2(N-1)/N}})^t "
                  "at every step (margin min_t [l(0)(1 - x)^t - l(t)] / l(0), tolerance 64 eps)",

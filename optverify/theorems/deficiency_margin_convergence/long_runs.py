@@ -161,7 +161,8 @@ class LongRun:
                 "max l(T)/l(0)": float(self.final_ratio.max()),
                 "c (min over instances)": float(self.margins.min()),
                 "guaranteed decrease eta c^p (min)": float(self.guaranteed.min()),
-                "instances": int(self.losses.shape[1]), "dtype": "float64"}
+                "instances": int(self.losses.shape[1]), "dtype": "float64",
+                "reached 1e-6 l(0) within Theorem 1's T(1e-6 l(0))": str(self.reached)}
 
 
 def _steps_depth2(factors, target, eta: float, history: torch.Tensor) -> None:

@@ -144,6 +144,12 @@ def limit_judge(value: sympy.Expr):
     return judge
 
 
+def _exact_fields(value: sympy.Expr, expected) -> dict:
+    """The residual 0 (tolerance 0) of an exact sympy comparison, as the report records it."""
+    exact = compare_limit(value, sympy.sympify(expected)).exact
+    return {"residual": 0.0 if exact else None, "tolerance": 0.0}
+
+
 WRONG_POWER = 2 - sympy.Rational(1, 1) / DEPTH
 """The controls' wrong depth power u^{2 - 1/N} in place of u^{2 - 2/N}."""
 
@@ -174,12 +180,14 @@ def verify(s: Session) -> None:
     s.decide("learning-time-small-epsilon",
              "from u_0 = eps to u_f = s - eps: t / ((tau/s) ln(s/eps)) -> 1 as eps -> 0, i.e. "
              "t = O(tau/s) ln(s/eps) with leading constant 1", limit_judge(ratio), 1,
+             **_exact_fields(ratio, 1),
              controls={"the leading order (tau/(2s)) ln(s/eps) (ratio 1/2)": sympy.Rational(1, 2),
                        "the leading order (2 tau/s) ln(s/eps) (ratio 2)": 2})
     exponent = scale_exponent()
     s.decide("learning-time-exponent",
              "at u_0 = c_0 s, u_f = c_f s (symbolic c_0, c_f, s, tau): d ln t / d ln s = -1 "
              "(learning time ~ 1/s)", limit_judge(exponent), -1, main=True,
+             **_exact_fields(exponent, -1),
              controls={"learning time ~ 1/s^2": -2, "learning time ~ 1/sqrt(s)":
                        sympy.Rational(-1, 2)})
     s.zero("saxe-depth-form",
