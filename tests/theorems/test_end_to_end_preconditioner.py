@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.kit import Layer, RunConfig, Session, Verdict
+from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
 from optverify.numerics.deep_linear import (
     balanced_factors,
     balanced_factors_mp,
@@ -46,8 +46,10 @@ from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     single_output_direction_mp,
     vec,
 )
+from optverify.verdict import symbolic_zero_check
 from optverify.verify.runner import run_claim
 from tests.strategies import balanced_deep_linear_nets
+from tests.test_registry import assert_every_decisive_check_can_say_no
 
 MP_DIGITS = 50
 MP_FLOOR = 10.0 ** (-(MP_DIGITS - 10))
@@ -299,6 +301,12 @@ def test_quick_run_is_consistent_on_every_decisive_check():
     assert main == {"theorem1-identity-n2-2x2", "theorem1-identity-n3-2x2",
                     "theorem1-velocity-residual"}
     assert all(check.bound == CLAIM.bound for check in result.main_checks)
+    assert_every_decisive_check_can_say_no(result)
+    labelled = {c.name: (c.decisive, c.sanity) for c in result.checks}
+    assert labelled["single-output-n2-quadratic-curl"] == (False, False)
+    assert labelled["circulation-n2-quadratic-loss"] == (False, False)
+    assert labelled["preconditioner-psd-rank-deficient"] == (False, True)
+    assert "width-control-unbalanced" not in labelled  # now the width check's negative control
 
 
 @pytest.mark.slow
@@ -319,3 +327,136 @@ def test_full_run_is_consistent_on_every_decisive_check():
 def test_experiment_config_rejects_bad_parameters(change):
     with pytest.raises(ValueError):
         replace(experiment.ExperimentConfig.quick(), **change)
+
+
+# ---------------------------------------------------------------- negative controls
+
+
+def _violated(expression) -> bool:
+    return symbolic_zero_check("control", "control", expression).verdict is Verdict.VIOLATED
+
+
+@pytest.mark.parametrize(("depth", "rotations"), [(2, True), (3, False)])
+def test_theorem1_controls_are_exact_counterexamples(depth, rotations):
+    controls = statement._theorem1_controls(depth, 2, 2, rotations)
+    assert len(controls) == 2 and all(_violated(value) for value in controls.values())
+
+
+def test_the_claimed_identity_vanishes_at_the_witness_point():
+    raw = statement.velocity_difference(2, 2, 2, cancel=False)
+    assert all(sympy.simplify(entry) == 0 for entry in statement.at_witness(raw))
+
+
+def test_wrong_root_power_and_wrong_eigenvalues_are_exact_counterexamples():
+    assert _violated(statement.at_witness(statement.root_difference(3, 2, 2, 2, cancel=False)))
+    wrong = statement.eigen_equation_difference(2, 2, 2, left_shift=1, cancel=False)
+    assert _violated(statement.at_witness(wrong))
+
+
+def test_lower_bound_judge_proves_the_claim_and_finds_counterexamples():
+    claim = {depth: statement.eigenvalue_margins(depth) for depth in (2, 3, 4)}
+    assert statement.judge_margins(claim).verdict is Verdict.CONSISTENT
+    doubled = {depth: statement.eigenvalue_margins(depth, floor_factor=2) for depth in (2, 3)}
+    assert statement.judge_margins(doubled).verdict is Verdict.VIOLATED
+    squared = {3: statement.eigenvalue_margins(3, floor_exponent=6)}
+    assert statement.judge_margins(squared).verdict is Verdict.VIOLATED
+
+
+def test_lower_bound_judge_is_inconclusive_on_a_non_negative_polynomial_with_a_negative_coefficient():
+    m, a, b = statement.MARGIN_VARIABLES
+    judgement = statement.judge_margins({2: [sympy.expand((a - b) ** 2 + m)]})
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+
+
+def test_curl_roots_judge_rejects_rules_curl_free_at_no_depth():
+    assert statement.judge_curl_roots(statement.curl_coefficient()).verdict is Verdict.CONSISTENT
+    weight_n = statement.curl_coefficient(lambda depth: depth)
+    assert statement.judge_curl_roots(weight_n).verdict is Verdict.VIOLATED
+    # roots (3 +- sqrt 5)/2: 2.618 is no depth (int() of it would have been taken for N = 2)
+    exponent = statement.curl_coefficient(norm_exponent=lambda depth: 2 - 1 / depth)
+    assert statement.curl_coefficient_roots(exponent).gradient_depths == ()
+    assert statement.judge_curl_roots(exponent).verdict is Verdict.VIOLATED
+
+
+def test_single_output_curl_and_potential_controls_are_exact_counterexamples():
+    assert _violated(statement.at_witness(
+        statement.single_output_difference(3, projection_weight=3, cancel=False)))
+    assert _violated(statement.at_curl_witness(
+        statement.curl_closed_form_difference(1, simplify=False)))
+    potential = statement.linear_n2_potential_difference(3, simplify=False)
+    assert _violated(potential.applyfunc(statement.at_curl_witness))
+    assert set(statement.linear_n2_potential_difference()) == {0}
+
+
+def test_quadratic_curl_check_can_fail():
+    quadratic = statement.anisotropic_n2_curl()
+    assert quadratic.difference == 0
+    x, y = sympy.symbols("x y", real=True)
+    wrong = quadratic.curl - (1 + sympy.Symbol("kappa", positive=True)) * x * y
+    assert symbolic_zero_check("c", "c", wrong).verdict is not Verdict.CONSISTENT
+
+
+def test_velocity_residual_controls_are_far_above_the_floor():
+    with mp.workdps(MP_DIGITS):
+        rng = np.random.default_rng(0)
+        measured = numeric.velocity_residual(numeric.InstanceShape(2, 2, (2,), 2, 0.1), rng)
+    assert measured.residual <= MP_FLOOR
+    assert set(measured.controls) == set(numeric.THEOREM1_CONTROLS)
+    assert min(measured.controls.values()) > 1e-3
+
+
+def test_spectrum_controls_and_relative_lower_bound_margins():
+    with mp.workdps(MP_DIGITS):
+        rng = np.random.default_rng(1)
+        square = numeric.spectrum_result(numeric.InstanceShape(2, 2, (2,), 2), rng)
+        wide = numeric.spectrum_result(numeric.InstanceShape(2, 4, (3, 3, 2), 2), rng)
+        deficient = numeric.spectrum_result(numeric.InstanceShape(3, 3, (2, 2, 2, 3), 2), rng)
+    assert square.wrong_eigenvalue_residual > 1e-3 and square.wrong_eigenvector_residual > 1e-3
+    assert square.full_rank and wide.full_rank and not deficient.full_rank
+    found = numeric.NumericMeasurements((), (square, wide, deficient), (), {}, {}, None)
+    assert abs(found.lower_bound_margin()) <= MP_FLOOR  # attained by the non-square instance
+    assert found.lower_bound_margin(2.0) == pytest.approx(-1.0, abs=1e-12)
+    assert abs(found.rank_deficient_margin) <= MP_FLOOR
+
+
+def test_single_output_control_and_circulation_judge():
+    with mp.workdps(MP_DIGITS):
+        residual, control = numeric.single_output_residual(3, 2, np.random.default_rng(2),
+                                                           control=True)
+        judge = numeric.circulation_judge(MP_FLOOR)
+        n2 = numeric.circulation(2, numeric.linear_gradient)
+        n3 = numeric.circulation(3, numeric.linear_gradient)
+    assert residual <= MP_FLOOR < control
+    assert judge(n3).verdict is Verdict.CONSISTENT
+    assert judge(n2).verdict is Verdict.VIOLATED
+
+
+def test_green_twin_control_uses_the_wrong_coefficient():
+    with mp.workdps(20):
+        twin = numeric.green_twin(3)
+    assert twin.residual <= 1e-10 < twin.wrong_residual
+
+
+def test_unbalanced_inits_make_the_one_step_error_first_order():
+    settings_ = experiment.ExperimentConfig.quick()
+    sampler = experiment.Sampler.of(_experiment_session(), "test")
+    errors = experiment.one_step_errors(sampler, (3, 2, 3), settings_,
+                                        experiment.UNBALANCED_DELTA).errors
+    slope = np.polyfit(np.log(settings_.etas), np.log(errors.mean(axis=1)), 1)[0]
+    assert abs(slope - 1) < 0.1
+
+
+def test_float32_runs_sweep_resolvable_step_sizes():
+    quick = experiment.ExperimentConfig.quick()
+    assert quick.for_dtype("float64") is quick
+    assert quick.for_dtype("float32").etas == quick.float32_etas
+    assert min(quick.float32_etas) > 0.5 * 4 * np.finfo(np.float32).eps ** 0.5
+
+
+def test_numeric_layer_controls_are_all_violated():
+    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=MP_DIGITS),
+                       claim_bound=CLAIM.bound)
+    for check in result.checks:
+        if check.decisive:
+            assert check.controls and all(k.verdict is Verdict.VIOLATED for k in check.controls), (
+                check.name, check.controls)

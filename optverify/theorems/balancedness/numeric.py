@@ -41,6 +41,10 @@ from optverify.numerics.flow import (
 )
 from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
 
+CONTROL_TOLERANCE_DIGITS = 16
+"""The wrong-velocity control flow is integrated at the ladder's tolerance 10^-16 (its drift is
+O(0.1), so integration error of 10^-16 cannot decide its verdict, and it stays cheap)."""
+
 TOLERANCE_DIGITS_MARGIN = 6
 """The extrapolation stops when successive extrapolants agree to 10^-(digits - 6), just above the
 rounding level, so the integration error sits at a few orders above 10^-digits."""
@@ -262,6 +266,40 @@ def flow_runs(setup: NumericConfig, instance: NumericInstance) -> dict[str, Flow
     }
 
 
+def layer_wise_rates(field: Callable, shapes) -> Callable:
+    """The negative control's wrong velocity: `field` with layer j's velocity multiplied by j
+    (learning rates eta_j = j eta), no longer the gradient flow of one L^N, so C_j is not
+    conserved; integrated and measured exactly like the gradient flow."""
+    sizes = [rows * cols for rows, cols in shapes]
+    weights = np.concatenate([np.full(size, mp.mpf(j + 1), dtype=object)
+                              for j, size in enumerate(sizes)])
+
+    def wrong(t, state: np.ndarray) -> np.ndarray:
+        return field(t, state) * weights
+
+    return wrong
+
+
+def naive_factors(product: mpmath.matrix, widths: Sequence[int]) -> list[mpmath.matrix]:
+    """The negative control of Procedure 1: W_N = A (embedded), every other layer an identity
+    embedding. W_N ... W_1 = A still, but the factors are unbalanced and their singular values
+    are not those of A^(1/N)."""
+    depth = len(widths) - 1
+    factors = []
+    for j in range(1, depth + 1):
+        rows, cols = widths[j], widths[j - 1]
+        layer = mp.zeros(rows, cols)
+        if j == depth:
+            for r in range(product.rows):
+                for c in range(min(product.cols, cols)):
+                    layer[r, c] = product[r, c]
+        else:
+            for i in range(min(rows, cols)):
+                layer[i, i] = mp.one
+        factors.append(layer)
+    return factors
+
+
 def integrator_tolerance(digits: int) -> mpmath.mpf:
     """10^-(digits - TOLERANCE_DIGITS_MARGIN), the extrapolation's stopping tolerance."""
     return mp.mpf(10) ** (-(digits - TOLERANCE_DIGITS_MARGIN))
@@ -275,6 +313,12 @@ class NumericMeasurements:
     measured: each flow run's drift measurement.
     ladder: k -> the drift measurement of the unbalanced flow at the looser tolerance 10^-k.
     decay_panel: ||C_j(t)||_F along the weight-decay run against exp(-2 eta lambda t).
+    naive_procedure: the residuals of the naive factorization (`naive_factors`), the control of
+        Procedure 1.
+    wrong_flow: the drift of the wrong-velocity flow (`layer_wise_rates`) from the balanced and
+        the unbalanced factors, measured like the gradient flow's.
+    wrong_decay: the weight-decay run's deviation from wrong predictions: 'exp(-eta lambda t)'
+        (the constant 1 for 2) and 'constant' (C_j conserved despite the weight decay).
     """
 
     procedure: ProcedureResidual
@@ -282,10 +326,18 @@ class NumericMeasurements:
     measured: dict[str, DriftMeasurement]
     ladder: dict[int, DriftMeasurement]
     decay_panel: Panel
+    naive_procedure: ProcedureResidual
+    wrong_flow: dict[str, DriftMeasurement]
+    wrong_decay: dict[str, DriftMeasurement]
 
     @property
     def worst_ladder_ratio(self) -> float:
         return max(m.drift / m.tolerance for m in self.ladder.values())
+
+    @property
+    def wrong_flow_ratio(self) -> float:
+        """The ladder's drift / tolerance ratio for the wrong-velocity flow (its control)."""
+        return max(m.drift / m.tolerance for m in self.wrong_flow.values())
 
 
 def measure_all(setup: NumericConfig, instance: NumericInstance, digits: int,
@@ -309,8 +361,22 @@ def measure_all(setup: NumericConfig, instance: NumericInstance, digits: int,
     decay_panel = _trajectory_panel(estimates["weight-decay"].fine, setup.shapes, setup.eta,
                                     setup.weight_decay)
     procedure_tolerance = float(floor * max(frobenius_norm(instance.product), mp.one))
+    naive = procedure_one_residual(instance.product, naive_factors(instance.product, setup.widths))
+    wrong_flow = {}
+    for label in progress(("balanced", "unbalanced"), "mpmath: wrong-velocity flow (control)"):
+        run = runs[label]
+        estimate = integrate_with_error(
+            layer_wise_rates(run.field, setup.shapes), pack_factors(run.factors), setup.t_final,
+            setup.macro_steps, mp.mpf(10) ** -CONTROL_TOLERANCE_DIGITS)
+        wrong_flow[label] = measure(estimate, setup.shapes, _constant, floor)
+    decayed = estimates["weight-decay"]
+    wrong_decay = {
+        "exp(-eta lambda t)": measure(decayed, setup.shapes,
+                                      _decaying(setup.eta, setup.weight_decay / 2), floor),
+        "constant": measure(decayed, setup.shapes, _constant, floor),
+    }
     return NumericMeasurements(procedure, procedure_tolerance, measured, ladder,
-                               decay_panel)
+                               decay_panel, naive, wrong_flow, wrong_decay)
 
 
 def _drift_values(measurement: DriftMeasurement) -> dict:
@@ -373,6 +439,10 @@ def _drift_table(found: NumericMeasurements, digits: int) -> Table:
     )
 
 
+WRONG_FLOW = ("the flow with layer-wise rates eta_j = j eta (not one gradient flow), integrated "
+              "and measured the same way")
+
+
 def verify(s: Session) -> None:
     """Integrate the flow at s.precision digits; judge the drift against the error level."""
     setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
@@ -383,7 +453,9 @@ def verify(s: Session) -> None:
                "Procedure 1 factors of a random A are exactly balanced (C_j = 0), multiply to A, "
                "and each has the non-zero singular values of A to the power 1/N (largest of the "
                "three residuals)",
-               found.procedure.worst, found.procedure_tolerance, values=found.procedure.as_values())
+               found.procedure.worst, found.procedure_tolerance, values=found.procedure.as_values(),
+               controls={"the naive factorization W_N = A, identities below (same product, "
+                         "unbalanced)": found.naive_procedure.worst})
     flow_words = (f"under gradient flow (eta = {setup.eta}, square loss, widths {setup.widths}, "
                   f"t in [0, {setup.t_final}])")
     balanced, unbalanced = found.measured["balanced"], found.measured["unbalanced"]
@@ -391,22 +463,29 @@ def verify(s: Session) -> None:
     s.identity("flow-drift-balanced",
                "from Procedure 1 (balanced) factors, max_j,t ||C_j(t) - C_j(0)||_F "
                f"{flow_words} is at the integrator's error level",
-               balanced.drift, balanced.tolerance, main=True, values=_drift_values(balanced))
+               balanced.drift, balanced.tolerance, main=True, values=_drift_values(balanced),
+               controls={WRONG_FLOW: found.wrong_flow["balanced"].drift})
     s.identity("flow-drift-unbalanced",
                "from unbalanced Gaussian factors, max_j,t ||C_j(t) - C_j(0)||_F "
                f"{flow_words} is at the integrator's error level",
                unbalanced.drift, unbalanced.tolerance, main=True,
-               values=_drift_values(unbalanced))
+               values=_drift_values(unbalanced),
+               controls={WRONG_FLOW: found.wrong_flow["unbalanced"].drift})
     s.identity("flow-weight-decay",
                f"with weight decay lambda = {setup.weight_decay}, max_j,t ||C_j(t) - "
                f"exp(-2 eta lambda t) C_j(0)||_F {flow_words} is at the integrator's error "
-               "level", decaying.drift, decaying.tolerance, values=_drift_values(decaying))
+               "level", decaying.drift, decaying.tolerance, values=_drift_values(decaying),
+               controls={"C_j(t) = exp(-eta lambda t) C_j(0), the constant 1 for 2":
+                         found.wrong_decay["exp(-eta lambda t)"].drift,
+                         "C_j conserved despite the weight decay":
+                         found.wrong_decay["constant"].drift})
     s.identity("drift-follows-integrator-error",
                "with looser integrator tolerances 10^-k, the drift of C_j stays below the "
                "step-halving error estimate carried to C_j (plus the floor): the drift is "
                "integration error, not a failure of the invariant (residual: the worst drift / "
                "tolerance ratio, allowed 1)",
-               found.worst_ladder_ratio, 1.0, values=_ladder_values(found.ladder))
+               found.worst_ladder_ratio, 1.0, values=_ladder_values(found.ladder),
+               controls={f"{WRONG_FLOW} (its drift / tolerance ratio)": found.wrong_flow_ratio})
     s.figure("mpmath-drift", "Balancedness under mpmath gradient flow",
              (_drift_panel(found), found.decay_panel), columns=2)
     s.table(_drift_table(found, s.precision))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 
 import sympy
@@ -93,9 +94,11 @@ def balancedness_gaps(factors: Sequence[sympy.Matrix]) -> list[sympy.Matrix]:
     return [upper.T * upper - lower * lower.T for lower, upper in pairwise(factors)]
 
 
-def _stacked(matrices: Sequence[sympy.Matrix]) -> sympy.Matrix:
-    """All entries of all matrices as one column, each expanded."""
-    return sympy.Matrix([sympy.expand(entry) for matrix in matrices for entry in matrix])
+def _stacked(matrices: Sequence[sympy.Matrix], expand: bool = True) -> sympy.Matrix:
+    """All entries of all matrices as one column, each expanded (unless `expand` is False: a
+    control evaluated at a rational point needs no expansion)."""
+    return sympy.Matrix([sympy.expand(entry) if expand else entry
+                         for matrix in matrices for entry in matrix])
 
 
 @dataclass(frozen=True)
@@ -107,72 +110,167 @@ class Residuals:
     with_decay: sympy.Matrix
 
 
-def gap_flow_residuals(architecture: Architecture) -> Residuals:
-    """dC_j/dt at lambda = 0 and dC_j/dt + 2 eta lambda C_j under gradient flow, all j stacked.
+VELOCITIES = ("gradient", "layer-wise-rates", "missing-transpose")
+"""The flow's velocity: the gradient flow (the claim), or a deliberately wrong one for the negative
+controls: layer-wise learning rates eta_j = j eta (no longer one gradient flow of L^N), or the layer
+gradient with the transpose of the lower product missing, (W_N..W_{j+1})^T G (W_{j-1}..W_1)
+(defined only when every width is equal)."""
 
-    The time derivative is taken by sympy on factors that are functions of t; each dW_j/dt is then
-    replaced by the flow's velocity -eta lambda W_j - eta dL^N/dW_j.
-    """
+
+def velocity_gradients(factors: Sequence[sympy.Matrix], gradient: sympy.Matrix,
+                       velocity: str = "gradient") -> list[sympy.Matrix]:
+    """The matrices D_j in dW_j/dt = -eta lambda W_j - eta D_j: the layer gradients dL^N/dW_j for
+    the gradient flow, or those of a wrong velocity (see VELOCITIES)."""
+    if velocity == "gradient":
+        return layer_gradients(factors, gradient)
+    if velocity == "layer-wise-rates":
+        return [(j + 1) * g for j, g in enumerate(layer_gradients(factors, gradient))]
+    if velocity == "missing-transpose":
+        rows, cols = gradient.shape
+        if any(f.shape != (rows, cols) for f in factors) or rows != cols:
+            raise ValueError("the missing-transpose velocity needs equal widths")
+        return [_product(factors[j + 1:], rows).T * gradient * _product(factors[:j], cols)
+                for j in range(len(factors))]
+    raise ValueError(f"unknown velocity {velocity!r}; expected one of {VELOCITIES}")
+
+
+@cache
+def _flow_terms(architecture: Architecture, velocity: str):
+    """dC_j/dt under the flow with `velocity` (with lambda free) and C_j, on plain symbols."""
     factors = factor_matrices(architecture, TIME)
     gradient = end_to_end_gradient(architecture)
     velocities = {
         entry.diff(TIME): -STEP * (DECAY * entry + grad_entry)
-        for factor, grad in zip(factors, layer_gradients(factors, gradient))
+        for factor, grad in zip(factors, velocity_gradients(factors, gradient, velocity))
         for entry, grad_entry in zip(factor, grad)
     }
     plain = {entry: sympy.Symbol(entry.func.__name__) for factor in factors for entry in factor}
     gaps = balancedness_gaps(factors)
     derivatives = [gap.diff(TIME).subs(velocities).xreplace(plain) for gap in gaps]
-    plain_gaps = [gap.xreplace(plain) for gap in gaps]
-    without_decay = _stacked([derivative.subs(DECAY, 0) for derivative in derivatives])
+    return derivatives, [gap.xreplace(plain) for gap in gaps]
+
+
+def gap_flow_residuals(architecture: Architecture, velocity: str = "gradient",
+                       decay_constant: int = 2, expand: bool = True) -> Residuals:
+    """dC_j/dt at lambda = 0 and dC_j/dt + c eta lambda C_j (c = `decay_constant`, 2 in the
+    claim) under the flow with the given velocity (VELOCITIES), all j stacked.
+
+    The time derivative is taken by sympy on factors that are functions of t; each dW_j/dt is then
+    replaced by the flow's velocity -eta lambda W_j - eta D_j (D_j = dL^N/dW_j for the gradient
+    flow).
+    """
+    derivatives, plain_gaps = _flow_terms(architecture, velocity)
+    without_decay = _stacked([derivative.subs(DECAY, 0) for derivative in derivatives], expand)
     with_decay = _stacked(
-        [derivative + 2 * STEP * DECAY * gap for derivative, gap in zip(derivatives, plain_gaps)]
+        [derivative + decay_constant * STEP * DECAY * gap
+         for derivative, gap in zip(derivatives, plain_gaps)], expand
     )
     return Residuals(without_decay, with_decay)
 
 
-def gd_step_residuals(architecture: Architecture) -> Residuals:
-    """One GD step W_j <- W_j - eta (lambda W_j + dL^N/dW_j), all layers at once, residuals of
-    C_j(t+1) - C_j(t) = eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)                      (lambda = 0) and
-    C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)    (lambda >= 0),
-    with G_j = dL^N/dW_j at the pre-step point, all j stacked."""
+@cache
+def _step_terms(architecture: Architecture):
+    """C_j after one GD step, C_j before it, and G_{j+1}^T G_{j+1} - G_j G_j^T."""
     factors = factor_matrices(architecture)
     grads = layer_gradients(factors, end_to_end_gradient(architecture))
     stepped = [w - STEP * (DECAY * w + g) for w, g in zip(factors, grads)]
-    before, after = balancedness_gaps(factors), balancedness_gaps(stepped)
-    gradient_gaps = [
-        upper.T * upper - lower * lower.T for lower, upper in pairwise(grads)
-    ]
+    gradient_gaps = [upper.T * upper - lower * lower.T for lower, upper in pairwise(grads)]
+    return balancedness_gaps(stepped), balancedness_gaps(factors), gradient_gaps
+
+
+def gd_step_residuals(architecture: Architecture, step_power: int = 2,
+                      decay_power: int = 2, expand: bool = True) -> Residuals:
+    """One GD step W_j <- W_j - eta (lambda W_j + dL^N/dW_j), all layers at once, residuals of
+    C_j(t+1) - C_j(t) = eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)                      (lambda = 0) and
+    C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T)    (lambda >= 0),
+    with G_j = dL^N/dW_j at the pre-step point, all j stacked. `step_power` and `decay_power` (2
+    and 2 in the claim) replace the exponents of eta and of (1 - eta lambda) for the negative
+    controls; step_power = 0 drops the eta^2 term (C_j conserved by GD)."""
+    after, before, gradient_gaps = _step_terms(architecture)
+    term = STEP**step_power if step_power else 0
     with_decay = [
-        new - (1 - STEP * DECAY) ** 2 * old - STEP**2 * gap
+        new - (1 - STEP * DECAY) ** decay_power * old - term * gap
         for new, old, gap in zip(after, before, gradient_gaps)
     ]
-    return Residuals(_stacked([r.subs(DECAY, 0) for r in with_decay]), _stacked(with_decay))
+    return Residuals(_stacked([r.subs(DECAY, 0) for r in with_decay], expand),
+                     _stacked(with_decay, expand))
+
+
+def witness_point(expression: sympy.Basic) -> dict[sympy.Symbol, sympy.Rational]:
+    """A fixed exact rational point for the free symbols of `expression`: the k-th symbol in name
+    order gets (k + 2) / (k + 3), positive (so valid for eta > 0, lambda >= 0) and generic."""
+    symbols = sorted(expression.free_symbols, key=lambda symbol: symbol.name)
+    return {symbol: sympy.Rational(k + 2, k + 3) for k, symbol in enumerate(symbols)}
+
+
+def at_witness(expression: sympy.Basic) -> sympy.Basic:
+    """`expression` at `witness_point`: a false identity's residual there is a non-zero number, an
+    exact counterexample (sympy's zero test calls a non-zero polynomial in free symbols only
+    'not reduced'; a number it decides). Exact rational arithmetic, so no rounding can make a
+    true identity look false or a false one true."""
+    return expression.xreplace(witness_point(expression))
+
+
+def wrong_velocities(architecture: Architecture) -> tuple[str, ...]:
+    """The wrong velocities defined for `architecture` (missing-transpose needs equal widths)."""
+    square = len(set(architecture.widths)) == 1
+    return ("layer-wise-rates", "missing-transpose") if square else ("layer-wise-rates",)
+
+
+_VELOCITY_WORDS = {
+    "layer-wise-rates": "a flow with layer-wise rates eta_j = j eta",
+    "missing-transpose": "a flow whose layer gradient misses a transpose, "
+                         "(W_N..W_{j+1})^T G (W_{j-1}..W_1)",
+}
+WITNESS_WORDS = "residual at the rational point s_k = (k+2)/(k+3)"
 
 
 def record_identities(s: Session, architecture: Architecture) -> None:
     """The four identities of one architecture: the flow invariance (the main bound), its weight
-    decay form, and the GD one-step change without and with weight decay."""
+    decay form, and the GD one-step change without and with weight decay. Each names its false
+    alternatives, computed by the same residual function with a wrong velocity, a wrong constant
+    or a wrong exponent, and judged at a rational point where they must not vanish."""
     flow, step = gap_flow_residuals(architecture), gd_step_residuals(architecture)
     name = f"N{architecture.depth}-{architecture.label}"
-    where = f"for symbolic factors of widths {architecture.label} (N = {architecture.depth}) and a "
-    where += "free-symbol gradient G = grad L^1(W_e)"
+    where = f"scope: symbolic factors of widths {architecture.label} (N = {architecture.depth}) "
+    where += "and a free-symbol gradient G = grad L^1(W_e), i.e. every differentiable L^1"
+    wrong_flows = {velocity: gap_flow_residuals(architecture, velocity, expand=False)
+                   for velocity in wrong_velocities(architecture)}
     s.zero(f"flow-invariant-{name}",
-           f"gradient flow with lambda = 0 conserves every C_j: dC_j/dt = 0, {where}",
-           flow.plain, main=True)
+           f"gradient flow with lambda = 0 conserves every C_j: dC_j/dt = 0; {where}",
+           flow.plain, main=True,
+           controls={f"{_VELOCITY_WORDS[velocity]} ({WITNESS_WORDS})": at_witness(wrong.plain)
+                     for velocity, wrong in wrong_flows.items()})
+    wrong_constant = gap_flow_residuals(architecture, decay_constant=1, expand=False).with_decay
     s.zero(f"flow-weight-decay-{name}",
-           f"with weight decay, dC_j/dt = -2 eta lambda C_j, {where}", flow.with_decay)
+           f"with weight decay, dC_j/dt = -2 eta lambda C_j; {where}", flow.with_decay,
+           controls={f"dC_j/dt = -eta lambda C_j, the constant 1 for 2 ({WITNESS_WORDS})":
+                     at_witness(wrong_constant)})
+    conserved = gd_step_residuals(architecture, step_power=0, expand=False).plain
+    first_order = gd_step_residuals(architecture, step_power=1, expand=False).plain
     s.zero(f"gd-step-{name}",
            "one GD step changes C_j by exactly eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T), "
-           f"G_j the layer gradients, {where}", step.plain)
+           f"G_j the layer gradients; {where}", step.plain,
+           controls={f"GD conserves C_j like the flow, no eta^2 term ({WITNESS_WORDS})":
+                     at_witness(conserved),
+                     f"the change is eta (G_{{j+1}}^T G_{{j+1}} - G_j G_j^T), eta^1 for eta^2 "
+                     f"({WITNESS_WORDS})": at_witness(first_order)})
+    linear_factor = gd_step_residuals(architecture, decay_power=1, expand=False).with_decay
     s.zero(f"gd-step-weight-decay-{name}",
            "one GD step with weight decay: C_j(t+1) = (1 - eta lambda)^2 C_j(t) + "
-           f"eta^2 (G_{{j+1}}^T G_{{j+1}} - G_j G_j^T), {where}", step.with_decay)
+           f"eta^2 (G_{{j+1}}^T G_{{j+1}} - G_j G_j^T); {where}", step.with_decay,
+           controls={f"the factor (1 - eta lambda) for its square ({WITNESS_WORDS})":
+                     at_witness(linear_factor)})
 
 
 def verify(s: Session) -> None:
     """Prove the flow invariance and the GD one-step identity on small symbolic nets."""
     for architecture in s.progress(ARCHITECTURES, "sympy: balancedness identities"):
         record_identities(s, architecture)
-    s.note("The loss enters only through a matrix of free symbols G = grad L^1(W_e), so each "
-           "identity holds for every differentiable L^1.")
+    s.note("Scope of the proofs: depths N = 2 and 3, widths at most 3 (2x2x2, 2x2x2x2, "
+           "1x2x3x2); the loss enters only through a matrix of free symbols G = grad L^1(W_e), so "
+           "each identity holds for every differentiable L^1 at these sizes. Deeper or wider nets "
+           "rest on the paper's index-free argument, which these instances do not replace.")
+    s.note("Negative controls: each identity's residual is recomputed by the same function with a "
+           "deliberately wrong velocity, constant or exponent, and judged at an exact rational "
+           "point, where a false identity leaves a non-zero number.")

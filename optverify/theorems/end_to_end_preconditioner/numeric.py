@@ -15,13 +15,13 @@ terms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
 from mpmath import mp
 
-from optverify.kit import Session, Table, Verdict
+from optverify.kit import Judgement, Session, Table, Verdict
 from optverify.numerics.deep_linear import (
     balanced_factors_mp,
     end_to_end_mp,
@@ -108,28 +108,59 @@ def balanced_instance_mp(shape: InstanceShape, rng: np.random.Generator) -> list
     return [first, *factors[1:-1], last]
 
 
+THEOREM1_CONTROLS = {
+    "wrong-exponent": "the wrong exponent j/N for (j-1)/N on [W_e W_e^T]",
+    "decay-without-depth": "the weight decay term -lambda W_e without the factor N",
+    "unbalanced": "unbalanced factors of the same W_e (W_1 doubled, W_N halved: Theorem 1's "
+                  "hypothesis broken)",
+}
+
+
 @dataclass(frozen=True)
 class VelocityResidual:
     """Theorem 1 on one instance: residual |layer-wise velocity - Theorem 1|_max / ||Theorem 1||_F
-    and sigma_min of W_e (0 for a rank-deficient W_e)."""
+    and sigma_min of W_e (0 for a rank-deficient W_e); controls: the same residual for each false
+    alternative of THEOREM1_CONTROLS, on the same instance and gradient."""
 
     shape: InstanceShape
     residual: float
     sigma_min: float
+    controls: dict[str, float] = field(default_factory=dict)
+
+
+def _relative_gap(layerwise: mpmath.matrix, formula: mpmath.matrix) -> mpmath.mpf:
+    return max_abs(layerwise - formula) / max(frobenius_norm(formula), mp.one)
 
 
 def velocity_residual(shape: InstanceShape, rng: np.random.Generator) -> VelocityResidual:
     """Theorem 1's residual for the loss L^1(W) = ||W - Phi||^2 / 2 with a random Phi
-    (G = W_e - Phi)."""
+    (G = W_e - Phi), and the residuals of its negative controls (THEOREM1_CONTROLS)."""
     factors = balanced_instance_mp(shape, rng)
     end_to_end = end_to_end_mp(factors)
     grad = end_to_end - gaussian_mp(rng, shape.rows, shape.cols)
     layer_grads = layer_gradients_mp(factors, grad)
     layerwise = layerwise_velocity_mp(factors, layer_grads, shape.weight_decay)
     formula = end_to_end_velocity_mp(end_to_end, grad, shape.depth, shape.weight_decay)
-    residual = max_abs(layerwise - formula) / max(frobenius_norm(formula), mp.one)
+    residual = _relative_gap(layerwise, formula)
     sigma_min = full_spectrum_mp(end_to_end).left[min(shape.rows, shape.cols) - 1]
-    return VelocityResidual(shape, float(residual), float(sigma_min))
+    controls = {
+        "wrong-exponent": _relative_gap(layerwise, end_to_end_velocity_mp(
+            end_to_end, grad, shape.depth, shape.weight_decay, left_shift=1)),
+        "unbalanced": _relative_gap(_unbalanced_velocity(factors, grad, shape.weight_decay),
+                                    formula),
+    }
+    if shape.weight_decay:
+        controls["decay-without-depth"] = _relative_gap(layerwise, end_to_end_velocity_mp(
+            end_to_end, grad, shape.depth, shape.weight_decay, decay_depth=False))
+    return VelocityResidual(shape, float(residual), float(sigma_min),
+                            {key: float(value) for key, value in controls.items()})
+
+
+def _unbalanced_velocity(factors, grad, weight_decay) -> mpmath.matrix:
+    """The layer-wise velocity of unbalanced factors with the same product: W_1 doubled and W_N
+    halved (Theorem 1 assumes balance, so its rule no longer applies)."""
+    unbalanced = [2 * factors[0], *factors[1:-1], factors[-1] / 2]
+    return layerwise_velocity_mp(unbalanced, layer_gradients_mp(unbalanced, grad), weight_decay)
 
 
 def preconditioner_psd_power_mp(end_to_end: mpmath.matrix, depth: int) -> mpmath.matrix:
@@ -156,6 +187,28 @@ class SpectrumResult:
     eigenvector_residual: float
     min_eigenvalue: float
     lower_bound: float
+    max_eigenvalue: float = 0.0
+    wrong_eigenvalue_residual: float = 0.0
+    wrong_eigenvector_residual: float = 0.0
+
+    @property
+    def full_rank(self) -> bool:
+        return self.lower_bound > 0
+
+
+def _closed_form_residuals(preconditioner, spectrum, closed, computed, shape, scale):
+    """The worst eigenvalue gap (sorted closed form against the computed spectrum) and the worst
+    eigenvector residual ||P vec(u_r v_r'^T) - lambda_rr' vec(u_r v_r'^T)||_max, both over
+    `scale`."""
+    flat = sorted(value for row in closed for value in row)
+    eigenvalue_residual = max(abs(a - b) for a, b in zip(flat, computed)) / scale
+    eigenvector_residual = mp.zero
+    for r in range(shape.rows):
+        for s in range(shape.cols):
+            vector = vec_mp(spectrum.u[:, r] * spectrum.v[:, s].T)
+            gap = preconditioner * vector - closed[r][s] * vector
+            eigenvector_residual = max(eigenvector_residual, max_abs(gap) / scale)
+    return eigenvalue_residual, eigenvector_residual
 
 
 def spectrum_result(shape: InstanceShape, rng: np.random.Generator) -> SpectrumResult:
@@ -163,18 +216,15 @@ def spectrum_result(shape: InstanceShape, rng: np.random.Generator) -> SpectrumR
     depth = shape.depth
     preconditioner = preconditioner_psd_power_mp(end_to_end, depth)
     spectrum = full_spectrum_mp(end_to_end)
-    u, left, right, v = spectrum.u, spectrum.left, spectrum.right, spectrum.v
+    left, right = spectrum.left, spectrum.right
     closed = preconditioner_eigenvalues_mp(left, right, depth)
-    flat = sorted(value for row in closed for value in row)
     computed = sorted(mp.eigsy(preconditioner, eigvals_only=True))
-    scale = max(flat[-1], mp.one)
-    eigenvalue_residual = max(abs(a - b) for a, b in zip(flat, computed)) / scale
-    eigenvector_residual = mp.zero
-    for r in range(shape.rows):
-        for s in range(shape.cols):
-            vector = vec_mp(u[:, r] * v[:, s].T)
-            gap = preconditioner * vector - closed[r][s] * vector
-            eigenvector_residual = max(eigenvector_residual, max_abs(gap) / scale)
+    scale = max(max(value for row in closed for value in row), mp.one)
+    eigenvalue_residual, eigenvector_residual = _closed_form_residuals(
+        preconditioner, spectrum, closed, computed, shape, scale)
+    wrong = preconditioner_eigenvalues_mp(left, right, depth, left_shift=1)
+    wrong_eigenvalue, wrong_eigenvector = _closed_form_residuals(
+        preconditioner, spectrum, wrong, computed, shape, scale)
     sigma_min = left[min(shape.rows, shape.cols) - 1]
     return SpectrumResult(
         shape,
@@ -182,17 +232,26 @@ def spectrum_result(shape: InstanceShape, rng: np.random.Generator) -> SpectrumR
         float(eigenvector_residual),
         float(computed[0]),
         float(sigma_min ** (2 * mp.mpf(depth - 1) / depth)),
+        float(computed[-1]),
+        float(wrong_eigenvalue),
+        float(wrong_eigenvector),
     )
 
 
-def single_output_residual(depth: int, cols: int, rng: np.random.Generator) -> float:
-    """|Theorem 1 for k = 1 - Eq. 12| / ||Eq. 12|| at a random w, g."""
+def single_output_residual(depth: int, cols: int, rng: np.random.Generator,
+                           control: bool = False) -> float | tuple[float, float]:
+    """|Theorem 1 for k = 1 - Eq. 12| / ||Eq. 12|| at a random w, g; with `control`, also the same
+    gap for the negative control, Eq. 12 with the weight N for N - 1 on Pr_w(g)."""
     w = gaussian_mp(rng, 1, cols)
     g = gaussian_mp(rng, 1, cols)
     general = -end_to_end_velocity_mp(w, g, depth)
-    rule = single_output_direction_mp(list(w), list(g), depth)
-    scale = max(mp.sqrt(mp.fsum(x * x for x in rule)), mp.one)
-    return float(max(abs(general[0, c] - rule[c]) for c in range(cols)) / scale)
+
+    def gap(weight=None) -> float:
+        rule = single_output_direction_mp(list(w), list(g), depth, weight)
+        scale = max(mp.sqrt(mp.fsum(x * x for x in rule)), mp.one)
+        return float(max(abs(general[0, c] - rule[c]) for c in range(cols)) / scale)
+
+    return (gap(), gap(depth)) if control else gap()
 
 
 @dataclass(frozen=True)
@@ -235,12 +294,14 @@ def anisotropic_gradient(x, y):
     return x, ANISOTROPY * y
 
 
-def green_circulation(depth: int, centre=LOOP_CENTRE, radius=LOOP_RADIUS) -> mpmath.mpf:
+def green_circulation(depth: int, centre=LOOP_CENTRE, radius=LOOP_RADIUS,
+                      coefficient_shift=0) -> mpmath.mpf:
     """Green's theorem twin for the linear loss: the area integral over the disk of the curl
-    (N - 1 - (2 - 2/N)) y ||w||^{-2/N} proved in the symbolic layer."""
+    (N - 1 - (2 - 2/N)) y ||w||^{-2/N} proved in the symbolic layer (coefficient_shift = 1: the
+    negative control's wrong coefficient N - (2 - 2/N))."""
     cx, cy = mp.mpf(centre[0]), mp.mpf(centre[1])
     exponent = 2 - mp.mpf(2) / depth
-    coefficient = depth - 1 - exponent
+    coefficient = depth - 1 - exponent + coefficient_shift
     if coefficient == 0:
         return mp.zero
 
@@ -254,16 +315,20 @@ def green_circulation(depth: int, centre=LOOP_CENTRE, radius=LOOP_RADIUS) -> mpm
 @dataclass(frozen=True)
 class GreenTwin:
     """The linear loss's line integral against Green's area integral: residual |line - area| /
-    max(|area|, 1), and the area integral."""
+    max(|area|, 1), the area integral, and the residual against the area integral of the wrong
+    curl coefficient N - (2 - 2/N) (the negative control)."""
 
     residual: float
     area_integral: float
+    wrong_residual: float = 0.0
 
 
 def green_twin(depth: int) -> GreenTwin:
     line = circulation(depth, linear_gradient).value
     green = green_circulation(depth)
-    return GreenTwin(float(abs(line - green) / max(abs(green), mp.one)), float(green))
+    wrong = green_circulation(depth, coefficient_shift=1)
+    return GreenTwin(float(abs(line - green) / max(abs(green), mp.one)), float(green),
+                     float(abs(line - wrong) / max(abs(wrong), mp.one)))
 
 
 @dataclass(frozen=True)
@@ -282,13 +347,21 @@ class NumericMeasurements:
     linear: dict[int, Circulation]
     green: dict[int, GreenTwin]
     quadratic: Circulation
+    single_output_control: tuple[float, ...] = ()
+
+    def lower_bound_margin(self, factor: float = 1.0) -> float:
+        """The worst relative margin (lambda_min - c bound) / bound over the full-rank spectra
+        (sigma_min > 0), c = `factor` (1 in the claim, 2 for the negative control). Every margin
+        is relative to its own bound, so the floor it is judged against is relative too."""
+        return min((r.min_eigenvalue - factor * r.lower_bound) / r.lower_bound
+                   for r in self.spectra if r.full_rank)
 
     @property
-    def lower_bound_margin(self) -> float:
-        """The worst (lambda_min - bound) / bound over the spectra (lambda_min when the bound is
-        0)."""
-        return min((r.min_eigenvalue - r.lower_bound) / max(r.lower_bound, 1e-300)
-                   if r.lower_bound > 0 else r.min_eigenvalue for r in self.spectra)
+    def rank_deficient_margin(self) -> float:
+        """The worst lambda_min / lambda_max over the rank-deficient spectra (sigma_min = 0, where
+        the bound reads lambda_min >= 0); +inf when there are none."""
+        return min((r.min_eigenvalue / r.max_eigenvalue for r in self.spectra
+                    if not r.full_rank), default=float("inf"))
 
 
 def measure_all(s: Session, shapes, circulation_depths, green_depths) -> NumericMeasurements:
@@ -299,16 +372,20 @@ def measure_all(s: Session, shapes, circulation_depths, green_depths) -> Numeric
                        for shape in s.progress(shapes, "Theorem 1 residuals"))
     small = [shape for shape in shapes if shape.rows * shape.cols <= EIGEN_MAX_ENTRIES]
     spectra = tuple(spectrum_result(shape, rng) for shape in s.progress(small, "spectrum of P"))
-    single = tuple(single_output_residual(depth, cols, rng)
-                   for depth in SINGLE_OUTPUT_DEPTHS for cols in (2, 5))
+    single_pairs = [single_output_residual(depth, cols, rng, control=True)
+                    for depth in SINGLE_OUTPUT_DEPTHS for cols in (2, 5)]
+    single = tuple(pair[0] for pair in single_pairs)
     linear = {depth: circulation(depth, linear_gradient)
               for depth in s.progress(circulation_depths, "circulation of the k = 1 field")}
     green = {depth: green_twin(depth) for depth in green_depths}
     return NumericMeasurements(velocities, spectra, single, linear, green,
-                               circulation(2, anisotropic_gradient))
+                               circulation(2, anisotropic_gradient),
+                               tuple(pair[1] for pair in single_pairs))
 
 
 LOOP = f"the circle of radius {LOOP_RADIUS} about {LOOP_CENTRE}"
+WRONG_CLOSED_FORM = ("the closed form with sigma_r^{2j/N} for sigma_r^{2(j-1)/N} (same P, same "
+                     "instances)")
 
 
 def _circulation_verdict(value: Circulation, floor: float) -> Verdict:
@@ -317,40 +394,56 @@ def _circulation_verdict(value: Circulation, floor: float) -> Verdict:
     return Verdict.CONSISTENT if value.nonzero(floor) else Verdict.VIOLATED
 
 
+def circulation_judge(floor: float):
+    """The judge of "the circulation is non-zero": consistent when the quadrature resolves it
+    above the floor, violated when it resolves it as zero, inconclusive when the quadrature error
+    exceeds the floor."""
+    def judge(value: Circulation) -> Judgement:
+        verdict = _circulation_verdict(value, floor)
+        return Judgement(verdict, f"circulation {float(value.value):.6g} (quadrature error "
+                         f"{float(value.error):.2g}, floor {floor:.2g}): {verdict.value}",
+                         {"circulation": float(value.value),
+                          "quadrature_error": float(value.error), "floor": floor})
+    return judge
+
+
 def _record_circulations(s: Session, found: NumericMeasurements, floor: float) -> None:
     """Theorem 2 in mpmath: the k = 1 field's circulation, zero only for N = 2 and the linear
-    loss."""
+    loss. Each decisive check's control is the circulation of a field where the answer is the
+    opposite: the N = 3 field (not a gradient) for the N = 2 identity, the N = 2 field (a
+    gradient) for the N > 2 checks."""
     n2 = found.linear[2]
+    non_gradient = {depth: value for depth, value in found.linear.items() if depth > 2}
     s.identity("circulation-n2-linear-loss",
                f"N = 2, L(w) = w_x: the k = 1 field is a gradient (Phi = ||w|| w_x), so its "
                f"circulation around {LOOP} vanishes", abs(float(n2.value)), floor,
-               values={"quadrature_error": float(n2.error)})
-    for depth, value in found.linear.items():
-        if depth == 2:
-            continue
-        verdict = _circulation_verdict(value, floor)
-        s.check(f"circulation-n{depth}-linear-loss",
-                f"Theorem 2, N = {depth}: the k = 1 field for L(w) = w_x is not a gradient field: "
-                f"its circulation oint F . dw around {LOOP} (mpmath quadrature) is non-zero",
-                verdict, f"circulation {float(value.value):.6g} (quadrature error "
-                f"{float(value.error):.2g}, floor {floor:.2g}): {verdict.value}",
-                values={"circulation": float(value.value), "quadrature_error": float(value.error),
-                        "floor": floor})
+               values={"quadrature_error": float(n2.error)},
+               controls={f"the N = {depth} field (Theorem 2: not a gradient), same loop":
+                         abs(float(value.value)) for depth, value in non_gradient.items()})
+    judge = circulation_judge(floor)
+    for depth, value in non_gradient.items():
+        s.decide(f"circulation-n{depth}-linear-loss",
+                 f"Theorem 2, N = {depth}: the k = 1 field for L(w) = w_x is not a gradient "
+                 f"field: its circulation oint F . dw around {LOOP} (mpmath quadrature) is "
+                 "non-zero", judge, value,
+                 controls={"the N = 2 field (a gradient: zero circulation), same loop": n2})
     for depth, twin in found.green.items():
         s.identity(f"circulation-green-twin-n{depth}",
                    f"N = {depth}, L(w) = w_x: the line integral equals Green's area integral of "
                    "the symbolic curl (N - 1 - (2 - 2/N)) y ||w||^{-2/N} over the disk",
-                   twin.residual, floor, values={"green_integral": twin.area_integral})
+                   twin.residual, floor, values={"green_integral": twin.area_integral},
+                   controls={"Green's integral of the wrong curl coefficient N - (2 - 2/N)":
+                             twin.wrong_residual})
     quadratic = found.quadratic
+    verdict = _circulation_verdict(quadratic, floor)
     s.check("circulation-n2-quadratic-loss",
-            f"N = 2 is a gradient field only for special losses: for L(w) = (w_x^2 + "
-            f"{ANISOTROPY:g} w_y^2) / 2 the k = 1 field has non-zero circulation (curl (1 - kappa) "
-            "x y / ||w||); Theorem 2 is about N > 2; the N = 2 field has a potential for the "
-            "linear loss, not for every loss",
-            Verdict.CONSISTENT if quadratic.nonzero(floor) and quadratic.resolved(floor)
-            else Verdict.INCONCLUSIVE,
+            f"context, not Theorem 2 (which is about N > 2), so not decisive: N = 2 is a "
+            f"gradient field only for special losses: for L(w) = (w_x^2 + {ANISOTROPY:g} "
+            "w_y^2) / 2 the k = 1 field has non-zero circulation (curl (1 - kappa) x y / ||w||); "
+            "the N = 2 field has a potential for the linear loss, not for every loss "
+            "(violated if the quadrature resolves a zero circulation)", verdict,
             f"circulation {float(quadratic.value):.6g} (quadrature error "
-            f"{float(quadratic.error):.2g})", decisive=False,
+            f"{float(quadratic.error):.2g}, floor {floor:.2g}): {verdict.value}", decisive=False,
             values={"circulation": float(quadratic.value)})
 
 
@@ -386,7 +479,7 @@ def _circulation_table(found: NumericMeasurements, floor: float) -> Table:
 
 def _lower_bound_ratios(found: NumericMeasurements) -> dict:
     return {f"ratio {r.shape.describe()}": (r.min_eigenvalue / r.lower_bound
-                                            if r.lower_bound > 0 else "sigma_min = 0")
+                                            if r.full_rank else "sigma_min = 0 (sanity check)")
             for r in found.spectra}
 
 
@@ -404,26 +497,45 @@ def verify(s: Session) -> None:
                "W_N..W_{j+1} (-lambda W_j - dL/dW_j) W_{j-1}..W_1 - (-lambda N W_e - sum_j "
                "[W_e W_e^T]^{(j-1)/N} G [W_e^T W_e]^{(N-j)/N})|_max / ||rhs||_F, worst instance",
                max(v.residual for v in found.velocities), floor, main=True,
-               values={"instances": len(found.velocities)})
+               values={"instances": len(found.velocities)},
+               controls={f"{words} (same instances, same residual)":
+                         max(v.controls[key] for v in found.velocities if key in v.controls)
+                         for key, words in THEOREM1_CONTROLS.items()})
     s.identity("preconditioner-eigenvalues",
                "P_{W_e} = sum_j [W_e^T W_e]^{(N-j)/N} kron [W_e W_e^T]^{(j-1)/N} (built from Gram "
                "eigendecompositions): its eigenvalues equal sum_j sigma_r^{2(j-1)/N} "
                "sigma_r'^{2(N-j)/N} over all (r, r'); worst relative gap",
                max(r.eigenvalue_residual for r in found.spectra), floor,
-               values={"instances": len(found.spectra)})
+               values={"instances": len(found.spectra)},
+               controls={WRONG_CLOSED_FORM: max(r.wrong_eigenvalue_residual
+                                                for r in found.spectra)})
     s.identity("preconditioner-eigenvectors",
                "P_{W_e} vec(u_r v_r'^T) = lambda_{rr'} vec(u_r v_r'^T) for the full SVD of W_e; "
                "worst relative residual", max(r.eigenvector_residual for r in found.spectra),
-               floor)
+               floor, controls={WRONG_CLOSED_FORM: max(r.wrong_eigenvector_residual
+                                                       for r in found.spectra)})
+    full_rank = [r for r in found.spectra if r.full_rank]
     s.inequality("preconditioner-eigenvalue-lower-bound",
-                 "lambda_min(P_{W_e}) >= sigma_min(W_e)^{2(N-1)/N}; margin relative to the bound "
-                 "(ratio lambda_min / bound: N for square full-rank W_e, 1 (attained) for "
-                 "non-square)", found.lower_bound_margin, floor,
-                 values=_lower_bound_ratios(found))
+                 "lambda_min(P_{W_e}) >= sigma_min(W_e)^{2(N-1)/N} on the full-rank instances "
+                 f"({len(full_rank)} of {len(found.spectra)}); worst margin (lambda_min - bound) / "
+                 "bound (ratio lambda_min / bound: N for square W_e, 1 (attained) for "
+                 "non-square, where only rounding separates the margin from 0)",
+                 found.lower_bound_margin(), floor, values=_lower_bound_ratios(found),
+                 controls={"the stronger bound 2 sigma_min^{2(N-1)/N}":
+                           found.lower_bound_margin(2.0)})
+    if len(full_rank) < len(found.spectra):
+        s.inequality("preconditioner-psd-rank-deficient",
+                     "on the rank-deficient instances sigma_min = 0 and the bound reads "
+                     "lambda_min(P) >= 0, true of the PSD P by construction (a sum of Kronecker "
+                     "products of PSD powers): a sanity check; lambda_min / lambda_max, with "
+                     "lambda_min = 0 by the closed form (checked in preconditioner-eigenvalues)",
+                     found.rank_deficient_margin, floor, sanity=True)
     s.identity("single-output-rule",
                "Eq. 12 (k = 1): sum_j [w w^T]^{(j-1)/N} g [w^T w]^{(N-j)/N} = ||w||^{2-2/N} "
                "(g + (N-1) Pr_w(g)) at random w, g in R^2 and R^5, N = 2..6; worst relative gap",
-               max(found.single_output), floor, values={"instances": len(found.single_output)})
+               max(found.single_output), floor, values={"instances": len(found.single_output)},
+               controls={"the weight N for N - 1 on Pr_w(g) (same w, g)":
+                         min(found.single_output_control)})
     _record_circulations(s, found, floor)
     s.table(_velocity_table(found))
     s.table(_spectrum_table(found))

@@ -217,15 +217,19 @@ def _gram_power_mp(basis: mpmath.matrix, singular, exponent) -> mpmath.matrix:
 
 
 def end_to_end_velocity_mp(
-    end_to_end: mpmath.matrix, grad: mpmath.matrix, depth: int, weight_decay=0
+    end_to_end: mpmath.matrix, grad: mpmath.matrix, depth: int, weight_decay=0, *,
+    left_shift: int = 0, decay_depth: bool = True,
 ) -> mpmath.matrix:
-    """The mpmath twin of `end_to_end_velocity` (exponents exact rationals mp.mpf(j-1)/N)."""
+    """The mpmath twin of `end_to_end_velocity` (exponents exact rationals mp.mpf(j-1)/N).
+
+    left_shift, decay_depth: the negative controls' wrong rules, the exponent (j - 1 +
+    left_shift)/N on [W_e W_e^T] and the weight decay term without its factor N."""
     check_depth(depth)
     check_finite_mp(end_to_end)
     spectrum = full_spectrum_mp(end_to_end)
-    total = -mp.mpf(weight_decay) * depth * end_to_end
+    total = -mp.mpf(weight_decay) * (depth if decay_depth else 1) * end_to_end
     for j in range(1, depth + 1):
-        a = _gram_power_mp(spectrum.u, spectrum.left, mp.mpf(j - 1) / depth)
+        a = _gram_power_mp(spectrum.u, spectrum.left, mp.mpf(j - 1 + left_shift) / depth)
         b = _gram_power_mp(spectrum.v, spectrum.right, mp.mpf(depth - j) / depth)
         total = total - a * grad * b
     return total
@@ -246,13 +250,16 @@ def kron_mp(a: mpmath.matrix, b: mpmath.matrix) -> mpmath.matrix:
     return result
 
 
-def preconditioner_eigenvalues_mp(sigma_left, sigma_right, depth: int) -> list[list[mpmath.mpf]]:
-    """The closed-form eigenvalues lambda[r][r'] at the working precision."""
+def preconditioner_eigenvalues_mp(sigma_left, sigma_right, depth: int,
+                                  left_shift: int = 0) -> list[list[mpmath.mpf]]:
+    """The closed-form eigenvalues lambda[r][r'] at the working precision; left_shift = 1 is the
+    negative control's wrong exponent 2j/N on sigma_r."""
     check_depth(depth)
     return [
         [
             mp.fsum(
-                a ** (2 * mp.mpf(j - 1) / depth) * b ** (2 * mp.mpf(depth - j) / depth)
+                a ** (2 * mp.mpf(j - 1 + left_shift) / depth)
+                * b ** (2 * mp.mpf(depth - j) / depth)
                 for j in range(1, depth + 1)
             )
             for b in sigma_right
@@ -261,15 +268,17 @@ def preconditioner_eigenvalues_mp(sigma_left, sigma_right, depth: int) -> list[l
     ]
 
 
-def single_output_direction_mp(w, g, depth: int):
-    """The mpmath twin of `single_output_direction` for lists (or column matrices) w, g."""
+def single_output_direction_mp(w, g, depth: int, projection_weight=None):
+    """The mpmath twin of `single_output_direction` for lists (or column matrices) w, g;
+    projection_weight replaces the weight N - 1 of Pr_w(g) (the negative control)."""
     check_depth(depth)
+    weight = depth - 1 if projection_weight is None else projection_weight
     norm_sq = mp.fsum(x * x for x in w)
     if norm_sq == 0:
         raise ValueError("the single-output rule needs w != 0")
     inner = mp.fsum(a * b for a, b in zip(g, w))
     scale = norm_sq ** (1 - mp.one / depth)
-    return [scale * (gi + (depth - 1) * inner / norm_sq * wi) for gi, wi in zip(g, w)]
+    return [scale * (gi + weight * inner / norm_sq * wi) for gi, wi in zip(g, w)]
 
 
 def layerwise_velocity_mp(factors, layer_grads, weight_decay=0) -> mpmath.matrix:
