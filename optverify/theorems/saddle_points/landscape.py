@@ -143,3 +143,59 @@ def random_quartic_fields(
         quadratic=field_scale * symmetrized(torch.randn(functions, d, d, **options), 2),
         cubic=field_scale * symmetrized(torch.randn(functions, d, d, d, **options), 3),
     )
+
+
+@dataclass(frozen=True)
+class CoupledSaddle:
+    """A batch of non-quadratic strict saddles in d = 1 + m dimensions, z = (x, y), y in R^m:
+
+        f(x, y) = b (x^4/4 - x^2/2 + x^2 |y|^2 / 2) + sum_j (a_j y_j^2 / 2 + c y_j^3 / 3).
+
+    The origin is a strict saddle with Hessian diag(-b, a_1, ..., a_m) (lambda_- = -b). f is even
+    in x, so grad_x f = b x (x^2 - 1 + |y|^2) vanishes on x = 0: the hyperplane x = 0 is invariant
+    and, for |y_j| < a_j / c, it is the saddle's stable manifold, so a start (eps, y_0) lies eps
+    off it. The quartic, the coupling x^2 |y|^2 and the cubic in y make the iterates nonlinear:
+    GD's escape time has no closed form. The coupling is scaled by b so that the x-curvature
+    b (3x^2 - 1 + |y|^2) stays negative while |y|^2 < 1 - 3x^2 (the escape direction stays one of
+    negative curvature, for saddle-free Newton too), and the minima lie at x = +-1 for every b.
+
+    curvature: b (...,); stable: a (..., m); cubic: c.
+    """
+
+    curvature: torch.Tensor
+    stable: torch.Tensor
+    cubic: float = 0.3
+
+    def __post_init__(self) -> None:
+        validate_finite("the curvature b", self.curvature)
+        validate_finite("the stable curvatures a", self.stable)
+        if not bool((self.curvature > 0).all()) or not bool((self.stable > 0).all()):
+            raise ValueError("a strict saddle needs b > 0 and a_j > 0")
+
+    def gradient(self, point: torch.Tensor) -> torch.Tensor:
+        """grad f at points (..., 1 + m)."""
+        validate_finite("the point", point)
+        x, y = point[..., :1], point[..., 1:]
+        b = self.curvature.unsqueeze(-1)
+        radial = (y * y).sum(-1, keepdim=True)
+        g_x = b * x * (x * x - 1 + radial)
+        g_y = self.stable * y + self.cubic * y * y + b * x * x * y
+        return torch.cat([g_x, g_y], -1)
+
+    def hessian(self, point: torch.Tensor) -> torch.Tensor:
+        """The Hessian at points (..., 1 + m) -> (..., 1 + m, 1 + m)."""
+        x, y = point[..., :1], point[..., 1:]
+        b = self.curvature.unsqueeze(-1)
+        radial = (y * y).sum(-1, keepdim=True)
+        h_xx = b * (3 * x * x - 1 + radial)
+        h_xy = 2 * b * x * y
+        h_yy = torch.diag_embed(self.stable + 2 * self.cubic * y + b * x * x)
+        top = torch.cat([h_xx.unsqueeze(-1), h_xy.unsqueeze(-2)], -1)
+        bottom = torch.cat([h_xy.unsqueeze(-1), h_yy], -1)
+        return torch.cat([top, bottom], -2)
+
+    def value(self, point: torch.Tensor) -> torch.Tensor:
+        x, y = point[..., 0], point[..., 1:]
+        radial = (y * y).sum(-1)
+        return (self.curvature * (x**4 / 4 - x**2 / 2 + x**2 * radial / 2)
+                + (self.stable * y * y / 2 + self.cubic * y**3 / 3).sum(-1))

@@ -5,8 +5,15 @@ f = x^4/4 - x^2/2 + y^2/2.
 
 Source: Dauphin et al. (2014), arXiv:1406.2572, Sections 4-5. Newton converges to a non-degenerate
 critical point, saddle or not, at least quadratically (order 3 here: both functions have no cubic
-term at the origin); GD and saddle-free Newton leave it from a start 10^-30 off its stable
-manifold, a distance the iterates resolve only at high precision relative to the O(1) coordinates.
+term at the origin; on the double well x_{k+1} = 2 x_k^3 / (3 x_k^2 - 1) exactly). The order is
+measured from one Newton step at distances 10^-1 .. 10^-K off the saddle (K = floor digits / 4, so
+an order up to 4 stays above the precision floor), not from one trajectory, whose few iterates
+above the floor cannot resolve it. GD and saddle-free Newton leave the saddle from a start 10^-30
+off its stable manifold, a distance the iterates resolve only at high precision relative to the
+O(1) coordinates. Negative controls: Newton at a degenerate critical point (order 1), saddle-free
+Newton in place of Newton (repelled, not attracted), GD at the step eta = 1/|lambda_-| (as fast as
+saddle-free Newton), the gradient-flow solution e^{eta b t} in place of (1 + eta b)^t, and an
+off-by-one escape count.
 Tolerances: the precision floor 10^-(digits - 10) times the scale of the iterates (ten digits of
 headroom for the rounding of up to ~10^3 steps).
 """
@@ -18,11 +25,14 @@ from dataclasses import dataclass
 
 from mpmath import mp
 
-from optverify.kit import Bound, Panel, RateFit, Series, Session, Table, fit_power_law
+from optverify.kit import Bound, Judgement, Panel, Series, Session, Table, Verdict
 from optverify.theorems.saddle_points.landscape import validate_step_size
 
 NEWTON_ORDER = Bound.lower("d_k", 2)
 """Newton's local order at a non-degenerate critical point: d_{k+1} = O(d_k^2) (at least)."""
+NEWTON_ORDER_ALTERNATIVE = 1.75
+"""A superlinear but sub-quadratic order (between the secant method's 1.618 and 2)."""
+MIN_ORDER_POINTS = 5
 
 Oracle = Callable[[mp.matrix], tuple[mp.matrix, mp.matrix]]
 """point (2 x 1) -> (gradient, Hessian)."""
@@ -71,6 +81,13 @@ def double_well_oracle(point: mp.matrix):
     """f = x^4/4 - x^2/2 + y^2/2: gradient (x^3 - x, y), Hessian diag(3x^2 - 1, 1)."""
     x, y = point[0], point[1]
     return mp.matrix([x**3 - x, y]), mp.diag([3 * x**2 - 1, 1])
+
+
+def degenerate_oracle(point: mp.matrix):
+    """f = x^4/4 + y^2/2, a degenerate critical point at 0 (Hessian diag(0, 1)): Newton's step
+    there is x -> 2x/3, linear convergence (the negative control of Newton's order)."""
+    x, y = point[0], point[1]
+    return mp.matrix([x**3, y]), mp.diag([3 * x**2, 1])
 
 
 def quadratic_oracle(a, b) -> Oracle:
@@ -147,18 +164,35 @@ class QuadraticRuns:
     newton_residual: mp.mpf
     saddle_free_residual: mp.mpf
     escapes: tuple[EscapeCount, ...]
+    gradient_flow_residual: mp.mpf
+    saddle_free_one_step_residual: mp.mpf
+    newton_as_saddle_free_residual: mp.mpf
 
-    @property
-    def escape_count_error(self) -> int:
-        return max(abs(row.gd_steps - row.closed_form) for row in self.escapes)
+    def escape_count_error(self, offset: int = 0) -> int:
+        """The largest |GD steps - (closed form + offset)| (offset +-1: an off-by-one count)."""
+        return max(abs(row.gd_steps - row.closed_form - offset) for row in self.escapes)
 
 
-def gd_closed_form_residual(oracle: Oracle, a, b, eta, start: mp.matrix, steps: int):
-    """max over t <= steps of |x_t - x(t)| / |x(t)|, x(t) = ((1 - eta a)^t x_0, (1 + eta b)^t y_0)."""
+def gd_closed_form(a, b, eta, t):
+    """GD's factors along x and y after t steps on (a x^2 - b y^2)/2: (1 - eta a)^t, (1 + eta b)^t."""
+    return (1 - eta * a) ** t, (1 + eta * b) ** t
+
+
+def gradient_flow_form(a, b, eta, t):
+    """The gradient flow's factors at time eta t: e^{-eta a t}, e^{eta b t} (the continuous-time
+    approximation, the negative control of the discrete closed form)."""
+    return mp.exp(-eta * a * t), mp.exp(eta * b * t)
+
+
+def gd_closed_form_residual(oracle: Oracle, a, b, eta, start: mp.matrix, steps: int,
+                            form=gd_closed_form):
+    """max over t <= steps of |x_t - x(t)| / |x(t)|, x(t) = (f_x(t) x_0, f_y(t) y_0) with the
+    factors of `form` (by default GD's closed form)."""
     residual, point = mp.zero, start
     for t in range(1, steps + 1):
         point = gd_step(oracle, point, eta)
-        exact = mp.matrix([(1 - eta * a) ** t * start[0], (1 + eta * b) ** t * start[1]])
+        along_x, along_y = form(a, b, eta, t)
+        exact = mp.matrix([along_x * start[0], along_y * start[1]])
         residual = max(residual, norm(point - exact) / norm(exact))
     return residual
 
@@ -175,18 +209,25 @@ def quadratic_runs(setup: NumericConfig) -> QuadraticRuns:
     """GD, Newton and saddle-free Newton from (0.7, -0.3), and GD's escapes, on every saddle."""
     eta = mp.mpf(setup.eta)
     gd_residual = newton_residual = sfn_residual = mp.zero
+    flow_residual = sfn_one_step = newton_doubling = mp.zero
     escapes, start = [], mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
+    doubled = mp.matrix([0, 2 * start[1]])
     for a, b in setup.saddles:
         a, b = mp.mpf(a), mp.mpf(b)
         oracle = quadratic_oracle(a, b)
         gd_residual = max(gd_residual,
                           gd_closed_form_residual(oracle, a, b, eta, start, setup.gd_steps))
-        newton_residual = max(newton_residual, norm(newton_step(oracle, start)) / norm(start))
-        sfn_residual = max(sfn_residual, norm(saddle_free_newton_step(oracle, start)
-                                              - mp.matrix([0, 2 * start[1]])) / norm(start))
+        flow_residual = max(flow_residual, gd_closed_form_residual(
+            oracle, a, b, eta, start, setup.gd_steps, gradient_flow_form))
+        newton_image, sfn_image = newton_step(oracle, start), saddle_free_newton_step(oracle, start)
+        newton_residual = max(newton_residual, norm(newton_image) / norm(start))
+        sfn_one_step = max(sfn_one_step, norm(sfn_image) / norm(start))
+        sfn_residual = max(sfn_residual, norm(sfn_image - doubled) / norm(start))
+        newton_doubling = max(newton_doubling, norm(newton_image - doubled) / norm(start))
         escapes.extend(gd_escape_count(oracle, a, b, eta, exponent, setup.radius)
                        for exponent in setup.escape_exponents)
-    return QuadraticRuns(gd_residual, newton_residual, sfn_residual, tuple(escapes))
+    return QuadraticRuns(gd_residual, newton_residual, sfn_residual, tuple(escapes),
+                         flow_residual, sfn_one_step, newton_doubling)
 
 
 @dataclass(frozen=True)
@@ -230,13 +271,17 @@ class SaddleRuns:
     """From the start 0.2 * stable + 10^-30 * unstable: GD's and saddle-free Newton's steps to
     leave the ball of radius R, and Newton's distances |x_k| (near); Newton's distances from
     `newton_start` (from_start); GD's steps from the start rounded to float64 and iterated at
-    53 bits (None: it never leaves)."""
+    53 bits (None: it never leaves); the negative controls: GD's steps at eta = 1 = 1/|lambda_-|
+    (gd_unit_step) and saddle-free Newton's largest distance from the saddle after as many steps
+    as Newton took from each start (saddle_free_final_distance)."""
 
     gd: int
     saddle_free: int
     near: tuple
     from_start: tuple
     float64_gd: int | None
+    gd_unit_step: int
+    saddle_free_final_distance: mp.mpf
 
     @property
     def newton_final_distance(self):
@@ -271,25 +316,50 @@ def saddle_runs(function: SaddleFunction, setup: NumericConfig, floor) -> Saddle
                          setup.radius)
     near = newton_distances(function.oracle, start, floor)
     float64_gd = float64_gd_steps(function, start, eta, setup.radius)
-    from_start = newton_distances(
-        function.oracle, mp.matrix([mp.mpf(v) for v in setup.newton_start]), floor)
-    return SaddleRuns(gd, sfn, tuple(near), tuple(from_start), float64_gd)
+    newton_start = mp.matrix([mp.mpf(v) for v in setup.newton_start])
+    from_start = newton_distances(function.oracle, newton_start, floor)
+    gd_unit = steps_to_leave(lambda p: gd_step(function.oracle, p, mp.one), start, setup.radius)
+    repelled = max(norm(iterate(lambda p: saddle_free_newton_step(function.oracle, p), origin,
+                                len(distances) - 1))
+                   for origin, distances in ((start, near), (newton_start, from_start)))
+    return SaddleRuns(gd, sfn, tuple(near), tuple(from_start), float64_gd, gd_unit, repelled)
 
 
-@dataclass(frozen=True)
-class NewtonOrder:
-    """The slope of log |x_{k+1}| against log |x_k| over Newton's distances above the floor."""
-
-    fit: RateFit
-    distances_above_floor: int
+def iterate(step: Callable[[mp.matrix], mp.matrix], point: mp.matrix, steps: int) -> mp.matrix:
+    for _ in range(steps):
+        point = step(point)
+    return point
 
 
-def newton_order(distances, floor) -> NewtonOrder | None:
-    """Newton's fitted order from its distances above the floor (None with fewer than four)."""
-    resolved = [float(d) for d in distances if d > floor]
-    if len(resolved) < 4:
-        return None
-    return NewtonOrder(fit_power_law(resolved[:-1], resolved[1:]), len(resolved))
+MAX_ORDER_EXPONENT = 60
+"""The smallest one-step start distance is 10^-K with K <= 60, so that |x_1| of an order up to 4
+stays within float range (the fit runs in float64)."""
+
+
+def order_exponents(floor_digits: int) -> tuple[int, ...]:
+    """k = 1 .. K for the starts 10^-k of the one-step sweep: K = floor digits // 4 (capped), so
+    an order up to 4 keeps |x_1| ~ 10^-4K above the floor 10^-floor_digits."""
+    return tuple(range(1, min(floor_digits // 4, MAX_ORDER_EXPONENT) + 1))
+
+
+def newton_contraction(oracle: Oracle, direction: tuple[str, str], exponents, floor):
+    """One Newton step from 10^-k * direction (a unit vector) for each k: the distances |x_0| and
+    |x_1| from the saddle at 0, as floats, kept where |x_1| lies above the floor."""
+    unit = mp.matrix([mp.mpf(v) for v in direction])
+    unit = unit / norm(unit)
+    before, after = [], []
+    for k in exponents:
+        start = mp.mpf(10) ** -k * unit
+        image = norm(newton_step(oracle, start))
+        if image > floor:
+            before.append(float(norm(start)))
+            after.append(float(image))
+    return before, after
+
+
+def undecided_order(_data) -> Judgement:
+    return Judgement(Verdict.INCONCLUSIVE, f"fewer than {MIN_ORDER_POINTS} one-step distances "
+                     "above the precision floor: the order is not resolved")
 
 
 def floor_exponent(floor) -> int:
@@ -316,20 +386,53 @@ def _quadratic(s: Session, setup: NumericConfig) -> None:
     s.identity("gd-closed-form",
                f"GD on (a x^2 - b y^2)/2 for {setup.gd_steps} steps: (x_t, y_t) = ((1 - eta a)^t "
                "x_0, (1 + eta b)^t y_0) (max relative residual over t and saddles)",
-               runs.gd_residual)
+               runs.gd_residual,
+               controls={"the gradient-flow solution (e^{-eta a t} x_0, e^{eta b t} y_0)":
+                         runs.gradient_flow_residual})
     s.identity("newton-one-step-quadratic",
                "Newton from (0.7, -0.3) on (a x^2 - b y^2)/2 lands on the saddle (0, 0) in one step "
-               "(residual |x_1| / |x_0|)", runs.newton_residual)
+               "(residual |x_1| / |x_0|)", runs.newton_residual,
+               controls={"saddle-free Newton's step -|H|^-1 g from the same start":
+                         runs.saddle_free_one_step_residual})
     s.identity("saddle-free-newton-quadratic",
                "saddle-free Newton on (a x^2 - b y^2)/2 maps (x, y) to (0, 2y) (relative residual)",
-               runs.saddle_free_residual)
+               runs.saddle_free_residual,
+               controls={"Newton's step -H^-1 g in place of -|H|^-1 g":
+                         runs.newton_as_saddle_free_residual})
     s.identity("gd-escape-count",
                "GD from (1, 10^-k) needs exactly ceil(log(R/10^-k) / log(1 + eta b)) steps until "
                f"|y_t| >= R = {setup.radius:g} (k up to {max(setup.escape_exponents)}; residual: "
-               "largest difference in steps)", float(runs.escape_count_error), 0.0)
+               "largest difference in steps)", float(runs.escape_count_error()), 0.0,
+               precision_digits=0,
+               controls={"a count one step too many (closed form + 1)":
+                         float(runs.escape_count_error(1)),
+                         "a count one step too few (closed form - 1)":
+                         float(runs.escape_count_error(-1))})
     s.table("mpmath-gd-escape", "GD escape steps from (1, 10^-k) on (a x^2 - b y^2)/2 vs the "
             "closed form", ("a", "b", "k", "GD steps", "ceil(log(R/y_0)/log(1+eta b))"),
             (escape.row for escape in runs.escapes))
+
+
+def _newton_order(s: Session, function: SaddleFunction, setup: NumericConfig, floor) -> None:
+    """Newton's order from one step at distances 10^-1 .. 10^-K, against order 1 at a degenerate
+    critical point measured the same way."""
+    exponents = order_exponents(s.floor_digits)
+    before, after = newton_contraction(function.oracle, setup.newton_start, exponents, floor)
+    name = f"newton-order-{function.short}"
+    statement = (f"{function.name}: Newton converges to the saddle at least quadratically, "
+                 "|x_1| = O(|x_0|^2): slope of log |x_1| against log |x_0| for one Newton step "
+                 f"from |x_0| = 10^-1 .. 10^-{exponents[-1]} along {setup.newton_start} (the "
+                 f"asymptotic order, {s.precision} digits)")
+    degenerate = newton_contraction(degenerate_oracle, setup.newton_start, exponents, floor)
+    values = {"distances_above_floor": len(before), "precision_floor": float(floor),
+              "digits": s.precision}
+    if len(before) < MIN_ORDER_POINTS or len(degenerate[0]) < MIN_ORDER_POINTS:
+        s.decide(name, statement, undecided_order, None,
+                 controls={"linear convergence": None}, values=values)
+        return
+    s.rate(name, statement, before, after, NEWTON_ORDER, rules_out=(NEWTON_ORDER_ALTERNATIVE,),
+           controls={"linear convergence (Newton at the degenerate critical point of "
+                     "x^4/4 + y^2/2, x -> 2x/3)": degenerate}, values=values)
 
 
 def _non_quadratic(s: Session, setup: NumericConfig, floor) -> None:
@@ -341,22 +444,21 @@ def _non_quadratic(s: Session, setup: NumericConfig, floor) -> None:
                    f"{function.name}: Newton from 0.2 * (stable direction) + 10^-{OFFSET_EXPONENT} "
                    f"* (unstable direction) and from {setup.newton_start} converges to the saddle "
                    "at 0 (final distance)", runs.newton_final_distance,
+                   controls={"saddle-free Newton from the same starts, as many steps":
+                             runs.saddle_free_final_distance},
                    values={"newton_steps": len(runs.near) - 1})
         s.inequality(f"saddle-free-faster-{function.short}",
                      f"{function.name}: from the same start, GD (eta = {setup.eta:g}) and saddle-free "
                      f"Newton both leave the ball of radius {setup.radius:g} around the saddle, "
-                     "saddle-free Newton in fewer steps (margin: GD steps - SFN steps)",
-                     float(runs.gd - runs.saddle_free),
+                     "saddle-free Newton in fewer steps (margin: GD steps - SFN steps - 1, so equal "
+                     "counts fail)", float(runs.gd - runs.saddle_free - 1),
+                     controls={"GD at eta = 1 / |lambda_-| = 1, which doubles the unstable "
+                               "coordinate per step as saddle-free Newton does":
+                               float(runs.gd_unit_step - runs.saddle_free - 1)},
                      values={"gd_steps": runs.gd, "saddle_free_newton_steps": runs.saddle_free,
+                             "gd_steps_at_eta_1": runs.gd_unit_step,
                              "float64_gd_steps": runs.float64_gd_value})
-        order = newton_order(runs.from_start, floor)
-        if order is not None:
-            s.fitted_rate(f"newton-order-{function.short}",
-                          f"{function.name}: Newton from {STABLE_COORDINATE}-scale starts converges "
-                          "to the saddle at least quadratically, |x_{k+1}| = O(|x_k|^2) (slope of "
-                          "log |x_{k+1}| vs log |x_k|)", order.fit, NEWTON_ORDER,
-                          values={"distances_above_floor": order.distances_above_floor,
-                                  "precision_floor": float(floor), "digits": s.precision})
+        _newton_order(s, function, setup, floor)
         rows.append((function.name, runs.gd, runs.saddle_free, len(runs.near) - 1,
                      float(runs.near[-1])))
         series.append(Series(f"Newton, {function.name}", tuple(range(len(runs.from_start))),
