@@ -13,11 +13,6 @@ from optverify.verify.runner import run_claim
 
 CLAIM_IDS = list(registry.BUILTIN_IDS)
 
-CONTROLS_PENDING = {"saddle-points"}
-"""Claims whose decisive checks do not all carry negative controls yet (issue 9 is open for them);
-a claim leaves this set when its controls are in, and the test below then holds it to them."""
-
-
 def test_registry_ids_are_unique_and_match_the_modules():
     assert list(registry.builtin_claims()) == CLAIM_IDS
     assert len(set(CLAIM_IDS)) == len(registry.CLAIM_MODULES)
@@ -46,8 +41,7 @@ def test_claim_runs_in_quick_mode(claim_id, dtype, tmp_path):
     assert result.main_checks and all(check.bound == claim.bound for check in result.main_checks)
     folder = write_claim_report(result, tmp_path)
     assert json.loads((folder / "report.json").read_text())["claim"] == claim_id
-    if claim_id not in CONTROLS_PENDING:
-        assert_every_decisive_check_can_say_no(result)
+    assert_every_decisive_check_can_say_no(result)
 
 
 def assert_every_decisive_check_can_say_no(result):
