@@ -13,6 +13,7 @@ from optverify.verify.runner import run_claim
 
 CLAIM_IDS = list(registry.BUILTIN_IDS)
 
+
 def test_registry_ids_are_unique_and_match_the_modules():
     assert list(registry.builtin_claims()) == CLAIM_IDS
     assert len(set(CLAIM_IDS)) == len(registry.CLAIM_MODULES)
