@@ -260,8 +260,7 @@ class Session:
         judged = tuple(Control(alternative, judge_residual(value, tolerance),
                                f"residual {short(value)} against tolerance {short(tolerance)}")
                        for alternative, value in (controls or {}).items())
-        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity,
-                          bound=self._claim_bound_if(name, main))
+        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity)
 
     def inequality(
         self,
@@ -284,8 +283,7 @@ class Session:
         judged = tuple(Control(alternative, judge_margin(value, tolerance),
                                f"worst margin {short(value)} (tolerance {short(tolerance)})")
                        for alternative, value in (controls or {}).items())
-        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity,
-                          bound=self._claim_bound_if(name, main))
+        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity)
 
     def zero(
         self,
@@ -306,8 +304,7 @@ class Session:
                                             decisive=decisive and not sanity), layer=self.layer)
         judged = tuple(_zero_control(alternative, value)
                        for alternative, value in (controls or {}).items())
-        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity,
-                          bound=self._claim_bound_if(name, main))
+        return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity)
 
     def proportion(
         self,
@@ -426,9 +423,6 @@ class Session:
         return LayerResult(self.layer, tuple(self._checks), tuple(self._figures),
                            tuple(self._tables), tuple(self._notes), wall_s, error)
 
-    def _claim_bound_if(self, name: str, main: bool) -> Bound | None:
-        return self._bound_for(name, None, main) if main else None
-
     def _bound_for(self, name: str, bound: Bound | None, main: bool) -> Bound:
         if not main:
             if bound is None:
@@ -442,15 +436,16 @@ class Session:
         return self.claim_bound
 
     def _keep(self, check: Check, main: bool, rules_out: str, controls: tuple[Control, ...] = (),
-              sanity: bool = False, bound: Bound | None = None) -> Check:
+              sanity: bool = False) -> Check:
         if main and not check.decisive:
             raise ValueError(f"check {check.name!r} decides the main bound, so it is decisive "
                              "(not a sanity check)")
         if any(kept.name == check.name for kept in self._checks):
             raise ValueError(f"check name {check.name!r} is used twice in the {self.layer.value} "
                              "layer")
+        bound = self._bound_for(check.name, check.bound, main) if main else check.bound
         check = replace(check, main=main, rules_out=rules_out, controls=controls, sanity=sanity,
-                        bound=check.bound if bound is None else bound)
+                        bound=bound)
         accepted = [control.alternative for control in controls if not control.rejected]
         if check.decisive and accepted and check.verdict is Verdict.CONSISTENT:
             check = replace(check, verdict=Verdict.INCONCLUSIVE, detail=(
