@@ -246,16 +246,21 @@ def symbolic_zero_check(
 ) -> Check:
     """A sympy proof that `expression` simplifies to zero (an identity proved exactly).
 
-    Matrices are checked entry by entry. A non-zero constant disproves the identity; an expression
-    sympy cannot reduce either way is inconclusive.
+    Matrices are checked entry by entry. A non-zero constant disproves the identity. An entry sympy
+    cannot reduce is evaluated exactly at a few fixed points of its symbols' declared domain
+    (`_counter_example`): a non-zero value there disproves it too, with the point named; if every
+    point gives zero (or no point can be evaluated) the check is inconclusive.
     """
     entries = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
     simplified = [sympy.simplify(sympy.expand(entry)) for entry in entries]
     nonzero = [entry for entry in simplified if entry != 0]
+    counter_examples = [found for found in map(_counter_example, nonzero) if found]
     if not nonzero:
         verdict, detail = Verdict.CONSISTENT, "sympy simplifies the difference to exactly 0"
     elif any(entry.is_number for entry in nonzero):
         verdict, detail = Verdict.VIOLATED, f"sympy finds a non-zero difference: {nonzero[0]}"
+    elif counter_examples:
+        verdict, detail = Verdict.VIOLATED, counter_examples[0]
     else:
         verdict = Verdict.INCONCLUSIVE
         detail = f"sympy could not reduce the difference to 0: {sympy.sstr(nonzero[0])[:200]}"
@@ -269,6 +274,38 @@ def symbolic_zero_check(
         residual=0.0 if verdict is Verdict.CONSISTENT else None,
         tolerance=0.0,
     )
+
+
+_REAL_POINTS = (sympy.Rational(3, 7), sympy.Rational(5, 11), sympy.Rational(2, 9))
+_INTEGER_POINTS = (sympy.Integer(2), sympy.Integer(3), sympy.Integer(5))
+_COUNTER_EXAMPLE_DIGITS = 60
+_COUNTER_EXAMPLE_FLOOR = sympy.Float("1e-40", _COUNTER_EXAMPLE_DIGITS)
+
+
+def _domain_points(symbol: sympy.Symbol) -> tuple[sympy.Rational, ...]:
+    """Fixed values inside a symbol's declared domain: small integers for integer symbols, numbers
+    in (0, 1) for the others (negated for negative symbols)."""
+    points = _INTEGER_POINTS if symbol.is_integer else _REAL_POINTS
+    return tuple(-point for point in points) if symbol.is_negative else points
+
+
+def _counter_example(entry: sympy.Basic) -> str | None:
+    """A point of the symbols' domain where `entry` is exactly a non-zero number, described; None
+    when there is none among the fixed points or the entry holds an undefined function."""
+    if entry.atoms(sympy.core.function.AppliedUndef):
+        return None
+    symbols = sorted(entry.free_symbols, key=str)
+    for shift in range(len(_REAL_POINTS)):
+        point = {symbol: _domain_points(symbol)[(index + shift) % len(_REAL_POINTS)]
+                 for index, symbol in enumerate(symbols)}
+        value = entry.subs(point)
+        if not value.is_number:
+            continue
+        number = value.evalf(_COUNTER_EXAMPLE_DIGITS)
+        if number.is_finite and abs(number) > _COUNTER_EXAMPLE_FLOOR:
+            where = ", ".join(f"{symbol} = {point[symbol]}" for symbol in symbols)
+            return f"the difference is {sympy.sstr(number.evalf(6))}, not 0, at {where}"
+    return None
 
 
 def combine(checks: Iterable[Check]) -> Verdict:

@@ -140,3 +140,22 @@ def test_exponential_bound_is_described_as_an_exponential():
     decay = Bound(BoundKind.TIGHT, "t", sympy.Integer(-2), exponential=True)
     assert decay.describe() == "Theta(exp(-2 t))"
     assert bound(BoundKind.LOWER, 3.5).describe() == "Omega(n^7/2)"
+
+
+def test_symbolic_zero_check_finds_a_counter_example_where_sympy_cannot_simplify():
+    x = sympy.symbols("x", positive=True)
+    n = sympy.symbols("n", integer=True, positive=True)
+    # sympy leaves both unsimplified; they are not identities (the second is off by 1/n^2 terms)
+    wrong = sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1 + sympy.Rational(1, 10) * sympy.gamma(x) * x
+    check = symbolic_zero_check("w", "", wrong)
+    assert check.verdict is Verdict.VIOLATED and "x = 3/7" in check.detail
+    assert symbolic_zero_check("h", "", sympy.harmonic(n) - sympy.log(n)).verdict \
+        is Verdict.VIOLATED
+
+
+def test_symbolic_zero_check_stays_inconclusive_on_a_true_identity_it_cannot_prove():
+    x = sympy.symbols("x", positive=True)
+    true_but_hard = sympy.zeta(2) - sympy.pi**2 / 6 + x - x  # sympy proves this one
+    assert symbolic_zero_check("z", "", true_but_hard).verdict is Verdict.CONSISTENT
+    f = sympy.Function("f")
+    assert symbolic_zero_check("u", "", f(x) - f(2 * x)).verdict is Verdict.INCONCLUSIVE
