@@ -1,10 +1,12 @@
 """Write reports atomically: a claim's folder is built aside, then swapped in by renames.
 
 Layout under the output folder:
-    summary.json, summary.md
-    <claim>/report.json, <claim>/report.md, <claim>/<figure>.png
+    summary.json, summary.md, index.html
+    <claim>/report.json, <claim>/report.md, <claim>/index.html, <claim>/<figure>.png
 An interrupted run leaves the previous report of every claim intact: files are written to a
-temporary folder (or temporary file) and only renamed into place once complete.
+temporary folder (or temporary file) and only renamed into place once complete. Files and folders
+get the user's usual permissions (0666 / 0777 less the umask), not the private temporary-file
+defaults.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from optverify.results import ClaimResult
+from optverify.verify.html import claim_html, summary_html
 from optverify.verify.markdown import claim_markdown, summary_markdown
 from optverify.verify.plots import draw_figure
 from optverify.verify.runner import RunResult
@@ -41,10 +44,37 @@ def ensure_writable(out: Path | str) -> None:
         raise ReportError(f"cannot write reports to {out}: {error.strerror or error}") from error
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (/proc/self/status);
+    elsewhere set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode an ordinary new file gets: 0666 less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def folder_mode() -> int:
+    """The mode an ordinary new folder gets: 0777 less the umask."""
+    return 0o777 & ~current_umask()
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    """Write `text` to a temporary file beside `path`, then rename it over `path`; the file gets
+    the user's usual mode (mkstemp would leave it 0600)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(handle, file_mode())
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(temporary, path)
@@ -65,14 +95,17 @@ def _swap_in(staging: Path, final: Path) -> None:
 
 
 def write_claim_report(result: ClaimResult, out: Path | str) -> Path:
-    """Write report.json, report.md and the figures of one claim; returns the claim's folder."""
+    """Write report.json, report.md, index.html and the figures of one claim; returns the claim's
+    folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{result.claim}.staging-"))
     try:
+        staging.chmod(folder_mode())  # mkdtemp makes it 0700
         for figure in result.figures:
             draw_figure(figure, staging / f"{figure.name}.png")
         (staging / "report.md").write_text(claim_markdown(result), encoding="utf-8")
+        (staging / "index.html").write_text(claim_html(result), encoding="utf-8")
         (staging / "report.json").write_text(_json_text(claim_to_json(result)), encoding="utf-8")
         final = out / result.claim
         _swap_in(staging, final)
@@ -82,7 +115,16 @@ def write_claim_report(result: ClaimResult, out: Path | str) -> Path:
     return final
 
 
+def claim_pages_in(out: Path) -> list[str]:
+    """The claim folders under `out` that hold an index.html (from this run or earlier ones)."""
+    return sorted(folder.name for folder in out.iterdir()
+                  if not folder.name.startswith(".") and (folder / "index.html").is_file())
+
+
 def write_summary(run: RunResult, out: Path | str) -> None:
+    """Write summary.json, summary.md and index.html: the claims of this run; index.html also
+    links the claim pages that earlier runs left in `out` (docs/report-format.md)."""
     out = Path(out)
     write_text_atomic(out / "summary.json", _json_text(summary_to_json(run)))
     write_text_atomic(out / "summary.md", summary_markdown(run))
+    write_text_atomic(out / "index.html", summary_html(run, earlier=claim_pages_in(out)))
