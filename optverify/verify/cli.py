@@ -221,5 +221,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(summary_to_json(result), indent=2))
     else:
         stdout.print(_summary_table(result))
-        stdout.print(f"reports: {args.out}/summary.md")
+        stdout.print(f"reports: {args.out}/summary.md, {args.out}/index.html")
     return result.exit_code
