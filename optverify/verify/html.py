@@ -280,11 +280,11 @@ def _control_view(control: Control) -> ControlView:
 def _identity_rows(check: Check) -> tuple[Row, ...]:
     pairs = []
     if check.residual is not None:
-        pairs.append(("residual", check.residual))
+        pairs.append(("Residual", check.residual))
     if check.tolerance is not None:
-        pairs.append(("tolerance", check.tolerance))
+        pairs.append(("Tolerance", check.tolerance))
     if check.precision_digits is not None:
-        pairs.append(("mpmath digits", check.precision_digits))
+        pairs.append(("Digits (mpmath)", check.precision_digits))
     return tuple(Row(label, cell(value, 3 if isinstance(value, float) else 6))
                  for label, value in pairs)
 
