@@ -178,3 +178,13 @@ def test_off_by_one_step_height_is_rejected_by_quadrature():
                                            ).distance(quadrature)
         assert right < mp.mpf(10) ** -20
         assert wrong > mp.mpf(10) ** -4
+
+
+def test_surrogate_identities_vanish_and_their_controls_do_not():
+    """The symbolic layer's integrals, done once: the forward-only direction is the surrogate's
+    gradient and the Hessian has determinant 0; the off-by-one controls do not reduce to 0."""
+    integrals = statement.surrogate_integrals()
+    for gaps in (statement.surrogate_gradient_differences(integrals),
+                 statement.surrogate_convexity_gaps(integrals)):
+        assert all(sympy.simplify(entry) == 0 for entry in gaps)
+        assert sympy.simplify(statement.wrong_constant(gaps)[0]) != 0

@@ -64,25 +64,42 @@ def derivative_inside_steps(stair: Staircase) -> sympy.Matrix:
     return sympy.Matrix([derivative.subs(Z, p) for p in points])
 
 
-def surrogate_gradient_differences() -> sympy.Matrix:
+@dataclass(frozen=True)
+class SurrogateIntegrals:
+    """For one step u = h 1{z >= t} and x ~ N(0, 1), w > 0, each integral done once by sympy and
+    simplified: the surrogate E[U(w x + b)] with U(z) = h max(z - t, 0), and the forward-only
+    moments E[u(w x + b) x] and E[u(w x + b)]."""
+
+    surrogate: sympy.Expr
+    forward_w: sympy.Expr
+    forward_b: sympy.Expr
+
+
+def surrogate_integrals() -> SurrogateIntegrals:
+    """The three Gaussian integrals over x > (t - b) / w (where the step is on)."""
+    cut = (T_STEP - B) / W
+
+    def integral(integrand: sympy.Expr) -> sympy.Expr:
+        return sympy.simplify(sympy.integrate(integrand * gaussian_density(X), (X, cut, sympy.oo)))
+
+    return SurrogateIntegrals(integral(H * (W * X + B - T_STEP)), integral(H * X), integral(H))
+
+
+def surrogate_gradient_differences(integrals: SurrogateIntegrals) -> sympy.Matrix:
     """d/dw and d/db of E[U(w x + b) - y (w x + b)] minus E[(u - y) x] and E[u - y], one step."""
-    cut = (T_STEP - B) / W
-    surrogate = (sympy.integrate(H * (W * X + B - T_STEP) * gaussian_density(X), (X, cut, sympy.oo))
-                 - Y * B)
-    forward_w = sympy.integrate(H * X * gaussian_density(X), (X, cut, sympy.oo))
-    forward_b = sympy.integrate(H * gaussian_density(X), (X, cut, sympy.oo)) - Y
-    return sympy.Matrix([sympy.diff(surrogate, W) - forward_w, sympy.diff(surrogate, B) - forward_b])
+    surrogate = integrals.surrogate - Y * B
+    return sympy.Matrix([sympy.diff(surrogate, W) - integrals.forward_w,
+                         sympy.diff(surrogate, B) - (integrals.forward_b - Y)])
 
 
-def surrogate_hessian() -> sympy.Matrix:
-    cut = (T_STEP - B) / W
-    surrogate = sympy.integrate(H * (W * X + B - T_STEP) * gaussian_density(X), (X, cut, sympy.oo))
-    return sympy.hessian(surrogate, (W, B))
+def surrogate_hessian(integrals: SurrogateIntegrals) -> sympy.Matrix:
+    """The Hessian in (w, b), each entry simplified (its determinant and trace are then short)."""
+    return sympy.hessian(integrals.surrogate, (W, B)).applyfunc(sympy.simplify)
 
 
-def surrogate_convexity_gaps() -> sympy.Matrix:
+def surrogate_convexity_gaps(integrals: SurrogateIntegrals) -> sympy.Matrix:
     """det of the surrogate's Hessian, and its trace minus h phi(c)(1 + c^2)/w, c = (t - b)/w."""
-    hessian = surrogate_hessian()
+    hessian = surrogate_hessian(integrals)
     trace = sympy.simplify(hessian.trace())
     cut = (T_STEP - B) / W
     return sympy.Matrix([sympy.simplify(hessian.det()),
@@ -125,6 +142,9 @@ def wrong_constant(expression: sympy.Matrix) -> sympy.Matrix:
 
 def verify(s: Session) -> None:
     stair = Staircase(SYMBOLIC_STEPS, 2.0)
+    integrals = surrogate_integrals()
+    gradient_gaps = surrogate_gradient_differences(integrals)
+    convexity_gaps = surrogate_convexity_gaps(integrals)
     s.zero("staircase-flat",
            f"u'(z) = h sum_j delta(z - t_j) vanishes strictly inside each of the {stair.steps} steps "
            "(and below the first threshold): u' = 0 almost everywhere, so the per-example gradient "
@@ -136,15 +156,15 @@ def verify(s: Session) -> None:
            "one step u = h 1{z >= t}, U(z) = h max(z - t, 0), x ~ N(0, 1), w > 0: "
            "grad_(w,b) E[U(w x + b) - y (w x + b)] = (E[(u(w x + b) - y) x], E[u(w x + b) - y]) "
            "(sympy integrals; a staircase is a sum of such steps)",
-           surrogate_gradient_differences(),
+           gradient_gaps,
            controls={"the gradient with a wrong constant (off by 1 in d/dw)":
-                     wrong_constant(surrogate_gradient_differences())})
+                     wrong_constant(gradient_gaps)})
     s.zero("surrogate-convex",
            "Hessian of E[U(w x + b)] in (w, b) for one step: determinant = 0, and trace = "
            "h phi(c)(1 + c^2)/w with c = (t - b)/w (> 0), so the Hessian is positive semi-definite",
-           surrogate_convexity_gaps(),
+           convexity_gaps,
            controls={"a Hessian with a wrong constant (determinant 1)":
-                     wrong_constant(surrogate_convexity_gaps())})
+                     wrong_constant(convexity_gaps)})
     glmtron = glmtron_constants()
     s.zero("glmtron-rate-exponent",
            "sanity (the exponent of c^2 B^2 L T^(-1/2) differentiated: -1/2 by construction): with T = c^4 B^4 L^2 / eps^2 (Appendix A.7), eps(T) = c^2 B^2 L T^(-1/2): "
