@@ -30,6 +30,7 @@ from optverify.numerics.precision import BELOW_PRECISION, Resolved, machine_epsi
 from optverify.results import (
     Check,
     Control,
+    Duration,
     Figure,
     Judgement,
     Layer,
@@ -50,6 +51,7 @@ __all__ = [
     "Claim",
     "ConfidenceInterval",
     "Control",
+    "Duration",
     "Figure",
     "FitScale",
     "Judgement",

@@ -35,6 +35,17 @@ class Verdict(str, Enum):
 Value = float | int | str | None
 
 
+class Duration(float):
+    """A measured wall time in seconds (a `Value`). It depends on the machine and its load, so it
+    is serialized as a duration (docs/report-format.md) and skipped when a run is compared with
+    its record (`verify rerun`, the determinism tests)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Duration({float(self)!r})"
+
+
 @dataclass(frozen=True)
 class Judgement:
     """A verdict with its wording and named numbers, as a judge function returns it."""
@@ -191,10 +202,50 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class ExponentSpread:
+    """One fitted check's exponent over the seeds of a replicated run.
+
+    check: the check's name; seeds, exponents, verdicts: per seed, in seed order.
+    mean, sd (sample standard deviation, ddof 1), minimum, maximum: of the per-seed exponents.
+    pooled_low, pooled_high: the `level` Student-t interval of the mean of the K per-seed
+        exponents, mean -+ t(level, K - 1) sd / sqrt(K); None for K < 2.
+    """
+
+    check: str
+    seeds: tuple[int, ...]
+    exponents: tuple[float, ...]
+    verdicts: tuple[Verdict, ...]
+    mean: float
+    sd: float | None
+    minimum: float
+    maximum: float
+    pooled_low: float | None
+    pooled_high: float | None
+    level: float = 0.95
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """A claim run under K master seeds (seed, seed + 1, ...).
+
+    seeds, verdicts: each seed's claim verdict. split: the verdict counts in words
+    ("consistent 2/3, violated 1/3"). exponents: the spread of every check with a fit, over the
+    seeds where it was fitted. The claim's verdict is the one all seeds agree on, else
+    inconclusive; its layers are those of the first seed.
+    """
+
+    seeds: tuple[int, ...]
+    verdicts: tuple[Verdict, ...]
+    split: str
+    exponents: tuple[ExponentSpread, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     """A claim's layers, its combined verdict and the environment it ran in.
 
     origin: where the claim came from: "built-in", "entry point NAME (DIST)" or "file PATH".
+    replicates: set when the claim ran under several master seeds (`verify --seeds K`).
     """
 
     claim: str
@@ -206,6 +257,7 @@ class ClaimResult:
     verdict: Verdict
     layers: tuple[LayerResult, ...]
     environment: Environment
+    replicates: Replicates | None = None
 
     @property
     def checks(self) -> tuple[Check, ...]:

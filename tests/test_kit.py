@@ -22,8 +22,8 @@ from optverify.kit import (
 
 PUBLIC = {
     "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Control",
-    "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress", "RateFit",
-    "Resolved", "RunConfig",
+    "Duration", "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress",
+    "RateFit", "Resolved", "RunConfig",
     "Series", "Session", "Source", "Surface", "Table", "Verdict", "fit_exponential_rate",
     "fit_power_law", "fit_rate", "machine_epsilon", "rate_panel", "resolve", "run_layer",
 }

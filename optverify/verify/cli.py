@@ -3,18 +3,23 @@
     verify list
     verify all [options]
     verify run CLAIM [CLAIM ...] [options]     (CLAIM: an id or a path to a claim file)
+    verify rerun PATH [PATH ...]               (PATH: a report.json, or a folder of reports)
 
-Exit codes: 0 no claim violated or errored; 1 a claim violated; 2 bad usage or input;
-3 a claim raised an error (the other claims still run and report), or an internal error;
-130 interrupted.
+Exit codes: 0 no claim violated or errored (rerun: every report reproduced); 1 a claim violated
+(rerun: a report not reproduced); 2 bad usage or input, an output folder that cannot be written
+or that another run holds; 3 a claim raised an error (the other claims still run and report), or
+an internal error; 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -26,19 +31,36 @@ from optverify.claim import Claim
 from optverify.config import MAX_PRECISION_DIGITS, MIN_PRECISION_DIGITS, RunConfig
 from optverify.results import ClaimResult, Layer
 from optverify.verify import discovery
-from optverify.verify.report import ReportError, ensure_writable, write_claim_report, write_summary
+from optverify.verify import rerun as reruns
+from optverify.verify.replicates import run_replicated
+from optverify.verify.report import (
+    ReportError,
+    ensure_writable,
+    locked,
+    write_claim_report,
+    write_summary,
+)
 from optverify.verify.runner import RunResult, run
 from optverify.verify.serialize import summary_to_json
 
 EXIT_USAGE = 2
 EXIT_CLAIM_ERROR = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 _COLOURS = {"consistent": "green", "violated": "bold red", "inconclusive": "yellow",
             "error": "bold magenta"}
 
 
 class UsageError(Exception):
     """Bad usage or input: reported as one line on stderr with exit code 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (exit 143 instead of 130)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,6 +91,13 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _seed_count(text: str) -> int:
+    count = _integer(text, "number of seeds")
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {count}")
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     options = _Parser(add_help=False)
     options.add_argument("--quick", action="store_true", help="small sweeps (seconds per claim)")
@@ -77,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument("--precision", type=_precision, default=50, metavar="DIGITS",
                          help="mpmath digits for the numeric layer (default 50)")
     options.add_argument("--seed", type=_seed, default=0, help="master seed (default 0)")
+    options.add_argument("--seeds", type=_seed_count, default=1, metavar="K",
+                         help="replicate each claim under master seeds seed .. seed + K - 1 "
+                              "(default 1)")
     options.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                          help="torch dtype for experiments (default float64)")
     options.add_argument("--out", type=Path, default=Path("reports"),
@@ -93,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      help="verify the named claims (ids or claim-file paths)")
     run_parser.add_argument("ids", nargs="+", metavar="CLAIM",
                             help="a claim id, or a path to a .py file that defines CLAIM")
+    rerun_parser = commands.add_parser(
+        "rerun", help="run claims again from their report.json and compare every recorded number")
+    rerun_parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                              help="a claim's report.json, or a folder of claim reports")
     return parser
 
 
@@ -161,23 +197,29 @@ class _ProgressDisplay:
             self.bar.remove_task(task)
 
 
-def _run_claims(args, claims: Sequence[Claim], stderr: Console) -> RunResult:
+def _run_claims(args, claims: Sequence[Claim], stderr: Console,
+                held: contextlib.ExitStack) -> RunResult:
     config = RunConfig(precision=args.precision, device=resolve_device(args.device),
                        seed=args.seed, quick=args.quick, dtype=args.dtype)
     ensure_writable(args.out)
+    held.enter_context(locked(args.out))
     show = args.progress == "on" or (args.progress == "auto" and stderr.is_terminal)
 
     def write(result: ClaimResult) -> None:
         write_claim_report(result, args.out)
 
+    def execute(**options) -> RunResult:
+        if args.seeds == 1:
+            return run(claims, config, on_claim_done=write, **options)
+        return run_replicated(claims, config, args.seeds, on_claim_done=write, **options)
+
     if not show:
-        return run(claims, config, on_claim_done=write)
+        return execute()
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), console=stderr)
     with bar:
-        display = _ProgressDisplay(bar, claims)
-        result = run(claims, config, progress=display.track, on_layer=display.on_layer,
-                     on_claim_done=write)
+        display = _ProgressDisplay(bar, list(claims) * args.seeds)
+        result = execute(progress=display.track, on_layer=display.on_layer)
         bar.update(display.overall, completed=display.total, description="done")
         return result
 
@@ -189,7 +231,50 @@ def _selected(args) -> list[Claim]:
         raise UsageError(str(error)) from error
 
 
+def _rerun(paths: Sequence[Path]) -> int:
+    """Rerun every report under `paths`; print reproduced or the differences per claim."""
+    try:
+        items = [item for path in paths for item in reruns.prepare(path)]
+    except reruns.RerunError as error:
+        raise UsageError(str(error)) from error
+    every = True
+    for item in items:
+        name = item.report["claim"]
+        changed = item.version_differences()
+        if changed:
+            print(f"{name}: recorded with other versions: " + ", ".join(
+                f"{library} {recorded} (installed {installed})"
+                for library, recorded, installed in changed))
+        try:
+            comparison = reruns.rerun(item)
+        except reruns.RerunError as error:
+            raise UsageError(str(error)) from error
+        skipped = f"{comparison.skipped_durations} durations skipped"
+        if comparison.skipped_verdicts:
+            skipped += f", {len(comparison.skipped_verdicts)} timing-dependent verdicts skipped"
+        if comparison.reproduced:
+            print(f"{name}: reproduced ({item.tolerance.name}; {skipped})")
+            continue
+        every = False
+        print(f"{name}: NOT reproduced, {len(comparison.differences)} differences "
+              f"({item.tolerance.name}; {skipped}):")
+        for line in reruns.iter_lines(comparison):
+            print(f"  {line}")
+    return 0 if every else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `verify` command; SIGTERM is turned into `Terminated` while it runs."""
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if on_main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     stdout, stderr = Console(), Console(stderr=True)
     try:
         args = build_parser().parse_args(argv)
@@ -199,8 +284,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except discovery.DiscoveryError as error:
                 raise UsageError(str(error)) from error
             return 0
-        result = _run_claims(args, _selected(args), stderr)
-        write_summary(result, args.out)
+        if args.command == "rerun":
+            return _rerun(args.paths)
+        with contextlib.ExitStack() as held:
+            result = _run_claims(args, _selected(args), stderr, held)
+            write_summary(result, args.out)
     except UsageError as error:
         print(f"verify: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -213,10 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"verify: internal error: {type(error).__name__}: {error} "
               "(set OPTVERIFY_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_CLAIM_ERROR
-    except KeyboardInterrupt:
-        print("verify: interrupted; reports already written are complete, others untouched",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as interrupt:
+        terminated = isinstance(interrupt, Terminated)
+        print(f"verify: {'terminated' if terminated else 'interrupted'}; reports already written "
+              "are complete, others untouched", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(summary_to_json(result), indent=2))
     else:

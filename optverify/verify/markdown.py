@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optverify.results import Check, ClaimResult, Layer, Table, Value
+from optverify.results import Check, ClaimResult, Layer, Replicates, Table, Value
 from optverify.verify.runner import RunResult
 
 _MARK = {"consistent": "consistent", "violated": "**VIOLATED**", "inconclusive": "inconclusive",
@@ -70,6 +70,36 @@ def _main_statement(result: ClaimResult) -> str:
                      for check in main)
 
 
+def _number_or_dash(value: float | None, digits: str = ".4g") -> str:
+    return "-" if value is None else format(value, digits)
+
+
+def _replicate_lines(replicates: Replicates) -> list[str]:
+    seeds = len(replicates.seeds)
+    lines = ["## Seed replicates", "",
+             f"{seeds} master seeds {replicates.seeds[0]}..{replicates.seeds[-1]}: "
+             f"{replicates.split}. The claim's verdict is the one all seeds agree on, else "
+             "inconclusive; the checks below are those of the first seed.", ""]
+    lines += _table(("seed", "verdict"), zip(replicates.seeds,
+                                             (_MARK[v.value] for v in replicates.verdicts)))
+    lines.append("")
+    if replicates.exponents:
+        level = f"{replicates.exponents[0].level:.0%}"
+        lines += ["Fitted exponents over the seeds (pooled: the "
+                  f"{level} Student-t interval of the mean of the per-seed exponents):", ""]
+        rows = [(spread.check, len(spread.seeds), _number_or_dash(spread.mean),
+                 _number_or_dash(spread.sd, ".2g"), _number_or_dash(spread.minimum),
+                 _number_or_dash(spread.maximum),
+                 "-" if spread.pooled_low is None
+                 else f"[{spread.pooled_low:.4g}, {spread.pooled_high:.4g}]",
+                 ", ".join(v.value for v in spread.verdicts))
+                for spread in replicates.exponents]
+        lines += _table(("check", "seeds", "mean", "sd", "min", "max", "pooled interval",
+                         "verdicts"), rows)
+        lines.append("")
+    return lines
+
+
 def claim_markdown(result: ClaimResult) -> str:
     """The content of `<out>/<claim>/report.md`."""
     env = result.environment
@@ -84,7 +114,10 @@ def claim_markdown(result: ClaimResult) -> str:
         f"- Claim from: {result.origin}",
     ]
     lines += [f"- Assumption: {assumption}" for assumption in result.assumptions]
-    lines += ["", "## Checks", ""]
+    lines.append("")
+    if result.replicates is not None:
+        lines += _replicate_lines(result.replicates)
+    lines += ["## Checks", ""]
     lines += _table(
         ("layer", "check", "verdict", "decisive"),
         [(c.layer.value, c.name, c.verdict.value, _role(c)) for c in result.checks],

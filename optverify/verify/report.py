@@ -11,10 +11,16 @@ defaults.
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from optverify.results import ClaimResult
@@ -27,6 +33,9 @@ from optverify.verify.serialize import claim_to_json, summary_to_json
 
 class ReportError(OSError):
     """The output folder cannot be created or written."""
+
+
+LOCK_NAME = ".optverify.lock"
 
 
 def _json_text(data: dict) -> str:
@@ -83,17 +92,77 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+@contextmanager
+def _signals_deferred():
+    """SIGINT and SIGTERM wait (blocked, then delivered) while the block runs, so the two renames
+    of a swap are never split by an interrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _swap_in(staging: Path, final: Path) -> None:
-    """Replace folder `final` by `staging`; the old folder is removed only after the swap."""
+    """Replace folder `final` by `staging`; the old folder is removed only after the swap, and put
+    back if the second rename fails."""
     retired = final.with_name(f".{final.name}.old")
     if retired.exists():
         shutil.rmtree(retired)
-    if final.exists():
-        os.replace(final, retired)
-    os.replace(staging, final)
+    with _signals_deferred():
+        if final.exists():
+            os.replace(final, retired)
+        try:
+            os.replace(staging, final)
+        except OSError:
+            if retired.exists() and not final.exists():
+                os.replace(retired, final)
+            raise
     shutil.rmtree(retired, ignore_errors=True)
 
 
+@contextmanager
+def locked(out: Path | str) -> Iterator[None]:
+    """Hold `out/.optverify.lock` (fcntl.flock, exclusive, non-blocking) while a run writes there:
+    a second run on the same folder is refused at once with a ReportError, never left waiting."""
+    path = Path(out) / LOCK_NAME
+    try:
+        handle = open(path, "a")  # noqa: SIM115 (held for the whole block)
+    except OSError as error:
+        raise ReportError(f"cannot write reports to {out}: {error.strerror or error}") from error
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReportError(f"another verify run is writing to {out} (it holds {path}); "
+                              "wait for it to finish, or choose another --out") from None
+        yield
+    finally:
+        handle.close()
+
+
+def _write_errors_reported(write):
+    """An OSError while writing (a full disk, an unwritable file or folder) becomes one ReportError
+    line naming the folder; what was there before stays (the writes are atomic)."""
+
+    @functools.wraps(write)
+    def wrapped(subject, out, *args, **kwargs):
+        try:
+            return write(subject, out, *args, **kwargs)
+        except ReportError:
+            raise
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            raise ReportError(f"cannot write reports to {out}{where}: "
+                              f"{error.strerror or error}") from error
+
+    return wrapped
+
+
+@_write_errors_reported
 def write_claim_report(result: ClaimResult, out: Path | str) -> Path:
     """Write report.json, report.md, index.html and the figures of one claim; returns the claim's
     folder."""
@@ -121,6 +190,7 @@ def claim_pages_in(out: Path) -> list[str]:
                   if not folder.name.startswith(".") and (folder / "index.html").is_file())
 
 
+@_write_errors_reported
 def write_summary(run: RunResult, out: Path | str) -> None:
     """Write summary.json, summary.md and index.html: the claims of this run; index.html also
     links the claim pages that earlier runs left in `out` (docs/report-format.md)."""

@@ -15,16 +15,19 @@ from optverify.results import (
     Check,
     ClaimResult,
     Control,
+    Duration,
     Environment,
+    ExponentSpread,
     Figure,
     LayerResult,
+    Replicates,
     Table,
     Value,
     Verdict,
 )
 from optverify.verify.runner import RunResult, library_versions
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 def _number(value: Value) -> Value:
@@ -118,6 +121,8 @@ def check_to_json(check: Check) -> dict:
         "tolerance": _number(check.tolerance),
         "precision_digits": check.precision_digits,
         "values": _values(check.values),
+        "durations": [str(key) for key, value in check.values.items()
+                      if isinstance(value, Duration)],
     }
 
 
@@ -127,6 +132,8 @@ def table_to_json(table: Table) -> dict:
         "caption": table.caption,
         "columns": list(table.columns),
         "rows": [[_number(cell) for cell in row] for row in table.rows],
+        "duration_columns": [column for index, column in enumerate(table.columns)
+                             if any(isinstance(row[index], Duration) for row in table.rows)],
     }
 
 
@@ -157,6 +164,33 @@ def environment_to_json(environment: Environment) -> dict:
     }
 
 
+def spread_to_json(spread: ExponentSpread) -> dict:
+    return {
+        "check": spread.check,
+        "seeds": list(spread.seeds),
+        "exponents": [_number(exponent) for exponent in spread.exponents],
+        "verdicts": [verdict.value for verdict in spread.verdicts],
+        "mean": _number(spread.mean),
+        "sd": _number(spread.sd),
+        "min": _number(spread.minimum),
+        "max": _number(spread.maximum),
+        "pooled_low": _number(spread.pooled_low),
+        "pooled_high": _number(spread.pooled_high),
+        "pooled_level": spread.level,
+    }
+
+
+def replicates_to_json(replicates: Replicates | None) -> dict | None:
+    if replicates is None:
+        return None
+    return {
+        "seeds": list(replicates.seeds),
+        "verdicts": [verdict.value for verdict in replicates.verdicts],
+        "split": replicates.split,
+        "exponents": [spread_to_json(spread) for spread in replicates.exponents],
+    }
+
+
 def claim_to_json(result: ClaimResult) -> dict:
     """The content of `<out>/<claim>/report.json`."""
     return {
@@ -172,6 +206,7 @@ def claim_to_json(result: ClaimResult) -> dict:
         "checks": [check_to_json(check) for check in result.checks],
         "layers": [layer_to_json(layer) for layer in result.layers],
         "environment": environment_to_json(result.environment),
+        "replicates": replicates_to_json(result.replicates),
     }
 
 

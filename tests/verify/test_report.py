@@ -10,10 +10,10 @@ from optverify.verify.runner import run, run_claim
 from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
 
 REPORT_FIELDS = {"format_version", "claim", "title", "source", "bound", "origin", "assumptions",
-                 "verdict", "main_checks", "checks", "layers", "environment"}
+                 "verdict", "main_checks", "checks", "layers", "environment", "replicates"}
 CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "main", "sanity", "rules_out",
                 "controls", "detail", "fit", "bound", "residual", "tolerance", "precision_digits",
-                "values"}
+                "values", "durations"}
 FIT_FIELDS = {"exponent", "ci_low", "ci_high", "ci_level", "stderr", "intercept", "x_min", "x_max",
               "n_points", "scale", "r_squared", "local_slopes", "correction", "comparison"}
 CORRECTION_FIELDS = {"power", "coefficient", "reference", "size_at_x_min", "size_at_x_max",
@@ -41,7 +41,7 @@ def test_report_json_field_names_are_pinned(tmp_path):
     assert all(set(layer) == LAYER_FIELDS for layer in data["layers"])
     assert set(data["environment"]) == ENVIRONMENT_FIELDS
     assert data["environment"]["versions"]["torch"]
-    assert data["format_version"] == 3 and data["main_checks"] == ["square-rate"]
+    assert data["format_version"] == 4 and data["main_checks"] == ["square-rate"]
     assert rate["main"] is True and rate["rules_out"] == "exponent 3"
     assert rate["controls"] == [{"alternative": "exponent 3", "verdict": "violated",
                                  "detail": rate["controls"][0]["detail"]}]

@@ -23,6 +23,7 @@ import torch
 
 from optverify.kit import (
     Bound,
+    Duration,
     Panel,
     Series,
     Session,
@@ -239,10 +240,11 @@ def plain_gd_displacement(settings: ExperimentConfig, target: Target,
 
 @dataclass(frozen=True)
 class Approaches:
-    """Per method: the seed-mean test error at each checkpoint, and its wall time in seconds."""
+    """Per method: the seed-mean test error at each checkpoint, and its wall time in seconds
+    (a measured `Duration`: reported, never compared between runs)."""
 
     curves: dict[str, dict[int, float]]
-    seconds: dict[str, float]
+    seconds: dict[str, Duration]
 
     def final(self, iterations: int) -> dict[str, float]:
         return {name: curve[iterations] for name, curve in self.curves.items()}
@@ -260,7 +262,7 @@ def run_approaches(settings: ExperimentConfig, target: Target, s: Session) -> Ap
     for name in s.progress(list(methods), "four approaches"):
         start = time.perf_counter()
         errors = methods[name]()
-        seconds[name] = time.perf_counter() - start
+        seconds[name] = Duration(time.perf_counter() - start)
         curves[name] = {step: float(e.mean()) for step, e in errors.items()}
     return Approaches(curves, seconds)
 
