@@ -19,7 +19,18 @@ import jinja2
 
 from optverify.numerics.fit import FiniteSizeCorrection, GrowthComparison, RateFit
 from optverify.numerics.precision import BELOW_PRECISION
-from optverify.results import Check, ClaimResult, Control, Environment, LayerResult, Table, Value
+from optverify.results import (
+    Check,
+    ClaimResult,
+    Control,
+    Duration,
+    Environment,
+    ExponentSpread,
+    LayerResult,
+    Replicates,
+    Table,
+    Value,
+)
 from optverify.verify.runner import RunResult, library_versions
 
 ARXIV_ABSTRACT = "https://arxiv.org/abs/{}"
@@ -108,6 +119,27 @@ class LayerView:
 
 
 @dataclass(frozen=True)
+class SpreadView:
+    check: str
+    seeds: str
+    mean: Cell
+    sd: Cell
+    minimum: Cell
+    maximum: Cell
+    pooled: str
+    verdicts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReplicatesView:
+    seeds: str
+    split: str
+    verdicts: tuple[Row, ...]
+    level: str
+    spreads: tuple[SpreadView, ...]
+
+
+@dataclass(frozen=True)
 class EnvironmentView:
     settings: tuple[Row, ...]
     versions: tuple[Row, ...]
@@ -128,6 +160,7 @@ class ClaimPage:
     main_checks: tuple[CheckView, ...]
     checks: tuple[CheckView, ...]
     layers: tuple[LayerView, ...]
+    replicates: ReplicatesView | None
     environment: EnvironmentView
     summary_href: str
 
@@ -141,6 +174,7 @@ class SummaryRow:
     tally: str
     headline: str
     wall_time: str
+    split: str
 
 
 @dataclass(frozen=True)
@@ -167,11 +201,14 @@ def number_text(value: float | int, digits: int = 6) -> str:
 
 
 def cell(value: Value, digits: int = 6) -> Cell:
-    """How a value is shown; the string 'below precision' is marked as such, never as a number."""
+    """How a value is shown; the string 'below precision' is marked as such, never as a number; a
+    measured duration is shown in seconds."""
     if value is None:
         return Cell("")
     if isinstance(value, str):
         return Cell(value, below_precision=value == BELOW_PRECISION)
+    if isinstance(value, Duration):
+        return Cell(f"{number_text(value, 3)} s", numeric=True)
     return Cell(number_text(value, digits), numeric=True)
 
 
@@ -331,6 +368,34 @@ def layer_view(layer: LayerResult) -> LayerView:
     )
 
 
+def spread_view(spread: ExponentSpread) -> SpreadView:
+    pooled = ("" if spread.pooled_low is None or spread.pooled_high is None
+              else f"[{number_text(spread.pooled_low, 4)}, {number_text(spread.pooled_high, 4)}]")
+    return SpreadView(
+        check=spread.check,
+        seeds=str(len(spread.seeds)),
+        mean=cell(spread.mean),
+        sd=cell(spread.sd, 2),
+        minimum=cell(spread.minimum),
+        maximum=cell(spread.maximum),
+        pooled=pooled,
+        verdicts=tuple(verdict.value for verdict in spread.verdicts),
+    )
+
+
+def replicates_view(replicates: Replicates) -> ReplicatesView:
+    levels = {f"{spread.level:.0%}" for spread in replicates.exponents}
+    return ReplicatesView(
+        seeds=f"{len(replicates.seeds)} master seeds, {replicates.seeds[0]} to "
+              f"{replicates.seeds[-1]}",
+        split=replicates.split,
+        verdicts=tuple(Row(str(seed), Cell(verdict.value))
+                       for seed, verdict in zip(replicates.seeds, replicates.verdicts)),
+        level=", ".join(sorted(levels)),
+        spreads=tuple(spread_view(spread) for spread in replicates.exponents),
+    )
+
+
 def environment_view(environment: Environment) -> EnvironmentView:
     return EnvironmentView(
         settings=_rows((
@@ -361,6 +426,7 @@ def claim_page(result: ClaimResult) -> ClaimPage:
         main_checks=tuple(view for view in checks if view.role_class == "main"),
         checks=checks,
         layers=tuple(layer_view(layer) for layer in result.layers),
+        replicates=None if result.replicates is None else replicates_view(result.replicates),
         environment=environment_view(result.environment),
         summary_href="../index.html",
     )
@@ -375,13 +441,14 @@ def summary_row(result: ClaimResult) -> SummaryRow:
         tally=decisive_tally(result),
         headline=headline(result),
         wall_time=seconds_text(result.environment.wall_s),
+        split="" if result.replicates is None else result.replicates.split,
     )
 
 
 def earlier_row(claim: str) -> SummaryRow:
     """A claim page in the folder from an earlier run: a link only, its verdict is not restated."""
     return SummaryRow(claim=claim, title="", href=f"{claim}/index.html", verdict="", tally="",
-                      headline="", wall_time="")
+                      headline="", wall_time="", split="")
 
 
 def summary_page(run: RunResult, earlier: Sequence[str] = ()) -> SummaryPage:

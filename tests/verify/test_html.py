@@ -199,3 +199,30 @@ def test_environment_is_shown(consistent):
 def test_an_error_layer_shows_its_message():
     page = html.claim_html(run_claim(RAISING, RunConfig(seed=1)))
     assert "RuntimeError: the experiment broke" in page and 'class="error-box"' in page
+
+
+def test_seed_replicates_show_each_seeds_verdict_and_the_exponent_spread(consistent):
+    from optverify.results import ExponentSpread, Replicates
+
+    spread = ExponentSpread("square-rate", (1, 2, 3), (2.01, 1.99, 2.0),
+                            (Verdict.CONSISTENT, Verdict.CONSISTENT, Verdict.VIOLATED),
+                            mean=2.0, sd=0.01, minimum=1.99, maximum=2.01,
+                            pooled_low=1.975, pooled_high=2.025)
+    replicates = Replicates((1, 2, 3), (Verdict.CONSISTENT, Verdict.CONSISTENT, Verdict.VIOLATED),
+                            "consistent 2/3, violated 1/3", (spread,))
+    replicated = replace(consistent, verdict=Verdict.INCONCLUSIVE, replicates=replicates)
+    view = html.claim_page(replicated).replicates
+    assert [(row.label, row.cell.text) for row in view.verdicts] == [
+        ("1", "consistent"), ("2", "consistent"), ("3", "violated")]
+    assert view.spreads[0].pooled == "[1.975, 2.025]" and view.spreads[0].mean.text == "2"
+    page = html.claim_html(replicated)
+    assert "Seed replicates" in page and "consistent 2/3, violated 1/3" in page
+    summary = html.summary_html(RunResult(RunConfig(), (replicated,), 1.0))
+    assert "seeds: consistent 2/3, violated 1/3" in summary
+    assert "Seed replicates" not in html.claim_html(consistent)
+
+
+def test_a_measured_duration_is_shown_in_seconds():
+    from optverify.results import Duration
+
+    assert html.cell(Duration(0.012345)) == html.Cell("0.0123 s", numeric=True)
