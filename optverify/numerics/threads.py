@@ -1,8 +1,12 @@
-"""Torch thread count for small CPU experiments.
+"""The torch thread policy of a run: one intra-op thread per layer on the CPU.
 
 On a shared 2-core machine, torch's threaded kernels on tiny tensors wait on each other: the
 experiments that run many small batched steps measured several times to 60x slower with the default
-threads than with one. The setting is global in torch, so it is scoped and restored.
+threads than with one. The thread count also decides how a large reduction is split, so it decides
+the last bits of a sum: a run is reproducible bit for bit only when every layer runs with the same
+count wherever it runs. The runner applies this policy to every layer, in this process and on every
+Dask worker (`optverify.verify.parallel`); parallelism comes from tasks, not threads. Claims do not
+set threads. The setting is global in torch, so it is scoped and restored.
 """
 
 from __future__ import annotations
@@ -11,6 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+
+CPU_THREADS = 1
+"""Torch intra-op threads of a layer that runs on the CPU."""
+
+
+def layer_threads(device: str) -> int:
+    """The torch intra-op thread count for a layer on `device`: CPU_THREADS on the CPU, the
+    process's current count elsewhere (a GPU layer's kernels do not run on these threads)."""
+    return CPU_THREADS if device == "cpu" else torch.get_num_threads()
 
 
 @contextmanager
@@ -26,6 +39,6 @@ def intra_op_threads(count: int) -> Iterator[None]:
 
 @contextmanager
 def single_threaded_on_cpu(device: str) -> Iterator[None]:
-    """One torch thread when running on the CPU; the device's default elsewhere."""
-    with intra_op_threads(1 if device == "cpu" else torch.get_num_threads()):
+    """The run's thread policy for one layer: `layer_threads(device)` threads for the block."""
+    with intra_op_threads(layer_threads(device)):
         yield

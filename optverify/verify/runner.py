@@ -1,4 +1,10 @@
-"""Run claims: each layer with the run's configuration, timed, errors caught, verdicts combined."""
+"""Run claims: each layer with the run's configuration, timed, errors caught, verdicts combined.
+
+Each (claim, layer) is an independent task on a fresh session. An `Executor` runs the tasks: the
+default `InProcess` one after the other here; `optverify.verify.parallel.DaskExecutor` as Dask tasks
+on a local or remote cluster. Either way every layer runs under the one torch thread policy of
+`optverify.numerics.threads`, so the numbers do not depend on where it ran.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,15 @@ import importlib.metadata
 import platform
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from optverify.claim import Claim
 from optverify.config import RunConfig
+from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.results import Check, ClaimResult, Environment, Layer, LayerResult, Verdict
-from optverify.session import LayerFunction, Progress, no_progress
+from optverify.session import LayerFunction, Mapper, Progress, map_in_process, no_progress
 from optverify.session import run_layer as record_layer
 from optverify.verdict import combine
 
@@ -29,7 +37,8 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _error_result(layer: Layer, error: BaseException, wall_s: float) -> LayerResult:
+def error_result(layer: Layer, error: BaseException, wall_s: float) -> LayerResult:
+    """A layer that did not run to completion: one `error` check with the error's message."""
     message = f"{type(error).__name__}: {error}"
     where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     location = f" (at {where.filename}:{where.lineno})" if where else ""
@@ -39,13 +48,16 @@ def _error_result(layer: Layer, error: BaseException, wall_s: float) -> LayerRes
 
 
 def run_layer(claim: Claim, layer: Layer, function: LayerFunction, config: RunConfig,
-              progress: Progress) -> LayerResult:
-    """Run one layer on a fresh session; an exception becomes an `error` result with its message."""
+              progress: Progress, mapper: Mapper = map_in_process) -> LayerResult:
+    """Run one layer on a fresh session under the run's thread policy; an exception becomes an
+    `error` result with its message."""
     start = time.perf_counter()
     try:
-        result = record_layer(function, layer, config, claim_bound=claim.bound, progress=progress)
+        with single_threaded_on_cpu(config.device):
+            result = record_layer(function, layer, config, claim_bound=claim.bound,
+                                  progress=progress, mapper=mapper)
     except Exception as error:  # a failing claim is reported, and the run goes on
-        return _error_result(layer, error, time.perf_counter() - start)
+        return error_result(layer, error, time.perf_counter() - start)
     return replace(result, wall_s=time.perf_counter() - start)
 
 
@@ -62,6 +74,12 @@ def run_claim(
         if on_layer is not None:
             on_layer(claim, layer)
         layers.append(run_layer(claim, layer, function, config, progress))
+    return claim_result(claim, tuple(layers), config, time.perf_counter() - start)
+
+
+def claim_result(claim: Claim, layers: tuple[LayerResult, ...], config: RunConfig,
+                 wall_s: float) -> ClaimResult:
+    """A claim's result from its layers' results, in the claim's layer order."""
     checks = [check for result in layers for check in result.checks]
     environment = Environment(
         seed=config.seed,
@@ -70,7 +88,7 @@ def run_claim(
         dtype=config.dtype,
         quick=config.quick,
         versions=library_versions(),
-        wall_s=time.perf_counter() - start,
+        wall_s=wall_s,
     )
     return ClaimResult(
         claim=claim.id,
@@ -80,7 +98,7 @@ def run_claim(
         origin=claim.origin,
         assumptions=claim.assumptions,
         verdict=combine(checks),
-        layers=tuple(layers),
+        layers=layers,
         environment=environment,
     )
 
@@ -104,19 +122,59 @@ class RunResult:
         return 0
 
 
+class Executor(Protocol):
+    """Runs every (claim, layer) task of a run and yields `(claim index, layer, result)` as each
+    one finishes, in any order."""
+
+    def layers(self, claims: Sequence[Claim], config: RunConfig
+               ) -> Iterator[tuple[int, Layer, LayerResult]]: ...
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """The default executor: the layers one after the other in this process, with the progress
+    display around each layer's inner loops and `on_layer` told as each layer starts."""
+
+    progress: Progress = no_progress
+    on_layer: Callable[[Claim, Layer], None] | None = None
+
+    def layers(self, claims: Sequence[Claim], config: RunConfig
+               ) -> Iterator[tuple[int, Layer, LayerResult]]:
+        for index, claim in enumerate(claims):
+            for layer, function in claim.layers():
+                if self.on_layer is not None:
+                    self.on_layer(claim, layer)
+                yield index, layer, run_layer(claim, layer, function, config, self.progress)
+
+
 def run(
     claims: Sequence[Claim],
     config: RunConfig = RunConfig(),
     progress: Progress = no_progress,
     on_layer: Callable[[Claim, Layer], None] | None = None,
     on_claim_done: Callable[[ClaimResult], None] | None = None,
+    *,
+    executor: Executor | None = None,
+    on_layer_done: Callable[[Claim, Layer], None] | None = None,
 ) -> RunResult:
-    """Run several claims one after the other; `on_claim_done` sees each result as it comes."""
+    """Run several claims, in this process one after the other (`progress` and `on_layer` apply
+    there) or on `executor`. `on_layer_done` sees each finished layer; `on_claim_done` sees each
+    claim's result as soon as all its layers are done. The results are in the order asked for;
+    a claim's wall time is the sum of its layers'."""
     start = time.perf_counter()
-    results = []
-    for claim in claims:
-        result = run_claim(claim, config, progress, on_layer)
+    executor = executor or InProcess(progress, on_layer)
+    finished: list[dict[Layer, LayerResult]] = [{} for _ in claims]
+    results: dict[int, ClaimResult] = {}
+    for index, layer, layer_result in executor.layers(claims, config):
+        claim = claims[index]
+        finished[index][layer] = layer_result
+        if on_layer_done is not None:
+            on_layer_done(claim, layer)
+        if len(finished[index]) < len(claim.layers()):
+            continue
+        layers = tuple(finished[index][each] for each, _ in claim.layers())
+        results[index] = claim_result(claim, layers, config, sum(each.wall_s for each in layers))
         if on_claim_done is not None:
-            on_claim_done(result)
-        results.append(result)
-    return RunResult(config, tuple(results), time.perf_counter() - start)
+            on_claim_done(results[index])
+    return RunResult(config, tuple(results[index] for index in range(len(claims))),
+                     time.perf_counter() - start)

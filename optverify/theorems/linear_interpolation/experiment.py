@@ -38,7 +38,6 @@ from optverify.kit import (
     Session,
     resolve,
 )
-from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
     deep_linear_loss,
@@ -221,8 +220,7 @@ def train_families(s: Session, settings: InterpolationConfig,
     jobs = [lambda w=w, d=d: train_deep_linear(w, d, settings, s, alphas)
             for w in settings.widths for d in settings.depths]
     jobs += [lambda c=c: train_mlp(c, settings, s, alphas) for c in (False, True)]
-    with single_threaded_on_cpu(s.device):
-        return [summarize(job(), s.dtype) for job in s.progress(jobs, "train and interpolate")]
+    return [summarize(job(), s.dtype) for job in s.progress(jobs, "train and interpolate")]
 
 
 def judge_fraction(observed: tuple[int, int]) -> Judgement:

@@ -51,7 +51,6 @@ from optverify.kit import (
     rate_panel,
     resolve,
 )
-from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     GAUSSIAN_LOG_SLOPE,
     LAPLACE_LOG_SLOPE,
@@ -797,12 +796,11 @@ def record_landscape(s: Session, settings: LandscapeConfig) -> None:
 
 def verify(s: Session) -> None:
     setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    with single_threaded_on_cpu(s.device):
-        series = variance_series(s, setup.sweep)
-        record_variance(s, series)
-        record_float32(s, setup.sweep, reference=series[0])
-        record_learning(s, setup.learning)
-        record_landscape(s, setup.landscape)
+    series = variance_series(s, setup.sweep)
+    record_variance(s, series)
+    record_float32(s, setup.sweep, reference=series[0])
+    record_learning(s, setup.learning)
+    record_landscape(s, setup.landscape)
     s.note("Var / G^2 is fitted rather than Var: G(w)^2 = E||g||^2 grows with d for these "
            "networks, and Theorem 1's rate in |H| is at fixed G.")
     s.note("Parity learning: target = parity of a random non-empty subset; weights "
