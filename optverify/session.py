@@ -3,7 +3,8 @@
 A layer is a plain function `layer(s: Session) -> None`. The session carries the run's
 configuration (`s.quick`, `s.precision`, `s.device`, `s.dtype`), seeded streams named by purpose
 (`s.rng("data")`, `s.generator("init")`), the quick/full preset choice (`s.preset`), the mpmath
-comparison floor at the run's precision (`s.floor`), and a progress wrapper (`s.progress`); the
+comparison floor at the run's precision (`s.floor`), a progress wrapper (`s.progress`), and
+`s.map` for independent pieces of work (in this process, or as tasks on the run's Dask cluster); the
 numeric layer runs with mpmath at `s.precision` digits. The recorders build, judge and keep the
 layer's checks, figures, tables and notes; the runner turns them into the layer's `LayerResult`.
 A check that decides the claim's main bound is recorded with `main=True` and judged against
@@ -73,9 +74,21 @@ FLOOR_SLACK_DIGITS = 10
 the rounding of sums, products and linear solves over the instances a claim uses."""
 
 
+Mapper = Callable[[Callable[[Any], Any], Sequence[Any], str, Progress], list]
+"""Runs `function` on each item and returns the results in item order: `(function, items,
+description, progress) -> results`. The runner chooses it: here, in this process; on a Dask worker,
+as tasks on the cluster (`optverify.verify.parallel`)."""
+
+
 def no_progress(items: Iterable[T], description: str = "") -> Iterable[T]:
     """The default progress: iterate silently."""
     return items
+
+
+def map_in_process(function: Callable[[Any], Any], items: Sequence[Any], description: str,
+                   progress: Progress) -> list:
+    """The default mapper: one item after the other, in this process, with the progress display."""
+    return [function(item) for item in progress(items, description)]
 
 
 class Session:
@@ -87,11 +100,13 @@ class Session:
         layer: Layer,
         claim_bound: Bound | None = None,
         progress: Progress = no_progress,
+        mapper: Mapper = map_in_process,
     ) -> None:
         self.config = config
         self.layer = layer
         self.claim_bound = claim_bound
         self._progress = progress
+        self._mapper = mapper
         self._checks: list[Check] = []
         self._figures: list[Figure] = []
         self._tables: list[Table] = []
@@ -155,6 +170,18 @@ class Session:
     def progress(self, items: Iterable[T], description: str = "") -> Iterable[T]:
         """Iterate over `items` with the run's progress display."""
         return self._progress(items, description)
+
+    def map(self, function: Callable[[Any], T], items: Iterable[Any], description: str = ""
+            ) -> list[T]:
+        """`[function(item) for item in items]`, for independent pieces of work (a size of a
+        sweep, a replicate seed): in this process by default, as tasks on the cluster when the run
+        has one. The results come back in item order.
+
+        `function` must be picklable (cloudpickle: a closure or lambda will do), compute its value
+        from the item alone and return it, without recording on the session; its randomness comes
+        from the item, e.g. `s.generator(f"init-{n}")`, never from a shared stream, so the values
+        do not depend on where or in which order the items run."""
+        return self._mapper(function, list(items), description, self._progress)
 
     # -- recorders -------------------------------------------------------------------------
     # Every recorder takes: decisive (counts towards the verdict), main (decides the claim's main
@@ -515,11 +542,12 @@ def run_layer(
     *,
     claim_bound: Bound | None = None,
     progress: Progress = no_progress,
+    mapper: Mapper = map_in_process,
 ) -> LayerResult:
     """Run one layer function on a fresh session and return what it recorded (exceptions
     propagate; the runner turns them into `error` checks). The numeric layer runs with mpmath at
-    the run's precision (`mpmath.workdps`, restored afterwards)."""
-    session = Session(config, layer, claim_bound, progress)
+    the run's precision (`mpmath.workdps`, restored afterwards); `mapper` runs its `s.map`."""
+    session = Session(config, layer, claim_bound, progress, mapper)
     digits = config.precision if layer is Layer.NUMERIC else mpmath.mp.dps
     with mpmath.workdps(digits):
         returned = function(session)

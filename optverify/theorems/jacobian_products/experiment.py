@@ -47,7 +47,6 @@ from optverify.kit import (
     rate_panel,
 )
 from optverify.numerics.haar import haar_orthogonal
-from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.theorems.jacobian_products.products import (
     as_numpy,
     check_depth,
@@ -612,14 +611,9 @@ def _record_clipping(s: Session, setup: ExperimentConfig, dimension: int,
 
 
 def verify(s: Session) -> None:
-    with single_threaded_on_cpu(s.device):
-        _verify(s)
-
-
-def _verify(s: Session) -> None:
     setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    sweeps = [gaussian_sweep(s, setup, n)
-              for n in s.progress(setup.dimensions, "torch: Gaussian Jacobian products")]
+    sweeps = s.map(lambda n: gaussian_sweep(s, setup, n), setup.dimensions,
+                   "torch: Gaussian Jacobian products")
     z = bonferroni_z(len(setup.dimensions) * (len(setup.sigmas) + 1))
     rows, growth_panels, variance_panels = [], [], []
     for sweep in sweeps:
@@ -630,7 +624,7 @@ def _verify(s: Session) -> None:
         growth_panels.append(_growth_panel(sweep, setup))
         variance_panels.append(_variance_panel(sweep, law))
     _record_twin(s, setup, compare_twins(
-        [twin_batch(s, setup, n) for n in s.progress(setup.dimensions, "torch: twin products")]))
+        s.map(lambda n: twin_batch(s, setup, n), setup.dimensions, "torch: twin products")))
     bounds = singular_value_runs(s, setup)
     for run in bounds:
         _record_singular_values(s, setup, run)
