@@ -265,3 +265,263 @@ def test_quick_claim_decisive_checks_all_carry_rejected_controls():
                                                  (Layer.EXPERIMENT, "variance-ratio-rate")}
     decisive = [c for c in result.checks if c.decisive]
     assert decisive and all(c.controls and all(k.rejected for k in c.controls) for c in decisive)
+
+
+# --- Setting I: line images, the CNN's last-layer SNR, training ---------------------------------
+
+import math  # noqa: E402
+
+from optverify.theorems.end_to_end_snr import (  # noqa: E402
+    line_images,
+    networks,
+    setting_one,
+    snr_estimate,
+    training,
+)
+
+
+def _lines(angles, lengths, centres):
+    as64 = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    return line_images.Lines(as64(angles), as64(lengths), as64(centres))
+
+
+def test_rasterizer_draws_a_known_horizontal_line():
+    image = line_images.rasterize(_lines([0.0], [10.0], [[14.0, 10.0]]))[0]
+    assert sorted(map(tuple, image.nonzero().tolist())) == [(i, 10) for i in range(9, 20)]
+    assert set(image.unique().tolist()) == {0.0, 1.0}
+
+
+def test_rasterizer_draws_a_known_vertical_line_and_clips_at_the_border():
+    image = line_images.rasterize(_lines([math.pi / 2], [8.0], [[3.0, 1.0]]))[0]
+    assert sorted(map(tuple, image.nonzero().tolist())) == [(3, j) for j in range(0, 6)]
+
+
+def test_rasterizer_diagonal_is_a_connected_staircase():
+    image = line_images.rasterize(_lines([math.pi / 4], [20.0], [[13.5, 13.5]]))[0]
+    pixels = sorted(map(tuple, image.nonzero().tolist()))
+    assert all(abs(a[0] - b[0]) <= 1 and abs(a[1] - b[1]) <= 1 for a, b in zip(pixels, pixels[1:]))
+    assert all(abs(i - j) <= 1 for i, j in pixels)
+
+
+def test_mirror_maps_theta_to_pi_minus_theta_and_flips_labels():
+    lines = line_images.sample_lines(64, torch.Generator().manual_seed(0))
+    mirrored = line_images.Lines(math.pi - lines.angles, lines.lengths,
+                                 torch.stack([27 - lines.centres[:, 0], lines.centres[:, 1]], 1))
+    assert torch.equal(line_images.mirror(line_images.rasterize(lines)),
+                       line_images.rasterize(mirrored))
+    assert torch.equal(line_images.image_labels(mirrored.angles),
+                       -line_images.image_labels(lines.angles))
+
+
+def test_sampled_lines_follow_the_stated_distribution():
+    lines = line_images.sample_lines(4000, torch.Generator().manual_seed(1))
+    assert float(lines.angles.min()) >= 0 and float(lines.angles.max()) <= math.pi
+    assert float(lines.lengths.min()) >= 5 and float(lines.lengths.max()) <= 23
+    assert float(lines.centres.min()) >= 0 and float(lines.centres.max()) <= 27
+    assert abs(float(line_images.image_labels(lines.angles).mean())) < 0.06
+
+
+def test_label_rules():
+    labels = line_images.image_labels(torch.tensor([0.1, math.pi / 2 - 1e-9, math.pi / 2 + 1e-9,
+                                                    3.0], dtype=torch.float64))
+    assert labels.tolist() == [1.0, 1.0, -1.0, -1.0]
+    tuples = torch.tensor([[1.0, -1.0, -1.0], [1.0, 1.0, -1.0]])
+    assert line_images.tuple_labels(tuples).tolist() == [1.0, -1.0]
+    with pytest.raises(ValueError):
+        line_images.tuple_labels(torch.tensor([[1.0, 0.5]]))
+
+
+def test_bad_line_input_raises():
+    with pytest.raises(ValueError):
+        _lines([0.0], [-1.0], [[1.0, 1.0]])
+    with pytest.raises(ValueError):
+        _lines([float("nan")], [5.0], [[1.0, 1.0]])
+    with pytest.raises(ValueError):
+        line_images.sample_lines(0, torch.Generator())
+    with pytest.raises(ValueError):
+        networks.init_n2(0, torch.Generator(), torch.float64)
+
+
+def _tiny_instance(k=2, n=48, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    lines = line_images.sample_lines(n * k, generator)
+    images = line_images.rasterize(lines).reshape(n, k, 28, 28)
+    labels = line_images.image_labels(lines.angles).reshape(n, k)
+    n1 = networks.init_n1(generator, torch.float64)
+    n2 = networks.init_n2(k, generator, torch.float64)
+    return images, labels, n1, n2
+
+
+def _loop_gradients(approach, images, labels, n1, n2):
+    """The independent twin: one tuple at a time, autograd through the whole network from the
+    images, no torch.func."""
+    rows = []
+    for x, y in zip(images, labels):
+        w = n1["score.w"].clone().requires_grad_(True)
+        params = {**n1, "score.w": w}
+        s = networks.scores(params, networks.features(params, x))
+        out = networks.n2_output(n2, s)
+        loss = torch.relu(1 - y.prod() * out)
+        if approach == "decomposition":
+            loss = loss + torch.relu(1 - y * s).mean()
+        rows.append(torch.autograd.grad(loss, w)[0].numpy())
+    return np.array(rows)
+
+
+def _numpy_snr(g):
+    mean = g.mean(axis=0)
+    return float(mean @ mean / ((g - mean) ** 2).sum(axis=1).mean())
+
+
+@pytest.mark.parametrize("approach", setting_one.APPROACHES)
+def test_vmap_gradients_and_snr_match_the_loop_twin(approach):
+    images, labels, n1, n2 = _tiny_instance()
+    feats = networks.features(n1, images)
+    batched = networks.last_layer_gradients(approach, n1, n2, feats, labels)
+    twin = _loop_gradients(approach, images, labels, n1, n2)
+    np.testing.assert_allclose(batched.numpy(), twin, rtol=1e-10, atol=1e-13)
+    twin_snr = _numpy_snr(twin)
+    assert abs(snr_estimate.plain_snr(batched) - twin_snr) <= 1e-10 * twin_snr
+    # the authors' formula (the square of a squared norm subtracted) is rejected by the twin
+    assert abs(snr_estimate.authors_snr(batched) - twin_snr) > 1e-6 * twin_snr
+
+
+def test_unbiased_signal_matches_a_pairwise_loop():
+    g = torch.randn(40, 1, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    estimate = snr_estimate.estimate_snr(g)
+    pairs = [float(g[i, 0] @ g[j, 0]) for i in range(40) for j in range(40) if i != j]
+    assert estimate.signal == pytest.approx(np.mean(pairs), rel=1e-12, abs=1e-14)
+    assert estimate.second_moment == pytest.approx(float((g**2).sum(-1).mean()), rel=1e-12)
+
+
+def test_unbiased_signal_is_unbiased_where_the_plug_in_is_not():
+    """Mean-zero gradients: the U-statistic averages to 0, the plug-in to tr(Cov)/n."""
+    generator = torch.Generator().manual_seed(4)
+    g = torch.randn(400, 30, 1, 6, generator=generator, dtype=torch.float64)
+    signals = [snr_estimate.estimate_snr(g[r]).signal for r in range(400)]
+    plug_in = [float(g[r].mean(0)[0] @ g[r].mean(0)[0]) for r in range(400)]
+    assert abs(np.mean(signals)) < 4 * np.std(signals) / 20
+    assert np.mean(plug_in) == pytest.approx(6 / 30, rel=0.15)
+
+
+def test_antithetic_patterns_contain_the_plain_tuple():
+    images, labels, n1, n2 = _tiny_instance(k=3, n=8)
+    pairs = torch.stack([networks.features(n1, images),
+                         networks.features(n1, line_images.mirror(images))], dim=2)
+    g = snr_estimate.antithetic_gradients("end-to-end", n1, n2, pairs, labels)
+    assert g.shape == (8, 8, networks.FEATURES)
+    plain = networks.last_layer_gradients("end-to-end", n1, n2, pairs[:, :, 0], labels)
+    torch.testing.assert_close(g[:, 0], plain)
+    mirrored_all = networks.last_layer_gradients("end-to-end", n1, n2, pairs[:, :, 1], -labels)
+    torch.testing.assert_close(g[:, -1], mirrored_all)
+
+
+def test_estimate_snr_bad_input_raises():
+    with pytest.raises(ValueError):
+        snr_estimate.estimate_snr(torch.zeros(1, 1, 3))
+    with pytest.raises(ValueError):
+        snr_estimate.estimate_snr(torch.full((3, 1, 2), float("nan")))
+    with pytest.raises(ValueError):
+        setting_one.SnrConfig((2, 3), images=100, inits=2, decisive=True)
+    with pytest.raises(ValueError):
+        setting_one.SnrConfig((1, 4), images=4, inits=2, decisive=True)
+
+
+def _summary(mean, stderr):
+    return setting_one.SnrSummary(mean, stderr, 0.0, (mean, mean))
+
+
+def test_below_precision_is_a_word_never_a_number():
+    tiny = _summary(-1e-9, 1e-7)
+    assert setting_one.describe(tiny, "float32") == BELOW_PRECISION
+    assert setting_one.describe(tiny, "float64").startswith("unresolved (<")
+    assert setting_one.describe(_summary(3e-3, 1e-4), "float32") == "0.003"
+    resolved_but_tiny = _summary(1e-6, 1e-8)
+    assert setting_one.describe(resolved_but_tiny, "float32") == BELOW_PRECISION
+    assert setting_one.describe(resolved_but_tiny, "float64") == "1e-06"
+
+
+E2E = {1: _summary(1e-3, 1e-4), 2: _summary(1e-8, 1e-7), 3: _summary(-1e-8, 1e-7),
+       4: _summary(0.0, 1e-8)}
+DEC = {1: _summary(1e-3, 1e-4), 2: _summary(2e-3, 2e-4), 3: _summary(3e-3, 3e-4),
+       4: _summary(4e-3, 4e-4)}
+
+
+def test_setting_one_judges_accept_the_claim_and_reject_their_controls():
+    assert setting_one.judge_collapse(E2E).verdict is Verdict.CONSISTENT
+    assert setting_one.judge_collapse(DEC).verdict is Verdict.VIOLATED
+    power = setting_one._power_law_series(E2E, -2.0)
+    assert setting_one.judge_collapse(power).verdict is Verdict.VIOLATED
+    assert setting_one.judge_kept(DEC).verdict is Verdict.CONSISTENT
+    assert setting_one.judge_kept(E2E).verdict is Verdict.VIOLATED
+    floor = setting_one.resolution_floor("float32")
+    late = lambda series: {k: v for k, v in series.items() if k >= 3}  # noqa: E731
+    assert setting_one.judge_below_resolution(late(E2E), floor).verdict is Verdict.CONSISTENT
+    assert setting_one.judge_below_resolution(late(DEC), floor).verdict is Verdict.VIOLATED
+    assert setting_one.judge_decay_form(E2E).verdict is Verdict.INCONCLUSIVE
+    assert setting_one.judge_ahead((900, 500, 1000)).verdict is Verdict.CONSISTENT
+    assert setting_one.judge_ahead((500, 500, 1000)).verdict is Verdict.INCONCLUSIVE
+    assert setting_one.judge_ahead((400, 900, 1000)).verdict is Verdict.VIOLATED
+
+
+def test_decay_form_tells_an_exponential_from_a_power_law():
+    ks = (1, 2, 3, 4, 5, 6)
+    exponential = {k: setting_one.SnrSummary(10.0 ** -k, 1e-12, 0.0,
+                                             (10.0 ** -k * 1.01, 10.0 ** -k / 1.01)) for k in ks}
+    power = {k: setting_one.SnrSummary(float(k) ** -3, 1e-12, 0.0,
+                                       (k**-3 * 1.01, k**-3 / 1.01)) for k in ks}
+    assert setting_one.judge_decay_form(exponential).verdict is Verdict.CONSISTENT
+    assert setting_one.judge_decay_form(power).verdict is Verdict.VIOLATED
+
+
+def test_clopper_pearson_matches_the_kit():
+    from optverify.verdict import clopper_pearson
+
+    for successes, trials in ((0, 10), (3, 10), (10, 10), (412, 1000)):
+        assert setting_one.clopper_pearson(successes, trials) == pytest.approx(
+            clopper_pearson(successes, trials), abs=1e-9)
+
+
+def test_per_image_loss_switched_off_is_the_end_to_end_loss():
+    images, labels, n1, n2 = _tiny_instance(k=3, n=6)
+    params = {"n1": n1, "n2": n2}
+    off = training.model_loss(params, images, labels, torch.tensor(0.0, dtype=torch.float64))
+    feats = networks.features(n1, images)
+    out = networks.n2_output(n2, networks.scores(n1, feats))
+    assert float(off) == pytest.approx(float(torch.relu(1 - labels.prod(-1) * out).mean()))
+    on = training.model_loss(params, images, labels, torch.tensor(1.0, dtype=torch.float64))
+    assert float(on) > float(off)
+
+
+def test_training_runs_stacked_models_and_counts_held_out_accuracy():
+    run = training.train(2, (0, 1), (1.0, 0.0), 3, 4, 1e-3, {0}, lambda seed:
+                         torch.Generator().manual_seed(seed), torch.Generator().manual_seed(5),
+                         torch.Generator().manual_seed(6), 32, torch.float32)
+    assert run.steps == (0, 3) and len(run.accuracies) == 4 and len(run.correct) == 4
+    assert all(0 <= c <= 32 for c in run.correct)
+    # both approaches of a seed start from the same initialization
+    assert run.accuracies[0][0] == run.accuracies[1][0]
+    assert setting_one.pooled(run, 1.0)[1] == 64
+
+
+SMALL_ONE = setting_one.SnrConfig((1, 2, 3), images=768, inits=2, decisive=True)
+
+
+@pytest.fixture(scope="module")
+def setting_one_session():
+    session = Session(RunConfig(quick=True, seed=2), Layer.EXPERIMENT, claim_bound=CLAIM.bound)
+    setting_one._record_snr(session, setting_one.snr_sweep(session, SMALL_ONE))
+    return session
+
+
+def test_setting_one_snr_checks_and_their_controls(setting_one_session):
+    checks = {c.name: c for c in setting_one_session.checks}
+    for name in ("setting-i-e2e-snr-collapse-float64", "setting-i-dec-snr-kept-float64",
+                 "setting-i-e2e-below-float32"):
+        check = checks[name]
+        assert check.decisive and check.controls
+        assert check.verdict is Verdict.CONSISTENT, check.detail
+        assert all(c.rejected for c in check.controls), check.controls
+    values = checks["setting-i-e2e-snr-collapse-float64"].values
+    assert values["snr_end-to-end_float32_k3"] == BELOW_PRECISION
+    assert not checks["setting-i-e2e-decay-form"].decisive

@@ -1,0 +1,114 @@
+"""Setting I's networks (Shalev-Shwartz, Shamir, Shammah 2017, arXiv:1703.07950, Section 3, Fig. 5)
+as pure functions of parameter dicts, so torch.func can batch per-example gradients (vmap + grad)
+and stack models across seeds.
+
+N1, a small LeNet-like CNN, one score per 28 x 28 image: conv 5x5 stride 2 (1 -> 8 channels), ReLU,
+conv 3x3 (8 -> 16), ReLU, max-pool 2 (-> 16 x 5 x 5), dense 400 -> 32, ReLU ("the features"),
+dense 32 -> 1 (the score; "N1's last layer" is its weight vector w, 32 entries). N2 over the k
+sigmoid scores: dense k -> 100, ReLU, dense 100 -> 1. Weights N(0, 1/fan_in), biases 0. Losses
+are hinges: the tuple loss max(0, 1 - Y N2), the per-image loss max(0, 1 - y_i s_i).
+End-to-end objective: the tuple loss. Decomposition objective: the tuple loss plus the mean
+per-image loss over the k images of the tuple.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+FEATURES = 32
+HIDDEN = 100
+TRUNK_SHAPES = {"conv1": (8, 1, 5, 5), "conv2": (16, 8, 3, 3), "dense": (FEATURES, 400)}
+"""Weight shapes of N1 below its last layer (each with a bias of the first size)."""
+
+
+def _normal(shape, generator, dtype, device) -> torch.Tensor:
+    fan_in = 1
+    for size in shape[1:]:
+        fan_in *= size
+    return torch.randn(shape, generator=generator, dtype=dtype, device=device) / fan_in**0.5
+
+
+def init_n1(generator: torch.Generator, dtype: torch.dtype, device="cpu") -> dict:
+    params = {}
+    for name, shape in TRUNK_SHAPES.items():
+        params[f"{name}.w"] = _normal(shape, generator, dtype, device)
+        params[f"{name}.b"] = torch.zeros(shape[0], dtype=dtype, device=device)
+    params["score.w"] = _normal((1, FEATURES), generator, dtype, device)[0]
+    params["score.b"] = torch.zeros((), dtype=dtype, device=device)
+    return params
+
+
+def init_n2(k: int, generator: torch.Generator, dtype: torch.dtype, device="cpu") -> dict:
+    if k < 1:
+        raise ValueError(f"a tuple has at least one image, got k={k}")
+    return {"hidden.w": _normal((HIDDEN, k), generator, dtype, device),
+            "hidden.b": torch.zeros(HIDDEN, dtype=dtype, device=device),
+            "out.w": _normal((1, HIDDEN), generator, dtype, device)[0],
+            "out.b": torch.zeros((), dtype=dtype, device=device)}
+
+
+def features(n1: dict, images: torch.Tensor) -> torch.Tensor:
+    """N1 below its last layer: images (..., 28, 28) -> features (..., 32)."""
+    lead = images.shape[:-2]
+    x = images.reshape(-1, 1, 28, 28)
+    x = torch.relu(F.conv2d(x, n1["conv1.w"], n1["conv1.b"], stride=2))
+    x = torch.relu(F.conv2d(x, n1["conv2.w"], n1["conv2.b"]))
+    x = F.max_pool2d(x, 2).flatten(1)
+    x = torch.relu(x @ n1["dense.w"].T + n1["dense.b"])
+    return x.reshape(*lead, FEATURES)
+
+
+def scores(n1: dict, feats: torch.Tensor) -> torch.Tensor:
+    return feats @ n1["score.w"] + n1["score.b"]
+
+
+def n2_output(n2: dict, tuple_scores: torch.Tensor) -> torch.Tensor:
+    """N2 on the sigmoid of the k scores (last axis)."""
+    hidden = torch.relu(torch.sigmoid(tuple_scores) @ n2["hidden.w"].T + n2["hidden.b"])
+    return hidden @ n2["out.w"] + n2["out.b"]
+
+
+def hinge(margin: torch.Tensor) -> torch.Tensor:
+    return torch.relu(1 - margin)
+
+
+def tuple_loss(score_w, score_b, n2, feats, tuple_label) -> torch.Tensor:
+    """The end-to-end loss of one tuple (feats: k x 32) as a function of N1's last layer."""
+    return hinge(tuple_label * n2_output(n2, feats @ score_w + score_b))
+
+
+def decomposition_loss(score_w, score_b, n2, feats, image_labels) -> torch.Tensor:
+    """The tuple loss plus the mean per-image hinge loss on N1's scores."""
+    tuple_scores = feats @ score_w + score_b
+    label = image_labels.prod()
+    return (hinge(label * n2_output(n2, tuple_scores))
+            + hinge(image_labels * tuple_scores).mean())
+
+
+def end_to_end_loss(score_w, score_b, n2, feats, image_labels) -> torch.Tensor:
+    return tuple_loss(score_w, score_b, n2, feats, image_labels.prod())
+
+
+LOSSES = {"end-to-end": end_to_end_loss, "decomposition": decomposition_loss}
+
+
+def last_layer_gradients(approach: str, n1: dict, n2: dict, feats: torch.Tensor,
+                         image_labels: torch.Tensor) -> torch.Tensor:
+    """Per-tuple gradients of the approach's loss w.r.t. N1's last-layer weights w, batched by
+    torch.func (vmap over the leading axes of feats (..., k, 32) and image_labels (..., k))."""
+    from torch.func import grad, vmap
+
+    gradient = grad(LOSSES[approach])
+    lead = feats.shape[:-2]
+    flat_feats = feats.reshape(-1, *feats.shape[-2:])
+    flat_labels = image_labels.reshape(-1, image_labels.shape[-1])
+    batched = vmap(gradient, in_dims=(None, None, None, 0, 0))
+    g = batched(n1["score.w"], n1["score.b"], n2, flat_feats, flat_labels)
+    return g.reshape(*lead, FEATURES)
+
+
+def tuple_predictions(n1: dict, n2: dict, images: torch.Tensor) -> torch.Tensor:
+    """sign(N2(N1(x_1..x_k))) for images (n, k, 28, 28)."""
+    out = n2_output(n2, scores(n1, features(n1, images)))
+    return torch.where(out >= 0, 1.0, -1.0)

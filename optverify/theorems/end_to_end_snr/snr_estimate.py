@@ -1,0 +1,118 @@
+"""The SNR of a stochastic gradient, SNR = ||E g||^2 / E||g - E g||^2 (Shalev-Shwartz, Shamir,
+Shammah 2017, arXiv:1703.07950, Section 3), estimated from samples without the bias of the plug-in.
+
+The plug-in ||mean g||^2 over n samples overestimates ||E g||^2 by tr(Cov g)/n, which swamps a
+small signal; the U-statistic (||sum_t a_t||^2 - sum_t ||a_t||^2) / (n (n - 1)) over iid a_t with
+E a_t = E g is unbiased, with variance 4 mu^T S mu / n + 2 tr(S^2) / n^2 + O(n^-3) (S = Cov a_t),
+estimated by plug-in. a_t here is the antithetic mean over the 2^k mirror patterns of tuple t
+(each pattern is a tuple of the same distribution; `line_images.mirror`), which keeps E a_t = E g
+and cancels the part of g that does not depend on the labels. E||g - E g||^2 = E||g||^2 -
+||E g||^2, E||g||^2 the mean over every pattern's gradient.
+
+The authors' script instead computes Noise = E||g||^2 - S^2 with S = ||mean g||^2 already a
+squared norm (the square of a squared norm subtracted): `authors_snr`, kept only as the negative
+control of the estimator check.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+
+from optverify.theorems.end_to_end_snr.networks import last_layer_gradients
+
+
+def mirror_patterns(k: int) -> torch.Tensor:
+    """All 2^k patterns in {0, 1}^k (1: the image is mirrored), as a long tensor (2^k, k)."""
+    return torch.tensor(list(itertools.product((0, 1), repeat=k)), dtype=torch.long)
+
+
+def antithetic_gradients(approach: str, n1: dict, n2: dict, pair_features: torch.Tensor,
+                         image_labels: torch.Tensor) -> torch.Tensor:
+    """Gradients (n, 2^k, 32) of every mirror pattern of n tuples: pair_features (n, k, 2, 32)
+    holds each image's features and its mirror's, image_labels (n, k) the unmirrored labels."""
+    n, k = image_labels.shape
+    patterns = mirror_patterns(k).to(pair_features.device)
+    index = patterns[None, :, :, None, None].expand(n, -1, -1, 1, pair_features.shape[-1])
+    chosen = torch.gather(pair_features[:, None].expand(-1, patterns.shape[0], -1, -1, -1), 3,
+                          index).squeeze(3)
+    signs = (1 - 2 * patterns).to(image_labels.dtype)
+    labels = image_labels[:, None, :] * signs[None]
+    return last_layer_gradients(approach, n1, n2, chosen, labels)
+
+
+@dataclass(frozen=True)
+class SnrEstimate:
+    """||E g||^2 (unbiased) with its standard error, E||g||^2, and the SNR with its standard
+    error (the signal's, divided by the noise), from `samples` tuples."""
+
+    signal: float
+    signal_stderr: float
+    second_moment: float
+    samples: int
+
+    @property
+    def noise(self) -> float:
+        return self.second_moment - max(self.signal, 0.0)
+
+    @property
+    def snr(self) -> float:
+        return self.signal / self.noise
+
+    @property
+    def snr_stderr(self) -> float:
+        return self.signal_stderr / self.noise
+
+
+def estimate_snr(gradients: torch.Tensor) -> SnrEstimate:
+    """From gradients (n, m, d): n iid tuples, m exchangeable patterns each (m = 1: plain samples).
+    Computed in the gradients' dtype; only the final scalars become Python floats."""
+    if gradients.dim() != 3 or gradients.shape[0] < 2:
+        raise ValueError("estimate_snr needs gradients of shape (n >= 2, m, d)")
+    if not bool(torch.isfinite(gradients).all()):
+        raise ValueError("gradients must be finite")
+    n = gradients.shape[0]
+    means = gradients.mean(dim=1)
+    total = means.sum(dim=0)
+    signal = ((total @ total) - (means * means).sum()) / (n * (n - 1))
+    mu = means.mean(dim=0)
+    centred = means - mu
+    covariance = centred.T @ centred / (n - 1)
+    variance = 4 * (mu @ covariance @ mu) / n + 2 * (covariance * covariance).sum() / n**2
+    second = (gradients * gradients).sum(dim=-1).mean()
+    return SnrEstimate(float(signal), float(variance.clamp(min=0).sqrt()), float(second), n)
+
+
+def plain_snr(gradients: torch.Tensor) -> float:
+    """||mean g||^2 / mean ||g - mean g||^2 over samples g (n, d): the plug-in of the definition,
+    compared against the loop-based twin."""
+    mean = gradients.mean(dim=0)
+    return float((mean @ mean) / ((gradients - mean) ** 2).sum(dim=1).mean())
+
+
+def authors_snr(gradients: torch.Tensor) -> float:
+    """The authors' script's SNR, S / (E||g||^2 - S^2) with S = ||mean g||^2: subtracting the
+    square of a squared norm (a wrong formula; the negative control of the estimator check)."""
+    mean = gradients.mean(dim=0)
+    signal = mean @ mean
+    return float(signal / ((gradients * gradients).sum(dim=1).mean() - signal**2))
+
+
+def loop_last_layer_gradients(approach: str, n1: dict, n2: dict, images: torch.Tensor,
+                              image_labels: torch.Tensor) -> torch.Tensor:
+    """The independent twin of `networks.last_layer_gradients`: one tuple at a time, autograd
+    through the whole network from its images (n, k, 28, 28), no torch.func."""
+    from optverify.theorems.end_to_end_snr import networks
+
+    rows = []
+    for x, y in zip(images, image_labels):
+        weights = n1["score.w"].detach().clone().requires_grad_(True)
+        params = {**n1, "score.w": weights}
+        tuple_scores = networks.scores(params, networks.features(params, x))
+        loss = networks.hinge(y.prod() * networks.n2_output(n2, tuple_scores))
+        if approach == "decomposition":
+            loss = loss + networks.hinge(y * tuple_scores).mean()
+        rows.append(torch.autograd.grad(loss, weights)[0])
+    return torch.stack(rows)
