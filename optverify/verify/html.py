@@ -30,6 +30,7 @@ from optverify.results import (
     Replicates,
     Table,
     Value,
+    Verdict,
 )
 from optverify.verify.runner import RunResult, library_versions
 
@@ -453,9 +454,9 @@ def earlier_row(claim: str) -> SummaryRow:
 
 def summary_page(run: RunResult, earlier: Sequence[str] = ()) -> SummaryPage:
     config = run.config
-    counts: dict[str, int] = {}
+    counts = {verdict.value: 0 for verdict in Verdict}  # in the order consistent .. error
     for result in run.claims:
-        counts[result.verdict.value] = counts.get(result.verdict.value, 0) + 1
+        counts[result.verdict.value] += 1
     this_run = {result.claim for result in run.claims}
     return SummaryPage(
         settings=_rows((
@@ -467,7 +468,7 @@ def summary_page(run: RunResult, earlier: Sequence[str] = ()) -> SummaryPage:
             ("wall time", seconds_text(run.wall_s)),
         )),
         counts=tuple(Row(verdict, Cell(str(count), numeric=True))
-                     for verdict, count in counts.items()),
+                     for verdict, count in counts.items() if count),
         exit_code=str(run.exit_code),
         claims=tuple(summary_row(result) for result in run.claims),
         earlier=tuple(earlier_row(claim) for claim in sorted(earlier) if claim not in this_run),
