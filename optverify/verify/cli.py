@@ -98,8 +98,20 @@ def _seed_count(text: str) -> int:
     return count
 
 
+def _workers(text: str) -> int:
+    count = _integer(text, "number of worker processes")
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {count}")
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     options = _Parser(add_help=False)
+    where = options.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, metavar="N",
+                       help="run the claims' layers as tasks on N local worker processes (Dask)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run them on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
     options.add_argument("--quick", action="store_true", help="small sweeps (seconds per claim)")
     options.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                          help="torch device for experiments; auto = cuda when available")
@@ -178,13 +190,13 @@ class _ProgressDisplay:
         self.bar = bar
         self.total = sum(len(claim.layers()) for claim in claims)
         self.overall = bar.add_task("starting", total=self.total)
-        self.started = False
 
     def on_layer(self, claim: Claim, layer: Layer) -> None:
-        if self.started:
-            self.bar.advance(self.overall)
-        self.started = True
         self.bar.update(self.overall, description=f"{claim.id}: {layer.value}")
+
+    def on_layer_done(self, claim: Claim, layer: Layer) -> None:
+        """Counts finished layers, wherever they ran."""
+        self.bar.update(self.overall, advance=1, description=f"{claim.id}: {layer.value} done")
 
     def track(self, items: Iterable, description: str = "") -> Iterable:
         total = len(items) if hasattr(items, "__len__") else None
@@ -203,6 +215,7 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
                        seed=args.seed, quick=args.quick, dtype=args.dtype)
     ensure_writable(args.out)
     held.enter_context(locked(args.out))
+    executor = _executor(args, held)
     show = args.progress == "on" or (args.progress == "auto" and stderr.is_terminal)
 
     def write(result: ClaimResult) -> None:
@@ -214,14 +227,28 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
         return run_replicated(claims, config, args.seeds, on_claim_done=write, **options)
 
     if not show:
-        return execute()
+        return execute(executor=executor)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), console=stderr)
     with bar:
         display = _ProgressDisplay(bar, list(claims) * args.seeds)
-        result = execute(progress=display.track, on_layer=display.on_layer)
+        result = execute(progress=display.track, on_layer=display.on_layer,
+                         on_layer_done=display.on_layer_done, executor=executor)
         bar.update(display.overall, completed=display.total, description="done")
         return result
+
+
+def _executor(args, held: contextlib.ExitStack):
+    """The Dask executor `--workers`/`--scheduler` ask for, held open until the run's end; None:
+    this process."""
+    if args.workers is None and args.scheduler is None:
+        return None
+    from optverify.verify import parallel  # imports dask.distributed only when asked for
+
+    try:
+        return held.enter_context(parallel.cluster_executor(args.workers, args.scheduler))
+    except parallel.ClusterUnavailable as error:
+        raise UsageError(str(error)) from error
 
 
 def _selected(args) -> list[Claim]:

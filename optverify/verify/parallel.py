@@ -1,0 +1,185 @@
+"""Runs a run's tasks on dask.distributed: a local cluster of worker processes, or an existing
+cluster by its scheduler's address.
+
+Every (claim, layer) is one task on a fresh session, as in the serial run; a layer's `s.map` becomes
+tasks of its own, submitted from inside the layer's task through `distributed.worker_client`, which
+secedes the layer's thread from the worker's pool while it waits (so a one-thread worker runs the
+sub-tasks instead of deadlocking) and rejoins when they are done. Sub-tasks, rather than a layer
+returning its pieces to the runner, keep a layer a plain function `layer(s) -> None`.
+
+What makes the numbers the serial run's, bit for bit on the CPU: the same configuration, seeds
+derived from purposes (never from worker order), the one torch thread policy of
+`optverify.numerics.threads` set on each worker process at its start, and each layer run by the
+same `runner.run_layer`. Claims travel as small references when their objects cannot be pickled
+where they came from: a built-in claim by id, a claim file by path (the file must exist at that
+path on the worker); any other claim object goes by cloudpickle (an entry point's by reference to
+its installed module).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed, worker_client
+from distributed.scheduler import KilledWorker
+
+from optverify.claim import Claim
+from optverify.config import RunConfig
+from optverify.numerics.threads import layer_threads
+from optverify.results import Layer, LayerResult
+from optverify.session import Progress, no_progress
+from optverify.verify import discovery, registry
+from optverify.verify.runner import error_result, run_layer
+
+CONNECT_TIMEOUT_S = 5
+"""How long to wait for an existing scheduler before saying it cannot be reached."""
+
+LOCAL_SCHEDULER = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.scheduler.worker-saturation": 1.0,
+}
+"""The local cluster's scheduler: a task that was on a worker when it died fails at once (no
+retries: a claim that kills its worker would kill the next one too), and a worker holds only the
+task it runs (the layer tasks form one task group, so the scheduler queues them), so that only the
+task that killed it is blamed. A remote cluster's scheduler keeps its own settings (by default a
+task is retried on 3 more workers, and a queued task can be blamed along with it)."""
+
+TASK_GROUP = "optverify-layer"
+
+
+class ClusterUnavailable(RuntimeError):
+    """The cluster could not be started or reached; the message is one line for the user."""
+
+
+class WorkerDied(RuntimeError):
+    """A worker process died while it ran a layer."""
+
+
+@dataclass(frozen=True)
+class ClaimReference:
+    """What travels to a worker for a claim: its id (built-in), its file's path, or the object."""
+
+    kind: str
+    name: str
+    claim: Claim | None = None
+
+    def load(self) -> Claim:
+        if self.kind == "built-in":
+            return registry.builtin_claim(self.name)
+        if self.kind == "file":
+            return discovery.load_claim_file(self.name)
+        assert self.claim is not None
+        return self.claim
+
+
+FILE_ORIGIN = "file "
+
+
+def reference(claim: Claim) -> ClaimReference:
+    """The smallest thing that brings this claim back on a worker."""
+    if claim.origin == "built-in" and claim.id in registry.BUILTIN_IDS \
+            and registry.builtin_claim(claim.id) == claim:
+        return ClaimReference("built-in", claim.id)
+    if claim.origin.startswith(FILE_ORIGIN):
+        return ClaimReference("file", claim.origin.removeprefix(FILE_ORIGIN))
+    return ClaimReference("object", claim.id, claim)
+
+
+def map_on_cluster(function: Callable[[Any], Any], items: Sequence[Any], description: str,
+                   progress: Progress) -> list:
+    """The mapper of a layer that runs on a worker: one task per item, results in item order."""
+    with worker_client() as client:
+        return client.gather(client.map(function, items, pure=False))
+
+
+def run_shipped_layer(claim: ClaimReference, layer: Layer, config: RunConfig) -> LayerResult:
+    """A (claim, layer) task, as a worker runs it."""
+    loaded = claim.load()
+    function = dict(loaded.layers())[layer]
+    return run_layer(loaded, layer, function, config, no_progress, mapper=map_on_cluster)
+
+
+class ThreadPolicy(WorkerPlugin):
+    """A worker plugin: the run's torch thread count, set once on each worker process as it
+    starts (and on the workers already there), so every layer and sub-task saves and restores
+    the same count whichever worker thread runs it."""
+
+    name = "optverify-thread-policy"
+
+    def __init__(self, device: str):
+        self.device = device
+
+    def setup(self, worker) -> None:
+        import torch
+
+        torch.set_num_threads(layer_threads(self.device))
+
+
+@dataclass
+class DaskExecutor:
+    """Runs the tasks on a Dask cluster through `client`; see the module docstring."""
+
+    client: Any
+
+    def layers(self, claims: Sequence[Claim], config: RunConfig
+               ) -> Iterator[tuple[int, Layer, LayerResult]]:
+        self.client.register_plugin(ThreadPolicy(config.device), name=ThreadPolicy.name)
+        run_id = uuid.uuid4().hex[:8]
+        tasks = {}
+        for index, claim in enumerate(claims):
+            shipped = reference(claim)
+            for layer, _ in claim.layers():
+                key = f"{TASK_GROUP}-{run_id}-{claim.id}/{layer.value}"
+                future = self.client.submit(run_shipped_layer, shipped, layer, config, key=key)
+                tasks[future] = (index, layer)
+        try:
+            for future in as_completed(tasks):
+                index, layer = tasks[future]
+                yield index, layer, _outcome(future, claims[index], layer)
+        finally:
+            self.client.cancel(list(tasks))
+
+
+def _outcome(future, claim: Claim, layer: Layer) -> LayerResult:
+    """A finished task's result; a task the cluster could not finish becomes an `error` layer."""
+    try:
+        return future.result()
+    except KilledWorker:
+        died = WorkerDied(f"worker died while running {claim.id}/{layer.value}")
+        return error_result(layer, died, 0.0)
+    except Exception as error:  # e.g. the claim cannot be loaded on the worker
+        return error_result(layer, error, 0.0)
+
+
+@contextlib.contextmanager
+def cluster_executor(workers: int | None = None, scheduler: str | None = None
+                     ) -> Iterator[DaskExecutor]:
+    """A `DaskExecutor` on `workers` local worker processes (one thread each), or on the existing
+    cluster at `scheduler`. The client, and the local cluster, close when the block ends, also on
+    Ctrl-C (the run's tasks are cancelled first)."""
+    with _client(workers, scheduler) as client:
+        yield DaskExecutor(client)
+
+
+@contextlib.contextmanager
+def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ClusterUnavailable(f"cannot reach the Dask scheduler at {scheduler} within "
+                                     f"{CONNECT_TIMEOUT_S} s: {error}") from None
+        with client:
+            yield client
+        return
+    with dask.config.set(LOCAL_SCHEDULER):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as client:
+        yield client
