@@ -24,6 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 REPOSITORY = Path(__file__).resolve().parents[2]
 CLAIMS = ("saddle-points", "end-to-end-snr", str(REPOSITORY / "examples" / "gd_quadratic.py"))
+VERIFY = "import sys; from optverify.verify.cli import main; sys.exit(main())"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,1000")
@@ -46,7 +47,7 @@ def out(tmp_path_factory) -> Path:
     """The report folder of one real `verify run` (exit 0 or 1: a violated claim is a finding)."""
     out = tmp_path_factory.mktemp("html-report")
     finished = subprocess.run(
-        [sys.executable, "-c", "import sys; from optverify.verify.cli import main; sys.exit(main())",
+        [sys.executable, "-c", VERIFY,
          "run", *CLAIMS, "--quick", "--progress", "off",
          "--device", "cpu", "--out", str(out)],
         capture_output=True, text=True, timeout=900,
@@ -82,15 +83,17 @@ def images(driver) -> list[dict]:
         "({src: image.src, complete: image.complete, width: image.naturalWidth}));")
 
 
-def save_full_page(driver, name: str) -> Path:
-    """A screenshot of the whole page (the window stretched to the page's height)."""
+def save_full_page(driver, name: str, capsys) -> Path:
+    """A screenshot of the whole page (the window stretched to the page's height); its path is
+    printed past pytest's capture."""
     width, height = driver.execute_script(
         "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
     driver.set_window_size(max(width, 1280), min(height + 120, 16000))
     path = artifact_folder() / name
     driver.save_screenshot(str(path))
     driver.set_window_size(1280, 1000)
-    print(f"screenshot: {path}")
+    with capsys.disabled():
+        print(f"\nscreenshot: {path}")
     return path
 
 
@@ -99,7 +102,7 @@ def open_page(driver, path: Path) -> None:
     assert driver.execute_script("return document.readyState") == "complete"
 
 
-def test_summary_page_shows_every_claims_verdict(out, browser):
+def test_summary_page_shows_every_claims_verdict(out, browser, capsys):
     from selenium.webdriver.common.by import By
 
     summary = json.loads((out / "summary.json").read_text())
@@ -111,10 +114,10 @@ def test_summary_page_shows_every_claims_verdict(out, browser):
         badge = row.find_element(By.CSS_SELECTOR, ".badge")
         assert badge.is_displayed() and badge.text == entry["verdict"]
     assert len(browser.find_elements(By.CSS_SELECTOR, "table.claims tbody tr")) == len(CLAIMS)
-    assert save_full_page(browser, "index.png").stat().st_size > 0
+    assert save_full_page(browser, "index.png", capsys).stat().st_size > 0
 
 
-def test_every_claim_page_loads_with_its_images_and_links_back(out, browser):
+def test_every_claim_page_loads_with_its_images_and_links_back(out, browser, capsys):
     from selenium.webdriver.common.by import By
 
     summary = json.loads((out / "summary.json").read_text())
@@ -136,7 +139,7 @@ def test_every_claim_page_loads_with_its_images_and_links_back(out, browser):
         checks = browser.find_elements(By.CSS_SELECTOR, "article.check")
         assert len(checks) == len(record["checks"])
         if entry["claim"] == "end-to-end-snr":
-            save_full_page(browser, "claim-end-to-end-snr.png")
+            save_full_page(browser, "claim-end-to-end-snr.png", capsys)
         browser.find_element(By.CSS_SELECTOR, "nav.crumbs a").click()
         assert browser.current_url == index
         assert severe_console_entries(browser) == []
@@ -157,7 +160,8 @@ def test_pages_fit_a_phone_screen(out, browser):
         for page in (out / "index.html", out / "end-to-end-snr" / "index.html"):
             open_page(browser, page)
             overflow = browser.execute_script(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+                "const page = document.documentElement;"
+                "return page.scrollWidth - page.clientWidth;")
             assert overflow <= 0, page
         browser.save_screenshot(str(artifact_folder() / "claim-end-to-end-snr-phone.png"))
     finally:
