@@ -15,7 +15,10 @@ from optverify.theorems.pwl_conditioning.moments import (
     conv_second_moment_symbolic,
     n_symbol,
 )
-from optverify.theorems.pwl_conditioning.sampling import sample_curves_numpy
+from optverify.theorems.pwl_conditioning.sampling import (
+    sample_breakpoints_torch,
+    sample_curves_numpy,
+)
 from optverify.theorems.pwl_conditioning.structured import (
     ramp_matrix,
     ramp_matvec,
@@ -129,35 +132,6 @@ def test_theorem3_first_time_is_the_exact_recursion():
     assert t == predicted
 
 
-def test_batched_learner_gradients_match_autograd():
-    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
-    runs = [("fully-connected", 4), ("convolution", 5), ("preconditioned", 6)]
-    whiten = experiment._whitening((6,), 500, session)
-    learners = experiment.BatchedLearners(runs, whiten, session)
-    generator = session.generator("test")
-    learners.dense = torch.randn(learners.dense.shape, generator=generator, dtype=torch.float64)
-    learners.taps = torch.randn(learners.taps.shape, generator=generator, dtype=torch.float64)
-    p = experiment.sample_breakpoints_torch(learners.sizes, (3,), learners.n_max, generator,
-                                            torch.float64)
-    gradients = learners.gradients(p)
-    dense = learners.dense.clone().requires_grad_()
-    taps = learners.taps.clone().requires_grad_()
-    learners.dense, learners.taps = dense, taps
-    f = experiment.curves_from_breakpoints_torch(p) * learners.mask[:, None]
-    loss = 0.5 * ((learners.predictions(f) - p) ** 2).sum() / p.shape[1]
-    loss.backward()
-    assert torch.allclose(dense.grad, gradients.dense, atol=1e-9)
-    assert torch.allclose(taps.grad, gradients.taps, atol=1e-9)
-
-
-def test_converged_filters_have_zero_error():
-    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
-    learners = experiment.BatchedLearners([("fully-connected", 5), ("convolution", 5)], {}, session)
-    learners.dense = torch.linalg.inv(torch.tensor(ramp_matrix(5)))[None]
-    learners.taps = torch.tensor([[1.0, -2.0, 1.0]], dtype=torch.float64)
-    assert torch.all(learners.errors() < 1e-12)
-
-
 @pytest.mark.parametrize("bad", [1, 0, -3, 2.5])
 def test_bad_sizes_raise(bad):
     with pytest.raises(ValueError):
@@ -199,24 +173,6 @@ def test_conv_condition_limit_rejects_the_wrong_powers():
     assert not statement.conv_condition_limit(moment, sympy.Rational(7, 2)).finite_positive
 
 
-def test_expected_hitting_time_matches_the_recursion_and_the_twin_judge():
-    assert experiment.expected_hitting_time(4, 0.5, 0.5) == numeric.first_time_below(
-        np.linalg.svd(ramp_matrix(4), compute_uv=False), 0.5, 0.5)
-    assert experiment._ratio_judge([1.0, 1.1, 0.9]).verdict is Verdict.CONSISTENT
-    wrong = [experiment.expected_hitting_time(n, 0.5, 0.5)
-             / experiment.expected_hitting_time(n + 1, 0.5, 0.5) for n in (3, 4, 5)]
-    assert experiment._ratio_judge(wrong).verdict is Verdict.VIOLATED
-
-
-def test_expected_law_is_linear_in_the_condition_number_with_rejected_controls():
-    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, CLAIM.bound)
-    experiment._record_expected_law(session, 0.5)
-    assert len(session.checks) == 2
-    for check in session.checks:
-        assert check.decisive and check.verdict is Verdict.CONSISTENT
-        assert check.controls and all(control.rejected for control in check.controls)
-
-
 def test_limit_check_uses_a_fixed_tolerance_and_rejects_a_wrong_constant():
     session = Session(RunConfig(quick=True), Layer.NUMERIC, CLAIM.bound)
     sizes = (64, 128, 256, 512)
@@ -230,8 +186,200 @@ def test_limit_check_uses_a_fixed_tolerance_and_rejects_a_wrong_constant():
     assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
 
 
-def test_no_sgd_n_rate_is_gated_by_its_own_sweep():
-    assert not hasattr(experiment, "_in_asymptotic_regime")
-    assert experiment._undecidable("convolution", "relative-0.05")
-    assert experiment._undecidable("preconditioned", "absolute-0.5")
-    assert experiment._undecidable("fully-connected", "absolute-0.5")
+
+
+# -- exact expected SGD (Lemma 2), its stochastic twin, preconditioning, Fig. 6 --------------------
+
+from optverify.theorems.pwl_conditioning import expected, figure6, linear_sgd  # noqa: E402
+
+
+@given(st.integers(64, 160), st.sampled_from([2.0, 4.0, 40.0]))
+def test_banded_spectrum_below_a_cut_matches_the_dense_svd(n, cut):
+    fast = expected.ramp_singular_values_below(n, cut)
+    dense = expected.ramp_singular_values_below_dense(n, cut)
+    assert fast.below.shape == dense.below.shape
+    assert np.max(np.abs(fast.below / dense.below - 1)) < 1e-10
+    assert fast.sigma_max == pytest.approx(dense.sigma_max, rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_expected_error_and_hitting_time_match_the_matrix_recursion(n):
+    """Lemma 2 in closed form (per singular value) against E[U_{t+1}] = E[U_t] - eta lambda
+    (E[U_t] W - I) W^T iterated with the matrices themselves."""
+    factor, w = 0.5, ramp_matrix(n)
+    spectrum = expected.ramp_singular_values_below(n, 1e6)
+    step = factor / spectrum.sigma_max**2
+    u, inverse, errors = np.zeros((n, n)), np.linalg.inv(w), []
+    while not errors or errors[-1] >= 0.2:
+        errors.append(np.linalg.norm(u - inverse, 2))
+        u = u - step * (u @ w - np.eye(n)) @ w.T
+    errors = np.array(errors)
+    closed = expected.expected_error(spectrum, factor, np.arange(errors.size))
+    assert np.allclose(closed, errors, rtol=1e-9)
+    for target in (0.5, 0.2):
+        first = int(np.argmax(errors < target))
+        assert expected.expected_hitting_time(spectrum, factor, target) == first
+
+
+def test_expected_iterate_is_the_mean_of_simulated_sgd_runs():
+    """E[U_t] of Lemma 2 against the average of 4000 independent plain SGD runs (explicit gradient
+    steps on U, the paper's distribution), n = 4, t = 30: within 5 standard errors per entry."""
+    n, t, runs, batch, factor = 4, 30, 4000, 2, 0.5
+    w = torch.tensor(ramp_matrix(n))
+    left, values, right = np.linalg.svd(ramp_matrix(n))
+    step = factor * n / values[0] ** 2                    # eta = c / (lambda S_11^2), lambda = 1/n
+    generator = torch.Generator().manual_seed(7)
+    u = torch.zeros(runs, n, n, dtype=torch.float64)
+    for _ in range(t):
+        p = experiment_sample(n, runs, batch, generator)
+        f = p @ w.T
+        u = u - step * torch.einsum("rbi,rbj->rij", torch.einsum("rij,rbj->rbi", u, f) - p,
+                                    f) / batch
+    contraction = 1 - factor * values**2 / values[0] ** 2
+    closed = right.T @ np.diag((1 - contraction**t) / values) @ left.T
+    mean, error = u.mean(0).numpy(), u.std(0).numpy() / np.sqrt(runs)
+    assert np.all(np.abs(mean - closed) <= 5 * error + 1e-12)
+    assert np.abs(mean - closed).max() > 0  # a simulation, not the closed form
+
+
+def experiment_sample(n, runs, batch, generator):
+    sizes = torch.tensor([n] * runs)
+    return sample_breakpoints_torch(sizes, (batch,), n, generator, torch.float64)
+
+
+@given(st.integers(1, 9), st.integers(0, 2**16))
+def test_chain_product_is_the_ordered_product(count, seed):
+    matrices = torch.randn(count, 2, 3, 3, generator=torch.Generator().manual_seed(seed),
+                           dtype=torch.float64)
+    sequential = matrices[0]
+    for matrix in matrices[1:]:
+        sequential = sequential @ matrix
+    assert torch.allclose(linear_sgd.chain_product(matrices), sequential, atol=1e-10)
+
+
+def test_filter_hitting_times_bisection_matches_the_recursion():
+    sizes = (4, 5, 7)
+    moments = [np.array(conv_second_moment_symbolic().subs(n_symbol, n).evalf(), dtype=float)
+               for n in sizes]
+    problem = expected.filter_problem(expected_moments(sizes))
+    times = expected.filter_hitting_times(problem, 0.5, 0.05)
+    for n, moment, found in zip(sizes, moments, times):
+        step = 0.5 / np.linalg.eigvalsh(moment)[-1]
+        v, target, t = np.zeros(3), expected.SECOND_DIFFERENCE, 0
+        while np.linalg.norm(v - target) >= 0.05 * np.linalg.norm(target):
+            v = v - step * moment @ (v - target)
+            t += 1
+        assert found == t
+
+
+def expected_moments(sizes):
+    return experiment.exact_moments(sizes)
+
+
+def test_preconditioned_filter_errors_match_the_whitened_recursion():
+    rng = np.random.default_rng(3)
+    n = 12
+    exact = np.array(conv_second_moment_symbolic().subs(n_symbol, n).evalf(), dtype=float)
+    values, vectors = np.linalg.eigh(experiment.sampled_moment(n, 500, rng))
+    root = vectors @ np.diag(values**-0.5) @ vectors.T
+    problem = expected.filter_problem(expected_moments((n,)), root[None])
+    errors = expected.filter_errors(problem, 0.5, np.arange(30))[0]
+    whitened = root @ exact @ root
+    step = 0.5 / np.linalg.eigvalsh(whitened)[-1]
+    e = -np.linalg.solve(root, expected.SECOND_DIFFERENCE)
+    for t in range(30):
+        assert errors[t] == pytest.approx(np.linalg.norm(root @ e) / np.sqrt(6), rel=1e-6)
+        e = e - step * whitened @ e
+
+
+def test_window_moments_match_a_direct_sum():
+    generator = torch.Generator().manual_seed(0)
+    p = sample_breakpoints_torch(torch.tensor([5, 7]), (2, 3), 7, generator,
+                                            torch.float64).transpose(0, 1)   # (steps, runs, batch, n)
+    inside = (torch.arange(7) < torch.tensor([5, 7])[:, None]).double()
+    moments = linear_sgd.window_moments(p, inside)
+    for step in range(2):
+        for run, n in enumerate((5, 7)):
+            total = np.zeros((3, 3))
+            for curve in p[step, run].numpy():
+                f = np.concatenate([[0, 0], ramp_matvec(curve[:n])])
+                for t in range(n):
+                    w = f[t:t + 3]
+                    total += np.outer(w, w)
+            assert np.allclose(moments[step, run].numpy(), total / 3)
+
+
+def test_stochastic_fully_connected_times_follow_the_exact_expectation():
+    n, seeds = 4, 6
+    step = 0.5 * n / ramp_spectrum_dense(n).sigma_max ** 2
+    times = linear_sgd.fully_connected_times([n] * seeds, [step] * seeds, 0.5, 6000, 1.01, 16,
+                                             torch.Generator().manual_seed(1), "cpu",
+                                             torch.float64)
+    exact = expected.ramp_hitting_time(n, 0.5, 0.5)
+    assert times.reached.all()
+    assert np.all(times.previous < times.hit)
+    assert abs(times.hit.mean() / exact - 1) < 0.05
+
+
+def _twin(hits, previous, exact):
+    return experiment.TwinData((3, 4), np.array(hits, float), np.array(previous, float),
+                               np.array(exact, float))
+
+
+def test_twin_judge_accepts_the_exact_time_and_rejects_a_wrong_one():
+    hits = [[100, 102, 101, 103], [200, 202, 204, 202]]
+    previous = [[99, 101, 100, 102], [198, 200, 202, 200]]
+    assert experiment.twin_judge(_twin(hits, previous, [101, 201])).verdict is Verdict.CONSISTENT
+    assert experiment.twin_judge(_twin(hits, previous, [101, 240])).verdict is Verdict.VIOLATED
+    assert experiment.twin_judge(_twin(hits, previous, [50, 201])).verdict is Verdict.VIOLATED
+    never = [[100, 102, np.inf, 103], [200, 202, 204, 202]]
+    assert experiment.twin_judge(_twin(never, previous, [101, 201])).verdict is Verdict.VIOLATED
+
+
+def test_spread_judge_rejects_counts_that_grow_with_n():
+    sizes = np.array([4, 16, 64, 256, 1024])
+    flat = np.array([20, 21, 20, 22, 21])
+    assert experiment.spread_judge(flat).verdict is Verdict.CONSISTENT
+    for counts in experiment.growing_controls(sizes, flat).values():
+        assert experiment.spread_judge(counts).verdict is Verdict.VIOLATED
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.5, 1.5])
+def test_bad_step_factors_raise(bad):
+    spectrum = expected.ramp_singular_values_below(5, 10.0)
+    with pytest.raises(ValueError):
+        expected.expected_hitting_time(spectrum, bad, 0.5)
+    with pytest.raises(ValueError):
+        expected.expected_error(spectrum, bad, [1, 2])
+
+
+def test_bad_targets_and_cuts_raise():
+    spectrum = expected.ramp_singular_values_below(5, 1.5)
+    with pytest.raises(ValueError):
+        expected.expected_hitting_time(spectrum, 0.5, 0.0)
+    with pytest.raises(ValueError):
+        expected.expected_hitting_time(spectrum, 0.5, 0.5)  # cut 1.5 < 1/0.5
+    with pytest.raises(ValueError):
+        expected.ramp_singular_values_below(70, -1.0)
+
+
+def test_figure6_linear_gradients_match_autograd_and_the_deep_network_has_the_paper_widths():
+    network = figure6.deep_network(10, 3, torch.Generator().manual_seed(0), torch.float64, "cpu")
+    widths = [layer.out_features for layer in network if isinstance(layer, torch.nn.Linear)]
+    assert widths == [500, 100, 6, 100, 100, 10]
+    result = figure6.figure6(10, (3, 6), (2,), torch.eye(3, dtype=torch.float64), 4, 3,
+                             torch.Generator().manual_seed(1), torch.float64, "cpu",
+                             test_curves=8)
+    assert set(result.recovered) == {(learner, stop) for learner in figure6.LINEAR_LEARNERS
+                                     for stop in (3, 6)} | {(figure6.DEEP_LEARNER, 2)}
+    assert all(np.isfinite(error) for error in result.errors.values())
+
+
+def test_experiment_layer_quick_is_decisive_with_rejected_controls():
+    result = run_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=True),
+                       claim_bound=CLAIM.bound)
+    decisive = [check for check in result.checks if check.decisive]
+    assert len(decisive) >= 10
+    for check in decisive:
+        assert check.verdict is Verdict.CONSISTENT, (check.name, check.detail)
+        assert check.controls and all(control.rejected for control in check.controls), check.name
