@@ -25,6 +25,7 @@ CLAIM_MODULES = (
     "saddle_points",
     "flat_activations",
     "linear_interpolation",
+    "depth_acceleration",
 )
 
 

@@ -1,0 +1,257 @@
+"""Full-batch training of every model of the `depth-acceleration` sweep in one tensor program.
+
+Models (Arora, Cohen, Hazan 2018, arXiv:1802.06509, Sections 3 and 7), all bias-free, single
+output, on the l_p loss of `lp_loss`:
+- depth 1: plain GD on w;
+- depth N >= 2: GD on a linear chain W_N ... W_1 from a balanced init. With one output and hidden
+  width 1 the chain is v (= W_1, a d-vector) and scalars a_2 .. a_N; balanced means a_j^2 = ||v||^2,
+  so all a_j are equal and stay equal under GD (their gradients a^(N-2) <v, g> coincide). The state
+  is (v, a) with w_e = a^(N-1) v; N = 2 is the scalar overparameterization w = w_1 * omega_2 of
+  Section 3. Wider hidden layers from Procedure 1 (zero-padded, rotated) follow the same w_e
+  trajectory exactly (GD is equivariant under rotations of the hidden spaces): `chain_step` runs
+  a general-width chain, and the tests hold the two to each other;
+- AdaGrad, AdaDelta and Adam on w (depth 1), torch's update rules and default constants.
+Every model of a sweep is one column of a (seeds, features, models) tensor: the forward and the
+backward pass are one batched matrix product each, the update rules act column-wise by mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from enum import Enum
+
+import numpy as np
+import torch
+
+from optverify.numerics.deep_linear import end_to_end, gradient_descent_step
+
+
+class Method(str, Enum):
+    GD = "GD"
+    ADAGRAD = "AdaGrad"
+    ADADELTA = "AdaDelta"
+    ADAM = "Adam"
+
+
+ADAGRAD_EPS = 1e-10
+ADADELTA_RHO, ADADELTA_EPS = 0.9, 1e-6
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
+"""torch.optim's default constants for the three adaptive baselines."""
+
+DIVERGENCE_FACTOR = 10.0
+"""A run has diverged once its loss is non-finite or above 10 x its initial loss."""
+
+COMPACT_EVERY = 50
+"""Every 50 iterations, columns that are done for every seed (target reached or diverged) leave
+the batch."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One model of a sweep: method, depth (1 for the baselines) and step size (learning rate)."""
+
+    method: Method
+    depth: int
+    step: float
+
+    def __post_init__(self) -> None:
+        if self.depth < 1 or (self.method is not Method.GD and self.depth != 1):
+            raise ValueError(f"depth {self.depth} is not valid for {self.method.value}")
+        if not (np.isfinite(self.step) and self.step > 0):
+            raise ValueError(f"a step size must be positive and finite, got {self.step!r}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One l_p regression problem per seed, stacked: features (seeds, rows, cols), targets
+    (seeds, rows), the shared initial end-to-end vector (seeds, cols), and per seed the optimum
+    loss and the loss to reach. For p = 2 the loss is evaluated through the Gram matrix X^T X / m
+    (the same function, (rows / cols) times fewer operations)."""
+
+    features: torch.Tensor
+    targets: torch.Tensor
+    start: torch.Tensor
+    power: int
+    optimum_loss: torch.Tensor
+    target_loss: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.power not in (2, 4):
+            raise ValueError(f"the l_p loss is implemented for p in (2, 4), got {self.power!r}")
+        seeds, rows, cols = self.features.shape
+        if self.targets.shape != (seeds, rows) or self.start.shape != (seeds, cols):
+            raise ValueError(f"targets {tuple(self.targets.shape)} and start "
+                             f"{tuple(self.start.shape)} do not match features "
+                             f"{tuple(self.features.shape)}")
+
+    @cached_property
+    def _moments(self):
+        rows = self.features.shape[-2]
+        gram = self.features.mT @ self.features / rows
+        moment = (self.features.mT @ self.targets.unsqueeze(-1)) / rows
+        offset = (self.targets**2).sum(-1, keepdim=True) / (2 * rows)
+        return gram, moment, offset
+
+    def loss(self, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L per seed and column, grad L): weights (seeds, cols, models)."""
+        if self.power == 2:
+            gram, moment, offset = self._moments
+            grad_quadratic = gram @ weights
+            loss = (weights * (grad_quadratic / 2 - moment)).sum(-2) + offset
+            return loss, grad_quadratic - moment
+        residual = self.features @ weights - self.targets.unsqueeze(-1)
+        rows = residual.shape[-2]
+        loss = residual.pow(4).sum(-2) / (4 * rows)
+        return loss, self.features.mT @ residual.pow(3) / rows
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """hits: (seeds, models) iterations to the target loss (-1: not reached while the column ran);
+    diverged: (seeds, models) bools; stopped: (models,) the iteration at which each column left
+    the batch; curves: (checkpoints, seeds, models) loss at `checkpoints` (NaN after a column
+    left); steps: the iteration budget."""
+
+    columns: tuple[Column, ...]
+    hits: np.ndarray
+    diverged: np.ndarray
+    stopped: np.ndarray
+    checkpoints: np.ndarray
+    curves: np.ndarray
+    steps: int
+
+
+def balanced_chain_start(start: torch.Tensor, depths: torch.Tensor):
+    """(v, a) with a^(N-1) v = start, ||v|| = a = ||start||^(1/N) (a = 1 for depth 1)."""
+    norm = torch.linalg.vector_norm(start, dim=-2, keepdim=True)
+    scalar = torch.where(depths > 1, norm ** (1.0 / depths), torch.ones_like(norm))
+    return start / scalar ** (depths - 1), scalar
+
+
+def first_hit(losses: Sequence[float] | np.ndarray, target: float) -> int:
+    """The first iteration t (0 = the start) with loss(t) <= target; -1 if there is none."""
+    below = np.flatnonzero(np.asarray(losses, dtype=float) <= target)
+    return int(below[0]) if below.size else -1
+
+
+def beaten_columns(hits: torch.Tensor, groups: torch.Tensor, t: int) -> torch.Tensor:
+    """Columns that can no longer be their group's selected step (`speedup.select_step`: the
+    smallest mean time over seeds among columns every seed finished): their mean time is at least
+    (known hits + t for each seed still running) / seeds, above the group's best finished mean."""
+    complete = (hits >= 0).all(0)
+    means = hits.double().mean(0)
+    best = torch.full((int(groups.max()) + 1,), float("inf"), dtype=torch.float64,
+                      device=hits.device)
+    best = best.scatter_reduce(0, groups[complete], means[complete], "amin")
+    lower = torch.where(hits >= 0, hits, t).double().mean(0)
+    return ~complete & (lower > best[groups])
+
+
+def train(problem: Problem, columns: Sequence[Column], steps: int,
+          checkpoint_every: int = 10) -> SweepResult:
+    """Run every column on every seed's problem for up to `steps` full-batch iterations. A column
+    leaves the batch once every seed has reached the target, once any seed has diverged (it
+    cannot be selected any more), or once it cannot beat its group's (method, depth) best mean
+    time (`beaten_columns`): what is stopped is never a selected step, so the selection is that
+    of the full budget."""
+    if steps < 1 or checkpoint_every < 1:
+        raise ValueError("steps and checkpoint_every must be positive integers")
+    if not columns:
+        raise ValueError("a sweep needs at least one column")
+    seeds, cols = problem.start.shape
+    device = problem.features.device
+    like = dict(dtype=problem.features.dtype, device=device)
+    total = len(columns)
+    depths = torch.tensor([c.depth for c in columns], **like)
+    etas = torch.tensor([c.step for c in columns], **like)
+    labels = sorted({(c.method.value, c.depth) for c in columns})
+    groups = torch.tensor([labels.index((c.method.value, c.depth)) for c in columns],
+                          device=device)  # never compacted: beaten_columns sees every column
+    kinds = {m: torch.tensor([c.method is m for c in columns], device=device) for m in Method}
+    v, a = balanced_chain_start(problem.start.unsqueeze(-1).expand(seeds, cols, total).clone(),
+                                depths)
+    first, second = torch.zeros_like(v), torch.zeros_like(v)
+    hits = torch.full((seeds, total), -1, dtype=torch.long, device=device)
+    diverged = torch.zeros((seeds, total), dtype=torch.bool, device=device)
+    stopped = torch.full((total,), steps, dtype=torch.long, device=device)
+    checkpoints = np.arange(0, steps + 1, checkpoint_every)
+    curves = torch.full((len(checkpoints), seeds, total), float("nan"), **like)
+    active = torch.arange(total, device=device)
+    target = problem.target_loss.unsqueeze(-1)
+    start_loss = None
+    for t in range(steps + 1):
+        loss, grad = problem.loss(a ** (depths - 1) * v)
+        start_loss = loss.clone() if start_loss is None else start_loss
+        if t % checkpoint_every == 0:
+            curves[t // checkpoint_every][:, active] = loss
+        done = (hits[:, active] >= 0) | diverged[:, active]
+        newly_hit = (loss <= target) & ~done
+        hits[:, active] = torch.where(newly_hit, t, hits[:, active])
+        blown = ~torch.isfinite(loss) | (loss > DIVERGENCE_FACTOR * start_loss)
+        diverged[:, active] |= blown & ~done & ~newly_hit
+        if t == steps:
+            break
+        if t % COMPACT_EVERY == 0:
+            leaving = ((hits[:, active] >= 0).all(0) | diverged[:, active].any(0)
+                       | beaten_columns(hits, groups, t)[active])
+            stopped[active[leaving]] = t
+            if bool(leaving.all()):
+                break
+            if bool(leaving.any()):
+                keep = ~leaving
+                active, depths, etas = active[keep], depths[keep], etas[keep]
+                kinds = {m: k[keep] for m, k in kinds.items()}
+                v, a, first, second = v[..., keep], a[..., keep], first[..., keep], \
+                    second[..., keep]
+                grad, start_loss = grad[..., keep], start_loss[..., keep]
+        halted = diverged[:, active].unsqueeze(1)
+        grad, v = torch.where(halted, 0.0, grad), torch.where(halted, 0.0, v)
+        v, a, first, second = _update(v, a, grad, first, second, depths, etas, kinds, t + 1)
+    return SweepResult(tuple(columns), hits.cpu().numpy(), diverged.cpu().numpy(),
+                       stopped.cpu().numpy(), checkpoints, curves.cpu().numpy(), steps)
+
+
+def _update(v, a, grad, first, second, depths, etas, kinds, t):
+    """One step of every column's own rule (column masks select the rule)."""
+    chain = kinds[Method.GD]
+    power = a ** (depths - 1)
+    scalar_grad = torch.where(depths > 1, a ** torch.clamp(depths - 2, min=0), 0.0) * \
+        (v * grad).sum(-2, keepdim=True)
+    gd_v, gd_a = v - etas * power * grad, a - etas * scalar_grad
+    squares = grad * grad
+    adagrad_sum = first + squares
+    adagrad_w = v - etas * grad / (adagrad_sum.sqrt() + ADAGRAD_EPS)
+    rho = ADADELTA_RHO
+    delta_grad = rho * first + (1 - rho) * squares
+    delta = (second + ADADELTA_EPS).sqrt() / (delta_grad + ADADELTA_EPS).sqrt() * grad
+    delta_step = rho * second + (1 - rho) * delta * delta
+    beta1, beta2 = ADAM_BETAS
+    adam_m = beta1 * first + (1 - beta1) * grad
+    adam_s = beta2 * second + (1 - beta2) * squares
+    adam_w = v - etas * (adam_m / (1 - beta1**t)) / ((adam_s / (1 - beta2**t)).sqrt() + ADAM_EPS)
+    new_v = torch.where(chain, gd_v, torch.where(kinds[Method.ADAGRAD], adagrad_w, torch.where(
+        kinds[Method.ADADELTA], v - etas * delta, adam_w)))
+    new_a = torch.where(chain, gd_a, a)
+    new_first = torch.where(kinds[Method.ADAGRAD], adagrad_sum, torch.where(
+        kinds[Method.ADADELTA], delta_grad, torch.where(kinds[Method.ADAM], adam_m, first)))
+    new_second = torch.where(kinds[Method.ADADELTA], delta_step, torch.where(
+        kinds[Method.ADAM], adam_s, second))
+    return new_v, new_a, new_first, new_second
+
+
+def chain_step(factors: Sequence[torch.Tensor], features: torch.Tensor, targets: torch.Tensor,
+               power: int, eta: float):
+    """One GD step of a general-width chain (factors W_1 (h x d) .. W_N (1 x h), leading batch
+    dimensions allowed) on the l_p loss; the twin of the (v, a) state for the width tests."""
+    def gradient(w_e):
+        residual = features @ w_e.mT - targets.unsqueeze(-1)
+        pushed = residual * residual.abs() ** (power - 2)
+        return (features.mT @ pushed).mT / targets.shape[-1]
+    return gradient_descent_step(list(factors), gradient, eta)
+
+
+def chain_end_to_end(factors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """w_e of a chain as a (..., 1, d) row."""
+    return end_to_end(list(factors))

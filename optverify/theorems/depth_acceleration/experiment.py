@@ -1,0 +1,359 @@
+"""Experiment layer: does depth accelerate full-batch GD on l_p regression?
+
+Arora, Cohen, Hazan (2018), arXiv:1802.06509, Section 7 (Figures 2-3): on the UCI Ethanol set
+(2565 x 128) with an l_4 loss, depth-2 and depth-3 linear networks (and the one-scalar
+overparameterization w = w_1 * omega_2) reach a given loss in fewer GD iterations than plain
+linear regression, and faster than AdaGrad and AdaDelta; with an l_2 loss depth gives no speed-up.
+Measured here in the paper's own setting: bias-free, full batch, balanced near-zero init, a stated
+step-size grid per depth and loss, several seeds (each seed a fresh draw of the data and of the
+initial direction), on two generated sets (`data`): every depth 1..8, the losses l_2 and l_4,
+and the baselines on depth 1. All models of one set and loss train in one tensor program
+(`dynamics.train`). Thresholds and the grid are fixed below, before measuring (`speedup`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from optverify.kit import Duration, Panel, Series, Session
+from optverify.numerics.deep_linear import balanced_factors, end_to_end
+from optverify.numerics.haar import haar_orthogonal
+from optverify.numerics.threads import single_threaded_on_cpu
+from optverify.theorems.depth_acceleration.data import RegressionSet, ar1_heavy_tail, ethanol_like
+from optverify.theorems.depth_acceleration.dynamics import (
+    Column,
+    Method,
+    Problem,
+    SweepResult,
+    chain_step,
+    train,
+)
+from optverify.theorems.depth_acceleration.lp_loss import lp_loss, lp_optimum
+from optverify.theorems.depth_acceleration.speedup import (
+    MATERIAL_RATIO,
+    TARGET_FRACTION,
+    Selection,
+    at_geometric_mean,
+    judge_faster,
+    judge_not_faster,
+    ratio_interval,
+    select_step,
+    speedup_ratios,
+)
+
+START_SCALE = 1e-2
+"""The balanced near-zero init: ||w_e(0)|| = 0.01 ||w*_2|| (w*_2 the least-squares solution of
+that seed's data), a uniformly random direction, the same w_e(0) for every model of a seed."""
+
+GRID_LOG2 = {(Method.GD, 0): (-3.0, 3.0), (Method.ADAGRAD, 1): (-6.0, 0.0),
+             (Method.ADADELTA, 1): (-1.0, 5.0), (Method.ADAM, 1): (-7.0, -1.0)}
+"""Step-size grids as log2 ranges (GD: every depth), with the spacing of the preset. The targets
+have unit mean square and the features unit top variance, so one range serves both sets; the
+largest stable step of every depth lies inside the GD range (reported per depth)."""
+
+WIDTH_TOLERANCE_ULPS = 100
+"""Width independence: widths 1 and 4 (Procedure 1, hidden spaces rotated) give the same w_e(t)
+up to 100 eps per step and unit scale (rounding of the products)."""
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    name: str
+    rows: int
+    cols: int
+    seeds: int
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """sets: the regression sets and their seed counts; depths: GD depths (1 included);
+    spacing: the grid's log2 step; steps: the iteration budget; width_*: the width test."""
+
+    sets: tuple[SetSpec, ...]
+    depths: tuple[int, ...]
+    spacing: float
+    steps: int
+    width_depth: int = 3
+    width_steps: int = 50
+
+    @classmethod
+    def quick(cls) -> ExperimentConfig:
+        return cls(sets=(SetSpec("ethanol-like", 641, 32, 6),
+                         SetSpec("ar1-heavy-tail", 400, 24, 8)),
+                   depths=tuple(range(1, 9)), spacing=0.25, steps=3000)
+
+    @classmethod
+    def full(cls) -> ExperimentConfig:
+        return cls(sets=(SetSpec("ethanol-like", 2565, 128, 6),
+                         SetSpec("ar1-heavy-tail", 400, 24, 12)),
+                   depths=tuple(range(1, 9)), spacing=0.25, steps=3000)
+
+    def grid(self, method: Method) -> np.ndarray:
+        low, high = GRID_LOG2[(method, 0 if method is Method.GD else 1)]
+        return 2.0 ** np.arange(low, high + 1e-9, self.spacing)
+
+    def columns(self) -> list[Column]:
+        gd = [Column(Method.GD, depth, float(step)) for depth in self.depths
+              for step in self.grid(Method.GD)]
+        return gd + [Column(method, 1, float(step)) for method in
+                     (Method.ADAGRAD, Method.ADADELTA, Method.ADAM) for step in self.grid(method)]
+
+
+def draw_set(spec: SetSpec, rng: np.random.Generator) -> RegressionSet:
+    if spec.name == "ethanol-like":
+        return ethanol_like(rng, spec.rows, spec.cols)
+    return ar1_heavy_tail(rng, spec.rows, spec.cols)
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Each seed's data, initial w_e(0), and its l_2 / l_4 optimum losses and start losses."""
+
+    sets: tuple[RegressionSet, ...]
+    starts: np.ndarray
+    optimum: dict
+    start_loss: dict
+
+
+def draw_seeds(s: Session, spec: SetSpec) -> Seeds:
+    sets, starts, optimum, start_loss = [], [], {2: [], 4: []}, {2: [], 4: []}
+    for seed in range(spec.seeds):
+        rng = s.rng(f"{spec.name}-seed-{seed}")
+        data = draw_set(spec, rng)
+        direction = rng.standard_normal(spec.cols)
+        least_squares = lp_optimum(data.features, data.targets, 2)
+        start = START_SCALE * np.linalg.norm(least_squares.weights) * direction \
+            / np.linalg.norm(direction)
+        for power in (2, 4):
+            best = least_squares if power == 2 else lp_optimum(data.features, data.targets, 4)
+            optimum[power].append(best.loss)
+            start_loss[power].append(lp_loss(data.features, data.targets, start, power))
+        sets.append(data)
+        starts.append(start)
+    return Seeds(tuple(sets), np.stack(starts), optimum, start_loss)
+
+
+def build_problem(s: Session, seeds: Seeds, power: int) -> Problem:
+    like = dict(dtype=s.torch_dtype, device=s.device)
+    optimum = np.array(seeds.optimum[power])
+    target = optimum + TARGET_FRACTION * (np.array(seeds.start_loss[power]) - optimum)
+    return Problem(torch.tensor(np.stack([d.features for d in seeds.sets]), **like),
+                   torch.tensor(np.stack([d.targets for d in seeds.sets]), **like),
+                   torch.tensor(seeds.starts, **like), power,
+                   torch.tensor(optimum, **like), torch.tensor(target, **like))
+
+
+def group_label(method: Method, depth: int) -> str:
+    return f"depth {depth}" if method is Method.GD else method.value
+
+
+def selections(result: SweepResult) -> dict[tuple[Method, int], Selection]:
+    out = {}
+    for key in dict.fromkeys((c.method, c.depth) for c in result.columns):
+        index = [i for i, c in enumerate(result.columns) if (c.method, c.depth) == key]
+        steps = np.array([result.columns[i].step for i in index])
+        out[key] = select_step(group_label(*key), steps, result.hits[:, index],
+                               result.diverged[:, index])
+    return out
+
+
+def seconds_per_iteration(problem: Problem, column: Column, iterations: int = 50) -> float:
+    """Wall time of one iteration of one model on one seed (a duration: machine and load)."""
+    single = Problem(problem.features[:1], problem.targets[:1], problem.start[:1], problem.power,
+                     problem.optimum_loss[:1], problem.optimum_loss[:1] - 1.0)
+    begin = time.perf_counter()
+    train(single, [column], iterations)
+    return (time.perf_counter() - begin) / iterations
+
+
+def _controls(ratios, seeds: int, faster: bool, depth: int) -> dict:
+    base = ratios if ratios is not None else np.ones(seeds)
+    if faster:
+        return {f"depth 1 renamed depth {depth} (the same runs: ratio 1 on every seed)":
+                np.ones(seeds),
+                "a slowed-down deep run (the measured ratios moved to geometric mean 1.25, same "
+                "scatter)": at_geometric_mean(base, 1.25)}
+    return {"a material speed-up (the measured ratios moved to geometric mean 0.5, same scatter)":
+            at_geometric_mean(base, 0.5),
+            "a speed-up just past the threshold (geometric mean 0.7, same scatter)":
+            at_geometric_mean(base, 0.7)}
+
+
+def record_depths(s: Session, spec: SetSpec, power: int, chosen: dict) -> dict:
+    """One decisive main check per depth N >= 2: the speed-up ratio's interval against 0.8."""
+    shallow = chosen[(Method.GD, 1)]
+    ratios_by_depth = {}
+    for depth in sorted(d for m, d in chosen if m is Method.GD and d > 1):
+        ratios = speedup_ratios(chosen[(Method.GD, depth)], shallow)
+        ratios_by_depth[depth] = ratios
+        faster = power == 4
+        claim = (f"reaches the target in materially fewer iterations (ratio < {MATERIAL_RATIO:g})"
+                 if faster else f"gives no material speed-up (ratio >= {MATERIAL_RATIO:g})")
+        s.decide(
+            f"{spec.name}-l{power}-depth-{depth}-vs-depth-1",
+            f"{spec.name}, l_{power} loss: GD on a depth-{depth} linear chain (balanced near-zero "
+            f"init{', = w_1 * omega_2' if depth == 2 else ''}) {claim} than depth 1, each at its "
+            f"best grid step; T = iterations to L <= L* + {TARGET_FRACTION:g} (L(0) - L*), ratio "
+            f"T_N / T_1 per seed, 95% t-interval over {spec.seeds} seeds",
+            judge_faster if faster else judge_not_faster, ratios, main=True,
+            controls=_controls(ratios, spec.seeds, faster, depth),
+            values={"step_depth_N": chosen[(Method.GD, depth)].step, "step_depth_1": shallow.step})
+    return ratios_by_depth
+
+
+def record_baselines(s: Session, spec: SetSpec, chosen: dict, decisive: bool) -> None:
+    """Depth 2 against the best of AdaGrad and AdaDelta (the paper's comparison), and Adam."""
+    deep = chosen[(Method.GD, 2)]
+    adaptive = [chosen[(m, 1)] for m in (Method.ADAGRAD, Method.ADADELTA)
+                if chosen[(m, 1)].times is not None]
+    best = min(adaptive, key=lambda sel: sel.times.mean()) if adaptive else chosen[
+        (Method.ADAGRAD, 1)]
+    ratios = speedup_ratios(deep, best)
+    base = ratios if ratios is not None else np.ones(spec.seeds)
+    s.decide(
+        f"{spec.name}-l4-depth-2-vs-adagrad-adadelta",
+        f"{spec.name}, l_4: GD on w_1 * omega_2 reaches the target in fewer iterations than the "
+        f"best of AdaGrad and AdaDelta on w (each at its best grid step; the better was "
+        f"{best.label}); ratio T_2 / T_adaptive < 1 by its 95% interval over {spec.seeds} seeds",
+        lambda r: judge_faster(r, 1.0), ratios, decisive=decisive,
+        controls={"the adaptive method renamed depth 2 (ratio 1)": np.ones(spec.seeds),
+                  "a slower depth 2 (geometric mean 1.25)": at_geometric_mean(base, 1.25)},
+        values={"best_adaptive": best.label, "step_adaptive": best.step})
+    adam = speedup_ratios(deep, chosen[(Method.ADAM, 1)])
+    s.decide(
+        f"{spec.name}-l4-depth-2-vs-adam",
+        f"{spec.name}, l_4: GD on w_1 * omega_2 against Adam on w (not in the paper; reported): "
+        "ratio T_2 / T_Adam < 1", lambda r: judge_faster(r, 1.0), adam, decisive=False)
+
+
+def _table_rows(chosen: dict, power: int, shallow: Selection, per_iteration: dict | None):
+    rows = []
+    for (method, depth), sel in chosen.items():
+        if sel.times is None:
+            rows.append((f"l_{power}", sel.label, "-", _fmt(sel.largest_stable), "not reached",
+                         "-", "-", "-", "-"))
+            continue
+        ratio = "-"
+        ratios = speedup_ratios(sel, shallow) if (method, depth) != (Method.GD, 1) else None
+        if ratios is not None:
+            interval = ratio_interval(ratios)
+            ratio = f"{interval.mean:.3g} [{interval.low:.3g}, {interval.high:.3g}]"
+        seconds = "-"
+        if per_iteration is not None:
+            seconds = f"{per_iteration[(method, depth)] * sel.times.mean():.3g}"
+        rows.append((f"l_{power}", sel.label, _fmt(sel.step), _fmt(sel.largest_stable),
+                     f"{sel.times.mean():.0f}", f"{sel.times.std(ddof=1):.0f}",
+                     f"{sel.times.min():.0f}-{sel.times.max():.0f}", ratio, seconds))
+    return rows
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _curve_panel(spec: SetSpec, power: int, result: SweepResult, chosen: dict,
+                 problem: Problem) -> Panel:
+    """Excess loss (L - L*) / (L(0) - L*) of seed 0 at each depth's selected step."""
+    optimum = float(problem.optimum_loss[0])
+    start = float(result.curves[0, 0, 0])
+    series = []
+    for (method, depth), sel in chosen.items():
+        if sel.step is None or method is Method.ADAM:
+            continue
+        index = next(i for i, c in enumerate(result.columns)
+                     if (c.method, c.depth, c.step) == (method, depth, sel.step))
+        curve = (result.curves[:, 0, index] - optimum) / (start - optimum)
+        keep = np.isfinite(curve) & (curve > 0)
+        series.append(Series(sel.label, tuple(map(float, result.checkpoints[keep])),
+                             tuple(map(float, curve[keep])), "line"))
+    series.append(Series("target", (0.0, float(result.steps)),
+                         (TARGET_FRACTION, TARGET_FRACTION), "dashed"))
+    return Panel(f"{spec.name}, l_{power} (seed 0, each at its selected step)", "iteration",
+                 "(L - L*) / (L(0) - L*)", tuple(series), xscale="linear")
+
+
+def record_set(s: Session, spec: SetSpec, settings: ExperimentConfig) -> None:
+    seeds = draw_seeds(s, spec)
+    s.note(f"{spec.name}: {seeds.sets[0].description}; condition number of X (sigma_max / "
+           f"sigma_min) over the seeds: {min(d.condition for d in seeds.sets):.4g} to "
+           f"{max(d.condition for d in seeds.sets):.4g}; l_4 optimum by Newton's method.")
+    rows, panels = [], []
+    for power in (4, 2):
+        problem = build_problem(s, seeds, power)
+        result = train(problem, settings.columns(), settings.steps)
+        chosen = selections(result)
+        record_depths(s, spec, power, chosen)
+        if power == 4:
+            record_baselines(s, spec, chosen, decisive=spec.name == "ethanol-like")
+        per_iteration = None
+        if spec.name == "ethanol-like":
+            per_iteration = {key: seconds_per_iteration(problem, Column(key[0], key[1], sel.step))
+                             for key, sel in chosen.items() if sel.step is not None}
+        rows += _table_rows(chosen, power, chosen[(Method.GD, 1)], per_iteration)
+        panels.append(_curve_panel(spec, power, result, chosen, problem))
+    s.table(f"{spec.name}-time-to-target",
+            f"{spec.name} ({spec.rows} x {spec.cols}, {spec.seeds} seeds): iterations to "
+            f"L <= L* + {TARGET_FRACTION:g} (L(0) - L*) at each method's selected step (grid "
+            f"2^{settings.spacing:.3g} spacing, budget {settings.steps}); wall seconds = mean "
+            "iterations x one model's measured time per iteration (a duration: machine and load)",
+            ("loss", "model", "selected step", "largest stable step", "mean iterations", "sd",
+             "range", "T / T_depth1 [95%]", "wall s"), rows)
+    s.figure(f"{spec.name}-loss-curves", f"{spec.name}: training curves at the selected steps",
+             panels, columns=2)
+
+
+def width_trajectories(s: Session, settings: ExperimentConfig, balanced: bool) -> float:
+    """max_t ||w_e^(width 4)(t) - w_e^(width 1)(t)|| / ||w_e^(1)(t)|| over GD on a depth-N chain
+    (l_4, the small set): Procedure 1 at widths 1 and 4, hidden spaces rotated; the control embeds
+    the same w_e(0) unbalanced (extra hidden units with non-zero input weights)."""
+    generator = s.generator("widths", device="cpu")
+    like = dict(dtype=s.torch_dtype)
+    data = ar1_heavy_tail(s.rng("widths"), 100, 6)
+    features, targets = torch.tensor(data.features, **like), torch.tensor(data.targets, **like)
+    start = 0.3 * torch.randn(1, data.shape[1], generator=generator, **like)
+    narrow = balanced_factors(start, [1] * (settings.width_depth - 1))
+    wide = balanced_factors(start, [4] * (settings.width_depth - 1))
+    rotations = [haar_orthogonal(4, generator, (), s.torch_dtype, "cpu")
+                 for _ in range(settings.width_depth - 1)]
+    wide = [rotations[0] @ wide[0]] + [rotations[j] @ wide[j] @ rotations[j - 1].T
+                                       for j in range(1, settings.width_depth - 1)] \
+        + [wide[-1] @ rotations[-1].T]
+    if not balanced:
+        extra = torch.randn(3, data.shape[1], generator=generator, **like)
+        wide[0] = wide[0] + rotations[0][:, 1:] @ extra * 0.3
+    worst = 0.0
+    for _ in range(settings.width_steps):
+        narrow = chain_step(narrow, features, targets, 4, 0.05)
+        wide = chain_step(wide, features, targets, 4, 0.05)
+        a, b = end_to_end(narrow), end_to_end(wide)
+        worst = max(worst, float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(a)))
+    return worst
+
+
+def record_widths(s: Session, settings: ExperimentConfig) -> None:
+    eps = float(torch.finfo(s.torch_dtype).eps)
+    tolerance = WIDTH_TOLERANCE_ULPS * eps * settings.width_steps
+    balanced = width_trajectories(s, settings, balanced=True)
+    unbalanced = width_trajectories(s, settings, balanced=False)
+    s.identity(
+        "end-to-end-trajectory-width-independent",
+        f"GD (l_4, eta = 0.05, {settings.width_steps} steps) on a depth-{settings.width_depth} "
+        "chain from one balanced w_e(0) (Procedure 1, hidden spaces rotated) at hidden widths 1 "
+        "and 4: max_t ||w_e^4(t) - w_e^1(t)|| / ||w_e^1(t)|| = 0 up to rounding, which is why "
+        "the sweep simulates width 1",
+        balanced, tolerance, controls={
+            "the same w_e(0) embedded unbalanced at width 4 (extra hidden units with non-zero "
+            "input weights)": unbalanced},
+        values={"unbalanced_spread": unbalanced})
+
+
+def verify(s: Session) -> None:
+    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    with single_threaded_on_cpu(s.device):
+        record_widths(s, settings)
+        for spec in s.progress(settings.sets, "regression sets"):
+            record_set(s, spec, settings)
