@@ -91,9 +91,11 @@ def _validate(y0: np.ndarray, t_final, steps: int, tolerance, max_levels: int) -
 
 def _midpoint(field: VectorField, t, y: np.ndarray, slope: np.ndarray, step, substeps: int):
     """Explicit midpoint rule over `substeps` substeps of size `step`, first slope given."""
-    previous, current = y, y + step * slope
+    # array * mpf, never mpf * array: mpf.__mul__ first tries to convert the array (through its
+    # repr) before numpy's reflected product runs, 17x slower at the same (commutative) result
+    previous, current = y, y + slope * step
     for i in range(1, substeps):
-        previous, current = current, previous + 2 * step * field(t + i * step, current)
+        previous, current = current, previous + field(t + i * step, current) * (2 * step)
     return current
 
 
@@ -255,7 +257,7 @@ def deep_linear_flow(
         factors = _object_factors(state, shapes)
         gradients = _object_layer_gradients(factors, grad_loss)
         return np.concatenate(
-            [(-eta * (weight_decay * w + g)).ravel() for w, g in zip(factors, gradients)]
+            [((w * weight_decay + g) * -eta).ravel() for w, g in zip(factors, gradients)]
         )
 
     return field

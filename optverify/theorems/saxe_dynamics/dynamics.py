@@ -67,7 +67,14 @@ def depth_rate(u, s, depth: int, tau=1):
     if not u >= 0:
         raise ValueError(f"the mode strength u must be non-negative, got {u}")
     u, s = mp.mpf(u), mp.mpf(s)
-    return depth * u ** (2 - mp.mpf(2) / depth) * (s - u) / tau
+    return depth * chain_power(u, depth) * (s - u) / tau
+
+
+def chain_power(u, depth: int):
+    """u^{2 - 2/N} for u >= 0, as u times the integer root (u^{N-2})^{1/N}: exact powers and one
+    N-th root instead of exp(p log u) (the same number to the working precision, about half the
+    time at 50 digits)."""
+    return u if depth == 2 else u * mp.root(u ** (depth - 2), depth)
 
 
 def depth_learning_time(u_final, s, u0, depth: int, tau=1):

@@ -27,6 +27,7 @@ from optverify.numerics.flow import (
     mp_vector,
 )
 from optverify.theorems.saxe_dynamics.dynamics import (
+    chain_power,
     depth_learning_time,
     depth_rate,
     learning_time,
@@ -80,9 +81,19 @@ class NumericConfig:
 
 
 def mode_field(strengths, depth: int, tau):
-    """du_alpha/dt = N u_alpha^{2 - 2/N} (s_alpha - u_alpha) / tau for every mode at once."""
-    return lambda t, state: np.array(
-        [depth_rate(u, s, depth, tau) for u, s in zip(state, strengths)], dtype=object)
+    """du_alpha/dt = N u_alpha^{2 - 2/N} (s_alpha - u_alpha) / tau for every mode at once (the
+    rate of `depth_rate`, its checks done once here; a negative strength raises)."""
+    validate_depth(depth)
+    s = mp_vector(strengths)
+    scale = mp.mpf(depth) / tau
+
+    def field(t, state: np.ndarray) -> np.ndarray:
+        if any(u < 0 for u in state):
+            raise ValueError("the mode strengths must stay non-negative")
+        powers = np.array([chain_power(u, depth) for u in state], dtype=object)
+        return powers * (s - state) * scale  # array first: mpf * ndarray goes through repr
+
+    return field
 
 
 def pathwise_error(estimate: FlowEstimate):
@@ -188,14 +199,23 @@ def wrong_formula(u_final, s, u0, depth: int, tau):
         u_final, s, u0, tau)
 
 
-def hitting_times(config: NumericConfig, estimate: FlowEstimate, depth: int, tolerance, floor,
-                  formula=depth_formula):
-    rows, residual, slowest = [], mp.zero, mp.inf
-    for alpha, (s, u0) in enumerate(config.modes):
-        u_final = config.learned_fraction * mp.mpf(s)
+def integrated_hits(config: NumericConfig, estimate: FlowEstimate, depth: int, tolerance):
+    """The integrated time each mode first reaches u_f = learned_fraction * s (fine run)."""
+    hits = []
+    for alpha, (s, _) in enumerate(config.modes):
         values = [state[alpha] for state in estimate.fine.states]
-        hit = hitting_time(mode_field([s], depth, config.tau), estimate.fine.times, values,
-                           u_final, tolerance)
+        hits.append(hitting_time(mode_field([s], depth, config.tau), estimate.fine.times, values,
+                                 config.learned_fraction * mp.mpf(s), tolerance))
+    return hits
+
+
+def hitting_times(config: NumericConfig, estimate: FlowEstimate, depth: int, tolerance, floor,
+                  formula=depth_formula, hits=None):
+    """The integrated hitting times (`hits`, or integrated afresh) against `formula`."""
+    hits = integrated_hits(config, estimate, depth, tolerance) if hits is None else hits
+    rows, residual, slowest = [], mp.zero, mp.inf
+    for hit, (s, u0) in zip(hits, config.modes):
+        u_final = config.learned_fraction * mp.mpf(s)
         predicted = formula(u_final, s, u0, depth, config.tau)
         residual = max(residual, abs(hit - predicted))
         slowest = min(slowest, depth_rate(u_final, s, depth, config.tau))
@@ -267,11 +287,13 @@ def verify(s: Session) -> None:
                        controls={"the quadrature of the two-layer equation 2u(s - u) (depth "
                                  "ignored)": quadrature_comparison(setup, estimates[depth], depth,
                                                                    floor, model_depth=2).residual})
-        hits = {depth: hitting_times(setup, estimates[depth], depth, tolerance, floor)
-                for depth in (2, *setup.depths)}
+        integrated = {depth: integrated_hits(setup, estimates[depth], depth, tolerance)
+                      for depth in (2, *setup.depths)}
+        hits = {depth: hitting_times(setup, estimates[depth], depth, tolerance, floor,
+                                     hits=integrated[depth]) for depth in integrated}
         for depth, hit in hits.items():
             wrong = hitting_times(setup, estimates[depth], depth, tolerance, floor,
-                                  formula=wrong_formula)
+                                  formula=wrong_formula, hits=integrated[depth])
             s.identity(f"hitting-time-depth-{depth}", hitting_statement(setup, depth),
                        hit.residual, hit.tolerance,
                        controls={("the learning time (tau/s) ln[...] (without the 1/2)"
