@@ -7,6 +7,8 @@ import sys
 import pytest
 
 from optverify.verify import cli, discovery, registry
+from optverify.verify.runner import run_claim
+from optverify.verify.serialize import claim_to_json
 from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
 
 
@@ -59,39 +61,80 @@ def test_progress_bar_runs(toy_registry, capsys, tmp_path):
     assert code == 0 and "done" in err and "3/3" in err
 
 
+@pytest.fixture
+def bad_files(tmp_path):
+    """Files for the bad-input matrix: `{out}` a fresh folder, `{blocker}` a plain file, and
+    report.json files that cannot be rerun."""
+    record = claim_to_json(run_claim(CONSISTENT))
+    files = {"out": tmp_path / "r", "blocker": tmp_path / "file", "tmp": tmp_path}
+    files["blocker"].write_text("")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "truncated.json").write_text(json.dumps(record)[:200])
+    (tmp_path / "other.json").write_text(json.dumps({"claim": "x", "checks": []}))
+    for name, changes in {
+        "unknown": {"claim": "toy-nonexistent", "origin": "built-in"},
+        "gone": {"claim": "mine", "origin": f"file {tmp_path / 'gone.py'}"},
+        "on-cuda": {"environment": {**record["environment"], "device": "cuda"}},
+    }.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps({**record, **changes}))
+    return files
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["run", "toy-consistant"], "did you mean toy-consistent"),
-        (["all", "--precision", "5"], "between 10 and 2000"),
-        (["all", "--precision", "100000"], "between 10 and 2000"),
-        (["all", "--precision", "-3"], "between 10 and 2000"),
-        (["all", "--seed", "abc"], "must be an integer seed"),
-        (["all", "--seed", "-1"], "non-negative"),
-        (["all", "--device", "tpu"], "invalid choice"),
+        (["run", "toy-consistant", "--out", "{out}"], "did you mean toy-consistent"),
+        (["all", "--precision", "5", "--out", "{out}"], "between 10 and 2000"),
+        (["all", "--precision", "100000", "--out", "{out}"], "between 10 and 2000"),
+        (["all", "--precision", "-3", "--out", "{out}"], "between 10 and 2000"),
+        (["all", "--seed", "abc", "--out", "{out}"], "must be an integer seed"),
+        (["all", "--seed", "-1", "--out", "{out}"], "non-negative"),
+        (["all", "--device", "tpu", "--out", "{out}"], "invalid choice"),
+        (["all", "--device", "cuda", "--out", "{out}"], "no CUDA GPU"),
+        (["all", "--dtype", "float16", "--out", "{out}"], "invalid choice"),
+        (["all", "--out", "{blocker}/sub"], "cannot write reports"),
+        (["all", "--seeds", "0", "--out", "{out}"], "must be an integer >= 1, got 0"),
+        (["run", "toy-consistent", "--seeds", "-2", "--out", "{out}"], ">= 1"),
+        (["all", "--seeds", "1.5", "--out", "{out}"], "must be an integer number of seeds"),
+        (["all", "--seeds", "--out", "{out}"], "expected one argument"),
         ([], "required"),
+        (["rerun"], "required"),
+        (["rerun", "{tmp}/missing.json"], "no report"),
+        (["rerun", "{tmp}/empty"], "no report.json in"),
+        (["rerun", "{tmp}/truncated.json"], "is not valid JSON"),
+        (["rerun", "{tmp}/other.json"], "not an optverify claim report"),
+        (["rerun", "{tmp}/unknown.json"], "unknown claim 'toy-nonexistent'"),
+        (["rerun", "{tmp}/gone.json"], "the claim file of mine is gone"),
+        (["rerun", "{tmp}/on-cuda.json"], "no CUDA GPU here"),
+        (["rerun", "{tmp}/truncated.json", "--seeds", "2"], "unrecognized arguments"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_two(toy_registry, capsys, tmp_path, argv, message):
-    code, out, err = run_cli(capsys, *argv, *(["--out", str(tmp_path / "r")] if argv else []))
-    assert code == 2
-    assert err.count("\n") == 1 and message in err and "Traceback" not in err
-    assert not (tmp_path / "r").exists()
-
-
-def test_cuda_without_gpu_is_refused(toy_registry, capsys, tmp_path, monkeypatch):
+def test_bad_input_is_one_line_and_exit_two(toy_registry, bad_files, capsys, monkeypatch, argv,
+                                            message):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code, _, err = run_cli(capsys, "all", "--device", "cuda", "--out", str(tmp_path / "r"))
-    assert code == 2 and "no CUDA GPU" in err and not (tmp_path / "r").exists()
+    code, out, err = run_cli(capsys, *(arg.format(**bad_files) for arg in argv))
+    assert code == 2
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not bad_files["out"].exists() and out == ""
 
 
-def test_unwritable_out_is_refused(toy_registry, capsys, tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    code, _, err = run_cli(capsys, "all", "--out", str(blocker / "sub"))
-    assert code == 2 and "cannot write reports" in err
+def test_seeds_replicate_each_claim_and_report_the_spread(toy_registry, capsys, tmp_path):
+    code, out, err = run_cli(capsys, "run", "toy-consistent", "toy-violated", "--seeds", "3",
+                             "--seed", "4", "--out", str(tmp_path), "--progress", "off")
+    assert code == 1, err
+    data = json.loads((tmp_path / "toy-consistent" / "report.json").read_text())
+    replicates = data["replicates"]
+    assert replicates["seeds"] == [4, 5, 6] and replicates["split"] == "consistent 3/3"
+    spread = replicates["exponents"][0]
+    assert spread["check"] == "square-rate" and len(spread["exponents"]) == 3
+    assert spread["min"] <= spread["mean"] <= spread["max"]
+    assert spread["pooled_low"] < spread["mean"] < spread["pooled_high"]
+    assert data["environment"]["seed"] == 4 and data["verdict"] == "consistent"
+    markdown = (tmp_path / "toy-violated" / "report.md").read_text()
+    assert "## Seed replicates" in markdown and "violated 3/3" in markdown
+    assert "| square-rate | 3 |" in markdown
 
 
 def test_console_entry_point_and_module_run():
