@@ -94,8 +94,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 @contextmanager
 def _signals_deferred():
-    """SIGINT and SIGTERM wait (blocked, then delivered) while the block runs, so the two renames
-    of a swap are never split by an interrupt."""
+    """SIGINT and SIGTERM wait (blocked, then delivered) while the block runs, so the renames of a
+    swap and the removal of the old folder are never split by an interrupt."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -121,7 +121,7 @@ def _swap_in(staging: Path, final: Path) -> None:
             if retired.exists() and not final.exists():
                 os.replace(retired, final)
             raise
-    shutil.rmtree(retired, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
 
 
 @contextmanager

@@ -282,3 +282,23 @@ def test_a_read_only_output_folder_is_one_line_exit_two(toy_registry, capsys, tm
         tmp_path.chmod(0o755)
     assert code == 2 and err.count("\n") == 1 and "cannot write reports" in err
     assert snapshot(tmp_path) == before
+
+
+def test_an_interrupt_during_the_swap_waits_until_the_new_folder_is_in_place(tmp_path,
+                                                                            monkeypatch):
+    from optverify.config import RunConfig
+    from optverify.verify.runner import run_claim
+
+    report.write_claim_report(run_claim(CONSISTENT, RunConfig(seed=1)), tmp_path)
+    real_replace = os.replace
+
+    def interrupted_replace(source, target):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives between the two renames of the swap
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_claim_report(run_claim(CONSISTENT, RunConfig(seed=2)), tmp_path)
+    monkeypatch.undo()
+    data = json.loads((tmp_path / CONSISTENT.id / "report.json").read_text())
+    assert data["environment"]["seed"] == 2 and leftovers(tmp_path) == []
