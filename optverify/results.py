@@ -94,7 +94,7 @@ class Check:
     fit / bound: for rates, the fitted exponent and the bound it was judged against.
     residual / tolerance / precision_digits: for identities, |lhs - rhs| and its allowed size.
     values: further named numbers (ratios, floors, counter-examples); a value below its precision
-        floor is the string "below precision".
+        floor is the string "below precision"; a measured wall time is a `Duration`.
     """
 
     layer: Layer
@@ -167,7 +167,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
-    """A table rendered in the Markdown report and serialized in the JSON."""
+    """A table rendered in the Markdown report and serialized in the JSON; a column of measured
+    wall times holds `Duration` cells."""
 
     name: str
     caption: str
