@@ -538,3 +538,24 @@ def test_learning_judge_rejects_a_run_stopped_at_initialization():
 def test_sweep_config_rejects_no_networks():
     with pytest.raises(ValueError, match="at least one network"):
         experiment.SweepConfig((4,), (4,), (4,), (4,), instances=0)
+
+
+def test_written_out_hinge_step_equals_autograd():
+    """The parity learner's gradient, written out, is autograd's gradient of the mean hinge loss
+    (the twin of `_hinge_sgd_step`), including at an input where relu and the hinge are cut."""
+    generator = torch.Generator().manual_seed(5)
+    d, width, batch = 4, 12, 16
+    params = [torch.randn(d, width, generator=generator, dtype=torch.float64),
+              torch.randn(width, generator=generator, dtype=torch.float64),
+              torch.randn(width, generator=generator, dtype=torch.float64),
+              torch.randn(1, generator=generator, dtype=torch.float64)]
+    points = experiment._random_signs(batch, d, generator, "cpu")
+    labels = points[:, :2].prod(dim=1)
+    leaves = [p.clone().requires_grad_() for p in params]
+    output = torch.relu(points @ leaves[0] + leaves[1]) @ leaves[2] + leaves[3]
+    gradients = torch.autograd.grad(torch.clamp(1 - labels * output, min=0).mean(), leaves)
+    stepped = [p.clone() for p in params]
+    experiment._hinge_sgd_step(stepped, points, labels, 0.5)
+    for before, after, gradient in zip(params, stepped, gradients):
+        assert torch.allclose(after, before - 0.5 * gradient, rtol=0, atol=1e-14)
+    assert any(g.abs().sum() > 0 for g in gradients)

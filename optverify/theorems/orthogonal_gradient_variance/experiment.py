@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -502,9 +502,23 @@ def _random_signs(count: int, d: int, generator: torch.Generator, device) -> tor
     return (1 - 2 * bits).to(torch.float64)
 
 
-def learning_curve(d: int, settings: LearningConfig, s: Session) -> LearningCurve:
-    """Test accuracy of the width-10d ReLU layer trained by SGD on the hinge loss to learn the
-    parity of a random non-empty subset."""
+@dataclass(frozen=True)
+class ParityTask:
+    """One d of Fig. 1: the parity subset (members, |S|), the learner's own random stream, its
+    initial weights (W (d, 10d), b (10d), v (10d), c (1): PyTorch's default uniform init) and the
+    test set (points, labels)."""
+
+    d: int
+    members: torch.Tensor
+    subset_size: int
+    generator: torch.Generator
+    weights: tuple[torch.Tensor, ...]
+    test_points: torch.Tensor
+    test_labels: torch.Tensor
+
+
+def parity_task(d: int, settings: LearningConfig, s: Session) -> ParityTask:
+    """The subset, initial weights and test set of d, drawn from d's own seeded streams."""
     rng = s.rng(f"parity-subset-{d}")
     subset = rng.integers(0, 2, d)
     while not subset.any():
@@ -515,34 +529,73 @@ def learning_curve(d: int, settings: LearningConfig, s: Session) -> LearningCurv
     bound_in, bound_out = 1 / math.sqrt(d), 1 / math.sqrt(width)
 
     def uniform(*shape, bound):
-        return ((2 * torch.rand(*shape, generator=generator, dtype=torch.float64,
-                                device=s.device) - 1) * bound).requires_grad_()
+        return (2 * torch.rand(*shape, generator=generator, dtype=torch.float64,
+                               device=s.device) - 1) * bound
 
-    weights = [uniform(d, width, bound=bound_in), uniform(width, bound=bound_in),
-               uniform(width, bound=bound_out), uniform(1, bound=bound_out)]
-
-    def predict(points):
-        return torch.relu(points @ weights[0] + weights[1]) @ weights[2] + weights[3]
-
+    weights = (uniform(d, width, bound=bound_in), uniform(width, bound=bound_in),
+               uniform(width, bound=bound_out), uniform(1, bound=bound_out))
     test_points = _random_signs(settings.test_size, d, generator, s.device)
-    test_labels = test_points[:, members].prod(dim=1)
-    iterations, accuracies = [], []
-    for step in range(settings.iterations + 1):
-        if step % settings.evaluate_every == 0:
-            with torch.no_grad():
-                correct = (torch.sign(predict(test_points)) == test_labels).double().mean()
+    return ParityTask(d, members, int(subset.sum()), generator, weights, test_points,
+                      test_points[:, members].prod(dim=1))
+
+
+def _hinge_sgd_step(params: list[torch.Tensor], points: torch.Tensor, labels: torch.Tensor,
+                    learning_rate: float) -> None:
+    """One SGD step on the mean hinge loss max(0, 1 - y f(x)) of f(x) = relu(x W + b) v + c
+    (params W (d, H), b (H), v (H), c (1); points (m, d)), in place, with the gradient written
+    out as autograd gives it: clamp passes where 1 - y f >= 0, relu where the pre-activation
+    is > 0, the mean divides by m."""
+    weight, bias, out_weight, out_bias = params
+    hidden = torch.addmm(bias, points, weight)
+    active = torch.relu(hidden)
+    output = active @ out_weight + out_bias
+    upstream = torch.where(1 - labels * output >= 0, -labels, 0.0) / labels.shape[0]
+    hidden_grad = torch.outer(upstream, out_weight).mul_(hidden > 0)
+    gradients = (points.T @ hidden_grad, hidden_grad.sum(0), upstream @ active,
+                 upstream.sum(0, keepdim=True))
+    for param, gradient in zip(params, gradients):
+        param -= learning_rate * gradient
+
+
+def _accuracy(params: list[torch.Tensor], task: ParityTask) -> float:
+    weight, bias, out_weight, out_bias = params
+    output = torch.relu(torch.addmm(bias, task.test_points, weight)) @ out_weight + out_bias
+    return float((torch.sign(output) == task.test_labels).double().mean())
+
+
+def train_parity(task: ParityTask, settings: LearningConfig) -> LearningCurve:
+    """Plain SGD from the task's initial weights, the test accuracy every `evaluate_every`
+    iterations. The batches of one evaluation period are one draw from the task's stream (the
+    same numbers, in the same order, as one draw per step)."""
+    params = [w.clone() for w in task.weights]
+    iterations, accuracies, step = [], [], 0
+    every, batch = settings.evaluate_every, settings.batch_size
+    while True:
+        if step % every == 0:
             iterations.append(step)
-            accuracies.append(float(correct))
+            accuracies.append(_accuracy(params, task))
         if step == settings.iterations:
             break
-        points = _random_signs(settings.batch_size, d, generator, s.device)
-        labels = points[:, members].prod(dim=1)
-        loss = torch.clamp(1 - labels * predict(points), min=0).mean()
-        gradients = torch.autograd.grad(loss, weights)
-        with torch.no_grad():
-            for weight, gradient in zip(weights, gradients):
-                weight -= settings.learning_rate * gradient
-    return LearningCurve(d, iterations, accuracies, int(subset.sum()))
+        block = min(every - step % every, settings.iterations - step)
+        points = _random_signs(block * batch, task.d, task.generator, task.test_points.device)
+        labels = points[:, task.members].prod(dim=1)
+        for index in range(block):
+            rows = slice(index * batch, (index + 1) * batch)
+            _hinge_sgd_step(params, points[rows], labels[rows], settings.learning_rate)
+        step += block
+    return LearningCurve(task.d, iterations, accuracies, task.subset_size)
+
+
+def learning_curves(settings: LearningConfig, s: Session) -> list[LearningCurve]:
+    """Test accuracy of the width-10d ReLU layer trained by SGD on the hinge loss to learn the
+    parity of a random non-empty subset, for every d of `settings` (each on its own streams)."""
+    return [train_parity(parity_task(d, settings, s), settings)
+            for d in s.progress(settings.dimensions, "parity learning")]
+
+
+def learning_curve(d: int, settings: LearningConfig, s: Session) -> LearningCurve:
+    """The learning curve of one d alone (`learning_curves` with one dimension)."""
+    return learning_curves(replace(settings, dimensions=(d,)), s)[0]
 
 
 def learning_values(curves: list[LearningCurve]) -> dict[str, float]:
@@ -580,8 +633,7 @@ def stopped_at_initialization(curves: list[LearningCurve]) -> list[LearningCurve
 
 
 def record_learning(s: Session, settings: LearningConfig) -> None:
-    curves = [learning_curve(d, settings, s)
-              for d in s.progress(settings.dimensions, "parity learning")]
+    curves = learning_curves(settings, s)
     band = chance_band(settings)
     s.decide(
         "parity-learning-largest-d",
