@@ -49,8 +49,8 @@ START_SCALE = 1e-2
 """The balanced near-zero init: ||w_e(0)|| = 0.01 ||w*_2|| (w*_2 the least-squares solution of
 that seed's data), a uniformly random direction, the same w_e(0) for every model of a seed."""
 
-GRID_LOG2 = {(Method.GD, 0): (-3.0, 3.0), (Method.ADAGRAD, 1): (-6.0, 0.0),
-             (Method.ADADELTA, 1): (-1.0, 5.0), (Method.ADAM, 1): (-7.0, -1.0)}
+GRID_LOG2 = {Method.GD: (-3.0, 3.0), Method.ADAGRAD: (-6.0, 0.0), Method.ADADELTA: (-1.0, 5.0),
+             Method.ADAM: (-7.0, -1.0)}
 """Step-size grids as log2 ranges (GD: every depth), with the spacing of the preset. The targets
 have unit mean square and the features unit top variance, so one range serves both sets; the
 largest stable step of every depth lies inside the GD range (reported per depth)."""
@@ -93,7 +93,7 @@ class ExperimentConfig:
                    depths=tuple(range(1, 9)), spacing=0.25, steps=3000)
 
     def grid(self, method: Method) -> np.ndarray:
-        low, high = GRID_LOG2[(method, 0 if method is Method.GD else 1)]
+        low, high = GRID_LOG2[method]
         return 2.0 ** np.arange(low, high + 1e-9, self.spacing)
 
     def columns(self) -> list[Column]:
@@ -242,9 +242,9 @@ def _table_rows(chosen: dict, power: int, shallow: Selection, per_iteration: dic
         if ratios is not None:
             interval = ratio_interval(ratios)
             ratio = f"{interval.mean:.3g} [{interval.low:.3g}, {interval.high:.3g}]"
-        seconds = "-"
+        seconds: Duration | str = "-"
         if per_iteration is not None:
-            seconds = f"{per_iteration[(method, depth)] * sel.times.mean():.3g}"
+            seconds = Duration(float(f"{per_iteration[(method, depth)] * sel.times.mean():.3g}"))
         rows.append((f"l_{power}", sel.label, _fmt(sel.step), _fmt(sel.largest_stable),
                      f"{sel.times.mean():.0f}", f"{sel.times.std(ddof=1):.0f}",
                      f"{sel.times.min():.0f}-{sel.times.max():.0f}", ratio, seconds))

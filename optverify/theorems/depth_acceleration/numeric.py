@@ -23,7 +23,7 @@ STEP_ERROR_BOUND = Bound.tight("eta", 2)
 
 @dataclass(frozen=True)
 class Instance:
-    """features (rows x cols) and targets of a small l_4 regression, and the initial w, all mpmath."""
+    """features (rows x cols), targets of a small l_4 regression, the initial w; all mpmath."""
 
     features: mpmath.matrix
     targets: mpmath.matrix

@@ -34,7 +34,7 @@ def _dot(a: sympy.Matrix, b: sympy.Matrix) -> sympy.Expr:
 
 
 def flow_velocity(w1, omega2, grad, eta):
-    """(dw_1/dt, domega_2/dt) of gradient flow on L^1(w_1 omega_2): -eta omega_2 g, -eta <w_1, g>."""
+    """(dw_1/dt, domega_2/dt) of gradient flow on L^1(w_1 omega_2): -eta omega_2 g, -eta <w_1,g>."""
     return -eta * omega2 * grad, -eta * _dot(w1, grad)
 
 
