@@ -17,8 +17,10 @@ from scipy import stats
 from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
 from optverify.numerics.deep_linear import end_to_end
 from optverify.numerics.mp_linalg import to_mp
+from optverify.verdict import symbolic_zero_check
 from optverify.theorems.deficiency_margin_convergence import (
     CLAIM,
+    claim5,
     conditions,
     experiment,
     instances,
@@ -450,8 +452,40 @@ def test_appendix_c_controls_are_rejected():
         experiment.claim4_runs(settings, torch.float64, "cpu")).verdict is Verdict.CONSISTENT
     psd = experiment.claim5_target(settings, np.random.default_rng(0), torch.float64, "cpu",
                                    sign=1.0)
-    run = experiment.claim5_run(2, 0.1, psd, settings)
-    assert run.lowest < -0.1
+    run, = claim5.claim5_runs(2, (0.1,), psd, settings.claim5_steps, settings.negative_eigenvalue)
+    assert run.lowest_balanced < -0.1 and run.keeps_invariant
+
+
+def test_claim5_identity_init_keeps_the_mirror_invariant_to_rounding_at_first():
+    phi = torch.diag(torch.tensor([1.0, -0.5], dtype=torch.float64))
+    factors = [torch.eye(2, dtype=torch.float64).expand(3, 2, 2)] * 4
+    assert torch.equal(claim5.mirror_imbalance(factors), torch.zeros(3, dtype=torch.float64))
+    runs = claim5.claim5_runs(4, (1e-2, 1e-1, 0.3), phi, 200, 0.5)
+    assert all(run.keeps_invariant and run.lowest_balanced >= -1e-12 for run in runs)
+    with pytest.raises(ValueError, match="even depths"):
+        claim5.claim5_runs(3, (0.1,), phi, 10, 0.5)
+
+
+def test_claim5_gd_amplifies_a_rounding_sized_break_of_the_invariant():
+    """The finding: from I + 1e-12 G, float64 GD at N = 2 lets the imbalance grow until W_e leaves
+    the PSD cone and converges to Phi (l -> 0 < lambda^2/2); the steps before still obey the bound."""
+    angle = 0.7
+    rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]],
+                            dtype=torch.float64)
+    phi = rotation @ torch.diag(torch.tensor([1.0, -0.5], dtype=torch.float64)) @ rotation.T
+    run, = claim5.claim5_runs(2, (0.1,), phi, 3000, 0.5, claim5.PERTURBATION,
+                              torch.Generator().manual_seed(0))
+    assert not run.keeps_invariant and run.balanced_steps > 10
+    assert run.lowest_balanced >= -1e-12
+    assert run.lowest == pytest.approx(-0.125, abs=1e-9)  # l -> 0: W_e -> Phi, not PSD
+
+
+@pytest.mark.parametrize("depth", [2, 4])
+def test_claim5_mirror_invariant_is_kept_by_a_gd_step_only_for_a_symmetric_target(depth):
+    assert symbolic_zero_check("k", "", statement.mirror_invariant_residual(depth)).verdict \
+        is Verdict.CONSISTENT
+    assert symbolic_zero_check("k", "", statement.mirror_invariant_residual(depth, False)).verdict \
+        is Verdict.VIOLATED
 
 
 def test_quick_claim_every_decisive_check_rejects_its_controls():

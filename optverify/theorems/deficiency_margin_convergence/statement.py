@@ -239,6 +239,33 @@ def weyl_spot_check(rng: np.random.Generator, draws: int, slack: float = 0.0) ->
     return WeylSpotCheck(worst, attained, scale, len(SPOT_CHECK_SHAPES) * draws)
 
 
+def mirror_invariant_residual(depth_value: int, symmetric_target: bool = True) -> sympy.Matrix:
+    """Appendix C Claim 5's invariant: with W_{N+1-j} = W_j^T (true at identity init, even N) and
+    Phi symmetric, one GD step on l = 1/2 ||W_e - Phi||_F^2 keeps W_{N+1-j} = W_j^T, so
+    W_e = (W_{N/2} ... W_1)^T (W_{N/2} ... W_1) stays PSD. Returns W'_N - (W'_1)^T for symbolic
+    2 x 2 layers and step (N = 2 or 4); with a non-symmetric Phi the invariant is not kept."""
+    half = depth_value // 2
+    lower = [sympy.Matrix(2, 2, sympy.symbols(f"a{j}_0:4", real=True)) for j in range(half)]
+    layers = lower + [layer.T for layer in reversed(lower)]
+    p, q, r, u = sympy.symbols("p q r u", real=True)
+    target = sympy.Matrix([[p, q], [q if symmetric_target else u, r]])
+    eta = sympy.symbols("eta", positive=True)
+    product = sympy.eye(2)
+    for layer in layers:
+        product = layer * product
+    gradient = product - target
+
+    def chain(matrices):
+        result = sympy.eye(2)
+        for matrix in matrices:
+            result = matrix * result
+        return result
+
+    step = [layer - eta * chain(layers[j + 1:]).T * gradient * chain(layers[:j]).T
+            for j, layer in enumerate(layers)]
+    return (step[-1] - step[0].T).applyfunc(sympy.expand)
+
+
 def _gap_judgement(gap: MonotoneGap) -> Judgement:
     return Judgement(gap.verdict, gap.detail)
 
@@ -310,6 +337,15 @@ def verify(s: Session) -> None:
                  "sigma_min(W') = c (margin = -max |sigma_min(W') - c|). A sanity check: the SVD "
                  "of W' is Phi's with sigma_min lowered by the radius, so only rounding can fail",
                  -spot.attained_gap, spot.tolerance, sanity=True)
+    for depth_value in (2, 4):
+        s.zero(f"claim5-invariant-n{depth_value}",
+               f"Appendix C Claim 5, N = {depth_value} (2 x 2 symbolic layers and step; this scope "
+               "only): a GD step keeps W_N = W_1^T (and W_{N-1} = W_2^T) when Phi is symmetric, so "
+               "from identity init W_e stays PSD in exact arithmetic and l(t) >= lambda^2/2 for "
+               "Phi's eigenvalue -lambda (v^T W_e v >= 0 for its eigenvector v)",
+               mirror_invariant_residual(depth_value),
+               controls={"the invariant for a non-symmetric Phi":
+                         mirror_invariant_residual(depth_value, symmetric_target=False)})
     for note in (f"main bound: {sympy.sstr(LEMMA)}", f"T = {sympy.sstr(ITERATIONS)}",
                  f"delta_max = {sympy.sstr(BALANCE_BOUND)}", f"eta_max = {sympy.sstr(STEP_SIZE_BOUND)}"):
         s.note(note)
