@@ -1,12 +1,14 @@
-"""The torch thread policy of a run: one intra-op thread per layer on the CPU.
+"""The thread policy of a run: one torch intra-op thread per layer on the CPU, one BLAS thread
+for numpy and scipy everywhere.
 
 On a shared 2-core machine, torch's threaded kernels on tiny tensors wait on each other: the
 experiments that run many small batched steps measured several times to 60x slower with the default
 threads than with one. The thread count also decides how a large reduction is split, so it decides
-the last bits of a sum: a run is reproducible bit for bit only when every layer runs with the same
-count wherever it runs. The runner applies this policy to every layer, in this process and on every
+the last bits of a sum (torch's reductions, OpenBLAS's products and LAPACK solves behind numpy):
+a run is reproducible bit for bit only when every layer runs with the same counts wherever it runs,
+whatever the machine's core count. The runner applies this policy to every layer, in this process and on every
 Dask worker (`optverify.verify.parallel`); parallelism comes from tasks, not threads. Claims do not
-set threads. The setting is global in torch, so it is scoped and restored.
+set threads. The settings are global to the process, so they are scoped and restored.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+from threadpoolctl import threadpool_limits
 
 CPU_THREADS = 1
-"""Torch intra-op threads of a layer that runs on the CPU."""
+"""Torch intra-op threads of a layer that runs on the CPU, and BLAS threads of every layer."""
 
 
 def layer_threads(device: str) -> int:
@@ -37,8 +40,15 @@ def intra_op_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def blas_threads() -> threadpool_limits:
+    """CPU_THREADS threads for the BLAS libraries loaded (numpy's and scipy's OpenBLAS); restores
+    the previous counts when used as a context manager."""
+    return threadpool_limits(limits=CPU_THREADS, user_api="blas")
+
+
 @contextmanager
 def single_threaded_on_cpu(device: str) -> Iterator[None]:
-    """The run's thread policy for one layer: `layer_threads(device)` threads for the block."""
-    with intra_op_threads(layer_threads(device)):
+    """The run's thread policy for one layer: `layer_threads(device)` torch threads and
+    CPU_THREADS BLAS threads for the block."""
+    with intra_op_threads(layer_threads(device)), blas_threads():
         yield

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from distributed.scheduler import KilledWorker
 
 from optverify.claim import Claim
 from optverify.config import RunConfig
-from optverify.numerics.threads import layer_threads
+from optverify.numerics.threads import blas_threads, layer_threads
 from optverify.results import Layer, LayerResult
 from optverify.session import Progress, no_progress
 from optverify.verify import discovery, registry
@@ -51,6 +52,9 @@ task that killed it is blamed. A remote cluster's scheduler keeps its own settin
 task is retried on 3 more workers, and a queued task can be blamed along with it)."""
 
 TASK_GROUP = "optverify-layer"
+
+# The local cluster's own log lines are silenced (logging.CRITICAL): what a user needs, a layer
+# whose worker died, is in its report, and a Ctrl-C stops workers mid-task, which they log loudly.
 
 
 class ClusterUnavailable(RuntimeError):
@@ -106,9 +110,9 @@ def run_shipped_layer(claim: ClaimReference, layer: Layer, config: RunConfig) ->
 
 
 class ThreadPolicy(WorkerPlugin):
-    """A worker plugin: the run's torch thread count, set once on each worker process as it
-    starts (and on the workers already there), so every layer and sub-task saves and restores
-    the same count whichever worker thread runs it."""
+    """A worker plugin: the run's torch and BLAS thread counts, set once on each worker process
+    as it starts (and on the workers already there), so every layer and sub-task saves and
+    restores the same counts whichever worker thread runs it."""
 
     name = "optverify-thread-policy"
 
@@ -119,6 +123,18 @@ class ThreadPolicy(WorkerPlugin):
         import torch
 
         torch.set_num_threads(layer_threads(self.device))
+        blas_threads()
+
+
+class LeaveInterruptsToClient(WorkerPlugin):
+    """A plugin for the local cluster's workers, which share the terminal's process group: Ctrl-C
+    reaches them too, and they leave it to the client, which cancels the tasks and closes them."""
+
+    name = "optverify-leave-interrupts-to-client"
+
+    def setup(self, worker) -> None:
+        with contextlib.suppress(ValueError):  # signals can be set on the main thread only
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass
@@ -180,6 +196,18 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         return
     with dask.config.set(LOCAL_SCHEDULER):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
+                               dashboard_address=":0", silence_logs=logging.CRITICAL)
     with cluster, Client(cluster) as client:
-        yield client
+        client.register_plugin(LeaveInterruptsToClient(), name=LeaveInterruptsToClient.name)
+        try:
+            yield client
+        except KeyboardInterrupt:
+            _quiet_shutdown()
+            raise
+
+
+def _quiet_shutdown() -> None:
+    """On Ctrl-C the workers go down mid-task; the scheduler's complaints about it (lost
+    connections, never-retrieved futures) are noise to a user who asked it to stop."""
+    for name in ("distributed", "asyncio", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
