@@ -488,3 +488,28 @@ def test_discretization_window_fit_uses_only_the_early_samples():
     fit = experiment.window_fit(run)
     assert fit.x_max == pytest.approx(experiment.DISCRETIZATION_WINDOW)
     assert fit.exponent == pytest.approx(-2)
+
+
+def test_batched_rows_follow_their_runs_alone():
+    """`stepped_rows` runs each row as its own GD run: a row stepping T times equals T plain
+    `gd_step` calls at its learning rate, whatever the other rows' counts."""
+    import numpy as np
+    import torch
+
+    from optverify.kit import Layer, RunConfig, Session
+    from optverify.theorems.balancedness import CLAIM
+    from optverify.theorems.balancedness import experiment as balanced
+
+    setup = balanced.ExperimentConfig.quick()
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, CLAIM.bound)
+    instances = balanced.random_instances(balanced.replaced(setup, instances=3), session)
+    counts, etas = np.array([2, 5, 9]), np.array([0.05, 0.02, 0.01])
+    rows = balanced.stepped_rows(instances, etas, counts, None, weight_decay=0.3)
+    for row, (count, eta) in enumerate(zip(counts, etas)):
+        factors = instances.factors
+        for _ in range(count):
+            factors = balanced.gd_step(factors, instances, eta, 0.3).factors
+        for batched, alone in zip(rows, factors):
+            assert torch.allclose(batched[row], alone, rtol=1e-13, atol=1e-15)
+    with pytest.raises(ValueError):
+        balanced.stepped_rows(instances, etas, counts[::-1], None)

@@ -30,7 +30,6 @@ from optverify.kit import (
     Figure,
     FitScale,
     Panel,
-    Progress,
     RateFit,
     Series,
     Session,
@@ -334,23 +333,53 @@ def fixed_steps_sweep(config: ExperimentConfig, instances: Instances, dtype: str
     return _sweep(etas_np, drifts, instances, config.fixed_steps, dtype, residuals)
 
 
+def stepped_rows(instances: Instances, etas: np.ndarray, counts: np.ndarray,
+                 residuals: IdentityResiduals | None, weight_decay: float = 0.0,
+                 layer_wise: bool = False, sample=None,
+                 identity_every: int = 1) -> list[torch.Tensor]:
+    """GD runs batched as leading rows: row r takes counts[r] steps at learning rate etas[r]
+    (counts ascending), all rows one tensor program. At step k only the rows still running (a
+    suffix) are stepped, so each row's factors are those of its run alone. residuals: collects
+    the one-step identity residual of every step of every row (None: not checked, the wrong
+    world's runs). sample(k, factors): called before step k (and after the last) with all
+    rows' factors. identity_every: the identity is checked at the steps k divisible by it (1:
+    every step). Returns the final factors (rows, instances, d_j, d_{j-1})."""
+    if np.any(np.diff(counts) < 0):
+        raise ValueError(f"the step counts must be ascending, got {counts}")
+    first = instances.factors[0]
+    rates = torch.tensor(etas, dtype=first.dtype, device=first.device).view(-1, 1, 1, 1)
+    factors = [w.expand(len(counts), *w.shape).clone() for w in instances.factors]
+    for k in range(int(counts[-1]) + 1):
+        if sample is not None:
+            sample(k, factors)
+        start = int(np.searchsorted(counts, k, side="right"))
+        if start == len(counts):
+            break
+        running = [w[start:] for w in factors]
+        step = gd_step(running, instances, rates[start:], weight_decay, layer_wise)
+        if residuals is not None and k % identity_every == 0:
+            residuals.add(running, step, rates[start:], weight_decay)
+        for w, new in zip(factors, step.factors):
+            w[start:] = new
+    return factors
+
+
 def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
-                     progress: Progress, layer_wise: bool = False) -> DriftSweep:
-    """T = s / eta GD steps for each step count T (eta = s / T), so eta T = s is fixed;
-    layer_wise: the negative control's wrong update (LAYER_WISE_RATES)."""
+                     layer_wise: bool = False) -> DriftSweep:
+    """T = s / eta GD steps for each step count T (eta = s / T), so eta T = s is fixed; the step
+    counts run as batched rows (`stepped_rows`); layer_wise: the negative control's wrong update
+    (LAYER_WISE_RATES)."""
     initial = balancedness_gaps(instances.factors)
-    drifts, residuals = [], IdentityResiduals()
-    for steps in progress(config.step_counts, "torch: fixed-time sweep"):
-        eta = config.fixed_time / steps
-        factors = instances.factors
-        for _ in range(steps):
-            step = gd_step(factors, instances, eta, layer_wise=layer_wise)
-            if not layer_wise:
-                residuals.add(factors, step, eta, 0.0)
-            factors = step.factors
-        drifts.append(max_gap_drift(factors, initial))
-    etas = config.fixed_time / np.array(config.step_counts, dtype=float)
-    return _sweep(etas, torch.stack(drifts), instances, max(config.step_counts), dtype, residuals)
+    counts = np.array(config.step_counts)
+    order = np.argsort(counts, kind="stable")
+    etas = config.fixed_time / counts.astype(float)
+    residuals = IdentityResiduals()
+    factors = stepped_rows(instances, etas[order], counts[order],
+                           None if layer_wise else residuals, layer_wise=layer_wise)
+    sorted_drifts = max_gap_drift(factors, initial)
+    drifts = torch.empty_like(sorted_drifts)
+    drifts[torch.as_tensor(order, device=drifts.device)] = sorted_drifts
+    return _sweep(etas, drifts, instances, max(config.step_counts), dtype, residuals)
 
 
 def _sweep(etas, drifts: torch.Tensor, instances: Instances, steps: int, dtype: str,
@@ -383,24 +412,36 @@ class DecayRun:
         return float(2 * np.log1p(-self.eta_lambda) / self.eta_lambda)
 
 
-def decay_run(config: ExperimentConfig, instances: Instances, eta_lambda: float) -> DecayRun:
-    """GD with weight decay for decay_horizon / (eta lambda) steps, ||C_j|| sampled evenly."""
-    eta = eta_lambda / config.weight_decay
-    steps = int(np.ceil(config.decay_horizon / eta_lambda))
-    sample_every = max(1, steps // config.decay_samples)
-    factors, residuals, xs, logs = instances.factors, IdentityResiduals(), [], []
-    for step in range(steps + 1):
-        if step % sample_every == 0:
-            norms = torch.stack([frobenius(gap) for gap in balancedness_gaps(factors)])
-            xs.append(eta_lambda * step)
-            logs.append(norms.log().mean())
-        if step == steps:
-            break
-        update = gd_step(factors, instances, eta, config.weight_decay)
-        residuals.add(factors, update, eta, config.weight_decay)
-        factors = update.factors
-    x, mean_log = np.array(xs), torch.stack(logs).cpu().numpy()
-    return DecayRun(eta_lambda, x, mean_log, fit_exponential_rate(x, np.exp(mean_log)), residuals)
+def decay_runs(config: ExperimentConfig, instances: Instances) -> list[DecayRun]:
+    """GD with weight decay for decay_horizon / (eta lambda) steps for every eta lambda of the
+    config, batched as rows (`stepped_rows`), ||C_j|| sampled evenly in each run; one identity
+    record for all runs (the check takes the worst over them), taken at the sampling steps of
+    the longest run (decay_samples + 1 steps, every run still going there; the identity is the
+    same algebra at every step, and checking all of the thousands of steps was most of the
+    layer's time)."""
+    eta_lambdas = np.array(config.eta_lambdas, dtype=float)
+    counts = np.ceil(config.decay_horizon / eta_lambdas).astype(int)
+    order = np.argsort(counts, kind="stable")
+    every = np.maximum(1, counts // config.decay_samples)
+    samples: list[list[tuple[float, torch.Tensor]]] = [[] for _ in eta_lambdas]
+
+    def sample(k: int, factors: list[torch.Tensor]) -> None:
+        for row, run in enumerate(order):
+            if k <= counts[run] and k % every[run] == 0:
+                gaps = balancedness_gaps([w[row] for w in factors])
+                norms = torch.stack([frobenius(gap) for gap in gaps])
+                samples[run].append((eta_lambdas[run] * k, norms.log().mean()))
+
+    residuals = IdentityResiduals()
+    stepped_rows(instances, eta_lambdas[order] / config.weight_decay, counts[order], residuals,
+                 config.weight_decay, sample=sample, identity_every=int(every.max()))
+    runs = []
+    for eta_lambda, taken in zip(eta_lambdas, samples):
+        x = np.array([point for point, _ in taken])
+        mean_log = torch.stack([value for _, value in taken]).cpu().numpy()
+        runs.append(DecayRun(float(eta_lambda), x, mean_log,
+                             fit_exponential_rate(x, np.exp(mean_log)), residuals))
+    return runs
 
 
 def record_drift(s: Session, name: str, words: str, sweep: DriftSweep, bound: Bound,
@@ -595,11 +636,10 @@ def verify(s: Session) -> None:
     setup = setup.fixed_step_design(s.dtype)
     instances = random_instances(setup, s)
     steps_sweep = fixed_steps_sweep(setup, instances, s.dtype)
-    time_sweep = fixed_time_sweep(setup, instances, s.dtype, s.progress)
+    time_sweep = fixed_time_sweep(setup, instances, s.dtype)
     wrong_steps = fixed_steps_sweep(setup, instances, s.dtype, layer_wise=True)
-    wrong_time = fixed_time_sweep(setup, instances, s.dtype, s.progress, layer_wise=True)
-    decays = [decay_run(setup, instances, value)
-              for value in s.progress(setup.eta_lambdas, "torch: weight-decay sweep")]
+    wrong_time = fixed_time_sweep(setup, instances, s.dtype, layer_wise=True)
+    decays = decay_runs(setup, instances)
     where = (f"GD on {setup.instances} random deep linear nets (widths {setup.widths}, square "
              "loss, small unbalanced init)")
     fixed_steps = record_drift(
@@ -616,9 +656,10 @@ def verify(s: Session) -> None:
         residuals = residuals.merge(run.identity_residual)
     eps = machine_epsilon(s.dtype)
     s.identity("gd-one-step-identity",
-               f"{where}: every GD step satisfies C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 "
-               "(G_{j+1}^T G_{j+1} - G_j G_j^T), residual relative to max ||W_j||_F^2, over all "
-               "sweeps", residuals.claim, IDENTITY_ULPS * eps, values={"machine_epsilon": eps},
+               f"{where}: every GD step of the drift sweeps, and the weight-decay runs' steps at "
+               f"the {setup.decay_samples + 1} sampling times of the longest run, satisfy "
+               "C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T), "
+               "residual relative to max ||W_j||_F^2", residuals.claim, IDENTITY_ULPS * eps, values={"machine_epsilon": eps},
                controls={f"{words} (same residual, same steps)": value
                          for words, value in residuals.alternatives.items()})
     s.figure(_drift_figure(setup, (fixed_steps, steps_sweep), (fixed_time, time_sweep)))
