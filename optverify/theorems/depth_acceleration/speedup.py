@@ -92,7 +92,7 @@ def speedup_ratios(deep: Selection, shallow: Selection) -> np.ndarray | None:
 
 
 def _describe(ratio: Ratio) -> str:
-    return (f"T_N / T_1 = {ratio.mean:.3g} (95% interval [{ratio.low:.3g}, {ratio.high:.3g}] over "
+    return (f"ratio {ratio.mean:.3g} (95% interval [{ratio.low:.3g}, {ratio.high:.3g}] over "
             f"{ratio.ratios.size} seeds)")
 
 
@@ -118,7 +118,7 @@ def _judge(ratios, threshold: float, faster: bool) -> Judgement:
     if faster:
         verdict = Verdict.CONSISTENT if below else Verdict.VIOLATED if above else \
             Verdict.INCONCLUSIVE
-        claim = f"< {threshold:g} (materially faster)"
+        claim = f"< {threshold:g} ({'materially ' if threshold < 1 else ''}faster)"
     else:
         verdict = Verdict.CONSISTENT if above else Verdict.VIOLATED if below else \
             Verdict.INCONCLUSIVE
