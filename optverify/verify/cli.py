@@ -35,6 +35,7 @@ from optverify.verify import rerun as reruns
 from optverify.verify.replicates import run_replicated
 from optverify.verify.report import (
     ReportError,
+    clear_leftovers,
     ensure_writable,
     locked,
     write_claim_report,
@@ -215,6 +216,7 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
                        seed=args.seed, quick=args.quick, dtype=args.dtype)
     ensure_writable(args.out)
     held.enter_context(locked(args.out))
+    clear_leftovers(args.out)
     executor = _executor(args, held)
     show = args.progress == "on" or (args.progress == "auto" and stderr.is_terminal)
 

@@ -94,16 +94,27 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 @contextmanager
 def _signals_deferred():
-    """SIGINT and SIGTERM wait (blocked, then delivered) while the block runs, so the renames of a
-    swap and the removal of the old folder are never split by an interrupt."""
+    """SIGINT and SIGTERM wait while the block runs, so the renames of a swap and the removal of
+    the old folder are never split by an interrupt: their Python handlers are swapped for one
+    that only notes the signal, and the first one noted is handled after the block. (Blocking the
+    signals with pthread_sigmask is not enough: torch's and BLAS's threads would take them.)"""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    noted: list[int] = []
+    held = {number: signal.signal(number, lambda number, frame: noted.append(number))
+            for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for number, handler in held.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        for number in noted[:1]:
+            handler = held[number]
+            if callable(handler):
+                handler(number, None)
+            elif handler in (signal.SIG_DFL, None):
+                signal.raise_signal(number)
 
 
 def _swap_in(staging: Path, final: Path) -> None:
@@ -142,6 +153,31 @@ def locked(out: Path | str) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+def _is_leftover(path: Path) -> bool:
+    """A staging or retired claim folder, or a temporary summary or write-test file, of a run that
+    was killed outright (SIGKILL, power loss) before it could clean up."""
+    name = path.name
+    if path.is_dir():
+        return ".staging-" in name or name.endswith(".old")
+    return name.startswith((".write-test-", ".summary.json.", ".summary.md.", ".index.html."))
+
+
+def clear_leftovers(out: Path | str) -> None:
+    """Remove what a killed run left in `out`; a retired folder whose claim folder is missing is
+    put back (the kill fell between the two renames). Call it with `locked(out)` held, so that no
+    other run is writing these."""
+    for path in sorted(Path(out).glob(".*")):
+        if not _is_leftover(path):
+            continue
+        final = path.with_name(path.name[1:].removesuffix(".old"))
+        if path.is_dir() and path.name.endswith(".old") and not final.exists():
+            os.replace(path, final)
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _write_errors_reported(write):

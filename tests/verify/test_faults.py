@@ -302,3 +302,20 @@ def test_an_interrupt_during_the_swap_waits_until_the_new_folder_is_in_place(tmp
     monkeypatch.undo()
     data = json.loads((tmp_path / CONSISTENT.id / "report.json").read_text())
     assert data["environment"]["seed"] == 2 and leftovers(tmp_path) == []
+
+
+def test_what_a_killed_run_left_is_cleared_by_the_next_run(tmp_path):
+    from optverify.config import RunConfig
+    from optverify.verify.runner import run_claim
+
+    folder = report.write_claim_report(run_claim(CONSISTENT, RunConfig(seed=1)), tmp_path)
+    (tmp_path / ".toy-b.staging-abc").mkdir()
+    (tmp_path / ".toy-b.staging-abc" / "report.json").write_text("{")
+    (tmp_path / ".summary.json.x1y2").write_text("{")
+    os.replace(folder, tmp_path / f".{CONSISTENT.id}.old")  # killed between the two renames
+    (tmp_path / ".gitignore").write_text("*\n")  # the user's own: kept
+    with report.locked(tmp_path):
+        report.clear_leftovers(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".gitignore", report.LOCK_NAME, CONSISTENT.id]
+    assert json.loads((folder / "report.json").read_text())["environment"]["seed"] == 1
