@@ -13,6 +13,7 @@ of the most likely bin. Errors are squared losses on a fresh test set shared by 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import time
 from collections.abc import Callable
@@ -318,6 +319,9 @@ class SampledConfig:
         return cls(5, 32, tuple(int(h) for h in np.geomspace(10, 30000, 11).round()))
 
 
+SAMPLE_BLOCK = 500
+"""Steps of the sampled GLMtron whose mini-batches are drawn (and labelled) in one call."""
+
 SAMPLED_RULES_OUT = (-0.25, 0.0)
 """The false alternatives of the main check: an error that falls only like T^-1/4, or not at all
 (a run that stays at its initialization level)."""
@@ -335,20 +339,31 @@ def sampled_glmtron(settings: SampledConfig, s: Session, purpose: str = "glmtron
     c = 0.2 * torch.randn(seeds, generator=generator, **kwargs)
     test_x = torch.randn(seeds, settings.test_samples, d, generator=generator, **kwargs)
     test_y = stair(torch.einsum("snd,sd->sn", test_x, v) + c[:, None])
+    if list(settings.horizons) != sorted(settings.horizons):
+        raise ValueError(f"the horizons must be ascending, got {settings.horizons}")
     horizons = torch.tensor(settings.horizons, **kwargs)
     eta = (settings.eta0 / horizons.sqrt())[:, None]
     w = torch.zeros(len(settings.horizons), seeds, d, **kwargs)
     b = torch.zeros(len(settings.horizons), seeds, **kwargs)
     sum_w, sum_b = torch.zeros_like(w), torch.zeros_like(b)
-    for step in range(1, max(settings.horizons) + 1):
-        active = (horizons >= step).to(w.dtype)[:, None]
-        x = torch.randn(seeds, settings.batch, d, generator=generator, **kwargs)
-        y = stair(torch.einsum("smd,sd->sm", x, v) + c[:, None])
-        residual = stair(torch.einsum("smd,hsd->hsm", x, w) + b[..., None]) - y
-        w = w - (eta * active)[..., None] * torch.einsum("hsm,smd->hsd", residual, x) / x.shape[1]
-        b = b - eta * active * residual.mean(-1)
-        sum_w += active[..., None] * w
-        sum_b += active * b
+    last = max(settings.horizons)
+    for block_start in range(0, last, SAMPLE_BLOCK):
+        # one draw per block: the same numbers, in the same order, as one draw per step
+        size = min(SAMPLE_BLOCK, last - block_start)
+        xs = torch.randn(size, seeds, settings.batch, d, generator=generator, **kwargs)
+        ys = stair(torch.einsum("nsmd,sd->nsm", xs, v) + c[:, None])
+        for index in range(size):
+            # the runs still going at this step: the horizons >= step, a suffix
+            first = bisect.bisect_left(settings.horizons, block_start + index + 1)
+            x, y = xs[index], ys[index]
+            w_run, b_run = w[first:], b[first:]
+            residual = stair(torch.matmul(x, w_run.unsqueeze(-1)).squeeze(-1)
+                             + b_run[..., None]) - y
+            gradient = torch.matmul(residual.unsqueeze(-2), x).squeeze(-2) / x.shape[1]
+            w_run -= eta[first:, :, None] * gradient
+            b_run -= eta[first:] * residual.mean(-1)
+            sum_w[first:] += w_run
+            sum_b[first:] += b_run
     mean_w, mean_b = sum_w / horizons[:, None, None], sum_b / horizons[:, None]
     prediction = stair(torch.einsum("snd,hsd->hsn", test_x, mean_w) + mean_b[..., None])
     return ((prediction - test_y) ** 2).mean(-1).T
