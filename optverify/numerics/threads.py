@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS, so that the limits reach it too)
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -41,8 +42,9 @@ def intra_op_threads(count: int) -> Iterator[None]:
 
 
 def blas_threads() -> threadpool_limits:
-    """CPU_THREADS threads for the BLAS libraries loaded (numpy's and scipy's OpenBLAS); restores
-    the previous counts when used as a context manager."""
+    """CPU_THREADS threads for the BLAS libraries loaded (numpy's and scipy's OpenBLAS, two
+    libraries: scipy's is loaded with this module); restores the previous counts when used as a
+    context manager."""
     return threadpool_limits(limits=CPU_THREADS, user_api="blas")
 
 

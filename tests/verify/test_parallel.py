@@ -173,7 +173,7 @@ def test_a_scheduler_on_localhost_gives_the_serial_reports(scheduler, claim_file
 
 def test_two_local_workers_give_the_serial_reports(claim_files, serial_reports, tmp_path):
     files = [str(claim_files[name]) for name in ("consistent", "violated", "mapped")]
-    assert verify("run", *files, "--workers", "2", "--out", str(tmp_path)) == 1
+    assert verify("run", *files, "--workers", "2", "--out", str(tmp_path), "--progress", "on") == 1
     parallel = reports(tmp_path)
     assert parallel == {name: serial_reports[name] for name in parallel} and len(parallel) == 3
 
@@ -191,6 +191,23 @@ def test_a_worker_that_dies_makes_its_claim_an_error_and_the_others_finish(
     assert "worker died while running toy-dying/experiment" in experiment["error"]
     symbolic = next(check for check in dying["checks"] if check["layer"] == "symbolic")
     assert symbolic["verdict"] == "consistent"
+
+
+def test_the_progress_bar_counts_finished_layers_in_any_order():
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tests.toy_claims import CONSISTENT, VIOLATED
+
+    bar = Progress(console=Console(quiet=True))
+    display = cli._ProgressDisplay(bar, [CONSISTENT, VIOLATED])
+    finished = [(VIOLATED, Layer.NUMERIC), (CONSISTENT, Layer.EXPERIMENT),
+                (VIOLATED, Layer.SYMBOLIC)]
+    for claim, layer in finished:
+        display.on_layer_done(claim, layer)
+    overall = bar.tasks[0]
+    assert (overall.completed, overall.total) == (3, 6)
+    assert overall.description == "toy-violated: symbolic done"
 
 
 def test_session_map_in_process_keeps_item_order_and_shows_progress():
