@@ -30,6 +30,16 @@ def _check_widths(target_shape: tuple[int, int], hidden_widths: Sequence[int]) -
         )
 
 
+def _row_svd(target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The thin SVD of a batch of 1 x d rows in closed form: u = 1, s = ||a||, v^T = a / ||a||
+    (e_1 for a zero row), without a LAPACK call per row."""
+    norms = torch.linalg.vector_norm(target, dim=-1, keepdim=True)
+    first = torch.zeros_like(target)
+    first[..., 0] = 1.0
+    direction = torch.where(norms > 0, target / torch.where(norms > 0, norms, 1.0), first)
+    return torch.ones_like(norms), norms[..., 0], direction
+
+
 def balanced_factors(target: torch.Tensor, hidden_widths: Sequence[int]) -> Factors:
     """Procedure 1 of Arora et al. (2019): exactly balanced factors with product `target`.
 
@@ -40,7 +50,7 @@ def balanced_factors(target: torch.Tensor, hidden_widths: Sequence[int]) -> Fact
     *batch, rows, cols = target.shape
     _check_widths((rows, cols), hidden_widths)
     depth = len(hidden_widths) + 1
-    u, s, vh = torch.linalg.svd(target, full_matrices=False)
+    u, s, vh = _row_svd(target) if rows == 1 else torch.linalg.svd(target, full_matrices=False)
     root = torch.diag_embed(s ** (1.0 / depth))
     rank = s.shape[-1]
     widths = [cols, *hidden_widths, rows]

@@ -39,6 +39,24 @@ def test_balanced_factors_share_the_singular_values_to_the_power_one_over_n():
         assert torch.allclose(torch.linalg.svdvals(layer)[:3], expected)
 
 
+@pytest.mark.parametrize("hidden", [[1], [2, 3], [4, 4, 4]])
+def test_row_targets_closed_form_svd_matches_lapack(hidden):
+    """d_N = 1 takes the closed-form SVD u = 1, s = ||a||, v = a/||a||: the factors are LAPACK's
+    up to the sign of the singular vectors and rounding, balanced, with product a."""
+    rows = torch.randn(6, 1, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    factors = balanced_factors(rows, hidden)
+    assert torch.allclose(end_to_end(factors), rows, atol=1e-14)
+    for gap in balancedness_gaps(factors):
+        assert gap.abs().max() <= 1e-14
+    u, s, vh = torch.linalg.svd(rows, full_matrices=False)
+    depth = len(hidden) + 1
+    first = torch.diag_embed(s ** (1 / depth)) @ vh
+    assert torch.allclose(factors[0][..., :1, :].abs(), first.abs(), atol=1e-14)
+    zero = balanced_factors(torch.zeros(1, 3, dtype=torch.float64), hidden)
+    assert all(bool(torch.isfinite(layer).all()) for layer in zero)
+    assert torch.equal(end_to_end(zero), torch.zeros(1, 3, dtype=torch.float64))
+
+
 def test_batched_factors_match_one_by_one():
     targets = torch.randn(4, 2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     batched = balanced_factors(targets, [3, 4])
