@@ -90,14 +90,30 @@ def _jump_nodes(w, b, v, c, stair: Staircase) -> list:
     return [-mp.inf, *cuts, mp.inf]
 
 
+def _interior_point(lo, hi):
+    """A point strictly inside (lo, hi) (either end may be infinite, not both)."""
+    if mp.isinf(lo):
+        return hi - 1
+    if mp.isinf(hi):
+        return lo + 1
+    return (lo + hi) / 2
+
+
 def quadrature_update(w, b, v, c, stair: Staircase) -> ExpectedUpdate:
-    """The same expectations by mp.quad, split at every jump of the integrand."""
+    """The same expectations by mp.quad, split at every jump of the integrand: between two jumps
+    the residual u(w x + b) - u(v x + c) is constant, so it is evaluated once inside the piece
+    (pieces where it is 0 add nothing) and mp.quad integrates weight(x) phi(x) over the piece."""
     nodes = _jump_nodes(w, b, v, c, stair)
+    pieces = []
+    for lo, hi in itertools.pairwise(nodes):
+        inside = _interior_point(lo, hi)
+        residual = staircase(w * inside + b, stair) - staircase(v * inside + c, stair)
+        if residual != 0:
+            pieces.append((residual, lo, hi))
 
     def integral(weight):
-        return mp.fsum(mp.quad(lambda x: (staircase(w * x + b, stair) - staircase(v * x + c, stair))
-                               * weight(x) * gaussian_density(x), [lo, hi])
-                       for lo, hi in itertools.pairwise(nodes))
+        return mp.fsum(residual * mp.quad(lambda x: weight(x) * gaussian_density(x), [lo, hi])
+                       for residual, lo, hi in pieces)
     return ExpectedUpdate(integral(lambda x: x), integral(lambda x: 1))
 
 
