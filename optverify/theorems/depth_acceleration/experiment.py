@@ -205,8 +205,13 @@ def record_depths(s: Session, spec: SetSpec, power: int, chosen: dict) -> dict:
     return ratios_by_depth
 
 
-def record_baselines(s: Session, spec: SetSpec, chosen: dict, decisive: bool) -> None:
-    """Depth 2 against the best of AdaGrad and AdaDelta (the paper's comparison), and Adam."""
+def record_baselines(s: Session, spec: SetSpec, chosen: dict) -> None:
+    """Depth 2 against the best of AdaGrad and AdaDelta (the paper's comparison), and Adam.
+
+    Reported beside the main statement, not decisive: the claim's main statement is depth N
+    against depth 1 (p = 4 faster, p = 2 no material speed-up); the paper's further "faster than
+    AdaGrad and AdaDelta" depends on how those are tuned (each here at its own best grid step,
+    where the paper's setting of them is not stated), and its verdict is shown as measured."""
     deep = chosen[(Method.GD, 2)]
     adaptive = [chosen[(m, 1)] for m in (Method.ADAGRAD, Method.ADADELTA)
                 if chosen[(m, 1)].times is not None]
@@ -218,8 +223,9 @@ def record_baselines(s: Session, spec: SetSpec, chosen: dict, decisive: bool) ->
         f"{spec.name}-l4-depth-2-vs-adagrad-adadelta",
         f"{spec.name}, l_4: GD on w_1 * omega_2 reaches the target in fewer iterations than the "
         f"best of AdaGrad and AdaDelta on w (each at its best grid step; the better was "
-        f"{best.label}); ratio T_2 / T_adaptive < 1 by its 95% interval over {spec.seeds} seeds",
-        lambda r: judge_faster(r, 1.0), ratios, decisive=decisive,
+        f"{best.label}); ratio T_2 / T_adaptive < 1 by its 95% interval over {spec.seeds} seeds "
+        "(the paper's comparison, reported beside the main statement)",
+        lambda r: judge_faster(r, 1.0), ratios, decisive=False,
         controls={"the adaptive method renamed depth 2 (ratio 1)": np.ones(spec.seeds),
                   "a slower depth 2 (geometric mean 1.25)": at_geometric_mean(base, 1.25)},
         values={"best_adaptive": best.label, "step_adaptive": best.step})
@@ -288,7 +294,7 @@ def record_set(s: Session, spec: SetSpec, settings: ExperimentConfig) -> None:
         chosen = selections(result)
         record_depths(s, spec, power, chosen)
         if power == 4:
-            record_baselines(s, spec, chosen, decisive=spec.name == "ethanol-like")
+            record_baselines(s, spec, chosen)
         per_iteration = None
         if spec.name == "ethanol-like":
             per_iteration = {key: seconds_per_iteration(problem, Column(key[0], key[1], sel.step))
