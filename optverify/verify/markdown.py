@@ -70,7 +70,7 @@ def _main_statement(result: ClaimResult) -> str:
                      for check in main)
 
 
-def _number_or_dash(value: float | None, digits: str = ".4g") -> str:
+def _number_or_dash(value: float | None, digits: str) -> str:
     return "-" if value is None else format(value, digits)
 
 
@@ -87,11 +87,11 @@ def _replicate_lines(replicates: Replicates) -> list[str]:
         level = f"{replicates.exponents[0].level:.0%}"
         lines += ["Fitted exponents over the seeds (pooled: the "
                   f"{level} Student-t interval of the mean of the per-seed exponents):", ""]
-        rows = [(spread.check, len(spread.seeds), _number_or_dash(spread.mean),
-                 _number_or_dash(spread.sd, ".2g"), _number_or_dash(spread.minimum),
-                 _number_or_dash(spread.maximum),
+        rows = [(spread.check, len(spread.seeds), _number_or_dash(spread.mean, ".6g"),
+                 _number_or_dash(spread.sd, ".2g"), _number_or_dash(spread.minimum, ".6g"),
+                 _number_or_dash(spread.maximum, ".6g"),
                  "-" if spread.pooled_low is None
-                 else f"[{spread.pooled_low:.4g}, {spread.pooled_high:.4g}]",
+                 else f"[{spread.pooled_low:.6g}, {spread.pooled_high:.6g}]",
                  ", ".join(v.value for v in spread.verdicts))
                 for spread in replicates.exponents]
         lines += _table(("check", "seeds", "mean", "sd", "min", "max", "pooled interval",
