@@ -42,7 +42,7 @@ from optverify.verify.report import (
     write_summary,
 )
 from optverify.verify.runner import RunResult, run
-from optverify.verify.serialize import summary_to_json
+from optverify.verify.serialize import FORMAT_VERSION, summary_to_json
 
 EXIT_USAGE = 2
 EXIT_CLAIM_ERROR = 3
@@ -269,6 +269,9 @@ def _rerun(paths: Sequence[Path]) -> int:
     every = True
     for item in items:
         name = item.report["claim"]
+        if item.report["format_version"] != FORMAT_VERSION:
+            print(f"{name}: a report of format {item.report['format_version']}; this optverify "
+                  f"writes format {FORMAT_VERSION} (fields added since are not compared)")
         changed = item.version_differences()
         if changed:
             print(f"{name}: recorded with other versions: " + ", ".join(

@@ -13,8 +13,8 @@ with the recorded one, field by field:
 - skipped, as measured durations: every `wall_s`, the check values listed in a check's
   `durations`, the table columns listed in a table's `duration_columns`, and the verdict of a
   check whose values hold a duration (it depends on the timing);
-- skipped, as prose written from the compared numbers: `PROSE_KEYS`; and the library versions,
-  which are reported beforehand (`version_differences`);
+- skipped, as prose written from the compared numbers: `PROSE_KEYS`; the library versions and
+  the report's `format_version`, which are reported beforehand (`version_differences`);
 - only what was recorded is compared: a field that a newer report format adds is not.
 
 The comparison functions are pure (dicts in, differences out); `rerun_report` runs the claim.
@@ -137,7 +137,8 @@ class _Walker:
         durations = set(recorded.get("durations") or ()) if "values" in recorded else set()
         for key, old in recorded.items():
             where = f"{path}.{key}" if path else key
-            if key in PROSE_KEYS or (key == "versions" and path == "environment"):
+            if key in PROSE_KEYS or (key == "versions" and path == "environment") or (
+                    key == "format_version" and not path):
                 continue
             if key in DURATION_KEYS:
                 self.skipped_durations += 1

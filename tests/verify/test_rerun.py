@@ -58,6 +58,7 @@ def test_durations_prose_and_versions_are_not_compared():
     now["checks"][0]["detail"] = "other words"
     now["environment"]["versions"]["torch"] = "0.0"
     now["new_field_of_a_later_format"] = 1
+    now["format_version"] += 1
     assert reruns.compare_reports(recorded, now, EXACT).reproduced
 
 
@@ -220,6 +221,7 @@ def test_rerun_of_fresh_reports_is_reproduced_and_an_edited_number_is_printed(
     data = json.loads(path.read_text())
     data["checks"][2]["fit"]["exponent"] = 1.2345
     data["environment"]["versions"]["torch"] = "0.0.1"
+    data["format_version"] = 3
     path.write_text(json.dumps(data))
     assert cli.main(["rerun", str(path)]) == 1
     out = capsys.readouterr().out
@@ -227,6 +229,7 @@ def test_rerun_of_fresh_reports_is_reproduced_and_an_edited_number_is_printed(
     assert "NOT reproduced, 1 differences" in out
     assert "checks[2].fit.exponent: recorded 1.2345, now 2.0" in out
     assert out.index("other versions") < out.index("NOT reproduced")
+    assert "toy-consistent: a report of format 3; this optverify writes format 4" in out
 
 
 def test_rerun_of_a_replicated_report_reruns_every_seed(toy_registry, capsys, tmp_path):
