@@ -53,6 +53,9 @@ task is retried on 3 more workers, and a queued task can be blamed along with it
 
 TASK_GROUP = "optverify-layer"
 
+SUBTASK_PRIORITY = 1
+"""Dask priority of `s.map` items (layer tasks have 0; higher runs first)."""
+
 # The local cluster's own log lines are silenced (logging.CRITICAL): what a user needs, a layer
 # whose worker died, is in its report, and a Ctrl-C stops workers mid-task, which they log loudly.
 
@@ -97,9 +100,11 @@ def reference(claim: Claim) -> ClaimReference:
 
 def map_on_cluster(function: Callable[[Any], Any], items: Sequence[Any], description: str,
                    progress: Progress) -> list:
-    """The mapper of a layer that runs on a worker: one task per item, results in item order."""
+    """The mapper of a layer that runs on a worker: one task per item, results in item order.
+    The items go ahead of the layer tasks still queued (a higher priority), so that a layer which
+    fanned out finishes before new layers start, rather than waiting for them."""
     with worker_client() as client:
-        return client.gather(client.map(function, items, pure=False))
+        return client.gather(client.map(function, items, pure=False, priority=SUBTASK_PRIORITY))
 
 
 def run_shipped_layer(claim: ClaimReference, layer: Layer, config: RunConfig) -> LayerResult:
