@@ -22,9 +22,10 @@ from collections.abc import Sequence
 import mpmath
 import torch
 
-DEFAULT_CHUNK_ELEMENTS = 2**24
-"""Elements per chunk of rows (128 MiB at float64) that the butterfly sweeps through together, so
-each of its d passes runs over a cache- and memory-friendly block."""
+DEFAULT_CHUNK_ELEMENTS = 2**22
+"""Elements per chunk of rows (32 MiB at float64) that the butterfly sweeps through together, so
+each of its d passes runs over a cache-friendly block (at d = 18, 64 rows of 2^18: 0.35 s against
+0.52 s for 128 MiB chunks on one core; the same operations on every element, so the same bits)."""
 
 
 def dimension_of(length: int) -> int:
