@@ -659,7 +659,8 @@ def verify(s: Session) -> None:
                f"{where}: every GD step of the drift sweeps, and the weight-decay runs' steps at "
                f"the {setup.decay_samples + 1} sampling times of the longest run, satisfy "
                "C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T), "
-               "residual relative to max ||W_j||_F^2", residuals.claim, IDENTITY_ULPS * eps, values={"machine_epsilon": eps},
+               "residual relative to max ||W_j||_F^2", residuals.claim, IDENTITY_ULPS * eps,
+               values={"machine_epsilon": eps},
                controls={f"{words} (same residual, same steps)": value
                          for words, value in residuals.alternatives.items()})
     s.figure(_drift_figure(setup, (fixed_steps, steps_sweep), (fixed_time, time_sweep)))
