@@ -302,8 +302,12 @@ def scalar_gd_mp(layers: Sequence[mpmath.mpf], target, eta, steps: int):
     losses, sigmas = [residual**2 / 2], []
     for _ in range(steps):
         sigmas.append(abs(product))
-        layers = [w - eta * residual * mp.fprod(layers[:j] + layers[j + 1:])
-                  for j, w in enumerate(layers)]
+        if len(layers) == 2:  # the same roundings as fprod of the one other factor, without lists
+            first, second = layers
+            layers = [first - eta * residual * second, second - eta * residual * first]
+        else:
+            layers = [w - eta * residual * mp.fprod(layers[:j] + layers[j + 1:])
+                      for j, w in enumerate(layers)]
         product = mp.fprod(layers)
         residual = product - target
         losses.append(residual**2 / 2)
@@ -326,7 +330,8 @@ def scalar_theorem_run(margin: float, kappa: float, digits: int) -> ScalarTheore
         def margin_of(curve) -> float:
             return float((epsilon - curve[-1]) / epsilon)
 
-        ratio = min((loss - following) / (eta * sigma ** (mp.mpf(2 * (depth - 1)) / depth) * loss)
+        power = mp.mpf(2 * (depth - 1)) / depth
+        ratio = min((loss - following) / (eta * sigma ** power * loss)
                     for loss, following, sigma in zip(losses[:-1], losses[1:], sigmas))
         return ScalarTheoremRun(
             steps_T=steps,

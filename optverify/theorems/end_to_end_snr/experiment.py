@@ -88,7 +88,7 @@ class SweepConfig:
 
     @classmethod
     def full(cls) -> SweepConfig:
-        return cls((4, 10, 30, 100, 300, 1000, 2000), inputs=1000, samples=2**14, seeds=32)
+        return cls((4, 10, 30, 100, 300, 1000, 2000), inputs=1000, samples=2**14, seeds=16)
 
 
 @dataclass(frozen=True)
