@@ -184,23 +184,24 @@ def first_order_rounding_bounds(vector: torch.Tensor, jacobians: torch.Tensor,
         directions.append(direction)
         levels.append(level)
     levels = torch.stack(levels)
-    # backward: the adjoint S^T y of every end t at once, one renormalized column per t
-    adjoint = torch.zeros(start.shape[0], n, depth, dtype=torch.float64, device=start.device)
-    adjoint[:, 0, :] = 1
+    # backward: the adjoint S^T y of every end t at once, one renormalized row per t (rows, so
+    # that every norm is a contiguous reduction: (S^T y)^T = y^T S)
+    adjoint = torch.zeros(start.shape[0], depth, n, dtype=torch.float64, device=start.device)
+    adjoint[:, :, 0] = 1
     scale = torch.zeros(start.shape[0], depth, dtype=torch.float64, device=start.device)
     bound = torch.zeros(depth, start.shape[0], dtype=torch.float64, device=start.device)
     for k in range(depth, -1, -1):
         if k >= 1:
-            adjoint[:, :, k - 1] = directions[k]
+            adjoint[:, k - 1, :] = directions[k]
             scale[:, k - 1] = 0
         first = max(k, 1) - 1
-        gain = (scale[:, first:] + torch.linalg.vector_norm(adjoint[:, :, first:], dim=1).log()
+        gain = (scale[:, first:] + torch.linalg.vector_norm(adjoint[:, first:], dim=-1).log()
                 - (levels[first + 1:].T - levels[k][:, None]))
         bound[first:] += (gain.exp() * costs[k][:, None]).T
         if k >= 1:
-            adjoint = matrices[k - 1].transpose(-1, -2) @ adjoint
-            norms = torch.linalg.vector_norm(adjoint, dim=1)
-            adjoint = adjoint / norms[:, None, :]
+            adjoint = adjoint @ matrices[k - 1]
+            norms = torch.linalg.vector_norm(adjoint, dim=-1)
+            adjoint = adjoint / norms[..., None]
             scale = scale + norms.log()
     bound = (bound + gamma + 4 * eps + 4 * eps * (levels[1:].abs() + start_log.abs())
              + torch.stack(log_rounding).cumsum(0))
