@@ -57,11 +57,18 @@ def without_durations(data):
     return kept
 
 
+def _default_interrupt() -> None:
+    """SIGINT as in a foreground terminal: a test run started in the background by a shell without
+    job control inherits SIGINT ignored, which Python (rightly) keeps ignoring."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def verify(*argv, env=None, **popen):
     """`python -m optverify ARGV` from the repository root (so claim files can import tests)."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "optverify", *argv], cwd=ROOT, env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_interrupt, **popen)
 
 
 def finished(process, timeout=300):
@@ -297,8 +304,12 @@ def test_an_interrupt_during_the_swap_waits_until_the_new_folder_is_in_place(tmp
         real_replace(source, target)
 
     monkeypatch.setattr(os, "replace", interrupted_replace)
-    with pytest.raises(KeyboardInterrupt):
-        report.write_claim_report(run_claim(CONSISTENT, RunConfig(seed=2)), tmp_path)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignored
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            report.write_claim_report(run_claim(CONSISTENT, RunConfig(seed=2)), tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     monkeypatch.undo()
     data = json.loads((tmp_path / CONSISTENT.id / "report.json").read_text())
     assert data["environment"]["seed"] == 2 and leftovers(tmp_path) == []
