@@ -26,6 +26,7 @@ from optverify.numerics.deep_linear import end_to_end, gradient_descent_step
 from optverify.theorems.deficiency_margin_convergence.conditions import (
     deficiency_margin,
     half_squared_distance,
+    square_loss_gradient,
 )
 
 PERTURBATION = 1e-12
@@ -108,7 +109,7 @@ def claim5_runs(depth: int, step_sizes: Sequence[float], phi: torch.Tensor, step
                                                       dtype=phi.dtype, device="cpu").to(phi.device)
                    for layer in factors]
     margin = float(deficiency_margin(end_to_end([layer[0] for layer in factors]), phi))
-    gradient = lambda product: product - phi  # noqa: E731  (grad of 1/2 ||W_e - Phi||_F^2)
+    gradient = square_loss_gradient(phi)
     losses, imbalances, norms = [], [], []
     with torch.no_grad():
         for _ in range(steps + 1):

@@ -102,6 +102,11 @@ def half_squared_distance(end_to_end_matrix: torch.Tensor, target: torch.Tensor)
     return 0.5 * (end_to_end_matrix - target).square().sum(dim=(-2, -1))
 
 
+def square_loss_gradient(target: torch.Tensor):
+    """grad l^1(W_e) = W_e - Phi for l^1 = 1/2 ||W_e - Phi||_F^2."""
+    return lambda end_to_end_matrix: end_to_end_matrix - target
+
+
 def sigma_min(matrix: torch.Tensor) -> torch.Tensor:
     """The smallest of the min(rows, cols) singular values."""
     return torch.linalg.svdvals(matrix)[..., -1]

@@ -63,6 +63,7 @@ from optverify.theorems.deficiency_margin_convergence.conditions import (
     half_squared_distance,
     hypotheses_hold,
     sigma_min,
+    square_loss_gradient,
     step_size_bound,
 )
 from optverify.theorems.deficiency_margin_convergence.instances import (
@@ -125,11 +126,6 @@ class ExperimentConfig:
             claim5_depths=(2, 4, 6), claim5_step_sizes=(1e-3, 1e-2, 3e-2, 1e-1, 0.3, 1.0),
             claim5_steps=3000,
         )
-
-
-def square_loss_gradient(target: torch.Tensor):
-    """grad l^1(W_e) = W_e - Phi for l^1 = 1/2 ||W_e - Phi||_F^2."""
-    return lambda end_to_end_matrix: end_to_end_matrix - target
 
 
 def run_gradient_descent(
