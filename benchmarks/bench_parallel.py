@@ -1,5 +1,5 @@
 """`verify all --quick`: serial against `--workers 2` (and more with `--workers N ...`), wall time
-of each run, per-claim compute time, and whether the reports agree bit for bit except wall times.
+of each run, per-claim compute time, and whether the reports agree bit for bit except durations (the `verify rerun` comparison).
 
     python benchmarks/bench_parallel.py [--workers 2 4] [--full]
 
@@ -18,13 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def without_durations(value):
-    if isinstance(value, dict):
-        return {key: without_durations(item) for key, item in value.items() if key != "wall_s"}
-    if isinstance(value, list):
-        return [without_durations(item) for item in value]
-    return value
+from optverify.verify.rerun import compare_reports, tolerance_for
 
 
 def timed_run(out: Path, extra: list[str], full: bool) -> float:
@@ -56,8 +50,9 @@ def main() -> None:
             out = root / f"workers{workers}"
             wall = timed_run(out, ["--workers", str(workers)], args.full)
             parallel = reports(out)
-            same = sorted(claim for claim in serial if claim in parallel and
-                          without_durations(serial[claim]) == without_durations(parallel[claim]))
+            same = sorted(claim for claim in serial if claim in parallel and compare_reports(
+                serial[claim], parallel[claim], tolerance_for(serial[claim]["environment"])
+            ).reproduced)
             longest = max(parallel.items(), key=lambda item: item[1]["environment"]["wall_s"])
             print(f"--workers {workers:<3d} {wall:7.1f} s  (load {os.getloadavg()[0]:.2f}); "
                   f"speed-up {serial_s / wall:.2f}; identical reports {len(same)}/{len(serial)}; "
