@@ -30,15 +30,15 @@ from rich.table import Table
 from optverify.claim import Claim
 from optverify.config import MAX_PRECISION_DIGITS, MIN_PRECISION_DIGITS, RunConfig
 from optverify.results import ClaimResult, Layer
-from optverify.verify import discovery
+from optverify.verify import discovery, drawing
 from optverify.verify import rerun as reruns
 from optverify.verify.replicates import run_replicated
 from optverify.verify.report import (
+    ClaimReports,
     ReportError,
     clear_leftovers,
     ensure_writable,
     locked,
-    write_claim_report,
     write_summary,
 )
 from optverify.verify.runner import RunResult, run
@@ -218,24 +218,28 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
     held.enter_context(locked(args.out))
     clear_leftovers(args.out)
     executor = _executor(args, held)
+    # a serial run keeps one core busy: its figures are drawn on another one while it goes on
+    reports = held.enter_context(ClaimReports(args.out, draw_aside=executor is None
+                                              and drawing.spare_core()))
     show = args.progress == "on" or (args.progress == "auto" and stderr.is_terminal)
-
-    def write(result: ClaimResult) -> None:
-        write_claim_report(result, args.out)
 
     def execute(**options) -> RunResult:
         if args.seeds == 1:
-            return run(claims, config, on_claim_done=write, **options)
-        return run_replicated(claims, config, args.seeds, on_claim_done=write, **options)
+            return run(claims, config, on_claim_done=reports.add, **options)
+        return run_replicated(claims, config, args.seeds, on_claim_done=reports.add, **options)
 
     if not show:
-        return execute(executor=executor)
+        result = execute(executor=executor)
+        reports.finish()
+        return result
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), console=stderr)
     with bar:
         display = _ProgressDisplay(bar, list(claims) * args.seeds)
         result = execute(progress=display.track, on_layer=display.on_layer,
                          on_layer_done=display.on_layer_done, executor=executor)
+        bar.update(display.overall, description="writing the reports")
+        reports.finish()
         bar.update(display.overall, completed=display.total, description="done")
         return result
 

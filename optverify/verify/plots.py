@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def _draw_panel(axes, panel: Panel) -> None:
 
 def draw_figure(figure: Figure, path: Path) -> None:
     """Save `figure` as a PNG at `path`."""
+    path.write_bytes(figure_png(figure))
+
+
+def figure_png(figure: Figure) -> bytes:
+    """`figure` drawn as PNG bytes."""
     columns = max(1, min(figure.columns, len(figure.panels)))
     rows = math.ceil(len(figure.panels) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4.2 * rows), squeeze=False)
@@ -77,5 +83,7 @@ def draw_figure(figure: Figure, path: Path) -> None:
         axes[index // columns][index % columns].set_visible(False)
     fig.suptitle(figure.title)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.06 / rows))  # room for the suptitle
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
+    return png.getvalue()

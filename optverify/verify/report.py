@@ -19,11 +19,13 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
 from optverify.results import ClaimResult
+from optverify.verify import drawing
 from optverify.verify.html import claim_html, summary_html
 from optverify.verify.markdown import claim_markdown, summary_markdown
 from optverify.verify.plots import draw_figure
@@ -199,16 +201,21 @@ def _write_errors_reported(write):
 
 
 @_write_errors_reported
-def write_claim_report(result: ClaimResult, out: Path | str) -> Path:
+def write_claim_report(result: ClaimResult, out: Path | str,
+                       pngs: Mapping[str, bytes] | None = None) -> Path:
     """Write report.json, report.md, index.html and the figures of one claim; returns the claim's
-    folder."""
+    folder. `pngs`: the figures already drawn, by name (drawn here when None)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{result.claim}.staging-"))
     try:
         staging.chmod(folder_mode())  # mkdtemp makes it 0700
         for figure in result.figures:
-            draw_figure(figure, staging / f"{figure.name}.png")
+            path = staging / f"{figure.name}.png"
+            if pngs is None:
+                draw_figure(figure, path)
+            else:
+                path.write_bytes(pngs[figure.name])
         (staging / "report.md").write_text(claim_markdown(result), encoding="utf-8")
         (staging / "index.html").write_text(claim_html(result), encoding="utf-8")
         (staging / "report.json").write_text(_json_text(claim_to_json(result)), encoding="utf-8")
@@ -218,6 +225,49 @@ def write_claim_report(result: ClaimResult, out: Path | str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+class ClaimReports:
+    """The claim reports of one run, written as the claims finish (a context manager).
+
+    With `draw_aside`, a finished claim's figures go to the drawing helper
+    (`optverify.verify.drawing`) and its folder is written once they are drawn: when a later
+    claim finishes or at `finish`, in the order the claims finished, so that the drawing overlaps
+    the next claim. Without it, each report is written at once. Leaving the block by an exception
+    (an interrupt, a write that failed) drops the reports not yet written: their claims keep
+    their previous reports."""
+
+    def __init__(self, out: Path | str, draw_aside: bool):
+        self.out = Path(out)
+        self.draw_aside = draw_aside
+        self._pending: list[tuple[ClaimResult, list[Future]]] = []
+
+    def __enter__(self) -> ClaimReports:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is not None and self.draw_aside:
+            self._pending.clear()
+            drawing.stop()
+
+    def add(self, result: ClaimResult) -> None:
+        if not self.draw_aside:
+            write_claim_report(result, self.out)
+            return
+        self._pending.append((result, [drawing.submit(figure) for figure in result.figures]))
+        self._write_drawn(wait=False)
+
+    def finish(self) -> None:
+        """Write every report still waiting for its figures."""
+        self._write_drawn(wait=True)
+
+    def _write_drawn(self, wait: bool) -> None:
+        while self._pending and (wait or all(future.done() for future in self._pending[0][1])):
+            result, drawings = self._pending[0]
+            pngs = {figure.name: drawing.png_of(figure, future)
+                    for figure, future in zip(result.figures, drawings)}
+            write_claim_report(result, self.out, pngs)
+            self._pending.pop(0)
 
 
 def claim_pages_in(out: Path) -> list[str]:

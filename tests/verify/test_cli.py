@@ -145,9 +145,9 @@ def test_console_entry_point_and_module_run():
 
 
 def test_an_internal_error_is_one_line_and_exit_three(toy_registry, capsys, tmp_path, monkeypatch):
-    def broken(result, out):
+    def broken(self, result):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cli, "write_claim_report", broken)
+    monkeypatch.setattr(cli.ClaimReports, "add", broken)
     code, _, err = run_cli(capsys, "run", "toy-consistent", "--out", str(tmp_path))
     assert code == 3 and err.count("\n") == 1 and "disk on fire" in err
