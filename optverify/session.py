@@ -518,7 +518,7 @@ def _judged_fit(alternative: str, fit: RateFit, bound: Bound, tolerance: float) 
 
 
 def _zero_control(alternative: str, expression: sympy.Basic) -> Control:
-    check = symbolic_zero_check("control", alternative, expression)
+    check = symbolic_zero_check("control", alternative, expression, points_first=True)
     return Control(alternative, check.verdict, check.detail)
 
 

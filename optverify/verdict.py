@@ -242,7 +242,8 @@ def inequality_check(
 
 
 def symbolic_zero_check(
-    name: str, statement: str, expression: sympy.Basic, *, decisive: bool = True
+    name: str, statement: str, expression: sympy.Basic, *, decisive: bool = True,
+    points_first: bool = False,
 ) -> Check:
     """A sympy proof that `expression` simplifies to zero (an identity proved exactly).
 
@@ -250,8 +251,19 @@ def symbolic_zero_check(
     cannot reduce is evaluated exactly at a few fixed points of its symbols' declared domain
     (`_counter_example`): a non-zero value there disproves it too, with the point named; if every
     point gives zero (or no point can be evaluated) the check is inconclusive.
+
+    points_first: look for such a point before simplifying, entry by entry (for a false
+    alternative, expected non-zero: the first exact non-zero value disproves it without the
+    simplification, which is the costly part; a zero entry costs its point evaluations).
     """
     entries = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
+    if points_first:
+        for entry in entries:
+            found = _counter_example(sympy.sympify(entry))
+            if found:
+                return Check(layer=Layer.SYMBOLIC, name=name, statement=statement,
+                             verdict=Verdict.VIOLATED, detail=found, decisive=decisive,
+                             residual=None, tolerance=0.0)
     simplified = [sympy.simplify(sympy.expand(entry)) for entry in entries]
     nonzero = [entry for entry in simplified if entry != 0]
     counter_examples = [found for found in map(_counter_example, nonzero) if found]
@@ -303,6 +315,8 @@ def _counter_example(entry: sympy.Basic) -> str | None:
             continue
         number = value.evalf(_COUNTER_EXAMPLE_DIGITS)
         if number.is_finite and abs(number) > _COUNTER_EXAMPLE_FLOOR:
+            if not symbols:
+                return f"the difference is the non-zero number {sympy.sstr(number.evalf(6))}"
             where = ", ".join(f"{symbol} = {point[symbol]}" for symbol in symbols)
             return f"the difference is {sympy.sstr(number.evalf(6))}, not 0, at {where}"
     return None

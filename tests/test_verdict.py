@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import sympy
 
 from optverify.bound import Bound, BoundKind
@@ -159,3 +161,32 @@ def test_symbolic_zero_check_stays_inconclusive_on_a_true_identity_it_cannot_pro
     assert symbolic_zero_check("z", "", true_but_hard).verdict is Verdict.CONSISTENT
     f = sympy.Function("f")
     assert symbolic_zero_check("u", "", f(x) - f(2 * x)).verdict is Verdict.INCONCLUSIVE
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=3),
+       st.lists(st.integers(-3, 3), min_size=1, max_size=3), st.integers(-2, 2),
+       st.sampled_from(["x", "sin"]))
+def test_points_first_gives_the_verdict_of_simplifying_first(left, right, offset, kind):
+    """The control path (`points_first`) against the main path on random identities and
+    near-identities: p(x) q(y) - expand(p q) + offset [x -> sin(x)^2 + cos(x)^2 - 1 + x]."""
+    x, y = sympy.symbols("x y", real=True)
+    base = x if kind == "x" else sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1 + x
+    p = sum(c * base**i for i, c in enumerate(left))
+    q = sum(c * y**j for j, c in enumerate(right))
+    expression = p * q - sympy.expand((sum(c * x**i for i, c in enumerate(left))) * q) + offset
+    plain = symbolic_zero_check("e", "", expression)
+    quick = symbolic_zero_check("e", "", expression, points_first=True)
+    assert quick.verdict is plain.verdict
+    assert plain.verdict is (Verdict.CONSISTENT if offset == 0 else Verdict.VIOLATED)
+
+
+def test_points_first_leaves_a_true_identity_to_the_simplifier():
+    """sin^2 + cos^2 - 1 is 0 at every point up to evalf's rounding (below the 1e-40 floor): no
+    counter-example, so the simplification decides (consistent)."""
+    x = sympy.symbols("x", positive=True)
+    matrix = sympy.Matrix([sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1, x - x])
+    check = symbolic_zero_check("t", "", matrix, points_first=True)
+    assert check.verdict is Verdict.CONSISTENT
+    wrong = symbolic_zero_check("w", "", matrix + sympy.Matrix([0, x]), points_first=True)
+    assert wrong.verdict is Verdict.VIOLATED and "x = 3/7" in wrong.detail
