@@ -197,8 +197,8 @@ def _mean_spread(values) -> tuple[float, float]:
 
 
 def snr_sweep(s: Session, settings: SweepConfig) -> SnrSweep:
-    points = []
-    for k in s.progress(settings.sizes, "SNR vs k"):
+    def points_at(k: int) -> list[SnrPoint]:  # one task per k on a cluster (s.map)
+        points = []
         for seed in range(settings.seeds):
             instance = _instance(s, k, settings.inputs, settings.init_scale, seed)
             sampled = {}
@@ -211,7 +211,10 @@ def snr_sweep(s: Session, settings: SweepConfig) -> SnrSweep:
                 k, seed, exact_moments(instance.weights, instance.labels),
                 exact_moments(instance.weights, instance.labels, diagonal_column_sq_norms),
                 sampled))
-    return SnrSweep(settings.sizes, tuple(points))
+        return points
+
+    per_k = s.map(points_at, settings.sizes, "SNR vs k")
+    return SnrSweep(settings.sizes, tuple(point for points in per_k for point in points))
 
 
 @dataclass(frozen=True)
@@ -408,8 +411,9 @@ OBJECTIVES = ((True, "end-to-end"), (False, "decomposition"))
 
 def _record_training(s: Session, settings: TrainingConfig) -> None:
     panels, rows, values = [], [], {}
-    for k in s.progress(settings.sizes, "training"):
-        curves = {label: train(s, k, settings, end_to_end) for end_to_end, label in OBJECTIVES}
+    per_k = s.map(lambda k: {label: train(s, k, settings, end_to_end)
+                             for end_to_end, label in OBJECTIVES}, settings.sizes, "training")
+    for k, curves in zip(settings.sizes, per_k):
         for label, curve in curves.items():
             values[f"final_accuracy_{label}_k{k}"] = curve.accuracies[-1]
             rows.append((k, label, curve.losses[-1], curve.accuracies[-1]))

@@ -168,8 +168,8 @@ def _cast(params: dict, dtype: torch.dtype) -> dict:
 def snr_sweep(s: Session, config: SnrConfig) -> SnrSweep:
     """Per initialization: a fresh pool of images and their mirrors, cut into k-tuples for each
     k; N1 and one N2 per k drawn in float64 and cast to each dtype."""
-    estimates: dict = {}
-    for init in s.progress(range(config.inits), "Setting I SNR over initializations"):
+    def estimates_at(init: int) -> dict:  # one task per initialization on a cluster (s.map)
+        estimates = {}
         lines = line_images.sample_lines(config.images,
                                          s.generator(f"setting-one-images-{init}"), s.device)
         images = line_images.rasterize(lines)
@@ -191,9 +191,12 @@ def snr_sweep(s: Session, config: SnrConfig) -> SnrSweep:
                 n2 = _cast(n2_64[k], kind)
                 for approach in APPROACHES:
                     gradients = antithetic_gradients(approach, n1, n2, tuple_pairs, tuple_labels)
-                    estimates.setdefault((dtype, approach, k), []).append(
-                        estimate_snr(gradients))
-    return SnrSweep(config, {key: summarize(value) for key, value in estimates.items()})
+                    estimates[(dtype, approach, k)] = estimate_snr(gradients)
+        return estimates
+
+    per_init = s.map(estimates_at, range(config.inits), "Setting I SNR over initializations")
+    return SnrSweep(config, {key: summarize([estimates[key] for estimates in per_init])
+                             for key in per_init[0]})
 
 
 # -- judges (pure: each control goes through the same one) ------------------------------------
@@ -393,16 +396,13 @@ def _snr_figure_and_table(s: Session, sweep: SnrSweep) -> None:
 
 def train_all(s: Session, config: TrainConfig) -> list[training.TrainingRun]:
     evaluate_at = set(range(0, config.iterations + 1, max(config.iterations // 8, 1)))
-    runs = []
-    for k in s.progress(config.sizes, "Setting I training"):
-        runs.append(training.train(
-            k, tuple(range(config.seeds)), (1.0, 0.0), config.iterations, config.batch,
-            config.learning_rate, evaluate_at,
-            lambda seed, k=k: s.generator(f"setting-one-train-init-{k}-{seed}"),
-            s.generator(f"setting-one-train-data-{k}"),
-            s.generator(f"setting-one-held-out-{k}"), config.evaluated, TRAINING_DTYPE,
-            s.device))
-    return runs
+    return s.map(lambda k: training.train(
+        k, tuple(range(config.seeds)), (1.0, 0.0), config.iterations, config.batch,
+        config.learning_rate, evaluate_at,
+        lambda seed: s.generator(f"setting-one-train-init-{k}-{seed}"),
+        s.generator(f"setting-one-train-data-{k}"),
+        s.generator(f"setting-one-held-out-{k}"), config.evaluated, TRAINING_DTYPE,
+        s.device), config.sizes, "Setting I training")
 
 
 def pooled(run: training.TrainingRun, image_weight: float) -> tuple[int, int]:

@@ -239,15 +239,15 @@ def network_purpose(d: int, width: int, instance: int) -> str:
 def variance_sweep(s: Session, dimensions: tuple[int, ...], width_of: Callable[[int], int],
                    scale: float, loss: str, label: str,
                    instances: int) -> list[list[GradientVariance]]:
-    results = []
-    for d in s.progress(dimensions, f"Var vs |H| ({label})"):
+    def networks_at(d: int) -> list[GradientVariance]:  # one task per d on a cluster (s.map)
         per_d = []
         for instance in range(instances):
             generator = s.generator(network_purpose(d, width_of(d), instance))
             model = relu_network(d, width_of(d), scale, generator, torch.float64, s.device)
             per_d.append(gradient_variance(model, loss, d, dtype=s.torch_dtype))
-        results.append(per_d)
-    return results
+        return per_d
+
+    return s.map(networks_at, dimensions, f"Var vs |H| ({label})")
 
 
 def variance_series(s: Session, sweep: SweepConfig) -> list[VarianceSeries]:
@@ -589,8 +589,8 @@ def train_parity(task: ParityTask, settings: LearningConfig) -> LearningCurve:
 def learning_curves(settings: LearningConfig, s: Session) -> list[LearningCurve]:
     """Test accuracy of the width-10d ReLU layer trained by SGD on the hinge loss to learn the
     parity of a random non-empty subset, for every d of `settings` (each on its own streams)."""
-    return [train_parity(parity_task(d, settings, s), settings)
-            for d in s.progress(settings.dimensions, "parity learning")]
+    return s.map(lambda d: train_parity(parity_task(d, settings, s), settings),
+                 settings.dimensions, "parity learning")
 
 
 def learning_curve(d: int, settings: LearningConfig, s: Session) -> LearningCurve:
