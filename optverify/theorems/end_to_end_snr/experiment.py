@@ -197,24 +197,21 @@ def _mean_spread(values) -> tuple[float, float]:
 
 
 def snr_sweep(s: Session, settings: SweepConfig) -> SnrSweep:
-    def points_at(k: int) -> list[SnrPoint]:  # one task per k on a cluster (s.map)
-        points = []
-        for seed in range(settings.seeds):
-            instance = _instance(s, k, settings.inputs, settings.init_scale, seed)
-            sampled = {}
-            for dtype in FLOAT_TYPES:
-                generator = s.generator(f"monte-carlo-{k}-{seed}")
-                sampled[dtype] = monte_carlo_moments(instance.weights, instance.labels,
-                                                     settings.samples, generator,
-                                                     getattr(torch, dtype))
-            points.append(SnrPoint(
-                k, seed, exact_moments(instance.weights, instance.labels),
-                exact_moments(instance.weights, instance.labels, diagonal_column_sq_norms),
-                sampled))
-        return points
+    def point(item: tuple[int, int]) -> SnrPoint:  # one task per (k, seed) on a cluster
+        k, seed = item
+        instance = _instance(s, k, settings.inputs, settings.init_scale, seed)
+        sampled = {}
+        for dtype in FLOAT_TYPES:
+            generator = s.generator(f"monte-carlo-{k}-{seed}")
+            sampled[dtype] = monte_carlo_moments(instance.weights, instance.labels,
+                                                 settings.samples, generator,
+                                                 getattr(torch, dtype))
+        return SnrPoint(
+            k, seed, exact_moments(instance.weights, instance.labels),
+            exact_moments(instance.weights, instance.labels, diagonal_column_sq_norms), sampled)
 
-    per_k = s.map(points_at, settings.sizes, "SNR vs k")
-    return SnrSweep(settings.sizes, tuple(point for points in per_k for point in points))
+    items = [(k, seed) for k in settings.sizes for seed in range(settings.seeds)]
+    return SnrSweep(settings.sizes, tuple(s.map(point, items, "SNR vs (k, seed)")))
 
 
 @dataclass(frozen=True)

@@ -239,15 +239,15 @@ def network_purpose(d: int, width: int, instance: int) -> str:
 def variance_sweep(s: Session, dimensions: tuple[int, ...], width_of: Callable[[int], int],
                    scale: float, loss: str, label: str,
                    instances: int) -> list[list[GradientVariance]]:
-    def networks_at(d: int) -> list[GradientVariance]:  # one task per d on a cluster (s.map)
-        per_d = []
-        for instance in range(instances):
-            generator = s.generator(network_purpose(d, width_of(d), instance))
-            model = relu_network(d, width_of(d), scale, generator, torch.float64, s.device)
-            per_d.append(gradient_variance(model, loss, d, dtype=s.torch_dtype))
-        return per_d
+    def network(item: tuple[int, int]) -> GradientVariance:  # one task per (d, network)
+        d, instance = item
+        generator = s.generator(network_purpose(d, width_of(d), instance))
+        model = relu_network(d, width_of(d), scale, generator, torch.float64, s.device)
+        return gradient_variance(model, loss, d, dtype=s.torch_dtype)
 
-    return s.map(networks_at, dimensions, f"Var vs |H| ({label})")
+    items = [(d, instance) for d in dimensions for instance in range(instances)]
+    results = s.map(network, items, f"Var vs |H| ({label})")
+    return [results[i:i + instances] for i in range(0, len(results), instances)]
 
 
 def variance_series(s: Session, sweep: SweepConfig) -> list[VarianceSeries]:
