@@ -257,25 +257,7 @@ def symbolic_zero_check(
     simplification, which is the costly part; a zero entry costs its point evaluations).
     """
     entries = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
-    if points_first:
-        for entry in entries:
-            found = _counter_example(sympy.sympify(entry))
-            if found:
-                return Check(layer=Layer.SYMBOLIC, name=name, statement=statement,
-                             verdict=Verdict.VIOLATED, detail=found, decisive=decisive,
-                             residual=None, tolerance=0.0)
-    simplified = [sympy.simplify(sympy.expand(entry)) for entry in entries]
-    nonzero = [entry for entry in simplified if entry != 0]
-    counter_examples = [found for found in map(_counter_example, nonzero) if found]
-    if not nonzero:
-        verdict, detail = Verdict.CONSISTENT, "sympy simplifies the difference to exactly 0"
-    elif any(entry.is_number for entry in nonzero):
-        verdict, detail = Verdict.VIOLATED, f"sympy finds a non-zero difference: {nonzero[0]}"
-    elif counter_examples:
-        verdict, detail = Verdict.VIOLATED, counter_examples[0]
-    else:
-        verdict = Verdict.INCONCLUSIVE
-        detail = f"sympy could not reduce the difference to 0: {sympy.sstr(nonzero[0])[:200]}"
+    verdict, detail = _zero_verdict(entries, points_first)
     return Check(
         layer=Layer.SYMBOLIC,
         name=name,
@@ -286,6 +268,25 @@ def symbolic_zero_check(
         residual=0.0 if verdict is Verdict.CONSISTENT else None,
         tolerance=0.0,
     )
+
+
+def _zero_verdict(entries: list, points_first: bool) -> tuple[Verdict, str]:
+    """(verdict, detail) of `symbolic_zero_check` for the entries of the difference."""
+    if points_first:
+        found = next(filter(None, (_counter_example(sympy.sympify(e)) for e in entries)), None)
+        if found:
+            return Verdict.VIOLATED, found
+    simplified = [sympy.simplify(sympy.expand(entry)) for entry in entries]
+    nonzero = [entry for entry in simplified if entry != 0]
+    if not nonzero:
+        return Verdict.CONSISTENT, "sympy simplifies the difference to exactly 0"
+    if any(entry.is_number for entry in nonzero):
+        return Verdict.VIOLATED, f"sympy finds a non-zero difference: {nonzero[0]}"
+    counter_examples = [found for found in map(_counter_example, nonzero) if found]
+    if counter_examples:
+        return Verdict.VIOLATED, counter_examples[0]
+    return (Verdict.INCONCLUSIVE,
+            f"sympy could not reduce the difference to 0: {sympy.sstr(nonzero[0])[:200]}")
 
 
 _REAL_POINTS = (sympy.Rational(3, 7), sympy.Rational(5, 11), sympy.Rational(2, 9))

@@ -181,6 +181,7 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
     groups = torch.tensor([labels.index((c.method.value, c.depth)) for c in columns],
                           device=device)  # never compacted: beaten_columns sees every column
     methods = [c.method for c in columns]
+    spans = _spans(methods)
     v, a = balanced_chain_start(problem.start.unsqueeze(-1).expand(seeds, cols, total).clone(),
                                 depths)
     first, second = torch.zeros_like(v), torch.zeros_like(v)
@@ -214,30 +215,35 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
                 keep = ~leaving
                 kept = keep.tolist()
                 methods = [m for m, k in zip(methods, kept) if k]
+                spans = _spans(methods)
                 active, depths, etas = active[keep], depths[keep], etas[keep]
                 v, a, first, second = v[..., keep], a[..., keep], first[..., keep], \
                     second[..., keep]
                 grad, start_loss = grad[..., keep], start_loss[..., keep]
         halted = diverged[:, active].unsqueeze(1)
         grad, v = torch.where(halted, 0.0, grad), torch.where(halted, 0.0, v)
-        v, a, first, second = _update(v, a, grad, first, second, depths, etas, methods, t + 1)
+        v, a, first, second = _update(v, a, grad, first, second, depths, etas, spans, t + 1)
     return SweepResult(tuple(columns), hits.cpu().numpy(), diverged.cpu().numpy(),
                        stopped.cpu().numpy(), checkpoints, curves.cpu().numpy(), steps)
 
 
-def _update(v, a, grad, first, second, depths, etas, methods, t):
-    """One step of every column's own rule; `methods` (one per column) come in contiguous spans
-    (METHODS order), and each rule acts on its own span only."""
-    parts = []
-    begin = 0
+def _spans(methods: Sequence[Method]) -> tuple[tuple[Method, slice], ...]:
+    """Each method's contiguous span of columns (`methods` in METHODS order), empty ones left
+    out."""
+    spans, begin = [], 0
     for method in METHODS:
         end = begin + methods.count(method)
         if end > begin:
-            span = slice(begin, end)
-            parts.append(_RULES[method](v[..., span], a[..., span], grad[..., span],
-                                        first[..., span], second[..., span], depths[span],
-                                        etas[span], t))
+            spans.append((method, slice(begin, end)))
         begin = end
+    return tuple(spans)
+
+
+def _update(v, a, grad, first, second, depths, etas, spans, t):
+    """One step of every column's own rule, each rule on its own span of columns (`_spans`)."""
+    parts = [_RULES[method](v[..., span], a[..., span], grad[..., span], first[..., span],
+                            second[..., span], depths[span], etas[span], t)
+             for method, span in spans]
     return tuple(torch.cat(pieces, dim=-1) for pieces in zip(*parts))
 
 
