@@ -60,8 +60,10 @@ class Control:
     """A negative control: a plausible false alternative fed through a check's own judging path.
 
     alternative: the false alternative in words ("exponent 3", "a power law", "a fraction 0.55").
-    verdict: how the check judges the alternative; a check that can decide judges it `violated`
-        (or at least not `consistent`).
+    verdict: how the check judges the alternative; a check that can decide judges it `violated`.
+        An `inconclusive` control (the alternative could not be judged: too few points, underflow,
+        an interval that straddles the bound) is not a rejection: the check cannot tell the claim
+        from the alternative.
     detail: the judgement's wording, with its numbers.
     """
 
@@ -71,7 +73,8 @@ class Control:
 
     @property
     def rejected(self) -> bool:
-        return self.verdict is not Verdict.CONSISTENT
+        """Whether the check said no to the alternative: only a `violated` judgement counts."""
+        return self.verdict is Verdict.VIOLATED
 
 
 @dataclass(frozen=True)

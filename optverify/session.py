@@ -327,9 +327,10 @@ class Session:
         """A sympy proof that `expression` (a scalar or a matrix) simplifies to exactly zero.
         controls: the expressions of the false alternatives (e.g. the identity with a wrong
         constant), which sympy must not reduce to zero."""
-        check = replace(symbolic_zero_check(name, statement, expression,
+        seed = self.config.seed_for(f"witness-{name}")
+        check = replace(symbolic_zero_check(name, statement, expression, seed=seed,
                                             decisive=decisive and not sanity), layer=self.layer)
-        judged = tuple(_zero_control(alternative, value)
+        judged = tuple(_zero_control(alternative, value, seed)
                        for alternative, value in (controls or {}).items())
         return self._keep(check, main, rules_out or "; ".join(controls or {}), judged, sanity)
 
@@ -473,13 +474,24 @@ class Session:
         bound = self._bound_for(check.name, check.bound, main) if main else check.bound
         check = replace(check, main=main, rules_out=rules_out, controls=controls, sanity=sanity,
                         bound=bound)
-        accepted = [control.alternative for control in controls if not control.rejected]
-        if check.decisive and accepted and check.verdict is Verdict.CONSISTENT:
-            check = replace(check, verdict=Verdict.INCONCLUSIVE, detail=(
-                f"{check.detail}; but its negative control ({', '.join(accepted)}) is judged "
-                "consistent too: the check cannot tell the claim from that alternative"))
+        if check.decisive and check.verdict is Verdict.CONSISTENT:
+            check = _undecided_by_controls(check)
         self._checks.append(check)
         return check
+
+
+def _undecided_by_controls(check: Check) -> Check:
+    """A consistent decisive check stays consistent only when every one of its controls is judged
+    violated; a control judged consistent or inconclusive means the check cannot tell the claim from
+    that alternative, and the check is inconclusive, saying which."""
+    unrejected = [control for control in check.controls if not control.rejected]
+    if not unrejected:
+        return check
+    reasons = "; ".join(f"{control.alternative} (its control is judged {control.verdict.value})"
+                        for control in unrejected)
+    return replace(check, verdict=Verdict.INCONCLUSIVE, detail=(
+        f"{check.detail}; but the check cannot tell the claim from {reasons}: a control counts "
+        "only when it is judged violated"))
 
 
 def rate_fit(x: np.ndarray, y: np.ndarray, bound: Bound) -> RateFit:
@@ -517,8 +529,8 @@ def _judged_fit(alternative: str, fit: RateFit, bound: Bound, tolerance: float) 
     return Control(alternative, verdict, f"{describe_fit(fit)}: {verdict.value}")
 
 
-def _zero_control(alternative: str, expression: sympy.Basic) -> Control:
-    check = symbolic_zero_check("control", alternative, expression, points_first=True)
+def _zero_control(alternative: str, expression: sympy.Basic, seed: int) -> Control:
+    check = symbolic_zero_check("control", alternative, expression, points_first=True, seed=seed)
     return Control(alternative, check.verdict, check.detail)
 
 

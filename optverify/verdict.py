@@ -10,8 +10,9 @@ A bound that holds with room to spare is consistent, and the detail names the me
 the tight one. An exponential bound also needs the points to reject a power law (`judge_rate`).
 Not excluding the claim is only half of a decision: the other half is the power to exclude a false
 alternative. Every decisive check carries negative controls (`optverify.results.Control`): the
-named alternative fed through the same judging path. A check whose control is also judged
-consistent cannot tell the claim from the alternative and is inconclusive (optverify.session).
+named alternative fed through the same judging path. A control counts only when it is judged
+violated: a check whose control is judged consistent or inconclusive cannot tell the claim from the
+alternative and is inconclusive, saying which (optverify.session).
 Identities: residual <= tolerance is consistent, above it violated, non-finite inconclusive.
 Inequalities: a margin (rhs - lhs for lhs <= rhs) >= -tolerance is consistent, else violated.
 A claim's verdict combines its decisive checks: violated beats error beats inconclusive beats
@@ -24,11 +25,13 @@ import math
 from collections.abc import Iterable, Mapping
 
 import mpmath
+import numpy as np
 import sympy
-from scipy import stats
 
 from optverify.bound import Bound, BoundKind
 from optverify.numerics.fit import FitScale, RateFit
+from optverify.numerics import proportions
+from optverify.numerics.proportions import PROPORTION_LEVEL
 from optverify.results import Check, Judgement, Layer, Value, Verdict
 
 EXPONENT_TOLERANCE = 0.02
@@ -192,16 +195,11 @@ def judge_margin(margin, tolerance) -> Verdict:
     return Verdict.CONSISTENT if margin >= -tolerance else Verdict.VIOLATED
 
 
-PROPORTION_LEVEL = 0.95
-
-
 def clopper_pearson(successes: int, trials: int, level: float = PROPORTION_LEVEL):
-    """The exact (Clopper-Pearson) interval of a binomial proportion, as (low, high)."""
-    if trials < 1 or not 0 <= successes <= trials:
-        raise ValueError(f"a proportion needs 0 <= successes <= trials and trials >= 1, got "
-                         f"{successes} / {trials}")
-    result = stats.binomtest(int(successes), int(trials)).proportion_ci(level, method="exact")
-    return float(result.low), float(result.high)
+    """The exact (Clopper-Pearson) interval of a binomial proportion, as (low, high)
+    (optverify.numerics.proportions)."""
+    interval = proportions.clopper_pearson(successes, trials, level)
+    return interval.low, interval.high
 
 
 def judge_proportion(successes: int, trials: int, threshold: float) -> Judgement:
@@ -243,21 +241,23 @@ def inequality_check(
 
 def symbolic_zero_check(
     name: str, statement: str, expression: sympy.Basic, *, decisive: bool = True,
-    points_first: bool = False,
+    points_first: bool = False, seed: int = 0,
 ) -> Check:
     """A sympy proof that `expression` simplifies to zero (an identity proved exactly).
 
     Matrices are checked entry by entry. A non-zero constant disproves the identity. An entry sympy
-    cannot reduce is evaluated exactly at a few fixed points of its symbols' declared domain
-    (`_counter_example`): a non-zero value there disproves it too, with the point named; if every
-    point gives zero (or no point can be evaluated) the check is inconclusive.
+    cannot reduce is evaluated exactly at WITNESS_DRAWS seeded random points of its symbols' declared
+    domain (`witness_points`: every symbol its own value, no two equal): a non-zero value there
+    disproves it too, with the point named; if every point gives zero (or no point can be
+    evaluated) the check is inconclusive, and the points tried are named.
 
     points_first: look for such a point before simplifying, entry by entry (for a false
     alternative, expected non-zero: the first exact non-zero value disproves it without the
     simplification, which is the costly part; a zero entry costs its point evaluations).
+    seed: the witnesses' seed (the session passes one derived from the run's seed and the check).
     """
     entries = list(expression) if isinstance(expression, sympy.MatrixBase) else [expression]
-    verdict, detail = _zero_verdict(entries, points_first)
+    verdict, detail = _zero_verdict(entries, points_first, seed)
     return Check(
         layer=Layer.SYMBOLIC,
         name=name,
@@ -270,10 +270,11 @@ def symbolic_zero_check(
     )
 
 
-def _zero_verdict(entries: list, points_first: bool) -> tuple[Verdict, str]:
+def _zero_verdict(entries: list, points_first: bool, seed: int) -> tuple[Verdict, str]:
     """(verdict, detail) of `symbolic_zero_check` for the entries of the difference."""
     if points_first:
-        found = next(filter(None, (_counter_example(sympy.sympify(e)) for e in entries)), None)
+        found = next(filter(None, (_counter_example(sympy.sympify(e), seed) for e in entries)),
+                     None)
         if found:
             return Verdict.VIOLATED, found
     simplified = [sympy.simplify(sympy.expand(entry)) for entry in entries]
@@ -282,35 +283,67 @@ def _zero_verdict(entries: list, points_first: bool) -> tuple[Verdict, str]:
         return Verdict.CONSISTENT, "sympy simplifies the difference to exactly 0"
     if any(entry.is_number for entry in nonzero):
         return Verdict.VIOLATED, f"sympy finds a non-zero difference: {nonzero[0]}"
-    counter_examples = [found for found in map(_counter_example, nonzero) if found]
+    counter_examples = [found for found in (_counter_example(entry, seed) for entry in nonzero)
+                        if found]
     if counter_examples:
         return Verdict.VIOLATED, counter_examples[0]
+    tried = "; ".join(_describe_point(point) for point in
+                      witness_points(sorted(nonzero[0].free_symbols, key=str), seed))
     return (Verdict.INCONCLUSIVE,
-            f"sympy could not reduce the difference to 0: {sympy.sstr(nonzero[0])[:200]}")
+            f"sympy could not reduce the difference to 0: {sympy.sstr(nonzero[0])[:200]}; it "
+            f"vanishes (or cannot be evaluated) at every witness tried: {tried}")
 
 
-_REAL_POINTS = (sympy.Rational(3, 7), sympy.Rational(5, 11), sympy.Rational(2, 9))
-_INTEGER_POINTS = (sympy.Integer(2), sympy.Integer(3), sympy.Integer(5))
+WITNESS_DRAWS = 4
+"""Independent random points at which an unreduced difference is evaluated exactly."""
+WITNESS_DENOMINATORS = (11, 98)
+"""A real symbol's witness is num/den with den drawn from [11, 98] and the value in (0, 2): short
+rationals, unlikely to be a root of the difference by accident."""
+WITNESS_INTEGERS = (2, 13)
+"""An integer symbol's witness is drawn from [2, 12] (dimensions, depths and counts are >= 2)."""
 _COUNTER_EXAMPLE_DIGITS = 60
 _COUNTER_EXAMPLE_FLOOR = sympy.Float("1e-40", _COUNTER_EXAMPLE_DIGITS)
 
 
-def _domain_points(symbol: sympy.Symbol) -> tuple[sympy.Rational, ...]:
-    """Fixed values inside a symbol's declared domain: small integers for integer symbols, numbers
-    in (0, 1) for the others (negated for negative symbols)."""
-    points = _INTEGER_POINTS if symbol.is_integer else _REAL_POINTS
-    return tuple(-point for point in points) if symbol.is_negative else points
+def _witness(symbol: sympy.Symbol, rng: np.random.Generator) -> sympy.Rational:
+    """One value inside `symbol`'s declared domain: a small integer for an integer symbol, a short
+    rational in (0, 2) for the others, negated for a negative symbol."""
+    if symbol.is_integer:
+        value = sympy.Integer(int(rng.integers(*WITNESS_INTEGERS)))
+    else:
+        denominator = int(rng.integers(WITNESS_DENOMINATORS[0], WITNESS_DENOMINATORS[1] + 1))
+        value = sympy.Rational(int(rng.integers(1, 2 * denominator)), denominator)
+    return -value if symbol.is_negative else value
 
 
-def _counter_example(entry: sympy.Basic) -> str | None:
-    """A point of the symbols' domain where `entry` is exactly a non-zero number, described; None
-    when there is none among the fixed points or the entry holds an undefined function."""
+def witness_points(symbols: list, seed: int, draws: int = WITNESS_DRAWS) -> list[dict]:
+    """`draws` seeded points, each giving every symbol its own value in its domain, no two symbols
+    the same value (so a false identity that vanishes only where two symbols coincide is still
+    disproved)."""
+    rng = np.random.default_rng(seed)
+    points = []
+    for _ in range(draws):
+        point: dict = {}
+        for symbol in symbols:
+            value = _witness(symbol, rng)
+            while value in point.values():
+                value = _witness(symbol, rng)
+            point[symbol] = value
+        points.append(point)
+    return points
+
+
+def _describe_point(point: dict) -> str:
+    return ", ".join(f"{symbol} = {value}" for symbol, value in point.items()) or "no symbols"
+
+
+def _counter_example(entry: sympy.Basic, seed: int = 0) -> str | None:
+    """A witness point where `entry` is exactly a non-zero number, described; None when no witness
+    shows one or the entry holds an undefined function."""
     if entry.atoms(sympy.core.function.AppliedUndef):
         return None
     symbols = sorted(entry.free_symbols, key=str)
-    for shift in range(len(_REAL_POINTS)):
-        point = {symbol: _domain_points(symbol)[(index + shift) % len(_REAL_POINTS)]
-                 for index, symbol in enumerate(symbols)}
+    for point in witness_points(symbols, seed):
         value = entry.subs(point)
         if not value.is_number:
             continue
@@ -318,8 +351,8 @@ def _counter_example(entry: sympy.Basic) -> str | None:
         if number.is_finite and abs(number) > _COUNTER_EXAMPLE_FLOOR:
             if not symbols:
                 return f"the difference is the non-zero number {sympy.sstr(number.evalf(6))}"
-            where = ", ".join(f"{symbol} = {point[symbol]}" for symbol in symbols)
-            return f"the difference is {sympy.sstr(number.evalf(6))}, not 0, at {where}"
+            return (f"the difference is {sympy.sstr(number.evalf(6))}, not 0, at "
+                    f"{_describe_point(point)}")
     return None
 
 

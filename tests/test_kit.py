@@ -192,3 +192,26 @@ def test_decide_identity_and_sanity_checks_carry_their_controls():
     sanity = s.rate("self-fit", "a closed form against itself", [1, 2, 4, 8], [1, 4, 16, 64],
                     Bound.tight("x", 2), sanity=True)
     assert sanity.sanity and not sanity.decisive and sanity.controls == ()
+
+
+def test_a_control_counts_only_when_it_is_judged_violated():
+    """Issue 18 item 2: an inconclusive control (here: a judge that abstains on the alternative's
+    data) leaves the decisive check inconclusive, naming the alternative; a violated one decides."""
+    s = session(Layer.NUMERIC)
+
+    def at_most_one(value):
+        if value is None:
+            return kit.Judgement(Verdict.INCONCLUSIVE, "cannot be evaluated")
+        return kit.Judgement(Verdict.CONSISTENT if value <= 1 else Verdict.VIOLATED, f"{value}")
+
+    undecided = s.decide("ratio", "ratio <= 1", at_most_one, 0.5,
+                         controls={"a ratio nobody measured": None, "ratio 2": 2.0})
+    assert undecided.verdict is Verdict.INCONCLUSIVE
+    assert "cannot tell the claim from a ratio nobody measured" in undecided.detail
+    assert "ratio 2" not in undecided.detail.split("cannot tell")[1]
+    assert not undecided.controls[0].rejected and undecided.controls[1].rejected
+    decided = s.decide("ratio-2", "ratio <= 1", at_most_one, 0.5, controls={"ratio 2": 2.0})
+    assert decided.verdict is Verdict.CONSISTENT
+    reported = s.decide("ratio-3", "ratio <= 1", at_most_one, 0.5, decisive=False,
+                        controls={"a ratio nobody measured": None})
+    assert reported.verdict is Verdict.CONSISTENT  # only decisive checks need their controls
