@@ -158,25 +158,57 @@ class Panel:
     yscale: str = "log"
 
 
+FILE_NAME_BYTES = 128
+"""The longest figure or table name, in UTF-8 bytes: `<name>.png` and the writer's temporary
+names beside it stay well below the 255-byte file-name limit of common file systems."""
+
+
+def plain_file_name(kind: str, name: object) -> str:
+    """`name` if it is a plain file name (one path component inside the claim's report folder),
+    else a ValueError naming what is wrong: not empty, no `/` or `\\`, no leading dot (no `..`,
+    no hidden file), no NUL or other control character, at most FILE_NAME_BYTES bytes."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{kind} name must be a non-empty string, got {name!r}")
+    problem = (
+        "contains a path separator" if "/" in name or "\\" in name
+        else "starts with a dot" if name.startswith(".")
+        else "contains a control character" if any(ord(c) < 32 or ord(c) == 127 for c in name)
+        else f"is longer than {FILE_NAME_BYTES} bytes" if len(name.encode("utf-8", "surrogatepass"))
+        > FILE_NAME_BYTES
+        else "")
+    if problem:
+        raise ValueError(f"{kind} name {name!r} {problem}: it names a file in the claim's report "
+                         "folder, so it must be a plain file name (letters, digits, '-', '_')")
+    return name
+
+
 @dataclass(frozen=True)
 class Figure:
-    """A figure saved as `<name>.png` in the claim's report folder."""
+    """A figure saved as `<name>.png` in the claim's report folder; `name` must be a plain file
+    name (`plain_file_name`), checked when the figure is made."""
 
     name: str
     title: str
     panels: tuple[Panel, ...]
     columns: int = 1
 
+    def __post_init__(self) -> None:
+        plain_file_name("figure", self.name)
+
 
 @dataclass(frozen=True)
 class Table:
     """A table rendered in the Markdown report and serialized in the JSON; a column of measured
-    wall times holds `Duration` cells."""
+    wall times holds `Duration` cells. Its `name` is held to the rules of a figure's
+    (`plain_file_name`), so that a writer may put it in a file name."""
 
     name: str
     caption: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Value, ...], ...]
+
+    def __post_init__(self) -> None:
+        plain_file_name("table", self.name)
 
 
 @dataclass(frozen=True)
