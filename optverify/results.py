@@ -213,7 +213,9 @@ class Table:
 
 @dataclass(frozen=True)
 class LayerResult:
-    """What one layer of a claim returned. `error` is set when the layer raised."""
+    """What one layer of a claim returned. `error` is set when the layer raised. `log`: what the
+    layer printed on stdout and stderr, when it ran in a child process (`verify`'s isolated run);
+    written to the claim's log.txt, never into report.json."""
 
     layer: Layer
     checks: tuple[Check, ...] = ()
@@ -222,6 +224,7 @@ class LayerResult:
     notes: tuple[str, ...] = ()
     wall_s: float = 0.0
     error: str | None = None
+    log: str = ""
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,12 @@ def _write_errors_reported(write):
     return wrapped
 
 
+def claim_log(result: ClaimResult) -> str:
+    """What the claim's layers printed (stdout and stderr, captured in their process), by layer."""
+    return "".join(f"== {layer.layer.value} layer ==\n{layer.log.rstrip(chr(10))}\n"
+                   for layer in result.layers if layer.log)
+
+
 @_write_errors_reported
 def write_claim_report(result: ClaimResult, out: Path | str,
                        pngs: Mapping[str, bytes] | None = None) -> Path:
@@ -219,6 +225,8 @@ def write_claim_report(result: ClaimResult, out: Path | str,
         (staging / "report.md").write_text(claim_markdown(result), encoding="utf-8")
         (staging / "index.html").write_text(claim_html(result), encoding="utf-8")
         (staging / "report.json").write_text(_json_text(claim_to_json(result)), encoding="utf-8")
+        if any(layer.log for layer in result.layers):
+            (staging / "log.txt").write_text(claim_log(result), encoding="utf-8")
         final = out / result.claim
         _swap_in(staging, final)
     except BaseException:
