@@ -460,8 +460,11 @@ def test_setting_one_judges_accept_the_claim_and_reject_their_controls():
     assert setting_one.judge_below_resolution(late(DEC), floor).verdict is Verdict.VIOLATED
     assert setting_one.judge_decay_form(E2E).verdict is Verdict.INCONCLUSIVE
     assert setting_one.judge_ahead((900, 500, 1000)).verdict is Verdict.CONSISTENT
-    assert setting_one.judge_ahead((500, 500, 1000)).verdict is Verdict.INCONCLUSIVE
+    assert setting_one.judge_ahead((500, 500, 1000)).verdict is Verdict.VIOLATED  # a tie
     assert setting_one.judge_ahead((400, 900, 1000)).verdict is Verdict.VIOLATED
+    assert setting_one.judge_ahead((600, 500, 1000)).verdict is Verdict.INCONCLUSIVE  # near margin
+    # the margin, not mere significance, decides: a gap of 0.05 on 10^5 trials is not "ahead"
+    assert setting_one.judge_ahead((55_000, 50_000, 100_000)).verdict is Verdict.VIOLATED
 
 
 def test_decay_form_tells_an_exponential_from_a_power_law():
@@ -474,12 +477,10 @@ def test_decay_form_tells_an_exponential_from_a_power_law():
     assert setting_one.judge_decay_form(power).verdict is Verdict.VIOLATED
 
 
-def test_clopper_pearson_matches_the_kit():
-    from optverify.verdict import clopper_pearson
+def test_clopper_pearson_is_the_kit_one():
+    from optverify.numerics import proportions
 
-    for successes, trials in ((0, 10), (3, 10), (10, 10), (412, 1000)):
-        assert setting_one.clopper_pearson(successes, trials) == pytest.approx(
-            clopper_pearson(successes, trials), abs=1e-9)
+    assert setting_one.clopper_pearson is proportions.clopper_pearson
 
 
 def test_per_image_loss_switched_off_is_the_end_to_end_loss():

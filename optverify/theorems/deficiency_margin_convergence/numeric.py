@@ -27,7 +27,6 @@ import mpmath
 import numpy as np
 import torch
 from mpmath import mp
-from scipy import stats
 
 from optverify.kit import Figure, Judgement, Panel, Series, Session, Table, Verdict
 from optverify.numerics.deep_linear import (
@@ -38,6 +37,7 @@ from optverify.numerics.deep_linear import (
     layer_gradients_mp,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
+from optverify.numerics.proportions import binomial_proportion
 from optverify.theorems.deficiency_margin_convergence import long_runs
 from optverify.theorems.deficiency_margin_convergence.conditions import (
     balance_bound,
@@ -408,11 +408,15 @@ def probability_cell(inputs: int, relative_scale: float, samples: int,
     factors = balanced_factors(draws, (2, 2))
     margins = deficiency_margin(end_to_end(factors), target)
     hits = int((margins >= c_ref).sum())
-    test = stats.binomtest(hits, samples)
-    ci95 = test.proportion_ci(confidence_level=0.95)
-    ci999 = test.proportion_ci(confidence_level=0.999)
     return ProbabilityCell(inputs, relative_scale, exact_positive, exact_reference, hits, samples,
-                           (ci95.low, ci95.high), (ci999.low, ci999.high))
+                           *_clopper_pearson_pair(hits, samples))
+
+
+def _clopper_pearson_pair(hits: int, samples: int) -> tuple[tuple[float, float], ...]:
+    """The 95% and 99.9% Clopper-Pearson intervals of hits / samples, as (low, high) pairs."""
+    proportion = binomial_proportion(hits, samples)
+    return tuple((interval.low, interval.high) for interval in
+                 (proportion.proportion_ci(0.95), proportion.proportion_ci(0.999)))
 
 
 def cpu_generator(s: Session, purpose: str) -> torch.Generator:
@@ -739,11 +743,8 @@ def constant_judgement(cell: ProbabilityCell | None) -> Judgement:
 def cell_at_probability(cell: ProbabilityCell, probability: float) -> ProbabilityCell:
     """The control 'a true probability p': the cell's sample size with the expected count."""
     hits = round(probability * cell.samples)
-    test = stats.binomtest(hits, cell.samples)
-    ci95 = test.proportion_ci(confidence_level=0.95)
-    ci999 = test.proportion_ci(confidence_level=0.999)
     return ProbabilityCell(cell.inputs, cell.relative_scale, probability, probability, hits,
-                           cell.samples, (ci95.low, ci95.high), (ci999.low, ci999.high))
+                           cell.samples, *_clopper_pearson_pair(hits, cell.samples))
 
 
 def _record_theorem2(s: Session, sweep: Theorem2Sweep) -> None:

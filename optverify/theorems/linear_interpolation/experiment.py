@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 
 from optverify.kit import (
     ConfidenceInterval,
@@ -38,6 +37,7 @@ from optverify.kit import (
     Session,
     resolve,
 )
+from optverify.numerics.proportions import clopper_pearson
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
     deep_linear_loss,
@@ -52,7 +52,6 @@ from optverify.theorems.linear_interpolation.paths import (
 from optverify.theorems.linear_interpolation.statement import MONOTONE_THRESHOLD
 from optverify.verdict import judge_proportion
 
-CONFIDENCE = 0.95
 THRESHOLD = float(MONOTONE_THRESHOLD)
 """At least 9 in 10 trained paths are monotone (the paper's "never ... any significant obstacles",
 see `statement.MAIN_BOUND`; fixed in advance)."""
@@ -160,12 +159,6 @@ def train_mlp(classification: bool, settings: InterpolationConfig, s: Session,
     name = "ReLU MLP, classification (SGD)" if classification else "ReLU MLP, regression (GD)"
     return FamilyPaths(name, f"relu-mlp-{task}",
                        mlp_path_loss(start, end, inputs, targets, classification, alphas))
-
-
-def clopper_pearson(successes: int, trials: int) -> ConfidenceInterval:
-    """The exact (Clopper-Pearson) CONFIDENCE interval of a binomial proportion."""
-    interval = stats.binomtest(successes, trials).proportion_ci(CONFIDENCE, method="exact")
-    return ConfidenceInterval(float(interval.low), float(interval.high), CONFIDENCE)
 
 
 @dataclass(frozen=True)
