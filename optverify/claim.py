@@ -15,22 +15,9 @@ from dataclasses import dataclass, field
 from optverify.bound import Bound
 from optverify.results import Layer
 from optverify.session import LayerFunction
+from optverify.source import Source
 
 _KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a claim is stated: authors and year, the theorem or equation, and the arXiv id
-    (empty when the claim has none)."""
-
-    paper: str
-    theorem: str
-    arxiv: str = ""
-
-    def cite(self) -> str:
-        where = f"{self.theorem} of {self.paper}"
-        return f"{where}, arXiv:{self.arxiv}" if self.arxiv else where
 
 
 @dataclass(frozen=True)

@@ -22,27 +22,20 @@ import sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from optverify.claim import Claim
-from optverify.config import MAX_PRECISION_DIGITS, MIN_PRECISION_DIGITS, RunConfig
-from optverify.results import ClaimResult, Layer
-from optverify.verify import discovery, drawing
-from optverify.verify import rerun as reruns
-from optverify.verify.replicates import run_replicated
-from optverify.verify.report import (
-    ClaimReports,
-    ReportError,
-    clear_leftovers,
-    ensure_writable,
-    locked,
-    write_summary,
-)
-from optverify.verify.runner import RunResult, run
-from optverify.verify.serialize import FORMAT_VERSION, summary_to_json
+import optverify
+
+if TYPE_CHECKING:  # the run's modules import torch, scipy and sympy: each command imports them
+    # when it runs, so `verify --help`, `--version` and `list` answer at once
+    from rich.progress import Progress
+
+    from optverify.claim import Claim
+    from optverify.results import ClaimResult, Layer
+    from optverify.verify.runner import RunResult
 
 EXIT_USAGE = 2
 EXIT_CLAIM_ERROR = 3
@@ -77,6 +70,8 @@ def _integer(text: str, what: str) -> int:
 
 
 def _precision(text: str) -> int:
+    from optverify.config import MAX_PRECISION_DIGITS, MIN_PRECISION_DIGITS
+
     digits = _integer(text, "number of digits")
     if not MIN_PRECISION_DIGITS <= digits <= MAX_PRECISION_DIGITS:
         raise argparse.ArgumentTypeError(
@@ -131,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument("--json", action="store_true",
                          help="print the summary as JSON on stdout instead of a table")
     parser = _Parser(prog="verify", description="Verify optimization theorems of deep learning.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {optverify.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the claims: ids, titles, sources")
     commands.add_parser("all", parents=[options], help="verify every claim")
@@ -157,11 +153,17 @@ def resolve_device(requested: str) -> str:
 
 
 def _list_claims(console: Console) -> None:
+    from optverify.verify.metadata import claim_cards
+
     table = Table(title="optverify claims")
     for column in ("id", "title", "source", "from"):
         table.add_column(column)
-    for claim in discovery.every_claim():
-        table.add_row(claim.id, claim.title, claim.source.cite(), claim.origin)
+    try:
+        cards = claim_cards()
+    except LookupError as error:  # a DiscoveryError from an entry point that cannot be loaded
+        raise UsageError(str(error)) from error
+    for card in cards:
+        table.add_row(card.id, card.title, card.source.cite(), card.origin)
     console.print(table)
 
 
@@ -212,6 +214,12 @@ class _ProgressDisplay:
 
 def _run_claims(args, claims: Sequence[Claim], stderr: Console,
                 held: contextlib.ExitStack) -> RunResult:
+    from optverify.config import RunConfig
+    from optverify.verify import drawing
+    from optverify.verify.replicates import run_replicated
+    from optverify.verify.report import ClaimReports, clear_leftovers, ensure_writable, locked
+    from optverify.verify.runner import run
+
     config = RunConfig(precision=args.precision, device=resolve_device(args.device),
                        seed=args.seed, quick=args.quick, dtype=args.dtype)
     ensure_writable(args.out)
@@ -232,6 +240,8 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
         result = execute(executor=executor)
         reports.finish()
         return result
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), console=stderr)
     with bar:
@@ -258,6 +268,8 @@ def _executor(args, held: contextlib.ExitStack):
 
 
 def _selected(args) -> list[Claim]:
+    from optverify.verify import discovery  # imports Claim, hence sympy: only when claims run
+
     try:
         return discovery.every_claim() if args.command == "all" else discovery.resolve(args.ids)
     except discovery.DiscoveryError as error:
@@ -266,6 +278,9 @@ def _selected(args) -> list[Claim]:
 
 def _rerun(paths: Sequence[Path]) -> int:
     """Rerun every report under `paths`; print reproduced or the differences per claim."""
+    from optverify.verify import rerun as reruns
+    from optverify.verify.serialize import FORMAT_VERSION
+
     try:
         items = [item for path in paths for item in reruns.prepare(path)]
     except reruns.RerunError as error:
@@ -310,25 +325,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _verify(args, stderr: Console) -> RunResult:
+    """`verify all` / `verify run`: run the claims and write their reports; a report folder that
+    cannot be written is a `UsageError`."""
+    from optverify.verify.report import ReportError, write_summary
+
+    try:
+        with contextlib.ExitStack() as held:
+            result = _run_claims(args, _selected(args), stderr, held)
+            write_summary(result, args.out)
+    except ReportError as error:
+        raise UsageError(str(error)) from error
+    return result
+
+
 def _main(argv: Sequence[str] | None) -> int:
     stdout, stderr = Console(), Console(stderr=True)
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
-            try:
-                _list_claims(stdout)
-            except discovery.DiscoveryError as error:
-                raise UsageError(str(error)) from error
+            _list_claims(stdout)
             return 0
         if args.command == "rerun":
             return _rerun(args.paths)
-        with contextlib.ExitStack() as held:
-            result = _run_claims(args, _selected(args), stderr, held)
-            write_summary(result, args.out)
+        result = _verify(args, stderr)
     except UsageError as error:
-        print(f"verify: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except ReportError as error:
         print(f"verify: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as error:  # a bug outside any claim: one line, unless debugging
@@ -343,6 +364,8 @@ def _main(argv: Sequence[str] | None) -> int:
               "are complete, others untouched", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if args.json:
+        from optverify.verify.serialize import summary_to_json
+
         print(json.dumps(summary_to_json(result), indent=2))
     else:
         stdout.print(_summary_table(result))

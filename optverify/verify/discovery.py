@@ -26,7 +26,7 @@ from types import ModuleType
 from optverify.claim import Claim
 from optverify.verify import registry
 
-ENTRY_POINT_GROUP = "optverify.claims"
+ENTRY_POINT_GROUP = registry.ENTRY_POINT_GROUP
 
 
 class DiscoveryError(LookupError):

@@ -10,8 +10,13 @@ from __future__ import annotations
 import importlib
 from dataclasses import replace
 from functools import cache
+from typing import TYPE_CHECKING
 
-from optverify.claim import Claim
+if TYPE_CHECKING:  # importing Claim imports sympy: `verify list` reads the cards without it
+    from optverify.claim import Claim
+
+ENTRY_POINT_GROUP = "optverify.claims"
+"""The entry-point group under which installed distributions publish claims."""
 
 CLAIM_MODULES = (
     "balancedness",

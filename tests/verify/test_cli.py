@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from optverify.verify import cli, discovery, registry
+from optverify.verify import cli, discovery, metadata, registry, report
 from optverify.verify.runner import run_claim
 from optverify.verify.serialize import claim_to_json
 from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
@@ -18,6 +18,8 @@ def toy_registry(monkeypatch):
     monkeypatch.setattr(registry, "BUILTIN_IDS", ())
     monkeypatch.setattr(registry, "builtin_claims", dict)
     monkeypatch.setattr(discovery, "entry_point_claims", lambda: claims)
+    monkeypatch.setattr(metadata, "entry_point_cards",
+                        lambda: [metadata.card_of_claim(claim) for claim in claims.values()])
     return claims
 
 
@@ -148,6 +150,6 @@ def test_an_internal_error_is_one_line_and_exit_three(toy_registry, capsys, tmp_
     def broken(self, result):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cli.ClaimReports, "add", broken)
+    monkeypatch.setattr(report.ClaimReports, "add", broken)
     code, _, err = run_cli(capsys, "run", "toy-consistent", "--out", str(tmp_path))
     assert code == 3 and err.count("\n") == 1 and "disk on fire" in err
