@@ -47,6 +47,7 @@ from optverify.kit import (
     rate_panel,
 )
 from optverify.numerics.haar import haar_orthogonal
+from optverify.theorems.jacobian_products import rnn_bounds
 from optverify.theorems.jacobian_products.products import (
     as_numpy,
     check_depth,
@@ -67,7 +68,7 @@ from optverify.theorems.jacobian_products.products import (
 )
 
 VARIANCE_LAW = Bound.tight("T", 1)
-"""The claim's main bound: Var(log ||J_T ... J_1 v||) = Theta(T)."""
+"""Newman's variance law: Var(log ||J_T ... J_1 v||) = Theta(T) (exactly T trigamma(n/2)/4)."""
 
 LOG_ROUNDING_ULPS = 16
 """Each renormalized step adds a relative rounding of a few eps to the step's norm, so a log-norm
@@ -297,7 +298,7 @@ def _record_variance_law(s: Session, sweep: GaussianSweep, setup: ExperimentConf
     s.fitted_rate(f"log-variance-law-n{sweep.dimension}",
                   f"{where}: Var(log ||J_T ... J_1 v||) grows like T (fitted power of T over "
                   f"T in [1, {setup.depth}]); rules out a ballistic spread T^2 (path-dependent "
-                  "growth rates), T^(1/2), and exponents a quarter off", law.fit, main=True,
+                  "growth rates), T^(1/2), and exponents a quarter off", law.fit, VARIANCE_LAW,
                   rules_out=VARIANCE_ALTERNATIVES)
     alternative = delta_method_variance(sweep.dimension)
     s.identity(f"log-variance-constant-n{sweep.dimension}",
@@ -611,6 +612,7 @@ def _record_clipping(s: Session, setup: ExperimentConfig, dimension: int,
 
 
 def verify(s: Session) -> None:
+    rnn_bounds.verify(s)
     setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
     sweeps = s.map(lambda n: gaussian_sweep(s, setup, n), setup.dimensions,
                    "torch: Gaussian Jacobian products")

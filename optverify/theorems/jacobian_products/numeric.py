@@ -38,6 +38,9 @@ from optverify.theorems.jacobian_products.products import (
     renormalized_log_norms,
 )
 
+SMALLEST_SUBNORMAL = float(np.nextafter(0.0, 1.0))
+"""4.9e-324: the smallest positive float64; a norm below it can only be held as 0."""
+
 RENORMALIZATION_ULPS = 16
 """Each renormalized step adds a relative rounding of a few eps to the norm, so after T steps
 the float64 log-norm carries at most RENORMALIZATION_ULPS * eps * T of rounding."""
@@ -146,6 +149,20 @@ class TinyProduct:
         """log of the direct float64 product's norm (-inf where it underflows to 0)."""
         return math.log(self.direct_norm) if self.direct_norm > 0 else -math.inf
 
+    @property
+    def direct_residual(self) -> float:
+        """The direct float64 product's relative log-norm error. Where its norm underflows to 0
+        below the float64 range, the smallest error any norm it can hold would have (a lower
+        bound on its error, finite): every non-zero float64 is at least the smallest subnormal,
+        so its log-norm is at least log(SMALLEST_SUBNORMAL); inf where the exact norm was
+        representable."""
+        if self.direct_norm > 0:
+            return abs(self.direct_log_norm - self.mp_log_norm) / abs(self.mp_log_norm)
+        floor = math.log(SMALLEST_SUBNORMAL)
+        if self.mp_log_norm >= floor:
+            return math.inf
+        return (floor - self.mp_log_norm) / abs(self.mp_log_norm)
+
 
 def tiny_product(rng: np.random.Generator, size: int, depth: int, scale: float) -> TinyProduct:
     """||(c Q_T) ... (c Q_1) v|| in mpmath, renormalized float64 and direct float64."""
@@ -252,8 +269,9 @@ def _below_float64(s: Session, setup: NumericConfig, rng: np.random.Generator) -
                controls={"the same renormalized accumulation in float32 (rounding 2^-24 per "
                          "step)": abs(tiny.float32_log_norm - tiny.mp_log_norm)
                          / abs(tiny.mp_log_norm),
-                         "the direct float64 product (its norm underflows to 0: log-norm -inf)":
-                         abs(tiny.direct_log_norm - tiny.mp_log_norm) / abs(tiny.mp_log_norm)},
+                         "the direct float64 product (its norm underflows to 0; residual: that "
+                         "of the closest log-norm a float64 can hold, log 4.9e-324 = -744.4)":
+                         tiny.direct_residual},
                values={"mp_log_norm": tiny.mp_log_norm, "T_log_c": tiny.exact_log_norm,
                        "mp_vs_T_log_c_residual": float(abs(tiny.mp_log_norm
                                                            - tiny.exact_log_norm)),
