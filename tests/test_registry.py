@@ -7,6 +7,7 @@ import pytest
 import optverify
 from optverify.config import RunConfig
 from optverify.results import Layer
+from optverify.testing import assert_every_decisive_check_can_say_no
 from optverify.verify import discovery, registry
 from optverify.verify.report import write_claim_report
 from optverify.verify.runner import run_claim
@@ -44,12 +45,3 @@ def test_claim_runs_in_quick_mode(claim_id, dtype, tmp_path):
     assert json.loads((folder / "report.json").read_text())["claim"] == claim_id
     assert_every_decisive_check_can_say_no(result)
 
-
-def assert_every_decisive_check_can_say_no(result):
-    """The negative controls: every decisive check names a false alternative and feeds it through
-    its own judging path, which must not accept it."""
-    uncontrolled = [c.name for c in result.checks if c.decisive and not c.controls]
-    assert not uncontrolled, f"decisive checks without a negative control: {uncontrolled}"
-    accepted = [f"{c.name}: {control.alternative} ({control.detail})" for c in result.checks
-                if c.decisive for control in c.controls if not control.rejected]
-    assert not accepted, f"controls judged consistent: {accepted}"

@@ -36,7 +36,7 @@ from tests.strategies import (
     gaussian_deep_linear_nets,
     step_sizes,
 )
-from tests.test_registry import assert_every_decisive_check_can_say_no
+from optverify.testing import assert_every_decisive_check_can_say_no
 
 EPS = machine_epsilon("float64")
 DIGITS = 50

@@ -49,7 +49,7 @@ from optverify.theorems.end_to_end_preconditioner.preconditioner import (
 from optverify.verdict import symbolic_zero_check
 from optverify.verify.runner import run_claim
 from tests.strategies import balanced_deep_linear_nets
-from tests.test_registry import assert_every_decisive_check_can_say_no
+from optverify.testing import assert_every_decisive_check_can_say_no
 
 MP_DIGITS = 50
 MP_FLOOR = 10.0 ** (-(MP_DIGITS - 10))
