@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,11 +102,23 @@ def _workers(text: str) -> int:
     return count
 
 
+def _timeout(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     options = _Parser(add_help=False)
     where = options.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_workers, metavar="N",
-                       help="run the claims' layers as tasks on N local worker processes (Dask)")
+                       help="run the claims' layers as tasks on N local worker processes "
+                            "(Dask); more than the cores this process may use: a warning, and "
+                            "as many as there are cores")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run them on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
     options.add_argument("--quick", action="store_true", help="small sweeps (seconds per claim)")
@@ -122,7 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument("--out", type=Path, default=Path("reports"),
                          help="report folder (default reports/)")
     options.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
-                         help="progress bar on stderr; auto = when stderr is a terminal")
+                         help="progress bar on stderr; auto = a bar when stderr is a terminal, "
+                              "else one line per started and finished layer")
+    options.add_argument("--timeout", type=_timeout, metavar="SECONDS",
+                         help="stop a layer after SECONDS and report it as an error (default "
+                              "1800 s per layer; serial runs, whose layers run in a child "
+                              "process)")
     options.add_argument("--json", action="store_true",
                          help="print the summary as JSON on stdout instead of a table")
     parser = _Parser(prog="verify", description="Verify optimization theorems of deep learning.")
@@ -193,6 +211,7 @@ class _ProgressDisplay:
         self.bar = bar
         self.total = sum(len(claim.layers()) for claim in claims)
         self.overall = bar.add_task("starting", total=self.total)
+        self.loops: list = []  # the inner loops open in a layer's child process, innermost last
 
     def on_layer(self, claim: Claim, layer: Layer) -> None:
         self.bar.update(self.overall, description=f"{claim.id}: {layer.value}")
@@ -211,6 +230,37 @@ class _ProgressDisplay:
         finally:
             self.bar.remove_task(task)
 
+    # the inner loops of a layer that runs in a child process (isolation.RemoteProgress)
+
+    def begin(self, description: str, total: int | None) -> None:
+        self.loops.append(self.bar.add_task(f"  {description}", total=total))
+
+    def advance(self, steps: int) -> None:
+        if self.loops:
+            self.bar.advance(self.loops[-1], steps)
+
+    def end(self) -> None:
+        if self.loops:
+            self.bar.remove_task(self.loops.pop())
+
+
+class _LayerLines:
+    """Progress without a bar (stderr is not a terminal): one line per started and finished
+    layer, so that a log shows which claim and layer is running."""
+
+    def __init__(self) -> None:
+        self.started_at: dict[tuple[str, str], float] = {}
+
+    def on_layer(self, claim: Claim, layer: Layer) -> None:
+        self.started_at[claim.id, layer.value] = time.monotonic()
+        print(f"verify: {claim.id}: {layer.value} layer started", file=sys.stderr, flush=True)
+
+    def on_layer_done(self, claim: Claim, layer: Layer) -> None:
+        started = self.started_at.pop((claim.id, layer.value), None)
+        took = "" if started is None else f" in {time.monotonic() - started:.1f} s"
+        print(f"verify: {claim.id}: {layer.value} layer finished{took}", file=sys.stderr,
+              flush=True)
+
 
 def _run_claims(args, claims: Sequence[Claim], stderr: Console,
                 held: contextlib.ExitStack) -> RunResult:
@@ -218,18 +268,21 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
     from optverify.verify import drawing
     from optverify.verify.replicates import run_replicated
     from optverify.verify.report import ClaimReports, clear_leftovers, ensure_writable, locked
+    from optverify.verify.isolation import Isolated, default_timeout
     from optverify.verify.runner import run
 
     config = RunConfig(precision=args.precision, device=resolve_device(args.device),
                        seed=args.seed, quick=args.quick, dtype=args.dtype)
+    cluster = _executor(args, held)  # reached, or refused, before anything is written
+    _refuse_dangling_links(args.out)
     ensure_writable(args.out)
     held.enter_context(locked(args.out))
     clear_leftovers(args.out)
-    executor = _executor(args, held)
     # a serial run keeps one core busy: its figures are drawn on another one while it goes on
-    reports = held.enter_context(ClaimReports(args.out, draw_aside=executor is None
+    reports = held.enter_context(ClaimReports(args.out, draw_aside=cluster is None
                                               and drawing.spare_core()))
     show = args.progress == "on" or (args.progress == "auto" and stderr.is_terminal)
+    timeout = args.timeout if args.timeout is not None else default_timeout(config)
 
     def execute(**options) -> RunResult:
         if args.seeds == 1:
@@ -237,7 +290,10 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
         return run_replicated(claims, config, args.seeds, on_claim_done=reports.add, **options)
 
     if not show:
-        result = execute(executor=executor)
+        lines = _LayerLines() if args.progress != "off" else None
+        on_layer = lines.on_layer if lines else None
+        executor = cluster or held.enter_context(Isolated(timeout, on_layer=on_layer))
+        result = execute(executor=executor, on_layer_done=lines.on_layer_done if lines else None)
         reports.finish()
         return result
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -246,23 +302,50 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
                    TimeElapsedColumn(), console=stderr)
     with bar:
         display = _ProgressDisplay(bar, list(claims) * args.seeds)
-        result = execute(progress=display.track, on_layer=display.on_layer,
-                         on_layer_done=display.on_layer_done, executor=executor)
+        executor = cluster or held.enter_context(
+            Isolated(timeout, progress=display, on_layer=display.on_layer))
+        result = execute(on_layer_done=display.on_layer_done, executor=executor)
         bar.update(display.overall, description="writing the reports")
         reports.finish()
         bar.update(display.overall, completed=display.total, description="done")
         return result
 
 
+def _refuse_dangling_links(out: Path) -> None:
+    """A --out that is, or lies under, a symbolic link to nothing: say so (mkdir says only
+    "File exists")."""
+    for path in (out, *out.parents):
+        if path.is_symlink() and not path.exists():
+            raise UsageError(f"cannot write reports to {out}: {path} is a symbolic link to "
+                             f"{os.readlink(path)}, which does not exist")
+
+
+def _capped_workers(requested: int | None) -> int | None:
+    """--workers, at most the cores this process may use: more only adds processes that wait
+    (and, by the hundred, runs out of file descriptors); a warning says so."""
+    from optverify.verify.drawing import usable_cores
+
+    cores = usable_cores()
+    if requested is None or requested <= cores:
+        return requested
+    print(f"verify: warning: --workers {requested} is more than the {cores} cores this process "
+          f"may use; running {cores} workers", file=sys.stderr)
+    return cores
+
+
 def _executor(args, held: contextlib.ExitStack):
     """The Dask executor `--workers`/`--scheduler` ask for, held open until the run's end; None:
-    this process."""
+    the serial run (`isolation.Isolated`)."""
     if args.workers is None and args.scheduler is None:
         return None
+    if args.timeout is not None:
+        raise UsageError("--timeout applies to serial runs; with --workers or --scheduler the "
+                         "cluster's own limits apply (leave out one or the other)")
     from optverify.verify import parallel  # imports dask.distributed only when asked for
 
     try:
-        return held.enter_context(parallel.cluster_executor(args.workers, args.scheduler))
+        return held.enter_context(parallel.cluster_executor(_capped_workers(args.workers),
+                                                            args.scheduler))
     except parallel.ClusterUnavailable as error:
         raise UsageError(str(error)) from error
 
@@ -328,10 +411,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _verify(args, stderr: Console) -> RunResult:
     """`verify all` / `verify run`: run the claims and write their reports; a report folder that
     cannot be written is a `UsageError`."""
+    from optverify.verify import isolation
     from optverify.verify.report import ReportError, write_summary
 
+    if args.workers is None and args.scheduler is None:
+        isolation.prestart()  # the layers' process imports the kit while the claims are found
+    # what the claims print while they are imported or run is kept out of stdout's JSON
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     try:
-        with contextlib.ExitStack() as held:
+        with quiet, contextlib.ExitStack() as held:
             result = _run_claims(args, _selected(args), stderr, held)
             write_summary(result, args.out)
     except ReportError as error:

@@ -6,7 +6,8 @@ on a machine with a second core the figures are drawn there: `submit` hands a `F
 spawned helper process and returns a future of its PNG bytes. Only drawing happens there; the
 report folder is written and swapped in by this process (`optverify.verify.report`), so the
 atomic writes, the folder lock and the signal handling stay in one place. The helper ignores
-SIGINT and SIGTERM (a Ctrl-C reaches the whole process group; this process decides). If the
+SIGINT and SIGTERM (a Ctrl-C reaches the whole process group; this process decides) and dies
+with this process (`lifeline.die_with_parent`; the resource tracker then exits too). If the
 helper dies, the figure is drawn here instead: the PNG is the same either way (same matplotlib,
 same code, no state).
 """
@@ -20,21 +21,27 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from optverify.results import Figure
+from optverify.verify import lifeline
 from optverify.verify.plots import figure_png
 
 _helper: ProcessPoolExecutor | None = None
 
 
-def spare_core() -> bool:
-    """Whether this process may use more than one core (its CPU affinity, not the machine's
-    count)."""
+def usable_cores() -> int:
+    """How many cores this process may use (its CPU affinity, not the machine's count)."""
     try:
-        return len(os.sched_getaffinity(0)) > 1
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # no sched_getaffinity (macOS)
-        return (os.cpu_count() or 1) > 1
+        return os.cpu_count() or 1
 
 
-def _ignore_signals() -> None:
+def spare_core() -> bool:
+    """Whether this process may use more than one core."""
+    return usable_cores() > 1
+
+
+def _start_helper(parent_pid: int) -> None:
+    lifeline.die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
@@ -42,7 +49,8 @@ def _ignore_signals() -> None:
 def _pool() -> ProcessPoolExecutor:
     global _helper
     if _helper is None:
-        _helper = ProcessPoolExecutor(max_workers=1, initializer=_ignore_signals,
+        _helper = ProcessPoolExecutor(max_workers=1, initializer=_start_helper,
+                                      initargs=(os.getpid(),),
                                       mp_context=multiprocessing.get_context("spawn"))
     return _helper
 

@@ -10,10 +10,11 @@ returning its pieces to the runner, keep a layer a plain function `layer(s) -> N
 What makes the numbers the serial run's, bit for bit on the CPU: the same configuration, seeds
 derived from purposes (never from worker order), the one torch thread policy of
 `optverify.numerics.threads` set on each worker process at its start, and each layer run by the
-same `runner.run_layer`. Claims travel as small references when their objects cannot be pickled
-where they came from: a built-in claim by id, a claim file by path (the file must exist at that
-path on the worker); any other claim object goes by cloudpickle (an entry point's by reference to
-its installed module).
+same `runner.run_layer`. Claims travel as `references.ClaimReference`s: a built-in claim by id, a
+claim file by path (the file must exist at that path on the worker), any other claim object by
+cloudpickle. A layer that calls sys.exit gets its `error` check as in the serial run; one that
+ends or crashes its worker process gets one saying the claim's process died (the local cluster
+does not tell how: its worker's log has the exit status or signal).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from optverify.config import RunConfig
 from optverify.numerics.threads import blas_threads, layer_threads
 from optverify.results import Layer, LayerResult
 from optverify.session import Progress, no_progress
-from optverify.verify import discovery, registry
-from optverify.verify.runner import error_result, run_layer
+from optverify.verify.references import ClaimReference, reference
+from optverify.verify.runner import error_result, failed_layer, run_layer
 
 CONNECT_TIMEOUT_S = 5
 """How long to wait for an existing scheduler before saying it cannot be reached."""
@@ -62,40 +63,6 @@ SUBTASK_PRIORITY = 1
 
 class ClusterUnavailable(RuntimeError):
     """The cluster could not be started or reached; the message is one line for the user."""
-
-
-class WorkerDied(RuntimeError):
-    """A worker process died while it ran a layer."""
-
-
-@dataclass(frozen=True)
-class ClaimReference:
-    """What travels to a worker for a claim: its id (built-in), its file's path, or the object."""
-
-    kind: str
-    name: str
-    claim: Claim | None = None
-
-    def load(self) -> Claim:
-        if self.kind == "built-in":
-            return registry.builtin_claim(self.name)
-        if self.kind == "file":
-            return discovery.load_claim_file(self.name)
-        assert self.claim is not None
-        return self.claim
-
-
-FILE_ORIGIN = "file "
-
-
-def reference(claim: Claim) -> ClaimReference:
-    """The smallest thing that brings this claim back on a worker."""
-    if claim.origin == "built-in" and claim.id in registry.BUILTIN_IDS \
-            and registry.builtin_claim(claim.id) == claim:
-        return ClaimReference("built-in", claim.id)
-    if claim.origin.startswith(FILE_ORIGIN):
-        return ClaimReference("file", claim.origin.removeprefix(FILE_ORIGIN))
-    return ClaimReference("object", claim.id, claim)
 
 
 def map_on_cluster(function: Callable[[Any], Any], items: Sequence[Any], description: str,
@@ -172,8 +139,9 @@ def _outcome(future, claim: Claim, layer: Layer) -> LayerResult:
     try:
         return future.result()
     except KilledWorker:
-        died = WorkerDied(f"worker died while running {claim.id}/{layer.value}")
-        return error_result(layer, died, 0.0)
+        return failed_layer(layer, f"the claim's process died while running {claim.id}/"
+                                   f"{layer.value} (its Dask worker was lost: an exit, a crash or "
+                                   "the out-of-memory killer)", 0.0)
     except Exception as error:  # e.g. the claim cannot be loaded on the worker
         return error_result(layer, error, 0.0)
 

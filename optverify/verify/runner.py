@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
 from typing import Protocol
 
 from optverify.claim import Claim
@@ -23,6 +26,7 @@ from optverify.results import Check, ClaimResult, Environment, Layer, LayerResul
 from optverify.session import LayerFunction, Mapper, Progress, map_in_process, no_progress
 from optverify.session import run_layer as record_layer
 from optverify.verdict import combine
+from optverify.verify.fingerprint import fingerprint
 
 _VERSIONED = ("optverify", "torch", "numpy", "scipy", "sympy", "mpmath")
 
@@ -37,26 +41,67 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def error_result(layer: Layer, error: BaseException, wall_s: float) -> LayerResult:
-    """A layer that did not run to completion: one `error` check with the error's message."""
-    message = f"{type(error).__name__}: {error}"
-    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-    location = f" (at {where.filename}:{where.lineno})" if where else ""
+_PACKAGE = Path(__file__).resolve().parents[1]
+_CLAIMS_INSIDE = _PACKAGE / "theorems"
+_LIBRARIES = tuple({Path(sysconfig.get_paths()[name]).resolve()
+                    for name in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def is_claim_code(filename: str) -> bool:
+    """Whether a traceback's file is a claim's own code: a claim file, or a built-in claim's
+    module, rather than the kit (the rest of optverify), the standard library or an installed
+    library."""
+    path = Path(filename).resolve()
+    if path.is_relative_to(_CLAIMS_INSIDE):
+        return True
+    if path.is_relative_to(_PACKAGE) or filename.startswith("<"):
+        return False
+    return not any(path.is_relative_to(library) for library in _LIBRARIES)
+
+
+def error_location(trace: TracebackType | None) -> str:
+    """Where an error was raised, as " (at FILE:LINE)": the innermost frame of the claim's code,
+    followed by the innermost frame when that is elsewhere (the kit's check that refused the
+    claim's data); "" without a traceback."""
+    frames = traceback.extract_tb(trace) if trace is not None else []
+    if not frames:
+        return ""
+    innermost = frames[-1]
+    claims = [frame for frame in frames if is_claim_code(frame.filename)]
+    if not claims or claims[-1] is innermost:
+        return f" (at {innermost.filename}:{innermost.lineno})"
+    return (f" (at {claims[-1].filename}:{claims[-1].lineno};"
+            f" raised in {innermost.filename}:{innermost.lineno})")
+
+
+def failed_layer(layer: Layer, message: str, wall_s: float) -> LayerResult:
+    """A layer that did not run to completion: one `error` check saying why."""
     check = Check(layer, f"{layer.value}-layer", "the layer runs to completion", Verdict.ERROR,
-                  detail=message + location)
+                  detail=message)
     return LayerResult(layer, checks=(check,), wall_s=wall_s, error=message)
+
+
+def error_result(layer: Layer, error: BaseException, wall_s: float) -> LayerResult:
+    """A layer that raised: its `error` check names the error and where the claim's code was."""
+    if isinstance(error, SystemExit):
+        message = (f"the claim's code called sys.exit({error.code!r}); a layer reports through "
+                   "its checks and must not exit")
+    else:
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    check_result = failed_layer(layer, message + error_location(error.__traceback__), wall_s)
+    return replace(check_result, error=message)
 
 
 def run_layer(claim: Claim, layer: Layer, function: LayerFunction, config: RunConfig,
               progress: Progress, mapper: Mapper = map_in_process) -> LayerResult:
-    """Run one layer on a fresh session under the run's thread policy; an exception becomes an
-    `error` result with its message."""
+    """Run one layer on a fresh session under the run's thread policy; an exception (or an exit
+    the layer asked for, sys.exit) becomes an `error` result with its message."""
     start = time.perf_counter()
     try:
         with single_threaded_on_cpu(config.device):
             result = record_layer(function, layer, config, claim_bound=claim.bound,
                                   progress=progress, mapper=mapper)
-    except Exception as error:  # a failing claim is reported, and the run goes on
+    except (Exception, SystemExit) as error:  # a failing claim is reported, and the run goes on
         return error_result(layer, error, time.perf_counter() - start)
     return replace(result, wall_s=time.perf_counter() - start)
 
@@ -100,6 +145,7 @@ def claim_result(claim: Claim, layers: tuple[LayerResult, ...], config: RunConfi
         verdict=combine(checks),
         layers=layers,
         environment=environment,
+        claim_source=fingerprint(claim),
     )
 
 

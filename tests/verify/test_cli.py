@@ -151,5 +151,6 @@ def test_an_internal_error_is_one_line_and_exit_three(toy_registry, capsys, tmp_
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(report.ClaimReports, "add", broken)
-    code, _, err = run_cli(capsys, "run", "toy-consistent", "--out", str(tmp_path))
+    code, _, err = run_cli(capsys, "run", "toy-consistent", "--out", str(tmp_path),
+                           "--progress", "off")
     assert code == 3 and err.count("\n") == 1 and "disk on fire" in err

@@ -188,7 +188,7 @@ def test_a_worker_that_dies_makes_its_claim_an_error_and_the_others_finish(
     dying = found["toy-dying"]
     assert dying["verdict"] == "error"
     experiment = next(layer for layer in dying["layers"] if layer["layer"] == "experiment")
-    assert "worker died while running toy-dying/experiment" in experiment["error"]
+    assert "the claim's process died while running toy-dying/experiment" in experiment["error"]
     symbolic = next(check for check in dying["checks"] if check["layer"] == "symbolic")
     assert symbolic["verdict"] == "consistent"
 
