@@ -5,10 +5,17 @@ inequality, with readable constructors for claim authors.
     Bound.upper("|H|", -1)        # O(|H|^-1)
     Bound.tight("kappa", 1)       # Theta(kappa)
     Bound.tight("t", -1, exponential=True)  # Theta(exp(-t))
+    Bound.upper("T", -1, log_power=1)   # O(T^-1 log T)
+    Bound.tight("eta", 2, limit="zero") # Theta(eta^2) as eta -> 0
+    Bound.falls("T")                    # falls as T -> infinity, at a rate not stated
+    Bound.grows("n")                    # grows with n, at a rate not stated
     Bound.identity(expr)          # expr = 0 (or a sympy Eq)
     Bound.inequality(expr)        # a sympy relation that holds
 
 Exponents are sympy numbers; a plain float becomes the rational it spells (3.5 -> 7/2, 0.1 -> 1/10).
+A rate bound states the limit it is about: x -> infinity (the default) or x -> 0 (step sizes,
+precisions, radii). Toward 0 the order of sizes turns round: O(eta^2) as eta -> 0 asks for an
+exponent of at least 2.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ class BoundKind(str, Enum):
     TIGHT: the quantity grows exactly like x^exponent (Theta).
     IDENTITY: an expression equals zero (checked as residual <= tolerance).
     INEQUALITY: an expression holds as an inequality (checked as a signed margin).
+    FALLS: the quantity falls toward the limit at a rate not stated (its exponent is below 0 by
+        more than the resolution; the claimed constant, exponent 0, is the alternative).
+    GROWS: the quantity grows toward the limit at a rate not stated.
     """
 
     LOWER = "lower"
@@ -34,10 +44,17 @@ class BoundKind(str, Enum):
     TIGHT = "tight"
     IDENTITY = "identity"
     INEQUALITY = "inequality"
+    FALLS = "falls"
+    GROWS = "grows"
 
     @property
     def is_rate(self) -> bool:
-        return self in (BoundKind.LOWER, BoundKind.UPPER, BoundKind.TIGHT)
+        return self in (BoundKind.LOWER, BoundKind.UPPER, BoundKind.TIGHT, BoundKind.FALLS,
+                        BoundKind.GROWS)
+
+
+LIMITS = ("infinity", "zero")
+"""The limits of the swept variable a rate bound can be about."""
 
 
 def as_exponent(value) -> sympy.Expr:
@@ -59,6 +76,8 @@ class Bound:
     exponent: the claimed exponent for LOWER / UPPER / TIGHT bounds, e.g. sympy.Rational(7, 2).
     expression: the claimed identity or inequality for IDENTITY / INEQUALITY bounds.
     exponential: the rate is the a in exp(a * variable) (a log-linear fit), not a power law.
+    limit: "infinity" or "zero", the limit of the variable the rate is about.
+    log_power: L in variable^exponent |log variable|^L, a log factor the claim states (0: none).
     """
 
     kind: BoundKind
@@ -66,27 +85,56 @@ class Bound:
     exponent: sympy.Expr | None = None
     expression: sympy.Basic | None = None
     exponential: bool = False
+    limit: str = "infinity"
+    log_power: sympy.Expr = sympy.Integer(0)
 
     def __post_init__(self) -> None:
         if self.kind.is_rate and self.exponent is None:
             raise ValueError(f"a {self.kind.value} bound needs an exponent")
         if not self.kind.is_rate and self.expression is None:
             raise ValueError(f"an {self.kind.value} bound needs an expression")
+        if self.limit not in LIMITS:
+            raise ValueError(f"a rate's limit is one of {LIMITS}, got {self.limit!r}")
+        if self.log_power != 0 and (self.exponential or not self.kind.is_rate):
+            raise ValueError("a log factor belongs to a power-law rate bound")
 
     @classmethod
-    def lower(cls, variable: str, exponent, *, exponential: bool = False) -> Bound:
-        """Omega(variable^exponent): the measured exponent is at least the claimed one."""
-        return cls(BoundKind.LOWER, variable, as_exponent(exponent), exponential=exponential)
+    def lower(cls, variable: str, exponent, *, exponential: bool = False,
+              limit: str = "infinity", log_power=0) -> Bound:
+        """Omega(variable^exponent |log variable|^log_power) as variable -> limit: the measured
+        rate is at least the claimed one (toward infinity: exponent at least the claimed one)."""
+        return cls(BoundKind.LOWER, variable, as_exponent(exponent), exponential=exponential,
+                   limit=limit, log_power=as_exponent(log_power))
 
     @classmethod
-    def upper(cls, variable: str, exponent, *, exponential: bool = False) -> Bound:
-        """O(variable^exponent): the measured exponent is at most the claimed one."""
-        return cls(BoundKind.UPPER, variable, as_exponent(exponent), exponential=exponential)
+    def upper(cls, variable: str, exponent, *, exponential: bool = False,
+              limit: str = "infinity", log_power=0) -> Bound:
+        """O(variable^exponent |log variable|^log_power) as variable -> limit: the measured rate is
+        at most the claimed one (toward infinity: exponent at most the claimed one)."""
+        return cls(BoundKind.UPPER, variable, as_exponent(exponent), exponential=exponential,
+                   limit=limit, log_power=as_exponent(log_power))
 
     @classmethod
-    def tight(cls, variable: str, exponent, *, exponential: bool = False) -> Bound:
-        """Theta(variable^exponent): the measured exponent equals the claimed one."""
-        return cls(BoundKind.TIGHT, variable, as_exponent(exponent), exponential=exponential)
+    def tight(cls, variable: str, exponent, *, exponential: bool = False,
+              limit: str = "infinity", log_power=0) -> Bound:
+        """Theta(variable^exponent |log variable|^log_power) as variable -> limit: the measured
+        rate equals the claimed one."""
+        return cls(BoundKind.TIGHT, variable, as_exponent(exponent), exponential=exponential,
+                   limit=limit, log_power=as_exponent(log_power))
+
+    @classmethod
+    def falls(cls, variable: str, *, exponential: bool = False, limit: str = "infinity") -> Bound:
+        """The quantity falls as variable -> limit, at a rate not stated: judged against a
+        constant (exponent 0)."""
+        return cls(BoundKind.FALLS, variable, sympy.Integer(0), exponential=exponential,
+                   limit=limit)
+
+    @classmethod
+    def grows(cls, variable: str, *, exponential: bool = False, limit: str = "infinity") -> Bound:
+        """The quantity grows as variable -> limit, at a rate not stated: judged against a
+        constant (exponent 0)."""
+        return cls(BoundKind.GROWS, variable, sympy.Integer(0), exponential=exponential,
+                   limit=limit)
 
     @classmethod
     def identity(cls, expression, variable: str = "") -> Bound:
@@ -102,10 +150,22 @@ class Bound:
     def exponent_value(self) -> float | None:
         return None if self.exponent is None else float(self.exponent)
 
+    @property
+    def log_power_value(self) -> float:
+        return float(self.log_power)
+
     def describe(self) -> str:
         if self.exponent is None:
             return f"{self.kind.value}: {sympy.sstr(self.expression)}"
+        toward = " as " + self.variable + " -> 0" if self.limit == "zero" else ""
+        if self.kind in (BoundKind.FALLS, BoundKind.GROWS):
+            how = "exponentially " if self.exponential else ""
+            return (f"{self.kind.value} {how}in {self.variable}{toward} (rate not stated)")
         symbol = {"lower": "Omega", "upper": "O", "tight": "Theta"}[self.kind.value]
         if self.exponential:
-            return f"{symbol}(exp({sympy.sstr(self.exponent)} {self.variable}))"
-        return f"{symbol}({self.variable}^{sympy.sstr(self.exponent)})"
+            return f"{symbol}(exp({sympy.sstr(self.exponent)} {self.variable})){toward}"
+        log = ""
+        if self.log_power != 0:
+            power = "" if self.log_power == 1 else f"^{sympy.sstr(self.log_power)}"
+            log = f" log({self.variable}){power}"
+        return f"{symbol}({self.variable}^{sympy.sstr(self.exponent)}{log}){toward}"

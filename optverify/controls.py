@@ -9,8 +9,10 @@ alternative and the session feeds it through the check's own judging path (optve
   by the claim (e.g. the same computation on a perturbed instance);
 - a proportion: the alternative true fraction, at the observed number of trials;
 - any other decision (`Session.decide`): the alternative's data through the same judge.
-Where a rate check names no alternative, the default is the claimed exponent off by
-DEFAULT_EXPONENT_SHIFT in the direction(s) that break the bound.
+Every decisive rate check also carries the default alternatives, beside any it names: the claimed
+exponent off by DEFAULT_EXPONENT_SHIFT in the direction(s) that break the bound (a constant for a
+bound that falls or grows at an unstated rate). A check whose points share their randomness
+tilts every resampled sweep the same way, so its controls carry the same resampled intervals.
 """
 
 from __future__ import annotations
@@ -29,13 +31,19 @@ kappa^1 against kappa^1/2, and well above the exponent resolution)."""
 
 
 def default_alternatives(bound: Bound) -> tuple[float, ...]:
-    """Exponents that break the bound by DEFAULT_EXPONENT_SHIFT: below a lower bound, above an
-    upper bound, on both sides of a tight one."""
+    """Exponents that break the bound by DEFAULT_EXPONENT_SHIFT: smaller than a lower bound,
+    larger than an upper bound, on both sides of a tight one, in the order of sizes toward the
+    bound's limit (toward 0 a smaller exponent is the larger quantity); for a bound that falls or
+    grows at an unstated rate, a constant (exponent 0)."""
+    if bound.kind in (BoundKind.FALLS, BoundKind.GROWS):
+        return (0.0,)
     claimed = bound.exponent_value
+    larger = -DEFAULT_EXPONENT_SHIFT if bound.limit == "zero" and not bound.exponential else \
+        DEFAULT_EXPONENT_SHIFT
     if bound.kind is BoundKind.LOWER:
-        return (claimed - DEFAULT_EXPONENT_SHIFT,)
+        return (claimed - larger,)
     if bound.kind is BoundKind.UPPER:
-        return (claimed + DEFAULT_EXPONENT_SHIFT,)
+        return (claimed + larger,)
     return (claimed - DEFAULT_EXPONENT_SHIFT, claimed + DEFAULT_EXPONENT_SHIFT)
 
 

@@ -10,6 +10,10 @@
     CLAIM = Claim(id="gd-quadratic", title="...", source=Source(...),
                   bound=Bound.tight("kappa", 1), experiment=experiment)
 
+Judges for a notebook, without a session: `judge_exponent(x, y, bound)` (a rate, as `s.rate`
+judges it), `judge_proportion(successes, trials, threshold)`, `judge_residual(residual,
+tolerance)`; each returns a result object with `.verdict` and `.detail`.
+
 Run it with `verify run path/to/file.py`, or publish it from a package under the entry-point group
 `optverify.claims`. See docs/your-own-claim.md.
 """
@@ -42,6 +46,8 @@ from optverify.results import (
     Verdict,
 )
 from optverify.session import Progress, Session, run_layer
+from optverify.verdict import ExponentJudgement, judge_exponent, judge_proportion
+from optverify.verdict import residual_judgement as judge_residual
 
 __all__ = [
     "BELOW_PRECISION",
@@ -52,6 +58,7 @@ __all__ = [
     "ConfidenceInterval",
     "Control",
     "Duration",
+    "ExponentJudgement",
     "Figure",
     "FitScale",
     "Judgement",
@@ -71,6 +78,9 @@ __all__ = [
     "fit_exponential_rate",
     "fit_power_law",
     "fit_rate",
+    "judge_exponent",
+    "judge_proportion",
+    "judge_residual",
     "machine_epsilon",
     "rate_panel",
     "resolve",

@@ -30,10 +30,8 @@ from optverify.controls import (
     shifted,
     tilted,
 )
-from optverify.numerics.asymptotic import fit_asymptotic_power_law
-from optverify.numerics.fit import RateFit, fit_exponential_rate
-from optverify.numerics.growth import MIN_POINTS as MIN_GROWTH_POINTS
-from optverify.numerics.growth import compare_growth
+from optverify.numerics.fit import RateFit
+from optverify.numerics.resample import Statistic
 from optverify.results import (
     Check,
     Control,
@@ -47,16 +45,17 @@ from optverify.results import (
     Verdict,
 )
 from optverify.verdict import (
-    EXPONENT_TOLERANCE,
     describe_fit,
     identity_check,
     inequality_check,
     judge_margin,
     judge_proportion,
-    judge_rate,
     judge_residual,
     rate_check,
+    rate_fit,
+    rate_judgement,
     short,
+    sweep_points,
     symbolic_zero_check,
 )
 
@@ -194,35 +193,50 @@ class Session:
         name: str,
         statement: str,
         x: Sequence[float] | np.ndarray,
-        y: Sequence[float] | np.ndarray,
+        y: Sequence[float] | np.ndarray | None = None,
         bound: Bound | None = None,
         *,
-        tolerance: float = EXPONENT_TOLERANCE,
+        tolerance: float | None = None,
         decisive: bool = True,
         main: bool = False,
         sanity: bool = False,
         rules_out: str | float | Sequence[float] = "",
         controls: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+        weights: Sequence[float] | np.ndarray | None = None,
+        units: np.ndarray | None = None,
+        statistic: Statistic | None = None,
         values: Mapping[str, Value] | None = None,
     ) -> Check:
         """Fit y against x and judge the rate against `bound`: the asymptotic exponent of a power
-        law (finite-size correction modelled), or an exponential rate tested against a power law.
+        law toward the bound's limit (vanishing corrections modelled, the tail checked), or an
+        exponential rate tested against a power law.
 
-        rules_out: alternative exponents (a number or several), or words for `controls`; with
-        neither, the default alternatives of optverify.controls."""
+        tolerance: the exponent resolution (default: the bound's, optverify.verdict.resolution).
+        rules_out: alternative exponents (a number or several), or words for `controls`;
+        controls: further alternatives' (x, y) data. The default alternatives of
+        optverify.controls are always judged too, beside any named ones.
+        weights: per-point weights of log y (weighted least squares).
+        units: an array (n_units, n_points) of the independent units (paths, seeds, networks)
+        every point is computed from; y is then statistic(units) (default: the mean over the
+        units; y may be left out, or must equal it) and the intervals come from resampling the
+        units (seeded by the run's seed and the check's name). The controls are tilted the same
+        way, on every resampled sweep."""
         bound = self._bound_for(name, bound, main)
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        fit = rate_fit(x, y, bound)
+        x = np.asarray(x, dtype=float)
+        seed = self.config.seed_for(f"resample:{self.layer.value}:{name}")
+        y, resampled = sweep_points(x.size, y, units, statistic, seed)
+        fit = rate_fit(x, y, bound, weights=weights, resampled_y=resampled, tolerance=tolerance)
         check = rate_check(self.layer, name, statement, fit, bound, tolerance=tolerance,
                            decisive=decisive and not sanity, values=values)
-        alternatives = _alternative_exponents(rules_out, bound, controls, sanity)
-        data = dict(controls or {})
-        for exponent in alternatives:
-            data[describe_exponent(exponent)] = (x, tilted(x, y, fit, exponent, bound.exponential))
+        data = {alternative: (cx, cy, None) for alternative, (cx, cy) in (controls or {}).items()}
+        for exponent in _alternative_exponents(rules_out, bound, sanity):
+            factor = tilted(x, np.ones_like(x), fit, exponent, bound.exponential)
+            data[describe_exponent(exponent)] = (x, y * factor, _scaled(resampled, factor))
         if bound.exponential and not sanity and bool(np.all(x > 0)):
-            data["a power law"] = (x, as_power_law(x, y, fit))
-        judged = tuple(_rate_control(alternative, cx, cy, bound, tolerance)
-                       for alternative, (cx, cy) in data.items())
+            factor = as_power_law(x, y, fit) / y
+            data["a power law"] = (x, y * factor, _scaled(resampled, factor))
+        judged = tuple(_rate_control(alternative, cx, cy, bound, tolerance, weights, cr)
+                       for alternative, (cx, cy, cr) in data.items())
         words = rules_out if isinstance(rules_out, str) and rules_out else "; ".join(data)
         return self._keep(check, main, words, judged, sanity)
 
@@ -233,7 +247,7 @@ class Session:
         fit: RateFit,
         bound: Bound | None = None,
         *,
-        tolerance: float = EXPONENT_TOLERANCE,
+        tolerance: float | None = None,
         decisive: bool = True,
         main: bool = False,
         sanity: bool = False,
@@ -242,12 +256,13 @@ class Session:
         values: Mapping[str, Value] | None = None,
     ) -> Check:
         """Judge a rate fitted elsewhere (e.g. on transformed data) against `bound`; numeric
-        alternatives move the fit to that exponent with the same interval width."""
+        alternatives move the fit to that exponent with the same interval width, beside the
+        default alternatives and any named control fits."""
         bound = self._bound_for(name, bound, main)
         check = rate_check(self.layer, name, statement, fit, bound, tolerance=tolerance,
                            decisive=decisive and not sanity, values=values)
         fits = dict(controls or {})
-        for exponent in _alternative_exponents(rules_out, bound, controls, sanity):
+        for exponent in _alternative_exponents(rules_out, bound, sanity):
             fits[describe_exponent(exponent)] = shifted(fit, exponent)
         judged = tuple(_judged_fit(alternative, alt, bound, tolerance)
                        for alternative, alt in fits.items())
@@ -494,39 +509,41 @@ def _undecided_by_controls(check: Check) -> Check:
         "only when it is judged violated"))
 
 
-def rate_fit(x: np.ndarray, y: np.ndarray, bound: Bound) -> RateFit:
-    """The fit a rate bound is judged on: the asymptotic power-law exponent, or the exponential rate
-    with its comparison against a power law (on the points with x > 0, when there are enough)."""
-    if not bound.exponential:
-        return fit_asymptotic_power_law(x, y)
-    fit = fit_exponential_rate(x, y)
-    positive = x > 0
-    if positive.sum() < MIN_GROWTH_POINTS:
-        return fit
-    return replace(fit, comparison=compare_growth(x[positive], y[positive]))
-
-
-def _alternative_exponents(rules_out, bound: Bound, controls, sanity: bool) -> tuple[float, ...]:
-    if isinstance(rules_out, (int, float)):
-        return (float(rules_out),)
-    if not isinstance(rules_out, str):
-        return tuple(float(value) for value in rules_out)
-    if rules_out or controls or sanity:
+def _alternative_exponents(rules_out, bound: Bound, sanity: bool) -> tuple[float, ...]:
+    """The named alternative exponents and, for a decisive check, the default ones beside them."""
+    if sanity:
         return ()
-    return default_alternatives(bound)
+    if isinstance(rules_out, (int, float)):
+        named = (float(rules_out),)
+    elif isinstance(rules_out, str):
+        named = ()
+    else:
+        named = tuple(float(value) for value in rules_out)
+    return named + tuple(alt for alt in default_alternatives(bound) if alt not in named)
 
 
-def _rate_control(alternative: str, x, y, bound: Bound, tolerance: float) -> Control:
+def _scaled(resampled: np.ndarray | None, factor: np.ndarray) -> np.ndarray | None:
+    return None if resampled is None else resampled * factor
+
+
+def _rate_control(alternative: str, x, y, bound: Bound, tolerance: float | None, weights,
+                  resampled: np.ndarray | None) -> Control:
+    """A control's data through the check's own fit and judge; data that cannot be fitted leave
+    the control inconclusive (it cannot say no)."""
     try:
-        fit = rate_fit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), bound)
+        fit = rate_fit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), bound,
+                       weights=weights, resampled_y=resampled, tolerance=tolerance)
     except ValueError as error:
         return Control(alternative, Verdict.INCONCLUSIVE, f"cannot be fitted: {error}")
     return _judged_fit(alternative, fit, bound, tolerance)
 
 
-def _judged_fit(alternative: str, fit: RateFit, bound: Bound, tolerance: float) -> Control:
-    verdict = judge_rate(fit, bound, tolerance)
-    return Control(alternative, verdict, f"{describe_fit(fit)}: {verdict.value}")
+def _judged_fit(alternative: str, fit: RateFit, bound: Bound, tolerance: float | None
+                ) -> Control:
+    judgement = rate_judgement(fit, bound, tolerance)
+    reason = f" ({judgement.reason})" if judgement.reason else ""
+    return Control(alternative, judgement.verdict,
+                   f"{describe_fit(fit)}: {judgement.verdict.value}{reason}")
 
 
 def _zero_control(alternative: str, expression: sympy.Basic, seed: int) -> Control:

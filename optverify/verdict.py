@@ -23,24 +23,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 import mpmath
 import numpy as np
 import sympy
 
 from optverify.bound import Bound, BoundKind
-from optverify.numerics.fit import FitScale, RateFit
+from optverify.numerics.asymptotic import fit_asymptotic_power_law
+from optverify.numerics.fit import (
+    EXPONENT_RESOLUTION,
+    ConfidenceInterval,
+    FitScale,
+    RateFit,
+    fit_rate,
+)
+from optverify.numerics.growth import MIN_POINTS as MIN_GROWTH_POINTS
+from optverify.numerics.growth import compare_growth
+from optverify.numerics.resample import (
+    Statistic,
+    mean_over_units,
+    resampled_points,
+    resampled_slope_interval,
+    validated_units,
+)
 from optverify.numerics import proportions
 from optverify.numerics.proportions import PROPORTION_LEVEL
 from optverify.results import Check, Judgement, Layer, Value, Verdict
 
-EXPONENT_TOLERANCE = 0.02
-"""The exponent resolution a verdict claims: an interval within 0.02 of the claimed exponent is
-consistent with it. Fixed before any measurement, and small against the gaps a referee needs to
-resolve (a slower T^-0.45 against a claimed T^-0.5 is 0.05 apart; 3.5 against 4 is 0.5). The
-pre-asymptotic curvature of a finite sweep is modelled by the asymptotic fit
-(optverify.numerics.asymptotic), not absorbed by this allowance."""
-
+EXPONENT_TOLERANCE = EXPONENT_RESOLUTION
+"""The exponent resolution of a power-law rate (optverify.numerics.fit.EXPONENT_RESOLUTION)."""
 
 def short(value) -> str:
     """A number in three significant digits: a float as '.3g', an mpmath number (which may lie
@@ -50,40 +62,124 @@ def short(value) -> str:
     return mpmath.nstr(value, 3)
 
 
-def judge_exponent(fit: RateFit, bound: Bound, tolerance: float = EXPONENT_TOLERANCE) -> Verdict:
-    """Judge a fitted exponent's interval against a LOWER, UPPER or TIGHT bound (module docstring):
-    consistent when the interval does not exclude the bound, violated when it does."""
+RELATIVE_RATE_RESOLUTION = 0.02
+"""The resolution of an exponential rate, relative to the claimed rate: 2% of |a| in exp(a x).
+An absolute 0.02 means nothing for a rate of 0.001 (any decay passes) and is needlessly fine
+for a rate of 50; 2% matches the power-law resolution at rates near 1."""
+
+
+def resolution(bound: Bound) -> float:
+    """The exponent resolution a bound is judged at: EXPONENT_TOLERANCE for a power law,
+    RELATIVE_RATE_RESOLUTION of the claimed rate for an exponential one (EXPONENT_TOLERANCE
+    where the claimed rate is 0)."""
     claimed = bound.exponent_value
-    if claimed is None:
+    if bound.exponential and claimed:
+        return RELATIVE_RATE_RESOLUTION * abs(claimed)
+    return EXPONENT_TOLERANCE
+
+
+@dataclass(frozen=True)
+class RateJudgement:
+    """A rate's verdict with how it was reached.
+
+    verdict: the common verdict of the surviving models (module docstring).
+    reason: why the verdict is inconclusive where the models decide it ("pre-asymptotic: ...",
+        "model-dependent: ..."), or why an exponential claim is not decided; empty otherwise.
+    model_verdicts: (model name, verdict) for each surviving model of an asymptotic fit.
+    tolerance: the resolution it was judged at.
+    """
+
+    verdict: Verdict
+    reason: str
+    model_verdicts: tuple[tuple[str, Verdict], ...]
+    tolerance: float
+
+
+def _toward_limit(low: float, high: float, bound: Bound) -> tuple[float, float, float]:
+    """(low, high, claimed) in the order of sizes toward the bound's limit: toward 0 a smaller
+    exponent is a larger quantity, so the axis turns round."""
+    claimed = bound.exponent_value
+    if bound.limit == "zero" and not bound.exponential:
+        return -high, -low, -claimed
+    return low, high, claimed
+
+
+def judge_interval(ci: ConfidenceInterval, bound: Bound, tolerance: float,
+                   log_power_ci: ConfidenceInterval | None = None) -> Verdict:
+    """One model's exponent interval (and, for the log-factor model, the interval of a log power
+    beyond the stated one) against a rate bound (module docstring)."""
+    if bound.exponent is None or not bound.kind.is_rate:
         raise ValueError(f"bound {bound.describe()} has no exponent to judge a fit against")
-    low, high = fit.ci.low, fit.ci.high
-    if not (math.isfinite(low) and math.isfinite(high)):
+    if not (math.isfinite(ci.low) and math.isfinite(ci.high)):
         return Verdict.INCONCLUSIVE
-    if bound.kind is BoundKind.LOWER:
-        holds = high >= claimed - tolerance
-    elif bound.kind is BoundKind.UPPER:
-        holds = low <= claimed + tolerance
-    elif bound.kind is BoundKind.TIGHT:
-        holds = high >= claimed - tolerance and low <= claimed + tolerance
-    else:
-        raise ValueError(f"a {bound.kind.value} bound is not a rate")
-    return Verdict.CONSISTENT if holds else Verdict.VIOLATED
+    low, high, claimed = _toward_limit(ci.low, ci.high, bound)
+    if bound.kind is BoundKind.FALLS:
+        return _unstated(high < -tolerance, low >= -tolerance)
+    if bound.kind is BoundKind.GROWS:
+        return _unstated(low > tolerance, high <= tolerance)
+    extra_log = log_power_ci is not None and math.isfinite(log_power_ci.low)
+    above = low > claimed + tolerance or (extra_log and low >= claimed - tolerance
+                                          and log_power_ci.low > 0)
+    below = high < claimed - tolerance or (extra_log and high <= claimed + tolerance
+                                           and log_power_ci.high < 0)
+    broken = {BoundKind.LOWER: below, BoundKind.UPPER: above, BoundKind.TIGHT: above or below}
+    return Verdict.VIOLATED if broken[bound.kind] else Verdict.CONSISTENT
 
 
-def judge_rate(fit: RateFit, bound: Bound, tolerance: float = EXPONENT_TOLERANCE) -> Verdict:
-    """A fitted rate against its bound. For an exponential bound the exponent's verdict stands only
-    where the points reject a power law (optverify.numerics.growth): points that a power law
-    explains while an exponential does not violate an exponential claim; points that cannot tell
-    the two apart leave it inconclusive."""
-    verdict = judge_exponent(fit, bound, tolerance)
+def _unstated(beyond: bool, within: bool) -> Verdict:
+    if beyond:
+        return Verdict.CONSISTENT
+    return Verdict.VIOLATED if within else Verdict.INCONCLUSIVE
+
+
+def judge_fitted_exponent(fit: RateFit, bound: Bound, tolerance: float | None = None) -> Verdict:
+    """A fitted exponent's interval (the fit's own, whatever its models) against the bound."""
+    return judge_interval(fit.ci, bound, resolution(bound) if tolerance is None else tolerance)
+
+
+def rate_judgement(fit: RateFit, bound: Bound, tolerance: float | None = None) -> RateJudgement:
+    """A fitted rate against its bound (module docstring): each surviving model of an asymptotic
+    fit is judged, and they must agree; an exponential bound also needs the points to reject a
+    power law (optverify.numerics.growth)."""
+    tolerance = resolution(bound) if tolerance is None else tolerance
+    if fit.models:
+        return _models_judgement(fit, bound, tolerance)
+    verdict = judge_interval(fit.ci, bound, tolerance)
     if not bound.exponential or verdict is Verdict.VIOLATED:
-        return verdict
+        return RateJudgement(verdict, "", (), tolerance)
     comparison = fit.comparison
     if comparison is not None and comparison.power_law_rejected:
-        return verdict
+        return RateJudgement(verdict, "", (), tolerance)
     if comparison is not None and comparison.exponential_rejected:
-        return Verdict.VIOLATED
-    return Verdict.INCONCLUSIVE
+        return RateJudgement(Verdict.VIOLATED, "a power law fits the points and an exponential "
+                             "does not", (), tolerance)
+    return RateJudgement(Verdict.INCONCLUSIVE, "the points cannot tell an exponential from a "
+                         "power law", (), tolerance)
+
+
+def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudgement:
+    surviving = fit.surviving
+    if not surviving:
+        tail = fit.tail
+        return RateJudgement(Verdict.INCONCLUSIVE, (
+            f"pre-asymptotic: no plausible model bears out the tail, where the local slope still "
+            f"moves from {tail.local_first:.4g} to {tail.local_last:.4g} over the last "
+            f"{tail.n_points} points (tail slope {tail.slope:.4g} [{tail.ci.low:.4g}, "
+            f"{tail.ci.high:.4g}])"), (), tolerance)
+    verdicts = tuple((model.name, judge_interval(model.ci, bound, tolerance, model.log_power_ci))
+                     for model in surviving)
+    distinct = {verdict for _, verdict in verdicts}
+    if len(distinct) > 1:
+        words = "; ".join(f"{model.describe()} gives {verdict.value}"
+                          for model, (_, verdict) in zip(surviving, verdicts))
+        return RateJudgement(Verdict.INCONCLUSIVE, f"model-dependent: {words}", verdicts,
+                             tolerance)
+    return RateJudgement(distinct.pop(), "", verdicts, tolerance)
+
+
+def judge_rate(fit: RateFit, bound: Bound, tolerance: float | None = None) -> Verdict:
+    """The verdict of `rate_judgement`."""
+    return rate_judgement(fit, bound, tolerance).verdict
 
 
 def _interval_digits(fit: RateFit) -> int:
@@ -97,11 +193,22 @@ def _interval_digits(fit: RateFit) -> int:
 def describe_fit(fit: RateFit) -> str:
     rate = "exponent" if fit.scale is FitScale.LOG_LOG else "rate"
     digits = _interval_digits(fit)
+    interval = "bootstrap over the independent units" if fit.interval == "bootstrap" else "95% CI"
     text = (
-        f"measured {rate} {fit.exponent:.{digits}g} (95% CI [{fit.ci.low:.{digits}g}, "
-        f"{fit.ci.high:.{digits}g}], {fit.n_points} points over [{fit.x_min:.3g}, {fit.x_max:.3g}])"
+        f"measured {rate} {fit.exponent:.{digits}g} ({interval} [{fit.ci.low:.{digits}g}, "
+        f"{fit.ci.high:.{digits}g}], {fit.n_points} points over [{fit.x_min:.3g}, "
+        f"{fit.x_max:.3g}])"
     )
-    if fit.correction is not None:
+    if fit.models:
+        toward = "0" if fit.limit == "zero" else "infinity"
+        kept = [model.describe() for model in fit.surviving]
+        dropped = [f"{model.name} ({'fails the tail' if model.plausible else 'implausible'})"
+                   for model in fit.models if not model.survives]
+        text += (f"; models toward {toward}: surviving {', '.join(kept) or 'none'}; dropped "
+                 f"{', '.join(dropped) or 'none'}")
+        if fit.tail is not None:
+            text += f"; {fit.tail.describe()}"
+    elif fit.correction is not None:
         text += f"; {fit.correction.describe()}"
     if fit.comparison is not None:
         text += f"; {fit.comparison.describe()}"
@@ -109,15 +216,26 @@ def describe_fit(fit: RateFit) -> str:
 
 
 def _tightness_note(fit: RateFit, bound: Bound, tolerance: float) -> str:
-    claimed = bound.exponent_value
-    loose_lower = bound.kind is BoundKind.LOWER and fit.ci.low > claimed + tolerance
-    loose_upper = bound.kind is BoundKind.UPPER and fit.ci.high < claimed - tolerance
+    if bound.kind not in (BoundKind.LOWER, BoundKind.UPPER):
+        return ""
+    low, high, claimed = _toward_limit(fit.ci.low, fit.ci.high, bound)
+    loose_lower = bound.kind is BoundKind.LOWER and low > claimed + tolerance
+    loose_upper = bound.kind is BoundKind.UPPER and high < claimed - tolerance
     if loose_lower or loose_upper:
         return (
             f"; the {bound.kind.value} bound holds but is not tight: "
             f"the measured exponent is {fit.exponent:.3g}"
         )
     return ""
+
+
+def rate_detail(fit: RateFit, bound: Bound, judgement: RateJudgement) -> str:
+    """A rate check's detail: the claim, the fit and its models, the verdict and why."""
+    reason = f" ({judgement.reason})" if judgement.reason else ""
+    note = (_tightness_note(fit, bound, judgement.tolerance)
+            if judgement.verdict is Verdict.CONSISTENT else "")
+    return (f"claimed {bound.describe()}; {describe_fit(fit)}: {judgement.verdict.value}{reason} "
+            f"(exponent tolerance {judgement.tolerance:g}){note}")
 
 
 def rate_check(
@@ -127,36 +245,115 @@ def rate_check(
     fit: RateFit,
     bound: Bound,
     *,
-    tolerance: float = EXPONENT_TOLERANCE,
+    tolerance: float | None = None,
     decisive: bool = True,
     values: Mapping[str, Value] | None = None,
 ) -> Check:
     """A check of a fitted rate against a claimed exponent, with its verdict and wording."""
-    verdict = judge_rate(fit, bound, tolerance)
-    detail = (
-        f"claimed {bound.describe()}; {describe_fit(fit)}: {verdict.value} "
-        f"(exponent tolerance {tolerance:g}){_tightness_note(fit, bound, tolerance)}"
-    )
+    judgement = rate_judgement(fit, bound, tolerance)
     return Check(
         layer=layer,
         name=name,
         statement=statement,
-        verdict=verdict,
-        detail=detail,
+        verdict=judgement.verdict,
+        detail=rate_detail(fit, bound, judgement),
         decisive=decisive,
         fit=fit,
         bound=bound,
-        tolerance=tolerance,
+        tolerance=judgement.tolerance,
         values=dict(values or {}),
     )
 
 
+def rate_fit(x, y, bound: Bound, *, weights=None, resampled_y: np.ndarray | None = None,
+             tolerance: float | None = None) -> RateFit:
+    """The fit a rate bound is judged on: the asymptotic power-law exponent toward the bound's
+    limit (optverify.numerics.asymptotic), or the exponential rate with its comparison against a
+    power law (on the points with x > 0, when there are enough). weights: per-point weights of
+    log y; resampled_y: (B, n_points) resampled sweeps for bootstrap intervals."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    tolerance = resolution(bound) if tolerance is None else tolerance
+    if not bound.exponential:
+        return fit_asymptotic_power_law(x, y, limit=bound.limit, log_power=bound.log_power_value,
+                                        weights=weights, resampled_y=resampled_y,
+                                        resolution=tolerance)
+    fit = fit_rate(x, y, FitScale.LOG_LINEAR, weights=weights)
+    if resampled_y is not None:
+        fit = replace(fit, ci=resampled_slope_interval(x, resampled_y, weights), interval="bootstrap")
+    positive = x > 0
+    if positive.sum() < MIN_GROWTH_POINTS:
+        return fit
+    return replace(fit, comparison=compare_growth(x[positive], y[positive]))
+
+
+@dataclass(frozen=True)
+class ExponentJudgement:
+    """A rate judged without a session (`judge_exponent`).
+
+    verdict, detail: the verdict and its wording, as a rate check's.
+    fit: the fit it was judged on (its models, tail, interval).
+    judgement: how the verdict was reached (per-model verdicts, reason, resolution).
+    """
+
+    verdict: Verdict
+    detail: str
+    fit: RateFit
+    judgement: RateJudgement
+
+
+def judge_exponent(x, y, bound: Bound, *, weights=None, units=None,
+                   statistic: Statistic | None = None, seed: int = 0,
+                   tolerance: float | None = None) -> ExponentJudgement:
+    """Judge the rate of y in x against a rate bound, as `Session.rate` does, without a session.
+
+    weights: per-point weights of log y. units: an array (n_units, n_points) of independent units
+    (paths, seeds, networks) shared by the points; y is then statistic(units) (default: the mean
+    over the units) and may be None, and the intervals come from resampling the units, seeded by
+    `seed`."""
+    x = np.asarray(x, dtype=float).ravel()
+    y, resampled = sweep_points(x.size, y, units, statistic, seed)
+    fit = rate_fit(x, y, bound, weights=weights, resampled_y=resampled, tolerance=tolerance)
+    judgement = rate_judgement(fit, bound, tolerance)
+    return ExponentJudgement(judgement.verdict, rate_detail(fit, bound, judgement), fit,
+                             judgement)
+
+
+def sweep_points(n_points: int, y, units, statistic: Statistic | None,
+                 seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(y, resampled sweeps or None): y as given, or statistic(units) where units are given (a
+    given y must then equal it), with BOOTSTRAP_RESAMPLES resampled sweeps."""
+    if units is None:
+        if y is None:
+            raise ValueError("a rate needs y, or units to compute it from")
+        if statistic is not None:
+            raise ValueError("a statistic applies to units; none were given")
+        return np.asarray(y, dtype=float).ravel(), None
+    units = validated_units(units, n_points)
+    computed = np.asarray((statistic or mean_over_units)(units), dtype=float).ravel()
+    if y is not None and not np.allclose(np.asarray(y, dtype=float).ravel(), computed,
+                                         rtol=1e-12, atol=0.0):
+        raise ValueError("y is not the statistic of the units (pass one or the other)")
+    return computed, resampled_points(units, statistic, seed)
+
+
 def judge_residual(residual: float, tolerance: float) -> Verdict:
     """An identity holds when |lhs - rhs| <= tolerance (floats or mpmath numbers, compared
-    exactly, so a floor below float range still decides)."""
-    if not mpmath.isfinite(residual):
+    exactly, so a floor below float range still decides). An infinite residual violates it; a
+    NaN residual (nothing measured) is inconclusive."""
+    if mpmath.isnan(residual):
         return Verdict.INCONCLUSIVE
+    if mpmath.isinf(residual):
+        return Verdict.VIOLATED
     return Verdict.CONSISTENT if residual <= tolerance else Verdict.VIOLATED
+
+
+def residual_judgement(residual, tolerance) -> Judgement:
+    """`judge_residual` as a result object (the kit's `judge_residual`): the verdict, its wording
+    and the residual and tolerance as values."""
+    verdict = judge_residual(residual, tolerance)
+    return Judgement(verdict, f"residual {short(residual)} against tolerance {short(tolerance)}: "
+                     f"{verdict.value}", {"residual": short(residual),
+                                          "tolerance": short(tolerance)})
 
 
 def identity_check(

@@ -22,10 +22,11 @@ from optverify.kit import (
 
 PUBLIC = {
     "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Control",
-    "Duration", "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress",
+    "Duration", "ExponentJudgement", "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress",
     "RateFit", "Resolved", "RunConfig",
     "Series", "Session", "Source", "Surface", "Table", "Verdict", "fit_exponential_rate",
-    "fit_power_law", "fit_rate", "machine_epsilon", "rate_panel", "resolve", "run_layer",
+    "fit_power_law", "fit_rate", "judge_exponent", "judge_proportion", "judge_residual",
+    "machine_epsilon", "rate_panel", "resolve", "run_layer",
 }
 SQUARE = Bound.tight("x", 2)
 
@@ -150,8 +151,9 @@ def test_a_rate_that_cannot_tell_the_claim_from_its_alternatives_is_inconclusive
     assert [c.alternative for c in check.controls] == ["exponent 1.75", "exponent 2.25"]
     assert check.verdict is Verdict.INCONCLUSIVE and "cannot tell" in check.detail
     precise = s.rate("precise", "y ~ x^2", x, x**2, main=True, rules_out=3)
-    assert precise.verdict is Verdict.CONSISTENT and precise.rules_out == "exponent 3"
-    assert [c.verdict for c in precise.controls] == [Verdict.VIOLATED]
+    assert precise.verdict is Verdict.CONSISTENT  # a named alternative adds to the defaults
+    assert precise.rules_out == "exponent 3; exponent 1.75; exponent 2.25"
+    assert [c.verdict for c in precise.controls] == [Verdict.VIOLATED] * 3
 
 
 def test_an_exponential_claim_needs_the_power_law_rejected():

@@ -14,7 +14,7 @@ from optverify.verdict import (
     combine,
     identity_check,
     inequality_check,
-    judge_exponent,
+    judge_fitted_exponent,
     rate_check,
     symbolic_zero_check,
 )
@@ -49,25 +49,25 @@ TOL = EXPONENT_TOLERANCE
     ],
 )
 def test_rate_verdicts(kind, claimed, low, high, expected):
-    assert judge_exponent(fit_with_interval(low, high), bound(kind, claimed)) is expected
+    assert judge_fitted_exponent(fit_with_interval(low, high), bound(kind, claimed)) is expected
 
 
 def test_tolerance_edges_are_inclusive():
     lower = bound(BoundKind.LOWER, 2)
-    assert judge_exponent(fit_with_interval(2 - TOL, 2.5), lower) is Verdict.CONSISTENT
+    assert judge_fitted_exponent(fit_with_interval(2 - TOL, 2.5), lower) is Verdict.CONSISTENT
     upper = bound(BoundKind.UPPER, 2)
-    assert judge_exponent(fit_with_interval(1.5, 2 + TOL), upper) is Verdict.CONSISTENT
+    assert judge_fitted_exponent(fit_with_interval(1.5, 2 + TOL), upper) is Verdict.CONSISTENT
 
 
 def test_non_finite_interval_is_inconclusive():
     fit = fit_with_interval(-np.inf, np.inf)
-    assert judge_exponent(fit, bound(BoundKind.TIGHT, 1)) is Verdict.INCONCLUSIVE
+    assert judge_fitted_exponent(fit, bound(BoundKind.TIGHT, 1)) is Verdict.INCONCLUSIVE
 
 
 def test_identity_bound_cannot_judge_a_fit():
     identity = Bound(BoundKind.IDENTITY, expression=sympy.Integer(0))
     with pytest.raises(ValueError):
-        judge_exponent(fit_with_interval(1, 2), identity)
+        judge_fitted_exponent(fit_with_interval(1, 2), identity)
 
 
 def test_bound_needs_its_exponent_or_expression():

@@ -14,6 +14,12 @@ from enum import Enum
 import numpy as np
 from scipy import stats
 
+EXPONENT_RESOLUTION = 0.02
+"""The exponent resolution a verdict claims: an interval within 0.02 of the claimed exponent is
+consistent with it. Fixed before any measurement, and small against the gaps a referee needs to
+resolve (a slower T^-0.45 against a claimed T^-0.5 is 0.05 apart; 3.5 against 4 is 0.5). It also
+widens the tail interval of an asymptotic fit (optverify.numerics.asymptotic)."""
+
 
 class FitScale(str, Enum):
     """Which axes are logarithmic in the fit."""
@@ -95,6 +101,71 @@ class GrowthComparison:
 
 
 @dataclass(frozen=True)
+class TailSlope:
+    """A straight log-log fit over the last third of a sweep toward its limit.
+
+    slope: the least-squares slope there; ci: its interval (Student-t with n_points - 2 degrees of
+        freedom, or the bootstrap percentile interval over the sweep's independent units).
+    x_from, x_to: the window's ends, in the order toward the limit.
+    local_first, local_last: the first and the last consecutive-point slope in the window, which
+        show whether the slope still moves there.
+    """
+
+    slope: float
+    ci: ConfidenceInterval
+    x_from: float
+    x_to: float
+    n_points: int
+    local_first: float
+    local_last: float
+
+    def describe(self) -> str:
+        return (f"tail slope {self.slope:.4g} [{self.ci.low:.4g}, {self.ci.high:.4g}] over the "
+                f"last {self.n_points} points (x {self.x_from:.3g} to {self.x_to:.3g}; local "
+                f"slopes {self.local_first:.4g} to {self.local_last:.4g})")
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One candidate model of an asymptotic power-law fit (optverify.numerics.asymptotic).
+
+    name: "straight line", "correction x^-1" (a term b (x/x_ref)^-1 in log y, vanishing at the
+        limit), or "log factor" (a free term k log|log x| in log y).
+    exponent, ci: the fitted exponent p and its interval.
+    log_power, log_power_ci: for the log-factor model, the fitted k of x^p |log x|^k beyond the
+        stated log power, and its interval; None for the other models.
+    rss: the residual sum of squares (weighted when the fit is).
+    plausible: the data do not reject it against the best model (F-tests, fixed levels).
+    tail_slope: the slope the model predicts over the tail window (its fitted curve's least-squares
+        slope there); None without a tail window.
+    describes_tail: tail_slope lies in the tail interval widened by the exponent resolution (True
+        without a tail window).
+    """
+
+    name: str
+    exponent: float
+    ci: ConfidenceInterval
+    rss: float
+    plausible: bool
+    describes_tail: bool = True
+    tail_slope: float | None = None
+    log_power: float | None = None
+    log_power_ci: ConfidenceInterval | None = None
+
+    @property
+    def survives(self) -> bool:
+        """Plausible and bears out the tail: its verdict counts."""
+        return self.plausible and self.describes_tail
+
+    def describe(self) -> str:
+        text = f"{self.name}: exponent {self.exponent:.4g} [{self.ci.low:.4g}, {self.ci.high:.4g}]"
+        if self.log_power_ci is not None:
+            text += (f", log power {self.log_power:.3g} [{self.log_power_ci.low:.3g}, "
+                     f"{self.log_power_ci.high:.3g}]")
+        return text
+
+
+@dataclass(frozen=True)
 class RateFit:
     """A fitted rate.
 
@@ -110,6 +181,13 @@ class RateFit:
         model's when `correction.applied`, the straight line's otherwise.
     comparison: for an exponential rate, the test of an exponential against a power law on the same
         points (optverify.numerics.growth).
+    models: for an asymptotic fit, every candidate model tried (which were plausible, which bore
+        out the tail); exponent is then the best surviving model's and ci the union of the
+        surviving models' intervals (of the plausible ones where none survives).
+    tail: for an asymptotic fit of at least MIN_POINTS_FOR_TAIL points, the tail slope.
+    limit: "infinity" or "zero", the limit of x the fit is about.
+    log_power: the log power L stated by the claim (x^p |log x|^L); y was divided by |log x|^L.
+    interval: "t" (regression intervals) or "bootstrap" (resampled independent units).
     """
 
     exponent: float
@@ -124,6 +202,15 @@ class RateFit:
     r_squared: float
     correction: FiniteSizeCorrection | None = None
     comparison: GrowthComparison | None = None
+    models: tuple[ModelFit, ...] = ()
+    tail: TailSlope | None = None
+    limit: str = "infinity"
+    log_power: float = 0.0
+    interval: str = "t"
+
+    @property
+    def surviving(self) -> tuple[ModelFit, ...]:
+        return tuple(model for model in self.models if model.survives)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The fitted curve evaluated at x (original units)."""
@@ -156,29 +243,57 @@ def _validated(x: np.ndarray, y: np.ndarray, scale: FitScale) -> tuple[np.ndarra
     return x, y
 
 
-def fit_rate(x, y, scale: FitScale = FitScale.LOG_LOG, level: float = 0.95) -> RateFit:
-    """Least-squares slope of log y against log x (or x), with a `level` confidence interval."""
+def validated_weights(weights, n: int) -> np.ndarray:
+    """Per-point weights of a weighted least-squares fit: positive and finite, one per point; None
+    gives equal weights."""
+    if weights is None:
+        return np.ones(n)
+    weights = np.asarray(weights, dtype=float).ravel()
+    if weights.size != n:
+        raise ValueError(f"fit needs one weight per point, got {weights.size} for {n} points")
+    if not (np.all(np.isfinite(weights)) and np.all(weights > 0)):
+        raise ValueError("fit needs positive finite weights")
+    return weights
+
+
+def weighted_slopes(u: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted least-squares slopes of `values` (along the last axis, one row per sweep) against
+    u: the slope of each row in one product."""
+    w = np.asarray(weights, dtype=float) / np.sum(weights)
+    centred = u - w @ u
+    return (values * (w * centred)).sum(axis=-1) / float(w @ centred**2)
+
+
+def fit_rate(x, y, scale: FitScale = FitScale.LOG_LOG, level: float = 0.95,
+             weights=None) -> RateFit:
+    """Least-squares slope of log y against log x (or x), with a `level` confidence interval;
+    weights: per-point weights (weighted least squares, e.g. inverse variances of log y)."""
     x, y = _validated(x, y, scale)
+    w = validated_weights(weights, x.size)
     order = np.argsort(x)
-    x, y = x[order], y[order]
+    x, y, w = x[order], y[order], w[order]
     u = np.log(x) if scale is FitScale.LOG_LOG else x
     v = np.log(y)
-    regression = stats.linregress(u, v)
     dof = x.size - 2
-    # The slope's standard error from the residuals: linregress derives it from 1 - r^2, which
-    # cancels to sqrt(eps) ~ 1e-8 on near-exact data and is undefined for constant y.
-    residuals = v - (regression.intercept + regression.slope * u)
-    spread = np.sum((u - u.mean()) ** 2)
-    stderr = float(np.sqrt(np.sum(residuals**2) / dof / spread))
-    total = np.sum((v - v.mean()) ** 2)
-    r_squared = 1.0 if total == 0 else float(1 - np.sum(residuals**2) / total)
+    # Weighted least squares in closed form; the slope's standard error from the residuals
+    # (linregress derives it from 1 - r^2, which cancels to sqrt(eps) ~ 1e-8 on near-exact data
+    # and is undefined for constant y).
+    w = w / w.sum()
+    u_mean, v_mean = float(w @ u), float(w @ v)
+    spread = float(w @ (u - u_mean) ** 2)
+    slope = float(w @ ((u - u_mean) * (v - v_mean)) / spread)
+    intercept = v_mean - slope * u_mean
+    residuals = v - (intercept + slope * u)
+    weighted_rss = float(w @ residuals**2)
+    stderr = float(np.sqrt(weighted_rss / dof / spread))
+    total = float(w @ (v - v_mean) ** 2)
+    r_squared = 1.0 if total == 0 else float(1 - weighted_rss / total)
     half_width = float(stats.t.ppf(0.5 + level / 2, dof)) * stderr
-    slope = float(regression.slope)
     du = np.diff(u)
     local = np.diff(v)[du > 0] / du[du > 0]
     return RateFit(
         exponent=slope,
-        intercept=float(regression.intercept),
+        intercept=float(intercept),
         stderr=stderr,
         ci=ConfidenceInterval(slope - half_width, slope + half_width, level),
         n_points=int(x.size),

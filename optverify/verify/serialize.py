@@ -10,7 +10,13 @@ from collections import Counter
 from collections.abc import Mapping
 
 from optverify.bound import Bound
-from optverify.numerics.fit import FiniteSizeCorrection, GrowthComparison, RateFit
+from optverify.numerics.fit import (
+    FiniteSizeCorrection,
+    GrowthComparison,
+    ModelFit,
+    RateFit,
+    TailSlope,
+)
 from optverify.results import (
     Check,
     ClaimResult,
@@ -21,13 +27,14 @@ from optverify.results import (
     Figure,
     LayerResult,
     Replicates,
+    SourceFingerprint,
     Table,
     Value,
     Verdict,
 )
 from optverify.verify.runner import RunResult, library_versions
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 def _number(value: Value) -> Value:
@@ -89,7 +96,38 @@ def fit_to_json(fit: RateFit) -> dict:
         "local_slopes": [_number(slope) for slope in fit.local_slopes],
         "correction": correction_to_json(fit.correction),
         "comparison": comparison_to_json(fit.comparison),
+        "limit": fit.limit,
+        "log_power": fit.log_power,
+        "interval": fit.interval,
+        "models": [model_to_json(model) for model in fit.models],
+        "tail": tail_to_json(fit.tail),
     }
+
+
+def model_to_json(model: ModelFit) -> dict:
+    return {
+        "name": model.name,
+        "exponent": _number(model.exponent),
+        "ci_low": _number(model.ci.low),
+        "ci_high": _number(model.ci.high),
+        "rss": _number(model.rss),
+        "plausible": model.plausible,
+        "describes_tail": model.describes_tail,
+        "tail_slope": _number(model.tail_slope),
+        "log_power": _number(model.log_power),
+        "log_power_ci_low": None if model.log_power_ci is None else _number(model.log_power_ci.low),
+        "log_power_ci_high": None if model.log_power_ci is None else _number(
+            model.log_power_ci.high),
+    }
+
+
+def tail_to_json(tail: TailSlope | None) -> dict | None:
+    if tail is None:
+        return None
+    return {"slope": _number(tail.slope), "ci_low": _number(tail.ci.low),
+            "ci_high": _number(tail.ci.high), "x_from": tail.x_from, "x_to": tail.x_to,
+            "n_points": tail.n_points, "local_first": _number(tail.local_first),
+            "local_last": _number(tail.local_last)}
 
 
 def bound_to_json(bound: Bound) -> dict:
@@ -99,6 +137,8 @@ def bound_to_json(bound: Bound) -> dict:
         "exponent": bound.exponent_value,
         "expression": None if bound.expression is None else str(bound.expression),
         "exponential": bound.exponential,
+        "limit": bound.limit,
+        "log_power": bound.log_power_value,
         "text": bound.describe(),
     }
 
@@ -191,6 +231,12 @@ def replicates_to_json(replicates: Replicates | None) -> dict | None:
     }
 
 
+def claim_source_to_json(source: SourceFingerprint | None) -> dict | None:
+    if source is None:
+        return None
+    return {"sha256": source.sha256, "files": list(source.files)}
+
+
 def claim_to_json(result: ClaimResult) -> dict:
     """The content of `<out>/<claim>/report.json`."""
     return {
@@ -200,6 +246,7 @@ def claim_to_json(result: ClaimResult) -> dict:
         "source": result.source,
         "bound": result.bound,
         "origin": result.origin,
+        "claim_source": claim_source_to_json(result.claim_source),
         "assumptions": list(result.assumptions),
         "verdict": result.verdict.value,
         "main_checks": [check.name for check in result.main_checks],

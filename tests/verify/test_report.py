@@ -19,10 +19,12 @@ CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "main", "sa
                 "controls", "detail", "fit", "bound", "residual", "tolerance", "precision_digits",
                 "values", "durations"}
 FIT_FIELDS = {"exponent", "ci_low", "ci_high", "ci_level", "stderr", "intercept", "x_min", "x_max",
-              "n_points", "scale", "r_squared", "local_slopes", "correction", "comparison"}
+              "n_points", "scale", "r_squared", "local_slopes", "correction", "comparison", "limit",
+              "log_power", "interval", "models", "tail"}
 CORRECTION_FIELDS = {"power", "coefficient", "reference", "size_at_x_min", "size_at_x_max",
                      "straight_exponent", "f_statistic", "p_value", "applied"}
-BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "text"}
+BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "limit", "log_power",
+                "text"}
 LAYER_FIELDS = {"layer", "wall_s", "error", "notes", "tables", "figures"}
 ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "versions", "wall_s"}
 SUMMARY_FIELDS = {"format_version", "exit_code", "config", "counts", "claims", "versions", "wall_s"}
@@ -47,7 +49,7 @@ def test_report_json_field_names_are_pinned(tmp_path):
     assert data["environment"]["versions"]["torch"]
     assert data["format_version"] == 5 and data["main_checks"] == ["square-rate"]
     assert set(data["claim_source"]) == {"sha256", "files"}
-    assert rate["main"] is True and rate["rules_out"] == "exponent 3"
+    assert rate["main"] is True and rate["rules_out"] == "exponent 3; exponent 1.75; exponent 2.25"
     assert rate["controls"] == [{"alternative": alternative, "verdict": "violated",
                                  "detail": control["detail"]}
                                 for alternative, control in zip(
