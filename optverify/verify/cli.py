@@ -4,6 +4,8 @@
     verify all [options]
     verify run CLAIM [CLAIM ...] [options]     (CLAIM: an id or a path to a claim file)
     verify rerun PATH [PATH ...]               (PATH: a report.json, or a folder of reports)
+    verify calibrate CLAIM [CLAIM ...] --seeds K [options]   (verdicts and control rejection
+                                               rates over K seeds; exit 0 once written)
 
 Exit codes: 0 no claim violated or errored (rerun: every report reproduced); 1 a claim violated
 (rerun: a report not reproduced); 2 bad usage or input, an output folder that cannot be written
@@ -156,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rerun", help="run claims again from their report.json and compare every recorded number")
     rerun_parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                               help="a claim's report.json, or a folder of claim reports")
+    calibrate_parser = commands.add_parser(
+        "calibrate", parents=[options],
+        help="run claims under --seeds K master seeds: each decisive check's verdicts and each "
+             "control's rejection rate, in OUT/calibration.{json,md,html}")
+    calibrate_parser.add_argument("ids", nargs="+", metavar="CLAIM",
+                                  help="a claim id, or a path to a .py file that defines CLAIM")
+    calibrate_parser.set_defaults(out=Path("calibration"))
     return parser
 
 
@@ -397,6 +406,39 @@ def _rerun(paths: Sequence[Path]) -> int:
     return 0 if every else 1
 
 
+def _calibrate(args, stdout: Console) -> int:
+    """`verify calibrate`: the claims under --seeds K master seeds (optverify.verify.calibrate),
+    written to OUT/calibration.{json,md,html}; 0 once written, whatever the verdicts."""
+    from optverify.config import RunConfig
+    from optverify.verify import calibrate
+    from optverify.verify.report import ReportError, ensure_writable, locked
+
+    config = RunConfig(precision=args.precision, device=resolve_device(args.device),
+                       seed=args.seed, quick=args.quick, dtype=args.dtype)
+    claims = _selected(args)
+
+    def seed_done(seed: int) -> None:
+        if args.progress != "off":
+            print(f"verify: calibrate: seed {seed} done", file=sys.stderr, flush=True)
+
+    try:
+        with contextlib.ExitStack() as held:
+            executor = _executor(args, held)
+            ensure_writable(args.out)
+            held.enter_context(locked(args.out))
+            result = calibrate.calibrate(claims, config, args.seeds, on_seed_done=seed_done,
+                                         executor=executor)
+            calibrate.write_calibration(result, args.out)
+    except ReportError as error:
+        raise UsageError(str(error)) from error
+    if args.json:
+        print(json.dumps(calibrate.calibration_to_json(result), indent=2))
+    else:
+        print(calibrate.calibration_markdown(result).split("\n## ")[0])
+        print(f"calibration: {args.out}/calibration.md, {args.out}/calibration.html")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `verify` command; SIGTERM is turned into `Terminated` while it runs."""
     on_main_thread = threading.current_thread() is threading.main_thread()
@@ -436,6 +478,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         if args.command == "rerun":
             return _rerun(args.paths)
+        if args.command == "calibrate":
+            return _calibrate(args, stdout)
         result = _verify(args, stderr)
     except UsageError as error:
         print(f"verify: error: {error}", file=sys.stderr)
