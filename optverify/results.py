@@ -117,6 +117,17 @@ class Check:
     precision_digits: int | None = None
     values: Mapping[str, Value] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        role = "main" if self.main else "sanity" if self.sanity else (
+            "decisive" if self.decisive else "reported")
+        return f"<Check {self.layer.value}/{self.name}: {self.verdict.value} ({role})>"
+
+    def _repr_html_(self) -> str:
+        """The check in a Jupyter cell, as the claim page's card shows it."""
+        from optverify.verify.html import check_notebook_html  # the renderer sits above
+
+        return check_notebook_html(self)
+
 
 @dataclass(frozen=True)
 class Series:
@@ -310,3 +321,22 @@ class ClaimResult:
     @property
     def figures(self) -> tuple[Figure, ...]:
         return tuple(figure for layer in self.layers for figure in layer.figures)
+    @property
+    def reported_findings(self) -> tuple[Check, ...]:
+        """The checks reported beside the verdict, which they do not decide: not decisive and not
+        sanity checks (e.g. a statement as written beside the corrected one that was measured)."""
+        return tuple(check for check in self.checks if not check.decisive and not check.sanity)
+
+    def __repr__(self) -> str:
+        decisive = [check for check in self.checks if check.decisive]
+        consistent = sum(check.verdict is Verdict.CONSISTENT for check in decisive)
+        mode = "quick" if self.environment.quick else "full"
+        return (f"<ClaimResult {self.claim}: {self.verdict.value} ({consistent}/{len(decisive)} "
+                f"decisive consistent), {mode}, seed {self.environment.seed}>")
+
+    def _repr_html_(self) -> str:
+        """The claim in a Jupyter cell: verdict, checks, figures (the HTML report's templates)."""
+        from optverify.verify.html import claim_notebook_html  # the renderer sits above
+
+        return claim_notebook_html(self)
+

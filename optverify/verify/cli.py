@@ -205,11 +205,14 @@ def _summary_table(result: RunResult) -> Table:
     table.add_column("claim", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("decisive checks", no_wrap=True)
+    table.add_column("reported findings (not decisive)")
     table.add_column("time", no_wrap=True, justify="right")
     for claim in result.claims:
         colour = _COLOURS[claim.verdict.value]
+        findings = ", ".join(f"{check.name} [{_COLOURS[check.verdict.value]}]"
+                             f"{check.verdict.value}[/]" for check in claim.reported_findings)
         table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]", _decisive_tally(claim),
-                      f"{claim.environment.wall_s:.1f} s")
+                      findings or "-", f"{claim.environment.wall_s:.1f} s")
     return table
 
 

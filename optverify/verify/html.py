@@ -9,6 +9,7 @@ figures are the PNGs written beside it.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -167,6 +168,15 @@ class ClaimPage:
 
 
 @dataclass(frozen=True)
+class FindingView:
+    """A reported (not decisive) finding as the summary names it."""
+
+    name: str
+    verdict: str
+    href: str
+
+
+@dataclass(frozen=True)
 class SummaryRow:
     claim: str
     title: str
@@ -176,6 +186,7 @@ class SummaryRow:
     headline: str
     wall_time: str
     split: str
+    reported: tuple[FindingView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -443,6 +454,9 @@ def summary_row(result: ClaimResult) -> SummaryRow:
         headline=headline(result),
         wall_time=seconds_text(result.environment.wall_s),
         split="" if result.replicates is None else result.replicates.split,
+        reported=tuple(FindingView(check.name, check.verdict.value,
+                                   f"{result.claim}/index.html#{check_anchor(check)}")
+                       for check in result.reported_findings),
     )
 
 
@@ -500,3 +514,54 @@ def summary_html(run: RunResult, earlier: Sequence[str] = ()) -> str:
     earlier runs found in the folder (`earlier`: their folder names), whose verdicts it does not
     restate since they may come from another seed, mode or version."""
     return _templates().get_template("summary.html.j2").render(page=summary_page(run, earlier))
+
+
+# --- notebook views (`_repr_html_` of the result objects) ----------------------------------------
+
+@dataclass(frozen=True)
+class RunView:
+    settings: str
+    claims: tuple[SummaryRow, ...]
+
+
+@dataclass(frozen=True)
+class NotebookView:
+    """What one notebook cell shows: a run's table, a claim (with its figures inline) or a check."""
+
+    run: RunView | None = None
+    claim: ClaimPage | None = None
+    figures: tuple[FigureView, ...] = ()
+    check: CheckView | None = None
+
+
+def _notebook_html(view: NotebookView) -> str:
+    return _templates().get_template("notebook.html.j2").render(view=view, scope=".optverify-nb")
+
+
+def run_notebook_html(run: RunResult) -> str:
+    """A run as a notebook shows it: one row per claim (verdict, decisive tally, reported
+    findings, headline fit, time)."""
+    config = run.config
+    settings = (f"{'quick' if config.quick else 'full'}, seed {config.seed}, {config.precision} "
+                f"digits, {config.device}, {config.dtype}, {seconds_text(run.wall_s)}")
+    return _notebook_html(NotebookView(run=RunView(settings, tuple(
+        summary_row(result) for result in run.claims))))
+
+
+def _inline_figure(figure) -> FigureView:
+    from optverify.verify.plots import figure_png  # matplotlib, only when a figure is shown
+
+    encoded = base64.b64encode(figure_png(figure)).decode("ascii")
+    return FigureView(f"data:image/png;base64,{encoded}", figure.title)
+
+
+def claim_notebook_html(result: ClaimResult, figures: bool = True) -> str:
+    """A claim's result as a notebook shows it: verdict, checks with their roles and outcomes,
+    and (with `figures`) its figures drawn inline as PNG."""
+    inline = tuple(_inline_figure(figure) for figure in result.figures) if figures else ()
+    return _notebook_html(NotebookView(claim=claim_page(result), figures=inline))
+
+
+def check_notebook_html(check: Check) -> str:
+    """One check as the claim page's card shows it."""
+    return _notebook_html(NotebookView(check=check_view(check)))

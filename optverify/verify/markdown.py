@@ -161,12 +161,23 @@ def summary_markdown(run: RunResult) -> str:
     ]
     rows = []
     for result in run.claims:
-        layer_verdicts = {
-            layer: sorted({c.verdict.value for c in result.checks if c.layer is layer})
+        decisive_verdicts = {  # a layer's cell: its decisive checks' verdicts only
+            layer: sorted({c.verdict.value for c in result.checks
+                           if c.layer is layer and c.decisive})
             for layer in Layer
         }
         rows.append((f"[{result.claim}]({result.claim}/report.md)", _MARK[result.verdict.value],
-                     *(", ".join(v) or "-" for v in layer_verdicts.values()),
-                     f"{result.environment.wall_s:.1f} s"))
-    lines += _table(("claim", "verdict", "symbolic", "numeric", "experiment", "time"), rows)
+                     *(", ".join(v) or "-" for v in decisive_verdicts.values()),
+                     _findings(result), f"{result.environment.wall_s:.1f} s"))
+    lines += _table(("claim", "verdict", "symbolic (decisive)", "numeric (decisive)",
+                     "experiment (decisive)", "reported findings", "time"), rows)
+    lines += ["", "A layer's cell holds the verdicts of its decisive checks, which decide the "
+              "claim's verdict; reported findings (a statement as written beside the corrected "
+              "one that was measured, ...) are named apart and do not decide it."]
     return "\n".join(lines) + "\n"
+
+
+def _findings(result: ClaimResult) -> str:
+    """The reported (not decisive) findings by name and verdict, or '-'."""
+    return ", ".join(f"`{check.name}` {check.verdict.value}"
+                     for check in result.reported_findings) or "-"

@@ -167,6 +167,16 @@ class RunResult:
             return 3
         return 0
 
+    def __repr__(self) -> str:
+        verdicts = ", ".join(f"{result.claim} {result.verdict.value}" for result in self.claims)
+        return f"<RunResult {len(self.claims)} claims in {self.wall_s:.1f} s: {verdicts}>"
+
+    def _repr_html_(self) -> str:
+        """The run in a Jupyter cell: one row per claim, as the HTML summary shows it."""
+        from optverify.verify.html import run_notebook_html
+
+        return run_notebook_html(self)
+
 
 class Executor(Protocol):
     """Runs every (claim, layer) task of a run and yields `(claim index, layer, result)` as each

@@ -1,0 +1,56 @@
+"""The summary says what decides (issue 21, item 7): a reported (not decisive) finding that is
+violated is named apart from the decisive verdict, in Markdown, HTML and the terminal."""
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from optverify.config import RunConfig
+from optverify.kit import Bound, Claim, Session, Source
+from optverify.verify import cli, html, markdown
+from optverify.verify.runner import run
+
+
+def _experiment(s: Session) -> None:
+    n = np.geomspace(4, 4096, 10)
+    s.rate("cost-vs-n", "the cost grows like n^2", n, 3.0 * n**2, main=True)
+    s.rate("as-written", "the paper's n^1 as written", n, 3.0 * n**2, Bound.tight("n", 1),
+           decisive=False)
+
+
+FINDING = Claim(id="toy-finding", title="A consistent claim with a violated reported finding",
+                source=Source("Nobody (2026)", "Toy theorem 3"), bound=Bound.tight("n", 2),
+                experiment=_experiment)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run([FINDING], RunConfig(quick=True))
+
+
+def test_the_finding_is_reported_not_decisive(result):
+    [claim] = result.claims
+    assert claim.verdict.value == "consistent"
+    assert [(check.name, check.verdict.value) for check in claim.reported_findings] == [
+        ("as-written", "violated")]
+
+
+def test_markdown_layer_cells_hold_decisive_verdicts_and_name_the_finding(result):
+    row = next(line for line in markdown.summary_markdown(result).splitlines()
+               if line.startswith("| [toy-finding]"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1:6] == ["consistent", "-", "-", "consistent", "`as-written` violated"]
+
+
+def test_html_summary_names_the_finding_with_a_link_to_its_card(result):
+    page = html.summary_html(result)
+    assert '<a href="toy-finding/index.html#check-experiment-as-written"><code>as-written</code>' \
+        in page
+    assert 'id="check-experiment-as-written"' in html.claim_html(result.claims[0])
+
+
+def test_terminal_summary_has_a_reported_findings_column(result):
+    console = Console(width=200, record=True, color_system=None)
+    console.print(cli._summary_table(result))
+    text = console.export_text()
+    assert "reported findings" in text and "as-written violated" in text
