@@ -494,7 +494,7 @@ def test_power_law_controls_are_anchored_at_the_measured_variance():
     logged = np.array([-9.0, -49.0, -225.0])
     assert experiment.log_power_law_through(radii, logged, -1.0).tolist() == pytest.approx(
         [-9.0, -9.0 - math.log(2), -9.0 - math.log(4)])
-    through_ends = experiment.log_power_law_through_ends(radii, logged)
+    through_ends = experiment.log_power_law_through_end_points(radii, logged)
     assert through_ends[0] == pytest.approx(-9.0) and through_ends[-1] == pytest.approx(-225.0)
 
 

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 
 from optverify.kit import machine_epsilon
+from optverify.numerics import alternatives
+from optverify.numerics.alternatives import stopped_run
 from optverify.numerics.deep_linear import end_to_end
 from optverify.theorems.deficiency_margin_convergence.conditions import (
     balance_bound,
@@ -310,11 +312,6 @@ def iteration_count_margin(losses: np.ndarray, guaranteed: np.ndarray,
     return float(min(margins))
 
 
-def stopped_run(losses: np.ndarray) -> np.ndarray:
-    """The alternative 'a run that stops at the initialization': l(t) = l(0) for every t."""
-    return np.broadcast_to(losses[:1], losses.shape).copy()
-
-
 def slower_run(losses: np.ndarray, sigmas: np.ndarray, eta, depth: int,
                fraction: float = 0.5) -> np.ndarray:
     """A run that decreases by `fraction` of the lemma's guarantee at every step, along the
@@ -327,14 +324,12 @@ def slower_run(losses: np.ndarray, sigmas: np.ndarray, eta, depth: int,
 def slower_envelope_run(losses: np.ndarray, guaranteed: np.ndarray,
                         fraction: float = 0.5) -> np.ndarray:
     """A linear convergence at `fraction` of the guaranteed rate: l(0) (1 - fraction x)^t."""
-    steps = np.arange(losses.shape[0])[:, None]
-    return losses[0] * np.exp(steps * np.log1p(-fraction * guaranteed))
+    return alternatives.geometric_run(losses[0], fraction * guaranteed, losses.shape[0])
 
 
 def sublinear_run(losses: np.ndarray, guaranteed: np.ndarray) -> np.ndarray:
     """A sublinear convergence at the same initial speed: l(0) / (1 + x t)."""
-    steps = np.arange(losses.shape[0])[:, None]
-    return losses[0] / (1 + guaranteed * steps)
+    return alternatives.sublinear_run(losses[0], guaranteed, losses.shape[0])
 
 
 def convergence_points(run: LongRun, points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ from optverify.numerics.deep_linear import (
     end_to_end_mp,
     layer_gradients_mp,
 )
+from optverify.numerics import alternatives
 from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
 from optverify.numerics.proportions import binomial_proportion
 from optverify.theorems.deficiency_margin_convergence import long_runs
@@ -238,7 +239,7 @@ def lemma_margin_mp(losses: Sequence[mpmath.mpf], sigma_mins: Sequence[mpmath.mp
 
 def stopped_losses(losses: Sequence[mpmath.mpf]) -> tuple[mpmath.mpf, ...]:
     """The alternative 'a run that stops at the initialization': l(t) = l(0)."""
-    return tuple(losses[0] for _ in losses)
+    return alternatives.stopped_run(losses)
 
 
 def slower_losses(losses: Sequence[mpmath.mpf], sigma_mins: Sequence[mpmath.mpf], eta,
@@ -254,15 +255,15 @@ def slower_losses(losses: Sequence[mpmath.mpf], sigma_mins: Sequence[mpmath.mpf]
 def geometric_losses(losses: Sequence[mpmath.mpf], eta, margin, depth: int,
                      fraction=mp.mpf(1) / 2) -> tuple[mpmath.mpf, ...]:
     """A linear convergence at `fraction` of the guaranteed rate: l(0) (1 - f eta c^p)^t."""
-    factor = 1 - fraction * eta * margin ** (mp.mpf(2 * (depth - 1)) / depth)
-    return tuple(losses[0] * factor**t for t in range(len(losses)))
+    decrease = fraction * eta * margin ** (mp.mpf(2 * (depth - 1)) / depth)
+    return alternatives.geometric_run(losses[0], decrease, len(losses))
 
 
 def sublinear_losses(losses: Sequence[mpmath.mpf], eta, margin,
                      depth: int) -> tuple[mpmath.mpf, ...]:
     """A sublinear convergence at the same initial speed: l(0) / (1 + eta c^p t)."""
     rate = eta * margin ** (mp.mpf(2 * (depth - 1)) / depth)
-    return tuple(losses[0] / (1 + rate * t) for t in range(len(losses)))
+    return alternatives.sublinear_run(losses[0], rate, len(losses))
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ from optverify.kit import (
     rate_panel,
     resolve,
 )
+from optverify.numerics.alternatives import (
+    log_power_law_through,
+    log_power_law_through_end_points,
+)
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     GAUSSIAN_LOG_SLOPE,
     LAPLACE_LOG_SLOPE,
@@ -737,19 +741,6 @@ def radius_profile(settings: LandscapeConfig, device: str,
     return RadiusProfile(radii, log_variance.cpu().numpy())
 
 
-def log_power_law_through(radii: np.ndarray, log_variance: np.ndarray,
-                          exponent: float) -> np.ndarray:
-    """log of C r^exponent, C set by the measured Var at the smallest radius."""
-    return log_variance[0] + exponent * np.log(radii / radii[0])
-
-
-def log_power_law_through_ends(radii: np.ndarray, log_variance: np.ndarray) -> np.ndarray:
-    """log of the power law through the measured Var at the smallest and the largest radius (the
-    steepest power law the sweep's end points allow)."""
-    exponent = (log_variance[-1] - log_variance[0]) / math.log(radii[-1] / radii[0])
-    return log_power_law_through(radii, log_variance, exponent)
-
-
 def decay_depth(log_variance: np.ndarray) -> np.ndarray:
     """-log Var: Omega(r) exactly when Var = exp(-Omega(r)) (positive where Var < 1)."""
     return -np.asarray(log_variance, dtype=float)
@@ -763,7 +754,7 @@ def radius_controls(radii: np.ndarray, log_variance: np.ndarray,
     controls = {f"Var = C r^{exponent:g}": (radii, decay_depth(log_power_law_through(
         radii, log_variance, exponent))) for exponent in POWER_LAW_CONTROLS}
     controls["the power law through the end points"] = (
-        radii, decay_depth(log_power_law_through_ends(radii, log_variance)))
+        radii, decay_depth(log_power_law_through_end_points(radii, log_variance)))
     controls["Laplace inputs (chi = 1/(1 + |a|^2/2), polynomial Fourier decay)"] = (
         radii, decay_depth(laplace))
     return controls
