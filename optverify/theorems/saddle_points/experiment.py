@@ -686,8 +686,8 @@ def _quadratic_escape(s: Session, setup: ExperimentConfig) -> None:
         "GD escape steps equal ceil(log(R/eps) / log(1 + eta b)) exactly, for every eps, eta, b "
         "(residual: the largest |count - closed form| beyond what rounding allows for that run, "
         "0 steps unless the exact crossing time lies within ROUNDING_ULPS eps per step of an "
-        "integer)", residual, 0.0, precision_digits=0,
-        rules_out="a count off by one step (the closed form +1 or -1)",
+        "integer; sanity: the count of an exact linear map)", residual, 0.0, precision_digits=0,
+        sanity=True, rules_out="a count off by one step (the closed form +1 or -1)",
         controls={"a count one step too many (closed form + 1)":
                   count_residual(runs.gd + 1, runs.closed_form, runs.allowed),
                   "a count one step too few (closed form - 1)":

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from mpmath import mp
 
 from optverify.kit import Bound, Judgement, Panel, Series, Session, Table, Verdict
+from optverify.theorems.saddle_points import landscape_numeric
 from optverify.theorems.saddle_points.landscape import validate_step_size
 
 NEWTON_ORDER = Bound.lower("d_k", 2)
@@ -368,12 +369,14 @@ def floor_exponent(floor) -> int:
 
 
 def verify(s: Session) -> None:
-    """High-precision iterates on the quadratic saddle and on two non-quadratic saddles."""
+    """High-precision iterates on the quadratic saddle and on two non-quadratic saddles; the
+    Kac-Rice counts of the random landscape (`landscape_numeric`)."""
     setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
         floor = s.floor()
         _quadratic(s, setup)
         _non_quadratic(s, setup, floor)
+    landscape_numeric.verify(s)
     s.note(f"mpmath at {s.precision} digits; floor 10^-{floor_exponent(floor)}. "
            "float64_gd_steps: the same GD from the start rounded to float64 and iterated at 53 "
            f"bits; where the 10^-{OFFSET_EXPONENT} offset is rounded away (0.2 + 1e-30 == 0.2 "
@@ -402,8 +405,8 @@ def _quadratic(s: Session, setup: NumericConfig) -> None:
     s.identity("gd-escape-count",
                "GD from (1, 10^-k) needs exactly ceil(log(R/10^-k) / log(1 + eta b)) steps until "
                f"|y_t| >= R = {setup.radius:g} (k up to {max(setup.escape_exponents)}; residual: "
-               "largest difference in steps)", float(runs.escape_count_error()), 0.0,
-               precision_digits=0,
+               "largest difference in steps; sanity: the count of an exact linear map)",
+               float(runs.escape_count_error()), 0.0, precision_digits=0, sanity=True,
                controls={"a count one step too many (closed form + 1)":
                          float(runs.escape_count_error(1)),
                          "a count one step too few (closed form - 1)":

@@ -1,0 +1,211 @@
+"""Numeric layer of `saddle-points`, random landscapes: the Kac-Rice counts of the claim's own
+field by index, the decay form of the minima fraction, and the tutorial's coin flip against the
+GOE's positive-definite probability.
+
+Source: Dauphin et al. (2014), arXiv:1406.2572, Section 3 (after Bray and Dean 2007: minima are
+exponentially rarer than saddles as the dimension grows; the index of a critical point grows with
+its loss); Goodfellow's tutorial heuristic: a critical point is a minimum when all d Hessian
+eigenvalues are positive, "like d coin flips", 2^-d; Dean and Majumdar (2006, 2008): for a GOE
+matrix P(all N eigenvalues > 0) = exp(-theta N^2 + o(N^2)), theta = ln(3)/4.
+
+The counts are `kac_rice.kac_rice_counts` for f = |x|^4/4 + sigma V (`landscape`), each with its
+error bound (95% Monte Carlo + quadrature + tail). The decay form is judged on y = -log(minima
+fraction) against d: an exponential fall exp(-theta d) is y ~ d^1; a power law d^-p has y = p log d
+(fitted exponent near 0 over the sweep), exp(-theta d^2) has y ~ d^2, a stretched exponential
+exp(-d^a) has y ~ d^a; they are the negative controls, through the kit's rate judge.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from optverify.kit import Bound, Judgement, Panel, Series, Session, Verdict
+from optverify.theorems.saddle_points.kac_rice import KacRiceCounts, kac_rice_counts
+
+FIELD_SCALE = 10.0
+"""sigma of the claim's field, the experiment's `ExperimentConfig.field_scale`."""
+RADIAL_NODES = 64
+"""Trapezoid intervals in u = sqrt(r / R); halving them moves no count by more than 1e-3 of it
+at d <= 16 (the quadrature term of each count's error bound records it)."""
+LOG_DECAY = Bound.tight("d - d_0", 1)
+"""log f(d_0) - log f(d) ~ (d - d_0)^1 for f = E[#minima] / E[#critical points]: the minima
+fraction falls like C exp(-theta d)."""
+DECAY_ALTERNATIVES = (0.75, 1.25)
+"""Exponents of log f(d_0) - log f(d) ruled out beside the redrawn power law and exp(-theta d^2):
+a stretched exponential exp(-d^0.75) and a compressed exp(-d^1.25)."""
+POWER_LAW_ALTERNATIVE = "a power law in d: fraction ~ C d^-p"
+GAUSSIAN_ALTERNATIVE = ("exp(-theta d^2), the Gaussian-orthant form of a GOE matrix's "
+                        "positive-definite probability")
+Z95 = 1.959963984540054
+COIN_FLIP_DIMENSIONS = (1, 2, 3, 4, 5)
+GOE_POSITIVE_THETA = math.log(3) / 4
+
+
+@dataclass(frozen=True)
+class LandscapeNumericConfig:
+    """Dimensions and Monte Carlo draws of the Kac-Rice counts; draws of the GOE coin flip."""
+
+    dimensions: tuple[int, ...]
+    samples: int
+    coin_flip_samples: int
+
+    @classmethod
+    def quick(cls) -> LandscapeNumericConfig:
+        return cls((2, 3, 4, 5, 6, 7, 8, 10, 12), 2000, 100_000)
+
+    @classmethod
+    def full(cls) -> LandscapeNumericConfig:
+        return cls(tuple(range(2, 17)), 8000, 1_000_000)
+
+
+def counts_for(item: tuple[int, int, int]) -> KacRiceCounts:
+    """One dimension's Kac-Rice counts (an s.map item: (d, draws, seed))."""
+    dimension, samples, seed = item
+    return kac_rice_counts(dimension, FIELD_SCALE, samples, RADIAL_NODES,
+                           np.random.default_rng(seed))
+
+
+def goe_positive_probability(size: int, samples: int, rng: np.random.Generator):
+    """Monte Carlo P(all eigenvalues of a GOE_N matrix > 0): (hits, samples)."""
+    hits, done = 0, 0
+    while done < samples:
+        count = min(50_000, samples - done)
+        gaussian = rng.standard_normal((count, size, size))
+        smallest = np.linalg.eigvalsh(gaussian + np.swapaxes(gaussian, 1, 2))[:, 0]
+        hits += int((smallest > 0).sum())
+        done += count
+    return hits, samples
+
+
+def verify(s: Session) -> None:
+    """Kac-Rice counts, the minima fraction's decay form, the coin-flip finding."""
+    setup = s.preset(quick=LandscapeNumericConfig.quick(), full=LandscapeNumericConfig.full())
+    items = [(d, setup.samples, s.config.seed_for(f"kac-rice-{d}")) for d in setup.dimensions]
+    counts = list(s.map(counts_for, items, "numpy: Kac-Rice counts"))
+    _decay(s, counts)
+    _counts_table(s, counts)
+    _coin_flip(s, setup)
+
+
+def log_fraction_sd(fractions: np.ndarray) -> np.ndarray:
+    """sd of log(fraction) per dimension, the error bound (columns: fraction, low, high) read as
+    a 95% interval."""
+    _, low, high = fractions.T
+    return (np.log(high) - np.log(np.maximum(low, 1e-300))) / (2 * Z95)
+
+
+def redrawn_decay(dims: np.ndarray, log_fraction: np.ndarray, sd: np.ndarray,
+                  feature: np.ndarray) -> np.ndarray:
+    """log(fraction) re-drawn as the weighted least-squares line a + b * feature (feature = d for
+    the claimed exponential, log d for a power law, d^2 for exp(-theta d^2)), with the
+    residuals of the claimed exponential fit kept: what that decay form would show."""
+    weights = 1 / sd**2
+    claimed = np.polyval(np.polyfit(dims, log_fraction, 1, w=np.sqrt(weights)), dims)
+    line = np.polyval(np.polyfit(feature, log_fraction, 1, w=np.sqrt(weights)), feature)
+    return line + (log_fraction - claimed)
+
+
+def decay_from_first(dims: np.ndarray, log_fraction: np.ndarray):
+    """(d - d_0, log f(d_0) - log f(d)) over d > d_0 = the smallest dimension: a pure exponential
+    C exp(-theta d) gives theta (d - d_0)^1 whatever its prefactor C."""
+    return dims[1:] - dims[0], log_fraction[0] - log_fraction[1:]
+
+
+def _decay(s: Session, counts: list[KacRiceCounts]) -> None:
+    dims = np.array([c.dimension for c in counts], dtype=float)
+    fractions = np.array([c.minima_fraction_interval() for c in counts])
+    log_fraction = np.log(fractions[:, 0])
+    sd = log_fraction_sd(fractions)
+    fraction_values = {f"minima_fraction_d{c.dimension}": float(f[0])
+                       for c, f in zip(counts, fractions)}
+    s.rate(
+        "minima-fraction-falls-exponentially-kac-rice",
+        "the expected fraction of minima among the critical points of the claim's random quartic "
+        "|x|^4/4 + sigma V (sigma = 10), E[#minima] / E[#critical points] by the Kac-Rice "
+        f"formula (d = {int(dims.min())}..{int(dims.max())}, each count with a 95% Monte Carlo, "
+        "quadrature and tail error bound; weights 1 / Var log fraction), falls exponentially "
+        "in d, a power law rejected", dims, fractions[:, 0],
+        Bound.falls("d", exponential=True), weights=1 / sd**2, values=fraction_values)
+    x, y = decay_from_first(dims, log_fraction)  # every point shares f(d_0): its error is in
+    # each weight (sd_0^2 added), the smallest of the sweep (d_0 = 2)
+    alternatives = {name: decay_from_first(dims, redrawn_decay(dims, log_fraction, sd, feature))
+                    for name, feature in ((POWER_LAW_ALTERNATIVE, np.log(dims)),
+                                          (GAUSSIAN_ALTERNATIVE, dims**2))}
+    weights = 1 / (sd[1:] ** 2 + sd[0] ** 2) * y**2
+    check = s.rate(
+        "minima-fraction-decay-form-kac-rice",
+        "the Kac-Rice minima fraction f(d) of the claim's random quartic falls like "
+        "C exp(-theta d): log f(d_0) - log f(d) ~ (d - d_0)^1 (d_0 = "
+        f"{int(dims[0])}), against a power law C d^-p, exp(-theta d^2) and stretched or "
+        "compressed exponentials exp(-d^a)", x, y, LOG_DECAY, rules_out=DECAY_ALTERNATIVES,
+        controls=alternatives, weights=weights,
+        values={"rate_per_dimension_last": float(
+            (log_fraction[-2] - log_fraction[-1]) / (dims[-1] - dims[-2])),
+            "rate_per_dimension_overall": float(y[-1] / x[-1])})
+    s.figure("kac-rice-minima-fraction", "Kac-Rice minima fraction of the random quartic", [
+        Panel("E[#minima] / E[#critical points] (Kac-Rice, 95% error bounds)", "dimension d",
+              "minima fraction", (
+                  Series("Kac-Rice", tuple(dims), tuple(fractions[:, 0])),
+                  Series("lower bound", tuple(dims), tuple(fractions[:, 1]), "line"),
+                  Series("upper bound", tuple(dims), tuple(fractions[:, 2]), "line"),
+                  Series("coin flip 2^-d", tuple(dims), tuple(2.0**-dims), "line")),
+              xscale="linear", yscale="log"),
+        Panel(f"log f(d_0) - log f(d) vs d - d_0 ({check.verdict.value})", "d - d_0",
+              "log f(d_0) - log f(d)", (Series("Kac-Rice", tuple(x), tuple(y)),),
+              xscale="log", yscale="log")])
+
+
+def _counts_table(s: Session, counts: list[KacRiceCounts]) -> None:
+    s.table("kac-rice-counts", "Expected critical points per function of |x|^4/4 + 10 V by the "
+            "Kac-Rice formula (error: 95% Monte Carlo + quadrature + tail)",
+            ("d", "E[#critical points]", "error", "E[#minima]", "error", "minima fraction",
+             "fraction low", "fraction high", "mean index fraction", "draws"),
+            tuple((c.dimension, c.total, c.total_error, c.minima, float(c.error[0]),
+                   *c.minima_fraction_interval(), c.mean_index_fraction, c.samples)
+                  for c in counts))
+
+
+def judge_coin_flip(rows: list[tuple[int, int, int]]) -> Judgement:
+    """(N, hits, samples) per N -> violated when 2^-N lies outside the Clopper-Pearson 95%
+    interval of P(GOE_N positive definite) at some N (the heuristic is then wrong there)."""
+    outside, ratios = [], {}
+    for size, hits, samples in rows:
+        interval = stats.binomtest(hits, samples).proportion_ci(0.95)
+        ratios[f"coin_flip_over_goe_n{size}"] = (2.0**-size) / max(hits / samples, 1e-300)
+        if not interval.low <= 2.0**-size <= interval.high:
+            outside.append(size)
+    verdict = Verdict.VIOLATED if outside else Verdict.CONSISTENT
+    return Judgement(verdict, f"2^-N lies outside the 95% interval of the GOE probability at N = "
+                     f"{outside or 'none'}: {verdict.value}", ratios)
+
+
+def _coin_flip(s: Session, setup: LandscapeNumericConfig) -> None:
+    rng = s.rng("goe-positive")
+    rows = [(n, *goe_positive_probability(n, setup.coin_flip_samples, rng))
+            for n in COIN_FLIP_DIMENSIONS]
+    s.decide(
+        "coin-flip-heuristic",
+        "reported finding: the tutorial's heuristic that a random critical point is a minimum "
+        "with probability 2^-N (N independent eigenvalue signs) against the probability that a "
+        "GOE_N matrix is positive definite, which falls like exp(-theta N^2), theta = ln(3)/4 "
+        f"(Dean and Majumdar); Monte Carlo over {setup.coin_flip_samples} matrices per N",
+        judge_coin_flip, rows, decisive=False)
+    s.table("goe-positive-definite", "P(GOE_N positive definite) against the coin flip 2^-N",
+            ("N", "positive definite", "matrices", "probability", "2^-N",
+             "local theta = -(log P_N - log P_{N-1}) / (2N - 1)"),
+            tuple((n, hits, total, hits / total, 2.0**-n,
+                   _local_theta(rows, i)) for i, (n, hits, total) in enumerate(rows)))
+    s.note(f"GOE positive-definite probability: Dean and Majumdar's theta = ln(3)/4 = "
+           f"{GOE_POSITIVE_THETA:.4f}; the local theta column approaches it from below slowly "
+           "(o(N^2) terms); the coin flip's local rate is ln(2) / (2N - 1).")
+
+
+def _local_theta(rows, i: int) -> float:
+    if i == 0 or rows[i][1] == 0 or rows[i - 1][1] == 0:
+        return float("nan")
+    (n, hits, total), (_, previous, before) = rows[i], rows[i - 1]
+    return -(math.log(hits / total) - math.log(previous / before)) / (2 * n - 1)
