@@ -30,6 +30,7 @@ from optverify.controls import (
     shifted,
     tilted,
 )
+from optverify.figures import rate_figure
 from optverify.numerics.fit import RateFit
 from optverify.numerics.resample import Statistic
 from optverify.results import (
@@ -108,6 +109,7 @@ class Session:
         self._mapper = mapper
         self._checks: list[Check] = []
         self._figures: list[Figure] = []
+        self._rate_figures: list[Figure] = []  # drawn only if the layer draws none of its own
         self._tables: list[Table] = []
         self._notes: list[str] = []
 
@@ -238,7 +240,9 @@ class Session:
         judged = tuple(_rate_control(alternative, cx, cy, bound, tolerance, weights, cr)
                        for alternative, (cx, cy, cr) in data.items())
         words = rules_out if isinstance(rules_out, str) and rules_out else "; ".join(data)
-        return self._keep(check, main, words, judged, sanity)
+        kept = self._keep(check, main, words, judged, sanity)
+        self._rate_figures.append(rate_figure(name, statement, x, y, fit, bound))
+        return kept
 
     def fitted_rate(
         self,
@@ -462,8 +466,10 @@ class Session:
         return tuple(self._checks)
 
     def result(self, wall_s: float = 0.0, error: str | None = None) -> LayerResult:
-        """What the layer recorded, as a `LayerResult`."""
-        return LayerResult(self.layer, tuple(self._checks), tuple(self._figures),
+        """What the layer recorded, as a `LayerResult`. A layer that draws no figure of its own
+        gets the default figure of each `s.rate` (points, fit, claimed bound, local slopes)."""
+        figures = self._figures or self._rate_figures
+        return LayerResult(self.layer, tuple(self._checks), tuple(figures),
                            tuple(self._tables), tuple(self._notes), wall_s, error)
 
     def _bound_for(self, name: str, bound: Bound | None, main: bool) -> Bound:
