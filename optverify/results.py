@@ -291,11 +291,24 @@ class Replicates:
 
 
 @dataclass(frozen=True)
+class SourceFingerprint:
+    """The SHA-256 of the files that define a claim (`optverify.verify.fingerprint`).
+
+    sha256: one file's own digest, or the digest of several files' `<digest>  <name>` lines.
+    files: the files' names (relative to the package's parent for a built-in claim, else absolute).
+    """
+
+    sha256: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     """A claim's layers, its combined verdict and the environment it ran in.
 
     origin: where the claim came from: "built-in", "entry point NAME (DIST)" or "file PATH".
     replicates: set when the claim ran under several master seeds (`verify --seeds K`).
+    claim_source: the SHA-256 of the claim's files when it ran (None where they are unknown).
     """
 
     claim: str
@@ -308,6 +321,7 @@ class ClaimResult:
     layers: tuple[LayerResult, ...]
     environment: Environment
     replicates: Replicates | None = None
+    claim_source: SourceFingerprint | None = None
 
     @property
     def checks(self) -> tuple[Check, ...]:

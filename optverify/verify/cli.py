@@ -391,6 +391,9 @@ def _rerun(paths: Sequence[Path]) -> int:
             print(f"{name}: recorded with other versions: " + ", ".join(
                 f"{library} {recorded} (installed {installed})"
                 for library, recorded, installed in changed))
+        source_change = item.source_change()
+        if source_change:
+            print(f"{name}: {source_change}")
         try:
             comparison = reruns.rerun(item)
         except reruns.RerunError as error:

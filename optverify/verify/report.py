@@ -3,10 +3,19 @@
 Layout under the output folder:
     summary.json, summary.md, index.html
     <claim>/report.json, <claim>/report.md, <claim>/index.html, <claim>/<figure>.png
+    .optverify-manifest.json (every file optverify wrote there), .optverify.lock
 An interrupted run leaves the previous report of every claim intact: files are written to a
 temporary folder (or temporary file) and only renamed into place once complete. Files and folders
 get the user's usual permissions (0666 / 0777 less the umask), not the private temporary-file
 defaults.
+
+Nothing of the user's is touched. The manifest lists every report file optverify wrote in the
+folder; a file it does not list is the user's. A run refuses a non-empty folder without a manifest
+(`ensure_writable`); a claim folder's own files (a user's notes.txt) are carried into the new
+folder when it is swapped in, and a report file that would replace one of them is refused
+(`ReportError`), as is a summary file that would replace one. The manifest is written before a
+swap with the old and the new files (so it never misses a file optverify wrote, whenever the run
+is killed) and after it with the new ones.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +47,8 @@ class ReportError(OSError):
 
 
 LOCK_NAME = ".optverify.lock"
+MANIFEST_NAME = ".optverify-manifest.json"
+MANIFEST_FORMAT = 1
 
 
 def _json_text(data: dict) -> str:
@@ -45,14 +56,62 @@ def _json_text(data: dict) -> str:
 
 
 def ensure_writable(out: Path | str) -> None:
-    """Create `out` if needed and prove a file can be written there, or raise ReportError."""
+    """Create `out` if needed and prove a file can be written there, or raise ReportError; a
+    folder that holds anything but a manifest of optverify's is refused (it is not a report
+    folder: its files are the user's), and an empty one gets an empty manifest."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
             pass
+        if not (out / MANIFEST_NAME).exists():
+            foreign = sorted(path.name for path in out.iterdir()
+                             if path.name != LOCK_NAME and not path.name.startswith(".write-test-"))
+            if foreign:
+                raise ReportError(
+                    f"{out} is not empty and is not an optverify report folder (no "
+                    f"{MANIFEST_NAME}; it holds {', '.join(foreign[:3])}"
+                    f"{', ...' if len(foreign) > 3 else ''}): choose a new or empty --out")
+            write_manifest(out, ())
+    except ReportError:
+        raise
     except OSError as error:
         raise ReportError(f"cannot write reports to {out}: {error.strerror or error}") from error
+
+
+def read_manifest(out: Path | str) -> frozenset[str]:
+    """The files optverify wrote in `out` (paths relative to it, with `/`); none when there is no
+    manifest. An unreadable manifest is a ReportError: which files are the user's is unknown."""
+    path = Path(out) / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return frozenset()
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReportError(f"cannot read {path} ({getattr(error, 'strerror', None) or error}): "
+                          "which files there are optverify's is unknown; choose another --out") \
+            from error
+    files = data.get("files") if isinstance(data, dict) else None
+    if not (isinstance(files, list) and all(isinstance(name, str) for name in files)):
+        raise ReportError(f"{path} is not an optverify manifest (no list of files): which files "
+                          "there are optverify's is unknown; choose another --out")
+    return frozenset(files)
+
+
+def write_manifest(out: Path | str, files: Iterable[str]) -> None:
+    """Record (atomically) that optverify wrote `files` (relative to `out`)."""
+    write_text_atomic(Path(out) / MANIFEST_NAME, _json_text(
+        {"written_by": "optverify", "manifest_format": MANIFEST_FORMAT,
+         "files": sorted(set(files))}))
+
+
+def _refuse_foreign(path: Path, out: Path, owned: frozenset[str]) -> None:
+    """A ReportError if `path` exists and optverify did not write it (it is not in the
+    manifest), so that a report file never replaces a file of the user's."""
+    if (path.exists() or path.is_symlink()) and \
+            path.relative_to(out).as_posix() not in owned:
+        raise ReportError(f"{path} was not written by optverify and a report file of that name "
+                          "would replace it: move it away, or choose another --out")
 
 
 def current_umask() -> int:
@@ -119,6 +178,40 @@ def _signals_deferred():
                 signal.raise_signal(number)
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link of `source` at `target` (the same file, so nothing is copied), or a copy where
+    the file system has no hard links."""
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def carry_foreign_files(final: Path, staging: Path, owned: frozenset[str], prefix: str) -> None:
+    """Put the files and folders of `final` that optverify did not write (not in `owned` as
+    `prefix/<name>`) into `staging` too, as hard links (or copies), so that they survive the swap;
+    the old folder keeps them until the swap. A report file of the same name is a ReportError."""
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise ReportError(f"{final} is not a folder optverify wrote (a "
+                          f"{'symbolic link' if final.is_symlink() else 'file'}); move it away, "
+                          "or choose another --out")
+    if not final.exists():
+        return
+    for entry in final.iterdir():
+        if f"{prefix}/{entry.name}" in owned:
+            continue
+        target = staging / entry.name
+        if target.exists() or target.is_symlink():
+            raise ReportError(f"{entry} was not written by optverify and the new report has a "
+                              "file of that name: move it away, or choose another --out")
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry), target)
+        elif entry.is_dir():
+            shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(str(entry), str(target))
+
+
 def _swap_in(staging: Path, final: Path) -> None:
     """Replace folder `final` by `staging`; the old folder is removed only after the swap, and put
     back if the second rename fails."""
@@ -163,7 +256,8 @@ def _is_leftover(path: Path) -> bool:
     name = path.name
     if path.is_dir():
         return ".staging-" in name or name.endswith(".old")
-    return name.startswith((".write-test-", ".summary.json.", ".summary.md.", ".index.html."))
+    return name.startswith((".write-test-", ".summary.json.", ".summary.md.", ".index.html.",
+                            f".{MANIFEST_NAME}."))
 
 
 def clear_leftovers(out: Path | str) -> None:
@@ -227,11 +321,17 @@ def write_claim_report(result: ClaimResult, out: Path | str,
         (staging / "report.json").write_text(_json_text(claim_to_json(result)), encoding="utf-8")
         if any(layer.log for layer in result.layers):
             (staging / "log.txt").write_text(claim_log(result), encoding="utf-8")
+        written = {f"{result.claim}/{path.name}" for path in staging.iterdir()}
         final = out / result.claim
+        owned = read_manifest(out)
+        carry_foreign_files(final, staging, owned, result.claim)
+        write_manifest(out, owned | written)
         _swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    write_manifest(out, {name for name in owned if not name.startswith(f"{result.claim}/")}
+                   | written)
     return final
 
 
@@ -279,16 +379,27 @@ class ClaimReports:
 
 
 def claim_pages_in(out: Path) -> list[str]:
-    """The claim folders under `out` that hold an index.html (from this run or earlier ones)."""
+    """The claim folders under `out` whose index.html optverify wrote (this run or earlier ones,
+    by the manifest)."""
+    owned = read_manifest(out)
     return sorted(folder.name for folder in out.iterdir()
-                  if not folder.name.startswith(".") and (folder / "index.html").is_file())
+                  if not folder.name.startswith(".") and f"{folder.name}/index.html" in owned
+                  and (folder / "index.html").is_file())
+
+
+SUMMARY_FILES = ("summary.json", "summary.md", "index.html")
 
 
 @_write_errors_reported
 def write_summary(run: RunResult, out: Path | str) -> None:
     """Write summary.json, summary.md and index.html: the claims of this run; index.html also
-    links the claim pages that earlier runs left in `out` (docs/report-format.md)."""
+    links the claim pages that earlier runs left in `out` (docs/report-format.md). A summary file
+    of the user's (one the manifest does not list) is never replaced: a ReportError."""
     out = Path(out)
+    owned = read_manifest(out)
+    for name in SUMMARY_FILES:
+        _refuse_foreign(out / name, out, owned)
+    write_manifest(out, owned | set(SUMMARY_FILES))
     write_text_atomic(out / "summary.json", _json_text(summary_to_json(run)))
     write_text_atomic(out / "summary.md", summary_markdown(run))
     write_text_atomic(out / "index.html", summary_html(run, earlier=claim_pages_in(out)))

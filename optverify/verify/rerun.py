@@ -15,6 +15,8 @@ with the recorded one, field by field:
   check whose values hold a duration (it depends on the timing);
 - skipped, as prose written from the compared numbers: `PROSE_KEYS`; the library versions and
   the report's `format_version`, which are reported beforehand (`version_differences`);
+- skipped, and reported beforehand (`Rerun.source_change`): the SHA-256 of the claim's files,
+  `claim_source`, which changes with the code whether or not the numbers do;
 - only what was recorded is compared: a field that a newer report format adds is not.
 
 The comparison functions are pure (dicts in, differences out); `rerun_report` runs the claim.
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from optverify.claim import Claim
 from optverify.config import RunConfig
+from optverify.results import SourceFingerprint
 
 PROSE_KEYS = frozenset({
     "title", "source", "origin", "assumptions", "statement", "detail", "rules_out", "alternative",
@@ -138,7 +141,7 @@ class _Walker:
         for key, old in recorded.items():
             where = f"{path}.{key}" if path else key
             if key in PROSE_KEYS or (key == "versions" and path == "environment") or (
-                    key == "format_version" and not path):
+                    key in ("format_version", "claim_source") and not path):
                 continue
             if key in DURATION_KEYS:
                 self.skipped_durations += 1
@@ -273,6 +276,21 @@ def find_claim(report: Mapping) -> Claim:
     return claim
 
 
+def source_change(recorded: Mapping | None, now: SourceFingerprint | None) -> str | None:
+    """"claim file changed since the report: recorded sha256 X, now Y" when the claim's files
+    differ from those the report recorded; None when they are the same or the report recorded
+    none (a report of format 4 or older)."""
+    if not isinstance(recorded, Mapping) or "sha256" not in recorded:
+        return None
+    current = "unknown (its files cannot be read)" if now is None else now.sha256
+    if recorded["sha256"] == current:
+        return None
+    files = recorded.get("files") or []
+    named = f" ({files[0]})" if len(files) == 1 else f" ({len(files)} files)" if files else ""
+    return (f"claim file changed since the report: recorded sha256 {recorded['sha256']}, "
+            f"now {current}{named}")
+
+
 def iter_lines(comparison: Comparison, limit: int = 50) -> Iterator[str]:
     """The differences as `path: recorded X, now Y` lines (at most `limit`, then a count)."""
     for difference in comparison.differences[:limit]:
@@ -295,6 +313,12 @@ class Rerun:
     @property
     def tolerance(self) -> Tolerance:
         return tolerance_for(self.report["environment"])
+
+    def source_change(self) -> str | None:
+        """Whether the claim's files changed since the report (`source_change`)."""
+        from optverify.verify.fingerprint import fingerprint
+
+        return source_change(self.report.get("claim_source"), fingerprint(self.claim))
 
     def version_differences(self) -> list[tuple[str, str, str]]:
         from optverify.verify.runner import library_versions

@@ -50,7 +50,7 @@ def test_report_files_and_folders_follow_the_umask(tmp_path, umask, mask, file_m
     found = modes(out)
     suffixes = {path.suffix for path in found if path.is_file()}
     assert suffixes == {".json", ".md", ".png", ".html"}
-    assert not [path for path in found if path.name.startswith(".")]
+    assert [path.name for path in found if path.name.startswith(".")] == [report.MANIFEST_NAME]
     for path, mode in found.items():
         assert mode == (folder_mode if path.is_dir() else file_mode), (path, oct(mode))
 
@@ -94,4 +94,5 @@ def test_a_failing_page_leaves_the_previous_claim_folder_intact(tmp_path, monkey
     with pytest.raises(RuntimeError):
         write_run(tmp_path, claims=(CONSISTENT,), seed=2)
     assert (tmp_path / CONSISTENT.id / "index.html").read_text() == before
-    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+    assert not [path for path in tmp_path.iterdir()
+                if path.name.startswith(".") and path.name != report.MANIFEST_NAME]

@@ -1,5 +1,6 @@
 """`verify rerun`: the comparison rules (pure, on JSON), reading reports, and the command itself."""
 
+import hashlib
 import json
 
 import pytest
@@ -7,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from optverify.config import RunConfig
-from optverify.results import Duration, Verdict
+from optverify.results import Duration, SourceFingerprint, Verdict
 from optverify.verify import cli, discovery, registry
 from optverify.verify import rerun as reruns
 from optverify.verify.runner import run_claim
-from optverify.verify.serialize import claim_to_json
+from optverify.verify.serialize import FORMAT_VERSION, claim_to_json
 from tests.toy_claims import CONSISTENT, VIOLATED
 
 EXACT = reruns.Tolerance(0.0, "exact")
@@ -163,6 +164,20 @@ def test_version_differences_name_each_library():
     assert reruns.version_differences({"numpy": "2.0"}, {"numpy": "2.0"}) == []
 
 
+def test_a_changed_claim_source_is_named_with_both_digests_and_never_compared():
+    recorded = {"sha256": "a" * 64, "files": ["/x/mine.py"]}
+    assert reruns.source_change(recorded, SourceFingerprint("a" * 64, ("/x/mine.py",))) is None
+    assert reruns.source_change(recorded, SourceFingerprint("b" * 64, ("/x/mine.py",))) == (
+        f"claim file changed since the report: recorded sha256 {'a' * 64}, now {'b' * 64} "
+        "(/x/mine.py)")
+    assert "now unknown" in reruns.source_change(recorded, None)
+    assert reruns.source_change(None, SourceFingerprint("b" * 64, ())) is None  # format <= 4
+    document = report_of()
+    changed = {**document, "claim_source": {"sha256": "c" * 64, "files": []}}
+    assert reruns.compare_reports(changed, document, reruns.tolerance_for(
+        document["environment"])).reproduced
+
+
 # -- reading reports -----------------------------------------------------------------------------
 
 
@@ -229,7 +244,29 @@ def test_rerun_of_fresh_reports_is_reproduced_and_an_edited_number_is_printed(
     assert "NOT reproduced, 1 differences" in out
     assert "checks[2].fit.exponent: recorded 1.2345, now 2.0" in out
     assert out.index("other versions") < out.index("NOT reproduced")
-    assert "toy-consistent: a report of format 3; this optverify writes format 4" in out
+    assert f"toy-consistent: a report of format 3; this optverify writes format {FORMAT_VERSION}" \
+        in out
+
+
+def test_rerun_says_when_the_claim_file_changed_though_the_numbers_did_not(capsys, tmp_path):
+    claim_file = tmp_path / "mine.py"
+    claim_file.write_text("from tests.toy_claims import toy_claim\nCLAIM = toy_claim('mine')\n")
+    out = tmp_path / "out"
+    assert cli.main(["run", str(claim_file), "--out", str(out), "--progress", "off",
+                     "--device", "cpu"]) == 0
+    recorded = json.loads((out / "mine" / "report.json").read_text())["claim_source"]
+    assert recorded["files"] == [str(claim_file.resolve())]
+    assert recorded["sha256"] == hashlib.sha256(claim_file.read_bytes()).hexdigest()
+    capsys.readouterr()
+    assert cli.main(["rerun", str(out)]) == 0
+    assert "changed" not in capsys.readouterr().out
+    claim_file.write_text(claim_file.read_text() + "# an edit that changes no number\n")
+    assert cli.main(["rerun", str(out)]) == 0
+    printed = capsys.readouterr().out
+    now = hashlib.sha256(claim_file.read_bytes()).hexdigest()
+    assert (f"mine: claim file changed since the report: recorded sha256 {recorded['sha256']}, "
+            f"now {now}") in printed
+    assert "mine: reproduced" in printed
 
 
 def test_rerun_of_a_replicated_report_reruns_every_seed(toy_registry, capsys, tmp_path):
