@@ -4,6 +4,7 @@
     verify all [options]
     verify run CLAIM [CLAIM ...] [options]     (CLAIM: an id or a path to a claim file)
     verify rerun PATH [PATH ...]               (PATH: a report.json, or a folder of reports)
+    verify new NAME [--dir DIR]                (writes DIR/NAME.py, a commented claim file)
     verify calibrate CLAIM [CLAIM ...] --seeds K [options]   (verdicts and control rejection
                                                rates over K seeds; exit 0 once written)
 
@@ -158,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
         "rerun", help="run claims again from their report.json and compare every recorded number")
     rerun_parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                               help="a claim's report.json, or a folder of claim reports")
+    new_parser = commands.add_parser(
+        "new", help="write a commented one-file claim to start from (NAME in snake case .py)")
+    new_parser.add_argument("name", metavar="NAME", help="the claim's kebab-case id")
+    new_parser.add_argument("--dir", type=Path, default=Path("."),
+                            help="the folder to write it in (default: here)")
     calibrate_parser = commands.add_parser(
         "calibrate", parents=[options],
         help="run claims under --seeds K master seeds: each decisive check's verdicts and each "
@@ -456,6 +462,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _new_claim(name: str, folder: Path) -> int:
+    """`verify new NAME`: write the commented claim file; print where and how to run it."""
+    from optverify.verify.scaffold import ScaffoldError, write_claim_file
+
+    try:
+        path = write_claim_file(name, folder)
+    except ScaffoldError as error:
+        raise UsageError(str(error)) from error
+    print(f"wrote {path}; run it with: verify run {path} --quick")
+    return 0
+
+
 def _verify(args, stderr: Console) -> RunResult:
     """`verify all` / `verify run`: run the claims and write their reports; a report folder that
     cannot be written is a `UsageError`."""
@@ -484,6 +502,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         if args.command == "rerun":
             return _rerun(args.paths)
+        if args.command == "new":
+            return _new_claim(args.name, args.dir)
         if args.command == "calibrate":
             return _calibrate(args, stdout)
         result = _verify(args, stderr)
