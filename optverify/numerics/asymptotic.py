@@ -112,13 +112,17 @@ def _regress(design: np.ndarray, v: np.ndarray, root_weights: np.ndarray,
                        solver, fitted)
 
 
-CORRECTION_GRID = np.linspace(np.log(1e-3), np.log(1e3), 241)
-"""The correction factor 1 + b z at the point farthest from the limit is searched over
-[1e-3, 1e3] (a correction of at most three orders of magnitude), on this grid of its log, then
-refined by Brent's method between the grid neighbours of the best grid point."""
+MAX_CORRECTION_FACTOR = 10.0
+"""A correction is a correction: the factor 1 + b z at the point farthest from the limit lies in
+[1/10, 10]. A larger one would be the leading term (1 + b x^-q ~ b x^-q turns the exponent into
+p - q), not a correction to it; a sweep that far from its asymptote is judged on its tail."""
+
+CORRECTION_GRID = np.linspace(-np.log(MAX_CORRECTION_FACTOR), np.log(MAX_CORRECTION_FACTOR), 121)
+"""The log of the correction factor at the far point, searched on this grid, then refined by
+Brent's method between the grid neighbours of the best grid point."""
 
 
-def _correction_fit(base: np.ndarray, z: np.ndarray, v: np.ndarray,
+def correction_fit(base: np.ndarray, z: np.ndarray, v: np.ndarray,
                     root_weights: np.ndarray) -> _Regression:
     """log y = c + p u + log(1 + b z) by weighted least squares: (c, p) by linear regression for
     each b (variable projection), b by a grid search and Brent's method; the interval from the
@@ -238,7 +242,7 @@ def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinit
         for q in CORRECTION_POWERS:
             name = f"correction x^{-sign * q:g}"
             terms[name] = (x / reference) ** (-sign * q)
-            regressions[name] = _correction_fit(base, terms[name], v, root_w)
+            regressions[name] = correction_fit(base, terms[name], v, root_w)
         if log_factor is not None:
             regressions["log factor"] = _regress(np.column_stack([base, log_factor]), v, root_w)
     plausible = _plausible(regressions, n, rounding_rss(v))

@@ -84,6 +84,8 @@ class GrowthComparison:
     p_value_exponential: the same against the exponential alone (small: the exponential is
         rejected, a log x term is needed).
     power_law_rejected / exponential_rejected: the p-values below the level fixed in `growth`.
+    finite_size_term: whether every model held a vanishing finite-size correction
+        (1 + b (x / x_ref)^-1) of y.
     """
 
     power_law_exponent: float
@@ -91,13 +93,15 @@ class GrowthComparison:
     p_value_exponential: float
     power_law_rejected: bool
     exponential_rejected: bool
+    finite_size_term: bool = False
 
     def describe(self) -> str:
         power = "rejected" if self.power_law_rejected else "not rejected"
         exponential = "rejected" if self.exponential_rejected else "not rejected"
         return (f"against a power law (slope {self.power_law_exponent:.3g} in log-log): power law "
                 f"{power} (p = {self.p_value_power_law:.3g}), exponential {exponential} "
-                f"(p = {self.p_value_exponential:.3g})")
+                f"(p = {self.p_value_exponential:.3g})"
+                + ("; both with a finite-size term 1/x" if self.finite_size_term else ""))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,11 @@
 A claim that y decays (or grows) exponentially in x is not confirmed by a negative slope of log y
 against x: a power law x^-a has one too. Both models are nested in log y = a + r x + c log x; an
 F-test of that encompassing model against each two-parameter model asks whether the other term is
-needed. The rule, fixed before any measurement (level GROWTH_ALPHA):
+needed. A finite sweep also carries a finite-size correction, which a missing term would otherwise
+have to absorb: from MIN_POINTS_FOR_FINITE_SIZE points on, every model of the comparison also
+holds a vanishing multiplicative correction (1 + b (x / x_ref)^-1) of y (x_ref the geometric mean
+of x; fitted as in optverify.numerics.asymptotic; the F-tests then have n - 4 residual degrees of
+freedom). The rule, fixed before any measurement (level GROWTH_ALPHA):
 - exponential supported: the power law alone is rejected (the x term is needed);
 - power law supported: the power law is not rejected while the exponential alone is (the log x
   term is needed and the x term is not);
@@ -15,10 +19,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from optverify.numerics.asymptotic import correction_fit
 from optverify.numerics.fit import GrowthComparison, rounding_rss
 
 GROWTH_ALPHA = 0.05
 MIN_POINTS = 4
+MIN_POINTS_FOR_FINITE_SIZE = 6
+"""Four parameters (constant, x, log x, the finite-size term) leave two residual degrees of
+freedom at six points."""
 
 
 def _rss(design: np.ndarray, v: np.ndarray) -> float:
@@ -27,13 +35,13 @@ def _rss(design: np.ndarray, v: np.ndarray) -> float:
     return float(residuals @ residuals)
 
 
-def _p_value(rss_reduced: float, rss_full: float, n: int, floor: float) -> float:
+def _p_value(rss_reduced: float, rss_full: float, dof: int, floor: float) -> float:
     if rss_reduced <= floor:
         return 1.0
     if rss_full <= floor:
         return 0.0
-    f = max(rss_reduced - rss_full, 0.0) / (rss_full / (n - 3))
-    return float(stats.f.sf(f, 1, n - 3))
+    f = max(rss_reduced - rss_full, 0.0) / (rss_full / dof)
+    return float(stats.f.sf(f, 1, dof))
 
 
 def compare_growth(x, y) -> GrowthComparison:
@@ -46,10 +54,19 @@ def compare_growth(x, y) -> GrowthComparison:
         raise ValueError("comparing growth models needs positive x and y")
     u, v = np.log(x), np.log(y)
     ones = np.ones_like(x)
-    full, floor = _rss(np.column_stack([ones, x, u]), v), rounding_rss(v)
-    power = np.column_stack([ones, u])
-    p_power = _p_value(_rss(power, v), full, x.size, floor)
-    p_exponential = _p_value(_rss(np.column_stack([ones, x]), v), full, x.size, floor)
-    slope = float(np.linalg.lstsq(power, v, rcond=None)[0][1])
+    finite_size = x.size >= MIN_POINTS_FOR_FINITE_SIZE
+    term = (x / np.exp(u.mean())) ** -1.0
+
+    def rss(*columns: np.ndarray) -> float:
+        design = np.column_stack([ones, *columns])
+        if finite_size:
+            return correction_fit(design, term, v, ones).rss
+        return _rss(design, v)
+
+    full, floor = rss(x, u), rounding_rss(v)
+    dof = x.size - 3 - finite_size
+    p_power = _p_value(rss(u), full, dof, floor)
+    p_exponential = _p_value(rss(x), full, dof, floor)
+    slope = float(np.polyfit(u, v, 1)[0])
     return GrowthComparison(slope, p_power, p_exponential, p_power < GROWTH_ALPHA,
-                            p_exponential < GROWTH_ALPHA)
+                            p_exponential < GROWTH_ALPHA, finite_size)

@@ -72,6 +72,7 @@ def comparison_to_json(comparison: GrowthComparison | None) -> dict | None:
         "p_value_exponential": _number(comparison.p_value_exponential),
         "power_law_rejected": comparison.power_law_rejected,
         "exponential_rejected": comparison.exponential_rejected,
+        "finite_size_term": comparison.finite_size_term,
     }
 
 

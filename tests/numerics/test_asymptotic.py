@@ -18,13 +18,13 @@ from optverify.numerics.resample import resampled_points
 X = np.geomspace(10, 1000, 9)
 
 
-@pytest.mark.parametrize("power", [0.5, 1.0, 2.0])
-def test_a_vanishing_correction_is_modelled_and_the_exponent_recovered(power):
-    y = 3.0 * X**3.5 * (1 + 4.0 * (X / 100) ** -power)
+@pytest.mark.parametrize("power, size", [(0.5, 0.5), (1.0, 0.3), (2.0, 0.05)])
+def test_a_vanishing_correction_is_modelled_and_the_exponent_recovered(power, size):
+    y = 3.0 * X**3.5 * (1 + size * (X / 100) ** -power)
     fit = fit_asymptotic_power_law(X, y)
     assert fit.correction.applied and fit.correction.power == power
     assert fit.exponent == pytest.approx(3.5, abs=1e-6)
-    assert abs(fit.correction.straight_exponent - 3.5) > 0.05  # the straight line is off
+    assert abs(fit.correction.straight_exponent - 3.5) > 0.02  # the straight line is off
     assert [model.name for model in fit.surviving] == [f"correction x^{-power:g}"]
 
 
