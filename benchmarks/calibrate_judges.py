@@ -20,19 +20,19 @@ when the measured rate meets it and "MISSED" otherwise ("MISSED, significantly" 
 Clopper-Pearson interval lies on the wrong side); the targets are fixed here, before measuring.
 
     python benchmarks/calibrate_judges.py [--replicates 1000] [--seed 0] [--only TEXT]
-                                          [--out docs/calibration.md]
+                                          [--workers 2] [--out docs/calibration.md]
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import sys
 import time
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -162,18 +162,16 @@ def _session() -> Session:
 
 
 def judge_rate_check(data, bound: Bound) -> Outcome:
-    """A sweep (x, y) or (x, y, units) through `Session.rate` with its default controls, as a
-    claim file records it; the units (per-path values, one column per point) go to the kit's unit
-    resampling when the session has it."""
-    x, y, *units = data
-    options = {"units": units[0]} if units else {}
-    check = _session().rate("calibration", "calibration", x, y, bound, **options)
+    """A sweep (x, y), or (x, None, units, seed), through `Session.rate` with its default
+    controls, as a claim file records it; the units (per-path values, one column per point) go to
+    the kit's unit resampling, seeded by `seed` (the session's run seed)."""
+    if len(data) == 2:
+        check = _session().rate("calibration", "calibration", *data, bound)
+    else:
+        x, y, units, seed = data
+        session = Session(RunConfig(quick=True, seed=seed), Layer.EXPERIMENT)
+        check = session.rate("calibration", "calibration", x, y, bound, units=units)
     return Outcome(check.verdict, check.fit.ci if check.fit is not None else None)
-
-
-def session_rate_has_units() -> bool:
-    """Whether this kit's `Session.rate` resamples independent units (`units=`)."""
-    return "units" in inspect.signature(Session.rate).parameters
 
 
 GROWTH_CLAIMS = ("exponential", "power law")
@@ -279,8 +277,9 @@ def shared_paths_family(paths: int, with_units: bool) -> Family:
 
     def draw(rng: np.random.Generator):
         walks = np.cumsum(rng.standard_normal((paths, steps[-1])), axis=1)[:, steps - 1] ** 2
-        data = (steps.astype(float), walks.mean(axis=0))
-        return (*data, walks) if with_units else data
+        if with_units:
+            return steps.astype(float), None, walks, int(rng.integers(2**31))
+        return steps.astype(float), walks.mean(axis=0)
 
     how = "unit resampling (units=)" if with_units else "points fitted as independent"
     return Family("power-law rate", f"E S(T)^2 = T from {paths} shared random-walk paths, "
@@ -311,17 +310,27 @@ def power_law_families() -> list[Family]:
     logs = np.logspace(0.5, 3.5, 12)
     families.append(curve_family(
         "power-law rate", "log(x)/x (a log factor), noise 1%, 12 points over 3 decades", logs,
-        np.log(logs) / logs, 0.01, None, Bound.upper("x", -1), None,
-        "Theta(x^-1 log x) (not stated with this kit's Bound)",
-        "O(x^-1) (the log factor left out)"))
+        np.log(logs) / logs, 0.01, Bound.tight("x", -1, log_power=1), Bound.upper("x", -1), -1.0,
+        "Theta(x^-1 log x)", "O(x^-1) (the log factor left out)"))
     families.append(curve_family(
         "power-law rate", "0.05 + x^-1 (an offset: the tail is constant), noise 1%, 10 points "
         "over 2 decades", np.logspace(1, 3, 10), 0.05 + np.logspace(1, 3, 10) ** -1.0, 0.01,
         Bound.tight("x", 0), Bound.upper("x", -0.5), 0.0, "Theta(x^0)", "O(x^-1/2)"))
+    families.append(falls_family())
     families.append(shared_paths_family(200, with_units=False))
-    if session_rate_has_units():
-        families.append(shared_paths_family(200, with_units=True))
+    families.append(shared_paths_family(200, with_units=True))
     return families
+
+
+def falls_family() -> Family:
+    """"Falls at a rate not stated" (Bound.falls): true on x^-0.3, false on a constant."""
+    x = np.logspace(1, 3, 8)
+    return Family("power-law rate", "x^-0.3, noise 5%, 8 points over 2 decades (false claim: "
+                  "the data of a constant 1, noise 5%)",
+                  lambda rng: ((x, noisy(x**-0.3, rng, 0.05)), (x, noisy(np.ones_like(x), rng,
+                                                                         0.05))),
+                  Bound.falls("x"), Bound.falls("x"), -0.3, "falls (rate not stated)",
+                  "falls, on a constant", apart=True)
 
 
 def exponential_families() -> list[Family]:
@@ -467,15 +476,16 @@ def replicate_rng(seed: int, family: Family, replicate: int) -> np.random.Genera
 
 
 def run_family(family: Family, replicates: int, seed: int = 0,
-               judge: Judge | None = None) -> Tally:
-    """Every replicate of `family` through its judge (or `judge`, to calibrate another one)."""
+               judge: Judge | None = None, first: int = 0) -> Tally:
+    """Replicates first .. first + replicates - 1 of `family` through its judge (or `judge`, to
+    calibrate another one)."""
     judge = judge or JUDGES[family.judge]
     start = time.perf_counter()
     true_counts: dict[Verdict, int] = {}
     false_counts: dict[Verdict, int] = {}
     covered = 0
     has_interval = False
-    for replicate in range(replicates):
+    for replicate in range(first, first + replicates):
         data = family.draw(replicate_rng(seed, family, replicate))
         true_data, false_data = data if family.apart else (data, data)
         if family.true_claim is not None:
@@ -489,6 +499,47 @@ def run_family(family: Family, replicates: int, seed: int = 0,
             false_counts[verdict] = false_counts.get(verdict, 0) + 1
     return Tally(family, replicates, true_counts, false_counts, covered if has_interval else None,
                  time.perf_counter() - start)
+
+
+def merged(tallies: Sequence[Tally]) -> Tally:
+    """One family's tallies over disjoint replicate ranges as one (seconds: their sum)."""
+    def added(counts: Sequence[dict[Verdict, int]]) -> dict[Verdict, int]:
+        total: dict[Verdict, int] = {}
+        for each in counts:
+            for verdict, count in each.items():
+                total[verdict] = total.get(verdict, 0) + count
+        return total
+
+    covered = [tally.covered for tally in tallies]
+    return Tally(tallies[0].family, sum(tally.replicates for tally in tallies),
+                 added([tally.true_verdicts for tally in tallies]),
+                 added([tally.false_verdicts for tally in tallies]),
+                 None if None in covered else sum(covered),
+                 sum(tally.seconds for tally in tallies))
+
+
+CHUNK = 125
+"""Replicates per task of a parallel run."""
+
+
+def _chunk(name: str, first: int, count: int, seed: int) -> Tally:
+    """A parallel task: its tally without the family (whose draw cannot be pickled)."""
+    family = next(family for family in every_family() if family.name == name)
+    return replace(run_family(family, count, seed, first=first), family=None)
+
+
+def run_families(families: Sequence[Family], replicates: int, seed: int,
+                 workers: int) -> list[Tally]:
+    """Every family's replicates, in chunks of CHUNK on `workers` processes (1: this process);
+    the tallies do not depend on `workers`."""
+    if workers == 1:
+        return [run_family(family, replicates, seed) for family in families]
+    chunks = [(family.name, first, min(CHUNK, replicates - first))
+              for family in families for first in range(0, replicates, CHUNK)]
+    with ProcessPoolExecutor(workers) as pool:
+        done = list(pool.map(_chunk, *zip(*chunks), [seed] * len(chunks)))
+    return [replace(merged([tally for (name, _, _), tally in zip(chunks, done)
+                            if name == family.name]), family=family) for family in families]
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -570,20 +621,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="families whose judge or name holds TEXT")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent
                         / "docs" / "calibration.md")
     args = parser.parse_args(argv)
-    if args.replicates < 1:
-        print("calibrate_judges: --replicates must be >= 1", file=sys.stderr)
+    if args.replicates < 1 or args.workers < 1:
+        print("calibrate_judges: --replicates and --workers must be >= 1", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    tallies = []
-    for family in every_family():
-        if args.only and args.only not in f"{family.judge} {family.name}":
-            continue
-        tally = run_family(family, args.replicates, args.seed)
-        tallies.append(tally)
-        print(f"{family.judge}: {family.name}: {tally.seconds:.1f} s", file=sys.stderr)
+    families = [family for family in every_family()
+                if not args.only or args.only in f"{family.judge}: {family.name}"]
+    tallies = run_families(families, args.replicates, args.seed, args.workers)
     text = markdown(tallies, args.replicates, args.seed, time.perf_counter() - start)
     temporary = args.out.with_suffix(".tmp")
     temporary.write_text(text)

@@ -28,7 +28,7 @@ def _load_benchmark():
 
 
 calibrate = _load_benchmark()
-REPLICATES = 200
+REPLICATES = 100
 SEED = 20261206
 
 
