@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -40,16 +39,10 @@ def spare_core() -> bool:
     return usable_cores() > 1
 
 
-def _start_helper(parent_pid: int) -> None:
-    lifeline.die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
 def _pool() -> ProcessPoolExecutor:
     global _helper
     if _helper is None:
-        _helper = ProcessPoolExecutor(max_workers=1, initializer=_start_helper,
+        _helper = ProcessPoolExecutor(max_workers=1, initializer=lifeline.start_helper,
                                       initargs=(os.getpid(),),
                                       mp_context=multiprocessing.get_context("spawn"))
     return _helper

@@ -83,9 +83,9 @@ class RemoteProgress(Protocol):
 # -- the worker process ----------------------------------------------------------------------------
 
 
-def _serve(connection: Connection, parent_pid: int) -> None:
-    """A worker's life: run the tasks sent on `connection` until it closes or sends b""."""
-    lifeline.die_with_parent(parent_pid)
+def _serve(connection: Connection) -> None:
+    """A worker's life (after `lifeline.run_as_child`): run the tasks sent on `connection` until
+    it closes or sends b""."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the group; the parent decides
     faulthandler.enable(all_threads=False)  # a crash's traceback goes to fd 2, the layer's log
     loaded: dict[tuple[str, str, str], Claim] = {}
@@ -173,7 +173,8 @@ class _Worker:
     def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, child_end = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(child_end, os.getpid()),
+        self.process = context.Process(target=lifeline.run_as_child,
+                                       args=(os.getpid(), __name__, _serve.__name__, child_end),
                                        name="optverify-layer-worker", daemon=False)
         self.process.start()
         child_end.close()
