@@ -528,18 +528,29 @@ def _chunk(name: str, first: int, count: int, seed: int) -> Tally:
     return replace(run_family(family, count, seed, first=first), family=None)
 
 
-def run_families(families: Sequence[Family], replicates: int, seed: int,
-                 workers: int) -> list[Tally]:
+def run_families(families: Sequence[Family], replicates: int, seed: int, workers: int,
+                 on_family_done: Callable[[list[Tally]], None] | None = None) -> list[Tally]:
     """Every family's replicates, in chunks of CHUNK on `workers` processes (1: this process);
-    the tallies do not depend on `workers`."""
+    the tallies do not depend on `workers`. `on_family_done` sees the families finished so far
+    (in family order, each complete) whenever one more is."""
+    finished: list[Tally] = []
+
+    def keep(tally: Tally) -> None:
+        finished.append(tally)
+        if on_family_done is not None:
+            on_family_done(list(finished))
+
     if workers == 1:
-        return [run_family(family, replicates, seed) for family in families]
-    chunks = [(family.name, first, min(CHUNK, replicates - first))
-              for family in families for first in range(0, replicates, CHUNK)]
+        for family in families:
+            keep(run_family(family, replicates, seed))
+        return finished
     with ProcessPoolExecutor(workers) as pool:
-        done = list(pool.map(_chunk, *zip(*chunks), [seed] * len(chunks)))
-    return [replace(merged([tally for (name, _, _), tally in zip(chunks, done)
-                            if name == family.name]), family=family) for family in families]
+        pending = [[pool.submit(_chunk, family.name, first, min(CHUNK, replicates - first),
+                                seed) for first in range(0, replicates, CHUNK)]
+                   for family in families]
+        for family, futures in zip(families, pending):
+            keep(replace(merged([future.result() for future in futures]), family=family))
+    return finished
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -631,12 +642,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     families = [family for family in every_family()
                 if not args.only or args.only in f"{family.judge}: {family.name}"]
-    tallies = run_families(families, args.replicates, args.seed, args.workers)
-    text = markdown(tallies, args.replicates, args.seed, time.perf_counter() - start)
-    temporary = args.out.with_suffix(".tmp")
-    temporary.write_text(text)
-    temporary.replace(args.out)
-    print(text)
+
+    def write(tallies: list[Tally]) -> str:
+        text = markdown(tallies, args.replicates, args.seed, time.perf_counter() - start)
+        if len(tallies) < len(families):
+            text += (f"\nPartial: {len(tallies)} of {len(families)} families done so far.\n")
+        temporary = args.out.with_suffix(".tmp")
+        temporary.write_text(text)
+        temporary.replace(args.out)
+        return text
+
+    print(write(run_families(families, args.replicates, args.seed, args.workers,
+                             on_family_done=write)))
     return 0
 
 
