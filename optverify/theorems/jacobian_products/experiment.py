@@ -1,4 +1,5 @@
-"""Experiment layer of `jacobian-products`: batched torch products of T random Jacobians.
+"""Experiment layer of `jacobian-products`: the main check on tanh and sigmoid RNNs
+(`rnn_bounds`), then batched torch products of T random Jacobians.
 
 Sources: Pascanu, Mikolov, Bengio (2013), arXiv:1211.5063, Section 2.1 eq. (5)-(7) and Section 3
 (clipping, Algorithm 1; orthogonal initialization as a remedy); Newman (1986) for
@@ -13,8 +14,9 @@ batch dimension and the scales sigma as a second one:
   log sigma), and the exponential law itself: the geometric-mean norm on a grid of T, each point
   from its own block of paths (independent points), fitted log-linearly against lambda_1 and
   against a power law (decisive);
-- the variance law Var(log ||prod v||) = Theta(T) (TIGHT 1, the main bound) and its constant
-  trigamma(n/2)/4 (ruling out the delta-method value 1/(2n));
+- the variance law Var(log ||prod v||) = Theta(T) (TIGHT 1; every depth is computed from the
+  same products, so its interval comes from resampling the products: `variance_units`) and its
+  constant trigamma(n/2)/4 (ruling out the delta-method value 1/(2n));
 - the renormalized log-norm against the plain product wherever the plain product is a vector of
   normal floats, within a first-order rounding bound (`first_order_rounding_bounds`);
 - sanity checks (they hold by construction, up to rounding): sigma_min^T <= ||prod v|| / ||v|| <=
@@ -42,7 +44,6 @@ from optverify.kit import (
     Series,
     Session,
     Verdict,
-    fit_power_law,
     machine_epsilon,
     rate_panel,
 )
@@ -78,6 +79,10 @@ e.g. for orthogonal matrices that are orthogonal to a few eps)."""
 FAMILY_LEVEL = 0.05
 """Family-wise error rate of the CI checks of one run (Bonferroni over all of them)."""
 
+
+RESAMPLED_PATHS = 20
+"""The fewest products per (n, sigma) the variance-law and growth fits accept: their intervals
+come from resampling the products, which needs more than a handful of them."""
 
 FIRST_ORDER_LIMIT = 1e-2
 """The twin compares the points where the first-order rounding bound is below 1e-2: there the
@@ -122,9 +127,9 @@ class ExperimentConfig:
             check_dimension(dimension)
         if min(self.paths, self.bound_paths, self.rnn_paths, self.twin_paths) < 2:
             raise ValueError("each sweep needs at least 2 paths")
-        if self.paths < 2 * len(self.depth_grid):
-            raise ValueError(f"the growth fit needs at least 2 paths per depth-grid point, got "
-                             f"{self.paths} paths for {len(self.depth_grid)} points")
+        if self.paths < RESAMPLED_PATHS:
+            raise ValueError(f"the fits resample the products: they need at least "
+                             f"{RESAMPLED_PATHS} paths, got {self.paths}")
         scales = (*self.sigmas, *self.rnn_norms, self.clip_sigma, self.clip_threshold)
         if not all(math.isfinite(value) and value > 0 for value in scales):
             raise ValueError(f"sigmas, weight norms and the threshold must be positive, got {scales}")
@@ -200,16 +205,18 @@ def delta_method_variance(dimension: int) -> float:
 class GrowthRate:
     """The growth rate of log ||J_T ... J_1 v|| at one (n, sigma): the closed-form lambda_1, the
     per-path estimate log ||prod v|| / T at the largest T (all paths) with its standard error,
-    and the geometric-mean log-norms on the depth grid, the point at grid[g] averaged over its own
-    block of paths (paths g, g + G, g + 2G, ... for G grid points), so the points are
-    independent."""
+    and the units of the exponential-law fit: every path's log-norm at the depth-grid points
+    (paths, grid), whose mean is log of the geometric-mean norm."""
 
     sigma: float
     exact: float
     estimate: float
     error: float
-    mean_log: np.ndarray
-    block_paths: int
+    units: np.ndarray
+
+    @property
+    def mean_log(self) -> np.ndarray:
+        return self.units.mean(axis=0)
 
     def representable(self, dtype: str) -> bool:
         """Whether the geometric-mean norm stays inside the range of `dtype` (else no fit)."""
@@ -217,16 +224,17 @@ class GrowthRate:
         return not (self.mean_log.min() < smallest or self.mean_log.max() > -smallest)
 
 
+def geometric_mean_norms(units: np.ndarray) -> np.ndarray:
+    """The statistic of the exponential-law fit: exp(mean over the units of log ||prod v||)."""
+    return np.exp(units.mean(axis=0))
+
+
 def growth_rate(sweep: GaussianSweep, setup: ExperimentConfig, index: int) -> GrowthRate:
     sigma = setup.sigmas[index]
     final = sweep.log_norms[-1, index] / setup.depth
-    grid = setup.depth_grid
-    blocks = len(grid)
-    mean_log = np.array([sweep.log_norms[t - 1, index, g::blocks].mean()
-                         for g, t in enumerate(grid)])
+    units = sweep.log_norms[setup.depth_grid - 1, index].T
     return GrowthRate(sigma, lyapunov_exponent(sigma, sweep.dimension), float(final.mean()),
-                      float(final.std(ddof=1) / np.sqrt(final.size)), mean_log,
-                      setup.paths // blocks)
+                      float(final.std(ddof=1) / np.sqrt(final.size)), units)
 
 
 def _record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfig,
@@ -246,8 +254,8 @@ def _record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfi
                        "standard_error": rate.error})
     name = f"growth-fit-n{sweep.dimension}-sigma{rate.sigma:g}"
     words = (f"{where}: the geometric-mean norm exp(E log ||prod v||) on {len(setup.depth_grid)} "
-             f"depths T in [1, {setup.depth}], each from its own block of {rate.block_paths} "
-             "products (independent points), grows exponentially at the rate lambda_1: "
+             f"depths T in [1, {setup.depth}], all from the same {setup.paths} products (the "
+             "interval from resampling them), grows exponentially at the rate lambda_1: "
              "log-linear fit against lambda_1, and a power law in T rejected on the same points")
     if not rate.representable(s.dtype):
         s.check(name, words, Verdict.INCONCLUSIVE,
@@ -255,35 +263,50 @@ def _record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfi
                 decisive=False)
         return (sweep.dimension, rate.sigma, rate.exact, rate.estimate, rate.error,
                 BELOW_PRECISION)
-    check = s.rate(name, words, setup.depth_grid, np.exp(rate.mean_log),
-                   Bound.tight("T", sympy.Float(rate.exact, 6), exponential=True))
+    check = s.rate(name, words, setup.depth_grid, None,
+                   Bound.tight("T", sympy.Float(rate.exact, 6), exponential=True),
+                   units=rate.units, statistic=geometric_mean_norms)
     return (sweep.dimension, rate.sigma, rate.exact, rate.estimate, rate.error,
             check.fit.exponent)
 
 
+def variance_units(sweep: GaussianSweep, setup: ExperimentConfig) -> np.ndarray:
+    """The independent units of the variance law: one row per product (every path of every
+    sigma), log ||J_t ... J_1 v|| - t log sigma at the depth-grid points t (columns). The shift
+    t log sigma is exact (the Jacobians are sigma times standard ones), so every row is a draw of
+    the sigma = 1 law, and all the points of a row share that row's path."""
+    grid = setup.depth_grid
+    shift = grid[:, None, None] * np.log(np.asarray(setup.sigmas))[None, :, None]
+    return (sweep.log_norms[grid - 1] - shift).reshape(len(grid), -1).T
+
+
+def sample_variances(units: np.ndarray) -> np.ndarray:
+    """The statistic of the variance law: the unbiased variance over the units, per point."""
+    return units.var(axis=0, ddof=1)
+
+
 @dataclass(frozen=True)
 class VarianceLaw:
-    """Var(log ||prod v||) on the depth grid (averaged over sigma) with its power-law fit, and the
+    """Var(log ||prod v||) on the depth grid from the pooled units (`variance_units`), and the
     per-step variance at the largest T with its standard error, against trigamma(n/2)/4."""
 
     grid: np.ndarray
-    variances: np.ndarray
-    fit: RateFit
+    units: np.ndarray
     per_step: float
     measured: float
     error: float
 
+    @property
+    def variances(self) -> np.ndarray:
+        return sample_variances(self.units)
+
 
 def variance_law(sweep: GaussianSweep, setup: ExperimentConfig) -> VarianceLaw:
-    grid = setup.depth_grid
-    variances = sweep.log_norms[grid - 1].var(-1, ddof=1).mean(-1)
-    final = sweep.log_norms[-1]
-    errors = [variance_standard_error(samples) for samples in final]
-    return VarianceLaw(
-        grid, variances, fit_power_law(grid, variances),
-        log_norm_variance_per_step(sweep.dimension),
-        float(final.var(-1, ddof=1).mean()) / setup.depth,
-        float(np.sqrt(np.sum(np.square(errors)))) / len(errors) / setup.depth)
+    units = variance_units(sweep, setup)
+    final = units[:, -1]
+    return VarianceLaw(setup.depth_grid, units, log_norm_variance_per_step(sweep.dimension),
+                       float(final.var(ddof=1)) / setup.depth,
+                       variance_standard_error(final) / setup.depth)
 
 
 VARIANCE_ALTERNATIVES = (0.5, 0.75, 1.25, 2.0)
@@ -292,22 +315,29 @@ differ from path to path), T^(1/2), and the default quarter either side of 1."""
 
 
 def _record_variance_law(s: Session, sweep: GaussianSweep, setup: ExperimentConfig,
-                         law: VarianceLaw, z: float) -> None:
-    where = (f"n = {sweep.dimension}, {setup.paths} Gaussian products per sigma in "
-             f"{setup.sigmas} (variance averaged over sigma)")
-    s.fitted_rate(f"log-variance-law-n{sweep.dimension}",
-                  f"{where}: Var(log ||J_T ... J_1 v||) grows like T (fitted power of T over "
-                  f"T in [1, {setup.depth}]); rules out a ballistic spread T^2 (path-dependent "
-                  "growth rates), T^(1/2), and exponents a quarter off", law.fit, VARIANCE_LAW,
-                  rules_out=VARIANCE_ALTERNATIVES)
+                         law: VarianceLaw, z: float) -> RateFit:
+    """Record the exponent (interval from resampling the products, which every depth shares) and
+    the constant of the variance law; return the exponent's fit."""
+    where = (f"n = {sweep.dimension}, {law.units.shape[0]} Gaussian products ({setup.paths} per "
+             f"sigma in {setup.sigmas}, log-norms shifted by -T log sigma)")
+    check = s.rate(f"log-variance-law-n{sweep.dimension}",
+                   f"{where}: Var(log ||J_T ... J_1 v||) grows like T (fitted power of T over "
+                   f"T in [1, {setup.depth}]; every depth is computed from the same products, so "
+                   "the interval comes from resampling the products); rules out a ballistic "
+                   "spread T^2 (path-dependent growth rates), T^(1/2), and exponents a quarter "
+                   "off", law.grid, None, VARIANCE_LAW, units=law.units,
+                   statistic=sample_variances, rules_out=VARIANCE_ALTERNATIVES)
     alternative = delta_method_variance(sweep.dimension)
     s.identity(f"log-variance-constant-n{sweep.dimension}",
-               f"{where}: Var(log ||prod v||) / T at T = {setup.depth} equals trigamma(n/2)/4 = "
-               f"{law.per_step:.6g} within its Bonferroni-corrected 95% CI (z = {z:.3g})",
-               abs(law.measured - law.per_step), z * law.error,
+               f"{where}: Var(log ||prod v||) / T at T = {setup.depth} equals Newman's "
+               f"trigamma(n/2)/4 = {law.per_step:.6g} within its Bonferroni-corrected 95% CI "
+               f"(z = {z:.3g}; standard error from the fourth moment over the independent "
+               "products)", abs(law.measured - law.per_step), z * law.error,
                controls={f"the delta-method value 1/(2n) = {alternative:.6g}":
                          abs(law.measured - alternative)},
-               values={"measured_variance_per_step": law.measured, "standard_error": law.error})
+               values={"measured_variance_per_step": law.measured, "standard_error": law.error,
+                       "trigamma_over_4": law.per_step})
+    return check.fit
 
 
 @dataclass(frozen=True)
@@ -620,11 +650,11 @@ def verify(s: Session) -> None:
     rows, growth_panels, variance_panels = [], [], []
     for sweep in sweeps:
         law = variance_law(sweep, setup)
-        _record_variance_law(s, sweep, setup, law, z)
+        fit = _record_variance_law(s, sweep, setup, law, z)
         rows += [_record_growth_rate(s, sweep, setup, growth_rate(sweep, setup, index), z)
                  for index in range(len(setup.sigmas))]
         growth_panels.append(_growth_panel(sweep, setup))
-        variance_panels.append(_variance_panel(sweep, law))
+        variance_panels.append(_variance_panel(sweep, law, fit))
     _record_twin(s, setup, compare_twins(
         s.map(lambda n: twin_batch(s, setup, n), setup.dimensions, "torch: twin products")))
     bounds = singular_value_runs(s, setup)
@@ -661,9 +691,9 @@ def _record_tables(s: Session, rows: list[tuple], runs: list[RnnRun]) -> None:
             ((r.label, r.weight_norm, math.log(r.weight_norm), r.rate) for r in runs))
 
 
-def _variance_panel(sweep: GaussianSweep, law: VarianceLaw) -> Panel:
+def _variance_panel(sweep: GaussianSweep, law: VarianceLaw, fit: RateFit) -> Panel:
     return rate_panel(f"n = {sweep.dimension}", "T (number of Jacobians)",
-                      "Var(log ||J_T ... J_1 v||)", law.grid, law.variances, law.fit, VARIANCE_LAW)
+                      "Var(log ||J_T ... J_1 v||)", law.grid, law.variances, fit, VARIANCE_LAW)
 
 
 def _growth_panel(sweep: GaussianSweep, setup: ExperimentConfig) -> Panel:
