@@ -6,10 +6,11 @@ Source: Dauphin, Pascanu, Gulcehre, Cho, Ganguli, Bengio (2014), arXiv:1406.2572
 (random-field landscapes, after Bray and Dean 2007), Section 4 (Newton's and GD's behaviour along
 negative-curvature directions) and Section 5, Eq. (11) (saddle-free Newton); Goodfellow (2015
 tutorial). Main bound: the GD escape time from a strict saddle, started eps off its stable
-manifold, is Theta(log(1/eps)^1) (TIGHT, exponent 1; exactly log(R/eps) / log(1 + eta b) on a
+manifold, is Theta((1/eps)^0 log(1/eps)^1) (TIGHT; exactly log(R/eps) / log(1 + eta b) on a
 quadratic saddle, where the fit only restates the closed form). It is decided on a non-quadratic
 saddle without a closed form (quartic, coupled, cubic in the stable directions) from random starts,
-against log(1/eps)^2, log(1/eps)^(3/4), log(1/eps)^(5/4) and eps^(-1/2). The landscape statistics
+on the steps beyond those from the largest eps (the transit's own steps cancel), against
+log(1/eps)^2, (1/eps)^(+-1/4) and eps^(-1/2). The landscape statistics
 are finite-sample estimates over the critical points that Newton finds, reported with their
 confidence intervals; "minima become exponentially rare" is judged as an exponential against a
 power law in d.
@@ -27,7 +28,7 @@ CLAIM = Claim(
         theorem="Sections 3-5, Eq. (11) (saddle-free Newton)",
         arxiv="1406.2572",
     ),
-    bound=Bound.tight("log(1/eps)", 1),
+    bound=Bound.tight("1/eps", 0, log_power=1),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

@@ -43,6 +43,8 @@ from optverify.kit import (
     rate_panel,
 )
 from optverify.numerics.haar import haar_orthogonal
+from optverify.theorems.saddle_points import index_energy
+from optverify.theorems.saddle_points.kac_rice import kac_rice_counts
 from optverify.theorems.saddle_points.landscape import (
     CoupledSaddle,
     gd_escape_steps_closed_form,
@@ -56,8 +58,11 @@ from optverify.theorems.saddle_points.landscape import (
 )
 
 CLAIM_BOUND = Bound.tight("log(1/eps)", 1)
-"""The claim's main bound (saddle_points.CLAIM.bound), for the sanity fit of the closed form."""
-ESCAPE_VS_CURVATURE = Bound.tight("eta b", -1)
+"""The claim's main bound Theta(log(1/eps)) written on the log(1/eps) axis, for the sanity fit of
+the closed form."""
+ESCAPE_VS_CURVATURE = Bound.tight("eta b", -1, limit="zero")
+"""Escape steps ~ (eta b)^-1 as eta b -> 0: the linearization's 1 / log(1 + eta b) = (eta b)^-1
+(1 + eta b / 2 + ...), whose correction vanishes toward small eta b, not toward large."""
 SADDLE_FREE_VS_CURVATURE = Bound.tight("b", 0)
 """Saddle-free Newton's escape steps do not depend on the negative curvature b (Section 5)."""
 MINIMA_FRACTION = Bound.upper("d", 0, exponential=True)
@@ -65,9 +70,10 @@ MINIMA_FRACTION = Bound.upper("d", 0, exponential=True)
 numerous than minima): fraction ~ exp(r d) with r <= 0, and a power law in d rejected. The paper
 gives no rate, so only its sign (r <= 0, at the exponent resolution) and the exponential form are
 judged; a fraction that does not fall leaves the form undecided (inconclusive)."""
-ESCAPE_ALTERNATIVES = (0.75, 1.25, 2.0)
-"""Exponents of log(1/eps) the main check rules out: log(1/eps)^2 (a slower, squared-log escape)
-and the default quarter off either side."""
+ESCAPE_ALTERNATIVES = (-0.25, 0.25)
+"""Powers of 1/eps the main check rules out beside its log(1/eps)^1: (1/eps)^+-0.25 (the escape
+time as a power of 1/eps, growing or falling)."""
+LOG_SQUARED_ALTERNATIVE = "escape time ~ log(1/eps)^2 (the same points times log(eps_max/eps))"
 LOG_INDEX_ALTERNATIVE = "escape time ~ eps^(-1/2) (a power of 1/eps: a degenerate saddle)"
 NEWTON_STEP_ALTERNATIVE = "saddle-free Newton's step -|H|^-1 g on the same quadratics"
 ROUNDING_ULPS = 16
@@ -322,6 +328,17 @@ class CoupledRuns:
         normalized = self.gd * np.log1p(self.eta_b)[None, :, None]
         return np.repeat(self.log_inv, per_distance), normalized.reshape(-1)
 
+    def pooled_from_largest(self) -> tuple[np.ndarray, np.ndarray]:
+        """eps_max / eps and the extra GD steps beyond those from eps_max, times
+        log(1 + eta b), per (curvature, start), for every eps < eps_max: the steps that the
+        nonlinear transit to |x| = R adds whatever eps cancel, so the law is y ~ x^1 with no
+        offset: y = log(eps_max / eps)."""
+        largest = int(np.argmax(self.distances))
+        others = np.arange(self.distances.size) != largest
+        extra = (self.gd[others] - self.gd[largest][None]) * np.log1p(self.eta_b)[None, :, None]
+        ratio = self.distances[largest] / self.distances[others]
+        return np.repeat(ratio, self.gd[0].size), extra.reshape(-1)
+
     def at_smallest_distance(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """eta b and the steps (GD's or SFN's) at the smallest eps, over curvatures and starts."""
         smallest = int(np.argmin(self.distances))
@@ -366,12 +383,12 @@ def coupled_runs(setup: ExperimentConfig, s: Session) -> CoupledRuns:
                        saddle_free.cpu().numpy().astype(float))
 
 
-def as_power_of_inverse_eps(log_inv: np.ndarray, steps: np.ndarray,
+def as_power_of_inverse_eps(ratio: np.ndarray, steps: np.ndarray,
                             power: float = 0.5) -> np.ndarray:
-    """The measured escape times re-drawn as eps^-power growth with their scatter and finite-size
-    correction kept: steps x eps^-power / log(1/eps) (what a degenerate saddle, where GD escapes
-    in a power of 1/eps, would show on the same sweep)."""
-    return steps * np.exp(power * log_inv) / log_inv
+    """The measured escape times re-drawn as (1/eps)^power growth with their scatter kept:
+    steps x ratio^power / log(ratio), ratio = eps_max / eps (what a degenerate saddle, where GD
+    escapes in a power of 1/eps, would show on the same sweep)."""
+    return steps * ratio**power / np.log(ratio)
 
 
 @dataclass(frozen=True)
@@ -647,6 +664,7 @@ def verify(s: Session) -> None:
     _coupled_escape(s, setup)
     _newton(s, setup)
     _landscape(s, setup)
+    index_energy.verify(s)
     s.note(f"{s.dtype} on {s.device}. Quadratic escape: a = 1, R = 1, x_0 = 1, escape when "
            "|y_t| >= R. Non-quadratic escape: f = b (x^4/4 - x^2/2 + x^2 |y|^2/2) + sum_j (a_j "
            f"y_j^2/2 + 0.3 y_j^3/3), {setup.coupled_stable_dimensions} stable directions, "
@@ -727,19 +745,22 @@ def _coupled_escape(s: Session, setup: ExperimentConfig) -> CoupledRuns:
     """The main bound on a non-quadratic saddle from random starts; GD's and SFN's dependence on
     the curvature b."""
     coupled = coupled_runs(setup, s)
-    x, y = coupled.pooled()
+    x, y = coupled.pooled_from_largest()
     etas = coupled.eta_b
     main = s.rate(
         "gd-escape-nonquadratic-vs-log-eps",
         f"GD (eta = {coupled.eta:g}) on the non-quadratic saddle f = b (x^4/4 - x^2/2 + "
         f"x^2 |y|^2/2) + sum_j (a_j y_j^2/2 + 0.3 y_j^3/3) from {setup.coupled_starts} random "
         f"starts (+-eps, y_0) per (eps, b), |y_0| = {setup.coupled_start_norm:g}: the steps until "
-        f"|x| >= {setup.coupled_radius:g}, times log(1 + eta b), scale as log(1/eps)^1 (eps in "
+        f"|x| >= {setup.coupled_radius:g} beyond those from eps_max = "
+        f"{coupled.distances.max():.2g} (the same start and b: the transit's own steps cancel), "
+        f"times log(1 + eta b), scale as log(eps_max/eps)^1, i.e. (eps_max/eps)^0 log^1 (eps in "
         f"[{coupled.distances.min():.2g}, {coupled.distances.max():.2g}], eta b in "
         f"[{etas.min():.3g}, {etas.max():.3g}]; no closed form: the quartic, the coupling and the "
         "cubic shape the escape)",
         x, y, main=True, rules_out=ESCAPE_ALTERNATIVES,
-        controls={LOG_INDEX_ALTERNATIVE: (x, as_power_of_inverse_eps(x, y))},
+        controls={LOG_INDEX_ALTERNATIVE: (x, as_power_of_inverse_eps(x, y)),
+                  LOG_SQUARED_ALTERNATIVE: (x, y * np.log(x))},
         values={"escape_steps_max": float(coupled.gd.max())})
     cx, cy = coupled.at_smallest_distance(coupled.gd)
     sx, sy = coupled.at_smallest_distance(coupled.saddle_free)
@@ -791,8 +812,10 @@ def _landscape(s: Session, setup: ExperimentConfig) -> None:
             f"index-grows-with-loss-d{points.dimension}",
             f"d = {points.dimension}: over the critical points Newton finds on random quartics, "
             "the index (fraction of negative Hessian eigenvalues) grows with the loss f(x): "
-            "least-squares slope of index vs loss > 0 (95% CI)", judge_index_trend,
-            (points.loss, points.index, points.dimension),
+            "least-squares slope of index vs loss > 0 (95% CI); reported, not decisive: a slope "
+            "sign over a biased sample (the search misses saddles) whose control cannot be "
+            "violated; decided quantitatively at d = 50 in index-energy-d50",
+            judge_index_trend, (points.loss, points.index, points.dimension), decisive=False,
             rules_out="an index that does not depend on the loss",
             controls={"an index independent of the loss (the same points with the fitted slope "
                       "removed)": (points.loss, without_trend(points.loss, points.index),
@@ -805,13 +828,46 @@ def _landscape(s: Session, setup: ExperimentConfig) -> None:
             ((p.dimension, p.starts, int(p.loss.size), p.found_with_half_the_starts,
               p.minima_fraction, float(p.index.mean()), trend.pearson_r)
              for p, trend in zip(found, trends)))
+    _search_completeness(s, setup, found)
+
+
+COMPLETENESS_DRAWS = 2000
+"""Kac-Rice draws per dimension for the search-completeness table (error bounds reported)."""
+
+
+def _search_completeness(s: Session, setup: ExperimentConfig,
+                         found: list[CriticalPoints]) -> None:
+    """Critical points Newton found per function against the Kac-Rice expected counts of the
+    same field (`kac_rice`): a complete search finds, on average, every one."""
+    rows = []
+    for points in found:
+        expected = kac_rice_counts(points.dimension, setup.field_scale, COMPLETENESS_DRAWS, 64,
+                                   s.rng(f"completeness-{points.dimension}"))
+        minima = float(np.sum(points.index == 0)) / setup.field_functions
+        total = points.loss.size / setup.field_functions
+        saddles_expected = expected.total - expected.minima
+        rows.append((points.dimension, total, expected.total, expected.total_error, minima,
+                     expected.minima, float(expected.error[0]), total / expected.total,
+                     (total - minima) / saddles_expected, minima / expected.minima))
+    s.table("search-completeness", "Newton's search against the Kac-Rice expected counts, per "
+            f"function ({setup.field_functions} functions x {setup.field_starts} starts)",
+            ("d", "found", "Kac-Rice expected", "error", "minima found", "minima expected",
+             "error", "found / expected", "saddles found / expected",
+             "minima found / expected"), tuple(rows))
+    worst = min(rows, key=lambda row: row[8])
+    s.note(f"Search completeness: Newton from uniform starts finds {worst[8]:.0%} of the "
+           f"expected saddles at d = {worst[0]} (and {worst[9]:.0%} of the expected minima); "
+           "the minima fraction of found points is biased upwards, so the decay form is decided "
+           "on the Kac-Rice values (numeric layer).")
 
 
 MINIMA_STATEMENT = (
     "the fraction of minima among the critical points Newton finds on random quartics falls "
     "exponentially with d: fraction ~ exp(r d) with r <= 0 and a power law in d rejected "
     "(F-test in log y = c + r d + p log d), over groups of {group} functions per dimension, "
-    "d = {low}..{high}; a finite-sample estimate that depends on the search")
+    "d = {low}..{high}; reported, not decisive: the search misses saddles (table "
+    "search-completeness), so this estimate is biased upwards; decided on the Kac-Rice "
+    "values in minima-fraction-decay-form-kac-rice")
 
 
 def _record_minima(s: Session, setup: ExperimentConfig, found: list[CriticalPoints]):
@@ -825,8 +881,8 @@ def _record_minima(s: Session, setup: ExperimentConfig, found: list[CriticalPoin
             return Judgement(Verdict.INCONCLUSIVE, "a group of functions without a minimum "
                              "found (or fewer than 4 dimensions): no fit of log fraction")
         s.decide("minima-fraction-falls-with-dimension", statement, undecided, None,
-                 controls={"a power law": None}, values=values)
+                 decisive=False, values=values)
         return None
     return s.rate(
         "minima-fraction-falls-with-dimension", statement, dims, fractions, MINIMA_FRACTION,
-        rules_out=(0.0,), values=values)
+        decisive=False, values=values)
