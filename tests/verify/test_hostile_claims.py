@@ -186,3 +186,79 @@ def test_sigkill_of_verify_leaves_no_process_behind(tmp_path):
     finally:
         for pid in _processes_with(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+# -- what is refused before anything is written ----------------------------------------------------
+
+
+def _cli(capsys, *argv):
+    from optverify.verify import cli
+
+    code = cli.main([*argv, "--device", "cpu", "--progress", "off"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+GOOD = str(HOSTILE / "good_one.py")
+
+
+def test_a_dangling_symlink_out_is_named_as_such(capsys, tmp_path):
+    link = tmp_path / "reports"
+    link.symlink_to(tmp_path / "missing")
+    for out in (link, link / "sub"):
+        code, stdout, err = _cli(capsys, "run", GOOD, "--out", str(out))
+        assert code == 2 and stdout == "" and err.count("\n") == 1
+        assert f"{link} is a symbolic link to {tmp_path / 'missing'}, which does not exist" in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_unreachable_scheduler_leaves_no_folder_and_no_lock(capsys, tmp_path):
+    out = tmp_path / "out"
+    code, _, err = _cli(capsys, "run", GOOD, "--scheduler", "tcp://127.0.0.1:9", "--out", str(out))
+    assert code == 2 and "cannot reach the Dask scheduler" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("abc", "must be a number of seconds"), ("0", "positive"), ("-5", "positive"),
+    ("inf", "positive"), ("nan", "positive"),
+])
+def test_a_bad_timeout_is_one_line_and_exit_two(capsys, tmp_path, value, message):
+    code, _, err = _cli(capsys, "run", GOOD, "--timeout", value, "--out", str(tmp_path / "out"))
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_timeout_with_a_cluster_is_refused_before_anything_is_written(capsys, tmp_path):
+    code, _, err = _cli(capsys, "run", GOOD, "--timeout", "5", "--workers", "1",
+                        "--out", str(tmp_path / "out"))
+    assert code == 2 and "--timeout applies to serial runs" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_are_capped_at_the_usable_cores_with_a_warning(capsys, monkeypatch):
+    from optverify.verify import cli, drawing
+
+    monkeypatch.setattr(drawing, "usable_cores", lambda: 2)
+    assert cli._capped_workers(None) is None and cli._capped_workers(2) == 2
+    assert capsys.readouterr().err == ""
+    assert cli._capped_workers(1000) == 2
+    assert capsys.readouterr().err == (
+        "verify: warning: --workers 1000 is more than the 2 cores this process may use; "
+        "running 2 workers\n")
+
+
+CHATTY = """print("{not json] printed while the claim file is imported")
+from tests.toy_claims import toy_claim
+
+CLAIM = toy_claim("toy-chatty")
+"""
+
+
+def test_json_stays_parseable_when_a_claim_file_prints_as_it_is_imported(capsys, tmp_path):
+    claim = tmp_path / "chatty.py"
+    claim.write_text(CHATTY)
+    code, out, err = _cli(capsys, "run", str(claim), "--json", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert json.loads(out)["claims"][0]["verdict"] == "consistent"
+    assert "printed while the claim file is imported" in err
