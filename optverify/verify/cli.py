@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -238,17 +238,8 @@ class _ProgressDisplay:
         """Counts finished layers, wherever they ran."""
         self.bar.update(self.overall, advance=1, description=f"{claim.id}: {layer.value} done")
 
-    def track(self, items: Iterable, description: str = "") -> Iterable:
-        total = len(items) if hasattr(items, "__len__") else None
-        task = self.bar.add_task(f"  {description}", total=total)
-        try:
-            for item in items:
-                yield item
-                self.bar.advance(task)
-        finally:
-            self.bar.remove_task(task)
-
-    # the inner loops of a layer that runs in a child process (isolation.RemoteProgress)
+    # a layer's inner loops, shown as their events come from its child process
+    # (isolation.RemoteProgress)
 
     def begin(self, description: str, total: int | None) -> None:
         self.loops.append(self.bar.add_task(f"  {description}", total=total))
