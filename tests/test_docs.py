@@ -1,8 +1,9 @@
 """The documentation site: Sphinx builds it with warnings as errors, its gallery lists every
 built-in claim with the checks and figures of a quick run, every local link and image resolves,
 and its pages pass the HTML report's headless-Chromium check (no severe console entries, every
-image loads). The quick run is one claim's (pwl-conditioning); CI builds the site from
-`verify all --quick`'s folder instead (.ci/run)."""
+image loads). The quick run is one claim's (pwl-conditioning). CI also builds the site from
+`verify all --quick`'s folder and checks that one: OPTVERIFY_DOCS_SITE names a built site to check
+instead of building one (.ci/run)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ _LOCAL_TARGET = re.compile(r'(?:href|src)="([^"#?]+)[^"]*"')
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
+    if os.environ.get("OPTVERIFY_DOCS_SITE"):
+        return Path(os.environ["OPTVERIFY_DOCS_SITE"])
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_parser")
     reports = tmp_path_factory.mktemp("quick-reports")

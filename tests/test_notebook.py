@@ -61,6 +61,7 @@ def test_markup_in_a_title_is_shown_as_text():
 def test_the_tutorial_notebook_runs_without_error(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
     notebook = nbformat.read(TUTORIAL, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
