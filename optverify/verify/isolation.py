@@ -87,6 +87,7 @@ def _serve(connection: Connection) -> None:
     """A worker's life (after `lifeline.run_as_child`): run the tasks sent on `connection` until
     it closes or sends b""."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the group; the parent decides
+    os.dup2(2, 1)  # output between layers (a claim's leftover thread) goes to stderr, never stdout
     faulthandler.enable(all_threads=False)  # a crash's traceback goes to fd 2, the layer's log
     loaded: dict[tuple[str, str, str], Claim] = {}
     while True:
