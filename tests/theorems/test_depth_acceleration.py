@@ -18,8 +18,8 @@ from optverify.theorems.depth_acceleration.dynamics import (
     Method,
     Problem,
     balanced_chain_start,
-    beaten_columns,
     first_hit,
+    settled_columns,
     train,
 )
 from optverify.theorems.depth_acceleration.lp_loss import lp_gradient, lp_loss, lp_optimum
@@ -27,8 +27,7 @@ from optverify.theorems.depth_acceleration.speedup import (
     at_geometric_mean,
     judge_faster,
     judge_not_faster,
-    ratio_interval,
-    select_step,
+    select_steps,
 )
 
 FLOAT_TOL = 1e-10
@@ -216,28 +215,49 @@ def test_a_diverging_step_is_flagged():
     assert (result.hits == -1).all()
 
 
-def test_beaten_columns_on_a_hand_case():
-    # group 0: column 0 finished with mean 10; column 1 still running (one hit 30, one open at
-    # t = 50: mean >= 40 > 10, beaten); group 1: column 2 running, no finished rival: kept
-    hits = torch.tensor([[10, 30, -1], [10, -1, -1]])
+def test_settled_columns_on_a_hand_case():
+    # group 0 = columns 0, 1; group 1 = column 2. Seed 0: column 0 hit at 10, column 1 open
+    # (beaten on seed 0 from t = 10). Seed 1: column 0 open, column 1 hit at 30 (column 0 beaten
+    # on seed 1 from t = 30). Column 2: diverged on seed 0, open on seed 1 with no rival.
+    hits = torch.tensor([[10, -1, -1], [-1, 30, -1]])
+    diverged = torch.tensor([[False, False, True], [False, False, False]])
     groups = torch.tensor([0, 0, 1])
-    assert beaten_columns(hits, groups, 50).tolist() == [False, True, False]
-    assert beaten_columns(hits, groups, 5).tolist() == [False, True, False]
-    assert beaten_columns(torch.tensor([[10, -1]]), torch.tensor([0, 0]), 8).tolist() == \
-        [False, False]
+    assert settled_columns(hits, diverged, groups, 50).tolist() == [True, True, False]
+    assert settled_columns(hits, diverged, groups, 20).tolist() == [False, True, False]
+    assert settled_columns(hits, diverged, groups, 5).tolist() == [False, False, False]
+    assert settled_columns(hits, diverged | True, groups, 5).tolist() == [True, True, True]
 
 
-def test_pruning_does_not_change_the_selection():
+def test_pruning_does_not_change_the_per_seed_selection():
     problem = _problem(unreachable=False)
-    columns = [Column(Method.GD, 1, e) for e in (0.02, 0.05, 0.1, 0.2, 0.4)]
+    columns = [Column(Method.GD, 1, e) for e in (0.02, 0.05, 0.1, 0.2, 0.4, 3.0)]
     pruned = train(problem, columns, 2000)
     steps = np.array([c.step for c in columns])
-    chosen = select_step("d1", steps, pruned.hits, pruned.diverged)
+    chosen = select_steps("d1", steps, pruned.hits, pruned.diverged)
     singles = [train(problem, [c], 2000) for c in columns]
     hits = np.concatenate([r.hits for r in singles], axis=1)
     diverged = np.concatenate([r.diverged for r in singles], axis=1)
-    reference = select_step("d1", steps, hits, diverged)
-    assert chosen.step == reference.step and np.array_equal(chosen.times, reference.times)
+    reference = select_steps("d1", steps, hits, diverged)
+    assert np.array_equal(chosen.steps, reference.steps)
+    assert np.array_equal(chosen.times, reference.times)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_the_l2_problem_in_its_eigenbasis_reaches_the_target_at_the_same_iteration(depth):
+    problem = _problem(power=2, unreachable=False)
+    columns = [Column(Method.GD, depth, e) for e in (0.05, 0.2)]
+    plain = train(problem, columns, 400, checkpoint_every=1)
+    rotated = train(problem.in_eigenbasis(), columns, 400, checkpoint_every=1)
+    assert np.array_equal(plain.hits, rotated.hits)
+    finite = np.isfinite(plain.curves)
+    assert np.allclose(plain.curves[finite], rotated.curves[finite], rtol=1e-10, atol=0)
+
+
+def test_the_eigenbasis_refuses_the_l4_loss_and_the_adaptive_baselines():
+    with pytest.raises(ValueError):
+        _problem(power=4).in_eigenbasis()
+    with pytest.raises(ValueError):
+        train(_problem(power=2).in_eigenbasis(), [Column(Method.ADAM, 1, 0.1)], 10)
 
 
 def test_bad_columns_and_problems_are_rejected():
@@ -258,40 +278,20 @@ def test_bad_columns_and_problems_are_rejected():
 # ---------------------------------------------------------------- selection and judges
 
 
-def test_select_step_picks_the_fastest_step_reached_by_every_seed():
+def test_select_steps_picks_each_seeds_fastest_step():
     steps = np.array([0.1, 0.2, 0.4, 0.8])
     hits = np.array([[100, 50, 20, -1], [90, 60, -1, -1]])
-    diverged = np.array([[False, False, False, True], [False, False, False, True]])
-    chosen = select_step("x", steps, hits, diverged)
-    assert chosen.step == 0.2 and chosen.times.tolist() == [50, 60]
-    assert chosen.largest_stable == 0.4
-    none = select_step("x", steps, -np.ones((2, 4)), np.ones((2, 4), bool))
-    assert none.step is None and none.largest_stable is None
+    diverged = np.array([[False, False, False, True], [False, False, True, True]])
+    chosen = select_steps("x", steps, hits, diverged)
+    assert chosen.steps.tolist() == [0.4, 0.2] and chosen.times.tolist() == [20, 60]
+    assert chosen.largest_stable.tolist() == [0.4, 0.2]
+    tie = select_steps("x", steps[:2], np.array([[30, 30]]), np.zeros((1, 2), bool))
+    assert tie.steps.tolist() == [0.1]  # a tie goes to the smaller step
+    none = select_steps("x", steps, np.array([[10, -1, -1, -1], [-1, -1, -1, -1]]),
+                        np.ones((2, 4), bool))
+    assert none.steps is None and none.times is None and np.isnan(none.largest_stable).all()
     with pytest.raises(ValueError):
-        select_step("x", steps, hits[:, :3], diverged)
-
-
-@given(st.lists(st.floats(0.05, 20.0), min_size=2, max_size=12))
-@settings(max_examples=50)
-def test_ratio_interval_contains_the_geometric_mean(ratios):
-    interval = ratio_interval(ratios)
-    assert interval.low <= interval.mean * (1 + 1e-12)
-    assert interval.mean <= interval.high * (1 + 1e-12)
-
-
-def test_ratio_interval_is_the_t_interval_of_the_logs():
-    from scipy import stats
-    ratios = np.array([0.3, 0.4, 0.35, 0.5])
-    logs = np.log(ratios)
-    low, high = stats.t.interval(0.95, 3, loc=logs.mean(), scale=stats.sem(logs))
-    interval = ratio_interval(ratios)
-    assert np.isclose(interval.low, np.exp(low)) and np.isclose(interval.high, np.exp(high))
-
-
-@pytest.mark.parametrize("ratios", [[0.5], [1.0, -1.0], [1.0, np.inf]])
-def test_ratio_interval_rejects_bad_input(ratios):
-    with pytest.raises(ValueError):
-        ratio_interval(ratios)
+        select_steps("x", steps, hits[:, :3], diverged)
 
 
 MEASURED = np.array([0.3, 0.25, 0.35, 0.28, 0.33])
@@ -301,17 +301,26 @@ def test_judge_faster_accepts_a_clear_speed_up_and_rejects_its_controls():
     assert judge_faster(MEASURED).verdict is Verdict.CONSISTENT
     assert judge_faster(np.ones(5)).verdict is Verdict.VIOLATED  # depth 1 renamed
     assert judge_faster(at_geometric_mean(MEASURED, 1.25)).verdict is Verdict.VIOLATED
-    assert judge_faster(at_geometric_mean(MEASURED, 0.8)).verdict is not Verdict.CONSISTENT
+    assert judge_faster(at_geometric_mean(MEASURED, 0.8)).verdict is Verdict.INCONCLUSIVE
     assert judge_faster(None).verdict is Verdict.INCONCLUSIVE
     assert judge_faster([0.5, 1.2]).verdict is Verdict.INCONCLUSIVE  # straddles 0.8
 
 
-def test_judge_not_faster_accepts_no_speed_up_and_rejects_its_controls():
+def test_judge_not_faster_accepts_no_speed_up_and_rejects_both_speed_ups():
+    """With the scatter of MEASURED (log scatter 0.13) five seeds separate 0.7 from 0.8: the
+    non-inferiority claim is shown at 1.1 and refuted at 0.5 and at 0.7."""
     flat = at_geometric_mean(MEASURED, 1.1)
     assert judge_not_faster(flat).verdict is Verdict.CONSISTENT
     assert judge_not_faster(at_geometric_mean(flat, 0.5)).verdict is Verdict.VIOLATED
-    assert judge_not_faster(at_geometric_mean(flat, 0.7)).verdict is not Verdict.CONSISTENT
+    assert judge_not_faster(at_geometric_mean(flat, 0.7)).verdict is Verdict.VIOLATED
+    assert judge_not_faster(at_geometric_mean(flat, 0.8)).verdict is Verdict.INCONCLUSIVE
     assert judge_not_faster(np.ones(5)).verdict is Verdict.CONSISTENT
+
+
+def test_the_judges_report_the_one_sided_bounds_and_p_values():
+    values = judge_not_faster(at_geometric_mean(MEASURED, 1.1)).values
+    assert values["ratio_low"] >= 0.8 and values["p_claim"] < 0.05
+    assert values["interval_level"] == pytest.approx(0.9) and values["seeds"] == 5
 
 
 def test_at_geometric_mean_keeps_the_scatter():

@@ -46,7 +46,7 @@ DIVERGENCE_FACTOR = 10.0
 METHODS = tuple(Method)
 """The order of the methods' column spans inside `train`."""
 
-COMPACT_EVERY = 50
+COMPACT_EVERY = 10
 """Every 50 iterations, columns that are done for every seed (target reached or diverged) leave
 the batch."""
 
@@ -79,8 +79,13 @@ class Problem:
     power: int
     optimum_loss: torch.Tensor
     target_loss: torch.Tensor
+    diagonal: bool = False
+    """p = 2 only: the problem is stated in the eigenbasis of X^T X (`in_eigenbasis`), so its Gram
+    matrix is taken as diagonal and the loss costs cols times fewer operations."""
 
     def __post_init__(self) -> None:
+        if self.diagonal and self.power != 2:
+            raise ValueError("only the l_2 loss has a Gram matrix to diagonalize")
         if self.power not in (2, 4):
             raise ValueError(f"the l_p loss is implemented for p in (2, 4), got {self.power!r}")
         seeds, rows, cols = self.features.shape
@@ -89,10 +94,24 @@ class Problem:
                              f"{tuple(self.start.shape)} do not match features "
                              f"{tuple(self.features.shape)}")
 
+    def in_eigenbasis(self) -> Problem:
+        """The same l_2 problem in the eigenbasis Q of X^T X: features X Q, start Q^T w_0. GD at
+        every depth is equivariant under this rotation (its updates use g and <v, g> only), so
+        every loss value and time to target is the original problem's up to rounding; the
+        adaptive baselines act coordinate-wise and are not (`train` refuses them here)."""
+        if self.power != 2:
+            raise ValueError("only the l_2 loss has a Gram matrix to diagonalize")
+        _, basis = torch.linalg.eigh(self.features.mT @ self.features)
+        return Problem(self.features @ basis, self.targets,
+                       (basis.mT @ self.start.unsqueeze(-1)).squeeze(-1), 2, self.optimum_loss,
+                       self.target_loss, diagonal=True)
+
     @cached_property
     def _moments(self):
         rows = self.features.shape[-2]
         gram = self.features.mT @ self.features / rows
+        if self.diagonal:
+            gram = gram.diagonal(dim1=-2, dim2=-1).unsqueeze(-1)
         moment = (self.features.mT @ self.targets.unsqueeze(-1)) / rows
         offset = (self.targets**2).sum(-1, keepdim=True) / (2 * rows)
         return gram, moment, offset
@@ -101,7 +120,7 @@ class Problem:
         """(L per seed and column, grad L): weights (seeds, cols, models)."""
         if self.power == 2:
             gram, moment, offset = self._moments
-            grad_quadratic = gram @ weights
+            grad_quadratic = gram * weights if self.diagonal else gram @ weights
             loss = (weights * (grad_quadratic / 2 - moment)).sum(-2) + offset
             return loss, grad_quadratic - moment
         residual = self.features @ weights - self.targets.unsqueeze(-1)
@@ -140,30 +159,34 @@ def first_hit(losses: Sequence[float] | np.ndarray, target: float) -> int:
     return int(below[0]) if below.size else -1
 
 
-def beaten_columns(hits: torch.Tensor, groups: torch.Tensor, t: int) -> torch.Tensor:
-    """Columns that can no longer be their group's selected step (`speedup.select_step`: the
-    smallest mean time over seeds among columns every seed finished): their mean time is at least
-    (known hits + t for each seed still running) / seeds, above the group's best finished mean."""
-    complete = (hits >= 0).all(0)
-    means = hits.double().mean(0)
-    best = torch.full((int(groups.max()) + 1,), float("inf"), dtype=torch.float64,
-                      device=hits.device)
-    best = best.scatter_reduce(0, groups[complete], means[complete], "amin")
-    lower = torch.where(hits >= 0, hits, t).double().mean(0)
-    return ~complete & (lower > best[groups])
+def settled_columns(hits: torch.Tensor, diverged: torch.Tensor, groups: torch.Tensor,
+                    t: int) -> torch.Tensor:
+    """Columns that can no longer be any seed's selected step (`speedup.select_steps`: per seed,
+    the column of its group (method, depth) with the smallest time): on every seed the column has
+    reached the target, has diverged, or has not reached it by iteration t while another column
+    of its group reached it by t (a later hit is slower, so never selected)."""
+    reached = torch.where(hits >= 0, hits, torch.iinfo(hits.dtype).max)
+    seeds = hits.shape[0]
+    best = torch.full((seeds, int(groups.max()) + 1), torch.iinfo(hits.dtype).max,
+                      dtype=hits.dtype, device=hits.device)
+    best = best.scatter_reduce(1, groups.expand(seeds, -1), reached, "amin")
+    beaten = (hits < 0) & (best[:, groups] <= t)
+    return ((hits >= 0) | diverged | beaten).all(0)
 
 
 def train(problem: Problem, columns: Sequence[Column], steps: int,
           checkpoint_every: int = 10) -> SweepResult:
     """Run every column on every seed's problem for up to `steps` full-batch iterations. A column
-    leaves the batch once every seed has reached the target, once any seed has diverged (it
-    cannot be selected any more), or once it cannot beat its group's (method, depth) best mean
-    time (`beaten_columns`): what is stopped is never a selected step, so the selection is that
-    of the full budget."""
+    leaves the batch once it is settled on every seed (`settled_columns`: reached, diverged, or
+    beaten by a faster column of its group on that seed): what is stopped is never a selected
+    step, so the selection is that of the full budget."""
     if steps < 1 or checkpoint_every < 1:
         raise ValueError("steps and checkpoint_every must be positive integers")
     if not columns:
         raise ValueError("a sweep needs at least one column")
+    if problem.diagonal and any(c.method is not Method.GD for c in columns):
+        raise ValueError("the adaptive baselines are not rotation-equivariant: run them on the "
+                         "problem in its own basis")
     order = sorted(range(len(columns)), key=lambda i: METHODS.index(columns[i].method))
     if order != list(range(len(columns))):  # the update acts on each method's contiguous span
         result = train(problem, [columns[i] for i in order], steps, checkpoint_every)
@@ -179,7 +202,7 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
     etas = torch.tensor([c.step for c in columns], **like)
     labels = sorted({(c.method.value, c.depth) for c in columns})
     groups = torch.tensor([labels.index((c.method.value, c.depth)) for c in columns],
-                          device=device)  # never compacted: beaten_columns sees every column
+                          device=device)  # never compacted: settled_columns sees every column
     methods = [c.method for c in columns]
     spans = _spans(methods)
     v, a = balanced_chain_start(problem.start.unsqueeze(-1).expand(seeds, cols, total).clone(),
@@ -206,8 +229,7 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
         if t == steps:
             break
         if t % COMPACT_EVERY == 0:
-            leaving = ((hits[:, active] >= 0).all(0) | diverged[:, active].any(0)
-                       | beaten_columns(hits, groups, t)[active])
+            leaving = settled_columns(hits, diverged, groups, t)[active]
             stopped[active[leaving]] = t
             if bool(leaving.all()):
                 break
@@ -244,6 +266,8 @@ def _update(v, a, grad, first, second, depths, etas, spans, t):
     parts = [_RULES[method](v[..., span], a[..., span], grad[..., span], first[..., span],
                             second[..., span], depths[span], etas[span], t)
              for method, span in spans]
+    if len(parts) == 1:  # one rule (the GD-only l_2 sweep): nothing to join
+        return parts[0]
     return tuple(torch.cat(pieces, dim=-1) for pieces in zip(*parts))
 
 

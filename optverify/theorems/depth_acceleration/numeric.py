@@ -18,7 +18,9 @@ import numpy as np
 
 from optverify.kit import Bound, Session, rate_panel
 
-STEP_ERROR_BOUND = Bound.tight("eta", 2)
+STEP_ERROR_BOUND = Bound.tight("eta", 2, limit="zero")
+"""GD departs from the end-to-end rule by Theta(eta^2) as eta -> 0 (a small-step statement: only
+corrections that vanish as eta -> 0 are candidates)."""
 
 
 @dataclass(frozen=True)
