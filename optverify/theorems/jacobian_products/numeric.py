@@ -2,6 +2,9 @@
 
 - The chi-square law behind the Gaussian Lyapunov exponent (Newman 1986): E log chi^2_n =
   log 2 + digamma(n/2) and Var(log chi^2_n) = trigamma(n/2), by mpmath quadrature.
+- Newman's constants in the experiment's normalization (G with N(0, sigma^2/n) entries, sigma =
+  3/4): E log ||G u|| = lambda_1 and Var log ||G u|| = trigamma(n/2)/4, by quadrature over the
+  density of ||G u|| itself (an independent twin of the chi-square quadrature).
 - At c = 0.01, T = 200 the product of scaled orthogonal Jacobians c Q_k (norm 1e-400) lies below
   the float64 range: the direct float64 product underflows (reported "below precision"), the
   renormalized float64 log-norm matches the mpmath one (the same accumulation in float32 does
@@ -98,6 +101,31 @@ def chi_square_log_moments(dimension: int) -> LogMoments:
     def moment(power: int):
         density = lambda x: mp.log(x) ** power * x ** (half - 1) * mp.exp(-x / 2) / norm
         return mp.quad(density, [0, 1, dimension, 4 * dimension, mp.inf])
+
+    mean = moment(1)
+    return LogMoments(mean, moment(2) - mean**2)
+
+
+STEP_SIGMA = mpmath.mpf(3) / 4
+"""The scale sigma of the one-step check: a value != 1, so that the normalization N(0, sigma^2/n)
+of the experiment's Jacobians enters the closed forms."""
+
+
+def gaussian_step_log_moments(dimension: int, sigma) -> LogMoments:
+    """E log r and Var log r for r = ||G u||, G with N(0, sigma^2/n) entries and a unit u, by
+    quadrature over r's own density 2 r^(n-1) e^(-r^2/(2 s^2)) / ((2 s^2)^(n/2) Gamma(n/2)),
+    s^2 = sigma^2/n (call inside mp.workdps): the per-step mean and variance of the experiment's
+    log-norms, in its normalization, independent of the chi-square quadrature."""
+    check_dimension(dimension)
+    half = mp.mpf(dimension) / 2
+    scale_squared = mp.mpf(sigma) ** 2 / dimension
+    norm = (2 * scale_squared) ** half * mp.gamma(half) / 2
+    width = mp.sqrt(scale_squared * dimension)
+
+    def moment(power: int):
+        density = lambda r: (mp.log(r) ** power * r ** (dimension - 1)
+                             * mp.exp(-r**2 / (2 * scale_squared)) / norm)
+        return mp.quad(density, [0, width / 4, width, 4 * width, mp.inf])
 
     mean = moment(1)
     return LogMoments(mean, moment(2) - mean**2)
@@ -235,6 +263,32 @@ def _chi_square_law(s: Session, dimensions: tuple[int, ...]) -> None:
                    values={"Var_log_chi2": float(moments.variance)})
 
 
+def _gaussian_step_law(s: Session, dimensions: tuple[int, ...]) -> None:
+    """Newman's constants in the experiment's normalization, checked before it measures them."""
+    for dimension in s.progress(dimensions, "mpmath: one Gaussian step"):
+        moments = gaussian_step_log_moments(dimension, STEP_SIGMA)
+        half = mp.mpf(dimension) / 2
+        lyapunov = mp.log(STEP_SIGMA) + (mp.log(mp.mpf(2) / dimension) + mp.digamma(half)) / 2
+        s.identity(f"gaussian-step-log-mean-n{dimension}",
+                   f"E log ||G u|| for G with N(0, sigma^2/{dimension}) entries, sigma = 3/4, u a "
+                   "unit vector (mpmath quadrature over the density of ||G u||) = lambda_1 = log "
+                   "sigma + (1/2)(log(2/n) + digamma(n/2)), the Lyapunov exponent the experiment "
+                   "measures", float(abs(moments.mean - lyapunov)),
+                   controls={"the annealed rate log sigma":
+                             float(abs(moments.mean - mp.log(STEP_SIGMA)))},
+                   values={"E_log_norm": float(moments.mean)})
+        s.identity(f"gaussian-step-log-variance-n{dimension}",
+                   f"Var log ||G u|| for G with N(0, sigma^2/{dimension}) entries, sigma = 3/4 "
+                   "(mpmath quadrature over the density of ||G u||) = trigamma(n/2)/4, Newman's "
+                   "per-step constant of Var(log ||J_T ... J_1 v||) = T trigamma(n/2)/4 in the "
+                   "experiment's normalization",
+                   float(abs(moments.variance - mp.psi(1, half) / 4)),
+                   controls={f"the delta-method value 1/(2n) = {1 / (2 * dimension):.4g}":
+                             float(abs(moments.variance - mp.mpf(1) / (2 * dimension)))},
+                   values={"Var_log_norm": float(moments.variance),
+                           "trigamma_over_4": float(mp.psi(1, half) / 4)})
+
+
 def _scaled_orthogonal(s: Session, setup: NumericConfig, rng: np.random.Generator) -> Panel:
     series = []
     for scale in s.progress(setup.scales, "mpmath: scaled orthogonal products"):
@@ -308,6 +362,7 @@ def verify(s: Session) -> None:
     rng = s.rng("numeric")
     with mp.workdps(s.precision):
         _chi_square_law(s, setup.dimensions)
+        _gaussian_step_law(s, setup.dimensions)
         orthogonal_panel = _scaled_orthogonal(s, setup, rng)
         _below_float64(s, setup, rng)
         rnn_panel = _tanh_rnn(s, setup, rng)

@@ -93,8 +93,8 @@ class RnnBoundConfig:
 
     @classmethod
     def full(cls) -> RnnBoundConfig:
-        return cls(16, 64, (0.5, 0.8, 0.9, 0.95, 0.99, 1.0, 1.01, 1.05, 1.1, 1.25, 1.5),
-                   (0.0, 0.1, 0.5, 1.0), 12, 96)
+        return cls(16, 64, (0.5, 0.8, 0.9, 0.95, 0.99, 1.0, 1.01, 1.05, 1.25, 1.5),
+                   (0.0, 0.1, 1.0), 8, 48)
 
 
 @dataclass(frozen=True)
