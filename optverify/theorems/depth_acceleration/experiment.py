@@ -63,10 +63,12 @@ up to 100 eps per step and unit scale (rounding of the products)."""
 L2_SEEDS = {"ethanol-like": 24, "ar1-heavy-tail": 40}
 """Seeds of the l_2 sweeps (cheap: the l_2 loss runs on the Gram matrix). "No material speed-up"
 must refute a true speed-up of 0.7 (the negative control), i.e. put the one-sided 95% upper bound
-of a ratio 0.7 below the margin 0.8, a distance log(8/7) = 0.134 in log ratio. A pilot of the
-per-seed log ratios T_N / T_1 (24 ethanol-like and 40 ar1-heavy-tail seeds, quick sizes, depths
-2-8) gave log scatters up to 0.30 and 0.42; `equivalence.units_to_separate` puts the seeds needed
-at 16 and 29 (the quick run's 6 and 8 seeds separated 0.7 at no depth)."""
+of a ratio 0.7 below the margin 0.8, a distance log(8/7) = 0.134 in log ratio. With 6 and 8 seeds
+no depth separated 0.7 from 0.8 (e.g. ethanol-like depth 3: control [0.527, 0.93]); the per-seed
+log ratios T_N / T_1 of the quick run scatter by up to 0.28 (ethanol-like) and 0.37 (ar1-heavy-
+tail) over depths 2-8, for which `equivalence.units_to_separate` asks 14 and 23 seeds; the counts
+leave room for a scatter of 0.33 and 0.42 (16 and 29 seeds needed). Each check reports the seeds
+its own scatter needs (`seeds_to_refute_0.7`)."""
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@ whose gradient is zero almost everywhere.
 
 Source: Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 5 and Appendix A.7;
 Kalai & Sastry (2009, Isotron); Kakade, Kalai, Kanade, Shamir (2011, GLMtron). Main bound: the
-excess error of the forward-only method after T iterations is O(T^(-1/2)) (UPPER, exponent -1/2),
-decided by the experiment's `forward-only-rate` check.
+excess error of the forward-only method after T iterations is O(T^(-1/2)) (UPPER, exponent -1/2,
+as T -> infinity), decided by the experiment's `glmtron-sampled-rate` check (the sampled update's
+averaged iterate, eta ~ T^(-1/2)); the paper's comparison of the four approaches is reported at
+equal iterations and samples with counted multiply-adds (`forward-only-best`).
 """
 
 from optverify.kit import Bound, Claim, Source
@@ -24,7 +26,8 @@ CLAIM = Claim(
     experiment=experiment.verify,
     assumptions=(
         "u a non-decreasing staircase (55 levels on [-2, 2]), y = u(v*^T x + b*), x ~ N(0, I_d)",
-        "forward-only step w <- w - eta E[(u(w^T x + b) - y) x] with the exact expectation",
+        ("forward-only step w <- w - eta (1/m) sum (u(w^T x + b) - y) x on mini-batches (the "
+         "main check and the comparison); the exact expectation as a noise-free reference"),
         "test error: squared loss on a fresh Gaussian test set (realizable, so excess = error)",
     ),
 )
