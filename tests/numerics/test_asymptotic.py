@@ -25,7 +25,7 @@ def test_a_vanishing_correction_is_modelled_and_the_exponent_recovered(power, si
     assert fit.correction.applied and fit.correction.power == power
     assert fit.exponent == pytest.approx(3.5, abs=1e-6)
     assert abs(fit.correction.straight_exponent - 3.5) > 0.02  # the straight line is off
-    assert [model.name for model in fit.surviving] == [f"correction x^{-power:g}"]
+    assert all(model.name.endswith(f"correction x^{-power:g}") for model in fit.surviving)
 
 
 def test_a_small_x_correction_is_modelled_toward_zero():
