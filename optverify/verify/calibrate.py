@@ -61,13 +61,15 @@ class ControlRejection:
 @dataclass(frozen=True)
 class CheckCalibration:
     """One decisive check over the seeds: its verdict counts (by verdict value; "absent" for seeds
-    that did not record it) and its controls' rejection rates."""
+    that did not record it), the seeds where it was not judged consistent (to rerun them with
+    `verify run --seed`) and its controls' rejection rates."""
 
     layer: str
     check: str
     seeds: int
     verdicts: Mapping[str, int]
     controls: tuple[ControlRejection, ...]
+    seeds_not_consistent: tuple[int, ...] = ()
 
     def share(self, verdict: Verdict) -> float:
         return self.verdicts.get(verdict.value, 0) / self.seeds
@@ -154,8 +156,10 @@ def calibrate_claim(results: Sequence[ClaimResult]) -> ClaimCalibration:
         counts = Counter(check.verdict.value for check in recorded)
         if len(recorded) < len(results):
             counts["absent"] = len(results) - len(recorded)
+        off = tuple(result.environment.seed for result, checks in zip(results, by_key)
+                    if key not in checks or checks[key].verdict is not Verdict.CONSISTENT)
         tallies.append(CheckCalibration(key[0], key[1], len(results), dict(counts),
-                                        _control_rejections(recorded)))
+                                        _control_rejections(recorded), off))
     return ClaimCalibration(results[0].claim, tuple(r.environment.seed for r in results),
                             tuple(r.verdict for r in results), tuple(tallies),
                             sum(r.environment.wall_s for r in results))
@@ -208,6 +212,7 @@ def calibration_to_json(calibration: Calibration) -> dict:
                 "layer": check.layer,
                 "check": check.check,
                 "verdicts": dict(check.verdicts),
+                "seeds_not_consistent": list(check.seeds_not_consistent),
                 "violated_ci": _interval(check.interval(Verdict.VIOLATED)),
                 "consistent_ci": _interval(check.interval(Verdict.CONSISTENT)),
                 "controls": [{
@@ -229,6 +234,15 @@ def _counts_text(counts: Mapping[str, int], total: int) -> str:
 
 def _percent(ci: ConfidenceInterval, rate: float) -> str:
     return f"{100 * rate:.0f}% [{100 * ci.low:.0f}, {100 * ci.high:.0f}]"
+
+
+def _verdicts_text(check: CheckCalibration) -> str:
+    text = _counts_text(check.verdicts, check.seeds)
+    if not check.seeds_not_consistent:
+        return text
+    shown = ", ".join(map(str, check.seeds_not_consistent[:10]))
+    more = ", ..." if len(check.seeds_not_consistent) > 10 else ""
+    return f"{text} (not consistent at seed {shown}{more})"
 
 
 def _rejection_text(check: CheckCalibration) -> str:
@@ -268,8 +282,7 @@ def calibration_markdown(calibration: Calibration) -> str:
                   "| layer | check | verdicts over the seeds | control rejection |",
                   "|---|---|---|---|"]
         for check in claim.checks:
-            lines.append(f"| {check.layer} | `{check.check}` | "
-                         f"{_counts_text(check.verdicts, check.seeds)} | "
+            lines.append(f"| {check.layer} | `{check.check}` | {_verdicts_text(check)} | "
                          f"{_rejection_text(check)} |")
     return "\n".join(lines) + "\n"
 
@@ -289,7 +302,7 @@ def calibration_html(calibration: Calibration) -> str:
         "ever_off": claim.checks_ever_off,
         "lowest": _lowest_text(claim.lowest_rejection),
         "checks": [{"layer": check.layer, "check": check.check,
-                    "verdicts": _counts_text(check.verdicts, check.seeds),
+                    "verdicts": _verdicts_text(check),
                     "off": check.ever_off, "controls": _rejection_text(check)}
                    for check in claim.checks],
     } for claim in calibration.claims]

@@ -65,6 +65,7 @@ def test_verdicts_and_rejections_are_counted_per_check(template):
     assert rate.lowest_rejection == pytest.approx(1 / 3)
     assert tally.checks_ever_off == 2
     assert rate.share(C) == pytest.approx(2 / 3)
+    assert rate.seeds_not_consistent == (1,) and other.seeds_not_consistent == (0, 1, 2)
 
 
 def test_a_check_without_controls_has_no_rejection_rate(template):
@@ -102,6 +103,7 @@ def test_cli_writes_json_markdown_and_html_and_exits_zero(toy_registry, capsys, 
     assert claims["toy-violated"]["verdicts"] == {"violated": 2}
     rate = next(c for c in claims["toy-consistent"]["checks"] if c["check"] == "square-rate")
     assert rate["controls"][0]["rejection_rate"] == 1.0
+    assert claims["toy-violated"]["checks"][-1]["seeds_not_consistent"] == [0, 1]
     assert "toy-consistent" in (tmp_path / "calibration.html").read_text()
     assert "| `toy-violated` | violated 2/2 |" in (tmp_path / "calibration.md").read_text()
 
