@@ -112,7 +112,8 @@ def snapshot(out: Path) -> dict[str, bytes]:
 def leftovers(out: Path) -> list[str]:
     """Staging or retired folders, or temporary files, left in the output folder."""
     return [path.name for path in out.iterdir()
-            if path.name.startswith(".") and path.name != report.LOCK_NAME]
+            if path.name.startswith(".")
+            and path.name not in (report.LOCK_NAME, report.MANIFEST_NAME)]
 
 
 # -- reproducibility -----------------------------------------------------------------------------
@@ -328,5 +329,5 @@ def test_what_a_killed_run_left_is_cleared_by_the_next_run(tmp_path):
     with report.locked(tmp_path):
         report.clear_leftovers(tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == [
-        ".gitignore", report.LOCK_NAME, CONSISTENT.id]
+        ".gitignore", report.MANIFEST_NAME, report.LOCK_NAME, CONSISTENT.id]
     assert json.loads((folder / "report.json").read_text())["environment"]["seed"] == 1

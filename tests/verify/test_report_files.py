@@ -96,3 +96,92 @@ def test_a_failing_page_leaves_the_previous_claim_folder_intact(tmp_path, monkey
     assert (tmp_path / CONSISTENT.id / "index.html").read_text() == before
     assert not [path for path in tmp_path.iterdir()
                 if path.name.startswith(".") and path.name != report.MANIFEST_NAME]
+
+
+# -- nothing of the user's is touched (issue 19, item 3) -----------------------------------------
+
+FIGURE_CLAIM = """
+from optverify.kit import Panel
+from tests.toy_claims import toy_claim
+
+def experiment(s):
+    s.figure({name!r}, "a figure", [Panel("p", "x", "y")])
+
+CLAIM = toy_claim({claim_id!r}).__class__(**{{**toy_claim({claim_id!r}).__dict__,
+                                            "experiment": experiment}})
+"""
+
+
+def figure_claim(folder, claim_id, figure_name):
+    path = folder / f"{claim_id}.py"
+    path.write_text(FIGURE_CLAIM.format(name=figure_name, claim_id=claim_id))
+    return str(path)
+
+
+def files_under(folder):
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file()}
+
+
+def verify_cli(capsys, *argv):
+    from optverify.verify import cli
+
+    code = cli.main([*argv, "--progress", "off", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_figure_names_that_leave_the_folder_are_that_claims_error_and_nothing_leaves_out(
+        capsys, tmp_path):
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    good = claims / "good.py"
+    good.write_text("from tests.toy_claims import toy_claim\nCLAIM = toy_claim('good')\n")
+    paths = [figure_claim(claims, "evil-figure", "../../../evil"),
+             figure_claim(claims, "slash-figure", "a/b"), str(good)]
+    out = tmp_path / "deep" / "er" / "out"
+    before = files_under(tmp_path)
+    code, printed, err = verify_cli(capsys, "run", *paths, "--out", str(out), "--json")
+    summary = json.loads(printed)
+    assert code == 3, err
+    assert {entry["claim"]: entry["verdict"] for entry in summary["claims"]} == {
+        "evil-figure": "error", "slash-figure": "error", "good": "consistent"}
+    for claim_id, name in (("evil-figure", "../../../evil"), ("slash-figure", "a/b")):
+        data = json.loads((out / claim_id / "report.json").read_text())
+        assert data["layers"][2]["error"] == (
+            f"ValueError: figure name {name!r} contains a path separator: it names a file in the "
+            "claim's report folder, so it must be a plain file name (letters, digits, '-', '_')")
+        assert data["layers"][0]["error"] is None and data["layers"][1]["error"] is None
+    after = files_under(tmp_path)
+    outside = {name for name in after if not name.startswith("deep/er/out/")}
+    assert outside == set(before)
+    assert not list(tmp_path.rglob("evil.png")) and not list(tmp_path.rglob("b.png"))
+
+
+def test_a_users_files_survive_a_run_into_the_same_folder(capsys, tmp_path):
+    claim_file = tmp_path / "mine.py"
+    claim_file.write_text("from tests.toy_claims import toy_claim\nCLAIM = toy_claim('mine')\n")
+    out = tmp_path / "out"
+    assert verify_cli(capsys, "run", str(claim_file), "--out", str(out))[0] == 0
+    (out / "mine" / "notes.txt").write_text("my notes on this claim")
+    (out / "README.txt").write_text("what this folder is")
+    code, _, err = verify_cli(capsys, "run", str(claim_file), "--out", str(out), "--seed", "5")
+    assert code == 0, err
+    assert (out / "mine" / "notes.txt").read_text() == "my notes on this claim"
+    assert (out / "README.txt").read_text() == "what this folder is"
+    assert json.loads((out / "mine" / "report.json").read_text())["environment"]["seed"] == 5
+    assert "mine/notes.txt" not in report.read_manifest(out)
+
+
+def test_a_folder_that_is_not_a_report_folder_is_refused_with_one_line(capsys, tmp_path):
+    claim_file = tmp_path / "claims" / "mine.py"
+    claim_file.parent.mkdir()
+    claim_file.write_text("from tests.toy_claims import toy_claim\nCLAIM = toy_claim('mine')\n")
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "index.html").write_text("my home page")
+    code, printed, err = verify_cli(capsys, "run", str(claim_file), "--out", str(out))
+    assert code == 2 and printed == ""
+    assert err.count("\n") == 1 and "is not an optverify report folder" in err
+    assert files_under(out) == {"index.html": b"my home page"}
+    assert sorted(path.name for path in out.iterdir()) == ["index.html"]
