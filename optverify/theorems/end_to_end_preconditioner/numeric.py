@@ -29,6 +29,7 @@ from optverify.numerics.deep_linear import (
 )
 from optverify.numerics.haar import haar_orthogonal_mp
 from optverify.numerics.mp_linalg import frobenius_norm, max_abs, psd_power, to_mp
+from optverify.numerics.precision import describe_number, reportable
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_velocity_mp,
     full_spectrum_mp,
@@ -123,9 +124,9 @@ class VelocityResidual:
     alternative of THEOREM1_CONTROLS, on the same instance and gradient."""
 
     shape: InstanceShape
-    residual: float
-    sigma_min: float
-    controls: dict[str, float] = field(default_factory=dict)
+    residual: mpmath.mpf
+    sigma_min: mpmath.mpf
+    controls: dict[str, mpmath.mpf] = field(default_factory=dict)
 
 
 def _relative_gap(layerwise: mpmath.matrix, formula: mpmath.matrix) -> mpmath.mpf:
@@ -152,8 +153,7 @@ def velocity_residual(shape: InstanceShape, rng: np.random.Generator) -> Velocit
     if shape.weight_decay:
         controls["decay-without-depth"] = _relative_gap(layerwise, end_to_end_velocity_mp(
             end_to_end, grad, shape.depth, shape.weight_decay, decay_depth=False))
-    return VelocityResidual(shape, float(residual), float(sigma_min),
-                            {key: float(value) for key, value in controls.items()})
+    return VelocityResidual(shape, residual, sigma_min, controls)
 
 
 def _unbalanced_velocity(factors, grad, weight_decay) -> mpmath.matrix:
@@ -183,13 +183,13 @@ class SpectrumResult:
     """P's spectrum on one instance: relative residuals and the lower-bound margin."""
 
     shape: InstanceShape
-    eigenvalue_residual: float
-    eigenvector_residual: float
-    min_eigenvalue: float
-    lower_bound: float
-    max_eigenvalue: float = 0.0
-    wrong_eigenvalue_residual: float = 0.0
-    wrong_eigenvector_residual: float = 0.0
+    eigenvalue_residual: mpmath.mpf
+    eigenvector_residual: mpmath.mpf
+    min_eigenvalue: mpmath.mpf
+    lower_bound: mpmath.mpf
+    max_eigenvalue: mpmath.mpf = mp.zero
+    wrong_eigenvalue_residual: mpmath.mpf = mp.zero
+    wrong_eigenvector_residual: mpmath.mpf = mp.zero
 
     @property
     def full_rank(self) -> bool:
@@ -228,28 +228,28 @@ def spectrum_result(shape: InstanceShape, rng: np.random.Generator) -> SpectrumR
     sigma_min = left[min(shape.rows, shape.cols) - 1]
     return SpectrumResult(
         shape,
-        float(eigenvalue_residual),
-        float(eigenvector_residual),
-        float(computed[0]),
-        float(sigma_min ** (2 * mp.mpf(depth - 1) / depth)),
-        float(computed[-1]),
-        float(wrong_eigenvalue),
-        float(wrong_eigenvector),
+        eigenvalue_residual,
+        eigenvector_residual,
+        computed[0],
+        sigma_min ** (2 * mp.mpf(depth - 1) / depth),
+        computed[-1],
+        wrong_eigenvalue,
+        wrong_eigenvector,
     )
 
 
 def single_output_residual(depth: int, cols: int, rng: np.random.Generator,
-                           control: bool = False) -> float | tuple[float, float]:
+                           control: bool = False) -> mpmath.mpf | tuple[mpmath.mpf, mpmath.mpf]:
     """|Theorem 1 for k = 1 - Eq. 12| / ||Eq. 12|| at a random w, g; with `control`, also the same
     gap for the negative control, Eq. 12 with the weight N for N - 1 on Pr_w(g)."""
     w = gaussian_mp(rng, 1, cols)
     g = gaussian_mp(rng, 1, cols)
     general = -end_to_end_velocity_mp(w, g, depth)
 
-    def gap(weight=None) -> float:
+    def gap(weight=None) -> mpmath.mpf:
         rule = single_output_direction_mp(list(w), list(g), depth, weight)
         scale = max(mp.sqrt(mp.fsum(x * x for x in rule)), mp.one)
-        return float(max(abs(general[0, c] - rule[c]) for c in range(cols)) / scale)
+        return max(abs(general[0, c] - rule[c]) for c in range(cols)) / scale
 
     return (gap(), gap(depth)) if control else gap()
 
@@ -262,12 +262,13 @@ class Circulation:
     value: mpmath.mpf
     error: mpmath.mpf
 
-    def resolved(self, floor: float) -> bool:
-        """The quadrature error is below the floor, so the value is decided."""
-        return float(self.error) < floor
+    def resolved(self, floor: mpmath.mpf) -> bool:
+        """The quadrature error is below the floor, so the value is decided (compared as mpmath
+        numbers: a float floor would be 0.0 beyond 323 digits)."""
+        return self.error < floor
 
-    def nonzero(self, floor: float) -> bool:
-        return abs(float(self.value)) > floor
+    def nonzero(self, floor: mpmath.mpf) -> bool:
+        return abs(self.value) > floor
 
 
 def circulation(depth: int, grad, centre=LOOP_CENTRE, radius=LOOP_RADIUS) -> Circulation:
@@ -318,17 +319,17 @@ class GreenTwin:
     max(|area|, 1), the area integral, and the residual against the area integral of the wrong
     curl coefficient N - (2 - 2/N) (the negative control)."""
 
-    residual: float
+    residual: mpmath.mpf
     area_integral: float
-    wrong_residual: float = 0.0
+    wrong_residual: mpmath.mpf = mp.zero
 
 
 def green_twin(depth: int) -> GreenTwin:
     line = circulation(depth, linear_gradient).value
     green = green_circulation(depth)
     wrong = green_circulation(depth, coefficient_shift=1)
-    return GreenTwin(float(abs(line - green) / max(abs(green), mp.one)), float(green),
-                     float(abs(line - wrong) / max(abs(wrong), mp.one)))
+    return GreenTwin(abs(line - green) / max(abs(green), mp.one), float(green),
+                     abs(line - wrong) / max(abs(wrong), mp.one))
 
 
 @dataclass(frozen=True)
@@ -343,13 +344,13 @@ class NumericMeasurements:
 
     velocities: tuple[VelocityResidual, ...]
     spectra: tuple[SpectrumResult, ...]
-    single_output: tuple[float, ...]
+    single_output: tuple[mpmath.mpf, ...]
     linear: dict[int, Circulation]
     green: dict[int, GreenTwin]
     quadratic: Circulation
-    single_output_control: tuple[float, ...] = ()
+    single_output_control: tuple[mpmath.mpf, ...] = ()
 
-    def lower_bound_margin(self, factor: float = 1.0) -> float:
+    def lower_bound_margin(self, factor: float = 1.0) -> mpmath.mpf:
         """The worst relative margin (lambda_min - c bound) / bound over the full-rank spectra
         (sigma_min > 0), c = `factor` (1 in the claim, 2 for the negative control). Every margin
         is relative to its own bound, so the floor it is judged against is relative too."""
@@ -400,10 +401,12 @@ def circulation_judge(floor: float):
     exceeds the floor."""
     def judge(value: Circulation) -> Judgement:
         verdict = _circulation_verdict(value, floor)
-        return Judgement(verdict, f"circulation {float(value.value):.6g} (quadrature error "
-                         f"{float(value.error):.2g}, floor {floor:.2g}): {verdict.value}",
-                         {"circulation": float(value.value),
-                          "quadrature_error": float(value.error), "floor": floor})
+        return Judgement(verdict, f"circulation {describe_number(value.value, 6)} (quadrature "
+                         f"error {describe_number(value.error, 2)}, floor "
+                         f"{describe_number(floor, 2)}): {verdict.value}",
+                         {"circulation": reportable(value.value),
+                          "quadrature_error": reportable(value.error),
+                          "floor": reportable(floor)})
     return judge
 
 
@@ -416,10 +419,10 @@ def _record_circulations(s: Session, found: NumericMeasurements, floor: float) -
     non_gradient = {depth: value for depth, value in found.linear.items() if depth > 2}
     s.identity("circulation-n2-linear-loss",
                f"N = 2, L(w) = w_x: the k = 1 field is a gradient (Phi = ||w|| w_x), so its "
-               f"circulation around {LOOP} vanishes", abs(float(n2.value)), floor,
-               values={"quadrature_error": float(n2.error)},
+               f"circulation around {LOOP} vanishes", abs(n2.value), floor,
+               values={"quadrature_error": reportable(n2.error)},
                controls={f"the N = {depth} field (Theorem 2: not a gradient), same loop":
-                         abs(float(value.value)) for depth, value in non_gradient.items()})
+                         abs(value.value) for depth, value in non_gradient.items()})
     judge = circulation_judge(floor)
     for depth, value in non_gradient.items():
         s.decide(f"circulation-n{depth}-linear-loss",
@@ -442,17 +445,18 @@ def _record_circulations(s: Session, found: NumericMeasurements, floor: float) -
             "w_y^2) / 2 the k = 1 field has non-zero circulation (curl (1 - kappa) x y / ||w||); "
             "the N = 2 field has a potential for the linear loss, not for every loss "
             "(violated if the quadrature resolves a zero circulation)", verdict,
-            f"circulation {float(quadratic.value):.6g} (quadrature error "
-            f"{float(quadratic.error):.2g}, floor {floor:.2g}): {verdict.value}", decisive=False,
-            values={"circulation": float(quadratic.value)})
+            f"circulation {describe_number(quadratic.value, 6)} (quadrature error "
+            f"{describe_number(quadratic.error, 2)}, floor {describe_number(floor, 2)}): "
+            f"{verdict.value}", decisive=False,
+            values={"circulation": reportable(quadratic.value)})
 
 
 def _velocity_table(found: NumericMeasurements) -> Table:
     return Table(
         "theorem1-residuals", "Theorem 1 at mpmath precision: residual per instance",
         ("instance", "weight decay", "relative residual", "sigma_min(W_e)"),
-        tuple((v.shape.describe(), v.shape.weight_decay, f"{v.residual:.3g}",
-               f"{v.sigma_min:.3g}") for v in found.velocities),
+        tuple((v.shape.describe(), v.shape.weight_decay, describe_number(v.residual),
+               describe_number(v.sigma_min)) for v in found.velocities),
     )
 
 
@@ -461,24 +465,24 @@ def _spectrum_table(found: NumericMeasurements) -> Table:
         "preconditioner-spectrum", "Spectrum of P_{W_e} against the closed form",
         ("instance", "eigenvalue gap", "eigenvector residual", "lambda_min",
          "sigma_min^{2(N-1)/N}"),
-        tuple((r.shape.describe(), f"{r.eigenvalue_residual:.3g}",
-               f"{r.eigenvector_residual:.3g}", f"{r.min_eigenvalue:.6g}",
-               f"{r.lower_bound:.6g}") for r in found.spectra),
+        tuple((r.shape.describe(), describe_number(r.eigenvalue_residual),
+               describe_number(r.eigenvector_residual), describe_number(r.min_eigenvalue, 6),
+               describe_number(r.lower_bound, 6)) for r in found.spectra),
     )
 
 
 def _circulation_table(found: NumericMeasurements, floor: float) -> Table:
     rows = [(depth, "linear L = w_x",
-             f"{float(c.value):.6g}" if c.nonzero(floor) else "below precision",
-             f"{float(c.error):.2g}") for depth, c in found.linear.items()]
-    rows.append((2, f"quadratic kappa = {ANISOTROPY:g}", f"{float(found.quadratic.value):.6g}",
-                 f"{float(found.quadratic.error):.2g}"))
+             describe_number(c.value, 6) if c.nonzero(floor) else "below precision",
+             describe_number(c.error, 2)) for depth, c in found.linear.items()]
+    rows.append((2, f"quadratic kappa = {ANISOTROPY:g}", describe_number(found.quadratic.value, 6),
+                 describe_number(found.quadratic.error, 2)))
     return Table("circulation", "Circulation of the k = 1 field around the test loop",
                  ("N", "loss", "circulation", "quadrature error"), tuple(rows))
 
 
 def _lower_bound_ratios(found: NumericMeasurements) -> dict:
-    return {f"ratio {r.shape.describe()}": (r.min_eigenvalue / r.lower_bound
+    return {f"ratio {r.shape.describe()}": (reportable(r.min_eigenvalue / r.lower_bound)
                                             if r.full_rank else "sigma_min = 0 (sanity check)")
             for r in found.spectra}
 
@@ -489,7 +493,7 @@ def verify(s: Session) -> None:
     circulation_depths = s.preset(quick=CIRCULATION_DEPTHS_QUICK, full=CIRCULATION_DEPTHS_FULL)
     green_depths = s.preset(quick=(), full=GREEN_TWIN_DEPTHS)
     with mp.workdps(s.precision):
-        floor = float(s.floor())
+        floor = s.floor()
         found = measure_all(s, shapes, circulation_depths, green_depths)
     s.identity("theorem1-velocity-residual",
                "Theorem 1 on random balanced inits (Procedure 1; depths 2..6, square, non-square, "
