@@ -54,6 +54,8 @@ def family(name_part: str):
 REPRESENTATIVE = [
     ("power-law rate: x^-0.5, noise 1%, 8 points", REPLICATES),
     ("power-law rate: x^-0.5, noise 5%, 30 points", REPLICATES),
+    ("power-law rate: x^-1/2 (1 + 5 x^-1/2)", 60),
+    ("power-law rate: x^-0.9 + 0.01 x^-0.2", 60),
     ("exponential rate: e^(-0.5 t), noise 5%", REPLICATES),
     ("exponential rate: x^-2 (a power law)", REPLICATES),
     ("growth (exponential vs power law): e^(0.3 x)", REPLICATES),
