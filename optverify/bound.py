@@ -7,6 +7,7 @@ inequality, with readable constructors for claim authors.
     Bound.tight("t", -1, exponential=True)  # Theta(exp(-t))
     Bound.upper("T", -1, log_power=1)   # O(T^-1 log T)
     Bound.tight("eta", 2, limit="zero") # Theta(eta^2) as eta -> 0
+    Bound.upper("T", -1, offset=True)   # a + O(1/T), the limit a unknown (fitted)
     Bound.falls("T")                    # falls as T -> infinity, at a rate not stated
     Bound.grows("n")                    # grows with n, at a rate not stated
     Bound.identity(expr)          # expr = 0 (or a sympy Eq)
@@ -78,6 +79,8 @@ class Bound:
     exponential: the rate is the a in exp(a * variable) (a log-linear fit), not a power law.
     limit: "infinity" or "zero", the limit of the variable the rate is about.
     log_power: L in variable^exponent |log variable|^L, a log factor the claim states (0: none).
+    offset: the quantity is a + C variable^exponent with an unknown limit a (a loss converging
+        to an unknown L*): the rate is that of the quantity less its fitted limit.
     """
 
     kind: BoundKind
@@ -87,6 +90,7 @@ class Bound:
     exponential: bool = False
     limit: str = "infinity"
     log_power: sympy.Expr = sympy.Integer(0)
+    offset: bool = False
 
     def __post_init__(self) -> None:
         if self.kind.is_rate and self.exponent is None:
@@ -95,32 +99,32 @@ class Bound:
             raise ValueError(f"an {self.kind.value} bound needs an expression")
         if self.limit not in LIMITS:
             raise ValueError(f"a rate's limit is one of {LIMITS}, got {self.limit!r}")
-        if self.log_power != 0 and (self.exponential or not self.kind.is_rate):
-            raise ValueError("a log factor belongs to a power-law rate bound")
+        if (self.log_power != 0 or self.offset) and (self.exponential or not self.kind.is_rate):
+            raise ValueError("a log factor or an offset belongs to a power-law rate bound")
 
     @classmethod
     def lower(cls, variable: str, exponent, *, exponential: bool = False,
-              limit: str = "infinity", log_power=0) -> Bound:
+              limit: str = "infinity", log_power=0, offset: bool = False) -> Bound:
         """Omega(variable^exponent |log variable|^log_power) as variable -> limit: the measured
         rate is at least the claimed one (toward infinity: exponent at least the claimed one)."""
         return cls(BoundKind.LOWER, variable, as_exponent(exponent), exponential=exponential,
-                   limit=limit, log_power=as_exponent(log_power))
+                   limit=limit, log_power=as_exponent(log_power), offset=offset)
 
     @classmethod
     def upper(cls, variable: str, exponent, *, exponential: bool = False,
-              limit: str = "infinity", log_power=0) -> Bound:
+              limit: str = "infinity", log_power=0, offset: bool = False) -> Bound:
         """O(variable^exponent |log variable|^log_power) as variable -> limit: the measured rate is
         at most the claimed one (toward infinity: exponent at most the claimed one)."""
         return cls(BoundKind.UPPER, variable, as_exponent(exponent), exponential=exponential,
-                   limit=limit, log_power=as_exponent(log_power))
+                   limit=limit, log_power=as_exponent(log_power), offset=offset)
 
     @classmethod
     def tight(cls, variable: str, exponent, *, exponential: bool = False,
-              limit: str = "infinity", log_power=0) -> Bound:
+              limit: str = "infinity", log_power=0, offset: bool = False) -> Bound:
         """Theta(variable^exponent |log variable|^log_power) as variable -> limit: the measured
         rate equals the claimed one."""
         return cls(BoundKind.TIGHT, variable, as_exponent(exponent), exponential=exponential,
-                   limit=limit, log_power=as_exponent(log_power))
+                   limit=limit, log_power=as_exponent(log_power), offset=offset)
 
     @classmethod
     def falls(cls, variable: str, *, exponential: bool = False, limit: str = "infinity") -> Bound:
@@ -168,4 +172,5 @@ class Bound:
         if self.log_power != 0:
             power = "" if self.log_power == 1 else f"^{sympy.sstr(self.log_power)}"
             log = f" log({self.variable}){power}"
-        return f"{symbol}({self.variable}^{sympy.sstr(self.exponent)}{log}){toward}"
+        shift = "a + " if self.offset else ""
+        return f"{shift}{symbol}({self.variable}^{sympy.sstr(self.exponent)}{log}){toward}"

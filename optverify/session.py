@@ -233,7 +233,8 @@ class Session:
         data = {alternative: (cx, cy, None) for alternative, (cx, cy) in (controls or {}).items()}
         for exponent in _alternative_exponents(rules_out, bound, sanity):
             factor = tilted(x, np.ones_like(x), fit, exponent, bound.exponential)
-            data[describe_exponent(exponent)] = (x, y * factor, _scaled(resampled, factor))
+            data[describe_exponent(exponent)] = (x, _tilt(y, factor, fit.offset),
+                                                 _tilt(resampled, factor, fit.offset))
         if bound.exponential and not sanity and bool(np.all(x > 0)):
             factor = as_power_law(x, y, fit) / y
             data["a power law"] = (x, y * factor, _scaled(resampled, factor))
@@ -530,6 +531,15 @@ def _alternative_exponents(rules_out, bound: Bound, sanity: bool) -> tuple[float
 
 def _scaled(resampled: np.ndarray | None, factor: np.ndarray) -> np.ndarray | None:
     return None if resampled is None else resampled * factor
+
+
+def _tilt(values: np.ndarray | None, factor: np.ndarray, offset: float | None
+          ) -> np.ndarray | None:
+    """Points (or resampled sweeps) tilted by `factor`: y factor, or a + (y - a) factor where the
+    rate is that of y less its fitted limit a."""
+    if values is None or offset is None:
+        return _scaled(values, factor)
+    return offset + (values - offset) * factor
 
 
 def _rate_control(alternative: str, x, y, bound: Bound, tolerance: float | None, weights,

@@ -1,13 +1,24 @@
 """Judging a measurement against a claimed bound: consistent, violated or inconclusive.
 
-Rates. A fitted exponent with confidence interval [lo, hi] (the asymptotic exponent, with its
-finite-size correction modelled: optverify.numerics.asymptotic) is set against the claimed
-exponent a, widened by the exponent resolution tol (`EXPONENT_TOLERANCE`, fixed once here):
+Rates. A rate bound states its limit (x -> infinity, or x -> 0). The asymptotic fit
+(optverify.numerics.asymptotic) tries a fixed list of models toward that limit, keeps the plausible
+ones that bear out the tail of the sweep, and each surviving model's exponent interval [lo, hi] is
+set against the claimed exponent a, widened by the resolution tol (`resolution`: 0.02 for a power
+law, 2% of |a| for an exponential rate), in the order of sizes toward the limit (toward 0 the
+axis turns round: O(eta^2) asks for an exponent of at least 2):
 - LOWER  (Omega(x^a)): violated if hi < a - tol, else consistent;
 - UPPER  (O(x^a)):     violated if lo > a + tol, else consistent;
-- TIGHT  (Theta(x^a)): violated if [lo, hi] and [a - tol, a + tol] are disjoint, else consistent.
-A bound that holds with room to spare is consistent, and the detail names the measured exponent as
-the tight one. An exponential bound also needs the points to reject a power law (`judge_rate`).
+- TIGHT  (Theta(x^a)): violated if [lo, hi] and [a - tol, a + tol] are disjoint, else consistent;
+- FALLS / GROWS (rate not stated): consistent if the interval lies beyond -tol (falls) / +tol
+  (grows), violated if it lies entirely on the other side of it, inconclusive otherwise.
+The log-factor model also carries k in x^p |log x|^k beyond the stated log power: an interval of p
+that does not clear a by tol, with k's interval above 0, is larger than x^a (violates an upper
+bound); with k's interval below 0, smaller (violates a lower bound).
+No surviving model: inconclusive ("pre-asymptotic", with the tail's local slopes). Surviving models
+that disagree: inconclusive ("model-dependent", each model's interval and verdict). Otherwise their
+common verdict (`rate_judgement`). A bound that holds with room to spare is consistent, and the
+detail names the measured exponent. An exponential bound also needs the points to reject a power
+law (`rate_judgement`).
 Not excluding the claim is only half of a decision: the other half is the power to exclude a false
 alternative. Every decisive check carries negative controls (`optverify.results.Control`): the
 named alternative fed through the same judging path. A control counts only when it is judged
@@ -276,7 +287,7 @@ def rate_fit(x, y, bound: Bound, *, weights=None, resampled_y: np.ndarray | None
     if not bound.exponential:
         return fit_asymptotic_power_law(x, y, limit=bound.limit, log_power=bound.log_power_value,
                                         weights=weights, resampled_y=resampled_y,
-                                        resolution=tolerance)
+                                        resolution=tolerance, offset=bound.offset)
     fit = fit_rate(x, y, FitScale.LOG_LINEAR, weights=weights)
     if resampled_y is not None:
         fit = replace(fit, ci=resampled_slope_interval(x, resampled_y, weights), interval="bootstrap")

@@ -351,3 +351,21 @@ def test_pure_power_laws_with_small_noise_are_rarely_violated(exponent, noise, s
     violated = sum(judge_exponent(x, x**exponent * np.exp(rng.normal(0, noise, x.size)), claimed)
                    .verdict is Verdict.VIOLATED for _ in range(trials))
     assert violated <= stats.binom.ppf(0.999, trials, NOMINAL)
+
+
+def test_an_offset_is_fitted_and_its_uncertainty_widens_the_interval():
+    """y = 0.37 + 2 T^-1/2 (a loss converging to an unknown L* = 0.37): claimed a + Theta(T^-1/2)
+    it is consistent at 1% noise in 20 of 20 seeds, and a + Theta(T^-3/4) violated in at least
+    18; without the offset the quantity tends to a constant (exponent 0)."""
+    tight, false = Bound.tight("T", -0.5, offset=True), Bound.tight("T", -0.75, offset=True)
+    exact = judge_exponent(T, 0.37 + 2 * T**-0.5, tight)
+    assert exact.verdict is Verdict.CONSISTENT and exact.fit.offset == pytest.approx(0.37)
+    assert judge_exponent(T, 0.37 + 2 * T**-0.5, Bound.tight("T", -0.5)).verdict \
+        is Verdict.VIOLATED
+    consistent = violated = 0
+    for seed in range(20):
+        y = (0.37 + 2 * T**-0.5) * np.exp(np.random.default_rng(seed).normal(0, 0.01, T.size))
+        consistent += judge_exponent(T, y, tight).verdict is Verdict.CONSISTENT
+        violated += judge_exponent(T, y, false).verdict is Verdict.VIOLATED
+    assert consistent == 20 and violated >= 18
+    assert "a + Theta(T^-1/2)" == tight.describe()

@@ -47,7 +47,7 @@ The decision rule, fixed before any measurement:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize, stats
@@ -286,16 +286,69 @@ def _tail(x, u, v, w, toward_limit: np.ndarray, level: float,
                      float(local[0]), float(local[-1]))
 
 
+OFFSET_GRID = np.linspace(np.log(1e-4), np.log(1e4), 161)
+"""The distance of an offset a from the nearest point, searched over [1e-4, 1e4] times the
+spread of y (on this grid of its log, refined by Brent's method)."""
+
+
+def fitted_offset(x, y, limit: str, weights=None) -> tuple[float, float, float]:
+    """(a, a_low, a_high): the limit a of y = a + C x^p (p toward the limit making C x^p vanish):
+    the a whose straight log-log line of |y - a| leaves the smallest share 1 - R^2 of log|y - a|
+    unexplained (a profiled: y falls toward the limit -> a below every point, rises -> above), and
+    the range of a whose share the data do not tell from the best one's (the F-type rule of the
+    plausible models, on the shares)."""
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    order = np.argsort(x)
+    x, y = x[order], y[order]
+    w = validated_weights(weights, x.size)[order]
+    root_w, u = np.sqrt(w / w.mean()), np.log(x)
+    toward = y[-1] - y[0] if limit == "infinity" else y[0] - y[-1]
+    spread = float(np.ptp(y))
+    if spread <= 0 or x.size < MIN_POINTS_FOR_CORRECTION:
+        raise ValueError("an offset needs at least 5 points that are not all equal")
+    direction = -1.0 if toward < 0 else 1.0  # falls toward the limit: a lies below the points
+    nearest = float(y.min() if direction < 0 else y.max())
+    base = np.column_stack([np.ones_like(u), u])
+
+    def rss(log_gap: float) -> float:
+        """1 - R^2 of the straight line (the plain residual sum shrinks with the spread of
+        log|y - a| as a runs off, whatever the fit)."""
+        v = np.log(np.abs(y - nearest - direction * spread * np.exp(log_gap)))
+        centred = (v - np.average(v, weights=root_w**2)) * root_w
+        return _regress(base, v, root_w).rss / float(centred @ centred)
+
+    grid = np.array([rss(gap) for gap in OFFSET_GRID])
+    index = int(np.argmin(grid))
+    refined = optimize.minimize_scalar(
+        rss, bounds=(OFFSET_GRID[max(index - 1, 0)], OFFSET_GRID[min(index + 1, grid.size - 1)]),
+        method="bounded", options={"xatol": 1e-10})
+    best_gap = float(refined.x) if refined.fun <= grid[index] else float(OFFSET_GRID[index])
+    best = min(float(refined.fun), float(grid[index]))
+    floor = 1e-24
+    kept = [gap for gap, value in zip(OFFSET_GRID, grid)
+            if _indistinct(value, best, x.size - 3, floor)] + [best_gap]
+    offsets = nearest + direction * spread * np.exp(np.array(kept))
+    return (float(nearest + direction * spread * np.exp(best_gap)), float(offsets.min()),
+            float(offsets.max()))
+
+
 def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinity",
                              log_power: float = 0.0, weights=None,
                              resampled_y: np.ndarray | None = None,
-                             resolution: float = EXPONENT_RESOLUTION) -> RateFit:
+                             resolution: float = EXPONENT_RESOLUTION,
+                             offset: bool = False) -> RateFit:
     """The asymptotic exponent p of y ~ C x^p |log x|^log_power as x -> `limit`, with the
     finite-size corrections that vanish there modelled and the tail checked (module docstring).
 
     weights: per-point weights of log y. resampled_y: an array (B, n_points) of the sweep's y
     recomputed on resampled independent units (in the order of x), for bootstrap intervals.
-    resolution: the exponent resolution that widens the tail interval."""
+    resolution: the exponent resolution that widens the tail interval.
+    offset: y = a + C x^p with the limit a unknown (a loss converging to an unknown L*): a is
+    fitted (`fitted_offset`), the rate is that of |y - a|, and every model's interval is widened
+    by the straight-line intervals at the ends of the plausible range of a and by the interval of
+    a joint fit of (a, C, p) in log y, which carries the offset's uncertainty."""
+    if offset:
+        return _offset_fit(x, y, level, limit, log_power, weights, resampled_y, resolution)
     limit = _validated_limit(limit)
     straight_fit = fit_rate(x, y, FitScale.LOG_LOG, level, weights)
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
@@ -346,6 +399,59 @@ def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinit
                                rounding_rss(v)),
         models=models, tail=tail, limit=limit, log_power=float(log_power),
         interval="t" if resampled_v is None else "bootstrap")
+
+
+def _offset_fit(x, y, level, limit, log_power, weights, resampled_y, resolution) -> RateFit:
+    limit = _validated_limit(limit)
+    a, a_low, a_high = fitted_offset(x, y, limit, weights)
+    y = np.asarray(y, dtype=float).ravel()
+    resampled = None if resampled_y is None else np.abs(np.asarray(resampled_y, dtype=float) - a)
+    fit = fit_asymptotic_power_law(x, np.abs(y - a), level, limit=limit, log_power=log_power,
+                                   weights=weights, resampled_y=resampled,
+                                   resolution=resolution)
+    joint = _joint_offset_interval(x, y, a, fit, level, weights)
+    ends = [fit_rate(x, np.abs(y - end), FitScale.LOG_LOG, level, weights).ci
+            for end in (a_low, a_high) if np.all(np.abs(y - end) > 0)]
+    extra = [*ends] + ([] if joint is None else [joint])
+
+    def widened(ci: ConfidenceInterval) -> ConfidenceInterval:
+        return ConfidenceInterval(min([ci.low] + [e.low for e in extra]),
+                                  max([ci.high] + [e.high for e in extra]), level)
+
+    models = tuple(replace(model, ci=widened(model.ci)) for model in fit.models)
+    return replace(fit, ci=widened(fit.ci), models=models, offset=a)
+
+
+def _joint_offset_interval(x, y, a, fit: RateFit, level: float, weights
+                           ) -> ConfidenceInterval | None:
+    """The exponent's interval of log y = log(a + s C x^p) fitted in (a, log C, p) jointly
+    (Gauss-Newton covariance, n - 3 degrees of freedom): the offset's uncertainty carried into
+    the exponent. None where y is not positive (log y undefined) or the fit fails."""
+    x = np.asarray(x, dtype=float).ravel()
+    if np.any(y <= 0) or x.size < 4:
+        return None
+    root_w = np.sqrt(validated_weights(weights, x.size))
+    sign = 1.0 if np.mean(y) > a else -1.0
+    u, v = np.log(x), np.log(y)
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        level_, log_c, p = theta
+        inner = level_ + sign * np.exp(log_c + p * u)
+        return root_w * (v - np.log(np.where(inner > 0, inner, np.nan)))
+
+    start = np.array([a, float(np.log(np.mean(np.abs(y - a) / x**fit.exponent))), fit.exponent])
+    if not np.all(np.isfinite(residuals(start))):
+        return None
+    solution = optimize.least_squares(lambda t: np.nan_to_num(residuals(t), nan=1e6), start,
+                                      method="lm", xtol=1e-14, ftol=1e-14)
+    final = residuals(solution.x)
+    if not solution.success or not np.all(np.isfinite(final)):
+        return None
+    dof = x.size - 3
+    covariance = np.linalg.pinv(solution.jac.T @ solution.jac) * float(final @ final) / dof
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * float(np.sqrt(max(covariance[2, 2], 0.0)))
+    p = float(solution.x[2])
+    return ConfidenceInterval(p - half, p + half, level)
 
 
 def _resampled_log(resampled_y, order, log_power, log_factor) -> np.ndarray | None:

@@ -192,6 +192,8 @@ class RateFit:
     limit: "infinity" or "zero", the limit of x the fit is about.
     log_power: the log power L stated by the claim (x^p |log x|^L); y was divided by |log x|^L.
     interval: "t" (regression intervals) or "bootstrap" (resampled independent units).
+    offset: the fitted limit a of y = a + C x^p where the claim states an offset (the rate is
+        then that of |y - a|, local_slopes and models too); None otherwise.
     """
 
     exponent: float
@@ -211,6 +213,7 @@ class RateFit:
     limit: str = "infinity"
     log_power: float = 0.0
     interval: str = "t"
+    offset: float | None = None
 
     @property
     def surviving(self) -> tuple[ModelFit, ...]:

@@ -100,6 +100,7 @@ def fit_to_json(fit: RateFit) -> dict:
         "limit": fit.limit,
         "log_power": fit.log_power,
         "interval": fit.interval,
+        "offset": _number(fit.offset),
         "models": [model_to_json(model) for model in fit.models],
         "tail": tail_to_json(fit.tail),
     }
@@ -140,6 +141,7 @@ def bound_to_json(bound: Bound) -> dict:
         "exponential": bound.exponential,
         "limit": bound.limit,
         "log_power": bound.log_power_value,
+        "offset": bound.offset,
         "text": bound.describe(),
     }
 

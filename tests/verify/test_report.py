@@ -20,11 +20,11 @@ CHECK_FIELDS = {"layer", "name", "statement", "verdict", "decisive", "main", "sa
                 "values", "durations"}
 FIT_FIELDS = {"exponent", "ci_low", "ci_high", "ci_level", "stderr", "intercept", "x_min", "x_max",
               "n_points", "scale", "r_squared", "local_slopes", "correction", "comparison", "limit",
-              "log_power", "interval", "models", "tail"}
+              "log_power", "interval", "offset", "models", "tail"}
 CORRECTION_FIELDS = {"power", "coefficient", "reference", "size_at_x_min", "size_at_x_max",
                      "straight_exponent", "f_statistic", "p_value", "applied"}
 BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "limit", "log_power",
-                "text"}
+                "offset", "text"}
 LAYER_FIELDS = {"layer", "wall_s", "error", "notes", "tables", "figures"}
 ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "versions", "wall_s"}
 SUMMARY_FIELDS = {"format_version", "exit_code", "config", "counts", "claims", "versions", "wall_s"}
