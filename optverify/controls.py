@@ -64,11 +64,25 @@ def as_power_law(x, y, fit: RateFit) -> np.ndarray:
     return np.exp(intercept + slope * u + residuals)
 
 
+def _moved(ci: ConfidenceInterval, shift: float) -> ConfidenceInterval:
+    return ConfidenceInterval(ci.low + shift, ci.high + shift, ci.level)
+
+
 def shifted(fit: RateFit, exponent: float) -> RateFit:
-    """A fit moved to another exponent with the same interval width (for rates fitted elsewhere)."""
+    """A fit moved to another exponent with the same interval width (for rates fitted elsewhere):
+    every part the judge reads moves with it (each candidate model's exponent, interval and tail
+    prediction, the tail slope, the local slopes), as the data tilted by x^shift would move them."""
     shift = exponent - fit.exponent
-    ci = ConfidenceInterval(fit.ci.low + shift, fit.ci.high + shift, fit.ci.level)
-    return replace(fit, exponent=exponent, ci=ci)
+    models = tuple(replace(model, exponent=model.exponent + shift, ci=_moved(model.ci, shift),
+                           tail_slope=None if model.tail_slope is None
+                           else model.tail_slope + shift)
+                   for model in fit.models)
+    tail = fit.tail and replace(fit.tail, slope=fit.tail.slope + shift,
+                                ci=_moved(fit.tail.ci, shift),
+                                local_first=fit.tail.local_first + shift,
+                                local_last=fit.tail.local_last + shift)
+    return replace(fit, exponent=exponent, ci=_moved(fit.ci, shift), models=models, tail=tail,
+                   local_slopes=tuple(slope + shift for slope in fit.local_slopes))
 
 
 def describe_exponent(value: float) -> str:

@@ -217,3 +217,15 @@ def test_a_control_counts_only_when_it_is_judged_violated():
     reported = s.decide("ratio-3", "ratio <= 1", at_most_one, 0.5, decisive=False,
                         controls={"a ratio nobody measured": None})
     assert reported.verdict is Verdict.CONSISTENT  # only decisive checks need their controls
+
+
+def test_a_fitted_rate_control_moves_every_model_with_the_exponent():
+    """`fitted_rate`'s numeric alternatives shift the whole judgement (each candidate model, the
+    tail): a control left with the original models would be judged like the claim (pwl's
+    condition-number checks had every control 'consistent' that way)."""
+    n = np.array([32.0, 64, 128, 256, 512, 1024])
+    fit = kit.judge_exponent(n, n**4 * (1 + 3 / n), Bound.tight("n", 4)).fit
+    s = session(Layer.NUMERIC)
+    check = s.fitted_rate("tight", "cond ~ n^4", fit, Bound.tight("n", 4), rules_out=(3.75, 4.25))
+    assert check.verdict is Verdict.CONSISTENT
+    assert [control.verdict for control in check.controls] == [Verdict.VIOLATED] * 2
