@@ -212,15 +212,30 @@ def _summary_table(result: RunResult) -> Table:
     table.add_column("claim", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("decisive checks", no_wrap=True)
-    table.add_column("reported findings (not decisive)")
+    table.add_column("reported", no_wrap=True)
     table.add_column("time", no_wrap=True, justify="right")
     for claim in result.claims:
         colour = _COLOURS[claim.verdict.value]
-        findings = ", ".join(f"{check.name} [{_COLOURS[check.verdict.value]}]"
-                             f"{check.verdict.value}[/]" for check in claim.reported_findings)
         table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]", _decisive_tally(claim),
-                      findings or "-", f"{claim.environment.wall_s:.1f} s")
+                      _reported_count(claim), f"{claim.environment.wall_s:.1f} s")
     return table
+
+
+def _reported_count(result: ClaimResult) -> str:
+    findings = result.reported_findings
+    other = sum(check.verdict.value != "consistent" for check in findings)
+    if not findings:
+        return "-"
+    return f"{len(findings)}, {other} not consistent" if other else f"{len(findings)}, all consistent"
+
+
+def _findings_lines(result: RunResult) -> list[str]:
+    """Below the table, one line per claim with a reported finding that is not consistent: those
+    findings by verdict (they do not decide the verdict in the table)."""
+    from optverify.verify.markdown import findings_text
+
+    return [f"  {claim.claim}: {findings_text(claim)}" for claim in result.claims
+            if any(check.verdict.value != "consistent" for check in claim.reported_findings)]
 
 
 class _ProgressDisplay:
@@ -519,5 +534,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(json.dumps(summary_to_json(result), indent=2))
     else:
         stdout.print(_summary_table(result))
+        findings = _findings_lines(result)
+        if findings:
+            stdout.print("reported findings, not decisive (each claim's report says why):",
+                         *findings, sep="\n", highlight=False)
         stdout.print(f"reports: {args.out}/summary.md, {args.out}/index.html")
     return result.exit_code

@@ -187,6 +187,7 @@ class SummaryRow:
     wall_time: str
     split: str
     reported: tuple[FindingView, ...] = ()
+    reported_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,9 @@ def summary_row(result: ClaimResult) -> SummaryRow:
         split="" if result.replicates is None else result.replicates.split,
         reported=tuple(FindingView(check.name, check.verdict.value,
                                    f"{result.claim}/index.html#{check_anchor(check)}")
-                       for check in result.reported_findings),
+                       for check in result.reported_findings
+                       if check.verdict is not Verdict.CONSISTENT),
+        reported_count=len(result.reported_findings),
     )
 
 

@@ -177,7 +177,19 @@ def summary_markdown(run: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def findings_text(result: ClaimResult, quote: str = "") -> str:
+    """The reported (not decisive) findings: their count, and by verdict the names of those not
+    consistent ("6 reported; violated: a; inconclusive: b"), or "-" when there are none."""
+    findings = result.reported_findings
+    if not findings:
+        return "-"
+    named = [f"{verdict}: " + ", ".join(f"{quote}{check.name}{quote}" for check in findings
+                                         if check.verdict.value == verdict)
+             for verdict in ("violated", "inconclusive", "error")
+             if any(check.verdict.value == verdict for check in findings)]
+    return "; ".join([f"{len(findings)} reported", *named]) if named else \
+        f"{len(findings)} reported, all consistent"
+
+
 def _findings(result: ClaimResult) -> str:
-    """The reported (not decisive) findings by name and verdict, or '-'."""
-    return ", ".join(f"`{check.name}` {check.verdict.value}"
-                     for check in result.reported_findings) or "-"
+    return findings_text(result, quote="`")
