@@ -27,6 +27,7 @@ import contextlib
 import faulthandler
 import multiprocessing
 import os
+import pickle
 import re
 import signal
 import sys
@@ -299,7 +300,6 @@ class Isolated:
         self.progress = progress
         self.on_layer = on_layer
         self._worker: _Worker | None = None
-        self._logs = tempfile.TemporaryDirectory(prefix="optverify-logs-")
 
     def __enter__(self) -> Isolated:
         self._worker = _take_worker()
@@ -311,7 +311,6 @@ class Isolated:
             _park(worker)
         elif worker is not None:
             worker.kill()
-        self._logs.cleanup()
 
     def layers(self, claims: Sequence[Claim], config: RunConfig
                ) -> Iterator[tuple[int, Layer, LayerResult]]:
@@ -329,18 +328,21 @@ class Isolated:
             if self._worker is not None:
                 self._worker.kill()
             self._worker = _Worker()
-        handle, log_name = tempfile.mkstemp(dir=self._logs.name, suffix=".log")
+        start = time.perf_counter()
+        handle, log_name = tempfile.mkstemp(prefix="optverify-layer-", suffix=".log")
         os.close(handle)
         log_path = Path(log_name)
-        start = time.perf_counter()
         try:
             payload = cloudpickle.dumps((run_id, shipped, layer, config, log_name))
-        except Exception as error:  # a claim object that cannot travel
+        except (pickle.PicklingError, TypeError, AttributeError) as error:
+            log_path.unlink()  # a claim object that cannot travel
             return failed_layer(layer, f"the claim cannot be sent to its process: "
                                        f"{type(error).__name__}: {error}", 0.0)
-        outcome = self._send_and_wait(payload)
-        log = read_log(log_path)
-        log_path.unlink()
+        try:
+            outcome = self._send_and_wait(payload)
+            log = read_log(log_path)
+        finally:
+            log_path.unlink()
         if isinstance(outcome, LayerResult):
             return replace(outcome, log=log)
         self._worker.kill()  # dead, stuck or out of step: the next layer gets a fresh one

@@ -111,3 +111,20 @@ def test_inner_progress_is_forwarded_from_the_child():
     assert recorder.events[0] == ("begin", "points", 8)
     assert sum(event[1] for event in recorder.events if event[0] == "advance") == 8
     assert recorder.events[-1] == ("end",)
+
+
+def test_a_claim_that_cannot_travel_to_its_process_is_an_error():
+    import threading
+
+    lock = threading.Lock()
+
+    def _holds_a_lock(s):
+        with lock:
+            pass
+
+    stuck = replace(toy_claim("toy-lock"), experiment=_holds_a_lock)
+    with Isolated(timeout=None) as executor:
+        result = run([stuck, CONSISTENT], RunConfig(quick=True), executor=executor)
+    assert result.claims[0].layers[2].error.startswith(
+        "the claim cannot be sent to its process: TypeError: cannot pickle")
+    assert result.claims[1].verdict is Verdict.CONSISTENT
