@@ -153,10 +153,10 @@ def test_main_check_rejects_a_slower_rate_fed_through_its_judge():
 
 
 def test_main_check_bears_out_the_tight_bound_at_the_tail():
-    """The quick sweep (T = 10..30000) ends in the O(T^-1/2) regime: the tail slope lies within
-    0.03 of -1/2 (the bound is tight there; the mid-range slope near -0.9 is the linear regime
-    before the staircase's flips dominate), and the check is consistent only with every control
-    violated."""
+    """The quick sweep (T = 10..30000) ends in the O(T^-1/2) regime: fitted over the flip regime,
+    the tail slope lies within 0.03 of -1/2 (the bound is tight there; the mid-range slope near
+    -0.9 is the linear regime before the staircase's flips dominate), and the check is consistent
+    only with every control violated."""
     s = _experiment_session()
     experiment._record_sampled_rate(s)
     (check,) = s.checks
@@ -165,6 +165,22 @@ def test_main_check_bears_out_the_tight_bound_at_the_tail():
     assert abs(tail.slope + 0.5) <= 0.03 and tail.ci.low <= -0.47 and tail.ci.high >= -0.53
     if check.verdict is Verdict.CONSISTENT:
         assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
+
+
+def test_flip_regime_is_the_errors_below_one_step_height_squared():
+    stair = Staircase(55, 2.0)
+    h2 = stair.height**2
+    mask = experiment.flip_regime(np.array([10 * h2, 1.01 * h2, 0.99 * h2, 0.1 * h2]), stair)
+    assert mask.tolist() == [False, False, True, True]
+
+
+def test_too_few_horizons_in_the_flip_regime_leave_the_main_check_inconclusive(monkeypatch):
+    monkeypatch.setattr(experiment.SampledConfig, "quick",
+                        classmethod(lambda cls: cls(3, 4, (10, 20, 40), test_samples=1024)))
+    s = _experiment_session()
+    assert experiment._record_sampled_rate(s) is None
+    (check,) = s.checks
+    assert check.main and check.verdict is Verdict.INCONCLUSIVE
 
 
 def _config(**changes):
