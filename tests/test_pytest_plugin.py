@@ -80,3 +80,15 @@ def test_an_unknown_id_fails_its_item_with_one_line(project):
     outcome = project.runpytest("--optverify-claim", "no-such-claim", "test_user.py")
     outcome.assert_outcomes(passed=1, failed=1)
     outcome.stdout.fnmatch_lines(["*cannot load the claim: unknown claim 'no-such-claim'*"])
+
+
+def test_loading_the_plugin_imports_no_heavy_library():
+    """The plugin loads in every pytest run where optverify is installed: it must stay light."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, optverify.pytest_plugin\n"
+             "print(sorted(m for m in ('torch', 'scipy', 'sympy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
