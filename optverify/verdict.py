@@ -14,7 +14,9 @@ axis turns round: O(eta^2) asks for an exponent of at least 2):
 The log-factor model also carries k in x^p |log x|^k beyond the stated log power: an interval of p
 that does not clear a by tol, with k's interval above 0, is larger than x^a (violates an upper
 bound); with k's interval below 0, smaller (violates a lower bound).
-No surviving model: inconclusive ("pre-asymptotic", with the tail's local slopes). Surviving models
+No surviving model: inconclusive ("pre-asymptotic", with the tail's local slopes), unless every
+plausible model and the tail slope's own interval violate the bound (then violated: whatever the
+model, the data break it). Surviving models
 that disagree: inconclusive ("model-dependent", each model's interval and verdict). Otherwise their
 common verdict (`rate_judgement`). A bound that holds with room to spare is consistent, and the
 detail names the measured exponent. An exponential bound also needs the points to reject a power
@@ -172,6 +174,14 @@ def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudge
     surviving = fit.surviving
     if not surviving:
         tail = fit.tail
+        plausible = [model for model in fit.models if model.plausible]
+        verdicts = {judge_interval(model.ci, bound, tolerance, model.log_power_ci)
+                    for model in plausible} | {judge_interval(tail.ci, bound, tolerance)}
+        if verdicts == {Verdict.VIOLATED}:
+            return RateJudgement(Verdict.VIOLATED, (
+                f"no model bears out the tail, but every plausible model and the tail slope "
+                f"{tail.slope:.4g} [{tail.ci.low:.4g}, {tail.ci.high:.4g}] violate the bound"),
+                (), tolerance)
         return RateJudgement(Verdict.INCONCLUSIVE, (
             f"pre-asymptotic: no plausible model bears out the tail, where the local slope still "
             f"moves from {tail.local_first:.4g} to {tail.local_last:.4g} over the last "

@@ -238,8 +238,18 @@ def test_model_dependent_and_pre_asymptotic_verdicts_are_inconclusive_with_a_rea
     assert mixed.verdict is Verdict.INCONCLUSIVE and "model-dependent" in mixed.detail
     x = np.geomspace(1, 1e4, 12)
     kinked = np.where(x < 1e3, x**-2.0, 1e-6 * (x / 1e3) ** -0.5)
-    pre = judge_exponent(x, kinked, Bound.upper("x", -2))
+    pre = judge_exponent(x, kinked, Bound.tight("x", -0.5))
     assert pre.verdict is Verdict.INCONCLUSIVE and "pre-asymptotic" in pre.detail
+    broken = judge_exponent(x, kinked, Bound.upper("x", -2))  # every model and the tail break it
+    assert broken.verdict is Verdict.VIOLATED and "no model bears out the tail" in broken.detail
+
+
+def test_replicated_x_values_share_the_tail_window():
+    """Three replicates at each of 8 x values: the tail window holds the last third of the
+    distinct x with every replicate, and its local slopes are finite."""
+    x = np.repeat(np.geomspace(5, 55, 8), 3)
+    fit = judge_exponent(x, np.exp(x / 2), Bound.tight("L", 1)).fit
+    assert fit.tail.n_points == 9 and np.isfinite([fit.tail.local_first, fit.tail.local_last]).all()
 
 
 def test_toward_zero_the_order_of_sizes_turns_round():

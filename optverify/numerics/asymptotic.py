@@ -281,7 +281,11 @@ def _tail(x, u, v, w, toward_limit: np.ndarray, level: float,
         regression = _regress(design, vw, np.sqrt(ww / ww.mean()))
         stderr = 0.0 if regression.rss <= rounding_rss(vw) else float(regression.stderr[1])
         ci = _interval(slope, stderr, uw.size - 2, level, None)
-    local = np.diff(vw) / np.diff(uw)
+    levels, where = np.unique(uw, return_inverse=True)  # local slopes between the mean log y
+    means = np.bincount(where, weights=vw * ww) / np.bincount(where, weights=ww)  # at each x
+    if window[0] > window[-1]:
+        levels, means = levels[::-1], means[::-1]
+    local = np.diff(means) / np.diff(levels)
     return TailSlope(slope, ci, float(x[window][0]), float(x[window][-1]), int(window.size),
                      float(local[0]), float(local[-1]))
 
@@ -379,7 +383,7 @@ def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinit
             fitted, q = fitted_power_correction(base, x / reference, sign, v, root_w)
             regressions[f"fitted correction x^{-sign * q:.3g}"] = fitted
     plausible = _plausible(regressions, n, rounding_rss(v))
-    toward_limit = _tail_window(n, limit)
+    toward_limit = _tail_window(x, limit)
     tail = None if toward_limit is None else _tail(x, u, v, w, toward_limit, level, resampled_v)
     models = tuple(_model(name, regression, name in plausible, n, level, v, resampled_v, root_w,
                           tail, toward_limit, u, w, resolution)
@@ -487,12 +491,18 @@ def _plausible(regressions: dict[str, _Regression], n: int, floor: float) -> set
             if _indistinct(fit.rss, best_correction, n - 3, floor)}
 
 
-def _tail_window(n: int, limit: str) -> np.ndarray | None:
-    """Indices of the last third of the sorted sweep toward the limit, in that order."""
-    if n < MIN_POINTS_FOR_TAIL:
+def _tail_window(x: np.ndarray, limit: str) -> np.ndarray | None:
+    """Indices of the points at the last third of the sweep's distinct x toward the limit (at
+    least MIN_TAIL_POINTS distinct x, every replicate at them), in that order; None with fewer
+    than MIN_POINTS_FOR_TAIL distinct x."""
+    distinct = np.unique(x)
+    if distinct.size < MIN_POINTS_FOR_TAIL:
         return None
-    size = max(MIN_TAIL_POINTS, math.ceil(n * TAIL_FRACTION))
-    return np.arange(n - size, n) if limit == "infinity" else np.arange(size - 1, -1, -1)
+    size = max(MIN_TAIL_POINTS, math.ceil(distinct.size * TAIL_FRACTION))
+    indices = np.arange(x.size)
+    if limit == "infinity":
+        return indices[x >= distinct[-size]]
+    return indices[x <= distinct[size - 1]][::-1]
 
 
 def _model(name: str, regression: _Regression, plausible: bool, n: int, level: float,
