@@ -300,9 +300,17 @@ def naive_factors(product: mpmath.matrix, widths: Sequence[int]) -> list[mpmath.
     return factors
 
 
+INTEGRATION_DIGITS = 50
+"""The digits the extrapolation aims at: min(precision, 50). At 500 digits the Gragg-Bulirsch-Stoer
+integrator cannot reach 10^-494 in these macro steps within 40 levels (ArithmeticError in the quick
+layer); above 50 digits the flow is computed at the run's precision but integrated to 10^-44, and
+the drift is judged against that error level, as at 50 digits."""
+
+
 def integrator_tolerance(digits: int) -> mpmath.mpf:
-    """10^-(digits - TOLERANCE_DIGITS_MARGIN), the extrapolation's stopping tolerance."""
-    return mp.mpf(10) ** (-(digits - TOLERANCE_DIGITS_MARGIN))
+    """10^-(min(digits, INTEGRATION_DIGITS) - TOLERANCE_DIGITS_MARGIN), the extrapolation's
+    stopping tolerance."""
+    return mp.mpf(10) ** (-(min(digits, INTEGRATION_DIGITS) - TOLERANCE_DIGITS_MARGIN))
 
 
 @dataclass(frozen=True)
@@ -432,8 +440,9 @@ def _drift_table(found: NumericMeasurements, digits: int) -> Table:
         "mpmath-drift", "Drift of C_j along the mpmath gradient flow and the integrator's error",
         ("run", "integrator tolerance", "drift", "error estimate", "error carried to C_j",
          "precision floor", "state displacement", "levels (coarse / fine)"),
-        tuple((label, f"1e-{digits - TOLERANCE_DIGITS_MARGIN}", m.drift, m.error, m.propagated,
-               m.floor, m.displacement, m.levels) for label, m in found.measured.items())
+        tuple((label, f"1e-{min(digits, INTEGRATION_DIGITS) - TOLERANCE_DIGITS_MARGIN}",
+               m.drift, m.error, m.propagated, m.floor, m.displacement, m.levels)
+              for label, m in found.measured.items())
         + tuple(("unbalanced, ladder", f"1e-{k}", m.drift, m.error, m.propagated, m.floor,
                  m.displacement, m.levels) for k, m in found.ladder.items()),
     )

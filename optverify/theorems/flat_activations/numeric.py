@@ -99,6 +99,14 @@ def _interior_point(lo, hi):
     return (lo + hi) / 2
 
 
+QUADRATURE_DIGITS = 50
+"""The quadrature twin runs at min(precision, 50) digits: mpmath's tanh-sinh quadrature over the
+pieces costs 41 s of the quick layer at 50 digits and did not finish in 200 s at 100 (shared
+2-core machine, load ~25; 0.7 s at 50 digits when idle); above 50 digits the closed form, computed
+at the run's precision, is compared with the 50-digit quadrature against that precision's
+floor 10^-40."""
+
+
 def quadrature_update(w, b, v, c, stair: Staircase) -> ExpectedUpdate:
     """The same expectations by mp.quad, split at every jump of the integrand: between two jumps
     the residual u(w x + b) - u(v x + c) is constant, so it is evaluated once inside the piece
@@ -156,12 +164,16 @@ class PointCheck:
                 mp.nstr(self.descent, 8))
 
 
-def check_point(w0: float, b0: float, settings: NumericConfig, samples: np.ndarray) -> PointCheck:
+def check_point(w0: float, b0: float, settings: NumericConfig, samples: np.ndarray,
+                quadrature_digits: int) -> PointCheck:
+    """The measurements at (w0, b0) at the working precision, the quadrature at
+    `quadrature_digits` (QUADRATURE_DIGITS)."""
     stair = settings.stair
     v, c = (mp.mpf(value) for value in settings.target)
     w, b = mp.mpf(w0), mp.mpf(b0)
     closed = closed_form_update(w, b, v, c, stair)
-    quadrature = quadrature_update(w, b, v, c, stair)
+    with mp.workdps(quadrature_digits):
+        quadrature = quadrature_update(w, b, v, c, stair)
     residual = closed.distance(quadrature)
     wrong = closed_form_update(w, b, v, c, stair, 2 * mp.mpf(stair.half_width) / stair.steps)
     control_residual = wrong.distance(quadrature)
@@ -182,32 +194,36 @@ def verify(s: Session) -> None:
     settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     stair = settings.stair
     samples = s.rng("numeric-samples").standard_normal(8)
+    quadrature_digits = min(s.precision, QUADRATURE_DIGITS)
     with mp.workdps(s.precision):
-        points = [check_point(w0, b0, settings, samples)
+        points = [check_point(w0, b0, settings, samples, quadrature_digits)
                   for w0, b0 in s.progress(settings.points, "expected update at generic (w, b)")]
+        quadrature_floor = mp.mpf(10) ** -(quadrature_digits - (s.precision - s.floor_digits))
         s.identity("closed-form-vs-quadrature",
                    f"d = 1, {stair.steps}-step staircase, x ~ N(0, 1), y = u({settings.target[0]} x + "
                    f"{settings.target[1]}): E[(u(w x + b) - y) x] and E[u(w x + b) - y] as sums of "
                    "phi and erf terms equal mp.quad split at the jumps, at 3 generic (w, b) (max "
-                   "residual; tolerance 10^-(digits - 10))",
-                   float(max(point.residual for point in points)),
+                   f"residual; the quadrature at {quadrature_digits} digits, QUADRATURE_DIGITS "
+                   "caps them; tolerance 10^-(its digits - 10))",
+                   max(point.residual for point in points), quadrature_floor,
+                   precision_digits=quadrature_digits,
                    controls={"the closed form with the off-by-one step height 2a / steps":
-                             float(min(point.control_residual for point in points))})
+                             min(point.control_residual for point in points)})
         s.identity("per-example-gradient-zero",
                    "sanity (the derivative of a piecewise-constant function is 0 by definition): "
                    "the gradient d/dw (u(w x + b) - y)^2 by mpmath differentiation at 8 Gaussian "
                    "samples x and 3 generic (w, b) is 0 (flat activation; tolerance "
                    "10^-(digits - 10))",
-                   float(max(d for point in points for d in point.derivatives)), sanity=True)
+                   max(d for point in points for d in point.derivatives), sanity=True)
         margins = [point.descent for point in points]
         s.inequality("forward-only-descends",
                      "the forward-only step -E[(u - y)(x, 1)] is non-zero and points toward (v*, b*): "
                      "-(g_w (v* - w) + g_b (b* - b)) > 0 at every generic (w, b) (the margin must "
-                     "clear the precision floor)", float(min(margins) - s.floor()), 0.0,
+                     "clear the precision floor)", min(margins) - s.floor(), 0.0,
                      controls={"the step with the opposite sign (ascent)":
-                               float(min(-m for m in margins) - s.floor()),
+                               min(-m for m in margins) - s.floor(),
                                "no step (the zero per-example gradient that autograd returns)":
-                               float(-s.floor())},
+                               -s.floor()},
                      values={f"descent_{i}": float(m) for i, m in enumerate(margins)})
         population = population_derivative(settings)
         s.check("population-loss-not-flat",
