@@ -93,6 +93,7 @@ def test_pages_pass_the_browser_check(site):
         pytest.skip("the browser check needs Debian's chromium and chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.wait import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(check.CHROMIUM)
@@ -102,7 +103,9 @@ def test_pages_pass_the_browser_check(site):
     driver = webdriver.Chrome(service=Service(str(check.CHROMEDRIVER)), options=options)
     try:
         for page in pages(site):
-            check.open_page(driver, page)
+            driver.get(page.as_uri())  # a long page (verdict-changes) may still be loading
+            WebDriverWait(driver, 60).until(
+                lambda browser: browser.execute_script("return document.readyState") == "complete")
             assert check.severe_console_entries(driver) == [], page
             shown = check.images(driver)
             assert all(image["complete"] and image["width"] > 0 for image in shown), (page, shown)
