@@ -226,7 +226,7 @@ def _reported_count(result: ClaimResult) -> str:
     other = sum(check.verdict.value != "consistent" for check in findings)
     if not findings:
         return "-"
-    return f"{len(findings)}, {other} not consistent" if other else f"{len(findings)}, all consistent"
+    return f"{len(findings)}, " + (f"{other} not consistent" if other else "all consistent")
 
 
 def _findings_lines(result: RunResult) -> list[str]:

@@ -39,7 +39,8 @@ def test_markdown_layer_cells_hold_decisive_verdicts_and_name_the_finding(result
     row = next(line for line in markdown.summary_markdown(result).splitlines()
                if line.startswith("| [toy-finding]"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[1:6] == ["consistent", "-", "-", "consistent", "1 reported; violated: `as-written`"]
+    assert cells[1:6] == ["consistent", "-", "-", "consistent",
+                          "1 reported; violated: `as-written`"]
 
 
 def test_html_summary_names_the_finding_with_a_link_to_its_card(result):
