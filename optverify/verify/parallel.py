@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -167,7 +169,7 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    with dask.config.set(LOCAL_SCHEDULER):
+    with dask.config.set(LOCAL_SCHEDULER), _stdout_to_stderr():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=":0", silence_logs=logging.CRITICAL)
     with cluster, Client(cluster) as client:
@@ -177,6 +179,21 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         except KeyboardInterrupt:
             _quiet_shutdown()
             raise
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """File descriptor 1 points at stderr for the block: the local workers started in it inherit
+    that, so what a claim prints on a worker reaches stderr, never the summary (`--json`) on
+    stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _quiet_shutdown() -> None:

@@ -262,3 +262,14 @@ def test_json_stays_parseable_when_a_claim_file_prints_as_it_is_imported(capsys,
     assert code == 0, err
     assert json.loads(out)["claims"][0]["verdict"] == "consistent"
     assert "printed while the claim file is imported" in err
+
+
+def test_json_stays_parseable_when_a_claim_prints_on_a_dask_worker(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "optverify", "run", str(HOSTILE / "prints_a_lot.py"), GOOD,
+         "--workers", "1", "--json", "--device", "cpu", "--out", str(tmp_path)],
+        cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    verdicts = {claim["claim"]: claim["verdict"] for claim in json.loads(completed.stdout)["claims"]}
+    assert verdicts == {"hostile-prints-a-lot": "consistent", "good-one": "consistent"}
+    assert "printed by the claim" in completed.stderr
