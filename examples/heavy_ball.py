@@ -15,11 +15,17 @@ EARLY, LATE, DIM, STARTS = 1e-3, 1e-9, 20, 16
 def symbolic(s: Session) -> None:
     kappa, lam, z = sympy.symbols("kappa lambda z", positive=True)
     alpha = 4 / (sympy.sqrt(kappa) + 1) ** 2  # mu = 1, L = kappa
-    beta = ((sympy.sqrt(kappa) - 1) / (sympy.sqrt(kappa) + 1)) ** 2
-    poly = sympy.Poly(z**2 - (1 + beta - alpha * lam) * z + beta, z)
+    ratio = (sympy.sqrt(kappa) - 1) / (sympy.sqrt(kappa) + 1)
+
+    def discriminants(beta):  # of the characteristic polynomial at lambda = mu and lambda = L
+        poly = sympy.Poly(z**2 - (1 + beta - alpha * lam) * z + beta, z)
+        return sympy.Matrix([poly.discriminant().subs(lam, 1), poly.discriminant().subs(lam, kappa)])
+
     s.zero("double-roots-at-the-extremes", "the iteration's characteristic polynomial has a "
-           "double root (modulus sqrt(beta)) at lambda = mu and at lambda = L",
-           sympy.Matrix([poly.discriminant().subs(lam, 1), poly.discriminant().subs(lam, kappa)]))
+           "double root (modulus sqrt(beta)) at lambda = mu and at lambda = L, beta = ratio^2",
+           discriminants(ratio**2),
+           controls={"momentum beta = (sqrt(kappa) - 1) / (sqrt(kappa) + 1), not squared":
+                     discriminants(ratio)})
 
 
 def iterations(s: Session, kappas: list[float]) -> torch.Tensor:
