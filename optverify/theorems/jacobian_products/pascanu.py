@@ -22,7 +22,6 @@ overflows; the spectral norms come from one batched SVD of the renormalized fact
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -107,7 +106,3 @@ def radius_scaled_weights(raw: torch.Tensor, radius: torch.Tensor) -> torch.Tens
     """raw rescaled so that its spectral radius rho(W) = radius."""
     return raw * (radius / spectral_radius(raw))[..., None, None]
 
-
-def log_bound_rate(gamma: float, value: torch.Tensor) -> torch.Tensor:
-    """log(gamma * value): the per-step log rate of the bound (gamma value)^(T - k)."""
-    return math.log(gamma) + value.log()
