@@ -9,9 +9,10 @@ with the reason in words ("killed by signal SIGSEGV (a segmentation fault)", "di
 see `runner.run_layer`, and costs no worker.)
 
 One worker runs the layers one after the other, as the in-process run does, so the numbers are
-the same: the same `runner.run_layer` under the same thread policy. It is spawned as soon as the
-executor opens (it imports torch and the kit while this process resolves the claims), is replaced
-at once when it dies, and stays parked for the next run of this process (the tests, a notebook).
+the same: the same `runner.run_layer` under the same thread policy. `verify` spawns it before it
+resolves the claims (`prestart`: it imports torch and the kit meanwhile); it is replaced
+at once when it dies (from then on a spare is kept starting, so that a second death costs no
+wait), and stays parked for the next run of this process (the tests, a notebook).
 A worker dies with its parent (`lifeline.die_with_parent`).
 
 What a layer prints on stdout and stderr (its file descriptors, so C code's output too, and a
@@ -300,12 +301,16 @@ class Isolated:
         self.progress = progress
         self.on_layer = on_layer
         self._worker: _Worker | None = None
+        self._spare: _Worker | None = None
 
     def __enter__(self) -> Isolated:
         self._worker = _take_worker()
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
+        if self._spare is not None:
+            self._spare.kill()
+            self._spare = None
         worker, self._worker = self._worker, None
         if worker is not None and kind is None and worker.alive():
             _park(worker)
@@ -346,7 +351,9 @@ class Isolated:
         if isinstance(outcome, LayerResult):
             return replace(outcome, log=log)
         self._worker.kill()  # dead, stuck or out of step: the next layer gets a fresh one
-        self._worker = _Worker()
+        self._worker = self._spare if self._spare is not None and self._spare.alive() \
+            else _Worker()
+        self._spare = _Worker()  # a run that lost a worker may lose more: the next one is ready
         return replace(failed_layer(layer, outcome + crash_location(log),
                                     time.perf_counter() - start), log=log)
 
