@@ -12,7 +12,8 @@ Exit codes: 0 no claim violated or errored (rerun: every report reproduced); 1 a
 (rerun: a report not reproduced); 2 bad usage or input, an output folder that cannot be written
 or that another run holds; 3 a claim raised an error (the other claims still run and report: a
 serial run's layers run in a child process, `isolation.Isolated`, so a layer that exits, crashes,
-is killed or passes --timeout is its claim's error too), or an internal error; 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+is killed or passes --timeout is its claim's error too), or an internal error; 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations

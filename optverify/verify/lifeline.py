@@ -16,7 +16,8 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
-"""prctl(2) option: the signal this process gets when its parent (the thread that forked it) ends."""
+"""prctl(2) option: the signal this process gets when its parent (the thread that forked it)
+ends."""
 
 
 def die_with_parent(parent_pid: int) -> None:

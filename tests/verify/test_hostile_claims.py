@@ -41,7 +41,8 @@ EXPECTED = {
                          " raised in "],
     "hostile-endless": [f"did not finish in {TIMEOUT_S} s"],
 }
-"""Each hostile claim's experiment error: its reason, and the claim's own line where there is one."""
+"""Each hostile claim's experiment error: its reason, and the claim's own line where it has
+one."""
 
 ORDER = ["good_one", "exit_zero", "exit_one", "exit_message", "os_exit", "segfault", "killed",
          "huge_allocation", "bad_data", "prints_a_lot", "endless", "good_two"]
@@ -77,7 +78,8 @@ def test_the_run_exits_three_and_its_json_parses(hostile_run):
 
 def test_every_claim_reports_with_its_verdict(hostile_run):
     completed, out = hostile_run
-    verdicts = {claim["claim"]: claim["verdict"] for claim in json.loads(completed.stdout)["claims"]}
+    summary = json.loads(completed.stdout)
+    verdicts = {claim["claim"]: claim["verdict"] for claim in summary["claims"]}
     assert verdicts == {"good-one": "consistent", "good-two": "consistent",
                         "hostile-prints-a-lot": "consistent",
                         **{claim: "error" for claim in EXPECTED}}
@@ -270,6 +272,7 @@ def test_json_stays_parseable_when_a_claim_prints_on_a_dask_worker(tmp_path):
          "--workers", "1", "--json", "--device", "cpu", "--out", str(tmp_path)],
         cwd=ROOT, env=_environment(), capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    verdicts = {claim["claim"]: claim["verdict"] for claim in json.loads(completed.stdout)["claims"]}
+    summary = json.loads(completed.stdout)
+    verdicts = {claim["claim"]: claim["verdict"] for claim in summary["claims"]}
     assert verdicts == {"hostile-prints-a-lot": "consistent", "good-one": "consistent"}
     assert "printed by the claim" in completed.stderr
