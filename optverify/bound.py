@@ -158,6 +158,18 @@ class Bound:
     def log_power_value(self) -> float:
         return float(self.log_power)
 
+    @property
+    def diverges(self) -> bool:
+        """Whether the claimed power grows without bound toward the limit (x^p with p > 0 as
+        x -> infinity or p < 0 as x -> 0; a `grows` bound): an offset a in a + C x^p is then a
+        constant left behind by the growth, not a limit the quantity approaches."""
+        if self.kind is BoundKind.GROWS:
+            return True
+        if self.exponent is None or self.kind is BoundKind.FALLS:
+            return False
+        claimed = float(self.exponent)
+        return claimed > 0 if self.limit == "infinity" else claimed < 0
+
     def describe(self) -> str:
         if self.exponent is None:
             return f"{self.kind.value}: {sympy.sstr(self.expression)}"

@@ -297,7 +297,8 @@ def rate_fit(x, y, bound: Bound, *, weights=None, resampled_y: np.ndarray | None
     if not bound.exponential:
         return fit_asymptotic_power_law(x, y, limit=bound.limit, log_power=bound.log_power_value,
                                         weights=weights, resampled_y=resampled_y,
-                                        resolution=tolerance, offset=bound.offset)
+                                        resolution=tolerance, offset=bound.offset,
+                                        diverges=bound.diverges)
     fit = fit_rate(x, y, FitScale.LOG_LINEAR, weights=weights)
     if resampled_y is not None:
         fit = replace(fit, ci=resampled_slope_interval(x, resampled_y, weights), interval="bootstrap")

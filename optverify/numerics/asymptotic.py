@@ -295,12 +295,15 @@ OFFSET_GRID = np.linspace(np.log(1e-4), np.log(1e4), 161)
 spread of y (on this grid of its log, refined by Brent's method)."""
 
 
-def fitted_offset(x, y, limit: str, weights=None) -> tuple[float, float, float]:
-    """(a, a_low, a_high): the limit a of y = a + C x^p (p toward the limit making C x^p vanish):
-    the a whose straight log-log line of |y - a| leaves the smallest share 1 - R^2 of log|y - a|
-    unexplained (a profiled: y falls toward the limit -> a below every point, rises -> above), and
-    the range of a whose share the data do not tell from the best one's (the F-type rule of the
-    plausible models, on the shares)."""
+def fitted_offset(x, y, limit: str, weights=None, diverges: bool = False
+                  ) -> tuple[float, float, float]:
+    """(a, a_low, a_high): the offset a of y = a + C x^p: the a whose straight log-log line of
+    |y - a| leaves the smallest share 1 - R^2 of log|y - a| unexplained, and the range of a whose
+    share the data do not tell from the best one's (the F-type rule of the plausible models, on the
+    shares). Where C x^p vanishes toward the limit, a is the limit y approaches: ahead of the points
+    (y falls toward the limit -> a below every point, rises -> above). Where the claim has it
+    diverge (`diverges`: -log Var = a + C r^p, p > 0), a is a constant the growth leaves behind:
+    behind the points (y rises -> a below every point)."""
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     order = np.argsort(x)
     x, y = x[order], y[order]
@@ -311,6 +314,8 @@ def fitted_offset(x, y, limit: str, weights=None) -> tuple[float, float, float]:
     if spread <= 0 or x.size < MIN_POINTS_FOR_CORRECTION:
         raise ValueError("an offset needs at least 5 points that are not all equal")
     direction = -1.0 if toward < 0 else 1.0  # falls toward the limit: a lies below the points
+    if diverges:
+        direction = -direction  # a behind the motion: y - a grows toward the limit
     nearest = float(y.min() if direction < 0 else y.max())
     base = np.column_stack([np.ones_like(u), u])
 
@@ -340,7 +345,7 @@ def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinit
                              log_power: float = 0.0, weights=None,
                              resampled_y: np.ndarray | None = None,
                              resolution: float = EXPONENT_RESOLUTION,
-                             offset: bool = False) -> RateFit:
+                             offset: bool = False, diverges: bool = False) -> RateFit:
     """The asymptotic exponent p of y ~ C x^p |log x|^log_power as x -> `limit`, with the
     finite-size corrections that vanish there modelled and the tail checked (module docstring).
 
@@ -350,9 +355,12 @@ def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinit
     offset: y = a + C x^p with the limit a unknown (a loss converging to an unknown L*): a is
     fitted (`fitted_offset`), the rate is that of |y - a|, and every model's interval is widened
     by the straight-line intervals at the ends of the plausible range of a and by the interval of
-    a joint fit of (a, C, p) in log y, which carries the offset's uncertainty."""
+    a joint fit of (a, C, p) in log y, which carries the offset's uncertainty. diverges: the
+    claim has C x^p grow toward the limit, so a is a constant behind the points, not a limit
+    ahead of them (`fitted_offset`)."""
     if offset:
-        return _offset_fit(x, y, level, limit, log_power, weights, resampled_y, resolution)
+        return _offset_fit(x, y, level, limit, log_power, weights, resampled_y, resolution,
+                           diverges)
     limit = _validated_limit(limit)
     straight_fit = fit_rate(x, y, FitScale.LOG_LOG, level, weights)
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
@@ -405,9 +413,10 @@ def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinit
         interval="t" if resampled_v is None else "bootstrap")
 
 
-def _offset_fit(x, y, level, limit, log_power, weights, resampled_y, resolution) -> RateFit:
+def _offset_fit(x, y, level, limit, log_power, weights, resampled_y, resolution, diverges
+                ) -> RateFit:
     limit = _validated_limit(limit)
-    a, a_low, a_high = fitted_offset(x, y, limit, weights)
+    a, a_low, a_high = fitted_offset(x, y, limit, weights, diverges)
     y = np.asarray(y, dtype=float).ravel()
     resampled = None if resampled_y is None else np.abs(np.asarray(resampled_y, dtype=float) - a)
     fit = fit_asymptotic_power_law(x, np.abs(y - a), level, limit=limit, log_power=log_power,

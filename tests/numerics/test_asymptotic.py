@@ -134,3 +134,17 @@ def test_pure_power_laws_with_small_noise_keep_their_exponent_in_the_interval(ex
     noise = np.exp(np.random.default_rng(seed).normal(0, 0.01, X.size))
     fit = fit_asymptotic_power_law(X, X**exponent * noise)
     assert fit.ci.low - 0.02 <= exponent <= fit.ci.high + 0.02
+
+
+def test_an_offset_of_a_diverging_quantity_lies_behind_the_points():
+    """-log Var = a + C r^2 (Theorem 2's form: an additive constant from the prefactor C): the
+    offset is a constant the growth leaves behind, not a limit ahead; a log-shaped alternative
+    p log r + c (a power-law variance) is then told apart (exponent near 0)."""
+    from optverify.bound import Bound
+    from optverify.verdict import judge_exponent
+
+    r = np.geomspace(4, 64, 13)
+    claim = Bound.lower("r", 1, offset=True)
+    grows = judge_exponent(r, 7.0 + 0.5 * r**2, claim)
+    assert grows.verdict.value == "consistent" and abs(grows.fit.exponent - 2) < 0.02
+    assert judge_exponent(r, 6 * np.log(r) + 2.0, claim).verdict.value == "violated"
