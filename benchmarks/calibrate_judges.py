@@ -569,15 +569,20 @@ def _rate_cell(rate: Rate | None, target: float, at_most: bool) -> str:
     return f"{rate.describe()} {target_status(rate, target, at_most)}"
 
 
+def table_cell(text: str) -> str:
+    """Text for a Markdown table cell: a "|" in it would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def table_rows(tallies: Sequence[Tally]) -> list[str]:
     rows = []
     for tally in tallies:
         family = tally.family
         rows.append(" | ".join([
-            "", family.judge, family.name, family.true_words or "-", _counts(tally,
-                                                                             tally.true_verdicts),
+            "", family.judge, table_cell(family.name), table_cell(family.true_words or "-"),
+            _counts(tally, tally.true_verdicts),
             _rate_cell(tally.true_violated, TRUE_VIOLATED_TARGET, True),
-            family.false_words or "-", _counts(tally, tally.false_verdicts),
+            table_cell(family.false_words or "-"), _counts(tally, tally.false_verdicts),
             _rate_cell(tally.false_consistent, FALSE_CONSISTENT_TARGET, True),
             _rate_cell(tally.coverage, COVERAGE_TARGET, False), f"{tally.seconds:.1f}", ""]).strip())
     return rows
