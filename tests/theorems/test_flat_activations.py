@@ -56,6 +56,18 @@ def test_wrong_closed_form_is_detected_by_quadrature():
         assert abs(quad.along - wrong.along) > mp.mpf(10) ** -6
 
 
+def test_in_place_residual_equals_the_staircase_minus_the_targets():
+    generator = torch.Generator().manual_seed(3)
+    z = 3 * torch.randn(4, 1000, generator=generator, dtype=torch.float64)
+    y = STAIR(torch.randn(4, 1000, generator=generator, dtype=torch.float64))
+    expected = STAIR(z) - y
+    assert torch.allclose(STAIR.residual_(z.clone(), y), expected, rtol=0, atol=1e-12)
+    levels = STAIR(torch.tensor([-5.0, 5.0], dtype=torch.float64))
+    assert levels.tolist() == [-2.0, 2.0]
+    assert STAIR.residual_(torch.tensor([-5.0, 5.0], dtype=torch.float64),
+                           torch.zeros(2, dtype=torch.float64)).tolist() == [-2.0, 2.0]
+
+
 def test_autograd_gradient_of_staircase_loss_is_zero():
     generator = torch.Generator().manual_seed(1)
     x = torch.randn(512, 5, generator=generator, dtype=torch.float64)

@@ -392,30 +392,29 @@ def sampled_glmtron(settings: SampledConfig, s: Session, purpose: str = "glmtron
     if list(settings.horizons) != sorted(settings.horizons):
         raise ValueError(f"the horizons must be ascending, got {settings.horizons}")
     horizons = torch.tensor(settings.horizons, **kwargs)
-    eta = (settings.eta0 / horizons.sqrt())[:, None]
-    w = torch.zeros(len(settings.horizons), seeds, d, **kwargs)
-    b = torch.zeros(len(settings.horizons), seeds, **kwargs)
-    sum_w, sum_b = torch.zeros_like(w), torch.zeros_like(b)
+    # (w, b) as one (d + 1)-vector per run against inputs (x, 1): one product per pass
+    step = (settings.eta0 / horizons.sqrt() / settings.batch)[:, None, None]
+    theta = torch.zeros(len(settings.horizons), seeds, d + 1, **kwargs)
+    total = torch.zeros_like(theta)
     last = max(settings.horizons)
     for block_start in range(0, last, SAMPLE_BLOCK):
         # one draw per block: the same numbers, in the same order, as one draw per step
         size = min(SAMPLE_BLOCK, last - block_start)
         xs = torch.randn(size, seeds, settings.batch, d, generator=generator, **kwargs)
         ys = stair(torch.einsum("nsmd,sd->nsm", xs, v) + c[:, None])
+        inputs = torch.cat([xs, torch.ones_like(xs[..., :1])], dim=-1)
         for index in range(size):
             # the runs still going at this step: the horizons >= step, a suffix
             first = bisect.bisect_left(settings.horizons, block_start + index + 1)
-            x, y = xs[index], ys[index]
-            w_run, b_run = w[first:], b[first:]
-            residual = stair(torch.matmul(x, w_run.unsqueeze(-1)).squeeze(-1)
-                             + b_run[..., None]) - y
-            gradient = torch.matmul(residual.unsqueeze(-2), x).squeeze(-2) / x.shape[1]
-            w_run -= eta[first:, :, None] * gradient
-            b_run -= eta[first:] * residual.mean(-1)
-            sum_w[first:] += w_run
-            sum_b[first:] += b_run
-    mean_w, mean_b = sum_w / horizons[:, None, None], sum_b / horizons[:, None]
-    prediction = stair(torch.einsum("snd,hsd->hsn", test_x, mean_w) + mean_b[..., None])
+            x = inputs[index]
+            running = theta[first:]
+            residual = stair.residual_(torch.matmul(x, running.unsqueeze(-1)).squeeze(-1),
+                                       ys[index])
+            running.addcmul_(step[first:], torch.matmul(residual.unsqueeze(-2), x).squeeze(-2),
+                             value=-1)
+            total[first:] += running
+    mean = total / horizons[:, None, None]
+    prediction = stair(torch.einsum("snd,hsd->hsn", test_x, mean[..., :d]) + mean[..., d, None])
     return ((prediction - test_y) ** 2).mean(-1).T
 
 
