@@ -41,6 +41,7 @@ import sympy
 from optverify.bound import Bound
 from optverify.config import RunConfig
 from optverify.numerics.fit import ConfidenceInterval
+from optverify.numerics.equivalence import estimate_ratio
 from optverify.numerics.growth import compare_growth
 from optverify.numerics.proportions import clopper_pearson
 from optverify.results import Judgement, Layer, Verdict
@@ -219,13 +220,14 @@ def judge_identity_check(data, tolerance: float) -> Outcome:
 
 def judge_ratio_check(data, claim: str) -> Outcome:
     """Per-seed ratios through `Session.decide` with the speed-up judge of depth-acceleration
-    (`judge_faster`, "materially faster": ratio < 0.8), its control the same scatter at geometric
-    mean 1 (no speed-up). `claim` is "faster"; the interval is the ratio's."""
+    (`judge_faster`, "materially faster": ratio < 0.8, two one-sided tests of
+    optverify.numerics.equivalence), its control the same scatter at geometric mean 1 (no
+    speed-up). `claim` is "faster"; the interval is the kit's two-sided 95% interval of the
+    geometric mean (`estimate_ratio` at one-sided level 0.975)."""
     check = _session().decide("calibration", "calibration", judge_faster, data,
                               controls={"no speed-up": at_geometric_mean(data, 1.0)})
-    low, high = check.values.get("ratio_low"), check.values.get("ratio_high")
-    interval = None if low is None else ConfidenceInterval(float(low), float(high))
-    return Outcome(check.verdict, interval)
+    estimate = estimate_ratio(data, level=0.975)
+    return Outcome(check.verdict, estimate.interval)
 
 
 def judge_zero_check(data, claim: str) -> Outcome:
@@ -316,6 +318,11 @@ def power_law_families() -> list[Family]:
         "power-law rate", "0.05 + x^-1 (an offset: the tail is constant), noise 1%, 10 points "
         "over 2 decades", np.logspace(1, 3, 10), 0.05 + np.logspace(1, 3, 10) ** -1.0, 0.01,
         Bound.tight("x", 0), Bound.upper("x", -0.5), 0.0, "Theta(x^0)", "O(x^-1/2)"))
+    families.append(curve_family(
+        "power-law rate", "0.05 + x^-1 with the offset stated (offset=True), noise 1%, 10 points "
+        "over 2 decades", np.logspace(1, 3, 10), 0.05 + np.logspace(1, 3, 10) ** -1.0, 0.01,
+        Bound.tight("x", -1, offset=True), Bound.tight("x", -0.5, offset=True), -1.0,
+        "a + Theta(x^-1)", "a + Theta(x^-1/2) (0.5 off)"))
     families.append(falls_family())
     families.append(shared_paths_family(200, with_units=False))
     families.append(shared_paths_family(200, with_units=True))
