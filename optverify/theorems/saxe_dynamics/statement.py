@@ -190,14 +190,14 @@ def verify(s: Session) -> None:
     ratio = small_epsilon_ratio()
     s.decide("learning-time-small-epsilon",
              "from u_0 = eps to u_f = s - eps: t / ((tau/s) ln(s/eps)) -> 1 as eps -> 0, i.e. "
-             "t = O(tau/s) ln(s/eps) with leading constant 1", limit_judge(ratio), 1,
-             **_exact_fields(ratio, 1),
+             "t = O(tau/s) ln(s/eps) with leading constant 1 (the claim's (1/s) ln(s/u_0))",
+             limit_judge(ratio), 1, main=True, **_exact_fields(ratio, 1),
              controls={"the leading order (tau/(2s)) ln(s/eps) (ratio 1/2)": sympy.Rational(1, 2),
                        "the leading order (2 tau/s) ln(s/eps) (ratio 2)": 2})
     exponent = scale_exponent()
     s.decide("learning-time-exponent",
              "at u_0 = c_0 s, u_f = c_f s (symbolic c_0, c_f, s, tau): d ln t / d ln s = -1 "
-             "(learning time ~ 1/s)", limit_judge(exponent), -1, main=True,
+             "(learning time ~ 1/s)", limit_judge(exponent), -1,
              **_exact_fields(exponent, -1),
              controls={"learning time ~ 1/s^2": -2, "learning time ~ 1/sqrt(s)":
                        sympy.Rational(-1, 2)})
