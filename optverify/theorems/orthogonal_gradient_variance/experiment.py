@@ -17,8 +17,9 @@ Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 2:
   Monte-Carlo; the gradient norm vs the distance t to the optimum, from Gauss-Hermite quadrature of
   the gradient's definition (||grad F|| = t e^{-t^2/2} (1 + O(e^{-16})) along w = v + t u, so
   ||grad F|| / t has the exponential rate -1/2 in t^2); Var over targets v with ||v|| = r vs r
-  (claimed exp(-Omega(r)), judged as -log Var = Omega(r) over r in [2, 20]); the landscape for
-  v = (2, 2).
+  (claimed exp(-Omega(r)), judged as -log Var = a + Omega(r), the constant a = log C fitted, over
+  r in [16, 1024], where the tail has left the (r - 1)^2 expansion's slope correction 2/r behind;
+  see RADIUS_SLOPE_CORRECTION); the landscape for v = (2, 2).
 
 Every decisive check names the false alternative it rules out (optverify issue 9): the rate of the
 standard deviation |H|^-1/2 and |H|^-3/4 for Theorem 1; a bound twice as tight; the Parseval form
@@ -76,10 +77,25 @@ VARIANCE_ALTERNATIVES = (-0.5, -0.75)
 """The rates Theorem 1's O(|H|^-1) must tell apart: |H|^-1/2 (the rate of the standard deviation
 G / sqrt(|H|), the usual slip) and the kit's default |H|^-3/4."""
 GAUSSIAN_DECAY = Bound.tight("t^2", -0.5, exponential=True)
-RADIUS_DECAY = Bound.lower("r", 1)
-"""Theorem 2: Var = exp(-Omega(r)), i.e. Var <= C e^{-c r} for some c > 0, i.e. -log Var = Omega(r):
-the asymptotic exponent of -log Var against r is at least 1 (a power law r^-p gives -log Var =
-p log r + const, exponent -> 0; a stretched exponential exp(-r^a), a < 1, gives a)."""
+RADIUS_DECAY = Bound.lower("r", 1, offset=True)
+"""Theorem 2: Var = exp(-Omega(r)), i.e. Var <= C e^{-c r} for some c > 0, i.e. -log Var >=
+c r - log C: the asymptotic exponent of -log Var - a against r is at least 1, the additive
+constant a (the log of the prefactor C) fitted as the constant a diverging quantity leaves behind
+(offset=True; a power law r^-p gives -log Var = p log r + const, exponent -> 0; a stretched
+exponential exp(-r^a), a < 1, gives a). Without the offset the constant a bends the log-log line
+over any finite sweep and the judge cannot tell the claim from the power law through the sweep's
+end points (measured on r in [4, 64]: that control inconclusive)."""
+RADIUS_SLOPE_CORRECTION = 2.0
+"""The radii of the decisive check, fixed from the Laplace expansion before judging: on the
+circle ||v|| = r the variance is dominated by the peak of e^{-||w - v||^2} at v parallel to w, so
+-log Var = (r - 1)^2 - (3/2) log r + c + o(1) (checked on r = 64..1024: the remainder's local
+log-slope -1.59, -1.56, -1.54, -1.52 -> -3/2), whose local log-log slope is
+2 + RADIUS_SLOPE_CORRECTION / r + O(log r / r^2). A sweep whose tail window (its last third)
+starts at r_tail has that correction at most 2 / r_tail; `LandscapeConfig.radii` puts r_tail at
+256, where it is 0.008, below half the exponent resolution 0.02. (On the earlier sweep r in
+[4, 64] the tail still moved from 2.071 to 2.036: pre-asymptotic, inconclusive.) The computation
+is in the log domain, so Var ~ e^{-10^6} at r = 1024 is exact to float64's relative precision in
+log Var."""
 RADIUS_EXPONENTIAL = Bound.upper("r", 0, exponential=True)
 """The same claim as an exponential rate (a decay rate <= 0 whose points reject a power law): the
 kit's exponential-vs-power-law rule, reported beside the decisive form (see record_landscape)."""
@@ -153,14 +169,17 @@ class LearningConfig:
 
 @dataclass(frozen=True)
 class LandscapeConfig:
-    """Theorem 2's cosine example in 2-D."""
+    """Theorem 2's cosine example in 2-D. `radii`: the decisive sweep of Var over targets on
+    ||v|| = r (see RADIUS_SLOPE_CORRECTION); `representable_radii`: the sweep of the reported
+    exponential fit of Var itself, kept where Var is a normal float64 (r <= 27)."""
 
     target: tuple[float, float] = (2.0, 2.0)
     grid_points: int = 61
     grid_extent: float = 4.0
     distances: tuple[float, ...] = tuple(np.linspace(2.0, 6.0, 9))
     quadrature_nodes: int = 120
-    radii: tuple[float, ...] = tuple(np.geomspace(4.0, 64.0, 13))
+    radii: tuple[float, ...] = tuple(np.geomspace(16.0, 1024.0, 13))
+    representable_radii: tuple[float, ...] = tuple(np.geomspace(4.0, 64.0, 13))
     angles: int = 1024
     anchor: tuple[float, float] = (1.0, 0.0)
     samples: int = 2**16
@@ -728,11 +747,13 @@ class RadiusProfile:
 
 
 def radius_profile(settings: LandscapeConfig, device: str,
-                   log_slope: CharacteristicSlope = GAUSSIAN_LOG_SLOPE) -> RadiusProfile:
+                   log_slope: CharacteristicSlope = GAUSSIAN_LOG_SLOPE,
+                   radii: tuple[float, ...] | None = None) -> RadiusProfile:
     """log Var over targets v on the circle ||v|| = r (trapezoid over `angles` points) of the
-    target-dependent part of grad F_v at the anchor, at each radius r, for the input law with
-    log(-chi') = `log_slope` (the Gaussian's; `LAPLACE_LOG_SLOPE` for the false world)."""
-    radii = np.array(settings.radii)
+    target-dependent part of grad F_v at the anchor, at each radius r of `radii` (default
+    `settings.radii`), for the input law with log(-chi') = `log_slope` (the Gaussian's;
+    `LAPLACE_LOG_SLOPE` for the false world)."""
+    radii = np.array(settings.radii if radii is None else radii)
     angles = torch.arange(settings.angles, dtype=torch.float64, device=device)
     angles = angles * (2 * math.pi / settings.angles)
     circle = torch.stack([torch.cos(angles), torch.sin(angles)], dim=-1)
@@ -815,14 +836,19 @@ def record_landscape(s: Session, settings: LandscapeConfig) -> None:
         f"{settings.angles}-point trapezoid, in the log domain) of grad F_v(w) at w = "
         f"{settings.anchor} is exp(-Omega(r)), i.e. -log Var = Omega(r): the asymptotic exponent "
         f"of -log Var against r, over {len(spread.at)} radii geometric in [{spread.at[0]:g}, "
-        f"{spread.at[-1]:g}] (r >= 4 ||w||), is at least 1 (a power law r^-p gives -log Var = "
-        "p log r + c, exponent -> 0; a stretched exponential exp(-r^a) gives a)",
+        f"{spread.at[-1]:g}] (r >= 16 ||w||, the tail r >= 256 past the (r - 1)^2 expansion's "
+        "slope correction 2/r), with the additive constant log C fitted (Var <= C e^{-c r}), "
+        "is at least 1 (a power law r^-p gives -log Var = p log r + c, exponent -> 0; a "
+        "stretched exponential exp(-r^a) gives a)",
         spread.at, decay_depth(spread.log_variance), RADIUS_DECAY,
         rules_out=(STRETCHED_EXPONENT,),
         controls=radius_controls(spread.at, spread.log_variance, laplace.log_variance),
         values={f"log_variance_r{r:.4g}": float(v)
                 for r, v in zip(spread.at, spread.log_variance)})
-    kept = spread.representable & laplace.representable
+    small = radius_profile(settings, s.device, radii=settings.representable_radii)
+    small_laplace = radius_profile(settings, s.device, LAPLACE_LOG_SLOPE,
+                                   settings.representable_radii)
+    kept = small.representable & small_laplace.representable
     s.rate(
         "cosine-variance-vs-radius-exponential-fit",
         "Theorem 2 as an exponential rate (reported, not decisive): the log-linear fit of Var "
@@ -831,9 +857,10 @@ def record_landscape(s: Session, settings: LandscapeConfig) -> None:
         "rejects a power law for the Laplace-input world and for its own power-law control "
         "(which keeps the exponential fit's curved residuals), so the decisive form is "
         "-log Var = Omega(r) above",
-        spread.at[kept], np.exp(spread.log_variance[kept]), RADIUS_EXPONENTIAL, decisive=False,
+        small.at[kept], np.exp(small.log_variance[kept]), RADIUS_EXPONENTIAL, decisive=False,
         rules_out=(0.25,),
-        controls={"Laplace inputs": (laplace.at[kept], np.exp(laplace.log_variance[kept]))})
+        controls={"Laplace inputs": (small_laplace.at[kept],
+                                     np.exp(small_laplace.log_variance[kept]))})
     s.figure(landscape_figure(settings, target, flatness, decay.fit, spread, radius.fit))
 
 
