@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optverify.numerics.deep_linear import end_to_end, gradient_descent_step
+from optverify.numerics.deep_linear import end_to_end, layer_gradients
 from optverify.numerics.haar import haar_orthogonal
 
 LEARNED_FRACTION = 0.5
@@ -152,19 +152,19 @@ def run_random_start(config: RandomStartConfig, generator: torch.Generator,
         effective = (grows.square().sum(1) / 4).cpu().numpy()
     level = LEARNED_FRACTION * strengths
 
-    def modes(weights) -> torch.Tensor:
-        return torch.diagonal(left.mT @ end_to_end(weights) @ right, dim1=-2, dim2=-1)
-
-    def grad_loss(end_to_end_matrix):
-        return end_to_end_matrix - target
+    def modes(product) -> torch.Tensor:
+        return torch.diagonal(left.mT @ product @ right, dim1=-2, dim2=-1)
 
     max_steps = math.ceil(MAX_TIME_FACTOR * config.predicted_horizon() / config.eta)
     times = torch.full((config.runs, config.modes), math.nan, dtype=dtype, device=device)
-    previous, step = modes(factors), 0
-    while step < max_steps:
-        factors = gradient_descent_step(factors, grad_loss, config.eta)
+    product = end_to_end(factors)
+    previous, step = modes(product), 0
+    while step < max_steps:  # GD on 1/2 ||W_e - Sigma_31||^2, W_e formed once per step
+        gradients = layer_gradients(factors, product - target)
+        factors = [layer - config.eta * gradient for layer, gradient in zip(factors, gradients)]
+        product = end_to_end(factors)
         step += 1
-        current = modes(factors)
+        current = modes(product)
         crossed = (current >= level) & (previous < level) & times.isnan()
         fraction = (level - previous) / (current - previous)
         times = torch.where(crossed, config.eta * (step - 1 + fraction), times)
