@@ -11,6 +11,7 @@ import pytest
 import sympy
 import torch
 from hypothesis import given
+from hypothesis import strategies as st
 from mpmath import mp
 from scipy import stats
 
@@ -23,6 +24,8 @@ from optverify.theorems.deficiency_margin_convergence import (
     claim5,
     conditions,
     experiment,
+    global_experiment,
+    global_runs,
     instances,
     long_runs,
     numeric,
@@ -505,3 +508,86 @@ def test_quick_claim_every_decisive_check_rejects_its_controls():
     assert {"long-run-margin-kept-n2-phi1x3", "margin-kept"} <= names - {c.name for c in decisive}
     main = next(c for c in result.checks if c.name == "long-run-lemma-n2-phi1x3")
     assert all(control.verdict is Verdict.VIOLATED for control in main.controls)
+
+
+# --- runs from far from Phi (global_runs): twins, chunking, controls, bad input ----------------
+
+def test_theorem_iterations_match_the_conditions_formula():
+    eta, margin = np.array([1e-2, 3e-3]), np.array([0.1, 0.4])
+    expected = [math.ceil(conditions.iterations_to_reach(1e-6, 1.0, e, c, 3))
+                for e, c in zip(eta, margin)]
+    assert global_runs.theorem_iterations(eta, margin, 3).tolist() == pytest.approx(expected)
+
+
+@given(st.floats(1e-4, 0.5))
+def test_alternative_hitting_times_match_their_curves(x):
+    half = int(global_runs.half_rate_hitting(np.array([x]))[0])
+    assert (1 - x / 2) ** half <= global_runs.REDUCTION < (1 - x / 2) ** (half - 1) * (1 + 1e-12)
+    slow = int(global_runs.sublinear_hitting(np.array([x]))[0])
+    assert 1 / (1 + x * slow) <= global_runs.REDUCTION * (1 + 1e-12)
+    assert 1 / (1 + x * (slow - 1)) > global_runs.REDUCTION * (1 - 1e-12)
+
+
+def test_hitting_margin_decides_only_what_the_run_covers():
+    bound = np.array([100.0, 200.0])
+    assert global_runs.hitting_margin(np.array([50, 100]), bound, 120) == pytest.approx(0.5)
+    assert global_runs.hitting_margin(np.array([50, -1]), bound, 250) < 0
+    assert math.isnan(global_runs.hitting_margin(np.array([50, -1]), bound, 150))
+
+
+def _scalar_factors(margin: float):
+    root = torch.full((1, 1, 1), math.sqrt(margin), dtype=torch.float64)
+    return [root.clone(), root.clone()], torch.ones(1, 1, 1, dtype=torch.float64)
+
+
+def test_scalar_recursion_matches_the_batched_numpy_run():
+    margin, eta = 0.3, 0.02
+    initial, hit, lemma, largest, smallest = global_runs._balanced_scalar_run(margin, eta)
+    factors, target = _scalar_factors(margin)
+    batched = global_runs.run_to_reduction(factors, target, np.array([eta]), np.array([1e9]), 2)
+    assert batched.hit[0] == hit
+    assert batched.initial_loss[0] == pytest.approx(initial, rel=1e-15)
+    assert batched.lemma_margin[0] == pytest.approx(lemma, rel=1e-9)
+    assert batched.largest_decrease[0] == pytest.approx(largest, rel=1e-12)
+    assert batched.smallest_sigma[0] == pytest.approx(smallest, rel=1e-12)
+
+
+def test_streamed_chunks_do_not_change_the_summary(monkeypatch):
+    sweep = global_runs.margin_sweep(2, (0.25,), (0.1,), 2, 3)
+    monkeypatch.setattr(global_runs, "CHUNK", 7)
+    global_runs.margin_sweep.cache_clear()
+    chunked = global_runs.margin_sweep(2, (0.25,), (0.1,), 2, 3)
+    global_runs.margin_sweep.cache_clear()
+    assert chunked.summary.hit.tolist() == sweep.summary.hit.tolist()
+    np.testing.assert_allclose(chunked.summary.lemma_margin, sweep.summary.lemma_margin,
+                               rtol=1e-12)
+
+
+def test_theorem_step_run_meets_the_theorem_and_rejects_its_controls():
+    run = global_runs.theorem_step_runs((0.5,))
+    assert run.eta[0] == pytest.approx(0.5**3 / (6144 * 8), rel=1e-14)
+    assert 0 < run.hit[0] <= run.bound[0]
+    tolerance = global_experiment.LEMMA_TOLERANCE
+    assert run.lemma_margin[0] >= -tolerance
+    assert -run.largest_decrease[0] / 2 < -tolerance  # the half-rate lemma control
+    x = run.guaranteed
+    assert global_runs.hitting_margin(global_runs.half_rate_hitting(x), run.bound, 10**9) < 0
+    assert run.smallest_sigma[0] >= 0.5  # the margin is kept
+
+
+@pytest.mark.parametrize("margins", [(0.0,), (1.0,), (0.5, -0.1)])
+def test_theorem_step_runs_reject_margins_outside_zero_one(margins):
+    with pytest.raises(ValueError):
+        global_runs.theorem_step_runs(margins)
+
+
+def test_random_init_runs_only_the_draws_with_a_margin():
+    draws = global_runs.random_init_runs(60, 20, 3, 5e-2, 11)
+    generator = torch.Generator().manual_seed(11)
+    a = (global_runs.DRAW_SCALE / 20) * torch.randn(60, 1, 20, generator=generator,
+                                                    dtype=torch.float64)
+    distance = torch.linalg.vector_norm(a[:, 0] - torch.eye(20, dtype=torch.float64)[0], dim=-1)
+    np.testing.assert_allclose(draws.draw_margins, (1 - distance).numpy(), atol=1e-14)
+    assert draws.summary.eta.size == draws.positive == int((distance < 1).sum())
+    assert bool((draws.summary.hit > 0).all())
+    assert bool((draws.summary.margins > 0).all())

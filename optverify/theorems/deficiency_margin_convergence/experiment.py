@@ -46,7 +46,7 @@ from optverify.numerics.deep_linear import (
     gradient_descent_step,
 )
 from optverify.session import rate_fit
-from optverify.theorems.deficiency_margin_convergence import long_runs
+from optverify.theorems.deficiency_margin_convergence import global_experiment, long_runs
 from optverify.theorems.deficiency_margin_convergence.claim5 import COLUMNS as CLAIM5_COLUMNS
 from optverify.theorems.deficiency_margin_convergence.claim5 import (
     MIRROR_TOLERANCE,
@@ -558,6 +558,7 @@ def verify(s: Session) -> None:
     long = long_runs.session_runs(s)
     for run in long:
         _record_long_run(s, run)
+    global_experiment.record(s)
     runs = [depth_runs(depth, settings, s) for depth in s.progress(settings.depths, "GD sweeps")]
     for run in runs:
         _record_depth(s, run, settings)
