@@ -5,8 +5,14 @@ float that rounded to 0.0 (from 324 digits on).
 Precision enters only the numeric layer (`session.run_layer` sets mpmath's digits for it alone;
 no symbolic or experiment layer reads `s.precision` or `s.floor()`), so each claim's numeric layer
 is run, in quick mode, at 50 digits and at the higher precision, and every check's verdict and
-every control's verdict must agree. Times of the 500-digit layers on the shared 2-core machine
-(load ~14) are in the report of helper D2; both precisions are slow tests.
+every control's verdict must agree. Measured (quick numeric layers at 500 digits, shared 2-core
+machine at load 8-26, all 12 claims equal to their 50-digit verdicts): jacobian-products 756 s
+(mp.quad of the chi-square log moments at full precision), end-to-end-preconditioner 140 s,
+saxe-dynamics 75 s, deficiency-margin-convergence 73 s, pwl-conditioning 43 s,
+orthogonal-gradient-variance 36 s, balancedness 31 s, saddle-points 11 s, flat-activations 11 s,
+linear-interpolation 9 s, depth-acceleration 0.6 s, end-to-end-snr 0.1 s: a slow test.
+2000 digits is not tested: end-to-end-preconditioner's quick numeric layer alone had not finished
+after 30 minutes there (its quadratures and eigensolvers at 2000 digits), so no run confirmed it.
 """
 
 import pytest
@@ -32,7 +38,7 @@ def numeric_verdicts(claim_id: str, digits: int) -> tuple[dict, str | None]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("digits", [500, 2000])
+@pytest.mark.parametrize("digits", [500])
 @pytest.mark.parametrize("claim_id", CLAIM_IDS)
 def test_numeric_verdicts_at_high_precision_equal_those_at_50_digits(claim_id, digits):
     base, base_error = numeric_verdicts(claim_id, BASE_DIGITS)
