@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from mpmath import mp
 
 from optverify.kit import Verdict
+from optverify.verdict import judge_proportion
 from optverify.numerics.precision import BELOW_PRECISION
-from optverify.theorems.linear_interpolation import experiment, numeric, statement
+from optverify.theorems.linear_interpolation import digits, experiment, numeric, statement
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
     deep_linear_loss,
@@ -148,17 +149,20 @@ def test_threshold_is_the_claimed_bound_and_fixed():
     assert experiment.THRESHOLD == 0.9
 
 
-def test_main_check_rejects_the_alternative_fractions_at_the_quick_sweeps_size():
-    """The quick sweep has 8 families x 24 seeds = 192 paths: a true fraction 0.55 or 0.8 is
-    violated there, while all-monotone and a fraction just under the threshold are not."""
-    paths = 8 * experiment.InterpolationConfig.quick().seeds
-    controls = experiment.fraction_controls(paths)
-    assert controls == {"a true fraction 0.55": (106, 192), "a true fraction 0.8": (154, 192)}
-    for observed in controls.values():
-        assert experiment.judge_fraction(observed).verdict is Verdict.VIOLATED
-    assert experiment.judge_fraction((192, 192)).verdict is Verdict.CONSISTENT
-    assert experiment.judge_fraction((168, 192)).verdict is Verdict.CONSISTENT  # 0.875
-    assert experiment.judge_fraction((12, 20)).verdict is Verdict.VIOLATED
+@pytest.mark.parametrize("paths", [
+    8 * experiment.InterpolationConfig.quick().seeds,
+    2 * experiment.DigitsConfig.quick().seeds,
+    2 * experiment.DigitsConfig.full().seeds,
+])
+def test_fraction_checks_reject_the_alternative_fractions_at_their_sizes(paths):
+    """The synthetic sweep (8 families x 24 seeds) and the digits main check (MLP + CNN, 24 or 64
+    seeds each): a true fraction 0.55 or 0.8, at its expected count, is violated there, while
+    all-monotone is consistent."""
+    for fraction in experiment.FRACTION_ALTERNATIVES:
+        judged = judge_proportion(round(fraction * paths), paths, experiment.THRESHOLD)
+        assert judged.verdict is Verdict.VIOLATED, fraction
+    assert judge_proportion(paths, paths, experiment.THRESHOLD).verdict is Verdict.CONSISTENT
+    assert judge_proportion(12, 20, experiment.THRESHOLD).verdict is Verdict.VIOLATED
 
 
 def test_counter_example_check_can_fail():
@@ -213,3 +217,126 @@ def test_symbolic_and_numeric_layers_reject_every_control():
                 assert check.controls, check.name
                 assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.name
                 assert check.verdict is Verdict.CONSISTENT, check.name
+
+
+# --- real data: sklearn's digits ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    return digits.load_digits(40, "cpu", torch.float64)
+
+
+def _perturbed(architecture, seeds, seed):
+    generator = torch.Generator().manual_seed(seed)
+    options = {"device": "cpu", "dtype": torch.float64}
+    return tuple(t + 0.1 * torch.randn(t.shape, generator=generator, dtype=torch.float64)
+                 for t in digits.init_parameters(architecture, seeds, generator, options))
+
+
+def test_digits_are_the_sklearn_images_scaled_to_unit_interval():
+    data = digits.load_digits(1797, "cpu", torch.float64)
+    assert data.inputs.shape == (1797, 64) and data.patches.shape == (1797, 36, 9)
+    assert float(data.inputs.min()) == 0.0 and float(data.inputs.max()) == 1.0
+    assert sorted(set(data.labels.tolist())) == list(range(10))
+
+
+def test_cnn_logits_match_torch_conv2d(digit_images):
+    """Twin: the patch-product convolution (shared and per-net patches) against conv2d."""
+    architecture = digits.Architecture("cnn", 4)
+    parameters = _perturbed(architecture, 3, 0)
+    shared = digits.logits(architecture, parameters, digit_images.inputs, digit_images.patches)
+    per_net = digits.logits(architecture, parameters, digit_images.inputs.expand(3, -1, -1),
+                            digit_images.patches.expand(3, -1, -1, -1))
+    torch.testing.assert_close(shared, per_net, rtol=1e-13, atol=1e-13)
+    for seed in range(3):
+        kernels, biases, output, output_bias = (t[seed] for t in parameters)
+        maps = torch.nn.functional.conv2d(digit_images.inputs.reshape(-1, 1, 8, 8),
+                                          kernels.reshape(4, 1, 3, 3), biases)
+        direct = torch.relu(maps).permute(0, 2, 3, 1).flatten(1) @ output.T + output_bias
+        torch.testing.assert_close(shared[seed], direct, rtol=1e-13, atol=1e-13)
+
+
+def test_mlp_cross_entropy_matches_torch_modules(digit_images):
+    """Twin: the stacked MLP (with and without batch norm) against nn.functional layers and
+    cross_entropy, seed by seed."""
+    for batch_norm in (False, True):
+        architecture = digits.Architecture("mlp", 5, batch_norm=batch_norm)
+        parameters = _perturbed(architecture, 2, 1)
+        losses = digits.cross_entropy(architecture, parameters, digit_images.inputs,
+                                      digit_images.patches, digit_images.labels)
+        for seed in range(2):
+            weight, bias, output, output_bias = (t[seed] for t in parameters[:4])
+            pre = torch.nn.functional.linear(digit_images.inputs, weight,
+                                             None if batch_norm else bias)
+            if batch_norm:
+                gamma, beta = (t[seed] for t in parameters[4:])
+                pre = torch.nn.functional.batch_norm(pre, None, None, gamma, beta, training=True,
+                                                     eps=digits.BATCH_NORM_EPSILON)
+            direct = torch.nn.functional.cross_entropy(
+                torch.nn.functional.linear(torch.relu(pre), output, output_bias),
+                digit_images.labels)
+            assert float(losses[seed]) == pytest.approx(float(direct), rel=1e-12)
+
+
+def test_digits_path_loss_matches_pointwise_evaluation(digit_images):
+    architecture = digits.Architecture("cnn", 3)
+    nets = digits.TrainedNets(architecture, _perturbed(architecture, 2, 2),
+                              _perturbed(architecture, 2, 3))
+    losses = digits.path_loss(nets, digit_images, ALPHAS)
+    for k, alpha in enumerate(ALPHAS):
+        point = tuple((1 - alpha) * a + alpha * b for a, b in zip(nets.start, nets.end))
+        direct = digits.cross_entropy(architecture, point, digit_images.inputs,
+                                      digit_images.patches, digit_images.labels)
+        torch.testing.assert_close(losses[:, k], direct, rtol=1e-12, atol=0)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from(["mlp", "cnn"]), st.integers(1, 4), st.integers(0, 2**16))
+def test_summed_loss_gives_each_seed_its_own_gradient(kind, seeds, seed):
+    """Property: batching seeds as stacked weights leaves them independent (a change to one
+    seed's weights changes no other seed's gradient), which is what lets SGD and Adam train them
+    together."""
+    data = digits.load_digits(12, "cpu", torch.float64)
+    architecture = digits.Architecture(kind, 3)
+    base = _perturbed(architecture, seeds + 1, seed)
+
+    def gradients(parameters):
+        leaves = [t.clone().requires_grad_(True) for t in parameters]
+        digits.cross_entropy(architecture, tuple(leaves), data.inputs, data.patches,
+                             data.labels).sum().backward()
+        return [leaf.grad[:seeds] for leaf in leaves]
+
+    changed = tuple(torch.cat([t[:seeds], t[seeds:] + 1.0]) for t in base)
+    for before, after in zip(gradients(base), gradients(changed)):
+        torch.testing.assert_close(before, after, rtol=0, atol=0)
+
+
+def test_sgd_training_lowers_the_digits_loss_and_travels(digit_images):
+    architecture = digits.Architecture("mlp", 8)
+    training = digits.Training("sgd", 0.2, 150, 8)
+    nets = digits.train(architecture, training, digit_images, 3, torch.Generator().manual_seed(4))
+    losses = digits.path_loss(nets, digit_images, ALPHAS)
+    assert bool((losses[:, -1] < 0.5 * losses[:, 0]).all())
+    assert bool((nets.distance_travelled() > 0).all())
+    assert bool((digits.accuracy(nets, digit_images) > 0.8).all())
+    again = digits.train(architecture, training, digit_images, 3, torch.Generator().manual_seed(4))
+    for a, b in zip(nets.end, again.end):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_digits_bad_input_raises():
+    with pytest.raises(ValueError, match="samples must be in 1..1797"):
+        digits.load_digits(0, "cpu", torch.float64)
+    with pytest.raises(ValueError, match="samples must be in 1..1797"):
+        digits.load_digits(1798, "cpu", torch.float64)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        digits.Architecture("rnn", 4)
+    with pytest.raises(ValueError, match="MLP only"):
+        digits.Architecture("cnn", 4, batch_norm=True)
+    with pytest.raises(ValueError, match="width"):
+        digits.Architecture("mlp", 0)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        digits.Training("rmsprop", 0.1, 10, 8)
+    with pytest.raises(ValueError, match="positive"):
+        digits.Training("sgd", 0.0, 10, 8)

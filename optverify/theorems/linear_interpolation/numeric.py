@@ -223,7 +223,8 @@ def scalar_path_statistics(start: tuple, grid_points: int) -> PathStatistics:
 def judge_not_monotone(margin, floor) -> Judgement:
     """Not monotone: the margin min_alpha -dl/dalpha is below -floor."""
     verdict = Verdict.CONSISTENT if margin < -floor else Verdict.VIOLATED
-    return Judgement(verdict, f"margin min -dl/dalpha = {float(margin):.6g} against -{mp.nstr(floor, 3)}",
+    return Judgement(verdict, f"margin min -dl/dalpha = {float(margin):.6g} against "
+                              f"-{mp.nstr(floor, 3)}",
                      {"margin": float(margin)})
 
 

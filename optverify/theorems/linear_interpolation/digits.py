@@ -1,0 +1,219 @@
+"""Real-data classifiers for `linear-interpolation`: MLPs and small CNNs on scikit-learn's 8x8
+digits (1797 images, 10 classes, shipped with the package: no network), batched over seeds as
+stacked weights, and their cross-entropy along the straight path theta(alpha).
+
+Source: Goodfellow, Vinyals, Saxe (2015), arXiv:1412.6544, Section 2 (classifiers trained on real
+images, the training objective along theta(alpha) = (1 - alpha) theta_0 + alpha theta_T); Lucas,
+Bae, Zhang, Fort, Zemel, Grosse (ICML 2021), "Analyzing Monotonic Linear Interpolation in Neural
+Network Loss Landscapes", Sections 4-5 (Adam, batch normalization and a large distance travelled
+are where monotonicity breaks).
+
+Models (every parameter has a leading seed dimension, so S nets train as one tensor program; SGD
+and Adam act elementwise, so the summed loss gives each seed its own independent update):
+- MLP: 64 -> hidden ReLU -> 10; with `batch_norm`, the hidden pre-activation is normalized by the
+  statistics of the samples it sees (the mini-batch in training, the whole training set along the
+  path) and scaled by learned (gamma, beta).
+- CNN: one 3x3 convolution (valid, `channels` filters) + ReLU on the 8x8 image, then a linear layer
+  on the 6x6xC feature map. The convolution is a matrix product with the image's fixed 3x3 patches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+CLASSES = 10
+IMAGE_SIDE = 8
+KERNEL_SIDE = 3
+PIXEL_MAXIMUM = 16.0
+"""load_digits' pixels are integers 0..16; inputs are pixel / 16 in [0, 1]."""
+BATCH_NORM_EPSILON = 1e-5
+"""Added to the variance in batch normalization (torch.nn.BatchNorm1d's default)."""
+
+
+@dataclass(frozen=True)
+class Digits:
+    """inputs (n, 64) in [0, 1], labels (n,) int64, patches (n, 36, 9): the 3x3 patches of each
+    image in the convolution's output order."""
+
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    patches: torch.Tensor
+
+
+def image_patches(inputs: torch.Tensor) -> torch.Tensor:
+    """(n, 64) flattened 8x8 images -> (n, 36, 9) valid 3x3 patches."""
+    images = inputs.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+    return torch.nn.functional.unfold(images, KERNEL_SIDE).transpose(1, 2)
+
+
+def load_digits(samples: int, device: str, dtype: torch.dtype) -> Digits:
+    """The first `samples` images of sklearn's digits (ValueError outside 1..1797)."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    data = sklearn_digits()
+    if not 1 <= samples <= data.data.shape[0]:
+        raise ValueError(f"samples must be in 1..{data.data.shape[0]}, got {samples}")
+    inputs = torch.as_tensor(data.data[:samples], dtype=dtype, device=device) / PIXEL_MAXIMUM
+    labels = torch.as_tensor(data.target[:samples], dtype=torch.int64, device=device)
+    return Digits(inputs, labels, image_patches(inputs))
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """kind "mlp" or "cnn"; width: hidden units (MLP) or filters (CNN); batch_norm (MLP only)."""
+
+    kind: str
+    width: int
+    batch_norm: bool = False
+
+    def __post_init__(self):
+        if self.kind not in ("mlp", "cnn"):
+            raise ValueError(f"unknown architecture {self.kind!r} (mlp or cnn)")
+        if self.width < 1:
+            raise ValueError("the width must be at least 1")
+        if self.batch_norm and self.kind != "mlp":
+            raise ValueError("batch normalization is implemented for the MLP only")
+
+    @property
+    def features(self) -> int:
+        """Inputs of the output layer."""
+        if self.kind == "mlp":
+            return self.width
+        side = IMAGE_SIDE - KERNEL_SIDE + 1
+        return side * side * self.width
+
+
+def init_parameters(architecture: Architecture, seeds: int, generator: torch.Generator,
+                    options: dict) -> tuple[torch.Tensor, ...]:
+    """He-normal first layer (fan-in 64 or 9), N(0, 1/fan-in) output layer, zero biases; with
+    batch norm, gamma = 1 and beta = 0 appended."""
+    fan_in = IMAGE_SIDE * IMAGE_SIDE if architecture.kind == "mlp" else KERNEL_SIDE ** 2
+    width, features = architecture.width, architecture.features
+    first = torch.randn((seeds, width, fan_in), generator=generator, **options) * math.sqrt(
+        2 / fan_in)
+    output = torch.randn((seeds, CLASSES, features), generator=generator, **options) / math.sqrt(
+        features)
+    parameters = (first, torch.zeros((seeds, width), **options), output,
+                  torch.zeros((seeds, CLASSES), **options))
+    if architecture.batch_norm:
+        parameters += (torch.ones((seeds, width), **options),
+                       torch.zeros((seeds, width), **options))
+    return parameters
+
+
+def batch_normalize(pre: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """(..., n, h) normalized over the n samples, then gamma * . + beta ((..., h) each)."""
+    mean = pre.mean(dim=-2, keepdim=True)
+    variance = pre.var(dim=-2, unbiased=False, keepdim=True)
+    normalized = (pre - mean) / torch.sqrt(variance + BATCH_NORM_EPSILON)
+    return normalized * gamma.unsqueeze(-2) + beta.unsqueeze(-2)
+
+
+def convolve(patches: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """(..., n, 36 c) flattened feature maps (position-major) of kernels (..., c, 9) on patches
+    (n, 36, 9) shared by every net or (..., n, 36, 9) per net: one (batched) matrix product."""
+    samples, positions, size = patches.shape[-3:]
+    flat = patches.reshape(patches.shape[:-3] + (samples * positions, size))
+    maps = flat @ kernels.transpose(-1, -2)
+    return maps.reshape(maps.shape[:-2] + (samples, positions * kernels.shape[-2]))
+
+
+def logits(architecture: Architecture, parameters: tuple[torch.Tensor, ...],
+           inputs: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+    """(..., n, 10) for parameters with leading dims (...); inputs (n, 64) / patches (n, 36, 9)
+    shared, or (..., n, 64) / (..., n, 36, 9) per net."""
+    first, first_bias, output, output_bias = parameters[:4]
+    if architecture.kind == "mlp":
+        pre = inputs @ first.transpose(-1, -2)
+        if architecture.batch_norm:
+            hidden = torch.relu(batch_normalize(pre, *parameters[4:]))
+        else:
+            hidden = torch.relu(pre + first_bias.unsqueeze(-2))
+    else:
+        positions = patches.shape[-2]
+        biases = first_bias.repeat((1,) * (first_bias.ndim - 1) + (positions,))
+        hidden = torch.relu(convolve(patches, first) + biases.unsqueeze(-2))
+    return hidden @ output.transpose(-1, -2) + output_bias.unsqueeze(-2)
+
+
+def cross_entropy(architecture: Architecture, parameters: tuple[torch.Tensor, ...],
+                  inputs: torch.Tensor, patches: torch.Tensor,
+                  labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the samples, per net (leading dims of the parameters)."""
+    log_probabilities = torch.log_softmax(logits(architecture, parameters, inputs, patches), -1)
+    shape = log_probabilities.shape[:-1] + (1,)
+    chosen = torch.take_along_dim(log_probabilities, labels.unsqueeze(-1).expand(shape), dim=-1)
+    return -chosen.squeeze(-1).mean(dim=-1)
+
+
+@dataclass(frozen=True)
+class Training:
+    """optimizer "sgd" or "adam", its learning rate, steps and mini-batch size."""
+
+    optimizer: str
+    learning_rate: float
+    steps: int
+    batch_size: int
+
+    def __post_init__(self):
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r} (sgd or adam)")
+        if self.learning_rate <= 0 or self.steps < 1 or self.batch_size < 1:
+            raise ValueError("the learning rate, steps and batch size must be positive")
+
+
+@dataclass(frozen=True)
+class TrainedNets:
+    """S nets of one architecture: their initial and final parameters (seed dimension first)."""
+
+    architecture: Architecture
+    start: tuple[torch.Tensor, ...]
+    end: tuple[torch.Tensor, ...]
+
+    def distance_travelled(self) -> torch.Tensor:
+        """||theta_T - theta_0|| / ||theta_0|| per seed (S,)."""
+        gap = sum((b - a).flatten(1).square().sum(1) for a, b in zip(self.start, self.end))
+        size = sum(a.flatten(1).square().sum(1) for a in self.start)
+        return torch.sqrt(gap / size)
+
+
+def train(architecture: Architecture, training: Training, data: Digits, seeds: int,
+          generator: torch.Generator) -> TrainedNets:
+    """Each seed draws its own initialization and its own mini-batches (sampled with
+    replacement); all seeds step together."""
+    options = {"device": data.inputs.device, "dtype": data.inputs.dtype}
+    start = init_parameters(architecture, seeds, generator, options)
+    parameters = [t.clone().requires_grad_(True) for t in start]
+    optimizer_class = torch.optim.SGD if training.optimizer == "sgd" else torch.optim.Adam
+    optimizer = optimizer_class(parameters, lr=training.learning_rate)
+    samples = data.inputs.shape[0]
+    for _ in range(training.steps):
+        batch = torch.randint(0, samples, (seeds, training.batch_size), generator=generator,
+                              device=data.inputs.device)
+        optimizer.zero_grad()
+        cross_entropy(architecture, tuple(parameters), data.inputs[batch], data.patches[batch],
+                      data.labels[batch]).sum().backward()
+        optimizer.step()
+    return TrainedNets(architecture, start, tuple(p.detach() for p in parameters))
+
+
+def path_loss(nets: TrainedNets, data: Digits, alphas: torch.Tensor) -> torch.Tensor:
+    """Training-set cross-entropy (S, A) along each straight path, one alpha at a time (all seeds
+    batched), so memory stays at one net per seed."""
+    columns = []
+    with torch.no_grad():
+        for alpha in alphas:
+            point = tuple(a + alpha * (b - a) for a, b in zip(nets.start, nets.end))
+            columns.append(cross_entropy(nets.architecture, point, data.inputs, data.patches,
+                                         data.labels))
+    return torch.stack(columns, dim=1)
+
+
+def accuracy(nets: TrainedNets, data: Digits) -> torch.Tensor:
+    """Training accuracy of the final nets per seed (S,)."""
+    with torch.no_grad():
+        predicted = logits(nets.architecture, nets.end, data.inputs, data.patches).argmax(-1)
+    return (predicted == data.labels).to(data.inputs.dtype).mean(dim=-1)
