@@ -591,3 +591,17 @@ def test_random_init_runs_only_the_draws_with_a_margin():
     assert draws.summary.eta.size == draws.positive == int((distance < 1).sum())
     assert bool((draws.summary.hit > 0).all())
     assert bool((draws.summary.margins > 0).all())
+
+
+def test_global_checks_in_quick_mode_pass_and_every_control_is_violated():
+    result = run_layer(global_experiment.record, Layer.EXPERIMENT, QUICK)
+    names = {check.name for check in result.checks}
+    assert {"theorem-step-n2-c0.5-lemma", "theorem-step-n2-c0.5-iteration-count",
+            "theorem2-random-init-margin", "small-margin-n2-c0.1-iteration-count"} <= names
+    for check in result.checks:
+        assert check.verdict is Verdict.CONSISTENT, check.name
+        assert check.controls and all(control.verdict is Verdict.VIOLATED
+                                      for control in check.controls), check.name
+    decisive = {check.name for check in result.checks if check.decisive}
+    assert decisive == {"theorem-step-n2-c0.5-lemma", "theorem-step-n2-c0.5-iteration-count",
+                        "theorem2-random-init-margin"}
