@@ -3,7 +3,10 @@
 Theorem 1 decided on long runs (`long_runs`): float64 GD at the largest step the hypotheses allow
 to l(T) <= 1e-6 l(0) on matrix instances (the lemma at every step, the main check; the envelope
 and the iteration count against a stopped, a half-rate and a sublinear run; the exponential decay
-against a power law). Then a grid: gradient descent on l = 1/2 ||W_N ... W_1 - Phi||_F^2 (Phi 3 x 3,
+against a power law). Those runs start at c = 0.9; the runs from far from Phi (`global_runs`,
+checked in `global_experiment`) start at c = 0.5 and 0.25 at Theorem 1's own step, at
+c = 0.1-0.5 beyond it, and from Theorem 2's random balanced initialization. Then a grid:
+gradient descent on l = 1/2 ||W_N ... W_1 - Phi||_F^2 (Phi 3 x 3,
 singular values 1, 1.5, 2, hidden width 4) from initializations with deficiency margin exactly c,
 batched over (margin, step size, instance) for each depth N, over its first steps:
 - inside the hypotheses (eta up to Theorem 1's bound, delta-balanced factors): the lemma at every

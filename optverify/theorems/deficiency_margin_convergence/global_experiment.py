@@ -54,8 +54,8 @@ def _record_runs(s: Session, key: str, head: str, summary: RunSummary, runs: np.
               "eta / eta_max(c) (min)": float(summary.step_ratio()[runs].min())}
     largest = summary.largest_decrease[runs]
     s.inequality(f"{key}-lemma",
-                 f"{head}: the lemma l(t+1) <= (1 - eta sigma_min(W_e(t))^{{2(N-1)/N}}) l(t) at every "
-                 "step until l <= 1e-6 l(0) (margin relative to l(t); tolerance: the relative "
+                 f"{head}: the lemma l(t+1) <= (1 - eta sigma_min(W_e(t))^{{2(N-1)/N}}) l(t) at "
+                 "every step until l <= 1e-6 l(0) (margin relative to l(t); tolerance: the relative "
                  f"rounding of l at 1e-6 l(0)). {regime}",
                  float(summary.lemma_margin[runs].min()), LEMMA_TOLERANCE, decisive=inside,
                  values={**values,
@@ -110,8 +110,8 @@ def record(s: Session) -> None:
                                          s.config.seed_for(f"small-margins-n{depth}"))
         for i, margin in enumerate(config.margins):
             head = (f"Theorem 1 from margin c = {margin:g} (N = {depth}, Phi = e_1^T 1 x 3, "
-                    f"||W_e(0) - Phi||_F = {1 - margin:g}, hidden width 2, delta-balanced), float64 "
-                    f"GD at eta in {config.step_sizes}, {config.instances} instances each")
+                    f"||W_e(0) - Phi||_F = {1 - margin:g}, hidden width 2, delta-balanced), "
+                    f"float64 GD at eta in {config.step_sizes}, {config.instances} instances each")
             _record_runs(s, f"small-margin-n{depth}-c{margin:g}", head, sweep.summary,
                          sweep.cell(i))
         rows.extend(_sweep_rows(sweep))
@@ -119,7 +119,8 @@ def record(s: Session) -> None:
                                          config.draw_step_size,
                                          s.config.seed_for("theorem2-random-init"))
     setting = (f"Theorem 2 (d_N = 1, Phi = e_1^T, d_0 = {draws.inputs}, N = {config.draw_depth}): "
-               f"Procedure 1's balanced init of A ~ N(0, s^2 I), s d_0 = {global_runs.DRAW_SCALE:g}")
+               "Procedure 1's balanced init of A ~ N(0, s^2 I), "
+               f"s d_0 = {global_runs.DRAW_SCALE:g}")
     s.proportion("theorem2-random-init-margin",
                  f"{setting}: the fraction of {config.draws} draws with a positive deficiency "
                  f"margin is at least {MARGIN_PROBABILITY:g} (95% Clopper-Pearson)",

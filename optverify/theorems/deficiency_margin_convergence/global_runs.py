@@ -1,20 +1,20 @@
-"""Runs from far from Phi for Theorems 1 and 2 of Arora, Cohen, Golowich, Hu (2019), arXiv:1810.02281.
+"""Runs from far from Phi: Theorems 1-2 of Arora, Cohen, Golowich, Hu (2019), arXiv:1810.02281.
 
 `long_runs` starts every run at margin c = 0.9 (W_e(0) within 0.1 of Phi): local convergence.
 Here the runs start where the theorems are global:
 - Theorem 1 at small margins c = 0.1, 0.25, 0.5 (||W_e(0) - Phi||_F = 0.9, 0.75, 0.5 with
   sigma_min(Phi) = ||Phi||_F = 1, Phi 1 x 3);
-- Theorem 2 (d_N = 1): Procedure 1's balanced initialization of W_e(0) = A ~ N(0, s^2 I), s d_0 = 0.2
-  (near zero), and every draw with a positive margin run to convergence.
+- Theorem 2 (d_N = 1): Procedure 1's balanced initialization of W_e(0) = A ~ N(0, s^2 I),
+  s d_0 = 0.2 (near zero), and every draw with a positive margin run to convergence.
 
 Theorem 1's own step size is small: its guaranteed decrease per step is
 x = eta_max c^{2(N-1)/N} = (c / ||Phi||_F)^{(6N-4)/N} / (6144 N^3), at N = 2 x = c^4 / 49152, so its
 T(1e-6 l(0)) = log(1e6) / x is 1.1e7 steps at c = 0.5, 1.8e8 at c = 0.25, 6.8e9 at c = 0.1
 (scale-free: only c / ||Phi||_F enters). At that step Theorem 1 is run inside every hypothesis on
 the one instance whose GD is a scalar recursion (`theorem_step_runs`: N = 2, Phi = 1, exactly
-balanced), at c = 0.5 (1.5e6 steps) and 0.25 (about 1.2e7 steps); c = 0.1 would take about 2e8
+balanced), at c = 0.5 (1.49e6 steps) and 0.25 (1.30e7 steps); c = 0.1 would take about 2e8
 steps (a few minutes) and is not run. The matrix runs (a numpy step costs some 25 us on this
-machine) and Theorem 2's draws (margins about s = 2e-3, so eta_max about 1e-14) use fixed step
+machine) and Theorem 2's draws (margins about s = 2e-3, so eta_max <= 2e-13) use fixed step
 sizes far above the bound (eta / eta_max(c) is reported with every check); there the theorem's
 conclusions are checked as stated with that eta: the lemma at every step, and reaching
 l <= 1e-6 l(0) within T = log(1e6) / (eta c^{2(N-1)/N}) steps, reported, not decisive (Theorem 1
@@ -58,10 +58,12 @@ STEP_CAP = 2_000_000
 its own T by then leaves its hitting-time margin undetermined (NaN, judged inconclusive)."""
 
 DRAW_SCALE = 0.2
-"""Theorem 2's initialization near zero: s d_0 / ||Phi|| = 0.2 (the numeric layer's constant cell)."""
+"""Theorem 2's initialization near zero: s d_0 / ||Phi|| = 0.2 (the numeric layer's constant
+cell)."""
 
 MARGIN_PROBABILITY = 0.25
-"""Theorem 2's constant: a balanced init near zero has a deficiency margin with probability > 1/4."""
+"""Theorem 2's constant: a balanced init near zero has a deficiency margin with probability
+> 1/4 (the threshold, fixed before measuring)."""
 
 LOW_PROBABILITY = 0.1
 """The false alternative of the margin fraction: a true probability 0.1 (well under 1/4)."""
@@ -206,8 +208,8 @@ SCALAR_CHUNK = 65536
 def _balanced_scalar_run(margin: float, eta: float) -> tuple[float, int, float, float, float]:
     """N = 2, Phi = 1 (1 x 1), hidden width 1, W_1 = W_2 = a, a(0)^2 = c (margin exactly c at
     distance 1 - c): GD keeps W_1 = W_2 bit for bit (both updates are a - eta a (a^2 - 1)), so the
-    run is one float64 recursion, iterated in plain Python (about 0.35 us a step unloaded; a
-    numpy step costs 25 us) in chunks of SCALAR_CHUNK whose lemma margins numpy evaluates.
+    run is one float64 recursion, iterated in plain Python (about 1 us a step on the shared
+    machine; a numpy step costs 25 us) in chunks of SCALAR_CHUNK whose lemma margins numpy evaluates.
     Returns (l(0), t_hit (-1: not reached by STEP_CAP_SCALAR), the worst lemma margin, the largest
     eta s_t and the smallest s_t = sigma_min(W_e(t))) over t < t_hit."""
     a = math.sqrt(margin)
