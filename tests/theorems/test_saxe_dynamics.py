@@ -275,7 +275,7 @@ def test_the_stated_log_factor_is_decided_on_exact_times():
     session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
     stated = session.rate("log", "", x, with_log, experiment.RANDOM_START_TWO_LAYER)
     assert stated.verdict is Verdict.CONSISTENT
-    unstated = session.rate("no-log", "", x, with_log, Bound.tight("s/u_init", -1))
+    unstated = session.rate("no-log", "", x, with_log, Bound.tight("(s/u_init)", -1))
     assert unstated.verdict is not Verdict.CONSISTENT
     no_log = session.rate("pure", "", x, 1 / x, experiment.RANDOM_START_TWO_LAYER)
     assert no_log.verdict is Verdict.VIOLATED

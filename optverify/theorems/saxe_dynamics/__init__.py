@@ -21,7 +21,7 @@ CLAIM = Claim(
         theorem="Section 2, Eqs. (6)-(9), and Section 3 (deeper networks)",
         arxiv="1312.6120",
     ),
-    bound=Bound.tight("s/u_init", -1, log_power=1),
+    bound=Bound.tight("(s/u_init)", -1, log_power=1),
     symbolic=statement.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,

@@ -61,11 +61,11 @@ from optverify.theorems.saxe_dynamics.random_start import (
 )
 
 LEARNING_TIME = Bound.tight("s", -1)
-RANDOM_START_TWO_LAYER = Bound.tight("s/u_init", -1, log_power=1)
+RANDOM_START_TWO_LAYER = Bound.tight("(s/u_init)", -1, log_power=1)
 """Saxe et al. Eq. (9) from a small start: t = (1/(2s)) ln[(s - u_0)/u_0] ~ x^-1 ln x in
 x = s/u_init, as x -> infinity (a small start relative to the strength); the log factor is the
 paper's, stated rather than divided out."""
-RANDOM_START_DEEP = Bound.tight("s/u_init", -1)
+RANDOM_START_DEEP = Bound.tight("(s/u_init)", -1)
 """Saxe et al. Section 3: t ~ u_0^{-(1 - 2/N)} / ((N - 2) s) for N >= 3, no log factor."""
 GD_DEVIATION = Bound.tight("eta", 1)
 LEARNING_TIME_ALTERNATIVES = (-2.0, -1.25, -0.75, -0.5)
