@@ -1,9 +1,11 @@
-"""How a run is configured: mpmath digits, torch device and dtype, master seed, quick mode."""
+"""How a run is configured: mpmath digits, torch device and dtype, master seed, scale (quick, full
+or paper) and the user's copies of public data sets."""
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,27 +16,58 @@ if TYPE_CHECKING:
 MIN_PRECISION_DIGITS = 10
 MAX_PRECISION_DIGITS = 2000
 
+SCALES = ("quick", "full", "paper")
+"""quick: seconds per claim; full: the 2-core run within 10 minutes; paper: each claim at its
+paper's own sizes (a GPU or a cluster; issue 20 item 2)."""
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class RunConfig:
-    """How to run the claims: mpmath digits, torch device and dtype, master seed, quick mode."""
+    """How to run the claims: mpmath digits, torch device and dtype, master seed, scale, data.
 
-    precision: int = 50
-    device: str = "cpu"
-    seed: int = 0
-    quick: bool = False
-    dtype: str = "float64"
+    scale: 'quick', 'full' or 'paper' (`quick=True` is a shortcut for scale='quick').
+    data: (name, path) pairs, the user's copies of public data sets that cannot ship
+        (`verify --data NAME=PATH`); a claim without one uses its generated stand-in."""
 
-    def __post_init__(self) -> None:
-        if not MIN_PRECISION_DIGITS <= self.precision <= MAX_PRECISION_DIGITS:
+    precision: int
+    device: str
+    seed: int
+    scale: str
+    dtype: str
+    data: tuple[tuple[str, str], ...]
+
+    def __init__(self, precision: int = 50, device: str = "cpu", seed: int = 0,
+                 scale: str | None = None, dtype: str = "float64",
+                 data: tuple[tuple[str, str], ...] = (), *, quick: bool | None = None) -> None:
+        if quick is not None and scale is not None and (scale == "quick") != quick:
+            raise ValueError(f"quick={quick} contradicts scale={scale!r}")
+        chosen = scale if scale is not None else ("quick" if quick else "full")
+        if chosen not in SCALES:
+            raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {chosen!r}")
+        if not MIN_PRECISION_DIGITS <= precision <= MAX_PRECISION_DIGITS:
             raise ValueError(
                 f"precision must be between {MIN_PRECISION_DIGITS} and {MAX_PRECISION_DIGITS} "
-                f"digits, got {self.precision}"
+                f"digits, got {precision}"
             )
-        if self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        pairs = tuple((str(name), str(path)) for name, path in data)
+        names = [name for name, _ in pairs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a data set is given twice: {', '.join(sorted(names))}")
+        for field_name, value in (("precision", precision), ("device", device), ("seed", seed),
+                                  ("scale", chosen), ("dtype", dtype), ("data", pairs)):
+            object.__setattr__(self, field_name, value)
+
+    @property
+    def quick(self) -> bool:
+        return self.scale == "quick"
+
+    def data_path(self, name: str) -> Path | None:
+        """The user's copy of data set `name`, or None (the claim's generated stand-in)."""
+        return next((Path(path) for given, path in self.data if given == name), None)
 
     def seed_for(self, purpose: str) -> int:
         """A seed derived from the master seed and a purpose name ('init', 'data', ...)."""
@@ -55,4 +88,5 @@ class RunConfig:
         return getattr(torch, self.dtype)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {"precision": self.precision, "device": self.device, "seed": self.seed,
+                "scale": self.scale, "dtype": self.dtype, "data": self.data}

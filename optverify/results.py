@@ -249,6 +249,9 @@ class Environment:
     quick: bool
     versions: Mapping[str, str]
     wall_s: float
+    scale: str = "full"
+    data: tuple[tuple[str, str, str], ...] = ()
+    """The user's data files given to the run (`--data`): (name, path, SHA-256) each."""
 
 
 @dataclass(frozen=True)
@@ -344,7 +347,7 @@ class ClaimResult:
     def __repr__(self) -> str:
         decisive = [check for check in self.checks if check.decisive]
         consistent = sum(check.verdict is Verdict.CONSISTENT for check in decisive)
-        mode = "quick" if self.environment.quick else "full"
+        mode = self.environment.scale
         return (f"<ClaimResult {self.claim}: {self.verdict.value} ({consistent}/{len(decisive)} "
                 f"decisive consistent), {mode}, seed {self.environment.seed}>")
 

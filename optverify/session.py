@@ -30,6 +30,7 @@ from optverify.controls import (
     shifted,
     tilted,
 )
+from optverify.datasets import DataChoice, DataSet, choose
 from optverify.figures import rate_figure
 from optverify.numerics.fit import RateFit
 from optverify.numerics.resample import Statistic
@@ -153,9 +154,22 @@ class Session:
         return torch.Generator(device=device or self.config.device).manual_seed(
             self.config.seed_for(purpose))
 
-    def preset(self, *, quick: T, full: T) -> T:
-        """The quick-mode or the full-mode value of a setting."""
-        return quick if self.config.quick else full
+    def preset(self, *, quick: T, full: T, paper: T | None = None) -> T:
+        """The value of a setting at the run's scale: quick, full, or paper (the paper's own
+        sizes; the full value where the claim gives none)."""
+        if self.config.scale == "quick":
+            return quick
+        if self.config.scale == "paper" and paper is not None:
+            return paper
+        return full
+
+    def data(self, dataset: DataSet) -> DataChoice:
+        """The user's copy of a public data set (`verify --data NAME=PATH`, checked) or, without
+        one, the stand-in (`table` None: the claim generates its own); the choice is noted in the
+        report."""
+        choice = choose(dataset, self.config.data_path(dataset.name))
+        self.note(choice.described)
+        return choice
 
     @property
     def floor_digits(self) -> int:

@@ -117,7 +117,36 @@ def _timeout(text: str) -> float:
     return seconds
 
 
+def _data_file(text: str) -> tuple[str, str]:
+    name, separator, path = text.partition("=")
+    if not separator or not name or not path:
+        raise argparse.ArgumentTypeError(f"must be NAME=PATH, got {text!r}")
+    return name, path
+
+
+def _checked_data(given: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """--data, each file checked against the data set its NAME declares, before anything runs."""
+    from optverify.datasets import DataSetError, checked_table
+    from optverify.verify.plan import known_datasets
+
+    known = {dataset.name: dataset for dataset in known_datasets()}
+    names = [name for name, _ in given]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--data: a data set is given twice ({', '.join(sorted(names))})")
+    for name, path in given:
+        if name not in known:
+            raise UsageError(f"--data {name}: no claim reads a data set of that name (known: "
+                             f"{', '.join(sorted(known)) or 'none'})")
+        try:
+            checked_table(known[name], Path(path))
+        except DataSetError as error:
+            raise UsageError(str(error)) from error
+    return tuple(given)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from optverify.config import SCALES
+
     options = _Parser(add_help=False)
     where = options.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_workers, metavar="N",
@@ -126,7 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "as many as there are cores")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run them on the Dask cluster at ADDRESS (e.g. tcp://host:8786)")
-    options.add_argument("--quick", action="store_true", help="small sweeps (seconds per claim)")
+    scale = options.add_mutually_exclusive_group()
+    scale.add_argument("--scale", choices=SCALES,
+                       help="quick: seconds per claim; full (default): the 2-core run; paper: "
+                            "each claim at its paper's own sizes (a GPU or a cluster; no "
+                            "--timeout unless given)")
+    scale.add_argument("--quick", dest="scale", action="store_const", const="quick",
+                       help="small sweeps (seconds per claim): --scale quick")
+    options.add_argument("--data", type=_data_file, action="append", default=[],
+                         metavar="NAME=PATH",
+                         help="the user's copy of a public data set that cannot ship (checked; "
+                              "e.g. uci-ethanol for depth-acceleration); without it the claim "
+                              "runs its generated stand-in")
     options.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                          help="torch device for experiments; auto = cuda when available")
     options.add_argument("--precision", type=_precision, default=50, metavar="DIGITS",
@@ -298,7 +338,12 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
     from optverify.verify.runner import run
 
     config = RunConfig(precision=args.precision, device=resolve_device(args.device),
-                       seed=args.seed, quick=args.quick, dtype=args.dtype)
+                       seed=args.seed, scale=args.scale or "full", dtype=args.dtype,
+                       data=_checked_data(args.data))
+    if config.scale == "paper":
+        from optverify.verify.plan import plan_lines
+
+        print("\n".join(plan_lines([claim.id for claim in claims])), file=sys.stderr, flush=True)
     cluster = _executor(args, held)  # reached, or refused, before anything is written
     _refuse_dangling_links(args.out)
     ensure_writable(args.out)
@@ -434,7 +479,8 @@ def _calibrate(args, stdout: Console) -> int:
     from optverify.verify.report import ReportError, ensure_writable, locked
 
     config = RunConfig(precision=args.precision, device=resolve_device(args.device),
-                       seed=args.seed, quick=args.quick, dtype=args.dtype)
+                       seed=args.seed, scale=args.scale or "full", dtype=args.dtype,
+                       data=_checked_data(args.data))
     claims = _selected(args)
 
     def seed_done(seed: int) -> None:

@@ -416,7 +416,7 @@ def environment_view(environment: Environment) -> EnvironmentView:
             ("precision", f"{environment.precision_digits} digits (mpmath)"),
             ("device", environment.device),
             ("dtype", environment.dtype),
-            ("mode", "quick" if environment.quick else "full"),
+            ("mode", environment.scale),
             ("wall time", seconds_text(environment.wall_s)),
         )),
         versions=tuple(Row(name, Cell(version)) for name, version in environment.versions.items()),
@@ -481,7 +481,7 @@ def summary_page(run: RunResult, earlier: Sequence[str] = ()) -> SummaryPage:
             ("precision", f"{config.precision} digits (mpmath)"),
             ("device", config.device),
             ("dtype", config.dtype),
-            ("mode", "quick" if config.quick else "full"),
+            ("mode", config.scale),
             ("wall time", seconds_text(run.wall_s)),
         )),
         counts=tuple(Row(verdict, Cell(str(count), numeric=True))

@@ -140,7 +140,7 @@ def claim_markdown(result: ClaimResult) -> str:
         "## Environment",
         "",
         f"seed {env.seed}, precision {env.precision_digits} digits, device {env.device}, "
-        f"dtype {env.dtype}, {'quick' if env.quick else 'full'} mode, wall time {env.wall_s:.2f} s",
+        f"dtype {env.dtype}, {env.scale} mode, wall time {env.wall_s:.2f} s",
         "",
         ", ".join(f"{name} {version}" for name, version in env.versions.items()),
         "",
@@ -155,7 +155,7 @@ def summary_markdown(run: RunResult) -> str:
         "# optverify summary",
         "",
         f"seed {config.seed}, precision {config.precision} digits, device {config.device}, "
-        f"dtype {config.dtype}, {'quick' if config.quick else 'full'} mode, "
+        f"dtype {config.dtype}, {config.scale} mode, "
         f"wall time {run.wall_s:.1f} s, exit code {run.exit_code}",
         "",
     ]

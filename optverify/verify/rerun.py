@@ -246,9 +246,16 @@ def recorded_config(report: Mapping) -> RunConfig:
     try:
         return RunConfig(precision=int(environment["precision_digits"]),
                          device=str(environment["device"]), seed=int(environment["seed"]),
-                         quick=bool(environment["quick"]), dtype=str(environment["dtype"]))
+                         scale=recorded_scale(environment), dtype=str(environment["dtype"]),
+                         data=tuple((str(given["name"]), str(given["path"]))
+                                    for given in environment.get("data", ())))
     except (TypeError, ValueError) as error:
         raise RerunError(f"report of {report['claim']}: bad environment: {error}") from error
+
+
+def recorded_scale(environment: Mapping) -> str:
+    """The run's scale; a report from before the paper scale records only `quick`."""
+    return str(environment.get("scale", "quick" if environment["quick"] else "full"))
 
 
 def recorded_seeds(report: Mapping) -> tuple[int, ...]:

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from optverify.claim import Claim
 from optverify.config import RunConfig
+from optverify.datasets import file_sha256
 from optverify.numerics.threads import single_threaded_on_cpu
 from optverify.results import Check, ClaimResult, Environment, Layer, LayerResult, Verdict
 from optverify.session import LayerFunction, Mapper, Progress, map_in_process, no_progress
@@ -134,6 +135,8 @@ def claim_result(claim: Claim, layers: tuple[LayerResult, ...], config: RunConfi
         quick=config.quick,
         versions=library_versions(),
         wall_s=wall_s,
+        scale=config.scale,
+        data=tuple((name, path, file_sha256(Path(path))) for name, path in config.data),
     )
     return ClaimResult(
         claim=claim.id,

@@ -202,6 +202,9 @@ def environment_to_json(environment: Environment) -> dict:
         "device": environment.device,
         "dtype": environment.dtype,
         "quick": environment.quick,
+        "scale": environment.scale,
+        "data": [{"name": name, "path": path, "sha256": sha256}
+                 for name, path, sha256 in environment.data],
         "versions": dict(environment.versions),
         "wall_s": environment.wall_s,
     }

@@ -22,7 +22,7 @@ end-to-end one's.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -103,6 +103,11 @@ class TrainConfig:
     def full(cls) -> TrainConfig:
         return cls((1, 2, 3, 4), seeds=2, iterations=400, batch=16, learning_rate=3e-3,
                    evaluated=1000, decisive=True)
+
+    @classmethod
+    def paper(cls) -> TrainConfig:
+        """Fig. 4's budget: 20,000 Adam iterations."""
+        return replace(cls.full(), iterations=20_000)
 
 
 @dataclass(frozen=True)
@@ -464,5 +469,6 @@ def _training_figure(s: Session, runs) -> None:
 def verify(s: Session) -> None:
     _record_estimator_twin(s)
     _record_snr(s, snr_sweep(s, s.preset(quick=SnrConfig.quick(), full=SnrConfig.full())))
-    config = s.preset(quick=TrainConfig.quick(), full=TrainConfig.full())
+    config = s.preset(quick=TrainConfig.quick(), full=TrainConfig.full(),
+                      paper=TrainConfig.paper())
     _record_training(s, config, train_all(s, config))

@@ -1,0 +1,87 @@
+"""The plan of a paper-scale run (`verify all --scale paper`), printed before anything runs: per
+claim the sizes it runs at and an expected time (issue 20 item 2).
+
+The expected times are estimates, not promises: each is a claim's measured full-run time (README,
+benchmark run A, serial on 2 cores) times the growth of the part of its work that the paper scale
+enlarges; where only that part grows this overestimates (the rest of the work is unchanged). A
+claim without paper sizes runs its full sweeps, so its full time is the estimate (the same run
+measured 1.2-1.5x slower on a busier machine, run B)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from optverify.datasets import DataSet
+from optverify.theorems.depth_acceleration.ethanol import UCI_ETHANOL
+
+FULL_RUN_SECONDS = {
+    "balancedness": 12.6, "end-to-end-preconditioner": 48.8,
+    "deficiency-margin-convergence": 53.5, "pwl-conditioning": 45.7,
+    "orthogonal-gradient-variance": 143.8, "saxe-dynamics": 25.7, "jacobian-products": 49.8,
+    "end-to-end-snr": 102.9, "saddle-points": 11.4, "flat-activations": 11.9,
+    "linear-interpolation": 18.2, "depth-acceleration": 22.0,
+}
+"""In-claim seconds of the full run, serial on 2 cores (README claim table, benchmark run A)."""
+
+
+@dataclass(frozen=True)
+class PaperSizes:
+    """What a claim's paper preset changes. sizes: in words; growth: the factor by which the
+    enlarged part of the work grows over the full run (1: the full sweeps already are the
+    paper's)."""
+
+    sizes: str
+    growth: float
+
+
+PAPER_SIZES = {
+    "pwl-conditioning": PaperSizes(
+        "Fig. 6 deep autoencoder at 500, 10,000 and 50,000 Adam iterations (full: 500, 10,000)",
+        50_000 / 10_000),
+    "end-to-end-snr": PaperSizes(
+        "Setting I: 20,000 Adam iterations per k = 1..4, 2 seeds (full: 400)", 20_000 / 400),
+    "orthogonal-gradient-variance": PaperSizes(
+        "parity learning: 10d ReLU units, hinge loss, batch 128, 50,000 SGD steps, d = 5, 10, "
+        "20, 30 (the full run already runs the paper's sizes)", 1.0),
+    "depth-acceleration": PaperSizes(
+        "full sizes: widths 32 and training to within 1e-5 of the optimum are not yet "
+        "parameters of the experiment (its target is the module constant TARGET_FRACTION)", 1.0),
+}
+"""The claims whose paper scale is stated; every other claim runs its full sweeps."""
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """One claim's line of the plan; expected_s None where no full time was measured."""
+
+    claim: str
+    sizes: str
+    expected_s: float | None
+
+
+def known_datasets() -> tuple[DataSet, ...]:
+    """The public data sets a claim can read from the user's copy (`--data NAME=PATH`)."""
+    return (UCI_ETHANOL,)
+
+
+def claim_plan(claim_id: str) -> ClaimPlan:
+    stated = PAPER_SIZES.get(claim_id, PaperSizes("full sizes (no paper sizes stated)", 1.0))
+    full_s = FULL_RUN_SECONDS.get(claim_id)
+    return ClaimPlan(claim_id, stated.sizes, None if full_s is None else full_s * stated.growth)
+
+
+def plan_lines(claim_ids: Sequence[str]) -> list[str]:
+    """The plan in words: a line per claim, then the serial total."""
+    plans = [claim_plan(claim_id) for claim_id in claim_ids]
+    width = max((len(plan.claim) for plan in plans), default=0)
+    lines = ["paper-scale plan (expected time: the full run's serial time on 2 CPU cores x the "
+             "growth of the enlarged work):"]
+    for plan in plans:
+        expected = "unknown" if plan.expected_s is None else f"~{plan.expected_s:,.0f} s"
+        lines.append(f"  {plan.claim:<{width}}  {expected:>10}  {plan.sizes}")
+    known = [plan.expected_s for plan in plans if plan.expected_s is not None]
+    unknown = len(plans) - len(known)
+    lines.append(f"  total: ~{sum(known):,.0f} s serial"
+                 + (f"; {unknown} claim(s) with no measured full time" if unknown else ""))
+    return lines
