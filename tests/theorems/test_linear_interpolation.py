@@ -242,7 +242,8 @@ def test_digits_are_the_sklearn_images_scaled_to_unit_interval():
 
 
 def test_cnn_logits_match_torch_conv2d(digit_images):
-    """Twin: the patch-product convolution (shared and per-net patches) against conv2d."""
+    """Twin: the patch-product convolution and pooling (shared and per-net patches) against
+    conv2d and avg_pool2d."""
     architecture = digits.Architecture("cnn", 4)
     parameters = _perturbed(architecture, 3, 0)
     shared = digits.logits(architecture, parameters, digit_images.inputs, digit_images.patches)
@@ -253,7 +254,8 @@ def test_cnn_logits_match_torch_conv2d(digit_images):
         kernels, biases, output, output_bias = (t[seed] for t in parameters)
         maps = torch.nn.functional.conv2d(digit_images.inputs.reshape(-1, 1, 8, 8),
                                           kernels.reshape(4, 1, 3, 3), biases)
-        direct = torch.relu(maps).permute(0, 2, 3, 1).flatten(1) @ output.T + output_bias
+        pooled = torch.nn.functional.avg_pool2d(torch.relu(maps), 2)
+        direct = pooled.permute(0, 2, 3, 1).flatten(1) @ output.T + output_bias
         torch.testing.assert_close(shared[seed], direct, rtol=1e-13, atol=1e-13)
 
 
@@ -323,6 +325,17 @@ def test_sgd_training_lowers_the_digits_loss_and_travels(digit_images):
     again = digits.train(architecture, training, digit_images, 3, torch.Generator().manual_seed(4))
     for a, b in zip(nets.end, again.end):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_paths_between_two_solutions_pair_each_seed_with_the_next(digit_images):
+    architecture = digits.Architecture("mlp", 4)
+    nets = digits.TrainedNets(architecture, _perturbed(architecture, 3, 5),
+                              _perturbed(architecture, 3, 6))
+    pairs = digits.between_solutions(nets)
+    for start, end, solution in zip(pairs.start, pairs.end, nets.end):
+        torch.testing.assert_close(start, solution, rtol=0, atol=0)
+        torch.testing.assert_close(end[1], solution[0], rtol=0, atol=0)
+        torch.testing.assert_close(end[0], solution[2], rtol=0, atol=0)
 
 
 def test_digits_bad_input_raises():

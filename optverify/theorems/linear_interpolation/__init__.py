@@ -33,8 +33,9 @@ CLAIM = Claim(
         "theta_0: the random initialization, theta_T: the parameters after training",
         ("the loss is the full training objective; a path is monotone when its largest rise "
          "above its running minimum is within the rounding floor 16 eps(dtype) max l"),
-        ("main check: MLP (64-32-10) and CNN (one 3x3 convolution, 6 filters) classifiers on "
-         "sklearn's digits, cross-entropy, SGD with mini-batches of 32, one seed per net"),
+        ("main check: MLP (64-32-10) and CNN (one 3x3 convolution, 6 filters, 2x2 average "
+         "pool) classifiers on sklearn's digits, cross-entropy, SGD with mini-batches of 32, one "
+         "seed per net"),
         ("further checks: deep linear nets (depth 2-4, width 1 and 4, GD), one-hidden-layer ReLU "
          "MLPs on teacher data (regression with GD, classification with SGD), batched across "
          "seeds"),

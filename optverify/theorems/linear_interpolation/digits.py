@@ -13,8 +13,9 @@ and Adam act elementwise, so the summed loss gives each seed its own independent
 - MLP: 64 -> hidden ReLU -> 10; with `batch_norm`, the hidden pre-activation is normalized by the
   statistics of the samples it sees (the mini-batch in training, the whole training set along the
   path) and scaled by learned (gamma, beta).
-- CNN: one 3x3 convolution (valid, `channels` filters) + ReLU on the 8x8 image, then a linear layer
-  on the 6x6xC feature map. The convolution is a matrix product with the image's fixed 3x3 patches.
+- CNN: one 3x3 convolution (valid, `channels` filters) + ReLU on the 8x8 image, 2x2 average
+  pooling (6x6 -> 3x3), then a linear layer on the 3x3xC map. The convolution is a matrix product
+  with the image's fixed 3x3 patches.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 CLASSES = 10
 IMAGE_SIDE = 8
 KERNEL_SIDE = 3
+POOL_SIDE = 2
 PIXEL_MAXIMUM = 16.0
 """load_digits' pixels are integers 0..16; inputs are pixel / 16 in [0, 1]."""
 BATCH_NORM_EPSILON = 1e-5
@@ -82,7 +84,7 @@ class Architecture:
         """Inputs of the output layer."""
         if self.kind == "mlp":
             return self.width
-        side = IMAGE_SIDE - KERNEL_SIDE + 1
+        side = (IMAGE_SIDE - KERNEL_SIDE + 1) // POOL_SIDE
         return side * side * self.width
 
 
@@ -121,6 +123,14 @@ def convolve(patches: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return maps.reshape(maps.shape[:-2] + (samples, positions * kernels.shape[-2]))
 
 
+def average_pool(maps: torch.Tensor, channels: int) -> torch.Tensor:
+    """(..., n, 36 c) position-major 6x6xc maps -> (..., n, 9 c): means of 2x2 blocks."""
+    side = IMAGE_SIDE - KERNEL_SIDE + 1
+    blocks = maps.reshape(maps.shape[:-1] + (side // POOL_SIDE, POOL_SIDE, side // POOL_SIDE,
+                                             POOL_SIDE, channels))
+    return blocks.mean(dim=(-4, -2)).flatten(-3)
+
+
 def logits(architecture: Architecture, parameters: tuple[torch.Tensor, ...],
            inputs: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
     """(..., n, 10) for parameters with leading dims (...); inputs (n, 64) / patches (n, 36, 9)
@@ -135,7 +145,8 @@ def logits(architecture: Architecture, parameters: tuple[torch.Tensor, ...],
     else:
         positions = patches.shape[-2]
         biases = first_bias.repeat((1,) * (first_bias.ndim - 1) + (positions,))
-        hidden = torch.relu(convolve(patches, first) + biases.unsqueeze(-2))
+        hidden = average_pool(torch.relu(convolve(patches, first) + biases.unsqueeze(-2)),
+                              first.shape[-2])
     return hidden @ output.transpose(-1, -2) + output_bias.unsqueeze(-2)
 
 
@@ -178,6 +189,14 @@ class TrainedNets:
         gap = sum((b - a).flatten(1).square().sum(1) for a, b in zip(self.start, self.end))
         size = sum(a.flatten(1).square().sum(1) for a in self.start)
         return torch.sqrt(gap / size)
+
+
+def between_solutions(nets: TrainedNets) -> TrainedNets:
+    """Straight paths from each seed's solution to the next seed's (seed i -> seed i + 1 mod S):
+    two independent minima, whose path is expected to cross a barrier, so the monotonicity test
+    must flag it (the detector's control)."""
+    return TrainedNets(nets.architecture, nets.end,
+                       tuple(torch.roll(t, 1, dims=0) for t in nets.end))
 
 
 def train(architecture: Architecture, training: Training, data: Digits, seeds: int,
