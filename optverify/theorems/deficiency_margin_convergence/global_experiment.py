@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from mpmath import mp
+
 from optverify.kit import Session, machine_epsilon
 from optverify.theorems.deficiency_margin_convergence import global_runs
+from optverify.theorems.deficiency_margin_convergence.numeric import margin_probability_mp
 from optverify.theorems.deficiency_margin_convergence.global_runs import (
     LOW_PROBABILITY,
     MARGIN_PROBABILITY,
@@ -78,6 +81,13 @@ def _record_runs(s: Session, key: str, head: str, summary: RunSummary, runs: np.
                                                       int(global_runs.sublinear_hitting(x).max()))})
 
 
+def _exact_margin_probability(inputs: int, scale: float) -> float:
+    """P(||A - Phi|| < ||Phi||) for A ~ N(0, s^2 I_{d_0}), at 30 digits (a reference value for
+    the Monte-Carlo fraction)."""
+    with mp.workdps(30):
+        return float(margin_probability_mp(inputs, scale, 0.0))
+
+
 def _sweep_rows(sweep: global_runs.MarginSweep) -> list[tuple]:
     summary, rows = sweep.summary, []
     for i, margin in enumerate(sweep.margins):
@@ -126,7 +136,9 @@ def record(s: Session) -> None:
                  f"margin is at least {MARGIN_PROBABILITY:g} (95% Clopper-Pearson)",
                  draws.positive, config.draws, MARGIN_PROBABILITY, rules_out=LOW_PROBABILITY,
                  values={"c of the draws with a margin (median)":
-                         float(np.median(draws.draw_margins[draws.draw_margins > 0]))})
+                         float(np.median(draws.draw_margins[draws.draw_margins > 0])),
+                         "exact P(c > 0) (the numeric layer's quadrature)":
+                         _exact_margin_probability(draws.inputs, draws.scale)})
     summary = draws.summary
     _record_runs(s, "theorem2-random-init-runs",
                  f"{setting}: the {draws.positive} draws with a margin, float64 GD at eta = "
