@@ -93,7 +93,12 @@ log-slope -1.59, -1.56, -1.54, -1.52 -> -3/2), whose local log-log slope is
 2 + RADIUS_SLOPE_CORRECTION / r + O(log r / r^2). A sweep whose tail window (its last third)
 starts at r_tail has that correction at most 2 / r_tail; `LandscapeConfig.radii` puts r_tail at
 256, where it is 0.008, below half the exponent resolution 0.02. (On the earlier sweep r in
-[4, 64] the tail still moved from 2.071 to 2.036: pre-asymptotic, inconclusive.) The computation
+[4, 64] the tail still moved from 2.071 to 2.036: pre-asymptotic, inconclusive. The sweep starts
+at r = 16 = 16 ||w||, not 4: measured after the choice, [4, 1024] with 17 radii is inconclusive,
+its points below 16 leave only a fitted correction x^-2.15 plausible, whose interval
+[1.602, 2.014] cannot exclude the stretched r^0.75 (that control consistent, [0.14, 0.997]);
+[8, 512], [32, 2048] and [16, 1024] with 9 or 25 radii all come out consistent with every
+control violated.) The computation
 is in the log domain, so Var ~ e^{-10^6} at r = 1024 is exact to float64's relative precision in
 log Var."""
 RADIUS_EXPONENTIAL = Bound.upper("r", 0, exponential=True)
