@@ -102,7 +102,8 @@ def _sweep_rows(sweep: global_runs.MarginSweep) -> list[tuple]:
 
 def record(s: Session) -> None:
     """Theorem 1 from small margins and Theorem 2's random balanced init, each run to 1e-6 l(0)."""
-    config = s.preset(quick=GlobalRunConfig.quick(), full=GlobalRunConfig.full())
+    config = s.preset(quick=GlobalRunConfig.quick(), full=GlobalRunConfig.full(),
+                      paper=GlobalRunConfig.paper())
     theorem_step = global_runs.theorem_step_runs(config.theorem_step_margins)
     for index, margin in enumerate(config.theorem_step_margins):
         _record_runs(s, f"theorem-step-n2-c{margin:g}",
