@@ -59,8 +59,8 @@ MP_TOLERANCE = 10.0 ** -(MP_DIGITS - 10)
 @pytest.fixture(autouse=True)
 def single_thread():
     """Run these tests single-threaded, as the experiment layer does on a CPU (see
-    `optverify.numerics.threads.intra_op_threads`: threaded kernels on a busy 2-core machine are many times
-    slower)."""
+    `optverify.numerics.threads.intra_op_threads`: threaded kernels on a busy 2-core machine are
+    many times slower)."""
     with intra_op_threads(1):
         yield
 

@@ -712,7 +712,8 @@ class GradientProfile:
 
     @property
     def per_distance(self) -> np.ndarray:
-        """||grad F|| / t: the Gaussian factor once the leading term's |w - v| = t is divided out."""
+        """||grad F|| / t: the Gaussian factor once the leading term's |w - v| = t is divided
+        out."""
         return self.norms / self.at
 
     @property
