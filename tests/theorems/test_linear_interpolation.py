@@ -236,7 +236,8 @@ def _perturbed(architecture, seeds, seed):
 
 def test_digits_are_the_sklearn_images_scaled_to_unit_interval():
     data = digits.load_digits(1797, "cpu", torch.float64)
-    assert data.inputs.shape == (1797, 64) and data.patches.shape == (1797, 36, 9)
+    assert data.inputs.shape == (1797, 64) and data.patches.shape == (1797, 36, 10)
+    assert bool((data.patches[..., -1] == 1).all())
     assert float(data.inputs.min()) == 0.0 and float(data.inputs.max()) == 1.0
     assert sorted(set(data.labels.tolist())) == list(range(10))
 

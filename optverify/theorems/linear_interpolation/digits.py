@@ -15,7 +15,7 @@ and Adam act elementwise, so the summed loss gives each seed its own independent
   path) and scaled by learned (gamma, beta).
 - CNN: one 3x3 convolution (valid, `channels` filters) + ReLU on the 8x8 image, 2x2 average
   pooling (6x6 -> 3x3), then a linear layer on the 3x3xC map. The convolution is a matrix product
-  with the image's fixed 3x3 patches.
+  with the image's fixed 3x3 patches, the pooling one with a fixed (9, 36) averaging matrix.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ CLASSES = 10
 IMAGE_SIDE = 8
 KERNEL_SIDE = 3
 POOL_SIDE = 2
+POOLED_SIDE = (IMAGE_SIDE - KERNEL_SIDE + 1) // POOL_SIDE
 PIXEL_MAXIMUM = 16.0
 """load_digits' pixels are integers 0..16; inputs are pixel / 16 in [0, 1]."""
 BATCH_NORM_EPSILON = 1e-5
@@ -37,8 +38,8 @@ BATCH_NORM_EPSILON = 1e-5
 
 @dataclass(frozen=True)
 class Digits:
-    """inputs (n, 64) in [0, 1], labels (n,) int64, patches (n, 36, 9): the 3x3 patches of each
-    image in the convolution's output order."""
+    """inputs (n, 64) in [0, 1], labels (n,) int64, patches (n, 36, 10): the 3x3 patches of each
+    image in the convolution's output order, each with a trailing 1 (image_patches)."""
 
     inputs: torch.Tensor
     labels: torch.Tensor
@@ -46,9 +47,11 @@ class Digits:
 
 
 def image_patches(inputs: torch.Tensor) -> torch.Tensor:
-    """(n, 64) flattened 8x8 images -> (n, 36, 9) valid 3x3 patches."""
+    """(n, 64) flattened 8x8 images -> (n, 36, 10): the valid 3x3 patches, each with a trailing
+    1 that multiplies the convolution's bias."""
     images = inputs.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-    return torch.nn.functional.unfold(images, KERNEL_SIDE).transpose(1, 2)
+    patches = torch.nn.functional.unfold(images, KERNEL_SIDE).transpose(1, 2)
+    return torch.cat([patches, torch.ones_like(patches[..., :1])], dim=-1)
 
 
 def load_digits(samples: int, device: str, dtype: torch.dtype) -> Digits:
@@ -84,8 +87,7 @@ class Architecture:
         """Inputs of the output layer."""
         if self.kind == "mlp":
             return self.width
-        side = (IMAGE_SIDE - KERNEL_SIDE + 1) // POOL_SIDE
-        return side * side * self.width
+        return POOLED_SIDE ** 2 * self.width
 
 
 def init_parameters(architecture: Architecture, seeds: int, generator: torch.Generator,
@@ -114,27 +116,39 @@ def batch_normalize(pre: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) 
     return normalized * gamma.unsqueeze(-2) + beta.unsqueeze(-2)
 
 
-def convolve(patches: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """(..., n, 36 c) flattened feature maps (position-major) of kernels (..., c, 9) on patches
-    (n, 36, 9) shared by every net or (..., n, 36, 9) per net: one (batched) matrix product."""
-    samples, positions, size = patches.shape[-3:]
-    flat = patches.reshape(patches.shape[:-3] + (samples * positions, size))
-    maps = flat @ kernels.transpose(-1, -2)
-    return maps.reshape(maps.shape[:-2] + (samples, positions * kernels.shape[-2]))
-
-
-def average_pool(maps: torch.Tensor, channels: int) -> torch.Tensor:
-    """(..., n, 36 c) position-major 6x6xc maps -> (..., n, 9 c): means of 2x2 blocks."""
+def pooling_matrix(dtype: torch.dtype, device) -> torch.Tensor:
+    """(9, 36): row b averages the four positions of the 2x2 block b of the 6x6 map (row-major)."""
     side = IMAGE_SIDE - KERNEL_SIDE + 1
-    blocks = maps.reshape(maps.shape[:-1] + (side // POOL_SIDE, POOL_SIDE, side // POOL_SIDE,
-                                             POOL_SIDE, channels))
-    return blocks.mean(dim=(-4, -2)).flatten(-3)
+    rows, columns = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    block = (rows // POOL_SIDE) * POOLED_SIDE + columns // POOL_SIDE
+    one_hot = torch.nn.functional.one_hot(block.flatten(), POOLED_SIDE ** 2).T
+    return one_hot.to(dtype=dtype, device=device) / POOL_SIDE ** 2
+
+
+def pooled_features(patches: torch.Tensor, kernels: torch.Tensor,
+                    biases: torch.Tensor) -> torch.Tensor:
+    """(..., n, 9 c) position-major pooled ReLU maps of kernels (..., c, 9) with biases (..., c),
+    on patches with a trailing 1 (Digits.patches). Per-net patches (..., n, 36, 10) go through a
+    batched product; patches (n, 36, 10) shared by every net through one product with all nets'
+    kernels side by side, pooled before the nets are moved to the front (so no per-net copy of the
+    6x6 maps is made)."""
+    channels, size = kernels.shape[-2], patches.shape[-1]
+    with_bias = torch.cat([kernels, biases.unsqueeze(-1)], dim=-1)
+    pooling = pooling_matrix(patches.dtype, patches.device)
+    if patches.ndim > 3:
+        maps = torch.relu(patches @ with_bias.transpose(-1, -2).unsqueeze(-3))
+        return (pooling @ maps).flatten(-2)
+    lead, samples = kernels.shape[:-2], patches.shape[0]
+    side_by_side = with_bias.reshape(-1, channels, size).permute(2, 0, 1).reshape(size, -1)
+    pooled = pooling @ (patches @ side_by_side).relu_()
+    pooled = pooled.reshape(samples, POOLED_SIDE ** 2, -1, channels).permute(2, 0, 1, 3)
+    return pooled.reshape(lead + (samples, POOLED_SIDE ** 2 * channels))
 
 
 def logits(architecture: Architecture, parameters: tuple[torch.Tensor, ...],
            inputs: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
-    """(..., n, 10) for parameters with leading dims (...); inputs (n, 64) / patches (n, 36, 9)
-    shared, or (..., n, 64) / (..., n, 36, 9) per net."""
+    """(..., n, 10) for parameters with leading dims (...); inputs (n, 64) / patches (n, 36, 10)
+    shared, or (..., n, 64) / (..., n, 36, 10) per net."""
     first, first_bias, output, output_bias = parameters[:4]
     if architecture.kind == "mlp":
         pre = inputs @ first.transpose(-1, -2)
@@ -143,10 +157,7 @@ def logits(architecture: Architecture, parameters: tuple[torch.Tensor, ...],
         else:
             hidden = torch.relu(pre + first_bias.unsqueeze(-2))
     else:
-        positions = patches.shape[-2]
-        biases = first_bias.repeat((1,) * (first_bias.ndim - 1) + (positions,))
-        hidden = average_pool(torch.relu(convolve(patches, first) + biases.unsqueeze(-2)),
-                              first.shape[-2])
+        hidden = pooled_features(patches, first, first_bias)
     return hidden @ output.transpose(-1, -2) + output_bias.unsqueeze(-2)
 
 
