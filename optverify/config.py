@@ -88,5 +88,6 @@ class RunConfig:
         return getattr(torch, self.dtype)
 
     def as_dict(self) -> dict:
+        """The fields, and `quick` for readers of reports from before the paper scale."""
         return {"precision": self.precision, "device": self.device, "seed": self.seed,
-                "scale": self.scale, "dtype": self.dtype, "data": self.data}
+                "scale": self.scale, "quick": self.quick, "dtype": self.dtype, "data": self.data}

@@ -26,7 +26,8 @@ CORRECTION_FIELDS = {"power", "coefficient", "reference", "size_at_x_min", "size
 BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "limit", "log_power",
                 "offset", "text"}
 LAYER_FIELDS = {"layer", "wall_s", "error", "notes", "tables", "figures"}
-ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "versions", "wall_s"}
+ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "scale", "data",
+                      "versions", "wall_s"}
 SUMMARY_FIELDS = {"format_version", "exit_code", "config", "counts", "claims", "versions", "wall_s"}
 
 
