@@ -197,6 +197,7 @@ def calibration_to_json(calibration: Calibration) -> dict:
         "format_version": CALIBRATION_FORMAT,
         "seeds": list(calibration.seeds),
         "quick": config.quick,
+        "scale": config.scale,
         "precision_digits": config.precision,
         "device": config.device,
         "dtype": config.dtype,
@@ -264,7 +265,7 @@ def calibration_markdown(calibration: Calibration) -> str:
         "# optverify calibration",
         "",
         f"{k} master seeds ({calibration.seeds[0]} .. {calibration.seeds[-1]}), "
-        f"{'quick' if config.quick else 'full'} mode, {config.precision} digits, {config.dtype}, "
+        f"{config.scale} mode, {config.precision} digits, {config.dtype}, "
         f"{config.device}; {calibration.wall_s:.1f} s. A control's rejection rate is the share "
         "of seeds where it was judged violated (the check's power against that alternative); "
         "95% Clopper-Pearson intervals in brackets.",
@@ -309,7 +310,7 @@ def calibration_html(calibration: Calibration) -> str:
     config = calibration.config
     return _templates().get_template("calibration.html.j2").render(
         seeds=k, first=calibration.seeds[0], last=calibration.seeds[-1],
-        mode="quick" if config.quick else "full", precision=config.precision, dtype=config.dtype,
+        mode=config.scale, precision=config.precision, dtype=config.dtype,
         device=config.device, wall_s=f"{calibration.wall_s:.1f}", claims=claims)
 
 
