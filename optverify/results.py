@@ -251,7 +251,9 @@ class Environment:
     wall_s: float
     scale: str = "full"
     data: tuple[tuple[str, str, str], ...] = ()
-    """The user's data files given to the run (`--data`): (name, path, SHA-256) each."""
+    """The user's data files given to the run (`--data`): (name, path, SHA-256) each. Which data
+    a claim used is in its layers' notes ("data used (NAME): ..."); a claim with no such note
+    reads none of them."""
 
 
 @dataclass(frozen=True)
