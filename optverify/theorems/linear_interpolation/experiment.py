@@ -296,25 +296,31 @@ def summarize(family: FamilyPaths, dtype: str) -> FamilySummary:
 class DigitsSummary:
     """A digits family's path statistics with the median distance travelled
     ||theta_T - theta_0|| / ||theta_0||, the mean training accuracy of its final nets, and the
-    statistics of the paths between two seeds' solutions (the monotonicity test's control)."""
+    statistics of the paths between two seeds' solutions (the monotonicity test's control; None
+    where not measured)."""
 
     paths: FamilySummary
     median_distance: float
     mean_accuracy: float
-    between_solutions: FamilySummary
+    between_solutions: FamilySummary | None
 
 
 def train_digits(setting: DigitsSetting, data: digits.Digits, alphas: torch.Tensor,
-                 s: Session) -> DigitsSummary:
+                 s: Session, between_solutions: bool) -> DigitsSummary:
+    """Train the setting's nets and summarize their paths (and, when asked, the paths between
+    consecutive seeds' solutions)."""
     nets = digits.train(setting.architecture, setting.training, data, setting.seeds,
                         s.generator(setting.key))
     family = FamilyPaths(setting.name, setting.key, digits.path_loss(nets, data, alphas))
-    pairs = FamilyPaths(f"{setting.name}: solution -> another seed's solution",
-                        f"{setting.key}-between-solutions",
-                        digits.path_loss(digits.between_solutions(nets), data, alphas))
+    pairs = None
+    if between_solutions:
+        pairs = summarize(FamilyPaths(
+            f"{setting.name}: solution -> another seed's solution",
+            f"{setting.key}-between-solutions",
+            digits.path_loss(digits.between_solutions(nets), data, alphas)), s.dtype)
     return DigitsSummary(summarize(family, s.dtype),
                          float(nets.distance_travelled().median()),
-                         float(digits.accuracy(nets, data).mean()), summarize(pairs, s.dtype))
+                         float(digits.accuracy(nets, data).mean()), pairs)
 
 
 def train_families(s: Session, settings: InterpolationConfig,
@@ -347,12 +353,15 @@ def verify_digits(s: Session) -> list[DigitsSummary]:
     data = digits.load_digits(config.samples, s.device, s.torch_dtype)
     alphas = torch.linspace(0, 1, config.alphas, device=s.device, dtype=s.torch_dtype)
     settings = main_settings(config) + lucas_settings(config)
-    summaries = [train_digits(setting, data, alphas, s)
-                 for setting in s.progress(settings, "digits: train and interpolate")]
-    main = [summary.paths for summary in summaries[:len(main_settings(config))]]
+    mains = len(main_settings(config))
+    summaries = [train_digits(setting, data, alphas, s, between_solutions=index < mains)
+                 for index, setting in enumerate(s.progress(settings,
+                                                            "digits: train and interpolate"))]
+    main = [summary.paths for summary in summaries[:mains]]
     total = sum(summary.paths for summary in main)
     successes = sum(summary.monotone for summary in main)
-    pairs = [summary.between_solutions for summary in summaries[:len(main)]]
+    pairs = [summary.between_solutions for summary in summaries[:mains]]
+    pair_paths = sum(pair.paths for pair in pairs)
     rising_pairs = sum(pair.paths - pair.monotone for pair in pairs)
     s.proportion(
         "monotone-fraction-digits",
@@ -364,9 +373,7 @@ def verify_digits(s: Session) -> list[DigitsSummary]:
         f"{MONOTONE_THRESHOLD}, by its 95% Clopper-Pearson interval",
         successes, total, THRESHOLD, main=True, rules_out=FRACTION_ALTERNATIVES,
         values={"samples": config.samples, "steps": config.steps, "alphas": config.alphas,
-                "solution_pairs": sum(pair.paths for pair in pairs),
-                "solution_pairs_not_monotone": rising_pairs})
-    pair_paths = sum(pair.paths for pair in pairs)
+                "solution_pairs": pair_paths, "solution_pairs_not_monotone": rising_pairs})
     s.proportion(
         "digits-test-sees-barriers",
         f"The monotonicity test sees rises on these models: of the {pair_paths} straight paths "
@@ -374,7 +381,7 @@ def verify_digits(s: Session) -> list[DigitsSummary]:
         f"{BARRIER_THRESHOLD:g} are flagged non-monotone",
         rising_pairs, pair_paths, BARRIER_THRESHOLD, sanity=True)
     for index, summary in enumerate(summaries):
-        finding = index >= len(main)
+        finding = index >= mains
         family = summary.paths
         s.proportion(
             f"monotone-fraction-{family.key}",

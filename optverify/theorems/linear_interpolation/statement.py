@@ -34,8 +34,9 @@ is at least 9/10. Goodfellow, Vinyals, Saxe (2015), abstract: "We find that, in 
 straight path from initialization to solution, a variety of state of the art neural networks
 never encounter any significant obstacles." "Never", over the networks the paper studies, is read
 as "at least 9 in 10 paths": the test here is stricter than "no significant obstacle" (any rise
-above 16 ulps of the path's largest loss counts, on small nets the paper did not train), so one
-path in ten is left to rises the paper would not call obstacles. The earlier threshold 1/2 would
+above 16 ulps of the path's largest loss counts, on classifiers far smaller than the paper's,
+trained on scikit-learn's 8x8 digits), so one path in ten is left to rises the paper would not
+call obstacles. The earlier threshold 1/2 would
 accept a true fraction of 0.55, which no reading of "never" allows."""
 
 QUADRATIC_DIMENSION = 3
