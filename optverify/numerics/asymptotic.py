@@ -61,6 +61,7 @@ from optverify.numerics.fit import (
     RateFit,
     TailSlope,
     fit_rate,
+    nested_f_p_value,
     rounding_rss,
     validated_weights,
     weighted_slopes,
@@ -226,15 +227,6 @@ def fitted_power_correction(base: np.ndarray, scaled_x: np.ndarray, sign: float,
     return (_Regression(np.append(profiled.coefficients, [b, q]), profiled.rss,
                         np.sqrt(np.clip(np.diag(covariance), 0.0, None)), local.solver,
                         profiled.fitted), float(q))
-
-
-def _f_p_value(rss_reduced: float, rss_full: float, dof: int, floor: float) -> float:
-    if rss_reduced <= floor:
-        return 1.0
-    if rss_full <= floor:
-        return 0.0
-    f = max(rss_reduced - rss_full, 0.0) / (rss_full / dof)
-    return float(stats.f.sf(f, 1, dof))
 
 
 def _indistinct(rss: float, best_rss: float, dof: int, floor: float) -> bool:
@@ -483,7 +475,7 @@ def _straight_rejected(regressions: dict[str, _Regression], n: int, floor: float
     """The F-test of the straight line against the best three-parameter candidate."""
     three = [fit.rss for name, fit in regressions.items()
              if name != "straight line" and not name.startswith("fitted")]
-    return bool(three) and _f_p_value(regressions["straight line"].rss, min(three), n - 3,
+    return bool(three) and nested_f_p_value(regressions["straight line"].rss, min(three), n - 3,
                                       floor) < CORRECTION_ALPHA
 
 
@@ -548,7 +540,7 @@ def _correction(regressions, terms, best_name: str, reference: float, straight_f
     name = min(corrections, key=lambda candidate: regressions[candidate].rss)
     regression, term = regressions[name], terms[name]
     b = float(regression.coefficients[2])
-    p_value = _f_p_value(regressions["straight line"].rss, regression.rss, n - 3, floor)
+    p_value = nested_f_p_value(regressions["straight line"].rss, regression.rss, n - 3, floor)
     f_statistic = (math.inf if p_value == 0.0 else float(stats.f.isf(p_value, 1, n - 3))
                    if p_value < 1.0 else 0.0)
     power = -float(name.split("^")[1])

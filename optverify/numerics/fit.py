@@ -227,6 +227,18 @@ class RateFit:
         return np.exp(self.intercept + self.exponent * x)
 
 
+def nested_f_p_value(rss_reduced: float, rss_full: float, dof: int, floor: float) -> float:
+    """The p-value of the F-test of a model against one more term (`dof` residual degrees of freedom
+    of the fuller model): 1 where the reduced model already fits to rounding (`floor`), 0 where only
+    the fuller one does."""
+    if rss_reduced <= floor:
+        return 1.0
+    if rss_full <= floor:
+        return 0.0
+    f = max(rss_reduced - rss_full, 0.0) / (rss_full / dof)
+    return float(stats.f.sf(f, 1, dof))
+
+
 def rounding_rss(v: np.ndarray) -> float:
     """A residual sum of squares this small is float64 rounding of log y, not a misfit."""
     return v.size * (64 * np.finfo(float).eps * max(1.0, float(np.max(np.abs(v))))) ** 2

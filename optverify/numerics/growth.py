@@ -17,10 +17,9 @@ freedom). The rule, fixed before any measurement (level GROWTH_ALPHA):
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from optverify.numerics.asymptotic import correction_fit
-from optverify.numerics.fit import GrowthComparison, rounding_rss
+from optverify.numerics.fit import GrowthComparison, nested_f_p_value, rounding_rss
 
 GROWTH_ALPHA = 0.05
 MIN_POINTS = 4
@@ -33,15 +32,6 @@ def _rss(design: np.ndarray, v: np.ndarray) -> float:
     coefficients, *_ = np.linalg.lstsq(design, v, rcond=None)
     residuals = v - design @ coefficients
     return float(residuals @ residuals)
-
-
-def _p_value(rss_reduced: float, rss_full: float, dof: int, floor: float) -> float:
-    if rss_reduced <= floor:
-        return 1.0
-    if rss_full <= floor:
-        return 0.0
-    f = max(rss_reduced - rss_full, 0.0) / (rss_full / dof)
-    return float(stats.f.sf(f, 1, dof))
 
 
 def compare_growth(x, y) -> GrowthComparison:
@@ -65,8 +55,8 @@ def compare_growth(x, y) -> GrowthComparison:
 
     full, floor = rss(x, u), rounding_rss(v)
     dof = x.size - 3 - finite_size
-    p_power = _p_value(rss(u), full, dof, floor)
-    p_exponential = _p_value(rss(x), full, dof, floor)
+    p_power = nested_f_p_value(rss(u), full, dof, floor)
+    p_exponential = nested_f_p_value(rss(x), full, dof, floor)
     slope = float(np.polyfit(u, v, 1)[0])
     return GrowthComparison(slope, p_power, p_exponential, p_power < GROWTH_ALPHA,
                             p_exponential < GROWTH_ALPHA, finite_size)
