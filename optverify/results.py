@@ -338,9 +338,6 @@ class ClaimResult:
         return tuple(check for check in self.checks if check.main)
 
     @property
-    def figures(self) -> tuple[Figure, ...]:
-        return tuple(figure for layer in self.layers for figure in layer.figures)
-    @property
     def reported_findings(self) -> tuple[Check, ...]:
         """The checks reported beside the verdict, which they do not decide: not decisive and not
         sanity checks (e.g. a statement as written beside the corrected one that was measured)."""
@@ -359,3 +356,6 @@ class ClaimResult:
 
         return claim_notebook_html(self)
 
+    @property
+    def figures(self) -> tuple[Figure, ...]:
+        return tuple(figure for layer in self.layers for figure in layer.figures)
