@@ -48,11 +48,13 @@ from optverify.numerics.deep_linear import (
 )
 from optverify.numerics.growth import compare_growth
 
-DRIFT_AT_FIXED_STEPS = Bound.tight("eta", 2)
-DRIFT_AT_FIXED_TIME = Bound.tight("eta", 1)
+DRIFT_AT_FIXED_STEPS = Bound.tight("eta", 2, limit="zero")
+DRIFT_AT_FIXED_TIME = Bound.tight("eta", 1, limit="zero")
+"""Both drifts are Taylor orders in the step size: claims about eta -> 0, so the corrections the
+judge may model are higher powers of eta (they vanish there), never powers of 1/eta."""
 DECAY_RATE = Bound.tight("eta lambda t", -2, exponential=True)
 """||C_j(t)|| ~ exp(eta lambda t)^-2 = exp(-2 eta lambda t): a rate -2 in x = eta lambda t."""
-DECAY_CORRECTION = Bound.tight("(eta lambda)", 1)
+DECAY_CORRECTION = Bound.tight("(eta lambda)", 1, limit="zero")
 """GD is a first-order discretization: its decay rate differs from -2 by O(eta lambda)."""
 
 ROUNDING_ULPS = 16

@@ -49,9 +49,11 @@ from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     rotate_hidden,
 )
 
-STEP_BOUND = Bound.tight("eta", 2)
-IMBALANCE_BOUND = Bound.tight("max_j ||C_j||", 1)
-HORIZON_BOUND = Bound.tight("eta", 1)
+STEP_BOUND = Bound.tight("eta", 2, limit="zero")
+IMBALANCE_BOUND = Bound.tight("max_j ||C_j||", 1, limit="zero")
+HORIZON_BOUND = Bound.tight("eta", 1, limit="zero")
+"""Orders in the step size and in the imbalance: claims about eta -> 0 and ||C_j|| -> 0, so the
+corrections the judge may model are higher powers of these (they vanish there)."""
 
 
 @dataclass(frozen=True)

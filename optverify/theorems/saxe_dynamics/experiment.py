@@ -67,7 +67,7 @@ x = s/u_init, as x -> infinity (a small start relative to the strength); the log
 paper's, stated rather than divided out."""
 RANDOM_START_DEEP = Bound.tight("(s/u_init)", -1)
 """Saxe et al. Section 3: t ~ u_0^{-(1 - 2/N)} / ((N - 2) s) for N >= 3, no log factor."""
-GD_DEVIATION = Bound.tight("eta", 1)
+GD_DEVIATION = Bound.tight("eta", 1, limit="zero")
 LEARNING_TIME_ALTERNATIVES = (-2.0, -1.25, -0.75, -0.5)
 """The learning-time laws a 1/s check rules out: 1/s^2 and 1/sqrt(s), and 1/s off by a quarter."""
 HORIZON_MARGIN = 1.25
