@@ -325,8 +325,9 @@ def write_claim_report(result: ClaimResult, out: Path | str,
         final = out / result.claim
         owned = read_manifest(out)
         carry_foreign_files(final, staging, owned, result.claim)
-        write_manifest(out, owned | written)
-        _swap_in(staging, final)
+        with _signals_deferred():  # the manifest listing old and new files, then the swap: one step
+            write_manifest(out, owned | written)
+            _swap_in(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
