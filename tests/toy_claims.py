@@ -56,3 +56,16 @@ def toy_claim(claim_id: str, measured_exponent: float = 2.0, raising: bool = Fal
 CONSISTENT = toy_claim("toy-consistent")
 VIOLATED = toy_claim("toy-violated", measured_exponent=3.0)
 RAISING = toy_claim("toy-raising", raising=True)
+
+
+def install_toy_registry(monkeypatch, claims: tuple[Claim, ...]) -> dict[str, Claim]:
+    """Make `claims` the only known claims (no built-ins; they come as entry points, cards too)."""
+    from optverify.verify import discovery, metadata, registry
+
+    known = {claim.id: claim for claim in claims}
+    monkeypatch.setattr(registry, "BUILTIN_IDS", ())
+    monkeypatch.setattr(registry, "builtin_claims", dict)
+    monkeypatch.setattr(discovery, "entry_point_claims", lambda: known)
+    monkeypatch.setattr(metadata, "entry_point_cards",
+                        lambda: [metadata.card_of_claim(claim) for claim in known.values()])
+    return known

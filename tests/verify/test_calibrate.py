@@ -8,26 +8,16 @@ import pytest
 from optverify.config import RunConfig
 from optverify.numerics.proportions import clopper_pearson
 from optverify.results import Check, Control, Layer, Verdict
-from optverify.verify import calibrate, cli, discovery, registry
+from optverify.verify import calibrate, cli
 from optverify.verify.runner import run_claim
-from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
+from tests.toy_claims import CONSISTENT, RAISING, VIOLATED, install_toy_registry
 
 C, V, I = Verdict.CONSISTENT, Verdict.VIOLATED, Verdict.INCONCLUSIVE
 
 
 @pytest.fixture
 def toy_registry(monkeypatch):
-    claims = {claim.id: claim for claim in (CONSISTENT, VIOLATED, RAISING)}
-    monkeypatch.setattr(registry, "BUILTIN_IDS", ())
-    monkeypatch.setattr(registry, "builtin_claims", dict)
-    monkeypatch.setattr(discovery, "entry_point_claims", lambda: claims)
-    try:
-        from optverify.verify import metadata
-    except ImportError:
-        return claims
-    monkeypatch.setattr(metadata, "entry_point_cards",
-                        lambda: [metadata.card_of_claim(claim) for claim in claims.values()])
-    return claims
+    return install_toy_registry(monkeypatch, (CONSISTENT, VIOLATED, RAISING))
 
 
 def check(name: str, verdict: Verdict, *controls: Verdict, decisive: bool = True) -> Check:

@@ -6,21 +6,15 @@ import sys
 
 import pytest
 
-from optverify.verify import cli, discovery, metadata, registry, report
+from optverify.verify import cli, report
 from optverify.verify.runner import run_claim
 from optverify.verify.serialize import claim_to_json
-from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
+from tests.toy_claims import CONSISTENT, RAISING, VIOLATED, install_toy_registry
 
 
 @pytest.fixture
 def toy_registry(monkeypatch):
-    claims = {claim.id: claim for claim in (CONSISTENT, VIOLATED, RAISING)}
-    monkeypatch.setattr(registry, "BUILTIN_IDS", ())
-    monkeypatch.setattr(registry, "builtin_claims", dict)
-    monkeypatch.setattr(discovery, "entry_point_claims", lambda: claims)
-    monkeypatch.setattr(metadata, "entry_point_cards",
-                        lambda: [metadata.card_of_claim(claim) for claim in claims.values()])
-    return claims
+    return install_toy_registry(monkeypatch, (CONSISTENT, VIOLATED, RAISING))
 
 
 def run_cli(capsys, *argv):

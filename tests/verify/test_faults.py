@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from optverify.verify import cli, discovery, registry, report
-from tests.toy_claims import CONSISTENT, VIOLATED
+from optverify.verify import cli, report
+from tests.toy_claims import CONSISTENT, VIOLATED, install_toy_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -234,10 +234,7 @@ def test_the_lock_refuses_within_one_process_too(tmp_path):
 
 @pytest.fixture
 def toy_registry(monkeypatch):
-    claims = {claim.id: claim for claim in (CONSISTENT, VIOLATED)}
-    monkeypatch.setattr(registry, "BUILTIN_IDS", ())
-    monkeypatch.setattr(registry, "builtin_claims", dict)
-    monkeypatch.setattr(discovery, "entry_point_claims", lambda: claims)
+    return install_toy_registry(monkeypatch, (CONSISTENT, VIOLATED))
 
 
 def run_cli(capsys, *argv):

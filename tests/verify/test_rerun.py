@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from optverify.config import RunConfig
 from optverify.results import Duration, SourceFingerprint, Verdict
-from optverify.verify import cli, discovery, registry
+from optverify.verify import cli, discovery
 from optverify.verify import rerun as reruns
 from optverify.verify.runner import run_claim
 from optverify.verify.serialize import FORMAT_VERSION, claim_to_json
-from tests.toy_claims import CONSISTENT, VIOLATED
+from tests.toy_claims import CONSISTENT, VIOLATED, install_toy_registry
 
 EXACT = reruns.Tolerance(0.0, "exact")
 
@@ -217,10 +217,7 @@ def test_a_file_claim_is_found_by_its_recorded_path_and_a_missing_one_named(tmp_
 
 @pytest.fixture
 def toy_registry(monkeypatch):
-    claims = {claim.id: claim for claim in (CONSISTENT, VIOLATED)}
-    monkeypatch.setattr(registry, "BUILTIN_IDS", ())
-    monkeypatch.setattr(registry, "builtin_claims", dict)
-    monkeypatch.setattr(discovery, "entry_point_claims", lambda: claims)
+    return install_toy_registry(monkeypatch, (CONSISTENT, VIOLATED))
 
 
 def test_rerun_of_fresh_reports_is_reproduced_and_an_edited_number_is_printed(
