@@ -10,10 +10,10 @@ with a false one, and tallies:
 
 - a true claim called violated (target <= TRUE_VIOLATED_TARGET, the nominal level),
 - a false claim called consistent (target <= FALSE_CONSISTENT_TARGET; the false claim lies beyond
-  the exponent resolution, its distance is named in the family),
+  the judge's margin (0.05 for an exponent), its distance is named in the family),
 - either called inconclusive,
 - the share of replicates whose confidence interval holds the true value (target >=
-  COVERAGE_TARGET at a nominal 95%), for the judges that report an interval,
+  COVERAGE_TARGET at the nominal judging level, 98%), for the judges that report an interval,
 
 each with its 95% Clopper-Pearson interval (optverify.numerics.proportions). A target is "met"
 when the measured rate meets it and "MISSED" otherwise ("MISSED, significantly" when the whole
@@ -40,7 +40,7 @@ import sympy
 
 from optverify.bound import Bound
 from optverify.config import RunConfig
-from optverify.numerics.fit import ConfidenceInterval
+from optverify.numerics.fit import JUDGING_LEVEL, ConfidenceInterval
 from optverify.numerics.equivalence import estimate_ratio
 from optverify.numerics.growth import compare_growth
 from optverify.numerics.proportions import clopper_pearson
@@ -49,11 +49,15 @@ from optverify.session import Session
 from optverify.theorems.depth_acceleration.speedup import at_geometric_mean, judge_faster
 
 TRUE_VIOLATED_TARGET = 0.05
-"""A true claim may be called violated at most at the nominal level of its 95% intervals."""
+"""A true claim may be called violated at most 5 times in 100 (issue 18's target; the judges'
+nominal rate is 1% per side)."""
 FALSE_CONSISTENT_TARGET = 0.01
-"""A false claim beyond the resolution may pass as consistent at most 1 time in 100."""
-COVERAGE_TARGET = 0.93
-"""A nominal 95% interval must hold the true value in at least 93% of the replicates."""
+"""A false claim beyond the margin may pass as consistent at most 1 time in 100."""
+COVERAGE_TARGET = JUDGING_LEVEL - 0.02
+"""A nominal 98% interval must hold the true value in at least 96% of the replicates (issue 18's
+target, 93% for a nominal 95%, moved with the level: two points of slack)."""
+RATE_LEVEL = 0.95
+"""The level of the Clopper-Pearson intervals of the measured rates in the table."""
 DEFAULT_REPLICATES = 1000
 
 CONFIG = RunConfig(quick=True, seed=0)
@@ -85,6 +89,8 @@ class Family:
     apart: `draw` returns (data for the true claim, data for the false claim), two worlds drawn
         side by side (a false speed-up is judged on data without one); otherwise one replicate's
         data go to both claims.
+    demonstration: the family shows a misuse (points that share their randomness fitted as
+        independent): its rates are measured and printed, but no target applies.
     """
 
     judge: str
@@ -96,6 +102,7 @@ class Family:
     true_words: str = ""
     false_words: str = ""
     apart: bool = False
+    demonstration: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ class Rate:
 
     @property
     def ci(self) -> ConfidenceInterval:
-        return clopper_pearson(self.count, self.total)
+        return clopper_pearson(self.count, self.total, RATE_LEVEL)
 
     def describe(self) -> str:
         return f"{100 * self.value:.1f}% [{100 * self.ci.low:.1f}, {100 * self.ci.high:.1f}]"
@@ -261,7 +268,8 @@ def power_law_family(exponent: float, noise: float, points: int, decades: float,
     x = np.logspace(math.log10(start), math.log10(start) + decades, points)
     return Family(
         "power-law rate", f"x^{exponent:g}, noise {100 * noise:g}%, {points} points over "
-        f"{decades:g} decades", lambda rng: (x, noisy(x**exponent, rng, noise)),
+        f"{decades:g} decades" + ("" if gap == 0.1 else f", false claim {gap:g} off (just past the "
+                                   "margin)"), lambda rng: (x, noisy(x**exponent, rng, noise)),
         Bound.tight("x", exponent), Bound.tight("x", exponent + gap), exponent,
         f"Theta(x^{exponent:g})", f"Theta(x^{exponent + gap:g}) ({gap:g} off)")
 
@@ -283,10 +291,12 @@ def shared_paths_family(paths: int, with_units: bool) -> Family:
             return steps.astype(float), None, walks, int(rng.integers(2**31))
         return steps.astype(float), walks.mean(axis=0)
 
-    how = "unit resampling (units=)" if with_units else "points fitted as independent"
+    how = ("unit resampling (units=)" if with_units else
+           "points fitted as independent (the misuse units= exists for; no target applies)")
     return Family("power-law rate", f"E S(T)^2 = T from {paths} shared random-walk paths, "
                   f"{steps.size} points over 2 decades, {how}", draw, Bound.tight("T", 1),
-                  Bound.tight("T", 1.1), 1.0, "Theta(T^1)", "Theta(T^1.1) (0.1 off)")
+                  Bound.tight("T", 1.1), 1.0, "Theta(T^1)", "Theta(T^1.1) (0.1 off)",
+                  demonstration=not with_units)
 
 
 def power_law_families() -> list[Family]:
@@ -298,6 +308,7 @@ def power_law_families() -> list[Family]:
         power_law_family(-0.5, 0.05, 30, 4),
         power_law_family(1.0, 0.05, 12, 3),
         power_law_family(-2.0, 0.02, 6, 1.5),
+        power_law_family(-0.5, 0.01, 8, 2, gap=0.06),
     ]
     x = np.logspace(1, 4, 12)
     families.append(curve_family(
@@ -570,10 +581,10 @@ def _counts(tally: Tally, verdicts: dict[Verdict, int]) -> str:
                       (Verdict.CONSISTENT, Verdict.VIOLATED, Verdict.INCONCLUSIVE))
 
 
-def _rate_cell(rate: Rate | None, target: float, at_most: bool) -> str:
+def _rate_cell(rate: Rate | None, target: float, at_most: bool, judged: bool = True) -> str:
     if rate is None:
         return "-"
-    return f"{rate.describe()} {target_status(rate, target, at_most)}"
+    return f"{rate.describe()} {target_status(rate, target, at_most) if judged else '(misuse)'}"
 
 
 def table_cell(text: str) -> str:
@@ -585,13 +596,15 @@ def table_rows(tallies: Sequence[Tally]) -> list[str]:
     rows = []
     for tally in tallies:
         family = tally.family
+        judged = not family.demonstration
         rows.append(" | ".join([
             "", family.judge, table_cell(family.name), table_cell(family.true_words or "-"),
             _counts(tally, tally.true_verdicts),
-            _rate_cell(tally.true_violated, TRUE_VIOLATED_TARGET, True),
+            _rate_cell(tally.true_violated, TRUE_VIOLATED_TARGET, True, judged),
             table_cell(family.false_words or "-"), _counts(tally, tally.false_verdicts),
-            _rate_cell(tally.false_consistent, FALSE_CONSISTENT_TARGET, True),
-            _rate_cell(tally.coverage, COVERAGE_TARGET, False), f"{tally.seconds:.1f}", ""]).strip())
+            _rate_cell(tally.false_consistent, FALSE_CONSISTENT_TARGET, True, judged),
+            _rate_cell(tally.coverage, COVERAGE_TARGET, False, judged), f"{tally.seconds:.1f}",
+            ""]).strip())
     return rows
 
 
@@ -599,6 +612,8 @@ def missed(tallies: Sequence[Tally]) -> list[str]:
     """Every missed target, in words."""
     lines = []
     for tally in tallies:
+        if tally.family.demonstration:
+            continue
         for what, rate, target, at_most in (
                 ("true claim violated", tally.true_violated, TRUE_VIOLATED_TARGET, True),
                 ("false claim consistent", tally.false_consistent, FALSE_CONSISTENT_TARGET, True),
@@ -620,11 +635,17 @@ def markdown(tallies: Sequence[Tally], replicates: int, seed: int, seconds: floa
         "a claim uses (`Session.rate` with its default controls, `Session.proportion`, "
         "`Session.identity`, `Session.decide`, `Session.zero`; the growth comparison directly). "
         f"Run time {seconds:.0f} s.\n\n"
+        "Every judge decides at the kit's judging level: 98% intervals, 1% per side "
+        "(`optverify.numerics.fit.JUDGING_LEVEL`); a rate is consistent only when its interval "
+        "lies within the margin of the claimed exponent (0.05; 5% of an exponential rate), a "
+        "proportion only when its interval's lower end reaches the threshold, a ratio only when "
+        "its one-sided 99% bound clears the margin. "
         "Targets, fixed before measuring: a true claim called violated <= "
-        f"{100 * TRUE_VIOLATED_TARGET:g}% (the nominal level); a false claim (beyond the exponent "
-        f"resolution, its distance named) called consistent <= {100 * FALSE_CONSISTENT_TARGET:g}%;"
-        f" a nominal 95% interval holds the true value in >= {100 * COVERAGE_TARGET:g}% of the "
-        "replicates. Rates are given with their 95% Clopper-Pearson interval; \"met\" when the "
+        f"{100 * TRUE_VIOLATED_TARGET:g}%; a false claim (beyond the margin, its distance named) "
+        f"called consistent <= {100 * FALSE_CONSISTENT_TARGET:g}%; a nominal "
+        f"{100 * JUDGING_LEVEL:g}% interval holds the true value in >= "
+        f"{100 * COVERAGE_TARGET:g}% of the replicates. A family marked as a misuse is measured "
+        "but no target applies. Rates are given with their 95% Clopper-Pearson interval; \"met\" when the "
         "measured rate meets the target, \"MISSED\" otherwise (\"significantly\" when the whole "
         "interval lies on the wrong side). Verdict counts are consistent / violated / "
         "inconclusive. A claim the kit cannot state is \"-\".\n\n")

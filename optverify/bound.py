@@ -21,10 +21,13 @@ exponent of at least 2.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
 import sympy
+
+from optverify.numerics.fit import EXPONENT_MARGIN, RELATIVE_RATE_MARGIN
 
 
 class BoundKind(str, Enum):
@@ -58,6 +61,9 @@ LIMITS = ("infinity", "zero")
 """The limits of the swept variable a rate bound can be about."""
 
 
+_STATED_RATES = (BoundKind.LOWER, BoundKind.UPPER, BoundKind.TIGHT)
+
+
 def as_exponent(value) -> sympy.Expr:
     """A claimed exponent as an exact sympy number: 3.5 -> 7/2, 0.1 -> 1/10, 2 -> 2."""
     if isinstance(value, sympy.Basic):
@@ -81,6 +87,10 @@ class Bound:
     log_power: L in variable^exponent |log variable|^L, a log factor the claim states (0: none).
     offset: the quantity is a + C variable^exponent with an unknown limit a (a loss converging
         to an unknown L*): the rate is that of the quantity less its fitted limit.
+    margin: how closely the claim states its exponent (a consistent verdict needs the interval
+        within it; optverify.verdict); None: the kit's default (`judging_margin`). A claim that
+        only tells rates far apart (exp(-c d) from exp(-c d^2)) may state a coarser one; the report
+        prints it.
     """
 
     kind: BoundKind
@@ -91,6 +101,7 @@ class Bound:
     limit: str = "infinity"
     log_power: sympy.Expr = sympy.Integer(0)
     offset: bool = False
+    margin: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind.is_rate and self.exponent is None:
@@ -101,30 +112,37 @@ class Bound:
             raise ValueError(f"a rate's limit is one of {LIMITS}, got {self.limit!r}")
         if (self.log_power != 0 or self.offset) and (self.exponential or not self.kind.is_rate):
             raise ValueError("a log factor or an offset belongs to a power-law rate bound")
+        if self.margin is not None and not (self.kind in _STATED_RATES and math.isfinite(
+                self.margin) and self.margin > 0):
+            raise ValueError(f"a margin is a positive finite number on an O, Omega or Theta rate "
+                             f"bound, got {self.margin!r}")
 
     @classmethod
     def lower(cls, variable: str, exponent, *, exponential: bool = False,
-              limit: str = "infinity", log_power=0, offset: bool = False) -> Bound:
+              limit: str = "infinity", log_power=0, offset: bool = False,
+              margin: float | None = None) -> Bound:
         """Omega(variable^exponent |log variable|^log_power) as variable -> limit: the measured
         rate is at least the claimed one (toward infinity: exponent at least the claimed one)."""
         return cls(BoundKind.LOWER, variable, as_exponent(exponent), exponential=exponential,
-                   limit=limit, log_power=as_exponent(log_power), offset=offset)
+                   limit=limit, log_power=as_exponent(log_power), offset=offset, margin=margin)
 
     @classmethod
     def upper(cls, variable: str, exponent, *, exponential: bool = False,
-              limit: str = "infinity", log_power=0, offset: bool = False) -> Bound:
+              limit: str = "infinity", log_power=0, offset: bool = False,
+              margin: float | None = None) -> Bound:
         """O(variable^exponent |log variable|^log_power) as variable -> limit: the measured rate is
         at most the claimed one (toward infinity: exponent at most the claimed one)."""
         return cls(BoundKind.UPPER, variable, as_exponent(exponent), exponential=exponential,
-                   limit=limit, log_power=as_exponent(log_power), offset=offset)
+                   limit=limit, log_power=as_exponent(log_power), offset=offset, margin=margin)
 
     @classmethod
     def tight(cls, variable: str, exponent, *, exponential: bool = False,
-              limit: str = "infinity", log_power=0, offset: bool = False) -> Bound:
+              limit: str = "infinity", log_power=0, offset: bool = False,
+              margin: float | None = None) -> Bound:
         """Theta(variable^exponent |log variable|^log_power) as variable -> limit: the measured
         rate equals the claimed one."""
         return cls(BoundKind.TIGHT, variable, as_exponent(exponent), exponential=exponential,
-                   limit=limit, log_power=as_exponent(log_power), offset=offset)
+                   limit=limit, log_power=as_exponent(log_power), offset=offset, margin=margin)
 
     @classmethod
     def falls(cls, variable: str, *, exponential: bool = False, limit: str = "infinity") -> Bound:
@@ -155,6 +173,20 @@ class Bound:
         return None if self.exponent is None else float(self.exponent)
 
     @property
+    def judging_margin(self) -> float | None:
+        """The margin a consistent verdict confirms the rate to: the stated one, else
+        EXPONENT_MARGIN for a power law and RELATIVE_RATE_MARGIN of the claimed rate for an
+        exponential one (EXPONENT_MARGIN where that rate is 0); None without a stated rate."""
+        if self.kind not in _STATED_RATES:
+            return None
+        if self.margin is not None:
+            return self.margin
+        claimed = float(self.exponent)
+        if self.exponential and claimed:
+            return RELATIVE_RATE_MARGIN * abs(claimed)
+        return EXPONENT_MARGIN
+
+    @property
     def log_power_value(self) -> float:
         return float(self.log_power)
 
@@ -179,10 +211,15 @@ class Bound:
             return (f"{self.kind.value} {how}in {self.variable}{toward} (rate not stated)")
         symbol = {"lower": "Omega", "upper": "O", "tight": "Theta"}[self.kind.value]
         if self.exponential:
-            return f"{symbol}(exp({sympy.sstr(self.exponent)} {self.variable})){toward}"
+            return (f"{symbol}(exp({sympy.sstr(self.exponent)} {self.variable})){toward}"
+                    + self._stated_margin())
         log = ""
         if self.log_power != 0:
             power = "" if self.log_power == 1 else f"^{sympy.sstr(self.log_power)}"
             log = f" log({self.variable}){power}"
         shift = "a + " if self.offset else ""
-        return f"{shift}{symbol}({self.variable}^{sympy.sstr(self.exponent)}{log}){toward}"
+        return (f"{shift}{symbol}({self.variable}^{sympy.sstr(self.exponent)}{log}){toward}"
+                + self._stated_margin())
+
+    def _stated_margin(self) -> str:
+        return "" if self.margin is None else f" (exponent to within {self.margin:g})"

@@ -10,8 +10,9 @@ alternative and the session feeds it through the check's own judging path (optve
 - a proportion: the alternative true fraction, at the observed number of trials;
 - any other decision (`Session.decide`): the alternative's data through the same judge.
 Every decisive rate check also carries the default alternatives, beside any it names: the claimed
-exponent off by DEFAULT_EXPONENT_SHIFT in the direction(s) that break the bound (a constant for a
-bound that falls or grows at an unstated rate). A check whose points share their randomness
+exponent off by DEFAULT_EXPONENT_SHIFT (an exponential rate off by DEFAULT_RELATIVE_RATE_SHIFT of
+itself) in the direction(s) that break the bound (a constant for a bound that falls or grows at an
+unstated rate). A check whose points share their randomness
 tilts every resampled sweep the same way, so its controls carry the same resampled intervals.
 """
 
@@ -30,21 +31,35 @@ quarter of the gap between the rates that the package's papers set against each 
 kappa^1 against kappa^1/2, and well above the exponent resolution)."""
 
 
+DEFAULT_RELATIVE_RATE_SHIFT = 0.25
+"""A default alternative exponential rate lies a quarter of the claimed rate away from it (exp(-0.75
+r x) or exp(-1.25 r x) against exp(-r x)): an absolute shift means nothing for a rate of 0.001
+(its tilt underflows) and nothing for a rate of 50. Where the claimed rate is 0, the absolute
+DEFAULT_EXPONENT_SHIFT."""
+
+
+def _shift(bound: Bound) -> float:
+    claimed = bound.exponent_value
+    if bound.exponential and claimed:
+        return DEFAULT_RELATIVE_RATE_SHIFT * abs(claimed)
+    return DEFAULT_EXPONENT_SHIFT
+
+
 def default_alternatives(bound: Bound) -> tuple[float, ...]:
-    """Exponents that break the bound by DEFAULT_EXPONENT_SHIFT: smaller than a lower bound,
+    """Exponents that break the bound by DEFAULT_EXPONENT_SHIFT (DEFAULT_RELATIVE_RATE_SHIFT of an
+    exponential rate): smaller than a lower bound,
     larger than an upper bound, on both sides of a tight one, in the order of sizes toward the
     bound's limit (toward 0 a smaller exponent is the larger quantity); for a bound that falls or
     grows at an unstated rate, a constant (exponent 0)."""
     if bound.kind in (BoundKind.FALLS, BoundKind.GROWS):
         return (0.0,)
-    claimed = bound.exponent_value
-    larger = -DEFAULT_EXPONENT_SHIFT if bound.limit == "zero" and not bound.exponential else \
-        DEFAULT_EXPONENT_SHIFT
+    claimed, shift = bound.exponent_value, _shift(bound)
+    larger = -shift if bound.limit == "zero" and not bound.exponential else shift
     if bound.kind is BoundKind.LOWER:
         return (claimed - larger,)
     if bound.kind is BoundKind.UPPER:
         return (claimed + larger,)
-    return (claimed - DEFAULT_EXPONENT_SHIFT, claimed + DEFAULT_EXPONENT_SHIFT)
+    return (claimed - shift, claimed + shift)
 
 
 def tilted(x, y, fit: RateFit, exponent: float, exponential: bool) -> np.ndarray:

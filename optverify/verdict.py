@@ -3,20 +3,28 @@
 Rates. A rate bound states its limit (x -> infinity, or x -> 0). The asymptotic fit
 (optverify.numerics.asymptotic) tries a fixed list of models toward that limit, keeps the plausible
 ones that bear out the tail of the sweep, and each surviving model's exponent interval [lo, hi] is
-set against the claimed exponent a, widened by the resolution tol (`resolution`: 0.02 for a power
-law, 2% of |a| for an exponential rate), in the order of sizes toward the limit (toward 0 the
-axis turns round: O(eta^2) asks for an exponent of at least 2):
-- LOWER  (Omega(x^a)): violated if hi < a - tol, else consistent;
-- UPPER  (O(x^a)):     violated if lo > a + tol, else consistent;
-- TIGHT  (Theta(x^a)): violated if [lo, hi] and [a - tol, a + tol] are disjoint, else consistent;
+set against the claimed exponent a. Every interval is at the kit's judging level (98%: 1% per side,
+optverify.numerics.fit.JUDGING_LEVEL), and a verdict is one of two one-sided tests, in the order
+of sizes toward the limit (toward 0 the axis turns round: O(eta^2) asks for an exponent of at
+least 2), with the resolution tol (`resolution`: 0.02 for a power law, 2% of |a| for an
+exponential rate) and the margin m (`margin`: 0.05 for a power law, 5% of |a| for an exponential,
+or the margin the bound states):
+- LOWER  (Omega(x^a)): violated if hi < a - tol; consistent if lo >= a - m;
+- UPPER  (O(x^a)):     violated if lo > a + tol; consistent if hi <= a + m;
+- TIGHT  (Theta(x^a)): violated if [lo, hi] and [a - tol, a + tol] are disjoint; consistent if
+  [lo, hi] lies within [a - m, a + m];
+- otherwise inconclusive: the data cannot confirm the claim to within its margin (the interval is
+  too wide, or reaches past the margin). A claim false by more than m is called consistent at most
+  1% of the time; a true claim is called violated at most 1% of the time per side.
 - FALLS / GROWS (rate not stated): consistent if the interval lies beyond -tol (falls) / +tol
   (grows), violated if it lies entirely on the other side of it, inconclusive otherwise.
 The log-factor model also carries k in x^p |log x|^k beyond the stated log power: an interval of p
 that does not clear a by tol, with k's interval above 0, is larger than x^a (violates an upper
 bound); with k's interval below 0, smaller (violates a lower bound).
 No surviving model: inconclusive ("pre-asymptotic", with the tail's local slopes), unless every
-plausible model and the tail slope's own interval violate the bound (then violated: whatever the
-model, the data break it). Surviving models
+plausible model and the tail slope's own interval violate the bound and the local slopes over the
+tail do not move toward the claimed exponent by more than tol (then violated: whatever the model,
+the data break it, and their tail is not still heading for the claim). Surviving models
 that disagree: inconclusive ("model-dependent", each model's interval and verdict). Otherwise their
 common verdict (`rate_judgement`). A bound that holds with room to spare is consistent, and the
 detail names the measured exponent. An exponential bound also needs the points to reject a power
@@ -81,6 +89,13 @@ An absolute 0.02 means nothing for a rate of 0.001 (any decay passes) and is nee
 for a rate of 50; 2% matches the power-law resolution at rates near 1."""
 
 
+def margin(bound: Bound) -> float:
+    """The margin within which a consistent verdict confirms a rate (module docstring): the
+    bound's stated margin, else 0.05 for a power law and 5% of the claimed rate for an exponential
+    one (Bound.judging_margin)."""
+    return bound.judging_margin
+
+
 def resolution(bound: Bound) -> float:
     """The exponent resolution a bound is judged at: EXPONENT_TOLERANCE for a power law,
     RELATIVE_RATE_RESOLUTION of the claimed rate for an exponential one (EXPONENT_TOLERANCE
@@ -136,7 +151,29 @@ def judge_interval(ci: ConfidenceInterval, bound: Bound, tolerance: float,
     below = high < claimed - tolerance or (extra_log and high <= claimed + tolerance
                                            and log_power_ci.high < 0)
     broken = {BoundKind.LOWER: below, BoundKind.UPPER: above, BoundKind.TIGHT: above or below}
-    return Verdict.VIOLATED if broken[bound.kind] else Verdict.CONSISTENT
+    if broken[bound.kind]:
+        return Verdict.VIOLATED
+    room = margin(bound)
+    within = {BoundKind.LOWER: low >= claimed - room, BoundKind.UPPER: high <= claimed + room,
+              BoundKind.TIGHT: claimed - room <= low and high <= claimed + room}
+    return Verdict.CONSISTENT if within[bound.kind] else Verdict.INCONCLUSIVE
+
+
+def _beyond_margin(ci: ConfidenceInterval, bound: Bound) -> bool:
+    """Whether an interval that does not break a stated rate bound still reaches past its margin
+    (the verdict is then inconclusive for want of precision)."""
+    if not bound.kind.is_rate or bound.kind in (BoundKind.FALLS, BoundKind.GROWS):
+        return False
+    if not (math.isfinite(ci.low) and math.isfinite(ci.high)):
+        return False
+    return judge_interval(ci, bound, resolution(bound)) is Verdict.INCONCLUSIVE
+
+
+def _margin_reason(ci: ConfidenceInterval, bound: Bound) -> str:
+    side = {BoundKind.LOWER: "below", BoundKind.UPPER: "above", BoundKind.TIGHT: "beyond"}
+    return (f"the {ci.level:.0%} interval [{ci.low:.4g}, {ci.high:.4g}] reaches "
+            f"{side[bound.kind]} the margin {margin(bound):.3g} of the claimed exponent "
+            f"{bound.exponent_value:.4g}: the data cannot confirm it that closely")
 
 
 def _unstated(beyond: bool, within: bool) -> Verdict:
@@ -158,16 +195,26 @@ def rate_judgement(fit: RateFit, bound: Bound, tolerance: float | None = None) -
     if fit.models:
         return _models_judgement(fit, bound, tolerance)
     verdict = judge_interval(fit.ci, bound, tolerance)
-    if not bound.exponential or verdict is Verdict.VIOLATED:
+    if verdict is Verdict.VIOLATED:
         return RateJudgement(verdict, "", (), tolerance)
     comparison = fit.comparison
-    if comparison is not None and comparison.power_law_rejected:
-        return RateJudgement(verdict, "", (), tolerance)
-    if comparison is not None and comparison.exponential_rejected:
-        return RateJudgement(Verdict.VIOLATED, "a power law fits the points and an exponential "
-                             "does not", (), tolerance)
-    return RateJudgement(Verdict.INCONCLUSIVE, "the points cannot tell an exponential from a "
-                         "power law", (), tolerance)
+    if bound.exponential and not (comparison is not None and comparison.power_law_rejected):
+        if comparison is not None and comparison.exponential_rejected:
+            return RateJudgement(Verdict.VIOLATED, "a power law fits the points and an "
+                                 "exponential does not", (), tolerance)
+        return RateJudgement(Verdict.INCONCLUSIVE, "the points cannot tell an exponential from "
+                             "a power law", (), tolerance)
+    reason = _margin_reason(fit.ci, bound) if _beyond_margin(fit.ci, bound) else ""
+    return RateJudgement(verdict, reason, (), tolerance)
+
+
+def _heading_for_claim(tail, bound: Bound, tolerance: float) -> bool:
+    """Whether the local slopes over the tail window move toward the claimed exponent by more than
+    the resolution: a tail that is still heading for the claim has not settled."""
+    claimed = bound.exponent_value
+    if claimed is None or bound.kind in (BoundKind.FALLS, BoundKind.GROWS):
+        return False
+    return abs(tail.local_last - claimed) < abs(tail.local_first - claimed) - tolerance
 
 
 def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudgement:
@@ -177,11 +224,12 @@ def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudge
         plausible = [model for model in fit.models if model.plausible]
         verdicts = {judge_interval(model.ci, bound, tolerance, model.log_power_ci)
                     for model in plausible} | {judge_interval(tail.ci, bound, tolerance)}
-        if verdicts == {Verdict.VIOLATED}:
+        if verdicts == {Verdict.VIOLATED} and not _heading_for_claim(tail, bound, tolerance):
             return RateJudgement(Verdict.VIOLATED, (
                 f"no model bears out the tail, but every plausible model and the tail slope "
-                f"{tail.slope:.4g} [{tail.ci.low:.4g}, {tail.ci.high:.4g}] violate the bound"),
-                (), tolerance)
+                f"{tail.slope:.4g} [{tail.ci.low:.4g}, {tail.ci.high:.4g}] violate the bound, "
+                f"and the local slopes ({tail.local_first:.4g} to {tail.local_last:.4g}) are not "
+                f"heading for the claimed exponent"), (), tolerance)
         return RateJudgement(Verdict.INCONCLUSIVE, (
             f"pre-asymptotic: no plausible model bears out the tail, where the local slope still "
             f"moves from {tail.local_first:.4g} to {tail.local_last:.4g} over the last "
@@ -195,7 +243,10 @@ def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudge
                           for model, (_, verdict) in zip(surviving, verdicts))
         return RateJudgement(Verdict.INCONCLUSIVE, f"model-dependent: {words}", verdicts,
                              tolerance)
-    return RateJudgement(distinct.pop(), "", verdicts, tolerance)
+    verdict = distinct.pop()
+    wide = [model for model in surviving if _beyond_margin(model.ci, bound)]
+    reason = _margin_reason(wide[0].ci, bound) if verdict is Verdict.INCONCLUSIVE and wide else ""
+    return RateJudgement(verdict, reason, verdicts, tolerance)
 
 
 def judge_rate(fit: RateFit, bound: Bound, tolerance: float | None = None) -> Verdict:
@@ -214,7 +265,8 @@ def _interval_digits(fit: RateFit) -> int:
 def describe_fit(fit: RateFit) -> str:
     rate = "exponent" if fit.scale is FitScale.LOG_LOG else "rate"
     digits = _interval_digits(fit)
-    interval = "bootstrap over the independent units" if fit.interval == "bootstrap" else "95% CI"
+    interval = (f"{fit.ci.level:.0%} bootstrap interval over the independent units"
+                if fit.interval == "bootstrap" else f"{fit.ci.level:.0%} CI")
     text = (
         f"measured {rate} {fit.exponent:.{digits}g} ({interval} [{fit.ci.low:.{digits}g}, "
         f"{fit.ci.high:.{digits}g}], {fit.n_points} points over [{fit.x_min:.3g}, "
@@ -256,7 +308,7 @@ def rate_detail(fit: RateFit, bound: Bound, judgement: RateJudgement) -> str:
     note = (_tightness_note(fit, bound, judgement.tolerance)
             if judgement.verdict is Verdict.CONSISTENT else "")
     return (f"claimed {bound.describe()}; {describe_fit(fit)}: {judgement.verdict.value}{reason} "
-            f"(exponent tolerance {judgement.tolerance:g}){note}")
+            f"(exponent tolerance {judgement.tolerance:g}, margin {margin(bound):.3g}){note}")
 
 
 def rate_check(
@@ -422,12 +474,19 @@ def clopper_pearson(successes: int, trials: int, level: float = PROPORTION_LEVEL
 
 
 def judge_proportion(successes: int, trials: int, threshold: float) -> Judgement:
-    """The claim "the fraction is at least `threshold`": violated when the Clopper-Pearson
-    interval's upper end lies below it, consistent otherwise."""
+    """The claim "the fraction is at least `threshold`", by the Clopper-Pearson interval at the
+    kit's judging level (98%, 1% per side): violated when its upper end lies below the threshold,
+    consistent when its lower end reaches it, inconclusive otherwise (the trials cannot tell the
+    fraction from the threshold). A fraction below the threshold is called consistent at most 1%
+    of the time."""
     low, high = clopper_pearson(successes, trials)
-    verdict = Verdict.VIOLATED if high < threshold else Verdict.CONSISTENT
-    detail = (f"{successes} / {trials} = {successes / trials:.4g} (95% Clopper-Pearson interval "
-              f"[{low:.4g}, {high:.4g}]) against at least {threshold:g}: {verdict.value}")
+    if high < threshold:
+        verdict = Verdict.VIOLATED
+    else:
+        verdict = Verdict.CONSISTENT if low >= threshold else Verdict.INCONCLUSIVE
+    detail = (f"{successes} / {trials} = {successes / trials:.4g} ({PROPORTION_LEVEL:.0%} "
+              f"Clopper-Pearson interval [{low:.4g}, {high:.4g}]) against at least "
+              f"{threshold:g}: {verdict.value}")
     return Judgement(verdict, detail, {"fraction": successes / trials, "ci_low": low,
                                        "ci_high": high, "threshold": threshold})
 

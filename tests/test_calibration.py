@@ -47,13 +47,17 @@ def assert_targets(tally, true_claim: bool = True) -> None:
 
 
 def family(name_part: str):
-    matches = [f for f in calibrate.every_family() if name_part in f"{f.judge}: {f.name}"]
+    names = {f"{f.judge}: {f.name}": f for f in calibrate.every_family()}
+    if name_part in names:
+        return names[name_part]
+    matches = [f for name, f in names.items() if name_part in name]
     assert len(matches) == 1, f"{name_part!r} names {len(matches)} families"
     return matches[0]
 
 
 REPRESENTATIVE = [
-    ("power-law rate: x^-0.5, noise 1%, 8 points", REPLICATES),
+    ("power-law rate: x^-0.5, noise 1%, 8 points over 2 decades", REPLICATES),
+    ("power-law rate: x^-0.5, noise 1%, 8 points over 2 decades, false claim 0.06 off", 60),
     ("power-law rate: x^-0.5, noise 5%, 30 points", REPLICATES),
     ("power-law rate: x^-1/2 (1 + 5 x^-1/2)", 60),
     ("exponential rate: e^(-0.5 t), noise 5%", REPLICATES),
@@ -87,7 +91,7 @@ def test_a_judge_that_always_says_consistent_fails():
     def credulous(data, claim):
         return calibrate.Outcome(Verdict.CONSISTENT, ConfidenceInterval(-10.0, 10.0))
 
-    tally = calibrate.run_family(family("power-law rate: x^-0.5, noise 1%, 8 points"), 100, SEED,
+    tally = calibrate.run_family(family("power-law rate: x^-0.5, noise 1%, 8 points over 2 decades"), 100, SEED,
                                  judge=credulous)
     assert tally.false_consistent.value == 1.0
     with pytest.raises(AssertionError, match="false claim consistent"):

@@ -149,7 +149,7 @@ def test_a_rate_that_cannot_tell_the_claim_from_its_alternatives_is_inconclusive
     noisy = x**2 * np.exp(np.random.default_rng(0).normal(0, 1.0, x.size))
     check = s.rate("noisy", "y ~ x^2", x, noisy, main=True)
     assert [c.alternative for c in check.controls] == ["exponent 1.75", "exponent 2.25"]
-    assert check.verdict is Verdict.INCONCLUSIVE and "cannot tell" in check.detail
+    assert check.verdict is Verdict.INCONCLUSIVE and "cannot confirm" in check.detail
     precise = s.rate("precise", "y ~ x^2", x, x**2, main=True, rules_out=3)
     assert precise.verdict is Verdict.CONSISTENT  # a named alternative adds to the defaults
     assert precise.rules_out == "exponent 3; exponent 1.75; exponent 2.25"

@@ -22,11 +22,13 @@ The decision rule, fixed before any measurement:
 1. Plausible models. With fewer than MIN_POINTS_FOR_CORRECTION points only the straight line is
    fitted. Otherwise the straight line is kept alone unless an F-test against the best
    three-parameter model rejects it at CORRECTION_ALPHA (0.05 Bonferroni-corrected over the
-   candidates); when it is rejected, every correction model (the fitted-power one included) whose
-   residuals the data do not tell from the best correction's (F-type ratio below its 95%
-   quantile) is plausible. The log
-   factor is the last resort: plausible (alone) only where it fits better than every correction
-   by that same margin. (A free log factor with a negative power mimics a vanishing correction
+   candidates); when it is rejected, every fixed-power correction model whose residuals the data
+   do not tell from the best correction's (F-type ratio below its 95% quantile) is plausible (the
+   union of their intervals carries the uncertainty of q). The fitted-power correction and the
+   log factor are last resorts: each is plausible (alone) only where it fits better than every
+   fixed-power correction by that same margin (a free q is otherwise a fourth parameter that
+   widens the interval without describing the data any better: as an equal competitor it made
+   true claims with a grid-power correction model-dependent). (A free log factor with a negative power mimics a vanishing correction
    over a few decades; as an equal competitor it made true claims with an ordinary correction
    model-dependent in 51 of 168 sweeps, measured on T^-1 (1 + b T^-q).)
 2. Intervals. Each model's exponent carries a Student-t interval with n - (its parameters)
@@ -54,6 +56,7 @@ from scipy import optimize, stats
 
 from optverify.numerics.fit import (
     EXPONENT_RESOLUTION,
+    JUDGING_LEVEL,
     ConfidenceInterval,
     FiniteSizeCorrection,
     FitScale,
@@ -333,7 +336,7 @@ def fitted_offset(x, y, limit: str, weights=None, diverges: bool = False
             float(offsets.max()))
 
 
-def fit_asymptotic_power_law(x, y, level: float = 0.95, *, limit: str = "infinity",
+def fit_asymptotic_power_law(x, y, level: float = JUDGING_LEVEL, *, limit: str = "infinity",
                              log_power: float = 0.0, weights=None,
                              resampled_y: np.ndarray | None = None,
                              resolution: float = EXPONENT_RESOLUTION,
@@ -483,11 +486,16 @@ def _plausible(regressions: dict[str, _Regression], n: int, floor: float) -> set
     richer = {name: fit for name, fit in regressions.items() if name != "straight line"}
     if not _straight_rejected(regressions, n, floor):
         return {"straight line"}
-    corrections = {name: fit for name, fit in richer.items() if name != "log factor"}
+    corrections = {name: fit for name, fit in richer.items()
+                   if name != "log factor" and not name.startswith("fitted")}
     best_correction = min(fit.rss for fit in corrections.values())
     log_factor = richer.get("log factor")
     if log_factor is not None and not _indistinct(best_correction, log_factor.rss, n - 3, floor):
         return {"log factor"}
+    fitted = {name: fit for name, fit in richer.items() if name.startswith("fitted")}
+    for name, fit in fitted.items():
+        if n > 4 and not _indistinct(best_correction, fit.rss, n - 4, floor):
+            return {name}
     return {name for name, fit in corrections.items()
             if _indistinct(fit.rss, best_correction, n - 3, floor)}
 

@@ -9,7 +9,7 @@ EMA's equivalence rule):
 - the claim "r >= m" is shown when the one-sided `level` LOWER confidence bound of r lies at or
   above m (the test of H0: r < m rejects at alpha);
 - the opposite "r < m" is shown when the one-sided `level` UPPER bound lies below m.
-The two bounds together are the two-sided (2 `level` - 1) interval (90% for `level` 0.95). At most
+The two bounds together are the two-sided (2 `level` - 1) interval (98% for `level` 0.99). At most
 one of the two can be shown; neither shown means the data cannot tell the two apart (the
 interval straddles the margin). A claim stated at a true ratio exactly at the margin is called
 "the opposite shown" with probability at most alpha; a false alternative whose ratio lies a
@@ -26,12 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from optverify.numerics.fit import ConfidenceInterval
+from optverify.numerics.fit import JUDGING_LEVEL, ConfidenceInterval
 
-MARGIN_LEVEL = 0.95
-"""Confidence of each one-sided bound (alpha = 0.05 per test, the conventional TOST level): a true
-claim at the margin is called the opposite at most 5% of the time, and the reported two-sided
-interval is the 90% one."""
+MARGIN_LEVEL = (1 + JUDGING_LEVEL) / 2
+"""Confidence of each one-sided bound: 0.99 (alpha = 0.01 per test, the kit's judging level,
+optverify.numerics.fit.JUDGING_LEVEL): a true claim at the margin is called the opposite at most
+1% of the time, a false one beyond the margin is shown at most 1% of the time, and the reported
+two-sided interval is the 98% one."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ import numpy as np
 from optverify.numerics.asymptotic import correction_fit
 from optverify.numerics.fit import GrowthComparison, nested_f_p_value, rounding_rss
 
-GROWTH_ALPHA = 0.05
+GROWTH_ALPHA = 0.01
+"""Each F-test at 1%, the kit's judging level per side (optverify.numerics.fit.JUDGING_LEVEL):
+a power law is called exponential growth (or the reverse) at most 1% of the time."""
 MIN_POINTS = 4
 MIN_POINTS_FOR_FINITE_SIZE = 6
 """Four parameters (constant, x, log x, the finite-size term) leave two residual degrees of

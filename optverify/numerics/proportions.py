@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from optverify.numerics.fit import ConfidenceInterval
+from optverify.numerics.fit import JUDGING_LEVEL, ConfidenceInterval
 
-PROPORTION_LEVEL = 0.95
-"""The default confidence level of a proportion's interval."""
+PROPORTION_LEVEL = JUDGING_LEVEL
+"""The default confidence level of a proportion's interval: the kit's judging level."""
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from optverify.numerics.fit import ConfidenceInterval, weighted_slopes
+from optverify.numerics.fit import JUDGING_LEVEL, ConfidenceInterval, weighted_slopes
 
 BOOTSTRAP_RESAMPLES = 999
-"""B, fixed: 999 draws put the 2.5% and 97.5% percentiles on whole order statistics
-((B + 1) * 0.025 = 25) and keep a sweep's resampling to a fraction of a second."""
+"""B, fixed: 999 draws put the 1% and 99% percentiles of the judging level on whole order
+statistics ((B + 1) * 0.01 = 10) and keep a sweep's resampling to a fraction of a second."""
 
 MIN_UNITS = 5
 """Fewer units than this cannot be resampled meaningfully (a bootstrap of 4 units has 35 distinct
@@ -62,7 +62,7 @@ def resampled_points(units: np.ndarray, statistic: Statistic | None, seed: int,
     return np.stack([np.asarray(statistic(units[draw]), dtype=float).ravel() for draw in draws])
 
 
-def percentile_interval(samples: np.ndarray, level: float = 0.95) -> ConfidenceInterval:
+def percentile_interval(samples: np.ndarray, level: float = JUDGING_LEVEL) -> ConfidenceInterval:
     """The percentile interval of resampled estimates (non-finite ones dropped)."""
     samples = np.asarray(samples, dtype=float)
     samples = samples[np.isfinite(samples)]
@@ -73,7 +73,7 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> ConfidenceI
 
 
 def resampled_slope_interval(x, resampled_y: np.ndarray, weights=None,
-                             level: float = 0.95) -> ConfidenceInterval:
+                             level: float = JUDGING_LEVEL) -> ConfidenceInterval:
     """The percentile interval of the weighted least-squares slope of log y against x over the
     resampled sweeps (an exponential rate's bootstrap interval); sweeps with a non-positive point
     are dropped."""

@@ -142,6 +142,7 @@ def bound_to_json(bound: Bound) -> dict:
         "limit": bound.limit,
         "log_power": bound.log_power_value,
         "offset": bound.offset,
+        "margin": bound.judging_margin,
         "text": bound.describe(),
     }
 

@@ -23,8 +23,8 @@ def test_bounds_are_scipys_one_sided_t_bounds_of_the_logs():
     ratios = np.array([0.9, 1.3, 0.7, 1.1, 1.05])
     estimate = estimate_ratio(ratios)
     logs = np.log(ratios)
-    lower = stats.ttest_1samp(logs, 0.0, alternative="greater").confidence_interval(0.95).low
-    upper = stats.ttest_1samp(logs, 0.0, alternative="less").confidence_interval(0.95).high
+    lower = stats.ttest_1samp(logs, 0.0, alternative="greater").confidence_interval(MARGIN_LEVEL).low
+    upper = stats.ttest_1samp(logs, 0.0, alternative="less").confidence_interval(MARGIN_LEVEL).high
     assert math.isclose(estimate.lower, math.exp(lower), rel_tol=1e-12)
     assert math.isclose(estimate.upper, math.exp(upper), rel_tol=1e-12)
     assert math.isclose(estimate.geometric_mean, math.exp(logs.mean()), rel_tol=1e-12)
@@ -58,14 +58,15 @@ def test_identical_ratios_give_a_point_and_a_decision():
 
 
 @pytest.mark.parametrize("units", [4, 12])
-def test_a_true_ratio_at_the_margin_is_called_the_opposite_at_most_five_percent(units):
+def test_a_true_ratio_at_the_margin_is_called_the_opposite_at_most_alpha(units):
     """2000 replicates of lognormal ratios (log scatter 0.3) whose true geometric mean is the
-    margin: the claim "r >= margin" is refuted in about 5% of them (binomial slack: <= 6.5%)."""
+    margin: the claim "r >= margin" is refuted in about alpha = 1 - MARGIN_LEVEL = 1% of them
+    (binomial slack: the central 99.9% range of Binomial(2000, alpha))."""
     rng = np.random.default_rng(18)
     draws = 0.8 * np.exp(0.3 * rng.standard_normal((2000, units)))
     refuted = sum(compare_ratio_to_margin(row, 0.8, True).opposite_shown for row in draws)
-    assert refuted / 2000 <= 0.065
-    assert refuted / 2000 >= 0.035  # exact t: the rate is 5%, not far below
+    low, high = stats.binom.ppf([0.0005, 0.9995], 2000, 1 - MARGIN_LEVEL)
+    assert low <= refuted <= high  # exact t: the rate is alpha, neither above nor far below
 
 
 def test_units_to_separate_is_the_smallest_count_that_clears_the_distance():

@@ -38,8 +38,8 @@ def test_interval_covers_the_truth_at_the_stated_rate():
         noise = rng.normal(0, 0.1, x.size)
         fit = fit_power_law(x, 1.3 * x**true_exponent * np.exp(noise))
         covered += fit.ci.contains(true_exponent)
-    # 95% nominal coverage: the count must lie inside the central 99.9% binomial range.
-    low, high = stats.binom.ppf([0.0005, 0.9995], trials, 0.95)
+    # nominal coverage (the judging level): the count lies inside the central 99.9% binomial range.
+    low, high = stats.binom.ppf([0.0005, 0.9995], trials, fit.ci.level)
     assert low <= covered <= high
 
 

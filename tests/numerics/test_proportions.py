@@ -31,7 +31,8 @@ def test_interval_matches_the_beta_quantile_closed_form(counts, level):
 
 
 def test_all_successes_has_the_textbook_lower_end():
-    assert clopper_pearson(20, 20).low == pytest.approx(0.025 ** (1 / 20))
+    assert clopper_pearson(20, 20, 0.95).low == pytest.approx(0.025 ** (1 / 20))
+    assert clopper_pearson(20, 20).low == pytest.approx(0.01 ** (1 / 20))  # the 98% default
     assert clopper_pearson(0, 20).low == 0.0
 
 

@@ -24,7 +24,7 @@ FIT_FIELDS = {"exponent", "ci_low", "ci_high", "ci_level", "stderr", "intercept"
 CORRECTION_FIELDS = {"power", "coefficient", "reference", "size_at_x_min", "size_at_x_max",
                      "straight_exponent", "f_statistic", "p_value", "applied"}
 BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "limit", "log_power",
-                "offset", "text"}
+                "offset", "margin", "text"}
 LAYER_FIELDS = {"layer", "wall_s", "error", "notes", "tables", "figures"}
 ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "scale", "data",
                       "versions", "wall_s"}
