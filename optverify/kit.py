@@ -10,6 +10,10 @@
     CLAIM = Claim(id="gd-quadratic", title="...", source=Source(...),
                   bound=Bound.tight("kappa", 1), experiment=experiment)
 
+Counter-examples: `s.search(name, statement, margin, {"c": RealRange(1, 3), "n": IntegerRange(2,
+40)})` hunts for an instance with margin(x, m) < 0 and certifies it in ball arithmetic
+(`certify(margin, instance)` alone gives the `Enclosure` at one exact instance).
+
 Judges for a notebook, without a session: `judge_exponent(x, y, bound)` (a rate, as `s.rate`
 judges it), `judge_proportion(successes, trials, threshold)`, `judge_residual(residual,
 tolerance)`; each returns a result object with `.verdict` and `.detail`.
@@ -30,7 +34,9 @@ from optverify.numerics.fit import (
     fit_power_law,
     fit_rate,
 )
+from optverify.numerics.ball import Enclosure, certify
 from optverify.numerics.precision import BELOW_PRECISION, Resolved, machine_epsilon, resolve
+from optverify.numerics.search import IntegerRange, RealRange, SearchBudget
 from optverify.results import (
     Check,
     Control,
@@ -58,23 +64,28 @@ __all__ = [
     "ConfidenceInterval",
     "Control",
     "Duration",
+    "Enclosure",
     "ExponentJudgement",
     "Figure",
     "FitScale",
+    "IntegerRange",
     "Judgement",
     "Layer",
     "LayerResult",
     "Panel",
     "Progress",
     "RateFit",
+    "RealRange",
     "Resolved",
     "RunConfig",
+    "SearchBudget",
     "Series",
     "Session",
     "Source",
     "Surface",
     "Table",
     "Verdict",
+    "certify",
     "fit_exponential_rate",
     "fit_power_law",
     "fit_rate",

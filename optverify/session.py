@@ -32,8 +32,10 @@ from optverify.controls import (
 )
 from optverify.datasets import DataChoice, DataSet, choose
 from optverify.figures import rate_figure
+from optverify.numerics.ball import Margin
 from optverify.numerics.fit import RateFit
 from optverify.numerics.resample import Statistic
+from optverify.numerics.search import Domain, SearchBudget
 from optverify.results import (
     Check,
     Control,
@@ -46,6 +48,7 @@ from optverify.results import (
     Value,
     Verdict,
 )
+from optverify.search_check import record_search
 from optverify.verdict import (
     describe_fit,
     identity_check,
@@ -443,6 +446,28 @@ class Session:
         check = Check(self.layer, name, statement, verdict, detail=detail,
                       decisive=decisive and not sanity, **fields)
         return self._keep(check, main, rules_out, (), sanity)
+
+    def search(
+        self,
+        name: str,
+        statement: str,
+        margin: Margin,
+        domain: Domain,
+        *,
+        budget: SearchBudget | None = None,
+        decisive: bool = True,
+        values: Mapping[str, Value] | None = None,
+    ) -> Check:
+        """Hunt for a counter-example to "margin(x, m) >= 0 for every x in `domain`" and certify
+        it in ball arithmetic (optverify.numerics.search and .ball; the margin is written once for
+        both). Violated, with the exact shrunk instance and its enclosure, only when the enclosure
+        lies strictly below zero; a search that finds nothing is a reported check (never decisive,
+        never a proof) with its budget and smallest margin. Seeded by the run's seed and `name`;
+        its refinements run as `s.map` items. budget: default 256 starts (64 quick), 60 steps."""
+        return record_search(self, name, statement, margin, domain,
+                             budget or self.preset(quick=SearchBudget(64, 60),
+                                                   full=SearchBudget(256, 60)),
+                             decisive, values)
 
     def figure(
         self,

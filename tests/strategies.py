@@ -122,3 +122,42 @@ def quadratic_saddles(draw, max_dimension: int = 6):
     rotation = ortho_group.rvs(dimension, random_state=rng)
     hessian = rotation @ np.diag(eigenvalues) @ rotation.T
     return (hessian + hessian.T) / 2, eigenvalues, rotation, rng.standard_normal(dimension)
+
+
+@st.composite
+def true_inequalities(draw):
+    """(margin, domain) of an inequality that holds on its whole box, with equality cases inside
+    it, built by construction: a sum of squares of random affine forms in (x, y) (zero where
+    they vanish together), a weighted AM-GM w a + (1 - w) b - a^w b^(1-w) >= 0 (zero at a = b;
+    the balls need exp and log), or (x - y)^2 scaled by a random positive rational (zero on the
+    diagonal, rational: decided exactly). Coefficients are small rationals, so exact equalities
+    are reachable by the shrinking."""
+    from fractions import Fraction
+
+    from optverify.numerics.search import RealRange
+
+    kind = draw(st.sampled_from(["sum-of-squares", "am-gm", "diagonal"]))
+    rationals = st.fractions(min_value=-3, max_value=3, max_denominator=8)
+    box = {"x": RealRange(-4, 4), "y": RealRange(-4, 4)}
+    if kind == "sum-of-squares":
+        forms = draw(st.lists(st.tuples(rationals, rationals, rationals), min_size=1,
+                              max_size=3))
+
+        def margin(v, m, forms=tuple(forms)):
+            return sum((m.number(a) * v["x"] + m.number(b) * v["y"] + m.number(c)) ** 2
+                       for a, b, c in forms)
+        return margin, box
+    if kind == "am-gm":
+        weight = draw(st.fractions(min_value=Fraction(1, 8), max_value=Fraction(7, 8),
+                                   max_denominator=8))
+
+        def margin(v, m, w=weight):
+            w = m.number(w)
+            return (w * v["a"] + (1 - w) * v["b"]
+                    - m.exp(w * m.log(v["a"]) + (1 - w) * m.log(v["b"])))
+        return margin, {"a": RealRange("1/100", 10), "b": RealRange("1/100", 10)}
+    scale = draw(st.fractions(min_value=Fraction(1, 8), max_value=8, max_denominator=8))
+
+    def margin(v, m, k=scale):
+        return m.number(k) * (v["x"] - v["y"]) ** 2
+    return margin, box

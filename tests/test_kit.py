@@ -22,8 +22,8 @@ from optverify.kit import (
 
 PUBLIC = {
     "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Control",
-    "Duration", "ExponentJudgement", "Figure", "FitScale", "Judgement", "Layer", "LayerResult", "Panel", "Progress",
-    "RateFit", "Resolved", "RunConfig",
+    "Duration", "Enclosure", "ExponentJudgement", "Figure", "FitScale", "IntegerRange", "Judgement", "Layer", "LayerResult", "Panel", "Progress",
+    "RateFit", "RealRange", "Resolved", "RunConfig", "SearchBudget", "certify",
     "Series", "Session", "Source", "Surface", "Table", "Verdict", "fit_exponential_rate",
     "fit_power_law", "fit_rate", "judge_exponent", "judge_proportion", "judge_residual",
     "machine_epsilon", "rate_panel", "resolve", "run_layer",
