@@ -322,8 +322,21 @@ def evaluate_exact(margin: Margin, instance: Mapping[str, Exact]) -> Enclosure |
         return Enclosure(f"undecided ({error})", -math.inf, math.inf, False, False, 0)
     if not isinstance(value, (int, Fraction)):
         return None  # a float constant inside the margin: not exact, left to the balls
-    return Enclosure(str(value), float(value), float(value), value < 0, value > 0, 0,
+    value = Fraction(value)
+    return Enclosure(_exact_text(value), float(value), float(value), value < 0, value > 0, 0,
                      exact_zero=value == 0)
+
+
+EXACT_TEXT_BITS = 128
+"""An exact value is printed as its fraction up to 128 bits of numerator and denominator; a longer
+one (the rational iterates of a few GD steps) as its float64 rounding, marked as such."""
+
+
+def _exact_text(value: Fraction) -> str:
+    if max(value.numerator.bit_length(), value.denominator.bit_length()) <= EXACT_TEXT_BITS:
+        return str(value)
+    size = value.numerator.bit_length() + value.denominator.bit_length()
+    return f"{float(value):.17g} (exactly a rational of {size} bits, shown rounded)"
 
 
 def certify(margin: Margin, instance: Mapping[str, Exact],

@@ -28,7 +28,16 @@ import numpy as np
 import torch
 from mpmath import mp
 
-from optverify.kit import Figure, Judgement, Panel, Series, Session, Table, Verdict
+from optverify.kit import (
+    Figure,
+    Judgement,
+    Panel,
+    RealRange,
+    Series,
+    Session,
+    Table,
+    Verdict,
+)
 from optverify.numerics.deep_linear import (
     balanced_factors,
     balancedness_gaps_mp,
@@ -41,6 +50,7 @@ from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
 from optverify.numerics.proportions import binomial_proportion
 from optverify.theorems.deficiency_margin_convergence import long_runs
 from optverify.theorems.deficiency_margin_convergence.conditions import (
+    STEP_SIZE_CONSTANT,
     balance_bound,
     check_depth,
     check_step_size,
@@ -640,6 +650,51 @@ def _record_checkpoints(s: Session, steps: CheckpointSteps) -> None:
                controls={"the float64 loss one step later, l(t+2)": steps.off_by_one})
 
 
+SCALAR_DOMAIN = {"w": RealRange("1/2", 1), "phi": RealRange(1, 2)}
+"""Scalar N = 2 instances from the balanced start w1 = w2 = w with target phi: the deficiency
+margin c = phi - |w^2 - phi| = w^2 is positive on the whole box (w^2 <= 1 <= phi)."""
+
+
+def _scalar_loss(w, phi, eta, steps: int):
+    """1/2 (w2 w1 - phi)^2 after `steps` GD steps of size eta from w1 = w2 = w (exact for
+    Fractions and balls, float64 for floats)."""
+    first = second = w
+    for _ in range(steps):
+        residual = second * first - phi
+        first, second = first - eta * second * residual, second - eta * first * residual
+    return (second * first - phi) ** 2 / 2
+
+
+def margin_alone_descent_margin(x, m):
+    """l(0) - l(4) at any step size: "a deficiency margin alone keeps the loss from growing"."""
+    return (_scalar_loss(x["w"], x["phi"], x["eta"], 0)
+            - _scalar_loss(x["w"], x["phi"], x["eta"], 4))
+
+
+def lemma_step_margin(x, m):
+    """(1 - eta sigma_min(W_e)^{2(N-1)/N}) l(0) - l(1) with N = 2, sigma_min(W_e) = w^2 and eta =
+    h times Theorem 1's bound c^{(4N-2)/N} / (6144 N^3 ||Phi||^{(6N-4)/N}) = h w^6 / (49152 phi^4)."""
+    w, phi = x["w"], x["phi"]
+    eta = x["h"] * w ** 6 / (STEP_SIZE_CONSTANT * 8 * phi ** 4)
+    return (1 - eta * w * w) * _scalar_loss(w, phi, eta, 0) - _scalar_loss(w, phi, eta, 1)
+
+
+def _scalar_searches(s: Session) -> None:
+    """The step-size condition cannot be dropped (a certified diverging instance), and the lemma's
+    per-step inequality under it (a search that reports its smallest margin)."""
+    s.search("step-size-condition-search",
+             "without Theorem 1's step-size condition a deficiency margin alone keeps GD's loss "
+             "from growing: l(4) <= l(0) (scalar N = 2, balanced start w1 = w2 = w in [1/2, 1], "
+             "target phi in [1, 2], so c = w^2 > 0; any eta in [0, 4])",
+             margin_alone_descent_margin, {**SCALAR_DOMAIN, "eta": RealRange(0, 4)},
+             decisive=False)
+    s.search("lemma-step-search",
+             "the lemma of Theorem 1 under its step-size condition: l(1) <= (1 - eta "
+             "sigma_min(W_e)) l(0) (scalar N = 2, same box, eta = h w^6 / (49152 phi^4), h in "
+             "[0, 1])", lemma_step_margin, {**SCALAR_DOMAIN, "h": RealRange(0, 1)},
+             decisive=False)
+
+
 def verify(s: Session) -> None:
     """Theorem 1 at the session's precision (the first steps exactly, and exact steps along the
     float64 runs to l <= 1e-6 l(0)) and the Theorem 2 probability sweep."""
@@ -664,6 +719,7 @@ def verify(s: Session) -> None:
                            scalar.half_rate_margin})
     sweep = theorem2_sweep(s, settings)
     _record_theorem2(s, sweep)
+    _scalar_searches(s)
     s.figure("lemma-decrease-ratio", "Lemma of Theorem 1: measured / guaranteed per-step decrease",
              (Panel("(l(t) - l(t+1)) / (eta sigma_min(W_e(t))^{2(N-1)/N} l(t)) at "
                     f"{s.precision} digits (>= 1: the lemma holds)", "step t",

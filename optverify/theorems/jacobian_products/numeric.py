@@ -28,7 +28,9 @@ from mpmath import mp
 from optverify.kit import (
     BELOW_PRECISION,
     Figure,
+    IntegerRange,
     Panel,
+    RealRange,
     Series,
     Session,
     machine_epsilon,
@@ -357,7 +359,47 @@ def _tanh_rnn(s: Session, setup: NumericConfig, rng: np.random.Generator) -> Pan
         xscale="linear", yscale="linear")
 
 
+NON_NORMAL_DOMAIN = {"a": RealRange(-2, 2), "b": RealRange(-2, 2), "d": RealRange(-2, 2),
+                     "T": IntegerRange(1, 12)}
+"""W = [[a, b], [0, d]]: every real 2 x 2 matrix with real eigenvalues up to an orthogonal change
+of basis (Schur form), b measuring its departure from normality; products of length T <= 12."""
+
+
+def _power_gram_top(x, m):
+    """The largest eigenvalue of (W^T)^T W^T, i.e. ||W^T||_2^2, for W = [[a, b], [0, d]]."""
+    weight = m.matrix([[x["a"], x["b"]], [0, x["d"]]])
+    power = weight
+    for _ in range(x["T"] - 1):
+        power = m.matmul(power, weight)
+    return m.symmetric_eigenvalues(m.matmul(m.transpose(power), power))[-1]
+
+
+def eigenvalue_wording_margin(x, m):
+    """rho(W)^(2T) - ||W^T||_2^2: the first arXiv version's bound with lambda_1 read as the
+    largest eigenvalue modulus (gamma = 1, the tanh RNN pinned at x = 0, where dx_T/dx_0 = W^T)."""
+    return m.max(m.abs(x["a"]), m.abs(x["d"])) ** (2 * x["T"]) - _power_gram_top(x, m)
+
+
+def singular_value_margin(x, m):
+    """||W||_2^(2T) - ||W^T||_2^2: eq. (11) with lambda_1 the largest singular value (true)."""
+    weight = m.matrix([[x["a"], x["b"]], [0, x["d"]]])
+    return (m.symmetric_eigenvalues(m.matmul(m.transpose(weight), weight))[-1] ** x["T"]
+            - _power_gram_top(x, m))
+
+
+def _wording_searches(s: Session) -> None:
+    """Pascanu's lambda_1 as an eigenvalue (false for non-normal W) and as a singular value."""
+    s.search("eigenvalue-wording-search",
+             "eq. (11) with lambda_1 the largest eigenvalue modulus rho(W) (arXiv v1): "
+             "||W^T||_2 <= rho(W)^T for W = [[a, b], [0, d]], a, b, d in [-2, 2], T in 1..12",
+             eigenvalue_wording_margin, NON_NORMAL_DOMAIN, decisive=False)
+    s.search("singular-value-bound-search",
+             "eq. (11) with lambda_1 the largest singular value: ||W^T||_2 <= ||W||_2^T for the "
+             "same W and T", singular_value_margin, NON_NORMAL_DOMAIN, decisive=False)
+
+
 def verify(s: Session) -> None:
+    _wording_searches(s)
     setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     rng = s.rng("numeric")
     with mp.workdps(s.precision):

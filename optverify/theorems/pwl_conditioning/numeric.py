@@ -30,8 +30,10 @@ from mpmath import mp
 
 from optverify.kit import (
     Bound,
+    IntegerRange,
     Judgement,
     RateFit,
+    RealRange,
     Session,
     Verdict,
     fit_power_law,
@@ -438,8 +440,26 @@ def _record_theorem3(s: Session, settings: NumericConfig) -> None:
                          for n, t in zip(settings.theorem3_steps, lower.times)})
 
 
+def theorem3_divergence_margin(x, m):
+    """Theorem 3 as written, as a margin: c = eta lambda S_11^2 >= 1 makes E[U_t] diverge, i.e.
+    the contraction factor max_i |1 - c s_i^2 / s_1^2| of Lemma 2's recursion is at least 1.
+    Written once for the search (float64) and the certificate (ball arithmetic)."""
+    n = x["n"]
+    ramp = m.matrix([[max(i - j + 1, 0) for j in range(n)] for i in range(n)])
+    squares = m.symmetric_eigenvalues(m.matmul(m.transpose(ramp), ramp))
+    return m.max(*[m.abs(1 - x["c"] * square / squares[-1]) for square in squares]) - 1
+
+
+THEOREM3_DOMAIN = {"c": RealRange(1, 4), "n": IntegerRange(2, 48)}
+"""The statement's region c >= 1 (up to 4, past the corrected threshold 2), n up to 48."""
+
+
 def verify(s: Session) -> None:
     settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     _record_ramp(s, settings)
     _record_convolution(s, settings, s.rng("data"))
     _record_theorem3(s, settings)
+    s.search("theorem3-divergence-search",
+             "Theorem 3 as written: every c = eta lambda S_11^2 >= 1 makes E[U_t] diverge: "
+             "max_i |1 - c s_i^2/s_1^2| >= 1 for the ramp W (n x n); searched over c in [1, 4], "
+             "n in 2..48", theorem3_divergence_margin, THEOREM3_DOMAIN, decisive=False)
