@@ -605,3 +605,22 @@ def test_global_checks_in_quick_mode_pass_and_every_control_is_violated():
     decisive = {check.name for check in result.checks if check.decisive}
     assert decisive == {"theorem-step-n2-c0.5-lemma", "theorem-step-n2-c0.5-iteration-count",
                         "theorem2-random-init-margin"}
+
+
+def test_scalar_search_margins_are_exact_and_match_float_gd():
+    """The scalar margins of the searches: exact rational GD against float64 GD (twin); the
+    step eta = 1 from w = 1, phi = 2 raises the loss from 1/2 to 2 in four steps."""
+    from fractions import Fraction
+
+    from optverify.numerics.ball import certify, evaluate_float
+    from optverify.theorems.deficiency_margin_convergence.numeric import (
+        lemma_step_margin,
+        margin_alone_descent_margin,
+    )
+
+    diverging = {"w": Fraction(1), "phi": Fraction(2), "eta": Fraction(1)}
+    assert certify(margin_alone_descent_margin, diverging).text == "-3/2"
+    instance = {"w": Fraction(3, 4), "phi": Fraction(3, 2), "h": Fraction(1, 2)}
+    enclosure = certify(lemma_step_margin, instance)
+    assert enclosure.above_zero and enclosure.bits == 0
+    assert evaluate_float(lemma_step_margin, instance) == pytest.approx(enclosure.low, rel=1e-6)

@@ -596,3 +596,25 @@ def test_variance_law_interval_covers_the_exact_exponent():
         assert judged.verdict is not Verdict.VIOLATED
         covered += judged.fit.ci.low <= 1.0 <= judged.fit.ci.high
     assert covered >= COVERAGE_FLOOR * COVERAGE_REPLICATES
+
+
+def test_the_eigenvalue_wording_fails_for_a_nilpotent_weight_and_the_singular_value_bound_holds():
+    """||W|| = 1 > rho(W) = 0 for W = [[0, 1], [0, 0]]: the bound with the spectral radius is
+    certified violated; the singular-value bound ||W^T|| <= ||W||^T is checked (twin: numpy)
+    on a non-normal W, its margin enclosed above zero."""
+    from fractions import Fraction
+
+    from optverify.numerics.ball import certify
+    from optverify.theorems.jacobian_products.numeric import (
+        eigenvalue_wording_margin,
+        singular_value_margin,
+    )
+
+    nilpotent = {"a": Fraction(0), "b": Fraction(1), "d": Fraction(0), "T": 1}
+    assert certify(eigenvalue_wording_margin, nilpotent).below_zero
+    instance = {"a": Fraction(1, 2), "b": Fraction(3, 2), "d": Fraction(-1, 3), "T": 3}
+    weight = np.array([[0.5, 1.5], [0, -1 / 3]])
+    expected = (np.linalg.norm(weight, 2) ** 6
+                - np.linalg.norm(np.linalg.matrix_power(weight, 3), 2) ** 2)
+    enclosure = certify(singular_value_margin, instance)
+    assert enclosure.above_zero and enclosure.low == pytest.approx(expected, rel=1e-9)

@@ -383,3 +383,21 @@ def test_experiment_layer_quick_is_decisive_with_rejected_controls():
     for check in decisive:
         assert check.verdict is Verdict.CONSISTENT, (check.name, check.detail)
         assert check.controls and all(control.rejected for control in check.controls), check.name
+
+
+def test_theorem3_margin_agrees_with_the_recursion_and_certifies_its_counter_example():
+    """The written-once margin against the float recursion of Lemma 2 (independent twin): at
+    c = 3/2 the contraction factor is below 1 (E[U_t] converges), at c = 5/2 above; the ball
+    enclosure at c = 1, n = 2 is 12 sqrt(2) - 17 < 0 (eigenvalues of [[5, 2], [2, 1]])."""
+    from fractions import Fraction
+
+    from optverify.numerics.ball import certify, evaluate_float
+
+    margin = numeric.theorem3_divergence_margin
+    growth = numeric.divergence_growth(np.linalg.svd(ramp_matrix(6), compute_uv=False),
+                                       (1.5, 2.5))
+    assert (evaluate_float(margin, {"c": 1.5, "n": 6}) < 0) == (growth[1.5] < 0)
+    assert (evaluate_float(margin, {"c": 2.5, "n": 6}) > 0) == (growth[2.5] > 0)
+    enclosure = certify(margin, {"c": Fraction(1), "n": 2})
+    assert enclosure.below_zero
+    assert enclosure.low == pytest.approx(12 * 2 ** 0.5 - 17, rel=1e-12)
