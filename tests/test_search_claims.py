@@ -40,3 +40,22 @@ def test_the_example_claim_certifies_the_misquoted_descent_lemma(tmp_path):
         "L = 1, h = 3/2, x = -1")
     assert checks["misquoted-sufficient-decrease"]["values"]["enclosure"] == "-3/8"
     assert checks["sufficient-decrease-short-steps"]["verdict"] == "consistent"
+
+
+def test_a_claim_files_margin_travels_by_value_to_a_process_that_never_loaded_it():
+    """What a Dask worker gets for s.search's refinements (and any s.map item) of a claim file."""
+    import subprocess
+    import sys
+
+    import cloudpickle
+
+    from optverify.verify.discovery import load_claim_file
+
+    claim = load_claim_file(ROOT / "examples/sufficient_decrease.py")
+    margin = claim.numeric.__globals__["misquoted_margin"]
+    program = ("import pickle, sys; from optverify.numerics.ball import FLOAT; "
+               "f = pickle.loads(sys.stdin.buffer.read()); "
+               "print(f({'L': 1.0, 'h': 1.5, 'x': -1.0}, FLOAT))")
+    shipped = subprocess.run([sys.executable, "-c", program], input=cloudpickle.dumps(margin),
+                             capture_output=True, check=True)
+    assert float(shipped.stdout) == -0.375

@@ -95,6 +95,11 @@ def _import_file(path: Path) -> ModuleType:
             from error
     finally:
         sys.path.remove(str(path.parent))
+    import cloudpickle  # here, not at start-up: only a claim file needs it
+
+    # its functions travel by value to Dask workers (s.map items, s.search refinements): the
+    # workers cannot import a module that only this process loaded from a path
+    cloudpickle.register_pickle_by_value(module)
     return module
 
 
