@@ -9,13 +9,12 @@ budget and the smallest margin it met.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from optverify.numerics.ball import Exact, Margin
 from optverify.numerics.search import Domain, SearchBudget, SearchResult, search
-from optverify.results import Check, Duration, Value, Verdict
+from optverify.results import Check, Value, Verdict
 
 if TYPE_CHECKING:
     from optverify.session import Session
@@ -55,8 +54,10 @@ def _enclosed(enclosure) -> str:
     return f"in {enclosure.text} (ball arithmetic, {enclosure.bits} bits)"
 
 
-def search_values(result: SearchResult, budget: SearchBudget, domain: Domain,
-                  wall_s: float) -> dict[str, Value]:
+def search_values(result: SearchResult, budget: SearchBudget, domain: Domain
+                  ) -> dict[str, Value]:
+    """The check's numbers; no wall time (a duration among a check's values would make `verify
+    rerun` skip its verdict; the layer's wall time holds it)."""
     values: dict[str, Value] = {
         "domain": "; ".join(f"{n} in {v.describe()}" for n, v in domain.items()),
         "budget_starts": budget.starts,
@@ -65,7 +66,6 @@ def search_values(result: SearchResult, budget: SearchBudget, domain: Domain,
         "unevaluable": result.unevaluable,
         "best_margin": result.best_margin,
         "best_instance": describe_instance(result.best_point),
-        "search_wall_s": Duration(round(wall_s, 3)),
     }
     if result.enclosure is not None:
         values["candidate"] = describe_instance(result.candidate)
@@ -80,12 +80,10 @@ def record_search(s: Session, name: str, statement: str, margin: Margin, domain:
                   budget: SearchBudget, decisive: bool, values: Mapping[str, Value] | None
                   ) -> Check:
     """Run the search with the session's seed for `name` and its mapper; record the check."""
-    start = time.perf_counter()
     result = search(margin, domain, s.config.seed_for(f"search-{name}"), budget,
                     mapper=lambda function, items: s.map(function, items, f"search {name}"))
-    wall_s = time.perf_counter() - start
     verdict, detail, can_decide = search_judgement(result, budget)
     return s.check(name, statement, verdict, detail, decisive=decisive and can_decide,
                    rules_out="the statement as written: margin >= 0 at every instance of "
                              "the domain",
-                   values={**search_values(result, budget, domain, wall_s), **dict(values or {})})
+                   values={**search_values(result, budget, domain), **dict(values or {})})
