@@ -27,7 +27,10 @@ class RunConfig:
 
     scale: 'quick', 'full' or 'paper' (`quick=True` is a shortcut for scale='quick').
     data: (name, path) pairs, the user's copies of public data sets that cannot ship
-        (`verify --data NAME=PATH`); a claim without one uses its generated stand-in."""
+        (`verify --data NAME=PATH`); a claim without one uses its generated stand-in.
+    rigorous: re-evaluate the numeric layers' inequalities that carry an exact margin
+        (`s.inequality(..., exact=(margin, instance))`) in ball or rational arithmetic
+        (`verify --rigorous`; optverify.numerics.ball)."""
 
     precision: int
     device: str
@@ -35,10 +38,12 @@ class RunConfig:
     scale: str
     dtype: str
     data: tuple[tuple[str, str], ...]
+    rigorous: bool
 
     def __init__(self, precision: int = 50, device: str = "cpu", seed: int = 0,
                  scale: str | None = None, dtype: str = "float64",
-                 data: tuple[tuple[str, str], ...] = (), *, quick: bool | None = None) -> None:
+                 data: tuple[tuple[str, str], ...] = (), *, quick: bool | None = None,
+                 rigorous: bool = False) -> None:
         if quick is not None and scale is not None and (scale == "quick") != quick:
             raise ValueError(f"quick={quick} contradicts scale={scale!r}")
         chosen = scale if scale is not None else ("quick" if quick else "full")
@@ -58,7 +63,8 @@ class RunConfig:
         if len(set(names)) != len(names):
             raise ValueError(f"a data set is given twice: {', '.join(sorted(names))}")
         for field_name, value in (("precision", precision), ("device", device), ("seed", seed),
-                                  ("scale", chosen), ("dtype", dtype), ("data", pairs)):
+                                  ("scale", chosen), ("dtype", dtype), ("data", pairs),
+                                  ("rigorous", bool(rigorous))):
             object.__setattr__(self, field_name, value)
 
     @property
@@ -90,4 +96,5 @@ class RunConfig:
     def as_dict(self) -> dict:
         """The fields, and `quick` for readers of reports from before the paper scale."""
         return {"precision": self.precision, "device": self.device, "seed": self.seed,
-                "scale": self.scale, "quick": self.quick, "dtype": self.dtype, "data": self.data}
+                "scale": self.scale, "quick": self.quick, "dtype": self.dtype, "data": self.data,
+                "rigorous": self.rigorous}

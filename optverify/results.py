@@ -254,6 +254,9 @@ class Environment:
     """The user's data files given to the run (`--data`): (name, path, SHA-256) each. Which data
     a claim used is in its layers' notes ("data used (NAME): ..."); a claim with no such note
     reads none of them."""
+    rigorous: bool = False
+    """Whether the numeric layers' exact margins were certified in ball arithmetic
+    (`verify --rigorous`)."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ budget and the smallest margin it met.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from optverify.numerics.ball import Exact, Margin
@@ -21,9 +22,17 @@ if TYPE_CHECKING:
 
 
 def describe_instance(instance: Mapping[str, Exact | float]) -> str:
-    """`c = 3/2, n = 2`: exact values as fractions, floats with 6 significant digits."""
-    return ", ".join(f"{name} = {value:.6g}" if isinstance(value, float) else f"{name} = {value}"
-                     for name, value in instance.items())
+    """`c = 3/2, n = 2`: exact values as fractions (a long binary fraction that is a float64 as
+    that float, `2.1 (float64)`), floats with 6 significant digits."""
+    return ", ".join(f"{name} = {_describe_value(value)}" for name, value in instance.items())
+
+
+def _describe_value(value: Exact | float) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, Fraction) and len(str(value)) > 24 and Fraction(float(value)) == value:
+        return f"{float(value)!r} (float64)"
+    return str(value)
 
 
 def search_judgement(result: SearchResult, budget: SearchBudget) -> tuple[Verdict, str, bool]:

@@ -32,7 +32,7 @@ from optverify.controls import (
 )
 from optverify.datasets import DataChoice, DataSet, choose
 from optverify.figures import rate_figure
-from optverify.numerics.ball import Margin
+from optverify.numerics.ball import Exact, Margin
 from optverify.numerics.fit import RateFit
 from optverify.numerics.resample import Statistic
 from optverify.numerics.search import Domain, SearchBudget
@@ -48,6 +48,7 @@ from optverify.results import (
     Value,
     Verdict,
 )
+from optverify.rigorous import rigorous_inequality
 from optverify.search_check import record_search
 from optverify.verdict import (
     describe_fit,
@@ -339,11 +340,17 @@ class Session:
         rules_out: str = "",
         controls: Mapping[str, float | mpmath.mpf] | None = None,
         values: Mapping[str, Value] | None = None,
+        exact: tuple[Margin, Mapping[str, Exact]] | None = None,
     ) -> Check:
         """lhs <= rhs holds when the worst margin rhs - lhs is at least -tolerance.
-        controls: the worst margins of the false alternatives."""
+        controls: the worst margins of the false alternatives. exact: the margin written once
+        (optverify.numerics.ball) and the exact instance of the worst margin; under `--rigorous`
+        it is enclosed in ball arithmetic (optverify.rigorous: certified at this instance, or
+        the mpmath figure stands)."""
         check = inequality_check(self.layer, name, statement, margin, tolerance,
                                  decisive=decisive and not sanity, values=values)
+        if exact is not None and self.config.rigorous:
+            check = rigorous_inequality(check, *exact, float(margin), float(tolerance))
         judged = tuple(Control(alternative, judge_margin(value, tolerance),
                                f"worst margin {short(value)} (tolerance {short(tolerance)})")
                        for alternative, value in (controls or {}).items())

@@ -1,7 +1,8 @@
 """Rigorous enclosures of a margin written once: float64 for the search, balls or rationals to certify.
 
 A margin is a plain function `margin(x, m)`: `x` maps each variable of the instance to a number,
-`m` is a maths namespace (`m.sqrt`, `m.abs`, `m.max`, `m.matrix`, `m.symmetric_eigenvalues`, ...),
+`m` is a maths namespace (`m.sqrt`, `m.erf`, `m.abs`, `m.max`, `m.matrix`, `m.symmetric_eigenvalues`,
+...),
 and the Python operators + - * / ** do the rest. The same function runs on two namespaces:
 
 - `FLOAT`: numbers are float64 and matrices numpy arrays (fast, for the search);
@@ -65,6 +66,7 @@ class FloatMath:
     tanh = staticmethod(np.tanh)
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
+    erf = staticmethod(math.erf)
     abs = staticmethod(abs)
 
     @staticmethod
@@ -153,6 +155,9 @@ class BallMath:
     def cos(self, value: Any) -> Any:
         return self._ball(value).cos()
 
+    def erf(self, value: Any) -> Any:
+        return self._ball(value).erf()
+
     def abs(self, value: Any) -> Any:
         return abs(self._ball(value))
 
@@ -220,7 +225,7 @@ class ExactMath:
     def _irrational(*_: Any) -> Any:
         raise Unresolved("not a rational expression")
 
-    sqrt = exp = log = tanh = sin = cos = symmetric_eigenvalues = eigenvalue_moduli = _irrational
+    sqrt = exp = log = tanh = sin = cos = erf = symmetric_eigenvalues = eigenvalue_moduli = _irrational
     abs = staticmethod(abs)
 
     @staticmethod

@@ -172,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="torch device for experiments; auto = cuda when available")
     options.add_argument("--precision", type=_precision, default=50, metavar="DIGITS",
                          help="mpmath digits for the numeric layer (default 50)")
+    options.add_argument("--rigorous", action="store_true",
+                         help="certify the numeric layers' inequalities that carry an exact "
+                              "margin in ball arithmetic (python-flint): 'certified at this "
+                              "instance' when the enclosure excludes a violation, else the "
+                              "mpmath figure stands")
     options.add_argument("--seed", type=_seed, default=0, help="master seed (default 0)")
     options.add_argument("--seeds", type=_seed_count, default=1, metavar="K",
                          help="replicate each claim under master seeds seed .. seed + K - 1 "
@@ -340,7 +345,7 @@ def _run_claims(args, claims: Sequence[Claim], stderr: Console,
 
     config = RunConfig(precision=args.precision, device=resolve_device(args.device),
                        seed=args.seed, scale=args.scale or "full", dtype=args.dtype,
-                       data=_checked_data(args.data))
+                       data=_checked_data(args.data), rigorous=args.rigorous)
     if config.scale == "paper":
         from optverify.verify.plan import plan_lines
 
@@ -481,7 +486,7 @@ def _calibrate(args, stdout: Console) -> int:
 
     config = RunConfig(precision=args.precision, device=resolve_device(args.device),
                        seed=args.seed, scale=args.scale or "full", dtype=args.dtype,
-                       data=_checked_data(args.data))
+                       data=_checked_data(args.data), rigorous=args.rigorous)
     claims = _selected(args)
 
     def seed_done(seed: int) -> None:

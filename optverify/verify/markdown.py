@@ -140,7 +140,8 @@ def claim_markdown(result: ClaimResult) -> str:
         "## Environment",
         "",
         f"seed {env.seed}, precision {env.precision_digits} digits, device {env.device}, "
-        f"dtype {env.dtype}, {env.scale} mode, wall time {env.wall_s:.2f} s",
+        f"dtype {env.dtype}, {env.scale} mode{', rigorous' if env.rigorous else ''}, "
+        f"wall time {env.wall_s:.2f} s",
         "",
         ", ".join(f"{name} {version}" for name, version in env.versions.items()),
         "",
@@ -155,7 +156,7 @@ def summary_markdown(run: RunResult) -> str:
         "# optverify summary",
         "",
         f"seed {config.seed}, precision {config.precision} digits, device {config.device}, "
-        f"dtype {config.dtype}, {config.scale} mode, "
+        f"dtype {config.dtype}, {config.scale} mode{', rigorous' if config.rigorous else ''}, "
         f"wall time {run.wall_s:.1f} s, exit code {run.exit_code}",
         "",
     ]

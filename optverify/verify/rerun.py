@@ -248,7 +248,8 @@ def recorded_config(report: Mapping) -> RunConfig:
                          device=str(environment["device"]), seed=int(environment["seed"]),
                          scale=recorded_scale(environment), dtype=str(environment["dtype"]),
                          data=tuple((str(given["name"]), str(given["path"]))
-                                    for given in environment.get("data", ())))
+                                    for given in environment.get("data", ())),
+                         rigorous=bool(environment.get("rigorous", False)))
     except (TypeError, ValueError) as error:
         raise RerunError(f"report of {report['claim']}: bad environment: {error}") from error
 

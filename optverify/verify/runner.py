@@ -137,6 +137,7 @@ def claim_result(claim: Claim, layers: tuple[LayerResult, ...], config: RunConfi
         wall_s=wall_s,
         scale=config.scale,
         data=tuple((name, path, file_sha256(Path(path))) for name, path in config.data),
+        rigorous=config.rigorous,
     )
     return ClaimResult(
         claim=claim.id,

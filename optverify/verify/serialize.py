@@ -204,6 +204,7 @@ def environment_to_json(environment: Environment) -> dict:
         "dtype": environment.dtype,
         "quick": environment.quick,
         "scale": environment.scale,
+        "rigorous": environment.rigorous,
         "data": [{"name": name, "path": path, "sha256": sha256}
                  for name, path, sha256 in environment.data],
         "versions": dict(environment.versions),

@@ -624,3 +624,21 @@ def test_scalar_search_margins_are_exact_and_match_float_gd():
     enclosure = certify(lemma_step_margin, instance)
     assert enclosure.above_zero and enclosure.bits == 0
     assert evaluate_float(lemma_step_margin, instance) == pytest.approx(enclosure.low, rel=1e-6)
+
+
+def test_theorem_iteration_margin_in_balls_matches_the_mpmath_run():
+    """--rigorous: (eps - l(T)) / eps of the scalar Theorem 1 run, enclosed in ball arithmetic,
+    against `scalar_theorem_run` at 50 digits (twin)."""
+    from fractions import Fraction
+
+    from optverify.numerics.ball import certify
+    from optverify.theorems.deficiency_margin_convergence.numeric import (
+        scalar_theorem_run,
+        theorem_iteration_margin,
+    )
+
+    run = scalar_theorem_run(0.9, 1.0, 50)
+    enclosure = certify(theorem_iteration_margin,
+                        {"c": Fraction(0.9), "kappa": Fraction(1), "T": run.steps_T})
+    assert enclosure.above_zero and enclosure.bits == 128
+    assert enclosure.low == pytest.approx(run.relative_margin, rel=1e-12)

@@ -262,3 +262,20 @@ def test_surrogate_identities_vanish_and_their_controls_do_not():
                  statement.surrogate_convexity_gaps(integrals)):
         assert all(sympy.simplify(entry) == 0 for entry in gaps)
         assert sympy.simplify(statement.wrong_constant(gaps)[0]) != 0
+
+
+def test_descent_margin_written_once_matches_the_closed_form_and_is_enclosed():
+    """--rigorous: the written-once descent margin in float64 and in balls against the mpmath
+    closed form (twin) at the quick preset's first point."""
+    from optverify.numerics.ball import certify, evaluate_float
+
+    settings = numeric.NumericConfig.quick()
+    instance = numeric.descent_instance(settings, settings.points[0])
+    with mp.workdps(50):
+        w, b = (mp.mpf(value) for value in settings.points[0])
+        v, c = (mp.mpf(value) for value in settings.target)
+        closed = numeric.closed_form_update(w, b, v, c, settings.stair)
+        descent = float(-(closed.along * (v - w) + closed.level * (c - b)))
+    enclosure = certify(numeric.descent_margin, instance)
+    assert enclosure.above_zero and enclosure.low == pytest.approx(descent, rel=1e-12)
+    assert evaluate_float(numeric.descent_margin, instance) == pytest.approx(descent, rel=1e-9)

@@ -27,7 +27,7 @@ BOUND_FIELDS = {"kind", "variable", "exponent", "expression", "exponential", "li
                 "offset", "margin", "text"}
 LAYER_FIELDS = {"layer", "wall_s", "error", "notes", "tables", "figures"}
 ENVIRONMENT_FIELDS = {"seed", "precision_digits", "device", "dtype", "quick", "scale", "data",
-                      "versions", "wall_s"}
+                      "rigorous", "versions", "wall_s"}
 SUMMARY_FIELDS = {"format_version", "exit_code", "config", "counts", "claims", "versions", "wall_s"}
 
 

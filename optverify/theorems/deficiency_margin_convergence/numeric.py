@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -323,6 +324,19 @@ def scalar_gd_mp(layers: Sequence[mpmath.mpf], target, eta, steps: int):
         residual = product - target
         losses.append(residual**2 / 2)
     return losses, sigmas
+
+
+def theorem_iteration_margin(x, m):
+    """(eps - l(T)) / eps of `scalar_theorem_run`, written once for `--rigorous`: N = 2, Phi = 1,
+    w1 = w2 = sqrt(c), eta at Theorem 1's bound, T steps, eps = l(0) e^-kappa."""
+    root = m.sqrt(x["c"])
+    eta = step_size_bound(x["c"], 1, 2)
+    first = second = root
+    for _ in range(x["T"]):
+        residual = first * second - 1
+        first, second = first - eta * residual * second, second - eta * residual * first
+    epsilon = (root * root - 1) ** 2 / 2 * m.exp(-x["kappa"])
+    return (epsilon - (first * second - 1) ** 2 / 2) / epsilon
 
 
 def scalar_theorem_run(margin: float, kappa: float, digits: int) -> ScalarTheoremRun:
@@ -714,6 +728,9 @@ def verify(s: Session) -> None:
                  "kappa = 6 are long-run-iteration-count-*)",
                  scalar.relative_margin, s.floor(),
                  values={**scalar.values, "kappa": settings.scalar_kappa},
+                 exact=(theorem_iteration_margin,
+                        {"c": Fraction(settings.scalar_margin),
+                         "kappa": Fraction(settings.scalar_kappa), "T": scalar.steps_T}),
                  controls={"a run that stops at the initialization": scalar.stopped_margin,
                            "a linear convergence at half the guaranteed rate":
                            scalar.half_rate_margin})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -183,6 +184,32 @@ def check_point(w0: float, b0: float, settings: NumericConfig, samples: np.ndarr
     return PointCheck(w0, b0, closed, residual, control_residual, derivatives, descent)
 
 
+def descent_margin(x, m):
+    """-(g_w (v - w) + g_b (c - b)) with (g_w, g_b) = `closed_form_update`, written once for
+    `--rigorous` (sign(w) as w / |w|: the instance's w, v are non-zero)."""
+    w, b, v, c = x["w"], x["b"], x["v"], x["c"]
+    height = 2 * x["half_width"] / (x["steps"] - 1)
+    ts = [-x["half_width"] + (j - m.number("1/2")) * height for j in range(1, x["steps"])]
+
+    def density(z):
+        return m.exp(-z ** 2 / 2) / m.sqrt(2 * m.pi)
+
+    def cdf(z):
+        return (1 + m.erf(z / m.sqrt(2))) / 2
+
+    along = height * sum(w / m.abs(w) * density((t - b) / w) - v / m.abs(v) * density((t - c) / v)
+                         for t in ts)
+    level = height * sum(cdf((b - t) / m.abs(w)) - cdf((c - t) / m.abs(v)) for t in ts)
+    return -(along * (v - w) + level * (c - b))
+
+
+def descent_instance(settings: NumericConfig, point: tuple[float, float]) -> dict:
+    """The exact instance of `descent_margin` at a point (w, b): the floats the layer uses."""
+    return {"w": Fraction(point[0]), "b": Fraction(point[1]),
+            "v": Fraction(settings.target[0]), "c": Fraction(settings.target[1]),
+            "half_width": Fraction(settings.stair.half_width), "steps": int(settings.stair.steps)}
+
+
 def population_derivative(settings: NumericConfig) -> mpmath.mpf:
     """d/dw of the population loss at the first generic point."""
     v, c = (mp.mpf(value) for value in settings.target)
@@ -224,7 +251,9 @@ def verify(s: Session) -> None:
                                min(-m for m in margins) - s.floor(),
                                "no step (the zero per-example gradient that autograd returns)":
                                -s.floor()},
-                     values={f"descent_{i}": float(m) for i, m in enumerate(margins)})
+                     values={f"descent_{i}": float(m) for i, m in enumerate(margins)},
+                     exact=(descent_margin, descent_instance(
+                         settings, settings.points[margins.index(min(margins))])))
         population = population_derivative(settings)
         s.check("population-loss-not-flat",
                 "the population loss E[(u(w x + b) - y)^2] is smooth in w (the Gaussian averages the "
