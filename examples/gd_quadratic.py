@@ -32,10 +32,11 @@ def numeric(s: Session) -> None:
 
 
 def iterations(s: Session, kappas: list[float]) -> torch.Tensor:
-    """Steps of GD (step 1/L) on diag(linspace(1, kappa)) until ||x_t|| <= EPS ||x_0||, batched."""
+    """Steps of GD (step 1/L) on diag(linspace(1, kappa)) until ||x_t|| <= EPS ||x_0||, batched;
+    one random start shared by every kappa (a paired sweep: the start's luck cancels in the slope)."""
     k = torch.tensor(kappas, **(on := {"dtype": s.torch_dtype, "device": s.device}))[:, None]
     factors = (1 - torch.linspace(0, 1, DIM, **on)) * (1 - 1 / k)
-    x = torch.randn(len(kappas), DIM, generator=s.generator("start"), **on)
+    x = torch.randn(1, DIM, generator=s.generator("start"), **on).repeat(len(kappas), 1)
     goal, count = EPS * x.norm(dim=1), torch.zeros(len(kappas), **on)
     while bool((active := x.norm(dim=1) > goal).any()):
         x, count = torch.where(active[:, None], factors * x, x), count + active

@@ -89,7 +89,7 @@ An absolute 0.02 means nothing for a rate of 0.001 (any decay passes) and is nee
 for a rate of 50; 2% matches the power-law resolution at rates near 1."""
 
 
-def margin(bound: Bound) -> float:
+def margin(bound: Bound) -> float | None:
     """The margin within which a consistent verdict confirms a rate (module docstring): the
     bound's stated margin, else 0.05 for a power law and 5% of the claimed rate for an exponential
     one (Bound.judging_margin)."""
@@ -308,7 +308,12 @@ def rate_detail(fit: RateFit, bound: Bound, judgement: RateJudgement) -> str:
     note = (_tightness_note(fit, bound, judgement.tolerance)
             if judgement.verdict is Verdict.CONSISTENT else "")
     return (f"claimed {bound.describe()}; {describe_fit(fit)}: {judgement.verdict.value}{reason} "
-            f"(exponent tolerance {judgement.tolerance:g}, margin {margin(bound):.3g}){note}")
+            f"(exponent tolerance {judgement.tolerance:g}{_margin_words(bound)}){note}")
+
+
+def _margin_words(bound: Bound) -> str:
+    room = margin(bound)
+    return "" if room is None else f", margin {room:.3g}"
 
 
 def rate_check(

@@ -6,7 +6,7 @@ optimization problems", arXiv:1412.6544, Section 2 (the linear path experiment,
 theta(alpha) = (1 - alpha) theta_0 + alpha theta_T). An empirical observation, not a theorem: it
 is exact for convex quadratics (sympy), and sympy gives a scalar deep linear pair whose path rises
 by 1825/4608 above l(0). Main bound (INEQUALITY): the fraction of monotone paths over MLP and CNN
-classifiers trained by SGD on real images (scikit-learn's 8x8 digits) is >= 9/10 by its 95%
+classifiers trained by SGD on real images (scikit-learn's 8x8 digits) is >= 9/10 by its 98%
 Clopper-Pearson interval, the abstract's "never encounter any significant obstacles" made precise
 and fixed before measuring (statement.MAIN_BOUND). Lucas et al. (ICML 2021), "Analyzing Monotonic
 Linear Interpolation in Neural Network Loss Landscapes": the settings where they report

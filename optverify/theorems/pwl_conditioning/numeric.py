@@ -83,7 +83,8 @@ class NumericConfig:
     def quick(cls) -> NumericConfig:
         return cls(ramp_sizes=(32, 48, 64, 96, 128, 192, 256, 384, 512), dense_twin_sizes=(4, 6, 8),
                    extrapolation_order=3, conv_sizes=(8, 16, 32, 64, 128, 256, 512, 1024),
-                   sample_sizes=(100, 300, 1000, 3000), preconditioned_sizes=(16, 32, 64, 128),
+                   sample_sizes=(100, 300, 1000, 3000),
+                   preconditioned_sizes=(16, 32, 64, 128, 256, 512),
                    preconditioning_samples=2000, theorem3_size=16,
                    theorem3_steps=(8, 12, 16, 24, 32))
 

@@ -56,7 +56,7 @@ class LandscapeNumericConfig:
 
     @classmethod
     def quick(cls) -> LandscapeNumericConfig:
-        return cls((2, 3, 4, 5, 6, 7, 8, 10, 12), 2000, 100_000)
+        return cls((2, 3, 4, 5, 6, 7, 8, 10, 12), 5000, 100_000)
 
     @classmethod
     def full(cls) -> LandscapeNumericConfig:

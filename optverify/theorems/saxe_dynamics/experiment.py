@@ -117,7 +117,7 @@ class ExperimentConfig:
 
     @classmethod
     def quick(cls) -> ExperimentConfig:
-        return cls(tuple(np.geomspace(0.5, 4.0, 6)), (0.02, 0.01, 0.005), 0.02, 3,
+        return cls(tuple(np.geomspace(0.5, 4.0, 6)), (0.02, 0.01, 0.005, 0.0025, 0.00125), 0.02, 3,
                    RandomStartConfig(tuple(np.geomspace(0.25, 4.0, 6)), RANDOM_WIDTH, 12,
                                      TWO_LAYER_U_INIT, 0.005, 2),
                    RandomStartConfig(tuple(np.geomspace(0.5, 4.0, 6)), RANDOM_WIDTH, 12,
