@@ -36,7 +36,7 @@ from optverify.numerics.fit import (
 )
 from optverify.numerics.ball import Enclosure, certify
 from optverify.numerics.precision import BELOW_PRECISION, Resolved, machine_epsilon, resolve
-from optverify.numerics.search import IntegerRange, RealRange, SearchBudget
+from optverify.numerics.search import IntegerRange, MatrixRange, RealRange, SearchBudget
 from optverify.results import (
     Check,
     Control,
@@ -72,6 +72,7 @@ __all__ = [
     "Judgement",
     "Layer",
     "LayerResult",
+    "MatrixRange",
     "Panel",
     "Progress",
     "RateFit",

@@ -22,7 +22,7 @@ from optverify.kit import (
 
 PUBLIC = {
     "BELOW_PRECISION", "Bound", "BoundKind", "Check", "Claim", "ConfidenceInterval", "Control",
-    "Duration", "Enclosure", "ExponentJudgement", "Figure", "FitScale", "IntegerRange", "Judgement", "Layer", "LayerResult", "Panel", "Progress",
+    "Duration", "Enclosure", "ExponentJudgement", "Figure", "FitScale", "IntegerRange", "Judgement", "Layer", "LayerResult", "MatrixRange", "Panel", "Progress",
     "RateFit", "RealRange", "Resolved", "RunConfig", "SearchBudget", "certify",
     "Series", "Session", "Source", "Surface", "Table", "Verdict", "fit_exponential_rate",
     "fit_power_law", "fit_rate", "judge_exponent", "judge_proportion", "judge_residual",

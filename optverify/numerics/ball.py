@@ -187,9 +187,10 @@ class BallMath:
         return a.transpose()
 
     def symmetric_eigenvalues(self, a: Any) -> tuple[Any, ...]:
-        """Enclosures of the eigenvalues of a symmetric matrix, ascending by midpoint (each
-        isolated, so the order is the exact one); raises `Unresolved` when the working precision
-        cannot isolate them."""
+        """Enclosures of the eigenvalues of a symmetric matrix, ascending by midpoint (isolated
+        ones in their exact order; overlapping balls of a cluster are interchangeable, so the
+        i-th ball still contains the i-th eigenvalue); raises `Unresolved` when none can be
+        computed at the working precision."""
         values = [z.real for z in self._eigenvalues(a)]
         return tuple(sorted(values, key=lambda ball: float(ball.mid())))
 
@@ -197,10 +198,17 @@ class BallMath:
         return tuple(abs(z) for z in self._eigenvalues(a))
 
     def _eigenvalues(self, a: Any) -> list[Any]:
+        """Isolated eigenvalues when the precision separates them; else enclosures that allow
+        repeated ones (Arb's `multiple=True`: a cluster gets one ball per member, wider)."""
+        matrix = self._flint.acb_mat(a)
         try:
-            return list(self._flint.acb_mat(a).eig())
+            return list(matrix.eig())
+        except ValueError:
+            pass
+        try:
+            return list(matrix.eig(multiple=True))
         except ValueError as error:
-            raise Unresolved(f"eigenvalues not isolated at {self.bits} bits") from error
+            raise Unresolved(f"eigenvalues not enclosed at {self.bits} bits") from error
 
     @staticmethod
     def entry(a: Any, i: int, j: int) -> Any:

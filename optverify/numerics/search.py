@@ -1,6 +1,7 @@
 """A seeded, budgeted search for an instance that breaks an inequality margin(instance) >= 0.
 
-The referee's half that hunts: over a declared box of reals and integers, evaluate the margin
+The referee's half that hunts: over a declared box of reals, integers and matrices (entries in a
+range, optionally symmetric), evaluate the margin
 (written once, see `optverify.numerics.ball`) in float64 at the box's corners, its centre and
 seeded random points; refine the lowest few by a derivative-free compass search (each refinement
 an independent work item, so a cluster can run them); shrink the best violation toward simple
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import product
+from typing import Any
 
 import numpy as np
 
@@ -94,8 +96,48 @@ class IntegerRange:
         return f"{{{self.low}, ..., {self.high}}}"
 
 
+@dataclass(frozen=True)
+class MatrixRange:
+    """A rows x columns real matrix with every entry in [low, high]; `symmetric=True` (square
+    only) varies the upper triangle and mirrors it. The search sees one real variable per free
+    entry, named `W[i,j]`; the margin gets `x["W"]` as a list of rows, for `m.matrix(x["W"])`."""
+
+    rows: int
+    columns: int
+    low: Fraction
+    high: Fraction
+    symmetric: bool = False
+
+    def __init__(self, rows: int, columns: int, low: Exact | float | str,
+                 high: Exact | float | str, symmetric: bool = False) -> None:
+        if not (isinstance(rows, int) and isinstance(columns, int) and rows >= 1
+                and columns >= 1):
+            raise ValueError(f"a matrix range needs positive integer sizes, got {rows} x {columns}")
+        if symmetric and rows != columns:
+            raise ValueError(f"a symmetric matrix range must be square, got {rows} x {columns}")
+        entry = RealRange(low, high)
+        for name, value in (("rows", rows), ("columns", columns), ("low", entry.low),
+                            ("high", entry.high), ("symmetric", symmetric)):
+            object.__setattr__(self, name, value)
+
+    def entries(self, name: str) -> dict[str, RealRange]:
+        """The free entries as real variables."""
+        return {f"{name}[{i},{j}]": RealRange(self.low, self.high)
+                for i in range(self.rows) for j in range(self.columns)
+                if not self.symmetric or i <= j}
+
+    def assemble(self, name: str, values: Mapping[str, Any]) -> list[list[Any]]:
+        return [[values[f"{name}[{min(i, j)},{max(i, j)}]" if self.symmetric
+                        else f"{name}[{i},{j}]"] for j in range(self.columns)]
+                for i in range(self.rows)]
+
+    def describe(self) -> str:
+        kind = "symmetric " if self.symmetric else ""
+        return f"{kind}{self.rows} x {self.columns} matrices, entries in [{self.low}, {self.high}]"
+
+
 Variable = RealRange | IntegerRange
-Domain = Mapping[str, Variable]
+Domain = Mapping[str, Variable | MatrixRange]
 Point = dict[str, float | int]
 
 
@@ -160,9 +202,34 @@ def validate_domain(domain: Domain) -> None:
         raise ValueError("a search domain is a non-empty mapping of variable names to "
                          "RealRange / IntegerRange")
     for name, variable in domain.items():
-        if not isinstance(name, str) or not isinstance(variable, (RealRange, IntegerRange)):
-            raise ValueError(f"search variable {name!r}: expected a RealRange or IntegerRange, "
-                             f"got {type(variable).__name__}")
+        if not isinstance(name, str) or not isinstance(variable,
+                                                       (RealRange, IntegerRange, MatrixRange)):
+            raise ValueError(f"search variable {name!r}: expected a RealRange, IntegerRange or "
+                             f"MatrixRange, got {type(variable).__name__}")
+
+
+def flatten(domain: Domain) -> dict[str, Variable]:
+    """The box the search walks: scalars as they are, each matrix as its free entries."""
+    flat: dict[str, Variable] = {}
+    for name, variable in domain.items():
+        flat.update(variable.entries(name) if isinstance(variable, MatrixRange)
+                    else {name: variable})
+    return flat
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """The margin seen on the flat box: matrices assembled from their entries, then `margin`."""
+
+    margin: Margin
+    domain: Domain
+
+    def __call__(self, x: Mapping[str, Any], m: Any) -> Any:
+        matrices = {name: variable.assemble(name, x) for name, variable in self.domain.items()
+                    if isinstance(variable, MatrixRange)}
+        scalars = {name: x[name] for name, variable in self.domain.items()
+                   if not isinstance(variable, MatrixRange)}
+        return self.margin({**scalars, **matrices}, m)
 
 
 def starts(domain: Domain, count: int, rng: np.random.Generator) -> list[Point]:
@@ -289,8 +356,11 @@ Mapper = Callable[[Callable[[Point], Refined], Sequence[Point]], list[Refined]]
 
 def search(margin: Margin, domain: Domain, seed: int, budget: SearchBudget = SearchBudget(),
            mapper: Mapper | None = None) -> SearchResult:
-    """Search `domain` for an instance with margin < 0; certify the best one found."""
+    """Search `domain` for an instance with margin < 0; certify the best one found. A domain with
+    matrices is searched entry by entry (`flatten`); the result names the entries."""
     validate_domain(domain)
+    if any(isinstance(variable, MatrixRange) for variable in domain.values()):
+        margin, domain = Assembled(margin, domain), flatten(domain)
     rng = np.random.default_rng(seed)
     points = starts(domain, budget.starts, rng)
     margins = [_finite(evaluate_float(margin, p)) for p in points]

@@ -64,3 +64,11 @@ def test_float_evaluation_reports_nan_for_an_error_or_an_overflow():
     assert math.isnan(evaluate_float(lambda x, m: m.log(x["a"]), {"a": -1.0}))
     assert math.isnan(evaluate_float(lambda x, m: 1 / x["a"], {"a": 0.0}))
     assert math.isnan(evaluate_float(lambda x, m: m.exp(x["a"]), {"a": 1000.0}))
+
+
+def test_a_repeated_eigenvalue_is_enclosed_too():
+    def shifted_identity_eigenvalue(x, m):
+        return m.symmetric_eigenvalues(m.matrix([[x["a"], 0], [0, x["a"]]]))[0] - x["a"] + 1
+
+    enclosure = certify(shifted_identity_eigenvalue, {"a": Fraction(1, 3)})
+    assert enclosure.above_zero and enclosure.low <= 1 <= enclosure.high

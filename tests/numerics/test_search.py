@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from optverify.numerics.search import (
     IntegerRange,
+    MatrixRange,
     RealRange,
     SearchBudget,
     search,
@@ -95,8 +96,39 @@ def test_simplest_between_lies_inside_and_no_smaller_denominator_does(low, width
     (lambda: IntegerRange(3, 1), "low <= high"),
     (lambda: SearchBudget(starts=0), "starts >= 1"),
     (lambda: search(square_above_identity, {}, 0), "non-empty mapping"),
-    (lambda: search(square_above_identity, {"x": (0, 1)}, 0), "RealRange or IntegerRange"),
+    (lambda: search(square_above_identity, {"x": (0, 1)}, 0), "expected a RealRange"),
+    (lambda: MatrixRange(2, 3, -1, 1, symmetric=True), "must be square"),
+    (lambda: MatrixRange(0, 3, -1, 1), "positive integer sizes"),
 ])
 def test_bad_input_is_one_clear_error(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def smallest_eigenvalue_above_smallest_diagonal(x, m):
+    """lambda_min(A) >= min_i A_ii for symmetric A: false (A = [[0, 1], [1, 0]] has -1)."""
+    matrix = m.matrix(x["A"])
+    return m.symmetric_eigenvalues(matrix)[0] - m.min(*[m.entry(matrix, i, i) for i in range(2)])
+
+
+def largest_eigenvalue_above_diagonal(x, m):
+    """lambda_max(A) >= A_00 for symmetric A (the Rayleigh quotient at e_0): true."""
+    matrix = m.matrix(x["A"])
+    return m.symmetric_eigenvalues(matrix)[-1] - m.entry(matrix, 0, 0)
+
+
+def test_a_false_matrix_inequality_is_certified_at_a_simple_symmetric_matrix():
+    domain = {"A": MatrixRange(2, 2, -2, 2, symmetric=True)}
+    result = search(smallest_eigenvalue_above_smallest_diagonal, domain, 0, SMALL)
+    assert result.certified and result.enclosure.below_zero
+    entries = result.counter_example
+    assert set(entries) == {"A[0,0]", "A[0,1]", "A[1,1]"}  # the free entries of a symmetric 2 x 2
+    assert all(value.denominator == 1 for value in entries.values())  # shrunk to integers
+    assert entries["A[0,1]"] != 0  # a diagonal matrix satisfies it
+
+
+def test_a_true_matrix_inequality_is_not_certified_violated():
+    domain = {"A": MatrixRange(3, 3, -2, 2, symmetric=True)}
+    result = search(largest_eigenvalue_above_diagonal, domain, 0, SMALL)
+    assert not result.certified
+    assert result.enclosure is None or not result.enclosure.below_zero
