@@ -1,8 +1,8 @@
 """Rigorous enclosures of a margin written once: float64 for the search, balls or rationals to certify.
 
 A margin is a plain function `margin(x, m)`: `x` maps each variable of the instance to a number,
-`m` is a maths namespace (`m.sqrt`, `m.erf`, `m.abs`, `m.max`, `m.matrix`, `m.symmetric_eigenvalues`,
-...),
+`m` is a maths namespace (`m.sqrt`, `m.erf`, `m.abs`, `m.max`, `m.step`, `m.matrix`,
+`m.symmetric_eigenvalues`, ...),
 and the Python operators + - * / ** do the rest. The same function runs on two namespaces:
 
 - `FLOAT`: numbers are float64 and matrices numpy arrays (fast, for the search);
@@ -18,7 +18,8 @@ Integer variables arrive as Python ints (float namespace) or flint `fmpz` (ball 
 `m.number(n)`. An enclosure strictly below zero proves the margin negative at that instance: a
 certified counter-example to "margin >= 0". A margin written for balls must not branch on its values (an
 `if` on a ball compares only its midpoint's certainty, `arb < arb` is False when the balls
-overlap): use `m.max`, `m.min`, `m.abs` instead, which enclose every branch.
+overlap): use `m.max`, `m.min`, `m.abs` and `m.step` (the Heaviside step, undecided on a ball
+that straddles zero) instead.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class FloatMath:
     cos = staticmethod(np.cos)
     erf = staticmethod(math.erf)
     abs = staticmethod(abs)
+
+    @staticmethod
+    def step(value: float) -> float:
+        """The Heaviside step 1[z > 0] (0 at z = 0: the convention of torch's ReLU and hinge
+        derivatives)."""
+        return 1.0 if value > 0 else 0.0
 
     @staticmethod
     def max(*values: float) -> float:
@@ -158,6 +165,16 @@ class BallMath:
     def erf(self, value: Any) -> Any:
         return self._ball(value).erf()
 
+    def step(self, value: Any) -> Any:
+        """1[z > 0], when the ball decides it (an exact zero gives 0); raises `Unresolved` for a
+        ball that straddles zero."""
+        ball = self._ball(value)
+        if ball > 0:
+            return self.number(1)
+        if ball < 0 or ball.is_zero():
+            return self.number(0)
+        raise Unresolved(f"the sign of {ball} is not decided at {self.bits} bits")
+
     def abs(self, value: Any) -> Any:
         return abs(self._ball(value))
 
@@ -235,6 +252,10 @@ class ExactMath:
 
     sqrt = exp = log = tanh = sin = cos = erf = symmetric_eigenvalues = eigenvalue_moduli = _irrational
     abs = staticmethod(abs)
+
+    @staticmethod
+    def step(value: Any) -> Fraction:
+        return Fraction(1 if value > 0 else 0)
 
     @staticmethod
     def max(*values: Any) -> Any:

@@ -600,3 +600,36 @@ def test_written_out_hinge_step_equals_autograd():
     for before, after, gradient in zip(params, stepped, gradients):
         assert torch.allclose(after, before - 0.5 * gradient, rtol=0, atol=1e-14)
     assert any(g.abs().sum() > 0 for g in gradients)
+
+
+def test_hinge_variance_margin_written_once_matches_the_butterfly():
+    """The search's margin G^2/|H| - Var (float64, exact) against `gradient_variance` (the
+    Walsh-Hadamard butterfly, torch) on a random width-3 ReLU layer at d = 2 (twin)."""
+    from fractions import Fraction
+
+    from optverify.numerics.ball import certify, evaluate_float
+    from optverify.numerics.search import Assembled, flatten
+    from optverify.theorems.orthogonal_gradient_variance.model import (
+        ReluNetwork,
+        gradient_variance,
+    )
+    from optverify.theorems.orthogonal_gradient_variance.numeric import (
+        SEARCH_DOMAIN,
+        hinge_variance_margin,
+    )
+
+    generator = torch.Generator().manual_seed(4)
+    hidden, bias, output = (torch.rand(shape, generator=generator, dtype=torch.float64) * 4 - 2
+                            for shape in ((3, 2), (3,), (3,)))
+    offset = torch.tensor(0.25, dtype=torch.float64)
+    network = ReluNetwork(hidden, bias, output, offset)
+    exact = gradient_variance(network, "hinge", 2)
+    entries = {**{f"U[{k},{i}]": float(hidden[k, i]) for k in range(3) for i in range(2)},
+               **{f"b[0,{k}]": float(bias[k]) for k in range(3)},
+               **{f"a[0,{k}]": float(output[k]) for k in range(3)}, "c": 0.25}
+    assert set(entries) == set(flatten(SEARCH_DOMAIN))
+    margin = Assembled(hinge_variance_margin, SEARCH_DOMAIN)
+    expected = exact.bound - exact.variance
+    assert evaluate_float(margin, entries) == pytest.approx(expected, rel=1e-12)
+    enclosure = certify(margin, {name: Fraction(value) for name, value in entries.items()})
+    assert enclosure.bits == 0 and enclosure.low == pytest.approx(expected, rel=1e-12)

@@ -16,12 +16,14 @@ N(0, 2) in place of N(0, 1).
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import torch
 from mpmath import mp
 
-from optverify.kit import Session
+from optverify.kit import MatrixRange, RealRange, Session
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     cosine_objective_mp,
     cosine_objective_quadrature_mp,
@@ -247,7 +249,54 @@ def bound_values(instances: list[Instance]) -> dict[str, float | int]:
             "closest_ratio": 1 - min(i.margin for i in instances), **tightness}
 
 
+SEARCH_DIMENSION = 2
+"""The search's inputs {-1,+1}^2 (4 points, 4 parities): small enough for a 13-parameter network to
+make every ReLU pattern and hinge margin reachable."""
+
+SEARCH_DOMAIN = {"U": MatrixRange(3, SEARCH_DIMENSION, -2, 2), "b": MatrixRange(1, 3, -2, 2),
+                 "a": MatrixRange(1, 3, -2, 2), "c": RealRange(-2, 2)}
+"""p_w(x) = sum_k a_k relu(U_k . x + b_k) + c with width 3, every weight in [-2, 2]."""
+
+
+def hinge_variance_margin(x, m):
+    """G^2/|H| - Var(H, F, w) for the hinge loss max(0, 1 - p h) over all parities of
+    {-1,+1}^d, d = SEARCH_DIMENSION, p_w a width-3 ReLU layer, written once: ReLU and hinge
+    slopes as `m.step` (0 at a kink, torch's convention), so the margin is exact at a rational
+    instance."""
+    d, width = SEARCH_DIMENSION, len(x["U"])
+    points = list(itertools.product((-1, 1), repeat=d))
+    parities = [subset for size in range(d + 1) for subset in itertools.combinations(range(d), size)]
+    gradients, predictions = [], []
+    for point in points:
+        pre = [sum(x["U"][k][i] * point[i] for i in range(d)) + x["b"][0][k]
+               for k in range(width)]
+        active = [m.step(z) for z in pre]
+        predictions.append(sum(x["a"][0][k] * m.max(0, pre[k]) for k in range(width)) + x["c"])
+        gradients.append([x["a"][0][k] * active[k] * point[i]
+                          for k in range(width) for i in range(d)]
+                         + [x["a"][0][k] * active[k] for k in range(width)]
+                         + [m.max(0, pre[k]) for k in range(width)] + [1])
+    size = len(points)
+
+    def loss_gradient(subset):
+        signs = [math.prod(point[i] for i in subset) for point in points]
+        slopes = [-h * m.step(1 - p * h) for h, p in zip(signs, predictions)]
+        return [sum(slope * g[j] for slope, g in zip(slopes, gradients)) / size
+                for j in range(len(gradients[0]))]
+
+    per_target = [loss_gradient(subset) for subset in parities]
+    mean = [sum(column) / len(parities) for column in zip(*per_target)]
+    variance = sum(sum((g - mu) ** 2 for g, mu in zip(gradient, mean))
+                   for gradient in per_target) / len(parities)
+    bound = sum(sum(v ** 2 for v in g) for g in gradients) / size / len(parities)
+    return bound - variance
+
+
 def verify(s: Session) -> None:
+    s.search("hinge-variance-search",
+             "Theorem 1 for the hinge loss: Var(H, F, w) <= G(w)^2 / |H| over the 4 parities of "
+             "{-1,+1}^2 at every weight of a width-3 ReLU layer in [-2, 2]^13 (exact margin)",
+             hinge_variance_margin, SEARCH_DOMAIN)
     settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     digits = s.precision
     instances = [enumerate_instance(d, network, loss, settings)
