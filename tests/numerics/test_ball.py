@@ -72,3 +72,17 @@ def test_a_repeated_eigenvalue_is_enclosed_too():
 
     enclosure = certify(shifted_identity_eigenvalue, {"a": Fraction(1, 3)})
     assert enclosure.above_zero and enclosure.low <= 1 <= enclosure.high
+
+
+def test_the_step_is_decided_exactly_and_undecided_on_a_straddling_ball():
+    def kink(x, m):
+        return m.step(x["z"]) - m.number("1/2")
+
+    assert certify(kink, {"z": Fraction(1, 3)}).text == "1/2"  # exact: rational margin
+    assert certify(kink, {"z": Fraction(0)}).text == "-1/2"  # the kink itself: step(0) = 0
+    assert evaluate_float(kink, {"z": 0.0}) == -0.5
+
+    def root_kink(x, m):  # step(sqrt(2)^2 - 2): the ball straddles zero at every precision
+        return m.step(m.sqrt(x["z"]) ** 2 - x["z"]) + 1
+
+    assert not certify(root_kink, {"z": Fraction(2)}, bits=(64, 128)).decided
