@@ -359,6 +359,9 @@ def search(margin: Margin, domain: Domain, seed: int, budget: SearchBudget = Sea
     """Search `domain` for an instance with margin < 0; certify the best one found. A domain with
     matrices is searched entry by entry (`flatten`); the result names the entries."""
     validate_domain(domain)
+    if not callable(margin):
+        raise ValueError(f"a search margin is a function margin(x, m), got "
+                         f"{type(margin).__name__}")
     if any(isinstance(variable, MatrixRange) for variable in domain.values()):
         margin, domain = Assembled(margin, domain), flatten(domain)
     rng = np.random.default_rng(seed)

@@ -99,6 +99,7 @@ def test_simplest_between_lies_inside_and_no_smaller_denominator_does(low, width
     (lambda: search(square_above_identity, {"x": (0, 1)}, 0), "expected a RealRange"),
     (lambda: MatrixRange(2, 3, -1, 1, symmetric=True), "must be square"),
     (lambda: MatrixRange(0, 3, -1, 1), "positive integer sizes"),
+    (lambda: search(0.5, {"x": RealRange(0, 1)}, 0), "a function margin"),
 ])
 def test_bad_input_is_one_clear_error(make, message):
     with pytest.raises(ValueError, match=message):
