@@ -239,8 +239,10 @@ class Session:
         units: an array (n_units, n_points) of the independent units (paths, seeds, networks)
         every point is computed from; y is then statistic(units) (default: the mean over the
         units; y may be left out, or must equal it) and the intervals come from resampling the
-        units (seeded by the run's seed and the check's name). The controls are tilted the same
-        way, on every resampled sweep."""
+        units (seeded by the run's seed and the check's name). The default controls are tilted
+        the same way, on every resampled sweep; a named control whose points share their
+        randomness passes its own units, (x, units array (n_units, n_points)), and is resampled
+        the same way."""
         bound = self._bound_for(name, bound, main)
         x = np.asarray(x, dtype=float)
         seed = self.config.seed_for(f"resample:{self.layer.value}:{name}")
@@ -248,7 +250,8 @@ class Session:
         fit = rate_fit(x, y, bound, weights=weights, resampled_y=resampled, tolerance=tolerance)
         check = rate_check(self.layer, name, statement, fit, bound, tolerance=tolerance,
                            decisive=decisive and not sanity, values=values)
-        data = {alternative: (cx, cy, None) for alternative, (cx, cy) in (controls or {}).items()}
+        data = {alternative: self._control_points(name, alternative, cx, cy, statistic)
+                for alternative, (cx, cy) in (controls or {}).items()}
         for exponent in _alternative_exponents(rules_out, bound, sanity):
             factor = tilted(x, np.ones_like(x), fit, exponent, bound.exponential)
             data[describe_exponent(exponent)] = (x, _tilt(y, factor, fit.offset),
@@ -262,6 +265,17 @@ class Session:
         kept = self._keep(check, main, words, judged, sanity)
         self._rate_figures.append(rate_figure(name, statement, x, y, fit, bound))
         return kept
+
+    def _control_points(self, name: str, alternative: str, x, y, statistic: Statistic | None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """A named control's (x, y, resampled sweeps): y given as points, or as a units array
+        (n_units, n_points) resampled like the check's own units."""
+        x = np.asarray(x, dtype=float)
+        if np.ndim(y) != 2:
+            return x, np.asarray(y, dtype=float), None
+        seed = self.config.seed_for(f"resample:{self.layer.value}:{name}:{alternative}")
+        points, resampled = sweep_points(x.size, None, y, statistic, seed)
+        return x, points, resampled
 
     def fitted_rate(
         self,

@@ -348,6 +348,22 @@ def test_session_units_tilt_the_controls_the_same_way():
     assert all("bootstrap" in control.detail for control in check.controls)
 
 
+def test_a_named_control_passes_its_own_units_and_is_resampled_like_the_check():
+    """A named control computed from shared paths (its own units array) gets a bootstrap interval
+    as the check does, not a regression interval that treats its points as independent."""
+    rng = np.random.default_rng(2)
+    units = T**-1.0 * np.exp(rng.normal(0, 0.05, (30, T.size)))
+    slower = T**-0.5 * np.exp(rng.normal(0, 0.05, (30, T.size)))
+    s = Session(RunConfig(), Layer.EXPERIMENT, Bound.tight("T", -1))
+    check = s.rate("shared", "y ~ 1/T", T, units=units, main=True,
+                   controls={"a slower T^-1/2 from its own paths": (T, slower),
+                             "its mean curve alone": (T, slower.mean(axis=0))})
+    details = {control.alternative: control.detail for control in check.controls}
+    assert "bootstrap" in details["a slower T^-1/2 from its own paths"]
+    assert "bootstrap" not in details["its mean curve alone"]
+    assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
+
+
 NOMINAL = 0.05
 
 
