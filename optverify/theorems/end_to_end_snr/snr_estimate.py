@@ -21,7 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
-from optverify.theorems.end_to_end_snr.networks import last_layer_gradients
+from optverify.theorems.end_to_end_snr.networks import (
+    closed_form_last_layer_gradients,
+    last_layer_gradients,
+)
 
 
 def mirror_patterns(k: int) -> torch.Tensor:
@@ -66,6 +69,19 @@ class SnrEstimate:
         return self.signal_stderr / self.noise
 
 
+def unbiased_signal(means: torch.Tensor) -> tuple[float, float]:
+    """||E a||^2 from n iid vectors a_t (means (n, d)) by the U-statistic, and its standard error
+    (plug-in of 4 mu^T S mu / n + 2 tr(S^2) / n^2)."""
+    n = means.shape[0]
+    total = means.sum(dim=0)
+    signal = ((total @ total) - (means * means).sum()) / (n * (n - 1))
+    mu = means.mean(dim=0)
+    centred = means - mu
+    covariance = centred.T @ centred / (n - 1)
+    variance = 4 * (mu @ covariance @ mu) / n + 2 * (covariance * covariance).sum() / n**2
+    return float(signal), float(variance.clamp(min=0).sqrt())
+
+
 def estimate_snr(gradients: torch.Tensor) -> SnrEstimate:
     """From gradients (n, m, d): n iid tuples, m exchangeable patterns each (m = 1: plain samples).
     Computed in the gradients' dtype; only the final scalars become Python floats."""
@@ -73,16 +89,49 @@ def estimate_snr(gradients: torch.Tensor) -> SnrEstimate:
         raise ValueError("estimate_snr needs gradients of shape (n >= 2, m, d)")
     if not bool(torch.isfinite(gradients).all()):
         raise ValueError("gradients must be finite")
-    n = gradients.shape[0]
-    means = gradients.mean(dim=1)
-    total = means.sum(dim=0)
-    signal = ((total @ total) - (means * means).sum()) / (n * (n - 1))
-    mu = means.mean(dim=0)
-    centred = means - mu
-    covariance = centred.T @ centred / (n - 1)
-    variance = 4 * (mu @ covariance @ mu) / n + 2 * (covariance * covariance).sum() / n**2
+    signal, stderr = unbiased_signal(gradients.mean(dim=1))
     second = (gradients * gradients).sum(dim=-1).mean()
-    return SnrEstimate(float(signal), float(variance.clamp(min=0).sqrt()), float(second), n)
+    return SnrEstimate(signal, stderr, float(second), gradients.shape[0])
+
+
+CHUNK_ELEMENTS = 2**23
+"""Feature entries gathered per chunk of blocks (64 MiB in float64): bounds the memory of
+`block_estimate` whatever the block size."""
+
+
+def block_estimate(approach: str, n1: dict, n2: dict, pair_features: torch.Tensor,
+                   image_labels: torch.Tensor, k: int, block: int) -> SnrEstimate:
+    """The SNR from a pool of images cut into blocks of `block`: per block the mean gradient over
+    every k-subset of its images (in index order) and every 2^k mirror pattern, an unbiased
+    estimate of E g (a U-statistic over distinct iid images, Hoeffding 1948) whose variance falls
+    like block^-k where the gradient's lower-order projections vanish (the end-to-end mixed
+    differences), against block^-1 for disjoint tuples; ||E g||^2 by the U-statistic over the
+    independent blocks, E||g||^2 the mean over every (subset, pattern). block = k: disjoint
+    tuples, `estimate_snr` of `antithetic_gradients`. pair_features (n, 2, d): each image's
+    features and its mirror's; image_labels (n,) the unmirrored labels."""
+    if not 1 <= k <= block or pair_features.shape[0] < 2 * block:
+        raise ValueError("block_estimate needs 1 <= k <= block and at least two blocks")
+    blocks = pair_features.shape[0] // block
+    dimension = pair_features.shape[-1]
+    subsets = torch.combinations(torch.arange(block, device=pair_features.device), k)
+    patterns = mirror_patterns(k).to(pair_features.device)
+    signs = (1 - 2 * patterns).to(image_labels.dtype)
+    positions = torch.arange(k, device=pair_features.device)
+    features = pair_features[:blocks * block].reshape(blocks, block, 2, dimension)
+    labels = image_labels[:blocks * block].reshape(blocks, block)
+    chunk = max(1, CHUNK_ELEMENTS // (subsets.shape[0] * patterns.shape[0] * k * dimension))
+    means, squares = [], []
+    for start in range(0, blocks, chunk):
+        chosen = features[start:start + chunk][:, subsets][:, :, positions, patterns]
+        tuple_labels = labels[start:start + chunk][:, subsets][:, :, None, :] * signs
+        gradients = closed_form_last_layer_gradients(approach, n1, n2, chosen, tuple_labels)
+        means.append(gradients.mean(dim=(1, 2)))
+        squares.append((gradients * gradients).sum(dim=-1).mean(dim=(1, 2)))
+    means = torch.cat(means)
+    if not bool(torch.isfinite(means).all()):
+        raise ValueError("gradients must be finite")
+    signal, stderr = unbiased_signal(means)
+    return SnrEstimate(signal, stderr, float(torch.cat(squares).mean()), blocks)
 
 
 def plain_snr(gradients: torch.Tensor) -> float:
