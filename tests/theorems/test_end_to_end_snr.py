@@ -416,15 +416,74 @@ def test_antithetic_patterns_contain_the_plain_tuple():
     torch.testing.assert_close(g[:, -1], mirrored_all)
 
 
+@pytest.mark.parametrize("approach", setting_one.APPROACHES)
+@pytest.mark.parametrize("k", [1, 3])
+def test_closed_form_gradients_match_torch_func(approach, k):
+    images, labels, n1, n2 = _tiny_instance(k=k, n=40, seed=k)
+    feats = networks.features(n1, images)
+    torch.testing.assert_close(
+        networks.closed_form_last_layer_gradients(approach, n1, n2, feats, labels),
+        networks.last_layer_gradients(approach, n1, n2, feats, labels), rtol=1e-12, atol=1e-15)
+
+
+def _pool(n=20, k=2, seed=7):
+    generator = torch.Generator().manual_seed(seed)
+    lines = line_images.sample_lines(n, generator)
+    images = line_images.rasterize(lines)
+    n1 = networks.init_n1(generator, torch.float64)
+    n2 = networks.init_n2(k, generator, torch.float64)
+    pairs = torch.stack([networks.features(n1, images),
+                         networks.features(n1, line_images.mirror(images))], dim=1)
+    return pairs, line_images.image_labels(lines.angles), n1, n2
+
+
+@pytest.mark.parametrize("approach", setting_one.APPROACHES)
+def test_block_of_k_images_is_the_disjoint_tuple_estimator(approach):
+    pairs, labels, n1, n2 = _pool(n=21, k=3)
+    tuples = pairs[:21].reshape(7, 3, 2, networks.FEATURES)
+    plain = snr_estimate.estimate_snr(snr_estimate.antithetic_gradients(
+        approach, n1, n2, tuples, labels.reshape(7, 3)))
+    blocked = snr_estimate.block_estimate(approach, n1, n2, pairs, labels, 3, 3)
+    assert blocked.signal == pytest.approx(plain.signal, rel=1e-10, abs=1e-18)
+    assert blocked.second_moment == pytest.approx(plain.second_moment, rel=1e-12)
+
+
+def test_block_means_average_every_subset_and_pattern():
+    """A loop twin: every 2-subset of each block of 5 images, every mirror pattern, autograd."""
+    import itertools
+
+    pairs, labels, n1, n2 = _pool(n=10, k=2)
+    means = []
+    for block in range(2):
+        rows = []
+        for i, j in itertools.combinations(range(5 * block, 5 * block + 5), 2):
+            for a, b in itertools.product((0, 1), repeat=2):
+                feats = torch.stack([pairs[i, a], pairs[j, b]])[None]
+                y = torch.stack([labels[i] * (1 - 2 * a), labels[j] * (1 - 2 * b)])[None]
+                rows.append(networks.last_layer_gradients("end-to-end", n1, n2, feats, y)[0])
+        means.append(torch.stack(rows).mean(0))
+    signal, _ = snr_estimate.unbiased_signal(torch.stack(means))
+    estimate = snr_estimate.block_estimate("end-to-end", n1, n2, pairs, labels, 2, 5)
+    assert estimate.signal == pytest.approx(signal, rel=1e-10, abs=1e-20)
+    assert estimate.samples == 2
+
+
 def test_estimate_snr_bad_input_raises():
     with pytest.raises(ValueError):
         snr_estimate.estimate_snr(torch.zeros(1, 1, 3))
     with pytest.raises(ValueError):
         snr_estimate.estimate_snr(torch.full((3, 1, 2), float("nan")))
     with pytest.raises(ValueError):
-        setting_one.SnrConfig((2, 3), images=100, inits=2, decisive=True)
+        setting_one.SnrConfig((2, 3), images=100, inits=2, blocks=(2, 3), decisive=True)
     with pytest.raises(ValueError):
-        setting_one.SnrConfig((1, 4), images=4, inits=2, decisive=True)
+        setting_one.SnrConfig((1, 4), images=4, inits=2, blocks=(1, 4), decisive=True)
+    with pytest.raises(ValueError):
+        setting_one.SnrConfig((1, 2), images=100, inits=2, blocks=(1,), decisive=True)
+    pairs, labels = torch.zeros(10, 2, 3), torch.ones(10)
+    with pytest.raises(ValueError):
+        snr_estimate.block_estimate("end-to-end", {}, {}, pairs, labels, 3, 2)
+    with pytest.raises(ValueError):
+        snr_estimate.block_estimate("end-to-end", {}, {}, pairs, labels, 2, 6)
 
 
 def _summary(mean, stderr):
@@ -441,8 +500,8 @@ def test_below_precision_is_a_word_never_a_number():
     assert setting_one.describe(resolved_but_tiny, "float64") == "1e-06"
 
 
-E2E = {1: _summary(1e-3, 1e-4), 2: _summary(1e-8, 1e-7), 3: _summary(-1e-8, 1e-7),
-       4: _summary(0.0, 1e-8)}
+E2E = {1: setting_one.SnrSummary(1e-3, 1e-4, 1e-4, (0.9e-3, 1.1e-3)),
+       2: _summary(1e-8, 1e-7), 3: _summary(-1e-8, 1e-7), 4: _summary(0.0, 1e-8)}
 DEC = {1: _summary(1e-3, 1e-4), 2: _summary(2e-3, 2e-4), 3: _summary(3e-3, 3e-4),
        4: _summary(4e-3, 4e-4)}
 
@@ -450,21 +509,34 @@ DEC = {1: _summary(1e-3, 1e-4), 2: _summary(2e-3, 2e-4), 3: _summary(3e-3, 3e-4)
 def test_setting_one_judges_accept_the_claim_and_reject_their_controls():
     assert setting_one.judge_collapse(E2E).verdict is Verdict.CONSISTENT
     assert setting_one.judge_collapse(DEC).verdict is Verdict.VIOLATED
-    power = setting_one._power_law_series(E2E, -2.0)
-    assert setting_one.judge_collapse(power).verdict is Verdict.VIOLATED
+    slower = setting_one.slower_exponential(E2E)
+    assert slower[3].mean == pytest.approx(1e-5)
+    assert setting_one.judge_collapse(slower).verdict is Verdict.VIOLATED
     assert setting_one.judge_kept(DEC).verdict is Verdict.CONSISTENT
     assert setting_one.judge_kept(E2E).verdict is Verdict.VIOLATED
     floor = setting_one.resolution_floor("float32")
     late = lambda series: {k: v for k, v in series.items() if k >= 3}  # noqa: E731
     assert setting_one.judge_below_resolution(late(E2E), floor).verdict is Verdict.CONSISTENT
     assert setting_one.judge_below_resolution(late(DEC), floor).verdict is Verdict.VIOLATED
-    assert setting_one.judge_decay_form(E2E).verdict is Verdict.INCONCLUSIVE
-    assert setting_one.judge_ahead((900, 500, 1000)).verdict is Verdict.CONSISTENT
-    assert setting_one.judge_ahead((500, 500, 1000)).verdict is Verdict.VIOLATED  # a tie
-    assert setting_one.judge_ahead((400, 900, 1000)).verdict is Verdict.VIOLATED
-    assert setting_one.judge_ahead((600, 500, 1000)).verdict is Verdict.INCONCLUSIVE  # near margin
-    # the margin, not mere significance, decides: a gap of 0.05 on 10^5 trials is not "ahead"
-    assert setting_one.judge_ahead((55_000, 50_000, 100_000)).verdict is Verdict.VIOLATED
+
+
+def test_decay_form_below_resolution_reports_the_first_step_bounds():
+    judged = setting_one.judge_decay_form(E2E)
+    assert judged.verdict is Verdict.INCONCLUSIVE
+    assert "below resolution" in judged.detail and "SNR(2) <" in judged.detail
+    # the steepest power law the first step allows: SNR(1)'s lower bound over SNR(2)'s upper one
+    z = setting_one.STANDARD_ERRORS
+    power = math.log2((1e-3 - z * 1e-4) / (1e-8 + z * 1e-7))
+    steep = setting_one.steepest_power_law(E2E)
+    assert steep[2].mean == pytest.approx(1e-3 * 2**-power)
+    assert setting_one.judge_decay_form(steep).verdict is Verdict.VIOLATED
+
+
+def test_bounds_are_one_sided_at_half_a_percent_each():
+    from scipy import stats
+
+    assert setting_one.STANDARD_ERRORS == pytest.approx(stats.norm.ppf(0.995))
+    assert _summary(1e-3, 1e-4).upper == pytest.approx(1e-3 + setting_one.STANDARD_ERRORS * 1e-4)
 
 
 def test_decay_form_tells_an_exponential_from_a_power_law():
@@ -477,10 +549,60 @@ def test_decay_form_tells_an_exponential_from_a_power_law():
     assert setting_one.judge_decay_form(power).verdict is Verdict.VIOLATED
 
 
-def test_clopper_pearson_is_the_kit_one():
-    from optverify.numerics import proportions
+def test_median_rank_is_the_sign_test_at_one_percent():
+    from scipy import stats
 
-    assert setting_one.clopper_pearson is proportions.clopper_pearson
+    assert setting_one.median_rank(6) is None  # 2^-6 > 1%
+    assert setting_one.median_rank(7) == 1
+    for seeds in range(7, 40):
+        rank = setting_one.median_rank(seeds)
+        assert stats.binom.cdf(rank - 1, seeds, 0.5) <= 0.01 < stats.binom.cdf(rank, seeds, 0.5)
+
+
+def _time(reached, before, last=None):
+    steps = (0, before) if reached is None else (0, before, reached)
+    return training.TimeToTarget(reached, before, steps, (0.5,) * len(steps))
+
+
+def _race(decomposition, end_to_end, factor=4.0, cap=400, budget=None):
+    budget = budget or max(int(factor * max(r for r, _ in decomposition)), cap)
+    return training.RaceToTarget(
+        3, 0.7, factor, cap, budget, tuple(_time(r, b) for r, b in decomposition),
+        tuple(_time(r, b) for r, b in end_to_end))
+
+
+DEC_TIMES = [(60, 50), (70, 60), (90, 80), (80, 70), (80, 70), (80, 70), (60, 50)]
+
+
+def test_fails_judge_tells_failing_from_merely_slower():
+    censored = _race(DEC_TIMES, [(None, 400)] * 7)
+    assert setting_one.judge_fails(censored).verdict is Verdict.CONSISTENT
+    for by in (1.0, 2.0):
+        slower = setting_one.merely_slower(censored, by)
+        assert setting_one.judge_fails(slower).verdict is Verdict.VIOLATED
+    # one seed that learns in time is the sign test's lowest order statistic: undecided
+    one_learns = _race(DEC_TIMES, [(100, 90)] + [(None, 400)] * 6)
+    assert setting_one.judge_fails(one_learns).verdict is Verdict.INCONCLUSIVE
+    # six seeds cannot bound a median at 1% per side
+    assert setting_one.judge_fails(_race(DEC_TIMES[:6], [(None, 400)] * 6)).verdict is (
+        Verdict.INCONCLUSIVE)
+    # a budget short of factor x the decomposition's time decides nothing
+    short = _race(DEC_TIMES, [(None, 300)] * 7, budget=300)
+    assert setting_one.judge_fails(short).verdict is Verdict.INCONCLUSIVE
+
+
+def test_ratio_interval_holds_the_grid_and_the_censoring():
+    assert setting_one.ratio_interval(_time(100, 90), _time(300, 250)) == (2.5, 300 / 90)
+    assert setting_one.ratio_interval(_time(100, 90), _time(None, 800)) == (8.0, math.inf)
+    assert setting_one.ratio_interval(_time(None, 400), _time(None, 800)) == (0.0, math.inf)
+    assert setting_one.ratio_interval(_time(0, 0), _time(10, 0))[1] == math.inf
+
+
+def test_learns_judge_and_its_control():
+    race = _race(DEC_TIMES, [(None, 400)] * 7)
+    assert setting_one.judge_learns(race).verdict is Verdict.CONSISTENT
+    control = setting_one._end_to_end_as_decomposition(race)
+    assert setting_one.judge_learns(control).verdict is Verdict.VIOLATED
 
 
 def test_per_image_loss_switched_off_is_the_end_to_end_loss():
@@ -494,18 +616,40 @@ def test_per_image_loss_switched_off_is_the_end_to_end_loss():
     assert float(on) > float(off)
 
 
-def test_training_runs_stacked_models_and_counts_held_out_accuracy():
-    run = training.train(2, (0, 1), (1.0, 0.0), 3, 4, 1e-3, {0}, lambda seed:
-                         torch.Generator().manual_seed(seed), torch.Generator().manual_seed(5),
-                         torch.Generator().manual_seed(6), 32, torch.float32)
-    assert run.steps == (0, 3) and len(run.accuracies) == 4 and len(run.correct) == 4
-    assert all(0 <= c <= 32 for c in run.correct)
+def _tiny_race(target, cap=4, factor=2.0):
+    return training.race_to_target(
+        2, (0, 1), target, factor, cap, 2, 4, 4, 1e-3,
+        lambda seed: torch.Generator().manual_seed(seed), torch.Generator().manual_seed(5),
+        torch.Generator().manual_seed(6), 32, torch.float32)
+
+
+def test_race_trains_end_to_end_on_to_its_budget():
+    race = _tiny_race(target=0.999)  # out of reach: every time is censored
+    assert race.budget == 8 and all(t.reached is None for t in race.decomposition)
+    assert [t.steps for t in race.decomposition] == [(0, 2, 4)] * 2
+    assert [t.steps for t in race.end_to_end] == [(0, 2, 4, 8)] * 2
+    assert all(t.before == 8 for t in race.end_to_end)
     # both approaches of a seed start from the same initialization
-    assert run.accuracies[0][0] == run.accuracies[1][0]
-    assert setting_one.pooled(run, 1.0)[1] == 64
+    assert all(d.curve[0] == e.curve[0] for d, e in zip(race.decomposition, race.end_to_end))
 
 
-SMALL_ONE = setting_one.SnrConfig((1, 2, 3), images=768, inits=2, decisive=True)
+def test_race_stops_when_everyone_reached_the_target():
+    race = _tiny_race(target=0.01)
+    assert all(t.reached == 0 and t.before == 0 for t in race.decomposition + race.end_to_end)
+    assert race.budget == 4  # max(factor x 0, cap)
+
+
+def test_race_bad_input_raises():
+    with pytest.raises(ValueError):
+        _tiny_race(target=0.7, cap=3)
+    with pytest.raises(ValueError):
+        _tiny_race(target=1.5)
+    with pytest.raises(ValueError):
+        _tiny_race(target=0.7, factor=0.5)
+
+
+SMALL_ONE = setting_one.SnrConfig((1, 2, 3), images=768, inits=2, blocks=(1, 8, 6),
+                                  decisive=True)
 
 
 @pytest.fixture(scope="module")
