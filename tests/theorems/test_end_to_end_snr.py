@@ -224,7 +224,10 @@ def test_snr_rates_are_consistent_and_their_controls_rejected(small_sweep):
     assert checks["variance-ratio-rate"].main
     for spec in experiment.RATES:
         check = checks[spec.name]
-        assert check.verdict is Verdict.CONSISTENT, check.detail
+        # the judges' 98% level and 0.05 equivalence margin (issue 18): this small sweep's interval
+        # holds the claimed exponent but is too wide to confirm it within the margin
+        assert check.verdict is not Verdict.VIOLATED, check.detail
+        assert check.fit.ci.contains(float(spec.bound.exponent)), check.detail
         assert {c.alternative for c in check.controls} == {f"exponent {a:.4g}"
                                                              for a in spec.rules_out}
         assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.controls
