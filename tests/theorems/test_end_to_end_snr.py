@@ -619,6 +619,23 @@ def test_per_image_loss_switched_off_is_the_end_to_end_loss():
     assert float(on) > float(off)
 
 
+def test_recorded_race_checks_are_decisive_with_rejected_controls():
+    session = Session(RunConfig(quick=False), Layer.EXPERIMENT, claim_bound=CLAIM.bound)
+    full = setting_one.TrainConfig.full()
+    setting_one._record_training(session, full, [_race(DEC_TIMES, [(None, 400)] * 7)])
+    checks = {c.name: c for c in session.checks}
+    for name in ("setting-i-e2e-fails-k3", "setting-i-dec-learns-k3"):
+        assert checks[name].decisive and checks[name].verdict is Verdict.CONSISTENT
+        assert checks[name].controls and all(c.rejected for c in checks[name].controls)
+    assert len(checks["setting-i-e2e-fails-k3"].controls) == 2  # slower by 2, as fast
+
+
+def test_the_paper_preset_is_fig_4s_budget():
+    paper = setting_one.TrainConfig.paper()
+    assert paper.cap == 2500 and paper.cap * paper.factor == 20_000
+    assert paper.sizes == (1, 2, 3, 4) and setting_one.median_rank(paper.seeds) == 1
+
+
 def _tiny_race(target, cap=4, factor=2.0):
     return training.race_to_target(
         2, (0, 1), target, factor, cap, 2, 4, 4, 1e-3,
