@@ -34,6 +34,7 @@ from optverify.datasets import DataChoice, DataSet, choose
 from optverify.figures import rate_figure
 from optverify.numerics.ball import Exact, Margin
 from optverify.numerics.fit import RateFit
+from optverify.numerics.precision import BELOW_PRECISION, MIN_RESOLVED_POINTS
 from optverify.numerics.resample import Statistic
 from optverify.numerics.search import Domain, SearchBudget
 from optverify.results import (
@@ -226,6 +227,8 @@ class Session:
         units: np.ndarray | None = None,
         statistic: Statistic | None = None,
         values: Mapping[str, Value] | None = None,
+        resolved: Sequence[bool] | np.ndarray | None = None,
+        below_precision: str = "",
     ) -> Check:
         """Fit y against x and judge the rate against `bound`: the asymptotic exponent of a power
         law toward the bound's limit (vanishing corrections modelled, the tail checked), or an
@@ -242,8 +245,21 @@ class Session:
         units (seeded by the run's seed and the check's name). The default controls are tilted
         the same way, on every resampled sweep; a named control whose points share their
         randomness passes its own units, (x, units array (n_units, n_points)), and is resampled
-        the same way."""
+        the same way.
+        resolved: a mask of the points above precision (the others are left out of the fit and
+        the figure); below_precision: why no point is resolved. Either way, with fewer than
+        MIN_RESOLVED_POINTS resolved the check is inconclusive, below precision, and nothing is
+        fitted; `controls` are not masked (give their resolved points)."""
         bound = self._bound_for(name, bound, main)
+        if resolved is not None:
+            mask = np.asarray(resolved, dtype=bool)
+            x, y, weights, units = (None if data is None else np.asarray(data)[..., mask]
+                                    for data in (x, y, weights, units))
+            if mask.sum() < MIN_RESOLVED_POINTS:
+                below_precision = f"only {int(mask.sum())} of {mask.size} points resolved"
+        if below_precision:
+            return self._below_precision(name, statement, below_precision, bound, decisive,
+                                         main, sanity, values)
         x = np.asarray(x, dtype=float)
         seed = self.config.seed_for(f"resample:{self.layer.value}:{name}")
         y, resampled = sweep_points(x.size, y, units, statistic, seed)
@@ -320,11 +336,16 @@ class Session:
         rules_out: str = "",
         controls: Mapping[str, float | mpmath.mpf] | None = None,
         values: Mapping[str, Value] | None = None,
+        below_precision: str = "",
     ) -> Check:
         """An identity holds when its residual max |lhs - rhs| is at most `tolerance`. In the
         numeric layer the tolerance defaults to `floor()` and the digits to the run's precision;
         `precision_digits=0` records a residual that no mpmath computation produced (a float64
-        twin, an exact count) without digits. controls: the residuals of the false alternatives."""
+        twin, an exact count) without digits. controls: the residuals of the false alternatives.
+        below_precision: why the residual cannot be resolved (the check is then inconclusive)."""
+        if below_precision:
+            return self._below_precision(name, statement, below_precision, None, decisive, main,
+                                         sanity, values)
         numeric = self.layer is Layer.NUMERIC
         if tolerance is None:
             if not numeric:
@@ -355,12 +376,17 @@ class Session:
         controls: Mapping[str, float | mpmath.mpf] | None = None,
         values: Mapping[str, Value] | None = None,
         exact: tuple[Margin, Mapping[str, Exact]] | None = None,
+        below_precision: str = "",
     ) -> Check:
         """lhs <= rhs holds when the worst margin rhs - lhs is at least -tolerance.
         controls: the worst margins of the false alternatives. exact: the margin written once
         (optverify.numerics.ball) and the exact instance of the worst margin; under `--rigorous`
         it is enclosed in ball arithmetic (optverify.rigorous: certified at this instance, or
-        the mpmath figure stands)."""
+        the mpmath figure stands). below_precision: why the margin cannot be resolved (the check
+        is then inconclusive)."""
+        if below_precision:
+            return self._below_precision(name, statement, below_precision, None, decisive, main,
+                                         sanity, values)
         check = inequality_check(self.layer, name, statement, margin, tolerance,
                                  decisive=decisive and not sanity, values=values)
         if exact is not None and self.config.rigorous:
@@ -532,6 +558,16 @@ class Session:
         figures = self._figures or self._rate_figures
         return LayerResult(self.layer, tuple(self._checks), tuple(figures),
                            tuple(self._tables), tuple(self._notes), wall_s, error)
+
+    def _below_precision(self, name: str, statement: str, reason: str, bound: Bound | None,
+                         decisive: bool, main: bool, sanity: bool,
+                         values: Mapping[str, Value] | None) -> Check:
+        """A check whose quantity the run's precision cannot resolve: inconclusive, saying why,
+        with no fit and no control."""
+        check = Check(self.layer, name, statement, Verdict.INCONCLUSIVE,
+                      f"{BELOW_PRECISION}: {reason}", decisive=decisive and not sanity,
+                      values=dict(values or {}), bound=bound)
+        return self._keep(check, main, "", (), sanity)
 
     def _bound_for(self, name: str, bound: Bound | None, main: bool) -> Bound:
         if not main:

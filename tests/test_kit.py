@@ -95,6 +95,35 @@ def test_recorder_misuse_is_refused():
         session(bound=None).zero("main", "...", sympy.Integer(0), main=True)
 
 
+def test_rate_fits_only_the_resolved_points():
+    s = session()
+    x = np.geomspace(1, 100, 6)
+    y = x**2
+    y[:2] = 1e-300  # two points lost in rounding: fitted, they would bend the exponent
+    resolved = np.arange(6) >= 2
+    masked = s.rate("masked", "y ~ x^2", x, y, SQUARE, resolved=resolved)
+    by_hand = s.rate("by-hand", "y ~ x^2", x[resolved], y[resolved], SQUARE)
+    assert masked.verdict is by_hand.verdict is Verdict.CONSISTENT
+    assert masked.fit.exponent == by_hand.fit.exponent and masked.fit.n_points == 4
+
+
+def test_below_precision_is_inconclusive_with_the_count_or_the_reason():
+    s = session()
+    x = np.geomspace(1, 100, 6)
+    few = s.rate("few", "y ~ x^2", x, x**3, main=True, resolved=x > 30)
+    assert few.verdict is Verdict.INCONCLUSIVE and few.fit is None and few.main
+    assert few.detail == "below precision: only 2 of 6 points resolved" and few.decisive
+    said = s.rate("said", "...", x, x**3, SQUARE, decisive=False, below_precision="overflow")
+    assert said.verdict is Verdict.INCONCLUSIVE and said.detail == "below precision: overflow"
+    assert not said.decisive and not said.controls
+    margin = s.inequality("margin", "...", -0.5, 0.1, below_precision="under the floor",
+                          values={"steps": 3})
+    residual = s.identity("residual", "...", 1.0, 0.1, below_precision="no point to compare")
+    assert margin.verdict is residual.verdict is Verdict.INCONCLUSIVE
+    assert margin.values == {"steps": 3} and residual.detail.startswith("below precision: ")
+    assert s.inequality("resolved", "...", -0.5, 0.1).verdict is Verdict.VIOLATED
+
+
 def test_numeric_identity_defaults_to_the_precision_floor():
     s = session(Layer.NUMERIC, precision=2000)
     with mpmath.workdps(2000):

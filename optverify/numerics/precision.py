@@ -22,6 +22,11 @@ import numpy as np
 
 BELOW_PRECISION = "below precision"
 
+MIN_RESOLVED_POINTS = 3
+"""A rate is fitted on at least 3 points above precision (through two a line leaves no residual
+and so no interval; `fit_rate` refuses fewer): with fewer, `Session.rate` records the check as
+inconclusive, below precision."""
+
 _EPSILON = {
     "float16": float(np.finfo(np.float16).eps),
     "bfloat16": 2.0**-7,

@@ -450,9 +450,10 @@ def record_drift(s: Session, name: str, words: str, sweep: DriftSweep, bound: Bo
                  false_world: DriftSweep | None = None,
                  rules_out: tuple[float, ...] = ()) -> Check:
     """The drift exponent of a sweep against `bound`, fitted over the points that resolve above
-    the rounding floor; inconclusive when fewer than three do. Negative controls: the exponents
-    `rules_out` (the measured points tilted there) and, when given, the same sweep run in the
-    false world `false_world` (GD with LAYER_WISE_RATES), fitted the same way."""
+    the rounding floor (the kit's `resolved`: inconclusive, below precision, when fewer than
+    three do). Negative controls: the exponents `rules_out` (the measured points tilted there)
+    and, when given, the same sweep run in the false world `false_world` (GD with
+    LAYER_WISE_RATES), fitted the same way."""
     resolved = sweep.resolved
     values: dict = {"points_below_precision": int((~resolved).sum())}
     if np.isfinite(sweep.slopes).all():
@@ -461,18 +462,13 @@ def record_drift(s: Session, name: str, words: str, sweep: DriftSweep, bound: Bo
             "per_instance_slope_median": float(np.median(sweep.slopes)),
             "per_instance_slope_max": float(sweep.slopes.max()),
         }
-    if resolved.sum() < 3:
-        return s.check(name, words, Verdict.INCONCLUSIVE,
-                       f"only {int(resolved.sum())} of {len(resolved)} drift points resolve "
-                       f"above the {s.dtype} rounding floor; no exponent fitted",
-                       bound=bound, values=values)
     controls = {}
     if false_world is not None:
         kept = false_world.resolved
         controls[f"the same sweep under GD with {LAYER_WISE_RATES}"] = (
             false_world.etas[kept], false_world.drift[kept])
-    return s.rate(name, words, sweep.etas[resolved], sweep.drift[resolved], bound, values=values,
-                  rules_out=rules_out, controls=controls)
+    return s.rate(name, words, sweep.etas, sweep.drift, bound, values=values, rules_out=rules_out,
+                  controls=controls, resolved=resolved)
 
 
 @dataclass(frozen=True)

@@ -623,17 +623,10 @@ def _mean_rates(rates: np.ndarray) -> np.ndarray:
 
 def _record_rate_exponent(s: Session, name: str, statement: str, eta: np.ndarray,
                           rate: np.ndarray, decisive: bool = True, sanity: bool = False) -> None:
-    """The decay rate's exponent in eta, fitted over the step sizes whose rate the dtype resolves."""
-    resolved = np.isfinite(rate) & (rate > 0)
-    if resolved.sum() < 3:
-        s.check(name, statement, Verdict.INCONCLUSIVE,
-                f"only {int(resolved.sum())} of {rate.size} step sizes give a decay rate above the "
-                f"{s.dtype} rounding floor (below precision); no exponent fitted",
-                decisive=decisive, sanity=sanity,
-                values={"resolved_step_sizes": int(resolved.sum())})
-        return
-    s.rate(name, statement, eta[resolved], rate[resolved], RATE_IN_STEP_SIZE, decisive=decisive,
-           sanity=sanity)
+    """The decay rate's exponent in eta, fitted over the step sizes whose rate the dtype resolves
+    (a finite positive rate; inconclusive, below precision, when fewer than three do)."""
+    s.rate(name, statement, eta, rate, RATE_IN_STEP_SIZE, decisive=decisive, sanity=sanity,
+           resolved=np.isfinite(rate) & (rate > 0))
 
 
 def hypotheses_judgement(holds: np.ndarray) -> Judgement:
@@ -671,21 +664,19 @@ def _record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> Non
                  "sigma_min(W_e(t))^{2(N-1)/N}) l(t) (margin relative to l(t), tolerance: the "
                  "dtype's rounding floor 64 eps of a relative difference); the runs to "
                  "l <= 1e-6 l(0) are long-run-lemma-*")
-    if resolvable:
-        s.inequality(f"lemma-every-step-n{depth}", statement, inside.lemma_margin(depth),
-                     tolerance, values={"steps": settings.inside_steps},
-                     controls={"a run that stops at the initialization (l(t) = l(0))":
-                               inside.lemma_margin(depth, long_runs.stopped_run(inside.losses)),
-                               "a run at half the lemma's decrease": inside.lemma_margin(
-                                   depth, long_runs.slower_run(inside.losses, inside.sigmas,
-                                                               inside.eta, depth))})
-    else:
-        s.check(f"lemma-every-step-n{depth}", statement, Verdict.INCONCLUSIVE,
-                f"below precision: the smallest guaranteed per-step decrease eta c^p = "
-                f"{inside.smallest_guaranteed_decrease(depth):.3g} is under the {s.dtype} "
-                f"tolerance {tolerance:.3g}, so a run that stops would pass too (worst margin "
-                f"{inside.lemma_margin(depth):.3g}); not decisive", decisive=False,
-                values={"steps": settings.inside_steps})
+    unresolved = "" if resolvable else (
+        f"the smallest guaranteed per-step decrease eta c^p = "
+        f"{inside.smallest_guaranteed_decrease(depth):.3g} is under the {s.dtype} tolerance "
+        f"{tolerance:.3g}, so a run that stops would pass too (worst margin "
+        f"{inside.lemma_margin(depth):.3g}); not decisive")
+    s.inequality(f"lemma-every-step-n{depth}", statement, inside.lemma_margin(depth),
+                 tolerance, values={"steps": settings.inside_steps}, decisive=resolvable,
+                 below_precision=unresolved,
+                 controls={"a run that stops at the initialization (l(t) = l(0))":
+                           inside.lemma_margin(depth, long_runs.stopped_run(inside.losses)),
+                           "a run at half the lemma's decrease": inside.lemma_margin(
+                               depth, long_runs.slower_run(inside.losses, inside.sigmas,
+                                                           inside.eta, depth))})
     half = fitted_rates(half_rate_runs(inside), [settings.inside_steps] * len(
         settings.inside_fractions), run.problem.floor, run.problem.resolution)
     statement = (f"N = {depth}, inside the hypotheses, first {settings.inside_steps} steps: fitted "
@@ -693,19 +684,17 @@ def _record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> Non
                  "- 1, over the runs whose rate the dtype resolves)")
     values = {"min ratio": _finite_min(inside_ratio), "max ratio": -_finite_min(-inside_ratio)}
     half_decrease = settings.inside_steps * inside.smallest_guaranteed_decrease(depth) / 2
-    if half_decrease > run.problem.resolution:
-        s.inequality(f"rate-above-guarantee-n{depth}", statement, _finite_min(inside_ratio) - 1,
-                     0.0, values=values,
-                     controls={"a linear convergence at half the guaranteed rate":
-                               _finite_min(half / inside.guaranteed) - 1})
-    else:
-        margin = _finite_min(inside_ratio) - 1
-        s.check(f"rate-above-guarantee-n{depth}", statement, Verdict.INCONCLUSIVE,
-                f"below precision: at half the guaranteed rate the smallest run would decrease by "
-                f"{half_decrease:.3g} over the window, under the {s.dtype} rate resolution "
-                f"{run.problem.resolution:.3g}, so the check cannot tell it from the claim "
-                f"(measured worst margin {margin:.3g}); not decisive", decisive=False,
-                values=values)
+    margin = _finite_min(inside_ratio) - 1
+    resolvable = half_decrease > run.problem.resolution
+    unresolved = "" if resolvable else (
+        f"at half the guaranteed rate the smallest run would decrease by {half_decrease:.3g} "
+        f"over the window, under the {s.dtype} rate resolution {run.problem.resolution:.3g}, so "
+        f"the check cannot tell it from the claim (measured worst margin {margin:.3g}); not "
+        "decisive")
+    s.inequality(f"rate-above-guarantee-n{depth}", statement, margin, 0.0, values=values,
+                 decisive=resolvable, below_precision=unresolved,
+                 controls={"a linear convergence at half the guaranteed rate":
+                           _finite_min(half / inside.guaranteed) - 1})
     _record_rate_exponent(
         s, f"rate-exponent-inside-n{depth}",
         f"N = {depth}, inside the hypotheses (c = {settings.margins[middle]}, mean over "

@@ -28,7 +28,6 @@ from optverify.kit import (
     Series,
     Session,
     Table,
-    Verdict,
     fit_power_law,
     machine_epsilon,
     rate_panel,
@@ -42,6 +41,7 @@ from optverify.numerics.deep_linear import (
     layer_gradients,
 )
 from optverify.numerics.haar import haar_orthogonal
+from optverify.numerics.precision import MIN_RESOLVED_POINTS
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
     end_to_end_velocity,
@@ -243,26 +243,24 @@ def record_step(s: Session, shape, measured: StepErrors, settings: ExperimentCon
         f"{settings.instances} balanced inits, weight decay {settings.weight_decay:g})"
     )
     name = f"gd-step-vs-end-to-end-rule-n{depth}"
-    if keep.sum() < 3:
-        s.check(name, statement, Verdict.INCONCLUSIVE,
-                f"only {int(keep.sum())} step sizes resolve the error above {s.dtype} rounding",
-                values={"error_at_smallest_eta": BELOW_PRECISION})
-        return None
-    etas, errors = np.array(settings.etas)[keep], measured.errors[keep]
-    geometric_mean = np.exp(np.log(errors).mean(axis=1))
+    etas = np.array(settings.etas)
+    with np.errstate(divide="ignore"):
+        geometric_mean = np.exp(np.log(measured.errors).mean(axis=1))
+    values = (_step_values(etas[keep], measured.errors[keep], geometric_mean[keep], keep)
+              if keep.sum() >= MIN_RESOLVED_POINTS else {"error_at_smallest_eta": BELOW_PRECISION})
     controls = {}
     if unbalanced is not None:
         kept = resolved_step_sizes(unbalanced, s.dtype)
         controls[f"the same sweep from unbalanced inits (balanced + {UNBALANCED_DELTA:g} "
                  "Gaussian: Theorem 1's hypothesis broken)"] = (
-            np.array(settings.etas)[kept],
-            np.exp(np.log(unbalanced.errors[kept]).mean(axis=1)))
-    check = s.rate(name, statement, etas, geometric_mean, STEP_BOUND,
-                   values=_step_values(etas, errors, geometric_mean, keep),
-                   rules_out=(1.75, 2.25), controls=controls)
+            etas[kept], np.exp(np.log(unbalanced.errors[kept]).mean(axis=1)))
+    check = s.rate(name, statement, etas, geometric_mean, STEP_BOUND, values=values,
+                   rules_out=(1.75, 2.25), controls=controls, resolved=keep)
+    if check.fit is None:
+        return None
     return rate_panel(f"N = {depth}, W_e {rows}x{cols}", "step size eta",
-                      "||GD step - end-to-end step||_F", etas, geometric_mean, check.fit,
-                      STEP_BOUND, measured_label="geometric mean over inits")
+                      "||GD step - end-to-end step||_F", etas[keep], geometric_mean[keep],
+                      check.fit, STEP_BOUND, measured_label="geometric mean over inits")
 
 
 def gd_trajectory(factors, phi, eta: float, steps: int) -> torch.Tensor:

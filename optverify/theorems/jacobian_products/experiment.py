@@ -43,7 +43,6 @@ from optverify.kit import (
     RateFit,
     Series,
     Session,
-    Verdict,
     machine_epsilon,
     rate_panel,
 )
@@ -257,17 +256,14 @@ def _record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfi
              f"depths T in [1, {setup.depth}], all from the same {setup.paths} products (the "
              "interval from resampling them), grows exponentially at the rate lambda_1: "
              "log-linear fit against lambda_1, and a power law in T rejected on the same points")
-    if not rate.representable(s.dtype):
-        s.check(name, words, Verdict.INCONCLUSIVE,
-                f"the geometric-mean norm leaves the {s.dtype} range ({BELOW_PRECISION}); no fit",
-                decisive=False)
-        return (sweep.dimension, rate.sigma, rate.exact, rate.estimate, rate.error,
-                BELOW_PRECISION)
+    representable = rate.representable(s.dtype)
     check = s.rate(name, words, setup.depth_grid, None,
                    Bound.tight("T", sympy.Float(rate.exact, 6), exponential=True),
-                   units=rate.units, statistic=geometric_mean_norms)
+                   units=rate.units, statistic=geometric_mean_norms, decisive=representable,
+                   below_precision="" if representable else
+                   f"the geometric-mean norm leaves the {s.dtype} range; no fit")
     return (sweep.dimension, rate.sigma, rate.exact, rate.estimate, rate.error,
-            check.fit.exponent)
+            check.fit.exponent if check.fit is not None else BELOW_PRECISION)
 
 
 def variance_units(sweep: GaussianSweep, setup: ExperimentConfig) -> np.ndarray:
@@ -430,17 +426,15 @@ def _record_twin(s: Session, setup: ExperimentConfig, twins: TwinComparison) -> 
               "direct_products_outside_normal_range": twins.outside_range,
               "points_with_bound_above_limit": twins.uninformative,
               **{f"deepest_T_compared_n{n}": t for n, t in twins.deepest.items()}}
-    if twins.compared == 0:
-        s.check("renormalized-equals-direct", statement, Verdict.INCONCLUSIVE,
-                f"no point to compare: every bound exceeds {FIRST_ORDER_LIMIT:g} or the direct "
-                "products leave the normal range", decisive=False, values=values)
-        return
     s.identity(
         "renormalized-equals-direct", statement, twins.ratio, 1.0,
         controls={"the plain product's log-norm through the squared norm, which underflows below "
                   "sqrt(smallest normal) (the defect of issue 9; its finite points)":
                   twins.control_ratio},
-        values=values)
+        values=values, decisive=twins.compared > 0,
+        below_precision="" if twins.compared else
+        f"no point to compare: every bound exceeds {FIRST_ORDER_LIMIT:g} or the direct products "
+        "leave the normal range")
 
 
 @dataclass(frozen=True)
