@@ -4,7 +4,8 @@ Notation of Arora, Cohen, Hazan (2018), arXiv:1802.06509, and Arora, Cohen, Golo
 arXiv:1810.02281: factors W_1..W_N, layer j of shape d_j x d_{j-1}, end-to-end W_e = W_N ... W_1,
 dL^N/dW_j = (W_N...W_{j+1})^T grad L^1(W_e) (W_{j-1}...W_1)^T, balancedness gaps
 C_j = W_{j+1}^T W_{j+1} - W_j W_j^T. Torch functions accept leading batch dimensions, so many
-random instances run in one tensor program; the `_mp` functions are their mpmath twins.
+random instances run in one tensor program; the `_mp` functions are their mpmath twins and the
+`_symbolic` functions their sympy twins (exact products of symbolic factors).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import mpmath
+import sympy
 import torch
 from mpmath import mp
 
@@ -143,6 +145,7 @@ def balanced_factors_mp(
 
 
 def end_to_end_mp(factors: Sequence[mpmath.matrix]) -> mpmath.matrix:
+    """The mpmath twin of `end_to_end`."""
     return product(list(factors))
 
 
@@ -160,4 +163,32 @@ def layer_gradients_mp(
 
 
 def balancedness_gaps_mp(factors: Sequence[mpmath.matrix]) -> list[mpmath.matrix]:
+    """The mpmath twin of `balancedness_gaps`."""
     return [upper.T * upper - lower * lower.T for lower, upper in zip(factors[:-1], factors[1:])]
+
+
+def end_to_end_symbolic(factors: Sequence[sympy.Matrix], size: int | None = None
+                        ) -> sympy.Matrix:
+    """W_N ... W_1 of sympy matrices; the identity of `size` for no factor."""
+    if not factors:
+        if size is None:
+            raise ValueError("an empty product needs a size")
+        return sympy.eye(size)
+    result = factors[0]
+    for layer in factors[1:]:
+        result = layer * result
+    return result
+
+
+def layer_gradients_symbolic(
+    factors: Sequence[sympy.Matrix], grad_end_to_end: sympy.Matrix
+) -> list[sympy.Matrix]:
+    """The sympy twin of `layer_gradients`: (W_N...W_{j+1})^T G (W_{j-1}...W_1)^T."""
+    rows, cols = grad_end_to_end.shape
+    return [end_to_end_symbolic(factors[j + 1 :], rows).T * grad_end_to_end
+            * end_to_end_symbolic(factors[:j], cols).T for j in range(len(factors))]
+
+
+def balancedness_gaps_symbolic(factors: Sequence[sympy.Matrix]) -> list[sympy.Matrix]:
+    """The sympy twin of `balancedness_gaps` (the same algebra as `balancedness_gaps_mp`)."""
+    return balancedness_gaps_mp(factors)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sympy
 import torch
 from hypothesis import given
 from mpmath import mp
@@ -11,11 +12,14 @@ from optverify.numerics.deep_linear import (
     balanced_factors_mp,
     balancedness_gaps,
     balancedness_gaps_mp,
+    balancedness_gaps_symbolic,
     end_to_end,
     end_to_end_mp,
+    end_to_end_symbolic,
     gradient_descent_step,
     layer_gradients,
     layer_gradients_mp,
+    layer_gradients_symbolic,
 )
 from optverify.numerics.mp_linalg import max_abs, psd_power, to_mp, to_numpy
 from tests.strategies import balanced_deep_linear_nets, spd_matrices
@@ -139,3 +143,24 @@ def test_batched_step_sizes_are_accepted_and_checked():
     assert torch.allclose(step[0][:, 0, 0], 1 - etas.view(3))
     with pytest.raises(ValueError, match="eta must be non-negative"):
         gradient_descent_step(factors, torch.zeros_like, eta=-etas)
+
+
+def test_symbolic_twins_agree_with_mpmath_at_rational_factors():
+    rng = np.random.default_rng(3)
+    shapes = [(3, 2), (4, 3), (2, 4)]
+    entries = [rng.integers(-5, 6, shape) for shape in shapes]
+    factors = [sympy.Matrix(values.tolist()) / 3 for values in entries]
+    gradient = sympy.Matrix(rng.integers(-5, 6, (2, 2)).tolist()) / 7
+    factors_mp = [to_mp(values / 3) for values in entries]
+    gradient_mp = to_mp(np.array(gradient.tolist(), dtype=float))
+    with mp.workdps(40):
+        assert max_abs(to_mp(np.array(end_to_end_symbolic(factors).tolist(), dtype=float))
+                       - end_to_end_mp(factors_mp)) < 1e-14
+        pairs = [*zip(layer_gradients_symbolic(factors, gradient),
+                      layer_gradients_mp(factors_mp, gradient_mp)),
+                 *zip(balancedness_gaps_symbolic(factors), balancedness_gaps_mp(factors_mp))]
+        for exact, twin in pairs:
+            assert max_abs(to_mp(np.array(exact.tolist(), dtype=float)) - twin) < 1e-14
+    assert end_to_end_symbolic([], 3) == sympy.eye(3)
+    with pytest.raises(ValueError, match="needs a size"):
+        end_to_end_symbolic([])

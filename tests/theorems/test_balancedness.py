@@ -21,10 +21,12 @@ from optverify.numerics.deep_linear import (
     balanced_factors,
     balanced_factors_mp,
     balancedness_gaps,
+    balancedness_gaps_symbolic,
     end_to_end,
     end_to_end_mp,
     layer_gradients,
     layer_gradients_mp,
+    layer_gradients_symbolic,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, to_mp
 from optverify.numerics.precision import machine_epsilon
@@ -56,7 +58,7 @@ def test_flow_and_step_identities_expand_to_zero(architecture):
 def test_wrong_weight_decay_sign_is_not_an_identity():
     architecture = statement.Architecture((2, 2, 2))
     with_decay = statement.gap_flow_residuals(architecture).with_decay
-    gaps = statement.balancedness_gaps(statement.factor_matrices(architecture))
+    gaps = balancedness_gaps_symbolic(statement.factor_matrices(architecture))
     stacked = sympy.Matrix([entry for gap in gaps for entry in gap])
     wrong_sign = (with_decay - 4 * statement.STEP * statement.DECAY * stacked).expand()
     assert any(entry != 0 for entry in wrong_sign)
@@ -65,10 +67,10 @@ def test_wrong_weight_decay_sign_is_not_an_identity():
 def test_gd_step_without_the_eta_squared_term_is_not_an_identity():
     architecture = statement.Architecture((2, 2, 2, 2))
     factors = statement.factor_matrices(architecture)
-    grads = statement.layer_gradients(factors, statement.end_to_end_gradient(architecture))
+    grads = layer_gradients_symbolic(factors, statement.end_to_end_gradient(architecture))
     stepped = [w - statement.STEP * g for w, g in zip(factors, grads)]
-    change = [(a - b).expand() for a, b in zip(statement.balancedness_gaps(stepped),
-                                              statement.balancedness_gaps(factors))]
+    change = [(a - b).expand() for a, b in zip(balancedness_gaps_symbolic(stepped),
+                                              balancedness_gaps_symbolic(factors))]
     assert any(entry != 0 for matrix in change for entry in matrix)
 
 
@@ -80,7 +82,7 @@ def test_sympy_layer_gradients_match_torch_at_a_random_point():
     point = {symbol: float(rng.standard_normal())
              for matrix in (*factors, gradient) for symbol in matrix.free_symbols}
     symbolic = [np.array(g.subs(point), dtype=float)
-                for g in statement.layer_gradients(factors, gradient)]
+                for g in layer_gradients_symbolic(factors, gradient)]
     as_torch = [torch.tensor(np.array(w.subs(point), dtype=float)) for w in factors]
     numeric_grads = layer_gradients(as_torch, torch.tensor(np.array(gradient.subs(point),
                                                                     dtype=float)))

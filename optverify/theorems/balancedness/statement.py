@@ -5,8 +5,9 @@ Source: the balancedness argument in the proof of Theorem 1 of Arora, Cohen, Haz
 arXiv:1802.06509 (dC_j/dt = -2 eta lambda C_j under dW_j/dt = -eta lambda W_j - eta dL^N/dW_j), and
 Definition 1 of Arora, Cohen, Golowich, Hu (2019), arXiv:1810.02281. The loss is general: the
 end-to-end gradient G = grad L^1(W_e) is a matrix of free symbols, so the identities hold for every
-differentiable L^1. Layer gradients dL^N/dW_j = (W_N...W_{j+1})^T G (W_{j-1}...W_1)^T are built here
-from the definition, independently of `optverify.numerics.deep_linear`.
+differentiable L^1. Layer gradients dL^N/dW_j = (W_N...W_{j+1})^T G (W_{j-1}...W_1)^T and the gaps
+are the sympy forms of `optverify.numerics.deep_linear` (built from the definition, apart from its
+torch and mpmath forms, which the tests compare them with).
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import pairwise
 
 import sympy
 
 from optverify.kit import Session
+from optverify.numerics.deep_linear import (
+    balancedness_gaps_symbolic,
+    end_to_end_symbolic,
+    layer_gradients_symbolic,
+)
 
 TIME = sympy.Symbol("t", real=True)
 STEP = sympy.Symbol("eta", positive=True)
@@ -70,30 +75,6 @@ def end_to_end_gradient(architecture: Architecture) -> sympy.Matrix:
     return sympy.Matrix(rows, cols, lambda r, c: sympy.Symbol(f"g_{r}{c}"))
 
 
-def _product(matrices: Sequence[sympy.Matrix], size: int) -> sympy.Matrix:
-    """matrices[-1] ... matrices[0], the identity of `size` when empty."""
-    if not matrices:
-        return sympy.eye(size)
-    result = matrices[0]
-    for matrix in matrices[1:]:
-        result = matrix * result
-    return result
-
-
-def layer_gradients(factors: Sequence[sympy.Matrix], gradient: sympy.Matrix) -> list[sympy.Matrix]:
-    """dL^N/dW_j = (W_N ... W_{j+1})^T G (W_{j-1} ... W_1)^T."""
-    rows, cols = gradient.shape
-    return [
-        _product(factors[j + 1 :], rows).T * gradient * _product(factors[:j], cols).T
-        for j in range(len(factors))
-    ]
-
-
-def balancedness_gaps(factors: Sequence[sympy.Matrix]) -> list[sympy.Matrix]:
-    """C_j = W_{j+1}^T W_{j+1} - W_j W_j^T for j = 1..N-1."""
-    return [upper.T * upper - lower * lower.T for lower, upper in pairwise(factors)]
-
-
 def _stacked(matrices: Sequence[sympy.Matrix], expand: bool = True) -> sympy.Matrix:
     """All entries of all matrices as one column, each expanded (unless `expand` is False: a
     control evaluated at a rational point needs no expansion)."""
@@ -122,15 +103,15 @@ def velocity_gradients(factors: Sequence[sympy.Matrix], gradient: sympy.Matrix,
     """The matrices D_j in dW_j/dt = -eta lambda W_j - eta D_j: the layer gradients dL^N/dW_j for
     the gradient flow, or those of a wrong velocity (see VELOCITIES)."""
     if velocity == "gradient":
-        return layer_gradients(factors, gradient)
+        return layer_gradients_symbolic(factors, gradient)
     if velocity == "layer-wise-rates":
-        return [(j + 1) * g for j, g in enumerate(layer_gradients(factors, gradient))]
+        return [(j + 1) * g for j, g in enumerate(layer_gradients_symbolic(factors, gradient))]
     if velocity == "missing-transpose":
         rows, cols = gradient.shape
         if any(f.shape != (rows, cols) for f in factors) or rows != cols:
             raise ValueError("the missing-transpose velocity needs equal widths")
-        return [_product(factors[j + 1:], rows).T * gradient * _product(factors[:j], cols)
-                for j in range(len(factors))]
+        return [end_to_end_symbolic(factors[j + 1:], rows).T * gradient
+                * end_to_end_symbolic(factors[:j], cols) for j in range(len(factors))]
     raise ValueError(f"unknown velocity {velocity!r}; expected one of {VELOCITIES}")
 
 
@@ -145,7 +126,7 @@ def _flow_terms(architecture: Architecture, velocity: str):
         for entry, grad_entry in zip(factor, grad)
     }
     plain = {entry: sympy.Symbol(entry.func.__name__) for factor in factors for entry in factor}
-    gaps = balancedness_gaps(factors)
+    gaps = balancedness_gaps_symbolic(factors)
     derivatives = [gap.diff(TIME).subs(velocities).xreplace(plain) for gap in gaps]
     return derivatives, [gap.xreplace(plain) for gap in gaps]
 
@@ -172,10 +153,10 @@ def gap_flow_residuals(architecture: Architecture, velocity: str = "gradient",
 def _step_terms(architecture: Architecture):
     """C_j after one GD step, C_j before it, and G_{j+1}^T G_{j+1} - G_j G_j^T."""
     factors = factor_matrices(architecture)
-    grads = layer_gradients(factors, end_to_end_gradient(architecture))
+    grads = layer_gradients_symbolic(factors, end_to_end_gradient(architecture))
     stepped = [w - STEP * (DECAY * w + g) for w, g in zip(factors, grads)]
-    gradient_gaps = [upper.T * upper - lower * lower.T for lower, upper in pairwise(grads)]
-    return balancedness_gaps(stepped), balancedness_gaps(factors), gradient_gaps
+    return (balancedness_gaps_symbolic(stepped), balancedness_gaps_symbolic(factors),
+            balancedness_gaps_symbolic(grads))
 
 
 def gd_step_residuals(architecture: Architecture, step_power: int = 2,

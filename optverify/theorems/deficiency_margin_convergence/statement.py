@@ -22,6 +22,7 @@ import numpy as np
 import sympy
 
 from optverify.kit import Judgement, Session, Verdict, machine_epsilon
+from optverify.numerics.deep_linear import end_to_end_symbolic, layer_gradients_symbolic
 
 eta, sigma, margin, loss, next_loss, epsilon, initial_loss, phi_norm = sympy.symbols(
     "eta sigma c l l_next epsilon l_0 Phi_F", positive=True
@@ -250,19 +251,9 @@ def mirror_invariant_residual(depth_value: int, symmetric_target: bool = True) -
     p, q, r, u = sympy.symbols("p q r u", real=True)
     target = sympy.Matrix([[p, q], [q if symmetric_target else u, r]])
     eta = sympy.symbols("eta", positive=True)
-    product = sympy.eye(2)
-    for layer in layers:
-        product = layer * product
-    gradient = product - target
-
-    def chain(matrices):
-        result = sympy.eye(2)
-        for matrix in matrices:
-            result = matrix * result
-        return result
-
-    step = [layer - eta * chain(layers[j + 1:]).T * gradient * chain(layers[:j]).T
-            for j, layer in enumerate(layers)]
+    gradient = end_to_end_symbolic(layers) - target
+    step = [layer - eta * layer_gradient
+            for layer, layer_gradient in zip(layers, layer_gradients_symbolic(layers, gradient))]
     return (step[-1] - step[0].T).applyfunc(sympy.expand)
 
 

@@ -19,6 +19,7 @@ from functools import cache
 import sympy
 
 from optverify.kit import Judgement, Session, Verdict
+from optverify.numerics.deep_linear import end_to_end_symbolic
 
 
 @cache
@@ -88,13 +89,6 @@ def balanced_factors_symbolic(depth: int, rows: int, cols: int,
     return SymbolicBalanced(factors, u, v, t)
 
 
-def _product(matrices, size: int) -> sympy.Matrix:
-    result = sympy.eye(size)
-    for matrix in matrices:
-        result = matrix * result
-    return result
-
-
 def gram_power_symbolic(basis: sympy.Matrix, t, depth: int, numerator: int) -> sympy.Matrix:
     """[W W^T]^{numerator/N} = basis diag(sigma^{2 numerator/N}) basis^T with sigma_r = t_r^N,
     sigma = 0 past the rank and 0^0 = 1 (so numerator 0 gives the identity)."""
@@ -118,8 +112,8 @@ def _layerwise_side(depth: int, rows: int, cols: int, hidden_rotations: bool):
     decay = sympy.Symbol("lambda", nonnegative=True)
     velocity = sympy.zeros(rows, cols)
     for j in range(depth):
-        above = _product(factors[j + 1 :], factors[j].rows)
-        below = _product(factors[:j], cols)
+        above = end_to_end_symbolic(factors[j + 1 :], factors[j].rows)
+        below = end_to_end_symbolic(factors[:j], cols)
         layer_grad = above.T * grad * below.T
         velocity += above * (-decay * factors[j] - layer_grad) * below
     return net, grad, decay, velocity
@@ -137,7 +131,7 @@ def velocity_difference(
     point)."""
     net, grad, decay, velocity = _layerwise_side(depth, rows, cols, hidden_rotations)
     u, v, t = net.u, net.v, net.t
-    end_to_end = _product(net.factors, cols)
+    end_to_end = end_to_end_symbolic(net.factors)
     formula = -decay * (depth if decay_depth else 1) * end_to_end
     for j in range(1, depth + 1):
         formula -= (
@@ -156,7 +150,7 @@ def root_difference(depth: int, rows: int, cols: int, numerator: int = 1,
     control's wrong power 2/N."""
     net = balanced_factors_symbolic(depth, rows, cols, hidden_rotations=False)
     factors, u, v, t = net.factors, net.u, net.v, net.t
-    end_to_end = _product(factors, cols)
+    end_to_end = end_to_end_symbolic(factors)
     left = gram_power_symbolic(u, t, depth, numerator) ** depth - end_to_end * end_to_end.T
     right = gram_power_symbolic(v, t, depth, numerator) ** depth - end_to_end.T * end_to_end
     stacked = left.reshape(rows * rows, 1).col_join(right.reshape(cols * cols, 1))

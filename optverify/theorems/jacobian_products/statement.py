@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sympy
 
 from optverify.kit import Session
+from optverify.numerics.deep_linear import end_to_end_symbolic
 
 SCALE = sympy.Symbol("c", positive=True)
 SIGMA = sympy.Symbol("sigma", positive=True)
@@ -59,14 +60,6 @@ def rotation(parameter: sympy.Expr, reflect: bool = False, skew: int = 1) -> sym
     return sympy.Matrix([[cos, -skew * sin], [sin, cos]])
 
 
-def product(matrices: Sequence[sympy.Matrix]) -> sympy.Matrix:
-    """matrices[-1] ... matrices[0] (the Jacobian of step k applied after step k - 1)."""
-    result = matrices[0]
-    for matrix in matrices[1:]:
-        result = matrix * result
-    return result
-
-
 def scaled_orthogonal_residual(depth: int, skew: int = 1) -> sympy.Matrix:
     """P^T P - c^(2T) I for P = (c Q_T) ... (c Q_1), Q_k alternating rotations and reflections:
     zero means ||P v|| = c^T ||v|| for every v, so ||P||_2 = c^T exactly. skew = 2: the first
@@ -76,7 +69,7 @@ def scaled_orthogonal_residual(depth: int, skew: int = 1) -> sympy.Matrix:
     factors = [SCALE * rotation(sympy.Symbol(f"t{k}", real=True), reflect=k % 2 == 1,
                                 skew=skew if k == 0 else 1)
                for k in range(depth)]
-    total = product(factors)
+    total = end_to_end_symbolic(factors)  # the Jacobian of step k applied after step k - 1
     return (total.T * total - SCALE ** (2 * depth) * sympy.eye(2)).applyfunc(sympy.cancel)
 
 

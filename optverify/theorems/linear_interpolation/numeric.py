@@ -21,6 +21,7 @@ import sympy
 from mpmath import mp
 
 from optverify.kit import Judgement, Session, Verdict
+from optverify.numerics.deep_linear import end_to_end_mp, layer_gradients_mp
 from optverify.theorems.linear_interpolation.statement import (
     MINIMIZER,
     MONOTONE_START,
@@ -108,13 +109,6 @@ class TrainedPath:
                 bool(self.monotone))
 
 
-def product(layers: list) -> mp.matrix:
-    result = layers[0]
-    for layer in layers[1:]:
-        result = layer * result
-    return result
-
-
 def frobenius_inner(a: mp.matrix, b: mp.matrix):
     return mp.fsum(a[i, j] * b[i, j] for i in range(a.rows) for j in range(a.cols))
 
@@ -124,7 +118,7 @@ def path_point(starts: list, ends: list, alpha) -> list:
 
 
 def path_loss(starts: list, ends: list, target: mp.matrix, alpha):
-    residual = product(path_point(starts, ends, alpha)) - target
+    residual = end_to_end_mp(path_point(starts, ends, alpha)) - target
     return frobenius_inner(residual, residual) / 2
 
 
@@ -132,30 +126,19 @@ def path_slope(starts: list, ends: list, target: mp.matrix, alpha, terms: int | 
     """Exact dl/dalpha by the product rule (all layers' terms; `terms` = 1 keeps only the first
     layer's, the false alternative of the product-rule check)."""
     layers = path_point(starts, ends, alpha)
-    residual = product(layers) - target
+    residual = end_to_end_mp(layers) - target
     derivative = mp.zeros(target.rows, target.cols)
     for i, (s, e) in enumerate(list(zip(starts, ends))[:terms]):
-        derivative += product(layers[:i] + [e - s] + layers[i + 1:])
+        derivative += end_to_end_mp(layers[:i] + [e - s] + layers[i + 1:])
     return frobenius_inner(residual, derivative)
 
 
-def layer_gradients(layers: list, target: mp.matrix) -> list:
-    """grad_{W_i} ||W_N..W_1 - Phi||^2/2 = (W_N..W_(i+1))^T (P - Phi) (W_(i-1)..W_1)^T."""
-    residual = product(layers) - target
-    size = target.rows
-    identity = mp.eye(size)
-    gradients = []
-    for i in range(len(layers)):
-        left = product(layers[i + 1:]) if i + 1 < len(layers) else identity
-        right = product(layers[:i]) if i > 0 else identity
-        gradients.append(left.T * residual * right.T)
-    return gradients
-
-
 def gradient_descent(starts: list, target: mp.matrix, steps: int, learning_rate) -> list:
+    """GD on ||W_N..W_1 - Phi||^2/2: the layer gradients at G = W_N..W_1 - Phi."""
     layers = list(starts)
     for _ in range(steps):
-        layers = [w - learning_rate * g for w, g in zip(layers, layer_gradients(layers, target))]
+        gradients = layer_gradients_mp(layers, end_to_end_mp(layers) - target)
+        layers = [w - learning_rate * g for w, g in zip(layers, gradients)]
     return layers
 
 

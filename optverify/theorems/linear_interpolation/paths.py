@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from optverify.numerics.deep_linear import end_to_end
 from optverify.numerics.precision import machine_epsilon
 
 ROUNDING_ULPS = 16.0
@@ -40,14 +41,6 @@ def interpolate(start: torch.Tensor, end: torch.Tensor, alphas: torch.Tensor) ->
     shape = (1, -1) + (1,) * (start.ndim - 1)
     weights = alphas.to(start.dtype).reshape(shape)
     return start.unsqueeze(1) + weights * (end - start).unsqueeze(1)
-
-
-def end_to_end(layers: list[torch.Tensor]) -> torch.Tensor:
-    """W_N ... W_1 for layers given first to last, batched over leading dimensions."""
-    product = layers[0]
-    for layer in layers[1:]:
-        product = layer @ product
-    return product
 
 
 def deep_linear_loss(layers: list[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
