@@ -387,7 +387,7 @@ def test_missing_transpose_velocity_needs_equal_widths():
     with pytest.raises(ValueError, match="equal widths"):
         statement.velocity_gradients(factors, statement.end_to_end_gradient(architecture),
                                      "missing-transpose")
-    with pytest.raises(ValueError, match="unknown velocity"):
+    with pytest.raises(ValueError, match="the velocity must be one of"):
         statement.velocity_gradients(factors, statement.end_to_end_gradient(architecture), "x")
 
 

@@ -82,7 +82,7 @@ def test_theorem_instance_meets_the_hypotheses():
     lambda: experiment.run_gradient_descent([torch.eye(2)], torch.eye(2), torch.tensor(0.1), 1),
 ])
 def test_depth_below_two_is_rejected(call):
-    with pytest.raises(ValueError, match="depth N >= 2"):
+    with pytest.raises(ValueError, match="depth N must be at least 2"):
         call()
 
 

@@ -16,7 +16,6 @@ from optverify.theorems.flat_activations.model import (
     Staircase,
     expected_update,
     monte_carlo_update,
-    validate_dimension,
 )
 
 STAIR = Staircase(55, 2.0)
@@ -115,8 +114,10 @@ def test_bad_width_raises(width):
 
 @pytest.mark.parametrize("d", [0, -3, 1.5])
 def test_bad_dimension_raises(d):
-    with pytest.raises(ValueError):
-        validate_dimension(d)
+    from optverify.theorems.flat_activations.experiment import ExperimentConfig
+
+    with pytest.raises(ValueError, match="dimension must be"):
+        ExperimentConfig(dimension=d, seeds=1, iterations=1, test_samples=1)
 
 
 def test_non_finite_weights_raise():

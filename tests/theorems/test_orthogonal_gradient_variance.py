@@ -214,9 +214,9 @@ def test_float32_centred_variance_tracks_float64():
 
 def test_model_constructors_reject_bad_parameters():
     generator = torch.Generator().manual_seed(0)
-    with pytest.raises(ValueError, match="d >= 1"):
+    with pytest.raises(ValueError, match="dimension d must be at least 1"):
         relu_network(0, 3, 1.0, generator)
-    with pytest.raises(ValueError, match="width >= 1"):
+    with pytest.raises(ValueError, match="width must be at least 1"):
         relu_network(3, 0, 1.0, generator)
     for scale in (-1.0, 0.0, math.nan, math.inf):
         with pytest.raises(ValueError, match="scale"):
@@ -577,7 +577,7 @@ def test_learning_judge_rejects_a_run_stopped_at_initialization():
 
 
 def test_sweep_config_rejects_no_networks():
-    with pytest.raises(ValueError, match="at least one network"):
+    with pytest.raises(ValueError, match="networks per d"):
         experiment.SweepConfig((4,), (4,), (4,), (4,), instances=0)
 
 

@@ -47,6 +47,14 @@ from optverify.numerics.deep_linear import (
     layer_gradients,
 )
 from optverify.numerics.growth import compare_growth
+from optverify.numerics.validation import (
+    require_between,
+    require_depth,
+    require_finite,
+    require_int,
+    require_positive,
+    require_widths,
+)
 
 DRIFT_AT_FIXED_STEPS = Bound.tight("eta", 2, limit="zero")
 DRIFT_AT_FIXED_TIME = Bound.tight("eta", 1, limit="zero")
@@ -64,13 +72,6 @@ after T steps ROUNDING_ULPS * eps * T * max ||W_j||_F^2 is noise."""
 IDENTITY_ULPS = 64
 """One-step identity tolerance: its three terms each carry O(d eps ||W||_F^2) rounding for widths
 d <= 4 here, so 64 eps times the largest ||W_j||_F^2 (or eta^2 ||G_j||_F^2) covers them."""
-
-
-def _check_widths(widths: tuple[int, ...]) -> None:
-    if len(widths) < 3:
-        raise ValueError(f"a deep linear net needs depth N >= 2 (at least 3 widths), got {widths}")
-    if min(widths) < 1:
-        raise ValueError(f"layer widths must be positive, got {widths}")
 
 
 @dataclass(frozen=True)
@@ -106,19 +107,16 @@ class ExperimentConfig:
     float32_fixed_step_etas: tuple[float, ...] = tuple(np.geomspace(5e-3, 2e-2, 8))
 
     def __post_init__(self) -> None:
-        _check_widths(self.widths)
-        if (self.instances < 1 or self.fixed_steps < 1 or self.float32_fixed_steps < 1
-                or min(self.step_counts) < 1):
-            raise ValueError("instances, fixed_steps and step_counts must be positive integers")
-        rates = (*self.fixed_step_etas, *self.float32_fixed_step_etas, self.fixed_time,
-                 self.init_scale, self.decay_horizon)
-        if not all(np.isfinite(value) and value > 0 for value in rates):
-            raise ValueError(f"learning rates, fixed time, init scale and horizon must be positive "
-                             f"and finite, got {rates}")
-        if not (np.isfinite(self.weight_decay) and self.weight_decay > 0):
-            raise ValueError(f"the weight decay must be positive, got {self.weight_decay}")
-        if not all(0 < value < 1 for value in self.eta_lambdas):
-            raise ValueError(f"each eta lambda must lie in (0, 1), got {self.eta_lambdas}")
+        require_widths("the layer widths", self.widths)
+        for name, count in (("instances", self.instances), ("fixed_steps", self.fixed_steps),
+                            ("float32_fixed_steps", self.float32_fixed_steps),
+                            *(("a step count", steps) for steps in self.step_counts)):
+            require_int(name, count, minimum=1)
+        require_positive("learning rates, fixed time, init scale and horizon",
+                         (*self.fixed_step_etas, *self.float32_fixed_step_etas, self.fixed_time,
+                          self.init_scale, self.decay_horizon))
+        require_positive("the weight decay", self.weight_decay)
+        require_between("each eta lambda", self.eta_lambdas, 0, 1)
 
     @classmethod
     def quick(cls) -> ExperimentConfig:
@@ -161,11 +159,10 @@ class Instances:
     target: torch.Tensor
 
     def __post_init__(self) -> None:
-        if len(self.factors) < 2:
-            raise ValueError(
-                f"a deep linear net needs depth N >= 2, got {len(self.factors)} layers")
-        if not all(torch.isfinite(t).all() for t in (*self.factors, self.target)):
-            raise ValueError("the factors and the target must be finite")
+        require_depth(len(self.factors))
+        for layer in self.factors:
+            require_finite("a factor", layer)
+        require_finite("the target", self.target)
 
     def grad_loss(self, end_to_end_matrix: torch.Tensor) -> torch.Tensor:
         """grad L^1(W_e) = W_e - Phi for the square loss."""

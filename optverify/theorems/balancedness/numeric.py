@@ -40,6 +40,12 @@ from optverify.numerics.flow import (
     unpack_factors,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
+from optverify.numerics.validation import (
+    require_int,
+    require_non_negative,
+    require_positive,
+    require_widths,
+)
 
 CONTROL_TOLERANCE_DIGITS = 16
 """The wrong-velocity control flow is integrated at the ladder's tolerance 10^-16 (its drift is
@@ -72,16 +78,11 @@ class NumericConfig:
     ladder_digits: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        if len(self.widths) < 3 or min(self.widths) < 1:
-            raise ValueError(f"a deep linear net needs depth N >= 2 and positive widths, "
-                             f"got {self.widths}")
-        positive = (self.init_scale, self.target_scale, self.eta, self.t_final)
-        if not all(np.isfinite(value) and value > 0 for value in positive):
-            raise ValueError(f"scales, eta and t_final must be positive and finite, got {positive}")
-        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"the weight decay must be non-negative, got {self.weight_decay}")
-        if self.macro_steps < 1:
-            raise ValueError(f"macro_steps must be at least 1, got {self.macro_steps}")
+        require_widths("the layer widths", self.widths)
+        require_positive("scales, eta and t_final",
+                         (self.init_scale, self.target_scale, self.eta, self.t_final))
+        require_non_negative("the weight decay", self.weight_decay)
+        require_int("macro_steps", self.macro_steps, minimum=1)
 
     @classmethod
     def quick(cls) -> NumericConfig:

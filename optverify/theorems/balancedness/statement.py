@@ -24,6 +24,7 @@ from optverify.numerics.deep_linear import (
     end_to_end_symbolic,
     layer_gradients_symbolic,
 )
+from optverify.numerics.validation import require, require_one_of, require_widths
 
 TIME = sympy.Symbol("t", real=True)
 STEP = sympy.Symbol("eta", positive=True)
@@ -37,10 +38,7 @@ class Architecture:
     widths: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        if len(self.widths) < 3:
-            raise ValueError(f"a deep linear net needs depth N >= 2, got widths {self.widths}")
-        if any(width < 1 for width in self.widths):
-            raise ValueError(f"layer widths must be positive, got {self.widths}")
+        require_widths("the layer widths", self.widths)
 
     @property
     def depth(self) -> int:
@@ -102,17 +100,16 @@ def velocity_gradients(factors: Sequence[sympy.Matrix], gradient: sympy.Matrix,
                        velocity: str = "gradient") -> list[sympy.Matrix]:
     """The matrices D_j in dW_j/dt = -eta lambda W_j - eta D_j: the layer gradients dL^N/dW_j for
     the gradient flow, or those of a wrong velocity (see VELOCITIES)."""
+    require_one_of("the velocity", velocity, VELOCITIES)
     if velocity == "gradient":
         return layer_gradients_symbolic(factors, gradient)
     if velocity == "layer-wise-rates":
         return [(j + 1) * g for j, g in enumerate(layer_gradients_symbolic(factors, gradient))]
-    if velocity == "missing-transpose":
-        rows, cols = gradient.shape
-        if any(f.shape != (rows, cols) for f in factors) or rows != cols:
-            raise ValueError("the missing-transpose velocity needs equal widths")
-        return [end_to_end_symbolic(factors[j + 1:], rows).T * gradient
-                * end_to_end_symbolic(factors[:j], cols) for j in range(len(factors))]
-    raise ValueError(f"unknown velocity {velocity!r}; expected one of {VELOCITIES}")
+    rows, cols = gradient.shape
+    require(all(f.shape == (rows, cols) for f in factors) and rows == cols,
+            "the missing-transpose velocity needs equal widths")
+    return [end_to_end_symbolic(factors[j + 1:], rows).T * gradient
+            * end_to_end_symbolic(factors[:j], cols) for j in range(len(factors))]
 
 
 @cache

@@ -21,55 +21,34 @@ from collections.abc import Sequence
 import torch
 
 from optverify.numerics.deep_linear import balancedness_gaps, end_to_end
+from optverify.numerics.validation import (
+    require_depth,
+    require_finite,
+    require_non_negative,
+    require_positive,
+)
 
 BALANCE_CONSTANT = 256
 STEP_SIZE_CONSTANT = 6144
 
 
-def check_depth(depth: int) -> None:
-    if depth < 2:
-        raise ValueError(f"a deep linear network needs depth N >= 2, got {depth}")
-
-
-def _finite_and(value, condition) -> bool:
-    """Whether a float, mpmath number or tensor is finite and meets `condition` (entrywise)."""
-    if isinstance(value, torch.Tensor):
-        return bool((torch.isfinite(value) & condition(value)).all())
-    return math.isfinite(float(value)) and bool(condition(value))
-
-
-def check_step_size(eta) -> None:
-    if not _finite_and(eta, lambda v: v >= 0):
-        raise ValueError(f"the step size eta must be a finite non-negative number, got {eta}")
-
-
-def check_margin(margin) -> None:
-    if not _finite_and(margin, lambda v: v > 0):
-        raise ValueError(f"a deficiency margin must be a finite positive number, got {margin}")
-
-
-def check_target(target: torch.Tensor) -> None:
-    if not bool(torch.isfinite(target).all()):
-        raise ValueError("the target matrix Phi must have finite entries")
-
-
 def contraction_exponent(depth: int):
     """The exponent 2(N-1)/N of sigma_min in the lemma's contraction factor."""
-    check_depth(depth)
+    require_depth(depth)
     return 2 * (depth - 1) / depth
 
 
 def balance_bound(margin, target_norm, depth: int):
     """delta_max = c^2 / (256 N^3 ||Phi||_F^{2(N-1)/N}), the balancedness Theorem 1 allows."""
-    check_depth(depth)
-    check_margin(margin)
+    require_depth(depth)
+    require_positive("the deficiency margin c", margin)
     return margin**2 / (BALANCE_CONSTANT * depth**3 * target_norm ** (2 * (depth - 1) / depth))
 
 
 def step_size_bound(margin, target_norm, depth: int):
     """eta_max = c^{(4N-2)/N} / (6144 N^3 ||Phi||_F^{(6N-4)/N}), the step size Theorem 1 allows."""
-    check_depth(depth)
-    check_margin(margin)
+    require_depth(depth)
+    require_positive("the deficiency margin c", margin)
     return margin ** ((4 * depth - 2) / depth) / (
         STEP_SIZE_CONSTANT * depth**3 * target_norm ** ((6 * depth - 4) / depth)
     )
@@ -77,7 +56,7 @@ def step_size_bound(margin, target_norm, depth: int):
 
 def guaranteed_contraction(eta, sigma_min, depth: int):
     """The lemma's factor 1 - eta sigma_min(W_e(t))^{2(N-1)/N} bounding l(t+1) / l(t)."""
-    check_step_size(eta)
+    require_non_negative("the step size eta", eta)
     return 1 - eta * sigma_min ** contraction_exponent(depth)
 
 
@@ -88,10 +67,9 @@ def guaranteed_rate(eta, margin, depth: int) -> float:
 
 def iterations_to_reach(epsilon, initial_loss, eta, margin, depth: int):
     """Theorem 1's T = log(l(0) / eps) / (eta c^{2(N-1)/N})."""
-    check_step_size(eta)
-    check_margin(margin)
-    if not epsilon > 0:
-        raise ValueError(f"the target loss eps must be positive, got {epsilon}")
+    require_non_negative("the step size eta", eta)
+    require_positive("the deficiency margin c", margin)
+    require_positive("the target loss eps", epsilon)
     return math.log(float(initial_loss) / float(epsilon)) / (
         float(eta) * float(margin) ** contraction_exponent(depth)
     )
@@ -114,7 +92,7 @@ def sigma_min(matrix: torch.Tensor) -> torch.Tensor:
 
 def deficiency_margin(end_to_end_matrix: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The largest c with ||W_e - Phi||_F <= sigma_min(Phi) - c (positive iff W_e has a margin)."""
-    check_target(target)
+    require_finite("the target matrix Phi", target)
     distance = torch.linalg.matrix_norm(end_to_end_matrix - target)
     return sigma_min(target) - distance
 
@@ -128,8 +106,8 @@ def balancedness(factors: Sequence[torch.Tensor]) -> torch.Tensor:
 def hypotheses_hold(factors: Sequence[torch.Tensor], target: torch.Tensor, eta: float) -> torch.Tensor:
     """Whether (factors, Phi, eta) satisfy all three hypotheses of Theorem 1 (per batch entry)."""
     depth = len(factors)
-    check_depth(depth)
-    check_step_size(eta)
+    require_depth(depth)
+    require_non_negative("the step size eta", eta)
     margin = deficiency_margin(end_to_end(factors), target)
     safe_margin = margin.clamp_min(torch.finfo(margin.dtype).tiny)
     norm = torch.linalg.matrix_norm(target)

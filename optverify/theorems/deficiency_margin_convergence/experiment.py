@@ -48,6 +48,7 @@ from optverify.numerics.deep_linear import (
     end_to_end,
     gradient_descent_step,
 )
+from optverify.numerics.validation import require_depth, require_finite, require_non_negative
 from optverify.session import rate_fit
 from optverify.theorems.deficiency_margin_convergence import global_experiment, long_runs
 from optverify.theorems.deficiency_margin_convergence.claim5 import COLUMNS as CLAIM5_COLUMNS
@@ -59,8 +60,6 @@ from optverify.theorems.deficiency_margin_convergence.claim5 import (
 )
 from optverify.theorems.deficiency_margin_convergence.conditions import (
     balance_bound,
-    check_depth,
-    check_target,
     contraction_exponent,
     deficiency_margin,
     half_squared_distance,
@@ -139,10 +138,9 @@ def run_gradient_descent(
     eta: a tensor broadcasting against the batch shape (one step size per run); sigma_min(W_e(t)) is
     recorded only with `track_sigma` (runs that may diverge skip it).
     """
-    check_depth(len(factors))
-    check_target(target)
-    if bool((eta < 0).any()):
-        raise ValueError("step sizes must be non-negative")
+    require_depth(len(factors))
+    require_finite("the target matrix Phi", target)
+    require_non_negative("the step sizes eta", eta)
     step = eta[..., None, None]
     gradient = square_loss_gradient(target)
     losses, sigma_mins = [half_squared_distance(end_to_end(factors), target)], []

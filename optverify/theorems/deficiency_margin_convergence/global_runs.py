@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from optverify.numerics.deep_linear import balanced_factors, end_to_end
+from optverify.numerics.validation import require_between
 from optverify.theorems.deficiency_margin_convergence.conditions import (
     contraction_exponent,
     deficiency_margin,
@@ -249,8 +250,7 @@ def _balanced_scalar_run(margin: float, eta: float) -> tuple[float, int, float, 
 def theorem_step_runs(margins: tuple[float, ...]) -> RunSummary:
     """`_balanced_scalar_run` at Theorem 1's own step eta_max(c) = c^3 / 49152 for each margin:
     inside every hypothesis (exactly balanced, margin c, eta = eta_max(c))."""
-    if not all(0 < margin < 1 for margin in margins):
-        raise ValueError("a margin of Phi = 1 lies in (0, 1)")
+    require_between("a margin of Phi = 1", margins, 0, 1)
     eta = np.array([step_size_bound(margin, 1.0, 2) for margin in margins])
     results = np.array([_balanced_scalar_run(margin, float(step))
                         for margin, step in zip(margins, eta)])

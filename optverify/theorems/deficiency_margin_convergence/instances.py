@@ -14,12 +14,8 @@ import torch
 from scipy.stats import ortho_group
 
 from optverify.numerics.deep_linear import Factors, balanced_factors
-from optverify.theorems.deficiency_margin_convergence.conditions import (
-    balance_bound,
-    check_margin,
-    check_target,
-    sigma_min,
-)
+from optverify.numerics.validation import require_finite, require_positive
+from optverify.theorems.deficiency_margin_convergence.conditions import balance_bound, sigma_min
 
 
 def target_with_spectrum(
@@ -41,10 +37,9 @@ def initial_end_to_end(
 
     target: (..., d_N, d_0); margin: a float or a tensor broadcasting against the batch shape.
     """
-    check_target(target)
+    require_finite("the target matrix Phi", target)
     margin = torch.as_tensor(margin, dtype=target.dtype, device=target.device)
-    if not bool((margin > 0).all()):
-        raise ValueError("a deficiency margin must be positive")
+    require_positive("the deficiency margin c", margin)
     radius = sigma_min(target) - margin
     if not bool((radius >= 0).all()):
         raise ValueError("a deficiency margin cannot exceed sigma_min(Phi)")
@@ -89,7 +84,7 @@ def theorem_instance(
     perturbation_scale multiplies the perturbation (> 1 builds the false-world instances, not
     delta-balanced, that the hypotheses checks must reject).
     """
-    check_margin(design_margin)
+    require_positive("the deficiency margin c", design_margin)
     depth = len(hidden_widths) + 1
     start = initial_end_to_end(target, design_margin, generator)
     factors = balanced_factors(start, hidden_widths)

@@ -49,12 +49,11 @@ from optverify.numerics.deep_linear import (
 from optverify.numerics import alternatives
 from optverify.numerics.mp_linalg import frobenius_norm, svd, to_mp
 from optverify.numerics.proportions import binomial_proportion
+from optverify.numerics.validation import require_depth, require_non_negative
 from optverify.theorems.deficiency_margin_convergence import long_runs
 from optverify.theorems.deficiency_margin_convergence.conditions import (
     STEP_SIZE_CONSTANT,
     balance_bound,
-    check_depth,
-    check_step_size,
     deficiency_margin,
     step_size_bound,
 )
@@ -153,8 +152,8 @@ def lemma_trajectory_mp(
     factors: Sequence[mpmath.matrix], target: mpmath.matrix, eta, steps: int
 ) -> LemmaTrajectory:
     """Run `steps` GD steps at the working precision and check the lemma at each one."""
-    check_depth(len(factors))
-    check_step_size(eta)
+    require_depth(len(factors))
+    require_non_negative("the step size eta", eta)
     exponent = mp.mpf(2 * (len(factors) - 1)) / len(factors)
     eta = mp.mpf(eta)
     factors = list(factors)

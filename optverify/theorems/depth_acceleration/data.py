@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optverify.numerics.validation import require_int, require_positive
+from optverify.numerics.validation import require_between, require_int
+
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,6 @@ class RegressionSet:
         return float(singular[0] / singular[-1])
 
 
-def _check(rows: int, cols: int, r_squared: float) -> None:
-    require_int("rows", rows, 2)
-    require_int("cols", cols, 1)
-    if rows < cols:
-        raise ValueError(f"a regression set needs rows >= cols, got {rows} x {cols}")
-    if not 0 < r_squared < 1:
-        raise ValueError(f"the population R^2 must lie in (0, 1), got {r_squared!r}")
-
-
 def _haar(rng: np.random.Generator, size: int) -> np.ndarray:
     q, r = np.linalg.qr(rng.standard_normal((size, size)))
     return q * np.sign(np.diag(r))
@@ -69,10 +61,10 @@ def ethanol_like(rng: np.random.Generator, rows: int = 2565, cols: int = 128,
                  condition: float = 100.0, r_squared: float = 0.9) -> RegressionSet:
     """Gaussian features, covariance eigenvalues log-spaced over [1 / condition^2, 1] (so the
     population condition number of X is `condition`), Haar-rotated; Gaussian noise."""
-    _check(rows, cols, r_squared)
-    require_positive("condition", condition)
-    if condition < 1:
-        raise ValueError(f"a condition number is at least 1, got {condition}")
+    require_int("rows", rows, 2)
+    require_int("cols", cols, 1, maximum=rows)
+    require_between("the population R^2", r_squared, 0, 1)
+    require_between("the condition number", condition, 1, None, low_closed=True)
     scales = np.geomspace(1.0, 1.0 / condition, cols)
     features = (rng.standard_normal((rows, cols)) * scales) @ _haar(rng, cols).T
     targets = _linear_target(rng, features, rng.standard_normal(rows), r_squared)
@@ -86,9 +78,10 @@ def ethanol_like(rng: np.random.Generator, rows: int = 2565, cols: int = 128,
 def ar1_heavy_tail(rng: np.random.Generator, rows: int = 400, cols: int = 24,
                    correlation: float = 0.8, r_squared: float = 0.8) -> RegressionSet:
     """AR(1) features (corr rho^|i - j|) with scales uniform over [0.1, 1], Student-t(5) noise."""
-    _check(rows, cols, r_squared)
-    if not 0 <= correlation < 1:
-        raise ValueError(f"the AR(1) correlation must lie in [0, 1), got {correlation!r}")
+    require_int("rows", rows, 2)
+    require_int("cols", cols, 1, maximum=rows)
+    require_between("the population R^2", r_squared, 0, 1)
+    require_between("the AR(1) correlation", correlation, 0, 1, low_closed=True)
     lags = np.abs(np.subtract.outer(np.arange(cols), np.arange(cols)))
     root = np.linalg.cholesky(correlation**lags)
     scales = rng.uniform(0.1, 1.0, cols)

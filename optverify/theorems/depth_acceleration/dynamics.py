@@ -26,6 +26,8 @@ import numpy as np
 import torch
 
 from optverify.numerics.deep_linear import end_to_end, gradient_descent_step
+from optverify.numerics.validation import require_int, require_one_of, require_positive
+from optverify.theorems.depth_acceleration.lp_loss import SUPPORTED_POWERS
 
 
 class Method(str, Enum):
@@ -60,10 +62,9 @@ class Column:
     step: float
 
     def __post_init__(self) -> None:
-        if self.depth < 1 or (self.method is not Method.GD and self.depth != 1):
-            raise ValueError(f"depth {self.depth} is not valid for {self.method.value}")
-        if not (np.isfinite(self.step) and self.step > 0):
-            raise ValueError(f"a step size must be positive and finite, got {self.step!r}")
+        require_int(f"the depth of {self.method.value}", self.depth, minimum=1,
+                    maximum=None if self.method is Method.GD else 1)
+        require_positive("the step size", self.step)
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,7 @@ class Problem:
     def __post_init__(self) -> None:
         if self.diagonal and self.power != 2:
             raise ValueError("only the l_2 loss has a Gram matrix to diagonalize")
-        if self.power not in (2, 4):
-            raise ValueError(f"the l_p loss is implemented for p in (2, 4), got {self.power!r}")
+        require_one_of("the l_p loss's p", self.power, SUPPORTED_POWERS)
         seeds, rows, cols = self.features.shape
         if self.targets.shape != (seeds, rows) or self.start.shape != (seeds, cols):
             raise ValueError(f"targets {tuple(self.targets.shape)} and start "
@@ -180,8 +180,8 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
     leaves the batch once it is settled on every seed (`settled_columns`: reached, diverged, or
     beaten by a faster column of its group on that seed): what is stopped is never a selected
     step, so the selection is that of the full budget."""
-    if steps < 1 or checkpoint_every < 1:
-        raise ValueError("steps and checkpoint_every must be positive integers")
+    require_int("steps", steps, minimum=1)
+    require_int("checkpoint_every", checkpoint_every, minimum=1)
     if not columns:
         raise ValueError("a sweep needs at least one column")
     if problem.diagonal and any(c.method is not Method.GD for c in columns):

@@ -9,16 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from optverify.numerics.validation import require_one_of
+
 SUPPORTED_POWERS = (2, 4)
 NEWTON_STEPS = 100
 NEWTON_RESOLUTION = 1e-13
 """Newton stops once its step is below 1e-13 relative to ||w||, or no step along its direction
 lowers the loss any more (float64 resolution: the loss is a mean of 2565 rounded terms)."""
-
-
-def _check_power(power: int) -> None:
-    if power not in SUPPORTED_POWERS:
-        raise ValueError(f"the l_p loss is implemented for p in {SUPPORTED_POWERS}, got {power!r}")
 
 
 def _tensors(features, targets, weights=None):
@@ -32,7 +29,7 @@ def _tensors(features, targets, weights=None):
 
 def lp_loss(features: np.ndarray, targets: np.ndarray, weights: np.ndarray, power: int) -> float:
     """L(w) = mean |X w - y|^p / p."""
-    _check_power(power)
+    require_one_of("the l_p loss's p", power, SUPPORTED_POWERS)
     features, targets, weights = _tensors(features, targets, weights)
     return _loss(features, targets, weights, power)
 
@@ -45,7 +42,7 @@ def _loss(features, targets, weights, power) -> float:
 def lp_gradient(features: np.ndarray, targets: np.ndarray, weights: np.ndarray,
                 power: int) -> np.ndarray:
     """grad L(w) = X^T (r |r|^(p-2)) / m, r = X w - y."""
-    _check_power(power)
+    require_one_of("the l_p loss's p", power, SUPPORTED_POWERS)
     features, targets, weights = _tensors(features, targets, weights)
     return _gradient(features, targets, weights, power).numpy()
 
@@ -68,7 +65,7 @@ class Optimum:
 def lp_optimum(features: np.ndarray, targets: np.ndarray, power: int) -> Optimum:
     """l_2: the least-squares solution (lstsq). l_4: Newton's method from it, with a backtracking
     line search, Hessian (3 / m) X^T diag(r^2) X, until the step is at float64 resolution."""
-    _check_power(power)
+    require_one_of("the l_p loss's p", power, SUPPORTED_POWERS)
     features, targets = _tensors(features, targets)
     weights = torch.linalg.lstsq(features, targets.unsqueeze(-1), driver="gelsd").solution[:, 0]
     steps = 0

@@ -42,6 +42,12 @@ from optverify.numerics.deep_linear import (
 )
 from optverify.numerics.haar import haar_orthogonal
 from optverify.numerics.precision import MIN_RESOLVED_POINTS
+from optverify.numerics.validation import (
+    require_depth,
+    require_int,
+    require_non_negative,
+    require_positive,
+)
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
     end_to_end_velocity,
@@ -87,17 +93,16 @@ class ExperimentConfig:
     float32_etas: tuple[float, ...] = tuple(np.geomspace(1e-3, 3e-2, 6))
 
     def __post_init__(self) -> None:
-        steps = (*self.etas, *self.float32_etas, self.trajectory_eta, *self.horizon_etas)
-        if not all(np.isfinite(eta) and eta > 0 for eta in steps):
-            raise ValueError("every step size eta must be a positive finite number")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight decay must be >= 0, got {self.weight_decay}")
-        if any(depth < 2 for _, _, depth in self.step_shapes) or self.width_depth < 2:
-            raise ValueError("a deep linear network needs depth N >= 2")
-        if min(self.widths) < 2:
-            raise ValueError("hidden widths must be >= 2, the rank of the 3 x 2 target")
-        if self.instances < 1 or self.horizon <= 0:
-            raise ValueError("instances must be >= 1 and the horizon positive")
+        require_positive("every step size eta",
+                         (*self.etas, *self.float32_etas, self.trajectory_eta, *self.horizon_etas))
+        require_non_negative("the weight decay", self.weight_decay)
+        for depth in (*(depth for _, _, depth in self.step_shapes), self.width_depth):
+            require_depth(depth)
+        for width in self.widths:
+            require_int("a hidden width (at least the rank 2 of the 3 x 2 target)", width,
+                        minimum=2)
+        require_int("instances", self.instances, minimum=1)
+        require_positive("the horizon", self.horizon)
 
     @classmethod
     def quick(cls) -> ExperimentConfig:

@@ -20,7 +20,6 @@ accept leading batch dimensions; the `_mp` functions are their mpmath twins (cal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral
 from typing import Any
 
 import mpmath
@@ -28,21 +27,7 @@ import torch
 from mpmath import mp
 
 from optverify.numerics.precision import machine_epsilon
-
-
-def check_depth(depth: int) -> None:
-    if isinstance(depth, bool) or not isinstance(depth, Integral) or depth < 2:
-        raise ValueError(f"depth N must be an integer >= 2, got {depth!r}")
-
-
-def check_finite(matrix: torch.Tensor, name: str = "W_e") -> None:
-    if not bool(torch.isfinite(matrix).all()):
-        raise ValueError(f"{name} must have finite entries")
-
-
-def check_finite_mp(matrix: mpmath.matrix, name: str = "W_e") -> None:
-    if not all(mp.isfinite(entry) for entry in matrix):
-        raise ValueError(f"{name} must have finite entries")
+from optverify.numerics.validation import require_depth, require_finite, require_non_negative
 
 
 def vec(matrix: torch.Tensor) -> torch.Tensor:
@@ -91,9 +76,8 @@ class GramPowers:
 
 def gram_powers(matrix: torch.Tensor, exponent: float) -> GramPowers:
     """[W W^T]^p and [W^T W]^p for p >= 0 (p = 0: identities)."""
-    if exponent < 0:
-        raise ValueError(f"the exponent of a PSD power must be >= 0, got {exponent}")
-    check_finite(matrix)
+    require_non_negative("the exponent of a PSD power", exponent)
+    require_finite("W_e", matrix)
     spectrum = full_spectrum(matrix)
     return GramPowers(_gram_power(spectrum.u, spectrum.left, exponent),
                       _gram_power(spectrum.v, spectrum.right, exponent))
@@ -103,9 +87,9 @@ def end_to_end_velocity(
     end_to_end: torch.Tensor, grad: torch.Tensor, depth: int, weight_decay: float = 0.0
 ) -> torch.Tensor:
     """Theorem 1: -lambda N W_e - sum_j [W_e W_e^T]^{(j-1)/N} G [W_e^T W_e]^{(N-j)/N} (eta = 1)."""
-    check_depth(depth)
-    check_finite(end_to_end)
-    check_finite(grad, "the gradient")
+    require_depth(depth)
+    require_finite("W_e", end_to_end)
+    require_finite("the gradient", grad)
     spectrum = full_spectrum(end_to_end)
     total = -weight_decay * depth * end_to_end
     for j in range(1, depth + 1):
@@ -121,15 +105,14 @@ def end_to_end_step(
     end_to_end: torch.Tensor, grad: torch.Tensor, depth: int, eta, weight_decay: float = 0.0
 ) -> torch.Tensor:
     """One step of the end-to-end rule: W_e + eta * velocity (eta: a float or a tensor)."""
-    if float(torch.as_tensor(eta).min()) < 0:
-        raise ValueError("the step size eta must be non-negative")
+    require_non_negative("the step size eta", eta)
     return end_to_end + eta * end_to_end_velocity(end_to_end, grad, depth, weight_decay)
 
 
 def preconditioner_matrix(end_to_end: torch.Tensor, depth: int) -> torch.Tensor:
     """P_{W_e} = sum_j [W_e^T W_e]^{(N-j)/N} kron [W_e W_e^T]^{(j-1)/N}, shape (..., k d, k d)."""
-    check_depth(depth)
-    check_finite(end_to_end)
+    require_depth(depth)
+    require_finite("W_e", end_to_end)
     rows, cols = end_to_end.shape[-2:]
     spectrum = full_spectrum(end_to_end)
     total = end_to_end.new_zeros(*end_to_end.shape[:-2], rows * cols, rows * cols)
@@ -145,7 +128,7 @@ def preconditioner_eigenvalues(
     sigma_left: torch.Tensor, sigma_right: torch.Tensor, depth: int
 ) -> torch.Tensor:
     """Closed form: lambda[r, r'] = sum_j sigma_r^{2(j-1)/N} sigma_r'^{2(N-j)/N} (0^0 = 1)."""
-    check_depth(depth)
+    require_depth(depth)
     left = sigma_left[..., :, None]
     right = sigma_right[..., None, :]
     return sum(
@@ -156,8 +139,8 @@ def preconditioner_eigenvalues(
 
 def single_output_direction(w: torch.Tensor, g: torch.Tensor, depth: int) -> torch.Tensor:
     """Eq. 12 (k = 1): ||w||^{2-2/N} (g + (N-1) <g, w> w / ||w||^2) for w, g of shape (..., d)."""
-    check_depth(depth)
-    check_finite(w, "w")
+    require_depth(depth)
+    require_finite("w", w)
     norm_sq = (w * w).sum(-1, keepdim=True)
     if bool((norm_sq == 0).any()):
         raise ValueError("the single-output rule needs w != 0")
@@ -224,8 +207,8 @@ def end_to_end_velocity_mp(
 
     left_shift, decay_depth: the negative controls' wrong rules, the exponent (j - 1 +
     left_shift)/N on [W_e W_e^T] and the weight decay term without its factor N."""
-    check_depth(depth)
-    check_finite_mp(end_to_end)
+    require_depth(depth)
+    require_finite("W_e", end_to_end)
     spectrum = full_spectrum_mp(end_to_end)
     total = -mp.mpf(weight_decay) * (depth if decay_depth else 1) * end_to_end
     for j in range(1, depth + 1):
@@ -254,7 +237,7 @@ def preconditioner_eigenvalues_mp(sigma_left, sigma_right, depth: int,
                                   left_shift: int = 0) -> list[list[mpmath.mpf]]:
     """The closed-form eigenvalues lambda[r][r'] at the working precision; left_shift = 1 is the
     negative control's wrong exponent 2j/N on sigma_r."""
-    check_depth(depth)
+    require_depth(depth)
     return [
         [
             mp.fsum(
@@ -271,7 +254,7 @@ def preconditioner_eigenvalues_mp(sigma_left, sigma_right, depth: int,
 def single_output_direction_mp(w, g, depth: int, projection_weight=None):
     """The mpmath twin of `single_output_direction` for lists (or column matrices) w, g;
     projection_weight replaces the weight N - 1 of Pr_w(g) (the negative control)."""
-    check_depth(depth)
+    require_depth(depth)
     weight = depth - 1 if projection_weight is None else projection_weight
     norm_sq = mp.fsum(x * x for x in w)
     if norm_sq == 0:

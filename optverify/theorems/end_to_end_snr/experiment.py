@@ -31,6 +31,7 @@ from optverify.kit import (
     rate_panel,
     resolve,
 )
+from optverify.numerics.validation import require_between, require_int, require_non_negative
 from optverify.theorems.end_to_end_snr import setting_one
 from optverify.theorems.end_to_end_snr.model import (
     Moments,
@@ -40,7 +41,6 @@ from optverify.theorems.end_to_end_snr.model import (
     monte_carlo_moments,
     tuple_signal,
     tuple_signal_by_recurrence,
-    validate_accuracy,
     validate_sizes,
 )
 
@@ -76,11 +76,10 @@ class SweepConfig:
     def __post_init__(self) -> None:
         for k in self.sizes:
             validate_sizes(k, self.inputs)
-        validate_accuracy(self.accuracy)
-        if not (math.isfinite(self.init_scale) and self.init_scale >= 0) or self.samples < 2:
-            raise ValueError("init_scale must be finite and >= 0 and samples >= 2")
-        if self.seeds < 2:
-            raise ValueError(f"the spread over instances needs at least 2 seeds, got {self.seeds}")
+        require_between("the per-image accuracy q", self.accuracy, 0.5, 1)
+        require_non_negative("init_scale", self.init_scale)
+        require_int("samples", self.samples, minimum=2)
+        require_int("the seeds (the spread over instances)", self.seeds, minimum=2)
 
     @classmethod
     def quick(cls) -> SweepConfig:

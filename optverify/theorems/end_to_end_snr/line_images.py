@@ -17,6 +17,13 @@ from dataclasses import dataclass
 
 import torch
 
+from optverify.numerics.validation import (
+    require_finite,
+    require_int,
+    require_non_negative,
+    require_shape,
+)
+
 SIZE = 28
 MIN_LENGTH, MAX_LENGTH = 5.0, 23.0
 SAMPLES_ALONG = 4 * int(MAX_LENGTH) + 1
@@ -34,19 +41,17 @@ class Lines:
 
     def __post_init__(self) -> None:
         n = self.angles.shape[0]
-        if self.angles.dim() != 1 or self.lengths.shape != (n,) or self.centres.shape != (n, 2):
-            raise ValueError("Lines needs angles (n,), lengths (n,) and centres (n, 2)")
-        if not bool(torch.isfinite(self.angles).all() & torch.isfinite(self.lengths).all()
-                    & torch.isfinite(self.centres).all()):
-            raise ValueError("line parameters must be finite")
-        if bool((self.lengths < 0).any()):
-            raise ValueError("line lengths must be non-negative")
+        require_shape("the angles", self.angles, (None,))
+        require_shape("the lengths", self.lengths, (n,))
+        require_shape("the centres", self.centres, (n, 2))
+        require_finite("the angles", self.angles)
+        require_finite("the centres", self.centres)
+        require_non_negative("the lengths", self.lengths)
 
 
 def sample_lines(n: int, generator: torch.Generator, device="cpu") -> Lines:
     """n lines from the paper's distribution (float64 parameters)."""
-    if n < 1:
-        raise ValueError(f"need at least one line, got {n}")
+    require_int("the number of lines", n, minimum=1)
     options = {"generator": generator, "dtype": torch.float64, "device": device}
     angles = math.pi * torch.rand(n, **options)
     lengths = MIN_LENGTH + (MAX_LENGTH - MIN_LENGTH) * torch.rand(n, **options)

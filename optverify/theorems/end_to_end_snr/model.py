@@ -24,11 +24,17 @@ exponentially in k (SNR = a^(2(k-1)) / (1 - a^(2(k-1)))), while a per-image loss
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
+
+from optverify.numerics.validation import (
+    require_between,
+    require_finite,
+    require_int,
+    require_shape,
+)
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -41,25 +47,18 @@ if TYPE_CHECKING:
 
 def validate_sizes(k: int, d: int) -> None:
     """k outputs and d inputs of Setting II: both integers >= 2."""
-    if int(k) != k or int(d) != d or k < 2 or d < 2:
-        raise ValueError(f"Setting II needs integers k >= 2 and d >= 2, got k={k!r}, d={d!r}")
-
-
-def validate_accuracy(accuracy: float) -> None:
-    """A per-image accuracy q strictly inside (1/2, 1) (chance 1/2 gives no signal at all)."""
-    if not (math.isfinite(accuracy) and 0.5 < accuracy < 1):
-        raise ValueError(f"the per-image accuracy must lie in (0.5, 1), got {accuracy!r}")
+    require_int("Setting II's outputs k", k, minimum=2)
+    require_int("Setting II's inputs d", d, minimum=2)
 
 
 def validate_weights(weights: torch.Tensor, labels: torch.Tensor) -> None:
-    if weights.dim() != 2:
-        raise ValueError(f"W must be a k x d matrix, got shape {tuple(weights.shape)}")
-    validate_sizes(weights.shape[0], weights.shape[1])
-    if not bool(torch.isfinite(weights).all()):
-        raise ValueError("W must be finite")
-    if labels.shape != (weights.shape[1],) or bool(((labels < 0) | (labels >= weights.shape[0]))
-                                                     .any()):
-        raise ValueError("labels must hold one class in 0..k-1 per input coordinate")
+    """W (k x d) of Setting II, finite, and one label in 0..k-1 per input coordinate."""
+    require_shape("W", weights, (None, None))
+    validate_sizes(*weights.shape)
+    require_finite("W", weights)
+    require_shape("the labels", labels, (weights.shape[1],))
+    require_between("the labels", labels, 0, weights.shape[0] - 1, low_closed=True,
+                    high_closed=True)
 
 
 def jacobian_column_sq_norms(probabilities: torch.Tensor) -> torch.Tensor:
@@ -153,8 +152,7 @@ def monte_carlo_moments(weights: torch.Tensor, labels: torch.Tensor, samples: in
     """Sample (j, z) `samples` times and average ||g - E g||^2 for both estimators in `dtype`;
     E g = (1/d) sum_j -(J_j e_{y_j}) e_j^T is exact (linear in z, E z = e_y)."""
     validate_weights(weights, labels)
-    if samples < 2:
-        raise ValueError(f"Monte Carlo needs at least 2 samples, got {samples}")
+    require_int("the Monte Carlo samples", samples, minimum=2)
     k, d = weights.shape
     device = weights.device
     probabilities = torch.softmax(weights.to(dtype), dim=0).T
@@ -199,9 +197,8 @@ def tuple_signal_by_recurrence(max_k: int, accuracy: float, dtype: torch.dtype,
     """E[prod_{i=2}^k r_i] for k = 1..max_k as P(prod = +1) - P(prod = -1) in `dtype`: the mean
     of a +-1 gradient as a probability-weighted sum, P_m = q P_{m-1} + (1 - q)(1 - P_{m-1}).
     The terms are of size 1, so a mean below ~eps(dtype) is rounding noise."""
-    validate_accuracy(accuracy)
-    if max_k < 1:
-        raise ValueError(f"max_k must be at least 1, got {max_k}")
+    require_between("the per-image accuracy q", accuracy, 0.5, 1)
+    require_int("max_k", max_k, minimum=1)
     q = torch.tensor(accuracy, dtype=dtype, device=device)
     positive = torch.ones((), dtype=dtype, device=device)
     values = [positive - (1 - positive)]

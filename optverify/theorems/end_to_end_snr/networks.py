@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from optverify.numerics.validation import require_int
+
 FEATURES = 32
 HIDDEN = 100
 TRUNK_SHAPES = {"conv1": (8, 1, 5, 5), "conv2": (16, 8, 3, 3), "dense": (FEATURES, 400)}
@@ -40,8 +42,7 @@ def init_n1(generator: torch.Generator, dtype: torch.dtype, device="cpu") -> dic
 
 
 def init_n2(k: int, generator: torch.Generator, dtype: torch.dtype, device="cpu") -> dict:
-    if k < 1:
-        raise ValueError(f"a tuple has at least one image, got k={k}")
+    require_int("the images per tuple k", k, minimum=1)
     return {"hidden.w": _normal((HIDDEN, k), generator, dtype, device),
             "hidden.b": torch.zeros(HIDDEN, dtype=dtype, device=device),
             "out.w": _normal((1, HIDDEN), generator, dtype, device)[0],

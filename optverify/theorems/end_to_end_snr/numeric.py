@@ -15,12 +15,12 @@ import mpmath
 from mpmath import mp
 
 from optverify.kit import Bound, Session, Verdict, machine_epsilon, resolve
+from optverify.numerics.validation import require_between
 from optverify.theorems.end_to_end_snr.model import (
     Moments,
     tuple_signal,
     tuple_snr,
     uniform_moments,
-    validate_accuracy,
     validate_sizes,
 )
 
@@ -42,7 +42,7 @@ class NumericConfig:
     def __post_init__(self) -> None:
         validate_sizes(self.enumeration_k, self.enumeration_d)
         validate_sizes(min(self.sizes), self.inputs)
-        validate_accuracy(self.accuracy)
+        require_between("the per-image accuracy q", self.accuracy, 0.5, 1)
 
     @classmethod
     def quick(cls) -> NumericConfig:

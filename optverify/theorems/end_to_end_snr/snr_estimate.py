@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from optverify.numerics.validation import require_finite
 from optverify.theorems.end_to_end_snr.networks import (
     closed_form_last_layer_gradients,
     last_layer_gradients,
@@ -87,8 +88,7 @@ def estimate_snr(gradients: torch.Tensor) -> SnrEstimate:
     Computed in the gradients' dtype; only the final scalars become Python floats."""
     if gradients.dim() != 3 or gradients.shape[0] < 2:
         raise ValueError("estimate_snr needs gradients of shape (n >= 2, m, d)")
-    if not bool(torch.isfinite(gradients).all()):
-        raise ValueError("gradients must be finite")
+    require_finite("the gradients", gradients)
     signal, stderr = unbiased_signal(gradients.mean(dim=1))
     second = (gradients * gradients).sum(dim=-1).mean()
     return SnrEstimate(signal, stderr, float(second), gradients.shape[0])

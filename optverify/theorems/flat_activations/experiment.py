@@ -32,11 +32,8 @@ from optverify.kit import (
     machine_epsilon,
     rate_panel,
 )
-from optverify.theorems.flat_activations.model import (
-    Staircase,
-    expected_update,
-    validate_dimension,
-)
+from optverify.numerics.validation import require_int
+from optverify.theorems.flat_activations.model import Staircase, expected_update
 
 RATE_BOUND = Bound.upper("T", -0.5)
 """The GLMtron guarantee O(T^(-1/2)) on the excess error as T -> infinity: the claim's main bound.
@@ -61,9 +58,8 @@ class ExperimentConfig:
     stair: Staircase = Staircase(55, 2.0)  # noqa: RUF009 (a frozen, immutable default)
 
     def __post_init__(self) -> None:
-        validate_dimension(self.dimension)
-        if min(self.seeds, self.iterations, self.test_samples, self.batch_size) < 1:
-            raise ValueError("seeds, iterations, test_samples and batch_size must be >= 1")
+        for name in ("dimension", "seeds", "iterations", "test_samples", "batch_size"):
+            require_int(name, getattr(self, name), minimum=1)
 
     @classmethod
     def quick(cls) -> ExperimentConfig:

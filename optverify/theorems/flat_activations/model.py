@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from optverify.numerics.validation import require_finite, require_int, require_positive
+
 
 @dataclass(frozen=True)
 class Staircase:
@@ -25,10 +27,8 @@ class Staircase:
     half_width: float = 2.0
 
     def __post_init__(self) -> None:
-        if int(self.steps) != self.steps or self.steps < 2:
-            raise ValueError(f"a staircase needs an integer number of steps >= 2, got {self.steps}")
-        if not (math.isfinite(self.half_width) and self.half_width > 0):
-            raise ValueError(f"half_width must be finite and positive, got {self.half_width}")
+        require_int("a staircase's number of steps", self.steps, minimum=2)
+        require_positive("the staircase's half_width", self.half_width)
 
     @property
     def height(self) -> float:
@@ -57,16 +57,6 @@ class Staircase:
 
     def bin_index(self, z: torch.Tensor) -> torch.Tensor:
         return torch.floor((z + self.half_width) / self.height + 0.5).clamp(0, self.steps - 1).long()
-
-
-def validate_dimension(d: int) -> None:
-    if int(d) != d or d < 1:
-        raise ValueError(f"the input dimension d must be an integer >= 1, got {d}")
-
-
-def validate_finite(*tensors: torch.Tensor) -> None:
-    if not all(bool(torch.isfinite(t).all()) for t in tensors):
-        raise ValueError("weights and biases must be finite")
 
 
 @dataclass(frozen=True)
@@ -102,7 +92,9 @@ class Update:
 def expected_update(weights, bias, target_weights, target_bias, stair: Staircase) -> Update:
     """The update for x ~ N(0, I_d), y = u(v^T x + c), in closed form (module docstring); leading
     dimensions are batched."""
-    validate_finite(weights, bias, target_weights, target_bias)
+    for name, values in (("the weights", weights), ("the bias", bias),
+                         ("the target weights", target_weights), ("the target bias", target_bias)):
+        require_finite(name, values)
     own = _step_moments(weights, bias, stair)
     target = _step_moments(target_weights, target_bias, stair)
     return Update(own.along - target.along, own.level - target.level)
@@ -121,7 +113,9 @@ class SampledUpdate:
 def monte_carlo_update(weights, bias, target_weights, target_bias, stair: Staircase,
                        samples: int, generator: torch.Generator) -> SampledUpdate:
     """The same expectation as `expected_update` by sampling x ~ N(0, I_d)."""
-    validate_finite(weights, bias, target_weights, target_bias)
+    for name, values in (("the weights", weights), ("the bias", bias),
+                         ("the target weights", target_weights), ("the target bias", target_bias)):
+        require_finite(name, values)
     x = torch.randn(samples, weights.shape[-1], generator=generator, dtype=weights.dtype,
                     device=weights.device)
     residual = stair(x @ weights + bias) - stair(x @ target_weights + target_bias)

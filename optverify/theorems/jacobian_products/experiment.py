@@ -47,11 +47,10 @@ from optverify.kit import (
     rate_panel,
 )
 from optverify.numerics.haar import haar_orthogonal
+from optverify.numerics.validation import require_int, require_positive
 from optverify.theorems.jacobian_products import rnn_bounds
 from optverify.theorems.jacobian_products.products import (
     as_numpy,
-    check_depth,
-    check_dimension,
     clip_by_norm,
     direct_log_norms,
     direct_products,
@@ -121,17 +120,15 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         for depth in (self.depth, self.clip_depth):
-            check_depth(depth)
+            require_int("the number of Jacobians T", depth, minimum=1)
         for dimension in (*self.dimensions, self.bound_dimension, self.rnn_dimension):
-            check_dimension(dimension)
-        if min(self.paths, self.bound_paths, self.rnn_paths, self.twin_paths) < 2:
-            raise ValueError("each sweep needs at least 2 paths")
-        if self.paths < RESAMPLED_PATHS:
-            raise ValueError(f"the fits resample the products: they need at least "
-                             f"{RESAMPLED_PATHS} paths, got {self.paths}")
-        scales = (*self.sigmas, *self.rnn_norms, self.clip_sigma, self.clip_threshold)
-        if not all(math.isfinite(value) and value > 0 for value in scales):
-            raise ValueError(f"sigmas, weight norms and the threshold must be positive, got {scales}")
+            require_int("the dimension n", dimension, minimum=2)
+        for paths in (self.bound_paths, self.rnn_paths, self.twin_paths):
+            require_int("the paths of each sweep", paths, minimum=2)
+        require_int("the paths of the resampled fits", self.paths, minimum=RESAMPLED_PATHS)
+        require_positive("sigmas, weight norms and the threshold",
+                         np.array((*self.sigmas, *self.rnn_norms, self.clip_sigma,
+                                   self.clip_threshold)))
         if not self.contracting[1] < 1 < self.expanding[0]:
             raise ValueError("the contracting range must lie below 1 and the expanding above 1")
 

@@ -37,11 +37,8 @@ from optverify.kit import (
 )
 from optverify.numerics.haar import haar_orthogonal_mp
 from optverify.numerics.mp_linalg import to_mp
-from optverify.theorems.jacobian_products.products import (
-    check_depth,
-    check_dimension,
-    renormalized_log_norms,
-)
+from optverify.numerics.validation import require_between, require_int, require_positive
+from optverify.theorems.jacobian_products.products import renormalized_log_norms
 
 SMALLEST_SUBNORMAL = float(np.nextafter(0.0, 1.0))
 """4.9e-324: the smallest positive float64; a norm below it can only be held as 0."""
@@ -69,13 +66,11 @@ class NumericConfig:
 
     def __post_init__(self) -> None:
         for dimension in (*self.dimensions, self.matrix_size):
-            check_dimension(dimension)
+            require_int("the dimension n", dimension, minimum=2)
         for depth in (self.depth, self.tiny_depth, self.rnn_depth):
-            check_depth(depth)
-        if not 0 < self.rnn_norm < 1:
-            raise ValueError(f"the RNN bound needs 0 < ||W||_2 < 1, got {self.rnn_norm}")
-        if not all(np.isfinite(c) and c > 0 for c in (*self.scales, self.tiny_scale)):
-            raise ValueError("the orthogonal scalings c must be positive and finite")
+            require_int("the number of Jacobians T", depth, minimum=1)
+        require_between("the RNN bound's ||W||_2", self.rnn_norm, 0, 1)
+        require_positive("the orthogonal scalings c", np.array((*self.scales, self.tiny_scale)))
 
     @classmethod
     def quick(cls) -> NumericConfig:
@@ -96,7 +91,7 @@ class LogMoments:
 
 def chi_square_log_moments(dimension: int) -> LogMoments:
     """E log X and Var log X for X ~ chi^2_n by tanh-sinh quadrature (call inside mp.workdps)."""
-    check_dimension(dimension)
+    require_int("the dimension n", dimension, minimum=2)
     half = mp.mpf(dimension) / 2
     norm = 2**half * mp.gamma(half)
 
@@ -118,7 +113,7 @@ def gaussian_step_log_moments(dimension: int, sigma) -> LogMoments:
     quadrature over r's own density 2 r^(n-1) e^(-r^2/(2 s^2)) / ((2 s^2)^(n/2) Gamma(n/2)),
     s^2 = sigma^2/n (call inside mp.workdps): the per-step mean and variance of the experiment's
     log-norms, in its normalization, independent of the chi-square quadrature."""
-    check_dimension(dimension)
+    require_int("the dimension n", dimension, minimum=2)
     half = mp.mpf(dimension) / 2
     scale_squared = mp.mpf(sigma) ** 2 / dimension
     norm = (2 * scale_squared) ** half * mp.gamma(half) / 2

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from optverify.theorems.jacobian_products.products import check_depth, check_finite
+from optverify.numerics.validation import require_finite, require_int
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ def pinning_drive(weight: torch.Tensor, activation: Activation) -> torch.Tensor:
 def rnn_states(weight: torch.Tensor, drives: torch.Tensor, activation: Activation) -> torch.Tensor:
     """x_0 = 0 and x_t = W f(x_(t-1)) + d_t for t = 1..T: weight (..., n, n), drives (T, ..., n)
     (the inputs U u_t + b); returns (T + 1, ..., n)."""
-    check_depth(drives.shape[0])
-    check_finite("the recurrent weight", weight)
-    check_finite("the inputs", drives)
+    require_int("the number of Jacobians T", drives.shape[0], minimum=1)
+    require_finite("the recurrent weight", weight)
+    require_finite("the inputs", drives)
     state = torch.zeros_like(drives[0])
     states = [state]
     for drive in drives:
@@ -76,7 +76,7 @@ def jacobian_log_norms(weight: torch.Tensor, states: torch.Tensor,
     """log ||dx_T/dx_(T-m)||_2 for m = 1..T, shape (T, ...): the product of the last m Jacobians
     J_t = W diag(f'(x_(t-1))), accumulated backwards from T with renormalization."""
     depth = states.shape[0] - 1
-    check_depth(depth)
+    require_int("the number of Jacobians T", depth, minimum=1)
     product = torch.eye(weight.shape[-1], dtype=weight.dtype, device=weight.device)
     product = product.expand_as(weight)
     scale = torch.zeros(weight.shape[:-2], dtype=weight.dtype, device=weight.device)

@@ -25,35 +25,25 @@ import torch
 from scipy.special import digamma, polygamma
 
 from optverify.numerics.haar import haar_orthogonal
-
-
-def check_depth(depth: int) -> None:
-    if int(depth) != depth or depth < 1:
-        raise ValueError(f"the number of Jacobians T must be an integer >= 1, got {depth}")
-
-
-def check_dimension(dimension: int) -> None:
-    if int(dimension) != dimension or dimension < 2:
-        raise ValueError(f"the dimension n must be an integer >= 2, got {dimension}")
-
-
-def check_finite(name: str, tensor: torch.Tensor) -> None:
-    if not torch.isfinite(tensor).all():
-        raise ValueError(f"{name} must be finite")
+from optverify.numerics.validation import (
+    require_between,
+    require_finite,
+    require_int,
+    require_positive,
+)
 
 
 def lyapunov_exponent(sigma: float, dimension: int) -> float:
     """Top Lyapunov exponent of iid n x n matrices with N(0, sigma^2/n) entries (Newman 1986):
     log sigma + (1/2)(log(2/n) + digamma(n/2))."""
-    check_dimension(dimension)
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be positive and finite, got {sigma}")
+    require_int("the dimension n", dimension, minimum=2)
+    require_positive("sigma", sigma)
     return math.log(sigma) + 0.5 * (math.log(2 / dimension) + float(digamma(dimension / 2)))
 
 
 def log_norm_variance_per_step(dimension: int) -> float:
     """Var(log ||G u||) for a unit u: trigamma(n/2) / 4 (a quarter of Var(log chi^2_n))."""
-    check_dimension(dimension)
+    require_int("the dimension n", dimension, minimum=2)
     return float(polygamma(1, dimension / 2)) / 4
 
 
@@ -65,8 +55,8 @@ def renormalized_log_norms(vector: torch.Tensor, jacobian_at: JacobianAt,
                            depth: int) -> torch.Tensor:
     """log ||J_t ... J_1 v|| for t = 1..depth, shape (depth, ...), by renormalizing after each
     step: never underflows or overflows, whatever the size of the product."""
-    check_depth(depth)
-    check_finite("the initial vector", vector)
+    require_int("the number of Jacobians T", depth, minimum=1)
+    require_finite("the initial vector", vector)
     norm = torch.linalg.vector_norm(vector, dim=-1)
     if (norm == 0).any():
         raise ValueError("the initial vector must be non-zero")
@@ -122,7 +112,7 @@ class DirectProducts:
 def direct_products(vector: torch.Tensor, jacobian_at: JacobianAt, depth: int,
                     log_norm: Callable[[torch.Tensor], torch.Tensor] = scaled_log_norm
                     ) -> DirectProducts:
-    check_depth(depth)
+    require_int("the number of Jacobians T", depth, minimum=1)
     smallest = torch.finfo(vector.dtype).tiny
     history, normal, image = [], [], vector
     still = torch.ones(vector.shape[:-1], dtype=torch.bool, device=vector.device)
@@ -160,7 +150,7 @@ def first_order_rounding_bounds(vector: torch.Tensor, jacobians: torch.Tensor,
     The bound is computed in float64 from the same matrices; it is first order, so it is used
     only where it is far below 1 (second-order terms are its square)."""
     depth, n = jacobians.shape[0], jacobians.shape[-1]
-    check_depth(depth)
+    require_int("the number of Jacobians T", depth, minimum=1)
     batch_shape = vector.shape[:-1]
     matrices = jacobians.to(torch.float64).reshape(depth, -1, n, n)
     start = vector.to(torch.float64).reshape(-1, n)
@@ -213,7 +203,7 @@ def gaussian_jacobians(generator: torch.Generator, shape: tuple[int, ...], dimen
                        device: str) -> torch.Tensor:
     """A batch (*shape, n, n) of matrices with N(0, sigma^2 / n) entries; sigma broadcasts
     against the leading dimensions."""
-    check_dimension(dimension)
+    require_int("the dimension n", dimension, minimum=2)
     draws = torch.randn(*shape, dimension, dimension, generator=generator, dtype=dtype,
                         device=device)
     sigma = torch.as_tensor(sigma, dtype=dtype, device=device)
@@ -224,9 +214,9 @@ def prescribed_singular_values(generator: torch.Generator, shape: tuple[int, ...
                                dimension: int, low: float, high: float, dtype: torch.dtype,
                                device: str) -> torch.Tensor:
     """U diag(s) V^T with Haar U, V and singular values s uniform in [low, high]."""
-    if not (0 < low <= high and math.isfinite(high)):
-        raise ValueError(f"singular values need 0 < low <= high < inf, got [{low}, {high}]")
-    check_dimension(dimension)
+    require_positive("the smallest singular value low", low)
+    require_between("the largest singular value high", high, low, None, low_closed=True)
+    require_int("the dimension n", dimension, minimum=2)
     left = haar_orthogonal(dimension, generator, shape, dtype, device)
     right = haar_orthogonal(dimension, generator, shape, dtype, device)
     values = low + (high - low) * torch.rand(*shape, dimension, generator=generator, dtype=dtype,
@@ -237,9 +227,9 @@ def prescribed_singular_values(generator: torch.Generator, shape: tuple[int, ...
 def tanh_rnn_states(weight: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """States s_0..s_T of s_k = tanh(W s_{k-1} + x_k), s_0 = 0: inputs (T, ..., n), weight
     (..., n, n); returns (T + 1, ..., n)."""
-    check_depth(inputs.shape[0])
-    check_finite("the recurrent weight", weight)
-    check_finite("the inputs", inputs)
+    require_int("the number of Jacobians T", inputs.shape[0], minimum=1)
+    require_finite("the recurrent weight", weight)
+    require_finite("the inputs", inputs)
     state = torch.zeros_like(inputs[0])
     states = [state]
     for drive in inputs:
@@ -265,9 +255,8 @@ def spectral_norm(matrices: torch.Tensor) -> torch.Tensor:
 
 def clip_by_norm(gradients: torch.Tensor, threshold: float) -> torch.Tensor:
     """Algorithm 1 of arXiv:1211.5063: g <- threshold g / ||g|| where ||g|| > threshold."""
-    if not (math.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"the clipping threshold must be positive and finite, got {threshold}")
-    check_finite("the gradients", gradients)
+    require_positive("the clipping threshold", threshold)
+    require_finite("the gradients", gradients)
     norms = torch.linalg.vector_norm(gradients, dim=-1, keepdim=True)
     return gradients * torch.clamp(threshold / norms, max=1.0)
 

@@ -30,6 +30,7 @@ import torch
 
 from optverify.kit import Panel, Series, Session, machine_epsilon
 from optverify.numerics.haar import haar_orthogonal
+from optverify.numerics.validation import require_int, require_positive
 from optverify.theorems.jacobian_products.pascanu import (
     ACTIVATIONS,
     Activation,
@@ -40,7 +41,7 @@ from optverify.theorems.jacobian_products.pascanu import (
     scaled_weights,
     spectral_radius,
 )
-from optverify.theorems.jacobian_products.products import as_numpy, check_depth, check_dimension
+from optverify.theorems.jacobian_products.products import as_numpy
 
 ROUNDING_ULPS = 16
 """Each factor of the backward product adds a relative rounding of at most about n eps to its
@@ -75,12 +76,11 @@ class RnnBoundConfig:
     witnesses: int
 
     def __post_init__(self) -> None:
-        check_dimension(self.dimension)
-        check_depth(self.depth)
-        if min(self.samples, self.witnesses) < 1:
-            raise ValueError("each cell needs at least one sample")
-        if not all(math.isfinite(r) and r > 0 for r in self.ratios):
-            raise ValueError(f"gamma lambda_1 must be positive, got {self.ratios}")
+        require_int("the dimension n", self.dimension, minimum=2)
+        require_int("the number of Jacobians T", self.depth, minimum=1)
+        require_int("the samples per cell", self.samples, minimum=1)
+        require_int("the witnesses per cell", self.witnesses, minimum=1)
+        require_positive("gamma lambda_1", np.array(self.ratios))
         if not any(1 < r <= SHARPER_THRESHOLD for r in self.ratios):
             raise ValueError(f"the sweep needs a gamma lambda_1 in (1, {SHARPER_THRESHOLD}] for "
                              "the sharper-threshold control")

@@ -22,6 +22,7 @@ import sympy
 
 from optverify.kit import Session
 from optverify.numerics.deep_linear import end_to_end_symbolic
+from optverify.numerics.validation import require_int
 
 SCALE = sympy.Symbol("c", positive=True)
 SIGMA = sympy.Symbol("sigma", positive=True)
@@ -64,8 +65,7 @@ def scaled_orthogonal_residual(depth: int, skew: int = 1) -> sympy.Matrix:
     """P^T P - c^(2T) I for P = (c Q_T) ... (c Q_1), Q_k alternating rotations and reflections:
     zero means ||P v|| = c^T ||v|| for every v, so ||P||_2 = c^T exactly. skew = 2: the first
     factor's upper sine doubled, so Q_1 is not orthogonal (the negative control)."""
-    if depth < 1:
-        raise ValueError(f"the number of Jacobians T must be at least 1, got {depth}")
+    require_int("the number of Jacobians T", depth, minimum=1)
     factors = [SCALE * rotation(sympy.Symbol(f"t{k}", real=True), reflect=k % 2 == 1,
                                 skew=skew if k == 0 else 1)
                for k in range(depth)]
@@ -131,8 +131,7 @@ def chi_square_density(dimension: int) -> sympy.Expr:
 
 def chi_square_log_moment(dimension: int, power: int = 1) -> sympy.Expr:
     """E (log X)^power for X ~ chi^2_n, integrated by sympy."""
-    if dimension < 2:
-        raise ValueError(f"the dimension n must be at least 2, got {dimension}")
+    require_int("the dimension n", dimension, minimum=2)
     x = CHI_SQUARE_VARIABLE
     return sympy.integrate(sympy.log(x) ** power * chi_square_density(dimension), (x, 0, sympy.oo))
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
+from optverify.numerics.validation import require_int, require_one_of, require_positive
+
 CLASSES = 10
 IMAGE_SIDE = 8
 KERNEL_SIDE = 3
@@ -59,8 +61,7 @@ def load_digits(samples: int, device: str, dtype: torch.dtype) -> Digits:
     from sklearn.datasets import load_digits as sklearn_digits
 
     data = sklearn_digits()
-    if not 1 <= samples <= data.data.shape[0]:
-        raise ValueError(f"samples must be in 1..{data.data.shape[0]}, got {samples}")
+    require_int("samples", samples, minimum=1, maximum=data.data.shape[0])
     inputs = torch.as_tensor(data.data[:samples], dtype=dtype, device=device) / PIXEL_MAXIMUM
     labels = torch.as_tensor(data.target[:samples], dtype=torch.int64, device=device)
     return Digits(inputs, labels, image_patches(inputs))
@@ -75,10 +76,8 @@ class Architecture:
     batch_norm: bool = False
 
     def __post_init__(self):
-        if self.kind not in ("mlp", "cnn"):
-            raise ValueError(f"unknown architecture {self.kind!r} (mlp or cnn)")
-        if self.width < 1:
-            raise ValueError("the width must be at least 1")
+        require_one_of("the architecture", self.kind, ("mlp", "cnn"))
+        require_int("the width", self.width, minimum=1)
         if self.batch_norm and self.kind != "mlp":
             raise ValueError("batch normalization is implemented for the MLP only")
 
@@ -181,10 +180,10 @@ class Training:
     batch_size: int
 
     def __post_init__(self):
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r} (sgd or adam)")
-        if self.learning_rate <= 0 or self.steps < 1 or self.batch_size < 1:
-            raise ValueError("the learning rate, steps and batch size must be positive")
+        require_one_of("the optimizer", self.optimizer, ("sgd", "adam"))
+        require_positive("the learning rate", self.learning_rate)
+        require_int("steps", self.steps, minimum=1)
+        require_int("the batch size", self.batch_size, minimum=1)
 
 
 @dataclass(frozen=True)

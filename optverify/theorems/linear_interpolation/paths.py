@@ -15,29 +15,21 @@ import torch
 
 from optverify.numerics.deep_linear import end_to_end
 from optverify.numerics.precision import machine_epsilon
+from optverify.numerics.validation import require, require_depth, require_finite, require_shape
 
 ROUNDING_ULPS = 16.0
 """A loss increase between neighbouring alphas counts only above 16 ulps of the largest path loss
 (the rounding floor of a sum of O(1) terms in the loss's dtype, as in `precision.resolve`)."""
 
 
-def validate_alphas(alphas: torch.Tensor) -> None:
-    if alphas.ndim != 1 or alphas.numel() < 3:
-        raise ValueError("the path needs a one-dimensional grid of at least 3 alphas")
-    if not bool(torch.isfinite(alphas).all()):
-        raise ValueError("the alphas must be finite")
-
-
-def validate_parameters(*tensors: torch.Tensor) -> None:
-    for tensor in tensors:
-        if not bool(torch.isfinite(tensor).all()):
-            raise ValueError("the path's parameters must be finite")
-
-
 def interpolate(start: torch.Tensor, end: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
     """theta(alpha) for a batch: start, end (S, ...) -> (S, A, ...), alpha along dimension 1."""
-    validate_parameters(start, end)
-    validate_alphas(alphas)
+    require_finite("the path's start", start)
+    require_finite("the path's end", end)
+    require_shape("the alphas", alphas, (None,))
+    require(alphas.numel() >= 3, f"the path needs a grid of at least 3 alphas, got "
+                                 f"{alphas.numel()}")
+    require_finite("the alphas", alphas)
     shape = (1, -1) + (1,) * (start.ndim - 1)
     weights = alphas.to(start.dtype).reshape(shape)
     return start.unsqueeze(1) + weights * (end - start).unsqueeze(1)
@@ -53,8 +45,9 @@ def deep_linear_path_loss(starts: list[torch.Tensor], ends: list[torch.Tensor],
                           target: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
     """Loss (S, A) along the straight paths of S deep linear nets (layers (S, d, d)); target is
     (S, d, d) or (d, d)."""
-    if len(starts) < 2 or len(starts) != len(ends):
-        raise ValueError("a deep linear net needs depth >= 2 and as many final as initial layers")
+    require_depth(len(starts))
+    require(len(ends) == len(starts), f"the path needs as many final as initial layers, got "
+                                      f"{len(ends)} and {len(starts)}")
     path = [interpolate(start, end, alphas) for start, end in zip(starts, ends)]
     target = target.unsqueeze(-3) if target.ndim == 3 else target
     return deep_linear_loss(path, target)

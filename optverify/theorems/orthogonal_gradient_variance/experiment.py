@@ -56,6 +56,7 @@ from optverify.numerics.alternatives import (
     log_power_law_through,
     log_power_law_through_end_points,
 )
+from optverify.numerics.validation import require, require_int, require_positive
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     GAUSSIAN_LOG_SLOPE,
     LAPLACE_LOG_SLOPE,
@@ -128,8 +129,7 @@ class SweepConfig:
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.instances < 1:
-            raise ValueError(f"the sweep needs at least one network per d, got {self.instances}")
+        require_int("the networks per d (instances)", self.instances, minimum=1)
 
     @classmethod
     def quick(cls) -> SweepConfig:
@@ -154,14 +154,12 @@ class LearningConfig:
     test_size: int = 4096
 
     def __post_init__(self) -> None:
-        if not self.dimensions or min(self.dimensions) < 1:
-            raise ValueError(f"dimensions must be positive integers, got {self.dimensions}")
-        if self.iterations < 1 or self.evaluate_every < 1:
-            raise ValueError("iterations and evaluate_every must be at least 1")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"the learning rate must be positive, got {self.learning_rate}")
-        if self.batch_size < 1 or self.test_size < 1:
-            raise ValueError("batch_size and test_size must be at least 1")
+        require(len(self.dimensions) > 0, "the sweep needs at least one dimension d")
+        for d in self.dimensions:
+            require_int("the dimension d", d, minimum=1)
+        for name in ("iterations", "evaluate_every", "batch_size", "test_size"):
+            require_int(name, getattr(self, name), minimum=1)
+        require_positive("the learning rate", self.learning_rate)
 
     @classmethod
     def quick(cls) -> LearningConfig:

@@ -22,22 +22,13 @@ from dataclasses import dataclass
 
 import torch
 
+from optverify.numerics.validation import require, require_int, require_one_of, require_positive
 from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
     hypercube_points,
     walsh_hadamard,
 )
 
 LOSSES = ("square", "hinge")
-
-
-def _check_loss(loss: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-
-
-def _check_dimension(model, d: int) -> None:
-    if d != model.input_dimension:
-        raise ValueError(f"the model takes inputs of dimension {model.input_dimension}, got d={d}")
 
 
 @dataclass(frozen=True)
@@ -108,10 +99,9 @@ def relu_network(
 ) -> ReluNetwork:
     """Gaussian weights: u, b ~ N(0, scale^2 / d), a ~ N(0, scale^2 / width), c ~ N(0, scale^2/4)
     (scale 1 is the usual 1/sqrt(fan-in) initialization)."""
-    if d < 1 or width < 1:
-        raise ValueError(f"a ReLU network needs d >= 1 and width >= 1, got d={d}, width={width}")
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"the weight scale must be positive and finite, got {scale}")
+    require_int("the input dimension d", d, minimum=1)
+    require_int("the width", width, minimum=1)
+    require_positive("the weight scale", scale)
 
     def normal(*shape, std):
         return std * torch.randn(*shape, generator=generator, dtype=dtype, device=device)
@@ -126,10 +116,8 @@ def relu_network(
 
 def linear_model(d: int, scale: float, generator: torch.Generator, dtype=torch.float64,
                  device="cpu") -> LinearModel:
-    if d < 1:
-        raise ValueError(f"a linear model needs d >= 1, got {d}")
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"the weight scale must be positive and finite, got {scale}")
+    require_int("the input dimension d", d, minimum=1)
+    require_positive("the weight scale", scale)
     draw = torch.randn(d + 1, generator=generator, dtype=dtype, device=device) * scale
     return LinearModel(weight=draw[:d] / math.sqrt(d), offset=draw[d])
 
@@ -150,7 +138,7 @@ class LossSplit:
 
 def split_weights(loss: str, predictions: torch.Tensor) -> LossSplit:
     """c0 and c1 at each prediction."""
-    _check_loss(loss)
+    require_one_of("loss", loss, LOSSES)
     if loss == "square":
         return LossSplit(predictions, -torch.ones_like(predictions))
     plus, minus = hinge_slope(predictions), hinge_slope(-predictions)
@@ -159,7 +147,7 @@ def split_weights(loss: str, predictions: torch.Tensor) -> LossSplit:
 
 def loss_slope(loss: str, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """d l(p, y) / dp at each example, straight from the loss (the twin of `split_weights`)."""
-    _check_loss(loss)
+    require_one_of("loss", loss, LOSSES)
     if loss == "square":
         return predictions - targets
     return hinge_slope(predictions * targets) * targets
@@ -208,8 +196,9 @@ def gradient_variance(model: Model, loss: str, d: int, *, dtype=None,
     dtype: the floating type of the computation (default: the model's); memory is about
     3 * rows_per_block * 2^d numbers.
     """
-    _check_loss(loss)
-    _check_dimension(model, d)
+    require_one_of("loss", loss, LOSSES)
+    require(d == model.input_dimension,
+            f"the model takes inputs of dimension {model.input_dimension}, got d={d}")
     reference = model.offset
     dtype = dtype or reference.dtype
     points = hypercube_points(d, dtype, reference.device)
@@ -237,8 +226,9 @@ def gradient_variance(model: Model, loss: str, d: int, *, dtype=None,
 
 def per_target_gradients_naive(model: Model, loss: str, d: int) -> torch.Tensor:
     """(2^d, P) matrix of grad F_{h_S}(w), one target at a time, from d l / dp directly."""
-    _check_loss(loss)
-    _check_dimension(model, d)
+    require_one_of("loss", loss, LOSSES)
+    require(d == model.input_dimension,
+            f"the model takes inputs of dimension {model.input_dimension}, got d={d}")
     points = hypercube_points(d, model.offset.dtype, model.offset.device)
     predictions = model.predict(points)
     gradient = torch.cat(list(model.gradient_blocks(points, 2**30)))

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import mpmath
 import torch
 
+from optverify.numerics.validation import require, require_int
+
 DEFAULT_CHUNK_ELEMENTS = 2**22
 """Elements per chunk of rows (32 MiB at float64) that the butterfly sweeps through together, so
 each of its d passes runs over a cache-friendly block (at d = 18, 64 rows of 2^18: 0.35 s against
@@ -30,15 +32,14 @@ each of its d passes runs over a cache-friendly block (at d = 18, 64 rows of 2^1
 
 def dimension_of(length: int) -> int:
     """d such that length == 2^d; ValueError otherwise."""
-    if length < 1 or length & (length - 1):
-        raise ValueError(f"the last dimension must have length 2^d, got {length}")
+    require(length >= 1 and not length & (length - 1),
+            f"the last dimension must have length 2^d, got {length}")
     return length.bit_length() - 1
 
 
 def hypercube_points(d: int, dtype: torch.dtype = torch.float64, device="cpu") -> torch.Tensor:
     """All 2^d points of {-1,+1}^d as a (2^d, d) tensor, row b being x_b (see module docstring)."""
-    if d < 1:
-        raise ValueError(f"the cube dimension d must be at least 1, got {d}")
+    require_int("the cube dimension d", d, minimum=1)
     index = torch.arange(2**d, device=device).unsqueeze(1)
     bits = (index >> torch.arange(d, device=device)) & 1
     return (1 - 2 * bits).to(dtype)
@@ -74,10 +75,9 @@ def walsh_hadamard(values: torch.Tensor, *, chunk_elements: int = DEFAULT_CHUNK_
     sum_b (-1)^popcount(s & b) values[..., b]: d in-place butterfly passes, O(2^d d) per row, over
     chunks of about `chunk_elements` elements; memory is one copy of `values`.
     """
-    if not values.is_floating_point():
-        raise ValueError(f"the transform needs a floating tensor, got {values.dtype}")
-    if chunk_elements < 1:
-        raise ValueError(f"chunk_elements must be positive, got {chunk_elements}")
+    require(values.is_floating_point(),
+            f"the transform needs a floating tensor, got {values.dtype}")
+    require_int("chunk_elements", chunk_elements, minimum=1)
     length = values.shape[-1]
     dimension_of(length)
     out = values.reshape(-1, length).clone()
@@ -94,8 +94,8 @@ def parity_correlations(values: torch.Tensor, **options) -> torch.Tensor:
 
 def naive_parity_correlations(values: torch.Tensor) -> torch.Tensor:
     """The per-target reference: for each S separately, the mean over x of h_S(x) f(x)."""
-    if not values.is_floating_point():
-        raise ValueError(f"the transform needs a floating tensor, got {values.dtype}")
+    require(values.is_floating_point(),
+            f"the transform needs a floating tensor, got {values.dtype}")
     d = dimension_of(values.shape[-1])
     points = hypercube_points(d, values.dtype, values.device) if d else None
     correlations = []

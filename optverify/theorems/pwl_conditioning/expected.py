@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 from mpmath import mp
 
+from optverify.numerics.validation import require_between, require_positive
 from optverify.theorems.pwl_conditioning.structured import (
     inverse_gram_bands,
     ramp_spectrum,
@@ -36,16 +37,6 @@ from optverify.theorems.pwl_conditioning.structured import (
 SECOND_DIFFERENCE = np.array([1.0, -2.0, 1.0])
 DENSE_SPECTRUM_BELOW = 64
 """Sizes below this take the whole spectrum from a dense SVD (the banded solver's twin)."""
-
-
-def _check_factor(factor: float) -> None:
-    if not 0 < factor < 1:
-        raise ValueError(f"the step factor c = eta lambda_max must lie in (0, 1), got {factor}")
-
-
-def _check_target(target: float) -> None:
-    if not target > 0:
-        raise ValueError(f"a target error must be positive, got {target}")
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,7 @@ def ramp_singular_values_below(n: int, cut: float) -> RampSpectrumBelow:
     """Every singular value s < cut of W (f = W p), as 1/sqrt of the eigenvalues mu > 1/cut^2 of
     the pentadiagonal B^T B (banded LAPACK, absolute error ~ 16 eps, so relative ~ 64 eps cut^2 on
     these); sigma_max by structured Lanczos. Small n: from a dense SVD."""
-    _check_target(cut)
+    require_positive("the target error", cut)
     if n < DENSE_SPECTRUM_BELOW:
         return ramp_singular_values_below_dense(n, cut)
     mu = scipy.linalg.eigvals_banded(inverse_gram_bands(n), lower=False, select="v",
@@ -94,7 +85,7 @@ def _log_contraction(spectrum: RampSpectrumBelow, factor: float) -> np.ndarray:
 def expected_error(spectrum: RampSpectrumBelow, factor: float, steps) -> np.ndarray:
     """||E[U_t] - W^{-1}||_2 for every t in `steps` (vectorized over t), exact where it is below
     the cut's 1/cut (the terms of the larger singular values are then smaller)."""
-    _check_factor(factor)
+    require_between("the step factor c = eta lambda_max", factor, 0, 1)
     steps = np.asarray(steps, dtype=float)
     logs = steps[:, None] * _log_contraction(spectrum, factor)[None, :] - np.log(spectrum.below)
     return np.exp(logs.max(axis=1))
@@ -103,8 +94,8 @@ def expected_error(spectrum: RampSpectrumBelow, factor: float, steps) -> np.ndar
 def expected_hitting_time(spectrum: RampSpectrumBelow, factor: float, target: float) -> int:
     """The first t with ||E[U_t] - W^{-1}||_2 < target (Lemma 2), per singular value in closed
     form: max_i ceil(log(target s_i) / log(1 - c s_i^2/s_1^2)) over the s_i < 1/target."""
-    _check_factor(factor)
-    _check_target(target)
+    require_between("the step factor c = eta lambda_max", factor, 0, 1)
+    require_positive("the target error", target)
     if spectrum.cut < 1 / target:
         raise ValueError(f"the spectrum is cut at {spectrum.cut}, below 1/target = {1 / target}")
     kept = spectrum.below < 1 / target
@@ -168,7 +159,7 @@ def filter_problem(moments, whitening=None, digits: int = 40) -> FilterProblem:
 def filter_errors(problem: FilterProblem, factor: float, steps) -> np.ndarray:
     """||R E[e_t]|| / ||v*||: for a 1-D `steps` at every t for every size, (sizes, T); for a 2-D
     `steps` (sizes, T) at each size's own t."""
-    _check_factor(factor)
+    require_between("the step factor c = eta lambda_max", factor, 0, 1)
     log_rate = np.log1p(-factor * problem.values / problem.values[:, -1:])     # (sizes, 3)
     coefficients = np.einsum("sji,sj->si", problem.vectors, problem.start)     # (sizes, 3)
     steps = np.asarray(steps, dtype=float)
@@ -186,7 +177,7 @@ def filter_hitting_times(problem: FilterProblem, factor: float, target: float,
     Without a horizon the error must be monotone in t (R = I: orthogonal decaying components), and
     integer bisection finds the first t for every size at once; with one, every t <= horizon is
     evaluated and the first below the target taken (horizon + 1 where none is)."""
-    _check_target(target)
+    require_positive("the target error", target)
     if horizon is not None:
         below = filter_errors(problem, factor, np.arange(horizon + 1)) < target
         return np.where(below.any(axis=1), below.argmax(axis=1), horizon + 1)

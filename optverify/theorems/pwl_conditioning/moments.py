@@ -18,15 +18,17 @@ from itertools import permutations
 
 import sympy
 
+from optverify.numerics.validation import require_int
+
 FILTER_TAPS = 3
 PAPER_BREAKPOINTS = 3
 n_symbol = sympy.Symbol("n", integer=True, positive=True)
 
 
 def check_breakpoints(n: int, k: int) -> None:
-    if n < FILTER_TAPS or k < 1 or k > n:
-        raise ValueError(f"curves need n >= {FILTER_TAPS} samples and 1 <= k <= n breakpoints, "
-                         f"got n={n}, k={k}")
+    """A curve of n >= FILTER_TAPS samples with 1 <= k <= n breakpoints."""
+    require_int("the samples n of a curve", n, minimum=FILTER_TAPS)
+    require_int("the breakpoints k of a curve", k, minimum=1, maximum=n)
 
 
 def breakpoint_variance(n, k: int = PAPER_BREAKPOINTS):

@@ -27,27 +27,24 @@ import scipy.sparse
 import scipy.sparse.linalg
 from mpmath import mp
 
+from optverify.numerics.validation import require_int
+
 GRAM_INVERSE_BOUND = 16
 """||B||_2 < 4 for every n (B = (I - S)^2 with ||I - S||_2 < 2), so B^T B < 16 I."""
 
 _MP_MAX_ITERATIONS = 400
 
 
-def _check_size(n: int) -> None:
-    if not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"the ramp matrix needs an integer size n >= 2, got {n!r}")
-
-
 def ramp_matrix(n: int) -> np.ndarray:
     """Dense W_ij = [i - j + 1]_+ (1-based), float64."""
-    _check_size(n)
+    require_int("the ramp matrix size n", n, minimum=2)
     index = np.arange(n)
     return np.maximum(index[:, None] - index[None, :] + 1, 0).astype(float)
 
 
 def second_difference_matrix(n: int) -> scipy.sparse.csr_matrix:
     """B = W^{-1} (Lemma 1): 1 on the diagonal, -2 on the first and 1 on the second sub-diagonal."""
-    _check_size(n)
+    require_int("the ramp matrix size n", n, minimum=2)
     diagonals = [np.ones(n), -2.0 * np.ones(n - 1), np.ones(n - 2)]
     return scipy.sparse.diags(diagonals, [0, -1, -2], format="csr")
 
@@ -71,7 +68,7 @@ def _gram_operator(n: int) -> scipy.sparse.linalg.LinearOperator:
 
 def inverse_gram_bands(n: int) -> np.ndarray:
     """B^T B (pentadiagonal) in LAPACK upper banded storage, rows (2nd super, 1st super, diag)."""
-    _check_size(n)
+    require_int("the ramp matrix size n", n, minimum=2)
     diagonal = np.full(n, 6.0)
     diagonal[-1] = 1.0
     if n >= 2:
@@ -127,7 +124,7 @@ def _lanczos_start(n: int) -> np.ndarray:
 
 def ramp_spectrum(n: int) -> RampSpectrum:
     """sigma_max(W) and sigma_min(W) in float64 from O(n) structured products (no dense SVD)."""
-    _check_size(n)
+    require_int("the ramp matrix size n", n, minimum=2)
     if n <= 3:
         return ramp_spectrum_dense(n)
     start = _lanczos_start(n)
@@ -148,7 +145,7 @@ def ramp_spectrum(n: int) -> RampSpectrum:
 
 def ramp_spectrum_dense(n: int) -> RampSpectrum:
     """The same extremes from a dense SVD of W (O(n^3)): the twin of `ramp_spectrum`."""
-    _check_size(n)
+    require_int("the ramp matrix size n", n, minimum=2)
     left, singular_values, right = np.linalg.svd(ramp_matrix(n))
     return RampSpectrum(n, float(singular_values[0]), float(singular_values[-1]),
                         right[0], left[:, -1])
@@ -272,7 +269,7 @@ def ramp_spectrum_mp(n: int) -> RampExtremes:
     (cumulative sums). sigma_min: inverse iteration on (s I - B^T B) with the shift s just above
     the float64 estimate of lambda_max(B^T B) (positive definite, so a band Cholesky applies).
     """
-    _check_size(n)
+    require_int("the ramp matrix size n", n, minimum=2)
     start = ramp_spectrum(n) if n > 3 else ramp_spectrum_dense(n)
     top = _rayleigh_iteration(
         lambda v: ramp_rmatvec_mp(ramp_matvec_mp(v)), start.top_vector, _dot
@@ -290,7 +287,7 @@ def ramp_spectrum_mp(n: int) -> RampExtremes:
 
 def ramp_spectrum_dense_mp(n: int) -> RampExtremes:
     """sigma_max(W) and sigma_min(W) from mpmath's dense SVD (O(n^3)): the twin for small n."""
-    _check_size(n)
+    require_int("the ramp matrix size n", n, minimum=2)
     matrix = mp.matrix([[max(i - j + 1, 0) for j in range(n)] for i in range(n)])
     values = mp.svd_r(matrix, compute_uv=False)
     return RampExtremes(max(values), min(values))

@@ -43,6 +43,7 @@ from optverify.kit import (
     rate_panel,
 )
 from optverify.numerics.haar import haar_orthogonal
+from optverify.numerics.validation import require_between, require_int, require_positive
 from optverify.theorems.saddle_points import index_energy
 from optverify.theorems.saddle_points.kac_rice import kac_rice_counts
 from optverify.theorems.saddle_points.landscape import (
@@ -53,8 +54,6 @@ from optverify.theorems.saddle_points.landscape import (
     quadratic_hessian,
     random_quartic_fields,
     saddle_free_newton_step,
-    validate_dimension,
-    validate_step_size,
 )
 
 CLAIM_BOUND = Bound.tight("log(1/eps)", 1)
@@ -120,20 +119,19 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         for eta in (*self.etas, self.coupled_eta):
-            validate_step_size(eta)
+            require_positive("the step size eta", eta)
         if self.coupled_curvatures and self.coupled_eta * max(self.coupled_curvatures) > 1:
             raise ValueError("the coupled saddle needs eta b <= 1")
-        if not all(0 < eps < self.coupled_radius for eps in self.coupled_distances):
-            raise ValueError(f"the coupled distances eps must lie in (0, {self.coupled_radius})")
+        require_between("the coupled distances eps", np.array(self.coupled_distances), 0,
+                        self.coupled_radius)
         for dimension in (*self.newton_dimensions, *self.field_dimensions):
-            validate_dimension(dimension)
+            require_int("the dimension d of a saddle", dimension, minimum=2)
         if self.field_functions % self.minima_group:
             raise ValueError("the functions per dimension must split into groups of "
                              f"{self.minima_group}")
         if max(self.etas) * max(self.curvatures) > 1 or max(self.etas) >= 2:
             raise ValueError("eta b must be at most 1 and eta < 2 (stable along x, a = 1)")
-        if not all(0 < eps < self.radius for eps in self.distances):
-            raise ValueError(f"the distances eps must lie in (0, R = {self.radius})")
+        require_between("the distances eps", np.array(self.distances), 0, self.radius)
 
     @classmethod
     def quick(cls) -> ExperimentConfig:

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from optverify.numerics.validation import require, require_int
+
 TAIL_LOG_DROP = 46.0
 """The radial grid ends where the Gaussian factor of the gradient density, exp(-r^6 / (2 sigma^2
 A)), has fallen by e^-46 (about 1e-20) below the polynomial growth of the rest: chosen so the tail
@@ -234,10 +236,11 @@ def kac_rice_counts(dimension: int, sigma: float, samples: int, nodes: int,
     """Expected critical points of each index of |x|^4/4 + sigma V in R^d (module docstring):
     `samples` independent draws of the GOE block, of u and of the energy, each integrated over
     `nodes` + 1 radii; the index-energy relation over `energy_bins` bins of `energy_range`."""
-    if dimension < 2 or samples < 2 or nodes < 8 or nodes % 2 or energy_bins < 1:
-        raise ValueError("Kac-Rice counts need d >= 2, at least 2 draws, an even number of at "
-                         "least 8 radial nodes and an energy bin; got d = "
-                         f"{dimension}, {samples}, {nodes}, {energy_bins}")
+    require_int("the Kac-Rice dimension d", dimension, minimum=2)
+    require_int("the Kac-Rice draws", samples, minimum=2)
+    require_int("the Kac-Rice radial nodes", nodes, minimum=8)
+    require(nodes % 2 == 0, f"the Kac-Rice radial nodes must be even, got {nodes}")
+    require_int("the Kac-Rice energy bins", energy_bins, minimum=1)
     grid = radial_grid(dimension, sigma, nodes)
     field = field_at_radius(grid, dimension, sigma)
     step = 1 / nodes

@@ -20,30 +20,14 @@ from itertools import permutations
 
 import torch
 
-
-def validate_step_size(eta: float) -> None:
-    if not (math.isfinite(eta) and eta > 0):
-        raise ValueError(f"the step size eta must be positive and finite, got {eta}")
-
-
-def validate_dimension(dimension: int) -> None:
-    if dimension < 2:
-        raise ValueError(f"a saddle needs dimension d >= 2, got {dimension}")
-
-
-def validate_finite(name: str, values: torch.Tensor) -> None:
-    if not bool(torch.isfinite(values).all()):
-        raise ValueError(f"{name} must be finite")
-
-
-def _validate_step_inputs(point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor):
-    for name, values in (("the point", point), ("the gradient", gradient), ("the Hessian", hessian)):
-        validate_finite(name, values)
+from optverify.numerics.validation import require_finite, require_int, require_positive
 
 
 def newton_step(point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor) -> torch.Tensor:
     """x - H^{-1} g (Dauphin et al., Section 4): attracted to every non-degenerate critical point."""
-    _validate_step_inputs(point, gradient, hessian)
+    for name, values in (("the point", point), ("the gradient", gradient),
+                         ("the Hessian", hessian)):
+        require_finite(name, values)
     return point - torch.linalg.solve(hessian, gradient.unsqueeze(-1)).squeeze(-1)
 
 
@@ -51,7 +35,9 @@ def saddle_free_newton_step(
     point: torch.Tensor, gradient: torch.Tensor, hessian: torch.Tensor
 ) -> torch.Tensor:
     """x - |H|^{-1} g with |H| = V |Lambda| V^T (Dauphin et al., Section 5, Eq. (11))."""
-    _validate_step_inputs(point, gradient, hessian)
+    for name, values in (("the point", point), ("the gradient", gradient),
+                         ("the Hessian", hessian)):
+        require_finite(name, values)
     eigenvalues, vectors = torch.linalg.eigh(hessian)
     coordinates = (vectors.mT @ gradient.unsqueeze(-1)).squeeze(-1) / eigenvalues.abs()
     return point - (vectors @ coordinates.unsqueeze(-1)).squeeze(-1)
@@ -60,8 +46,8 @@ def saddle_free_newton_step(
 def quadratic_gradient(point: torch.Tensor, eigenvalues: torch.Tensor) -> torch.Tensor:
     """grad f = diag(lambda) x for f(x) = sum_i lambda_i x_i^2 / 2 (d >= 2: a saddle needs two
     directions)."""
-    validate_dimension(eigenvalues.shape[-1])
-    validate_finite("the point", point)
+    require_int("the dimension d of a saddle", eigenvalues.shape[-1], minimum=2)
+    require_finite("the point", point)
     return eigenvalues * point
 
 
@@ -74,9 +60,7 @@ def gd_escape_steps_closed_form(distance, eta, curvature, radius):
     ceil(log(R / |y_0|) / log(1 + eta b)) (the escape time ~ log(1/eps) / (eta |lambda_-|))."""
     for name, value in (("the distance eps", distance), ("the step size eta", eta),
                         ("the curvature b", curvature), ("the radius R", radius)):
-        value = torch.as_tensor(value)
-        if not bool((torch.isfinite(value) & (value > 0)).all()):
-            raise ValueError(f"{name} must be positive and finite, got {value}")
+        require_positive(name, value)
     return torch.ceil(torch.log(radius / distance) / torch.log1p(eta * curvature))
 
 
@@ -133,9 +117,8 @@ def random_quartic_fields(
     field_scale: float = 1.0,
 ) -> GaussianFieldQuartic:
     """`functions` independent draws of `GaussianFieldQuartic` (sigma = field_scale) in d >= 2."""
-    validate_dimension(dimension)
-    if not (math.isfinite(field_scale) and field_scale > 0):
-        raise ValueError(f"the field scale must be positive and finite, got {field_scale}")
+    require_int("the dimension d of a saddle", dimension, minimum=2)
+    require_positive("the field scale", field_scale)
     options = {"generator": generator, "dtype": dtype, "device": device}
     d = dimension
     return GaussianFieldQuartic(
@@ -167,14 +150,12 @@ class CoupledSaddle:
     cubic: float = 0.3
 
     def __post_init__(self) -> None:
-        validate_finite("the curvature b", self.curvature)
-        validate_finite("the stable curvatures a", self.stable)
-        if not bool((self.curvature > 0).all()) or not bool((self.stable > 0).all()):
-            raise ValueError("a strict saddle needs b > 0 and a_j > 0")
+        require_positive("the curvature b of a strict saddle", self.curvature)
+        require_positive("the stable curvatures a_j of a strict saddle", self.stable)
 
     def gradient(self, point: torch.Tensor) -> torch.Tensor:
         """grad f at points (..., 1 + m)."""
-        validate_finite("the point", point)
+        require_finite("the point", point)
         x, y = point[..., :1], point[..., 1:]
         b = self.curvature.unsqueeze(-1)
         radial = (y * y).sum(-1, keepdim=True)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from mpmath import mp
 
 from optverify.kit import Bound, Judgement, Panel, Series, Session, Table, Verdict
+from optverify.numerics.validation import require_positive
 from optverify.theorems.saddle_points import landscape_numeric
-from optverify.theorems.saddle_points.landscape import validate_step_size
 
 NEWTON_ORDER = Bound.lower("d_k", 2)
 """Newton's local order at a non-degenerate critical point: d_{k+1} = O(d_k^2) (at least)."""
@@ -56,9 +56,8 @@ class NumericConfig:
     newton_start: tuple[float, float] = (0.2, 0.15)
 
     def __post_init__(self) -> None:
-        validate_step_size(self.eta)
-        if not all(a > 0 and b > 0 for a, b in self.saddles):
-            raise ValueError(f"saddle curvatures a, b must be positive, got {self.saddles}")
+        require_positive("the step size eta", self.eta)
+        require_positive("the saddle curvatures a, b", self.saddles)
 
     @classmethod
     def quick(cls) -> NumericConfig:
@@ -108,8 +107,7 @@ def saddle_free_newton_step(oracle: Oracle, point: mp.matrix) -> mp.matrix:
 
 
 def gd_step(oracle: Oracle, point: mp.matrix, eta) -> mp.matrix:
-    if not (mp.isfinite(eta) and eta > 0):
-        raise ValueError(f"the step size eta must be positive and finite, got {eta}")
+    require_positive("the step size eta", eta)
     return point - eta * oracle(point)[0]
 
 

@@ -17,35 +17,25 @@ import math
 
 from mpmath import mp
 
-
-def _finite(name: str, value) -> None:
-    if not mp.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+from optverify.numerics.validation import (
+    require_between,
+    require_depth,
+    require_non_negative,
+    require_positive,
+)
 
 
 def validate_mode(s, u0, tau=1) -> None:
     """A mode needs finite s > 0, 0 < u_0 < s (a positive start below the target) and tau > 0."""
-    for name, value in (("s", s), ("u_0", u0), ("tau", tau)):
-        _finite(name, value)
-    if not s > 0:
-        raise ValueError(f"the mode strength s must be positive, got {s}")
-    if not 0 < u0 < s:
-        raise ValueError(f"the initial strength u_0 must lie in (0, s) = (0, {s}), got {u0}")
-    if not tau > 0:
-        raise ValueError(f"the time constant tau must be positive, got {tau}")
-
-
-def validate_depth(depth: int) -> None:
-    if not (isinstance(depth, int) and depth >= 2):
-        raise ValueError(f"a deep linear chain needs N >= 2 weight layers, got {depth}")
+    require_positive("the mode strength s", s)
+    require_between("the initial strength u_0", u0, 0, s)
+    require_positive("the time constant tau", tau)
 
 
 def mode_strength(t, s, u0, tau=1):
     """u(t) = s e^{2st/tau} / (e^{2st/tau} - 1 + s/u_0), the two-layer mode strength (t >= 0)."""
     validate_mode(s, u0, tau)
-    _finite("t", t)
-    if t < 0:
-        raise ValueError(f"the time t must be non-negative, got {t}")
+    require_non_negative("the time t", t)
     s, u0, tau = mp.mpf(s), mp.mpf(u0), mp.mpf(tau)
     return s / (1 + (s / u0 - 1) * mp.exp(-2 * s * t / tau))
 
@@ -54,18 +44,15 @@ def learning_time(u_final, s, u0, tau=1):
     """t(u_f) = (tau / (2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))], the time u(t) takes from u_0 to
     u_f; u_f must lie in (0, s) (negative when u_f < u_0)."""
     validate_mode(s, u0, tau)
-    _finite("u_f", u_final)
-    if not 0 < u_final < s:
-        raise ValueError(f"the final strength u_f must lie in (0, s) = (0, {s}), got {u_final}")
+    require_between("the final strength u_f", u_final, 0, s)
     s, u0, tau, u_final = mp.mpf(s), mp.mpf(u0), mp.mpf(tau), mp.mpf(u_final)
     return tau / (2 * s) * mp.log(u_final * (s - u0) / (u0 * (s - u_final)))
 
 
 def depth_rate(u, s, depth: int, tau=1):
     """du/dt = N u^{2 - 2/N} (s - u) / tau for a balanced chain of N weight layers (u >= 0)."""
-    validate_depth(depth)
-    if not u >= 0:
-        raise ValueError(f"the mode strength u must be non-negative, got {u}")
+    require_depth(depth)
+    require_non_negative("the mode strength u", u)
     u, s = mp.mpf(u), mp.mpf(s)
     return depth * chain_power(u, depth) * (s - u) / tau
 
@@ -81,9 +68,8 @@ def depth_learning_time(u_final, s, u0, depth: int, tau=1):
     """t(u_f) = tau int_{u_0}^{u_f} du / (N u^{2 - 2/N} (s - u)) by mpmath quadrature (tanh-sinh):
     the implicit closed form of the depth-N mode dynamics."""
     validate_mode(s, u0, tau)
-    validate_depth(depth)
-    if not 0 < u_final < s:
-        raise ValueError(f"the final strength u_f must lie in (0, s) = (0, {s}), got {u_final}")
+    require_depth(depth)
+    require_between("the final strength u_f", u_final, 0, s)
     return mp.quad(lambda u: 1 / depth_rate(u, s, depth, tau), [u0, u_final])
 
 
@@ -92,7 +78,7 @@ def depth_learning_time_float(u_final: float, s: float, u0: float, depth: int) -
     from scipy.integrate import quad
 
     validate_mode(s, u0)
-    validate_depth(depth)
+    require_depth(depth)
     power = 2 - 2 / depth
     value, _ = quad(lambda u: 1 / (depth * u**power * (s - u)), u0, u_final, epsabs=0,
                     epsrel=1e-13, limit=200)

@@ -50,10 +50,8 @@ from optverify.numerics.deep_linear import (
     gradient_descent_step,
 )
 from optverify.numerics.haar import haar_orthogonal
-from optverify.theorems.saxe_dynamics.dynamics import (
-    depth_learning_time_float,
-    validate_depth,
-)
+from optverify.numerics.validation import require_depth, require_positive
+from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float
 from optverify.theorems.saxe_dynamics.random_start import (
     RandomStartConfig,
     RandomStartRun,
@@ -101,17 +99,13 @@ class ExperimentConfig:
     learned_fraction: float = 0.5
 
     def __post_init__(self) -> None:
-        values = (*self.strengths, *self.etas, self.relative_start)
-        if not all(math.isfinite(v) and v > 0 for v in values):
-            raise ValueError(f"strengths, learning rates and starts must be positive and finite, "
-                             f"got {values}")
+        require_positive("strengths, learning rates and starts",
+                         (*self.strengths, *self.etas, self.relative_start))
         if len(self.strengths) < 3 or len(self.etas) < 3:
             raise ValueError("a power-law fit needs at least 3 strengths and 3 learning rates")
         if not self.relative_start < self.learned_fraction < 1:
             raise ValueError("the start must lie below the learned level u_f = fraction * s < s")
-        validate_depth(self.deep_depth)
-        if self.deep_depth < 3:
-            raise ValueError(f"the deeper net needs N >= 3 weight layers, got {self.deep_depth}")
+        require_depth(self.deep_depth, "the deeper net's depth N", minimum=3)
         if (self.random_two_layer.depth, self.random_deep.depth) != (2, self.deep_depth):
             raise ValueError("the random-start sweeps are the two-layer and the deeper net")
 

@@ -26,13 +26,18 @@ from optverify.numerics.flow import (
     integrate_with_error,
     mp_vector,
 )
+from optverify.numerics.validation import (
+    require_between,
+    require_depth,
+    require_int,
+    require_positive,
+)
 from optverify.theorems.saxe_dynamics.dynamics import (
     chain_power,
     depth_learning_time,
     depth_rate,
     learning_time,
     mode_strength,
-    validate_depth,
     validate_mode,
 )
 
@@ -71,12 +76,10 @@ class NumericConfig:
         for s, u0 in self.modes:
             validate_mode(s, u0, self.tau)
         for depth in self.depths:
-            validate_depth(depth)
-        if not (np.isfinite(self.t_final) and self.t_final > 0) or self.macro_steps < 1:
-            raise ValueError(f"t_final must be positive and macro_steps >= 1, got "
-                             f"{self.t_final}, {self.macro_steps}")
-        if not 0 < self.learned_fraction < 1:
-            raise ValueError(f"learned_fraction must lie in (0, 1), got {self.learned_fraction}")
+            require_depth(depth)
+        require_positive("t_final", self.t_final)
+        require_int("macro_steps", self.macro_steps, minimum=1)
+        require_between("learned_fraction", self.learned_fraction, 0, 1)
 
     @classmethod
     def quick(cls) -> NumericConfig:
@@ -91,7 +94,7 @@ class NumericConfig:
 def mode_field(strengths, depth: int, tau):
     """du_alpha/dt = N u_alpha^{2 - 2/N} (s_alpha - u_alpha) / tau for every mode at once (the
     rate of `depth_rate`, its checks done once here; a negative strength raises)."""
-    validate_depth(depth)
+    require_depth(depth)
     s = mp_vector(strengths)
     scale = mp.mpf(depth) / tau
 

@@ -32,6 +32,7 @@ import torch
 
 from optverify.numerics.deep_linear import end_to_end, layer_gradients
 from optverify.numerics.haar import haar_orthogonal
+from optverify.numerics.validation import require_depth, require_int, require_positive
 
 LEARNED_FRACTION = 0.5
 """A mode is learned when u_alpha reaches s_alpha / 2 (the sigmoid's midpoint, as in Eq. (9))."""
@@ -56,20 +57,16 @@ class RandomStartConfig:
     depth: int
 
     def __post_init__(self) -> None:
-        values = (*self.strengths, self.u_init, self.eta)
-        if not all(math.isfinite(v) and v > 0 for v in values):
-            raise ValueError(f"strengths, u_init and eta must be positive and finite, got {values}")
+        require_positive("strengths, u_init and eta", (*self.strengths, self.u_init, self.eta))
         if len(self.strengths) < 3:
             raise ValueError("a power-law fit needs at least 3 strengths")
         if self.width < len(self.strengths):
             raise ValueError(f"the hidden width {self.width} must hold all "
                              f"{len(self.strengths)} modes")
-        if self.runs < 2:
-            raise ValueError(f"intervals over initializations need >= 2 runs, got {self.runs}")
+        require_int("the runs of the intervals over initializations", self.runs, minimum=2)
         if not self.u_init < LEARNED_FRACTION * min(self.strengths):
             raise ValueError("u_init must lie below the learned level s/2 of every mode")
-        if not (isinstance(self.depth, int) and self.depth >= 2):
-            raise ValueError(f"a deep linear net needs >= 2 weight layers, got {self.depth}")
+        require_depth(self.depth)
 
     @property
     def modes(self) -> int:
