@@ -11,6 +11,7 @@ random instances run in one tensor program; the `_mp` functions are their mpmath
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import reduce
 
 import mpmath
 import sympy
@@ -69,10 +70,7 @@ def balanced_factors(target: torch.Tensor, hidden_widths: Sequence[int]) -> Fact
 
 def end_to_end(factors: Sequence[torch.Tensor]) -> torch.Tensor:
     """W_e = W_N ... W_1."""
-    result = factors[0]
-    for layer in factors[1:]:
-        result = layer @ result
-    return result
+    return reduce(lambda below, layer: layer @ below, factors)
 
 
 def _prefix_products(factors: Sequence[torch.Tensor]) -> list[torch.Tensor | None]:
@@ -174,10 +172,7 @@ def end_to_end_symbolic(factors: Sequence[sympy.Matrix], size: int | None = None
         if size is None:
             raise ValueError("an empty product needs a size")
         return sympy.eye(size)
-    result = factors[0]
-    for layer in factors[1:]:
-        result = layer * result
-    return result
+    return reduce(lambda below, layer: layer * below, factors)
 
 
 def layer_gradients_symbolic(
