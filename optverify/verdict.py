@@ -198,6 +198,14 @@ def rate_judgement(fit: RateFit, bound: Bound, tolerance: float | None = None) -
     if verdict is Verdict.VIOLATED:
         return RateJudgement(verdict, "", (), tolerance)
     comparison = fit.comparison
+    if (bound.exponential and comparison is not None and comparison.power_law_rejected
+            and comparison.exponential_rejected and comparison.encompassing_ci is not None):
+        encompassing = judge_interval(comparison.encompassing_ci, bound, tolerance)
+        ci = comparison.encompassing_ci
+        why = (f"a power law and a pure exponential are both rejected: judged on the rate of "
+               f"y ~ x^c e^(r x), r = {comparison.encompassing_rate:.4g} [{ci.low:.4g}, "
+               f"{ci.high:.4g}]")
+        return RateJudgement(encompassing, why, (), tolerance)
     if bound.exponential and not (comparison is not None and comparison.power_law_rejected):
         if comparison is not None and comparison.exponential_rejected:
             return RateJudgement(Verdict.VIOLATED, "a power law fits the points and an "

@@ -105,6 +105,9 @@ class GrowthComparison:
     power_law_rejected / exponential_rejected: the p-values below the level fixed in `growth`.
     finite_size_term: whether every model held a vanishing finite-size correction
         (1 + b (x / x_ref)^-1) of y.
+    encompassing_rate, encompassing_ci: the rate r of the encompassing model y ~ x^c e^(r x) and
+        its Student-t interval at the judging level: what the points say about the exponential
+        rate once a power prefactor is allowed (judged where both models alone are rejected).
     """
 
     power_law_exponent: float
@@ -113,6 +116,8 @@ class GrowthComparison:
     power_law_rejected: bool
     exponential_rejected: bool
     finite_size_term: bool = False
+    encompassing_rate: float | None = None
+    encompassing_ci: ConfidenceInterval | None = None
 
     def describe(self) -> str:
         power = "rejected" if self.power_law_rejected else "not rejected"

@@ -12,14 +12,24 @@ freedom). The rule, fixed before any measurement (level GROWTH_ALPHA):
 - power law supported: the power law is not rejected while the exponential alone is (the log x
   term is needed and the x term is not);
 - otherwise the points cannot tell them apart.
+Where both are rejected, the points need a power prefactor: y ~ x^c e^(r x); the comparison also
+gives the rate r of that encompassing model with its interval (optverify.verdict judges it then).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from scipy import stats
+
 from optverify.numerics.asymptotic import correction_fit
-from optverify.numerics.fit import GrowthComparison, nested_f_p_value, rounding_rss
+from optverify.numerics.fit import (
+    JUDGING_LEVEL,
+    ConfidenceInterval,
+    GrowthComparison,
+    nested_f_p_value,
+    rounding_rss,
+)
 
 GROWTH_ALPHA = 0.01
 """Each F-test at 1%, the kit's judging level per side (optverify.numerics.fit.JUDGING_LEVEL):
@@ -30,10 +40,14 @@ MIN_POINTS_FOR_FINITE_SIZE = 6
 freedom at six points."""
 
 
-def _rss(design: np.ndarray, v: np.ndarray) -> float:
+def _least_squares(design: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """(coefficients, rss, standard errors) of the ordinary least-squares fit of v on design."""
     coefficients, *_ = np.linalg.lstsq(design, v, rcond=None)
     residuals = v - design @ coefficients
-    return float(residuals @ residuals)
+    rss = float(residuals @ residuals)
+    dof = max(design.shape[0] - design.shape[1], 1)
+    covariance = np.linalg.pinv(design.T @ design) * (rss / dof)
+    return coefficients, rss, np.sqrt(np.clip(np.diag(covariance), 0.0, None))
 
 
 def compare_growth(x, y) -> GrowthComparison:
@@ -49,16 +63,20 @@ def compare_growth(x, y) -> GrowthComparison:
     finite_size = x.size >= MIN_POINTS_FOR_FINITE_SIZE
     term = (x / np.exp(u.mean())) ** -1.0
 
-    def rss(*columns: np.ndarray) -> float:
+    def fit(*columns: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
         design = np.column_stack([ones, *columns])
         if finite_size:
-            return correction_fit(design, term, v, ones).rss
-        return _rss(design, v)
+            regression = correction_fit(design, term, v, ones)
+            return regression.coefficients, regression.rss, regression.stderr
+        return _least_squares(design, v)
 
-    full, floor = rss(x, u), rounding_rss(v)
+    (coefficients, full, stderr), floor = fit(x, u), rounding_rss(v)
     dof = x.size - 3 - finite_size
-    p_power = nested_f_p_value(rss(u), full, dof, floor)
-    p_exponential = nested_f_p_value(rss(x), full, dof, floor)
+    p_power = nested_f_p_value(fit(u)[1], full, dof, floor)
+    p_exponential = nested_f_p_value(fit(x)[1], full, dof, floor)
     slope = float(np.polyfit(u, v, 1)[0])
+    rate, half = float(coefficients[1]), float(stats.t.ppf((1 + JUDGING_LEVEL) / 2, dof)) * float(
+        stderr[1])
     return GrowthComparison(slope, p_power, p_exponential, p_power < GROWTH_ALPHA,
-                            p_exponential < GROWTH_ALPHA, finite_size)
+                            p_exponential < GROWTH_ALPHA, finite_size, rate,
+                            ConfidenceInterval(rate - half, rate + half, JUDGING_LEVEL))

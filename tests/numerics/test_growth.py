@@ -18,11 +18,12 @@ def test_exponential_data_reject_the_power_law(rate, seed):
     assert comparison.power_law_rejected and not comparison.power_law_exponent > 0
 
 
-@given(exponent=st.floats(0.5, 3.0), seed=st.integers(0, 10**6))
+@given(exponent=st.floats(1.0, 3.0), seed=st.integers(0, 10**6))
 def test_power_law_data_reject_the_exponential(exponent, seed):
-    """From exponent 0.5 on. The finite-size term costs power against very slow power laws: an
+    """From exponent 1 on. The finite-size term costs power against slow power laws: an
     exponential with a 1/x correction mimics x^-0.125 on [1, 12] (rejected in 45 of 100 seeds at
-    1% noise, x^-0.25 in 90 of 100)."""
+    1% noise, x^-0.25 in 90 of 100); at the 1% test level x^-0.5 is rejected in 93.5% and
+    x^-0.75 in 83% of 400 seeds (99.5% and 96.75% at 5%), x^-1 in all."""
     noise = np.random.default_rng(seed).normal(0, 0.01, R.size)
     comparison = compare_growth(R, R**-exponent * np.exp(noise))
     assert comparison.exponential_rejected

@@ -140,7 +140,7 @@ def test_family_summary_counts_rising_paths_and_resolves_bumps():
 def test_clopper_pearson_interval_decides_usually():
     interval = experiment.clopper_pearson(12, 20)
     assert interval.low < 0.5 < interval.high
-    assert experiment.clopper_pearson(20, 20).low == pytest.approx(0.025 ** (1 / 20))
+    assert experiment.clopper_pearson(20, 20).low == pytest.approx(0.01 ** (1 / 20))  # 98%
 
 
 # --- negative controls (optverify issue 9) --------------------------------------------------
