@@ -163,22 +163,24 @@ def test_bad_input_raises():
         experiment.ExperimentConfig((1e-3,), (0.1,), (0.5,), (1,), 10, (2,), 1, 1, 1)
 
 
-MINIMA_CHECK = "minima-fraction-falls-with-dimension"
+MINIMA_CHECKS = ("minima-fraction-falls-with-dimension", "minima-fraction-decay-form-kac-rice")
 NEW_DECISIVE = ("minima-fraction-falls-exponentially-kac-rice",
-                "minima-fraction-decay-form-kac-rice", "index-energy-d50")
+                "minima-fraction-decay-power-kac-rice", "index-energy-d50")
 
 
 def test_quick_run_verdict_as_measured():
     result = run_claim(CLAIM, RunConfig(quick=True))
     # Issue 20: the minima fraction's decay is decided on the Kac-Rice values (d = 2..12), the
-    # index-energy relation at d = 50; the biased Newton statistics are reported, not decisive.
-    failing = [(c.name, c.detail) for c in result.checks
-               if c.decisive and c.verdict is not Verdict.CONSISTENT]
-    assert failing == []
-    assert result.verdict is Verdict.CONSISTENT
+    # index-energy relation at d = 50; the biased Newton statistics and the decay form fitted
+    # without a power prefactor are reported, not decisive. With the prefactor free, d = 2..12
+    # cannot pin the power a of d to within 0.125 (issue 18's margin rule): inconclusive.
+    failing = {c.name: c.verdict for c in result.checks
+               if c.decisive and c.verdict is not Verdict.CONSISTENT}
+    assert failing == {"minima-fraction-decay-power-kac-rice": Verdict.INCONCLUSIVE}
+    assert result.verdict is Verdict.INCONCLUSIVE
     checks = {c.name: c for c in result.checks}
     assert all(checks[name].decisive for name in NEW_DECISIVE)
-    assert not checks[MINIMA_CHECK].decisive
+    assert not any(checks[name].decisive for name in MINIMA_CHECKS)
     assert [c.name for c in result.main_checks] == ["gd-escape-nonquadratic-vs-log-eps"]
 
 
@@ -212,13 +214,24 @@ def test_checks_that_cannot_fail_are_sanity_checks(layers):
     assert not any(c.decisive for result in layers.values() for c in result.checks if c.sanity)
 
 
+UNDECIDED_IN_QUICK = "minima-fraction-decay-power-kac-rice"
+"""With the power prefactor free, d = 2..12 cannot pin the power a of d (its 98% interval spans
+most of the grid), so neither the claim nor its alternatives a = 2, 0.75, 1.25 are decided: the
+check is inconclusive, as measured (seed 0)."""
+
+
 def test_every_decisive_check_rejects_its_controls(layers):
-    """Each decisive check's declared alternatives, fed through its own judge, are violated."""
+    """Each decisive check's declared alternatives, fed through its own judge, are violated,
+    except those of the decay power that quick cannot decide (and then the check is not
+    consistent)."""
     for result in layers.values():
         for check in result.checks:
             if not check.decisive:
                 continue
             assert check.controls, check.name
+            if check.name == UNDECIDED_IN_QUICK:
+                assert check.verdict is Verdict.INCONCLUSIVE, check.detail
+                continue
             for control in check.controls:
                 assert control.verdict is Verdict.VIOLATED, (check.name, control.alternative,
                                                              control.detail)
@@ -519,11 +532,14 @@ def test_decay_from_first_is_linear_for_an_exponential_with_any_prefactor():
     assert np.allclose(x, dims[1:] - 2) and np.allclose(y, 0.3 * x)
 
 
-def test_decay_form_judge_tells_exponential_from_its_alternatives():
-    """The decay-form check's judge path: an exponential fall is consistent, the redrawn power
-    law and exp(-theta d^2) violated."""
+@pytest.mark.parametrize("scale, exponential", [(0.01, Verdict.CONSISTENT),
+                                                 (0.05, Verdict.INCONCLUSIVE)])
+def test_decay_form_judge_tells_exponential_from_its_alternatives(scale, exponential):
+    """The no-prefactor decay-form judge path: the redrawn power law and exp(-theta d^2) are
+    violated; a pure exponential is consistent with errors of 0.01 sqrt(d / 2), inconclusive with
+    the quick run's 0.05 sqrt(d / 2) (its interval is wider than the margin 0.05)."""
     dims = np.array([2.0, 3, 4, 5, 6, 7, 8, 10, 12])
-    sd = 0.05 * np.sqrt(dims / 2)  # the quick run's error bounds grow like this with d
+    sd = scale * np.sqrt(dims / 2)
     log_fraction = -0.33 * dims + 0.17 + sd * np.random.default_rng(0).standard_normal(dims.size)
     s = Session(RunConfig(quick=True), Layer.NUMERIC)
     verdicts = {}
@@ -532,7 +548,7 @@ def test_decay_form_judge_tells_exponential_from_its_alternatives():
             dims, landscape_numeric.redrawn_decay(dims, log_fraction, sd, feature))
         verdicts[name] = s.rate(name, name, x, y, landscape_numeric.LOG_DECAY,
                                 weights=landscape_numeric.decay_form_weights(sd, y)).verdict
-    assert verdicts == {"exp": Verdict.CONSISTENT, "power": Verdict.VIOLATED,
+    assert verdicts == {"exp": exponential, "power": Verdict.VIOLATED,
                         "gauss": Verdict.VIOLATED}
 
 

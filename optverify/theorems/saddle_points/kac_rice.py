@@ -44,6 +44,9 @@ TAIL_LOG_DROP = 46.0
 A)), has fallen by e^-46 (about 1e-20) below the polynomial growth of the rest: chosen so the tail
 beyond it is below float64 resolution of the count."""
 Z95 = 1.959963984540054
+CELLS_PER_BATCH = 2**23
+"""At most this many (draw, radius, eigenvalue) cells per batch of draws (64 MiB per float64
+array): a batch of 2048 draws up to d * (nodes + 1) = 4096, fewer draws per batch beyond."""
 
 
 def kernel_derivatives(t: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -198,12 +201,13 @@ class KacRiceCounts:
 
 def _per_draw_weights(field: FieldAtRadius, goe: np.ndarray, directions: np.ndarray,
                       energy_noise: np.ndarray):
-    """For each draw and radius: the index of M, |det M|, E[s^+] and E[s^-] where
-    s = H_11 - u^T M^{-1} u is Gaussian given M, u and the energy, and the energy
-    f = mean + sd * energy_noise at the critical point."""
+    """For each draw and radius: the index of M, log |det M| (a sum of logs: |det M| overflows
+    float64 beyond d ~ 50), E[s^+] and E[s^-] where s = H_11 - u^T M^{-1} u is Gaussian given M, u
+    and the energy, and the energy f = mean + sd * energy_noise at the critical point."""
     eigen = field.radius[None, :, None] ** 2 + field.goe_scale[None, :, None] * goe[:, None, :]
     index = (eigen < 0).sum(-1)
-    determinant = np.abs(eigen.prod(-1))
+    with np.errstate(divide="ignore"):
+        log_determinant = np.log(np.abs(eigen)).sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         quadratic = field.u_variance[None, :] * (directions[:, None, :] ** 2 / eigen).sum(-1)
     energy_sd = np.sqrt(np.maximum(field.energy_variance, 0.0))
@@ -213,8 +217,8 @@ def _per_draw_weights(field: FieldAtRadius, goe: np.ndarray, directions: np.ndar
                          - quadratic)
     sd = np.sqrt(np.maximum(field.h11_variance - pull**2, 0.0) + 1e-300)[None, :]
     energy = field.energy_mean[None, :] + energy_sd[None, :] * energy_noise[:, None]
-    return (index, determinant, positive_part_mean(mean, sd), positive_part_mean(-mean, sd),
-            energy)
+    return (index, log_determinant, positive_part_mean(mean, sd),
+            positive_part_mean(-mean, sd), energy)
 
 
 def signed_log(energy: np.ndarray) -> np.ndarray:
@@ -246,8 +250,8 @@ def kac_rice_counts(dimension: int, sigma: float, samples: int, nodes: int,
     step = 1 / nodes
     jacobian = 2 * np.sqrt(grid * grid[-1])
     with np.errstate(divide="ignore"):
-        radial = np.exp(log_sphere_area(dimension) + (dimension - 1) * np.log(grid)
-                        + field.log_density) * jacobian
+        log_radial = (log_sphere_area(dimension) + (dimension - 1) * np.log(grid)
+                      + field.log_density + np.log(jacobian))
     fine = np.full(nodes + 1, step)
     fine[[0, -1]] = step / 2
     coarse = np.zeros(nodes + 1)
@@ -258,14 +262,15 @@ def kac_rice_counts(dimension: int, sigma: float, samples: int, nodes: int,
     energies, totals, raised = [], [], []
     end = np.zeros(nodes + 1)
     end[-1] = 3 * sigma**2 / jacobian[-1] ** 2
+    batch = max(1, min(batch, CELLS_PER_BATCH // (dimension * (nodes + 1))))
     for first in range(0, samples, batch):
         count = min(batch, samples - first)
         goe = goe_eigenvalues(count, dimension - 1, rng)
         directions = rng.standard_normal((count, dimension - 1))
         noise = rng.standard_normal(count)
-        index, determinant, plus, minus, energy = _per_draw_weights(field, goe, directions,
-                                                                    noise)
-        base = radial[None, :] * determinant
+        index, log_determinant, plus, minus, energy = _per_draw_weights(field, goe, directions,
+                                                                        noise)
+        base = np.exp(log_radial[None, :] + log_determinant)
         plus, minus = base * plus, base * minus
         cells = (np.arange(count)[:, None] * width + index).ravel()
         for name, weights in (("fine", fine), ("coarse", coarse), ("tail", end)):
