@@ -14,9 +14,10 @@ log(1/eps)^2, (1/eps)^(+-1/4) and eps^(-1/2). The landscape statistics
 are finite-sample estimates over the critical points that Newton finds, reported with their
 confidence intervals and their completeness against the Kac-Rice expected counts (reported, not
 decisive: the search misses saddles); "minima become exponentially rare" is decided on the
-Kac-Rice expected counts of the same field (d = 2..12 quick, 2..16 full) against a power law,
-exp(-theta d^2) and stretched forms, and the index-energy relation at d = 50 against the Kac-Rice
-mean index at each energy.
+Kac-Rice expected counts of the same field (d = 2..12 quick, 2..48 full) against a power law, and
+its form C d^alpha exp(-theta d^a) (1 + o(1)), a = 1 with the power prefactor free, against
+exp(-theta d^2) and stretched or compressed forms a = 0.75, 1.25 (`decay_form`); the index-energy
+relation at d = 50 against the Kac-Rice mean index at each energy.
 """
 
 from optverify.kit import Bound, Claim, Source
