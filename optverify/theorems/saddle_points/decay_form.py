@@ -31,6 +31,7 @@ from scipy import stats
 
 from optverify.kit import ConfidenceInterval, FitScale, RateFit
 from optverify.numerics.fit import JUDGING_LEVEL, ModelFit
+from optverify.numerics.validation import require, require_finite, require_positive
 
 EXPONENT_GRID = np.round(np.arange(0.05, 4.0 + 1e-9, 0.005), 3)
 """The powers a of d profiled: from near a power law (a -> 0 turns theta d^a into a constant plus
@@ -82,10 +83,11 @@ def profile_fit(dims, log_fraction, sd, finite_size: bool,
     """The profile likelihood interval of a for one model (module docstring)."""
     dims, log_fraction, sd = (np.asarray(v, dtype=float) for v in (dims, log_fraction, sd))
     parameters = 4 + finite_size
-    if dims.size <= parameters or not (np.all(dims > 0) and np.all(sd > 0)
-                                       and np.all(np.isfinite(log_fraction))):
-        raise ValueError(f"a decay-form fit needs more than {parameters} dimensions d > 0 with "
-                         f"finite log fractions and positive errors, got {dims.size}")
+    require(dims.size > parameters, lambda: f"a decay-form fit needs more than {parameters} "
+            f"dimensions, got {dims.size}")
+    require_positive("the decay-form fit's dimensions d", dims)
+    require_positive("the decay-form fit's errors of log f", sd)
+    require_finite("the decay-form fit's log fractions", log_fraction)
     profile = np.array([weighted_fit(dims, log_fraction, sd, a, finite_size)[0]
                         for a in EXPONENT_GRID])
     best = int(profile.argmin())
