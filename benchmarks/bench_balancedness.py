@@ -15,7 +15,7 @@ def main() -> None:
     start = time.perf_counter()
     import torch
 
-    from optverify.kit import RunConfig
+    from optverify.testing import RunConfig
     from optverify.theorems.balancedness import CLAIM
     from optverify.verify.runner import run_claim
 

@@ -9,8 +9,8 @@ import time
 import numpy as np
 from mpmath import mp
 
-from optverify.kit import RunConfig
 from optverify.numerics.mp_linalg import max_abs, psd_power, to_mp
+from optverify.testing import RunConfig
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_velocity_mp,
 )

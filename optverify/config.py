@@ -21,6 +21,30 @@ SCALES = ("quick", "full", "paper")
 paper's own sizes (a GPU or a cluster; issue 20 item 2)."""
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """The settings a run's numbers depend on, as every report and message states them: one
+    wording, `str(settings)` ("seed 0, precision 50 digits, device cpu, dtype float64, scale
+    quick"), or label by label (`items()`, for a table)."""
+
+    seed: int
+    precision_digits: int
+    device: str
+    dtype: str
+    scale: str
+    rigorous: bool = False
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """(label, text) per setting, in the order they are stated; "margins certified" only in
+        a `--rigorous` run."""
+        stated = (("seed", str(self.seed)), ("precision", f"{self.precision_digits} digits"),
+                  ("device", self.device), ("dtype", self.dtype), ("scale", self.scale))
+        return stated + ((("margins", "certified"),) if self.rigorous else ())
+
+    def __str__(self) -> str:
+        return ", ".join(f"{label} {text}" for label, text in self.items())
+
+
 @dataclass(frozen=True, init=False)
 class RunConfig:
     """How to run the claims: mpmath digits, torch device and dtype, master seed, scale, data.
@@ -70,6 +94,11 @@ class RunConfig:
     @property
     def quick(self) -> bool:
         return self.scale == "quick"
+
+    @property
+    def settings(self) -> RunSettings:
+        return RunSettings(self.seed, self.precision, self.device, self.dtype, self.scale,
+                           self.rigorous)
 
     def data_path(self, name: str) -> Path | None:
         """The user's copy of data set `name`, or None (the claim's generated stand-in)."""

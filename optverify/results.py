@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from optverify.bound import Bound
+from optverify.config import RunConfig, RunSettings
 from optverify.numerics.fit import RateFit
 
 
@@ -30,6 +31,30 @@ class Verdict(str, Enum):
     VIOLATED = "violated"
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
+
+
+class Role(str, Enum):
+    """What a check does for its claim's verdict (`Check.role`)."""
+
+    MAIN = "main"
+    """decides the claim's main bound (and is decisive)"""
+    DECISIVE = "decisive"
+    """counts towards the claim's verdict"""
+    REPORTED = "reported"
+    """reported beside the verdict, which it does not decide (a statement as written beside the
+    corrected one that was measured)"""
+    SANITY = "sanity"
+    """cannot fail (a tautology, a closed form fitted against itself): never decisive"""
+
+    @property
+    def description(self) -> str:
+        """The role in words, as the reports name it."""
+        return _ROLE_WORDS[self]
+
+
+_ROLE_WORDS = {Role.MAIN: "main statement", Role.DECISIVE: "decisive",
+               Role.REPORTED: "reported, not decisive",
+               Role.SANITY: "sanity check: cannot fail, not decisive"}
 
 
 Value = float | int | str | None
@@ -117,10 +142,17 @@ class Check:
     precision_digits: int | None = None
     values: Mapping[str, Value] = field(default_factory=dict)
 
+    @property
+    def role(self) -> Role:
+        """main (deciding the main bound), else sanity, else decisive or reported."""
+        if self.main:
+            return Role.MAIN
+        if self.sanity:
+            return Role.SANITY
+        return Role.DECISIVE if self.decisive else Role.REPORTED
+
     def __repr__(self) -> str:
-        role = "main" if self.main else "sanity" if self.sanity else (
-            "decisive" if self.decisive else "reported")
-        return f"<Check {self.layer.value}/{self.name}: {self.verdict.value} ({role})>"
+        return f"<Check {self.layer.value}/{self.name}: {self.verdict.value} ({self.role.value})>"
 
     def _repr_html_(self) -> str:
         """The check in a Jupyter cell, as the claim page's card shows it."""
@@ -258,6 +290,12 @@ class Environment:
     """Whether the numeric layers' exact margins were certified in ball arithmetic
     (`verify --rigorous`)."""
 
+    @property
+    def settings(self) -> RunSettings:
+        """The settings the claim's numbers depend on, worded as every report states them."""
+        return RunSettings(self.seed, self.precision_digits, self.device, self.dtype, self.scale,
+                           self.rigorous)
+
 
 @dataclass(frozen=True)
 class ExponentSpread:
@@ -311,6 +349,18 @@ class SourceFingerprint:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """How many of a claim's decisive checks are consistent: `str()` is "k/n decisive
+    consistent"."""
+
+    consistent: int
+    decisive: int
+
+    def __str__(self) -> str:
+        return f"{self.consistent}/{self.decisive} decisive consistent"
+
+
+@dataclass(frozen=True)
 class ClaimResult:
     """A claim's layers, its combined verdict and the environment it ran in.
 
@@ -341,17 +391,31 @@ class ClaimResult:
         return tuple(check for check in self.checks if check.main)
 
     @property
+    def decisive_checks(self) -> tuple[Check, ...]:
+        """The checks that decide the claim's verdict."""
+        return tuple(check for check in self.checks if check.decisive)
+
+    @property
+    def decisive_tally(self) -> Tally:
+        """How many decisive checks are consistent (a count of the recorded verdicts)."""
+        decisive = self.decisive_checks
+        return Tally(sum(check.verdict is Verdict.CONSISTENT for check in decisive), len(decisive))
+
+    @property
     def reported_findings(self) -> tuple[Check, ...]:
         """The checks reported beside the verdict, which they do not decide: not decisive and not
         sanity checks (e.g. a statement as written beside the corrected one that was measured)."""
-        return tuple(check for check in self.checks if not check.decisive and not check.sanity)
+        return tuple(check for check in self.checks if check.role is Role.REPORTED)
+
+    @property
+    def findings_not_consistent(self) -> tuple[Check, ...]:
+        """The reported findings whose verdict is not consistent."""
+        return tuple(check for check in self.reported_findings
+                     if check.verdict is not Verdict.CONSISTENT)
 
     def __repr__(self) -> str:
-        decisive = [check for check in self.checks if check.decisive]
-        consistent = sum(check.verdict is Verdict.CONSISTENT for check in decisive)
-        mode = self.environment.scale
-        return (f"<ClaimResult {self.claim}: {self.verdict.value} ({consistent}/{len(decisive)} "
-                f"decisive consistent), {mode}, seed {self.environment.seed}>")
+        return (f"<ClaimResult {self.claim}: {self.verdict.value} ({self.decisive_tally}), "
+                f"{self.environment.scale}, seed {self.environment.seed}>")
 
     def _repr_html_(self) -> str:
         """The claim in a Jupyter cell: verdict, checks, figures (the HTML report's templates)."""
@@ -362,3 +426,39 @@ class ClaimResult:
     @property
     def figures(self) -> tuple[Figure, ...]:
         return tuple(figure for layer in self.layers for figure in layer.figures)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The results of a run over several claims, in the order they were asked for."""
+
+    config: RunConfig
+    claims: tuple[ClaimResult, ...]
+    wall_s: float
+
+    @property
+    def exit_code(self) -> int:
+        """0: none violated or errored; 1: a claim violated; 3: a claim raised an error."""
+        verdicts = {result.verdict for result in self.claims}
+        if Verdict.VIOLATED in verdicts:
+            return 1
+        if Verdict.ERROR in verdicts:
+            return 3
+        return 0
+
+    @property
+    def verdict_counts(self) -> dict[Verdict, int]:
+        """How many claims came out with each verdict, every verdict in `Verdict`'s order (0 for
+        those none came out with)."""
+        return {verdict: sum(result.verdict is verdict for result in self.claims)
+                for verdict in Verdict}
+
+    def __repr__(self) -> str:
+        verdicts = ", ".join(f"{result.claim} {result.verdict.value}" for result in self.claims)
+        return f"<RunResult {len(self.claims)} claims in {self.wall_s:.1f} s: {verdicts}>"
+
+    def _repr_html_(self) -> str:
+        """The run in a Jupyter cell: one row per claim, as the HTML summary shows it."""
+        from optverify.verify.html import run_notebook_html  # the renderer sits above
+
+        return run_notebook_html(self)

@@ -676,7 +676,7 @@ LayerFunction = Callable[[Session], None]
 """A claim's layer: records its checks, figures, tables and notes on the session."""
 
 
-def run_layer(
+def record_layer(
     function: LayerFunction,
     layer: Layer,
     config: RunConfig = RunConfig(),

@@ -6,11 +6,16 @@
         result = assert_consistent("claims/gd_quadratic.py")       # quick, seed 0
         assert_every_decisive_check_can_say_no(result)
 
-Modelled on `xarray.testing`: the assertions the project's own suite uses, public. A claim is given
-as a `Claim`, a built-in or entry-point id, or the path of a claim file. Each assertion raises
-`AssertionError` with the claim's decisive checks and their details, so a failing test says what
-the referee found. `pytest --optverify PATH` (optverify.pytest_plugin) runs claims as test items
-on the same functions.
+Modelled on `xarray.testing`: the assertions the project's own suite uses, public, and the
+harness a test needs beside the kit: `record_layer(function, Layer.EXPERIMENT,
+RunConfig(quick=True))` runs one layer on a fresh session and returns its `LayerResult`
+(exceptions propagate); `fit_rate` is the plain least-squares slope behind the judges; `Control`,
+`BoundKind` and `ExponentJudgement` are result types the assertions read.
+
+A claim is given as a `Claim`, a built-in or entry-point id, or the path of a claim file. Each
+assertion raises `AssertionError` with the claim's decisive checks and their details, so a failing
+test says what the referee found. `pytest --optverify PATH` (optverify.pytest_plugin) runs claims
+as test items on the same functions.
 """
 
 from __future__ import annotations
@@ -18,23 +23,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from optverify.bound import BoundKind
 from optverify.claim import Claim
 from optverify.config import RunConfig
-from optverify.results import Check, ClaimResult, Control, LayerResult, Verdict
+from optverify.numerics.fit import fit_rate
+from optverify.results import Check, ClaimResult, Control, Layer, LayerResult, Verdict
+from optverify.session import record_layer
+from optverify.verdict import ExponentJudgement
 from optverify.verify.discovery import resolve
 from optverify.verify.runner import run_claim
 
 __all__ = [
+    "BoundKind",
     "Check",
     "ClaimResult",
     "Control",
+    "ExponentJudgement",
+    "Layer",
     "LayerResult",
     "RunConfig",
     "Verdict",
     "assert_consistent",
     "assert_every_decisive_check_can_say_no",
     "decisive_report",
+    "fit_rate",
     "quick_run",
+    "record_layer",
 ]
 
 
@@ -48,25 +62,20 @@ def quick_run(claim: Claim | str | Path, *, quick: bool = True, seed: int = 0,
 
 
 def _check_line(check: Check) -> str:
-    role = "main, decisive" if check.main else "decisive"
     detail = f": {check.detail}" if check.detail else ""
-    return f"  [{check.verdict.value}] {check.layer.value}/{check.name} ({role}){detail}"
+    return (f"  [{check.verdict.value}] {check.layer.value}/{check.name} "
+            f"({check.role.description}){detail}")
 
 
 def decisive_report(result: ClaimResult) -> str:
     """The claim's verdict, then every decisive check not consistent and every layer that raised,
     one line each: the text an assertion fails with."""
-    environment = result.environment
-    settings = (f"{'quick' if environment.quick else 'full'}, seed {environment.seed}, "
-                f"{environment.precision_digits} digits, {environment.device}, {environment.dtype}")
-    lines = [f"claim {result.claim!r} is {result.verdict.value} ({settings})"]
-    disagreeing = [check for check in result.checks
-                   if check.decisive and check.verdict is not Verdict.CONSISTENT]
-    lines += [_check_line(check) for check in disagreeing]
+    lines = [f"claim {result.claim!r} is {result.verdict.value} ({result.environment.settings})"]
+    lines += [_check_line(check) for check in result.decisive_checks
+              if check.verdict is not Verdict.CONSISTENT]
     lines += [f"  [error] {layer.layer.value} layer raised: {layer.error}"
               for layer in result.layers if layer.error]
-    decisive = [check for check in result.checks if check.decisive]
-    if not decisive:
+    if not result.decisive_checks:
         lines.append("  no decisive check was recorded")
     return "\n".join(lines)
 
@@ -83,18 +92,17 @@ def assert_consistent(claim: Claim | str | Path | ClaimResult, *, quick: bool = 
     return result
 
 
-def _unrejected(checks: Iterable[Check]) -> list[str]:
+def _unrejected(decisive: Iterable[Check]) -> list[str]:
     return [f"{check.name}: {control.alternative} judged {control.verdict.value} "
             f"({control.detail})"
-            for check in checks if check.decisive for control in check.controls
-            if not control.rejected]
+            for check in decisive for control in check.controls if not control.rejected]
 
 
 def assert_every_decisive_check_can_say_no(result: ClaimResult) -> None:
     """The negative controls: every decisive check names a false alternative and feeds it
     through its own judging path, which must judge it violated (an inconclusive control means the
     check cannot tell the claim from the alternative)."""
-    uncontrolled = [check.name for check in result.checks if check.decisive and not check.controls]
+    uncontrolled = [check.name for check in result.decisive_checks if not check.controls]
     assert not uncontrolled, f"decisive checks without a negative control: {uncontrolled}"
-    unrejected = _unrejected(result.checks)
+    unrejected = _unrejected(result.decisive_checks)
     assert not unrejected, f"controls not rejected: {unrejected}"

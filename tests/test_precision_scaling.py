@@ -2,7 +2,7 @@
 item 5): floors and tolerances stay mpmath numbers end to end, so 10^-(digits - 10) is never a
 float that rounded to 0.0 (from 324 digits on).
 
-Precision enters only the numeric layer (`session.run_layer` sets mpmath's digits for it alone;
+Precision enters only the numeric layer (`session.record_layer` sets mpmath's digits for it alone;
 no symbolic or experiment layer reads `s.precision` or `s.floor()`), so each claim's numeric layer
 is run, in quick mode, at 50 digits and at the higher precision, and every check's verdict and
 every control's verdict must agree. Measured (quick numeric layers at 500 digits, shared 2-core

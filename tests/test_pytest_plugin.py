@@ -61,7 +61,7 @@ def test_the_option_collects_one_item_per_claim_file_and_writes_reports(project)
     outcome.stdout.fnmatch_lines(["*claims/cube.py::cube FAILED*",
                                   "*claims/square.py::square PASSED*",
                                   "*claim 'toy-cube' is violated (quick, seed 0*",
-                                  "*experiment/cost-vs-n (main, decisive)*"])
+                                  "*experiment/cost-vs-n (main statement)*"])
     report = json.loads((out / "toy-square" / "report.json").read_text())
     assert report["verdict"] == "consistent"
     assert (out / "summary.md").is_file() and (out / "index.html").is_file()

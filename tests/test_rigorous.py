@@ -8,7 +8,8 @@ from fractions import Fraction
 import mpmath
 import pytest
 
-from optverify.kit import Layer, RunConfig, Session, Verdict
+from optverify.kit import Session, Verdict
+from optverify.testing import Layer, RunConfig
 from optverify.verify import cli
 from optverify.verify.rerun import recorded_config
 

@@ -35,8 +35,9 @@ def test_assert_consistent_fails_with_the_disagreeing_decisive_checks():
     with pytest.raises(AssertionError) as failure:
         testing.assert_consistent(VIOLATED)
     text = str(failure.value)
-    assert text.startswith("claim 'toy-violated' is violated (quick, seed 0, 50 digits, cpu")
-    assert "[violated] experiment/square-rate (main, decisive)" in text
+    assert text.startswith("claim 'toy-violated' is violated (seed 0, precision 50 digits, "
+                           "device cpu, dtype float64, scale quick)")
+    assert "[violated] experiment/square-rate (main statement)" in text
     assert "square-expansion" not in text  # consistent checks are not listed
 
 
@@ -81,6 +82,8 @@ def test_a_bad_claim_spec_is_a_discovery_error():
 
 def test_the_public_names_are_pinned():
     assert set(testing.__all__) == {
-        "Check", "ClaimResult", "Control", "LayerResult", "RunConfig", "Verdict",
-        "assert_consistent", "assert_every_decisive_check_can_say_no", "decisive_report",
-        "quick_run"}
+        "BoundKind", "Check", "ClaimResult", "Control", "ExponentJudgement", "Layer",
+        "LayerResult", "RunConfig", "Verdict", "assert_consistent",
+        "assert_every_decisive_check_can_say_no", "decisive_report", "fit_rate", "quick_run",
+        "record_layer"}
+    assert all(hasattr(testing, name) for name in testing.__all__)

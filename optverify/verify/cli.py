@@ -248,14 +248,11 @@ def _list_claims(console: Console) -> None:
     console.print(table)
 
 
-def _decisive_tally(result: ClaimResult) -> str:
-    decisive = [check for check in result.checks if check.decisive]
-    agreeing = sum(check.verdict.value == "consistent" for check in decisive)
-    return f"{agreeing}/{len(decisive)} consistent"
-
-
 def _summary_table(result: RunResult) -> Table:
-    table = Table(title=f"optverify: {len(result.claims)} claims, {result.wall_s:.1f} s")
+    from optverify.verify.formatting import seconds_text
+
+    table = Table(title=f"optverify: {len(result.claims)} claims, "
+                        f"{seconds_text(result.wall_s, 1)}")
     table.add_column("claim", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("decisive checks", no_wrap=True)
@@ -263,14 +260,14 @@ def _summary_table(result: RunResult) -> Table:
     table.add_column("time", no_wrap=True, justify="right")
     for claim in result.claims:
         colour = _COLOURS[claim.verdict.value]
-        table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]", _decisive_tally(claim),
-                      _reported_count(claim), f"{claim.environment.wall_s:.1f} s")
+        table.add_row(claim.claim, f"[{colour}]{claim.verdict.value}[/]",
+                      str(claim.decisive_tally), _reported_count(claim),
+                      seconds_text(claim.environment.wall_s, 1))
     return table
 
 
 def _reported_count(result: ClaimResult) -> str:
-    findings = result.reported_findings
-    other = sum(check.verdict.value != "consistent" for check in findings)
+    findings, other = result.reported_findings, len(result.findings_not_consistent)
     if not findings:
         return "-"
     return f"{len(findings)}, " + (f"{other} not consistent" if other else "all consistent")
@@ -282,7 +279,7 @@ def _findings_lines(result: RunResult) -> list[str]:
     from optverify.verify.markdown import findings_text
 
     return [f"  {claim.claim}: {findings_text(claim)}" for claim in result.claims
-            if any(check.verdict.value != "consistent" for check in claim.reported_findings)]
+            if claim.findings_not_consistent]
 
 
 class _ProgressDisplay:

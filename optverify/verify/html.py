@@ -10,7 +10,6 @@ figures are the PNGs written beside it.
 from __future__ import annotations
 
 import base64
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,11 +28,12 @@ from optverify.results import (
     ExponentSpread,
     LayerResult,
     Replicates,
+    RunResult,
     Table,
     Value,
-    Verdict,
 )
-from optverify.verify.runner import RunResult, library_versions
+from optverify.verify.formatting import number_text, seconds_text
+from optverify.verify.runner import library_versions
 
 ARXIV_ABSTRACT = "https://arxiv.org/abs/{}"
 _ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?")
@@ -202,17 +202,6 @@ class SummaryPage:
 
 # --- formatting: text from existing fields, nothing computed -------------------------------------
 
-def number_text(value: float | int, digits: int = 6) -> str:
-    """A number in `digits` significant digits; non-finite floats as nan / inf / -inf."""
-    if isinstance(value, bool) or isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.{digits}g}"
-
-
 def cell(value: Value, digits: int = 6) -> Cell:
     """How a value is shown; the string 'below precision' is marked as such, never as a number; a
     measured duration is shown in seconds."""
@@ -225,24 +214,12 @@ def cell(value: Value, digits: int = 6) -> Cell:
     return Cell(number_text(value, digits), numeric=True)
 
 
-def seconds_text(wall_s: float) -> str:
-    return f"{wall_s:.2f} s"
-
-
 def arxiv_url(source: str) -> str:
     """The arXiv abstract page of a source cited as `Source.cite()` writes it, or '' without one."""
     cited = _CITED_ARXIV.search(source)
     if cited is None or not _ARXIV_ID.fullmatch(cited.group(1)):
         return ""
     return ARXIV_ABSTRACT.format(cited.group(1))
-
-
-def decisive_tally(result: ClaimResult) -> str:
-    """How many decisive checks are consistent, as 'k/n decisive consistent' (a count of the
-    recorded verdicts)."""
-    decisive = [check for check in result.checks if check.decisive]
-    consistent = sum(check.verdict.value == "consistent" for check in decisive)
-    return f"{consistent}/{len(decisive)} decisive consistent"
 
 
 def _interval_text(fit: RateFit) -> str:
@@ -313,16 +290,6 @@ def fit_view(fit: RateFit) -> FitView:
     )
 
 
-def _role(check: Check) -> tuple[str, str]:
-    if check.main:
-        return "main statement", "main"
-    if check.sanity:
-        return "sanity check: cannot fail, not decisive", "sanity"
-    if not check.decisive:
-        return "reported, not decisive", "reported"
-    return "decisive", "decisive"
-
-
 def _control_view(control: Control) -> ControlView:
     return ControlView(control.alternative, control.verdict.value, control.detail)
 
@@ -344,15 +311,14 @@ def check_anchor(check: Check) -> str:
 
 
 def check_view(check: Check) -> CheckView:
-    role, role_class = _role(check)
     return CheckView(
         anchor=check_anchor(check),
         layer=check.layer.value,
         name=check.name,
         statement=check.statement,
         verdict=check.verdict.value,
-        role=role,
-        role_class=role_class,
+        role=check.role.description,
+        role_class=check.role.value,
         detail=check.detail,
         rules_out=check.rules_out,
         controls=tuple(_control_view(control) for control in check.controls),
@@ -411,14 +377,8 @@ def replicates_view(replicates: Replicates) -> ReplicatesView:
 
 def environment_view(environment: Environment) -> EnvironmentView:
     return EnvironmentView(
-        settings=_rows((
-            ("seed", environment.seed),
-            ("precision", f"{environment.precision_digits} digits (mpmath)"),
-            ("device", environment.device),
-            ("dtype", environment.dtype),
-            ("mode", environment.scale),
-            ("wall time", seconds_text(environment.wall_s)),
-        )),
+        settings=_rows((*environment.settings.items(),
+                        ("wall time", seconds_text(environment.wall_s)))),
         versions=tuple(Row(name, Cell(version)) for name, version in environment.versions.items()),
     )
 
@@ -429,7 +389,7 @@ def claim_page(result: ClaimResult) -> ClaimPage:
         claim=result.claim,
         title=result.title,
         verdict=result.verdict.value,
-        tally=decisive_tally(result),
+        tally=str(result.decisive_tally),
         headline=headline(result),
         source=result.source,
         arxiv_url=arxiv_url(result.source),
@@ -451,14 +411,13 @@ def summary_row(result: ClaimResult) -> SummaryRow:
         title=result.title,
         href=f"{result.claim}/index.html",
         verdict=result.verdict.value,
-        tally=decisive_tally(result),
+        tally=str(result.decisive_tally),
         headline=headline(result),
         wall_time=seconds_text(result.environment.wall_s),
         split="" if result.replicates is None else result.replicates.split,
         reported=tuple(FindingView(check.name, check.verdict.value,
                                    f"{result.claim}/index.html#{check_anchor(check)}")
-                       for check in result.reported_findings
-                       if check.verdict is not Verdict.CONSISTENT),
+                       for check in result.findings_not_consistent),
         reported_count=len(result.reported_findings),
     )
 
@@ -470,22 +429,11 @@ def earlier_row(claim: str) -> SummaryRow:
 
 
 def summary_page(run: RunResult, earlier: Sequence[str] = ()) -> SummaryPage:
-    config = run.config
-    counts = {verdict.value: 0 for verdict in Verdict}  # in the order consistent .. error
-    for result in run.claims:
-        counts[result.verdict.value] += 1
     this_run = {result.claim for result in run.claims}
     return SummaryPage(
-        settings=_rows((
-            ("seed", config.seed),
-            ("precision", f"{config.precision} digits (mpmath)"),
-            ("device", config.device),
-            ("dtype", config.dtype),
-            ("mode", config.scale),
-            ("wall time", seconds_text(run.wall_s)),
-        )),
-        counts=tuple(Row(verdict, Cell(str(count), numeric=True))
-                     for verdict, count in counts.items() if count),
+        settings=_rows((*run.config.settings.items(), ("wall time", seconds_text(run.wall_s)))),
+        counts=tuple(Row(verdict.value, Cell(str(count), numeric=True))
+                     for verdict, count in run.verdict_counts.items() if count),
         exit_code=str(run.exit_code),
         claims=tuple(summary_row(result) for result in run.claims),
         earlier=tuple(earlier_row(claim) for claim in sorted(earlier) if claim not in this_run),
@@ -544,9 +492,7 @@ def _notebook_html(view: NotebookView) -> str:
 def run_notebook_html(run: RunResult) -> str:
     """A run as a notebook shows it: one row per claim (verdict, decisive tally, reported
     findings, headline fit, time)."""
-    config = run.config
-    settings = (f"{'quick' if config.quick else 'full'}, seed {config.seed}, {config.precision} "
-                f"digits, {config.device}, {config.dtype}, {seconds_text(run.wall_s)}")
+    settings = f"{run.config.settings}, {seconds_text(run.wall_s)}"
     return _notebook_html(NotebookView(run=RunView(settings, tuple(
         summary_row(result) for result in run.claims))))
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from optverify.results import Check, ClaimResult, Layer, Replicates, Table, Value
-from optverify.verify.runner import RunResult
+from optverify.results import (
+    Check,
+    ClaimResult,
+    Layer,
+    Replicates,
+    Role,
+    RunResult,
+    Table,
+    Value,
+    Verdict,
+)
+from optverify.verify.formatting import number_text, seconds_text
 
 _MARK = {"consistent": "consistent", "violated": "**VIOLATED**", "inconclusive": "inconclusive",
          "error": "**ERROR**"}
@@ -11,7 +21,7 @@ _MARK = {"consistent": "consistent", "violated": "**VIOLATED**", "inconclusive":
 
 def _cell(value: Value) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return number_text(value)
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
 
@@ -23,11 +33,7 @@ def _table(columns, rows) -> list[str]:
 
 
 def _check_lines(check: Check) -> list[str]:
-    role = " (main statement)" if check.main else ""
-    if check.sanity:
-        role += " (sanity check: cannot fail, not decisive)"
-    elif not check.decisive:
-        role += " (reported, not decisive)"
+    role = "" if check.role is Role.DECISIVE else f" ({check.role.description})"
     lines = [f"#### `{check.name}` — {_MARK[check.verdict.value]}{role}", "", check.statement, "",
              f"- Outcome: {check.detail}"]
     if check.rules_out:
@@ -54,14 +60,6 @@ def _table_lines(table: Table) -> list[str]:
     return [f"**{table.caption}**", "", *_table(table.columns, table.rows), ""]
 
 
-def _role(check: Check) -> str:
-    if check.main:
-        return "main"
-    if check.sanity:
-        return "sanity"
-    return "yes" if check.decisive else "no"
-
-
 def _main_statement(result: ClaimResult) -> str:
     main = result.main_checks
     if not main:
@@ -70,8 +68,8 @@ def _main_statement(result: ClaimResult) -> str:
                      for check in main)
 
 
-def _number_or_dash(value: float | None, digits: str) -> str:
-    return "-" if value is None else format(value, digits)
+def _number_or_dash(value: float | None, digits: int) -> str:
+    return "-" if value is None else number_text(value, digits)
 
 
 def _replicate_lines(replicates: Replicates) -> list[str]:
@@ -87,11 +85,11 @@ def _replicate_lines(replicates: Replicates) -> list[str]:
         level = f"{replicates.exponents[0].level:.0%}"
         lines += ["Fitted exponents over the seeds (pooled: the "
                   f"{level} Student-t interval of the mean of the per-seed exponents):", ""]
-        rows = [(spread.check, len(spread.seeds), _number_or_dash(spread.mean, ".6g"),
-                 _number_or_dash(spread.sd, ".2g"), _number_or_dash(spread.minimum, ".6g"),
-                 _number_or_dash(spread.maximum, ".6g"),
+        rows = [(spread.check, len(spread.seeds), _number_or_dash(spread.mean, 6),
+                 _number_or_dash(spread.sd, 2), _number_or_dash(spread.minimum, 6),
+                 _number_or_dash(spread.maximum, 6),
                  "-" if spread.pooled_low is None
-                 else f"[{spread.pooled_low:.6g}, {spread.pooled_high:.6g}]",
+                 else f"[{number_text(spread.pooled_low)}, {number_text(spread.pooled_high)}]",
                  ", ".join(v.value for v in spread.verdicts))
                 for spread in replicates.exponents]
         lines += _table(("check", "seeds", "mean", "sd", "min", "max", "pooled interval",
@@ -119,12 +117,12 @@ def claim_markdown(result: ClaimResult) -> str:
         lines += _replicate_lines(result.replicates)
     lines += ["## Checks", ""]
     lines += _table(
-        ("layer", "check", "verdict", "decisive"),
-        [(c.layer.value, c.name, c.verdict.value, _role(c)) for c in result.checks],
+        ("layer", "check", "verdict", "role"),
+        [(c.layer.value, c.name, c.verdict.value, c.role.value) for c in result.checks],
     )
     lines.append("")
     for layer in result.layers:
-        lines += [f"## {layer.layer.value.capitalize()} layer ({layer.wall_s:.2f} s)", ""]
+        lines += [f"## {layer.layer.value.capitalize()} layer ({seconds_text(layer.wall_s)})", ""]
         if layer.error:
             lines += [f"The layer raised an error: `{layer.error}`", ""]
         for check in layer.checks:
@@ -139,9 +137,7 @@ def claim_markdown(result: ClaimResult) -> str:
     lines += [
         "## Environment",
         "",
-        f"seed {env.seed}, precision {env.precision_digits} digits, device {env.device}, "
-        f"dtype {env.dtype}, {env.scale} mode{', rigorous' if env.rigorous else ''}, "
-        f"wall time {env.wall_s:.2f} s",
+        f"{env.settings}, wall time {seconds_text(env.wall_s)}",
         "",
         ", ".join(f"{name} {version}" for name, version in env.versions.items()),
         "",
@@ -151,25 +147,22 @@ def claim_markdown(result: ClaimResult) -> str:
 
 def summary_markdown(run: RunResult) -> str:
     """The content of `<out>/summary.md`."""
-    config = run.config
     lines = [
         "# optverify summary",
         "",
-        f"seed {config.seed}, precision {config.precision} digits, device {config.device}, "
-        f"dtype {config.dtype}, {config.scale} mode{', rigorous' if config.rigorous else ''}, "
-        f"wall time {run.wall_s:.1f} s, exit code {run.exit_code}",
+        f"{run.config.settings}, wall time {seconds_text(run.wall_s, 1)}, "
+        f"exit code {run.exit_code}",
         "",
     ]
     rows = []
     for result in run.claims:
         decisive_verdicts = {  # a layer's cell: its decisive checks' verdicts only
-            layer: sorted({c.verdict.value for c in result.checks
-                           if c.layer is layer and c.decisive})
+            layer: sorted({c.verdict.value for c in result.decisive_checks if c.layer is layer})
             for layer in Layer
         }
         rows.append((f"[{result.claim}]({result.claim}/report.md)", _MARK[result.verdict.value],
                      *(", ".join(v) or "-" for v in decisive_verdicts.values()),
-                     _findings(result), f"{result.environment.wall_s:.1f} s"))
+                     _findings(result), seconds_text(result.environment.wall_s, 1)))
     lines += _table(("claim", "verdict", "symbolic (decisive)", "numeric (decisive)",
                      "experiment (decisive)", "reported findings", "time"), rows)
     lines += ["", "A layer's cell holds the verdicts of its decisive checks, which decide the "
@@ -184,10 +177,11 @@ def findings_text(result: ClaimResult, quote: str = "") -> str:
     findings = result.reported_findings
     if not findings:
         return "-"
-    named = [f"{verdict}: " + ", ".join(f"{quote}{check.name}{quote}" for check in findings
-                                         if check.verdict.value == verdict)
-             for verdict in ("violated", "inconclusive", "error")
-             if any(check.verdict.value == verdict for check in findings)]
+    by_verdict = {verdict: [f"{quote}{check.name}{quote}"
+                            for check in result.findings_not_consistent
+                            if check.verdict is verdict] for verdict in Verdict}
+    named = [f"{verdict.value}: " + ", ".join(names) for verdict, names in by_verdict.items()
+             if names]
     return "; ".join([f"{len(findings)} reported", *named]) if named else \
         f"{len(findings)} reported, all consistent"
 

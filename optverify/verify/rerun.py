@@ -13,8 +13,9 @@ with the recorded one, field by field:
 - skipped, as measured durations: every `wall_s`, the check values listed in a check's
   `durations`, the table columns listed in a table's `duration_columns`, and the verdict of a
   check whose values hold a duration (it depends on the timing);
-- skipped, as prose written from the compared numbers: `PROSE_KEYS`; the library versions and
-  the report's `format_version`, which are reported beforehand (`version_differences`);
+- skipped, as prose written from the compared numbers: `serialize.PROSE_FIELDS`; the library
+  versions and the report's `format_version`, which are reported beforehand
+  (`version_differences`);
 - skipped, and reported beforehand (`Rerun.source_change`): the SHA-256 of the claim's files,
   `claim_source`, which changes with the code whether or not the numbers do;
 - only what was recorded is compared: a field that a newer report format adds is not.
@@ -33,22 +34,19 @@ from pathlib import Path
 from optverify.claim import Claim
 from optverify.config import RunConfig
 from optverify.results import SourceFingerprint
-
-PROSE_KEYS = frozenset({
-    "title", "source", "origin", "assumptions", "statement", "detail", "rules_out", "alternative",
-    "caption", "notes", "text", "split",
-})
-"""Fields in words: they restate numbers compared elsewhere (or none), so they are not compared."""
-
-DURATION_KEYS = frozenset({"wall_s"})
-"""Fields that are measured durations wherever they appear."""
+from optverify.verify.serialize import (
+    CLAIM_REPORT_FIELDS,
+    CONFIG_FIELDS,
+    DURATION_FIELDS,
+    PROSE_FIELDS,
+    UNCOMPARED_REPORT_FIELDS,
+    claim_to_json,
+    config_from_json,
+)
 
 GPU_RELATIVE = {"float64": 1e-9, "float32": 1e-4}
 """Relative tolerance on CUDA per dtype: reduction order changes the last bits (float64: about
 1e3 ulp at 2.2e-16; float32: about 1e3 ulp at 1.2e-7)."""
-
-REPORT_FIELDS = ("format_version", "claim", "origin", "checks", "layers", "environment")
-ENVIRONMENT_FIELDS = ("seed", "precision_digits", "device", "dtype", "quick")
 
 
 class RerunError(Exception):
@@ -140,10 +138,10 @@ class _Walker:
         durations = set(recorded.get("durations") or ()) if "values" in recorded else set()
         for key, old in recorded.items():
             where = f"{path}.{key}" if path else key
-            if key in PROSE_KEYS or (key == "versions" and path == "environment") or (
-                    key in ("format_version", "claim_source") and not path):
+            if key in PROSE_FIELDS or (key == "versions" and path == "environment") or (
+                    key in UNCOMPARED_REPORT_FIELDS and not path):
                 continue
-            if key in DURATION_KEYS:
+            if key in DURATION_FIELDS:
                 self.skipped_durations += 1
                 continue
             if key not in now:
@@ -229,34 +227,23 @@ def load_report(path: Path) -> dict:
     except json.JSONDecodeError as error:
         raise RerunError(f"{path} is not valid JSON (line {error.lineno}: {error.msg}); "
                          "a truncated or edited report?") from error
-    if not isinstance(data, dict) or any(key not in data for key in REPORT_FIELDS):
+    if not isinstance(data, dict) or any(key not in data for key in CLAIM_REPORT_FIELDS):
         raise RerunError(f"{path} is not an optverify claim report (no "
-                         f"{', '.join(REPORT_FIELDS)})")
+                         f"{', '.join(CLAIM_REPORT_FIELDS)})")
     environment = data["environment"]
     if not isinstance(environment, dict) or any(key not in environment
-                                                for key in ENVIRONMENT_FIELDS):
+                                                for key in CONFIG_FIELDS):
         raise RerunError(f"{path}: the environment does not record "
-                         f"{', '.join(ENVIRONMENT_FIELDS)}")
+                         f"{', '.join(CONFIG_FIELDS)}")
     return data
 
 
 def recorded_config(report: Mapping) -> RunConfig:
     """The configuration the report was run with."""
-    environment = report["environment"]
     try:
-        return RunConfig(precision=int(environment["precision_digits"]),
-                         device=str(environment["device"]), seed=int(environment["seed"]),
-                         scale=recorded_scale(environment), dtype=str(environment["dtype"]),
-                         data=tuple((str(given["name"]), str(given["path"]))
-                                    for given in environment.get("data", ())),
-                         rigorous=bool(environment.get("rigorous", False)))
-    except (TypeError, ValueError) as error:
+        return config_from_json(report["environment"])
+    except (TypeError, ValueError, KeyError) as error:
         raise RerunError(f"report of {report['claim']}: bad environment: {error}") from error
-
-
-def recorded_scale(environment: Mapping) -> str:
-    """The run's scale; a report from before the paper scale records only `quick`."""
-    return str(environment.get("scale", "quick" if environment["quick"] else "full"))
 
 
 def recorded_seeds(report: Mapping) -> tuple[int, ...]:
@@ -349,7 +336,6 @@ def rerun(item: Rerun, **run_options) -> Comparison:
     """Run the claim again under its recorded configuration and seeds; compare with the record."""
     from optverify.verify.replicates import run_replicated
     from optverify.verify.runner import run
-    from optverify.verify.serialize import claim_to_json
 
     config = recorded_config(item.report)
     if config.device == "cuda":

@@ -23,9 +23,23 @@ from optverify.claim import Claim
 from optverify.config import RunConfig
 from optverify.datasets import file_sha256
 from optverify.numerics.threads import single_threaded_on_cpu
-from optverify.results import Check, ClaimResult, Environment, Layer, LayerResult, Verdict
-from optverify.session import LayerFunction, Mapper, Progress, map_in_process, no_progress
-from optverify.session import run_layer as record_layer
+from optverify.results import (
+    Check,
+    ClaimResult,
+    Environment,
+    Layer,
+    LayerResult,
+    RunResult,
+    Verdict,
+)
+from optverify.session import (
+    LayerFunction,
+    Mapper,
+    Progress,
+    map_in_process,
+    no_progress,
+    record_layer,
+)
 from optverify.verdict import combine
 from optverify.verify.fingerprint import fingerprint
 
@@ -113,14 +127,9 @@ def run_claim(
     progress: Progress = no_progress,
     on_layer: Callable[[Claim, Layer], None] | None = None,
 ) -> ClaimResult:
-    """Run a claim's layers and combine their checks into the claim's verdict."""
-    start = time.perf_counter()
-    layers = []
-    for layer, function in claim.layers():
-        if on_layer is not None:
-            on_layer(claim, layer)
-        layers.append(run_layer(claim, layer, function, config, progress))
-    return claim_result(claim, tuple(layers), config, time.perf_counter() - start)
+    """Run one claim's layers in this process and combine their checks into the claim's verdict
+    (`run` on this one claim)."""
+    return run([claim], config, progress, on_layer).claims[0]
 
 
 def claim_result(claim: Claim, layers: tuple[LayerResult, ...], config: RunConfig,
@@ -151,35 +160,6 @@ def claim_result(claim: Claim, layers: tuple[LayerResult, ...], config: RunConfi
         environment=environment,
         claim_source=fingerprint(claim),
     )
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The results of a run over several claims, in the order they were asked for."""
-
-    config: RunConfig
-    claims: tuple[ClaimResult, ...]
-    wall_s: float
-
-    @property
-    def exit_code(self) -> int:
-        """0: none violated or errored; 1: a claim violated; 3: a claim raised an error."""
-        verdicts = {result.verdict for result in self.claims}
-        if Verdict.VIOLATED in verdicts:
-            return 1
-        if Verdict.ERROR in verdicts:
-            return 3
-        return 0
-
-    def __repr__(self) -> str:
-        verdicts = ", ".join(f"{result.claim} {result.verdict.value}" for result in self.claims)
-        return f"<RunResult {len(self.claims)} claims in {self.wall_s:.1f} s: {verdicts}>"
-
-    def _repr_html_(self) -> str:
-        """The run in a Jupyter cell: one row per claim, as the HTML summary shows it."""
-        from optverify.verify.html import run_notebook_html
-
-        return run_notebook_html(self)
 
 
 class Executor(Protocol):

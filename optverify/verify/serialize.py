@@ -1,15 +1,17 @@
 """JSON form of the result objects: a faithful, documented serialization (docs/report-format.md).
 
 Non-finite floats have no JSON spelling: they are written as the strings "nan", "inf", "-inf".
+The schema lives here alone: beside the writers, which fields are prose, which are measured
+durations, what every claim report holds, and how its environment reads back as a `RunConfig`
+(`verify rerun` reads reports through these).
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Mapping
 
 from optverify.bound import Bound
+from optverify.config import RunConfig
 from optverify.numerics.fit import (
     FiniteSizeCorrection,
     GrowthComparison,
@@ -27,19 +29,41 @@ from optverify.results import (
     Figure,
     LayerResult,
     Replicates,
+    RunResult,
     SourceFingerprint,
     Table,
     Value,
-    Verdict,
 )
-from optverify.verify.runner import RunResult, library_versions
+from optverify.verify.formatting import non_finite_name
+from optverify.verify.runner import library_versions
 
 FORMAT_VERSION = 5
 
+PROSE_FIELDS = frozenset({
+    "title", "source", "origin", "assumptions", "statement", "detail", "rules_out", "alternative",
+    "caption", "notes", "text", "split",
+})
+"""Fields in words: they restate numbers written elsewhere in the report (or none), so a report
+compared with its record skips them."""
+
+DURATION_FIELDS = frozenset({"wall_s"})
+"""Fields that are measured durations wherever they appear. A check's values that are durations
+are named in its `durations`, a table's columns of durations in its `duration_columns`."""
+
+UNCOMPARED_REPORT_FIELDS = frozenset({"format_version", "claim_source"})
+"""Top-level fields of a claim report that describe the code rather than its numbers: the format
+and the SHA-256 of the claim's files (a rerun reports their changes beforehand)."""
+
+CLAIM_REPORT_FIELDS = ("format_version", "claim", "origin", "checks", "layers", "environment")
+"""What every claim report holds, in every format version."""
+
+CONFIG_FIELDS = ("seed", "precision_digits", "device", "dtype", "quick")
+"""What every report's `environment` holds of the run's configuration (`config_from_json`)."""
+
 
 def _number(value: Value) -> Value:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, float):
+        return non_finite_name(value) or value
     return value
 
 
@@ -212,6 +236,18 @@ def environment_to_json(environment: Environment) -> dict:
     }
 
 
+def config_from_json(environment: Mapping) -> RunConfig:
+    """The configuration an `environment_to_json` record was run with; a report from before the
+    paper scale records only `quick`, one from before `--rigorous` not `rigorous`. A bad field raises TypeError, ValueError or KeyError."""
+    scale = environment.get("scale", "quick" if environment["quick"] else "full")
+    return RunConfig(precision=int(environment["precision_digits"]),
+                     device=str(environment["device"]), seed=int(environment["seed"]),
+                     scale=str(scale), dtype=str(environment["dtype"]),
+                     data=tuple((str(given["name"]), str(given["path"]))
+                                for given in environment.get("data", ())),
+                     rigorous=bool(environment.get("rigorous", False)))
+
+
 def spread_to_json(spread: ExponentSpread) -> dict:
     return {
         "check": spread.check,
@@ -267,12 +303,11 @@ def claim_to_json(result: ClaimResult) -> dict:
 
 def summary_to_json(run: RunResult) -> dict:
     """The content of `<out>/summary.json`."""
-    counts = Counter(result.verdict.value for result in run.claims)
     return {
         "format_version": FORMAT_VERSION,
         "exit_code": run.exit_code,
         "config": run.config.as_dict(),
-        "counts": {verdict.value: counts.get(verdict.value, 0) for verdict in Verdict},
+        "counts": {verdict.value: count for verdict, count in run.verdict_counts.items()},
         "claims": [
             {
                 "claim": result.claim,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mpmath import mp
 from scipy.integrate import solve_ivp
 
-from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import Session, Verdict
 from optverify.numerics import flow
 from optverify.numerics.deep_linear import (
     balanced_factors,
@@ -30,6 +30,7 @@ from optverify.numerics.deep_linear import (
 )
 from optverify.numerics.mp_linalg import frobenius_norm, to_mp
 from optverify.numerics.precision import machine_epsilon
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.balancedness import CLAIM, experiment, numeric, statement
 from optverify.verdict import judge_rate, symbolic_zero_check
 from optverify.verify.runner import run_claim
@@ -91,8 +92,8 @@ def test_sympy_layer_gradients_match_torch_at_a_random_point():
 
 
 def test_symbolic_layer_proves_every_identity():
-    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True),
+                          claim_bound=CLAIM.bound)
     assert result.checks and all(c.verdict is Verdict.CONSISTENT for c in result.checks)
 
 
@@ -392,8 +393,8 @@ def test_missing_transpose_velocity_needs_equal_widths():
 
 
 def test_symbolic_layer_declares_a_rejected_control_on_every_check():
-    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True),
+                          claim_bound=CLAIM.bound)
     assert all(c.controls and all(k.verdict is Verdict.VIOLATED for k in c.controls)
                for c in result.checks)
     assert all("scope:" in c.statement for c in result.checks)
@@ -417,8 +418,8 @@ def test_layer_wise_rates_scale_each_layer_by_its_index():
 
 
 def test_numeric_layer_controls_are_violated():
-    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=DIGITS),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=DIGITS),
+                          claim_bound=CLAIM.bound)
     for check in result.checks:
         assert check.verdict is Verdict.CONSISTENT, check.detail
         assert check.controls and all(k.verdict is Verdict.VIOLATED for k in check.controls), (
@@ -498,7 +499,8 @@ def test_batched_rows_follow_their_runs_alone():
     import numpy as np
     import torch
 
-    from optverify.kit import Layer, RunConfig, Session
+    from optverify.kit import Session
+    from optverify.testing import Layer, RunConfig
     from optverify.theorems.balancedness import CLAIM
     from optverify.theorems.balancedness import experiment as balanced
 

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from mpmath import mp
 from scipy import stats
 
-from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import Session, Verdict
 from optverify.numerics.deep_linear import end_to_end
 from optverify.numerics.mp_linalg import to_mp
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.verdict import symbolic_zero_check
 from optverify.theorems.deficiency_margin_convergence import (
     CLAIM,
@@ -238,7 +239,7 @@ def test_lemma_holds_on_instances_meeting_the_hypotheses(problem):
 
 @pytest.mark.parametrize("layer", ["symbolic", "numeric", "experiment"])
 def test_layers_run_in_quick_mode(layer):
-    result = run_layer(getattr(CLAIM, layer), Layer(layer), QUICK, claim_bound=CLAIM.bound)
+    result = record_layer(getattr(CLAIM, layer), Layer(layer), QUICK, claim_bound=CLAIM.bound)
     assert result.checks
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
     for figure in result.figures:
@@ -248,7 +249,7 @@ def test_layers_run_in_quick_mode(layer):
 @pytest.mark.slow
 @pytest.mark.parametrize("layer", ["symbolic", "numeric", "experiment"])
 def test_layers_run_in_full_mode(layer):
-    result = run_layer(getattr(CLAIM, layer), Layer(layer), RunConfig(), claim_bound=CLAIM.bound)
+    result = record_layer(getattr(CLAIM, layer), Layer(layer), RunConfig(), claim_bound=CLAIM.bound)
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
 
 
@@ -260,8 +261,8 @@ def test_a_decay_below_the_dtype_resolution_gives_no_rate():
 
 
 def test_float32_quick_run_reports_unresolved_rates_as_inconclusive_not_errors():
-    result = run_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=True, dtype="float32"),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(experiment.verify, Layer.EXPERIMENT,
+                          RunConfig(quick=True, dtype="float32"), claim_bound=CLAIM.bound)
     assert all(check.verdict is not Verdict.ERROR for check in result.checks)
     unresolved = [c for c in result.checks if "below precision" in c.detail]
     assert unresolved and all(c.verdict is Verdict.INCONCLUSIVE for c in unresolved)
@@ -594,7 +595,7 @@ def test_random_init_runs_only_the_draws_with_a_margin():
 
 
 def test_global_checks_in_quick_mode_pass_and_every_control_is_violated():
-    result = run_layer(global_experiment.record, Layer.EXPERIMENT, QUICK)
+    result = record_layer(global_experiment.record, Layer.EXPERIMENT, QUICK)
     names = {check.name for check in result.checks}
     assert {"theorem-step-n2-c0.5-lemma", "theorem-step-n2-c0.5-iteration-count",
             "theorem2-random-init-margin", "small-margin-n2-c0.1-iteration-count"} <= names

@@ -10,8 +10,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import Session, Verdict
 from optverify.numerics.equivalence import MARGIN_LEVEL
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.depth_acceleration import CLAIM, experiment, numeric, statement
 from optverify.theorems.depth_acceleration.data import ar1_heavy_tail, ethanol_like
 from optverify.theorems.depth_acceleration.dynamics import (
@@ -336,13 +337,13 @@ def test_at_geometric_mean_keeps_the_scatter():
 
 
 def test_symbolic_layer_proves_every_identity_and_rejects_its_controls():
-    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True))
+    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True))
     assert all(c.verdict is Verdict.CONSISTENT for c in result.checks)
     assert all(c.controls and all(x.rejected for x in c.controls) for c in result.checks)
 
 
 def test_numeric_layer_measures_eta_squared():
-    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True))
+    result = record_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True))
     rate = next(c for c in result.checks if c.name == "trajectory-gap-order-eta-squared")
     assert rate.verdict is Verdict.CONSISTENT and abs(rate.fit.exponent - 2) < 0.05
     assert all(x.rejected for x in rate.controls)

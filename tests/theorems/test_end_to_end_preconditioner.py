@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.kit import Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import Session, Verdict
 from optverify.numerics.deep_linear import (
     balanced_factors,
     balanced_factors_mp,
@@ -26,6 +26,7 @@ from optverify.numerics.deep_linear import (
     layer_gradients_mp,
 )
 from optverify.numerics.mp_linalg import frobenius_norm, max_abs, to_mp, to_numpy
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.end_to_end_preconditioner import (
     CLAIM,
     experiment,
@@ -455,8 +456,8 @@ def test_float32_runs_sweep_resolvable_step_sizes():
 
 
 def test_numeric_layer_controls_are_all_violated():
-    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=MP_DIGITS),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=MP_DIGITS),
+                          claim_bound=CLAIM.bound)
     for check in result.checks:
         if check.decisive:
             assert check.controls and all(k.verdict is Verdict.VIOLATED for k in check.controls), (

@@ -12,7 +12,8 @@ import sympy
 import torch
 from mpmath import mp
 
-from optverify.kit import BELOW_PRECISION, Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import BELOW_PRECISION, Session, Verdict
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.end_to_end_snr import CLAIM, experiment, numeric, statement
 from optverify.theorems.end_to_end_snr.model import (
     diagonal_column_sq_norms,
@@ -100,8 +101,8 @@ def test_float32_reports_below_precision_at_large_k():
 
 
 def test_numeric_layer_reports_numbers_where_floats_cannot():
-    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True),
+                          claim_bound=CLAIM.bound)
     tuple_check = next(c for c in result.checks if c.name == "tuple-signal-resolved")
     assert tuple_check.values["tuple_signal_float64_k1000000"] == BELOW_PRECISION
     assert "e-698970" in tuple_check.values["tuple_signal_k1000000"]

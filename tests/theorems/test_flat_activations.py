@@ -137,7 +137,8 @@ def test_experiment_config_rejects_bad_dimension():
 import numpy as np
 import sympy
 
-from optverify.kit import Layer, RunConfig, Session, Verdict
+from optverify.kit import Session, Verdict
+from optverify.testing import Layer, RunConfig
 from optverify.theorems.flat_activations import CLAIM, experiment, statement
 
 

@@ -15,16 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.kit import (
-    Bound,
-    Layer,
-    RunConfig,
-    Session,
-    Verdict,
-    judge_exponent,
-    machine_epsilon,
-)
+from optverify.kit import Bound, Session, Verdict, judge_exponent, machine_epsilon
 from optverify.numerics.haar import haar_orthogonal
+from optverify.testing import Layer, RunConfig
 from optverify.theorems.jacobian_products import (
     CLAIM,
     experiment,

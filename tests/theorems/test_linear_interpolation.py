@@ -208,12 +208,12 @@ def test_numeric_controls_through_the_same_computations():
 
 
 def test_symbolic_and_numeric_layers_reject_every_control():
-    from optverify.kit import Layer, RunConfig, run_layer
+    from optverify.testing import Layer, RunConfig, record_layer
 
     for verify, layer, config in ((statement.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
                                   (numeric.verify, Layer.NUMERIC,
                                    RunConfig(quick=True, precision=30))):
-        result = run_layer(verify, layer, config)
+        result = record_layer(verify, layer, config)
         for check in result.checks:
             if check.decisive:
                 assert check.controls, check.name

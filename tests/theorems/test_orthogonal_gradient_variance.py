@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.kit import Layer, RunConfig, Session, Verdict, machine_epsilon, run_layer
+from optverify.kit import Session, Verdict, machine_epsilon
 from optverify.numerics.fit import EXPONENT_RESOLUTION
 from optverify.numerics.threads import intra_op_threads
 from optverify.session import rate_fit
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.orthogonal_gradient_variance import (
     CLAIM,
     experiment,
@@ -311,12 +312,12 @@ def test_cosine_closed_form_twins():
 
 
 def test_symbolic_layer_quick_is_consistent():
-    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True))
+    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True))
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
 def test_numeric_layer_quick_is_consistent_and_tabulates_every_instance():
-    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30))
+    result = record_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30))
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
     table = result.tables[0]
     assert len(table.rows) == 3 * 4 * 2  # d in 2..4, four networks, two losses
@@ -335,8 +336,8 @@ def test_learning_curve_is_reproducible_and_learns_a_small_parity():
 
 @pytest.mark.slow
 def test_experiment_layer_full_sweep_runs():
-    result = run_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=False),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=False),
+                          claim_bound=CLAIM.bound)
     names = {check.name: check for check in result.checks}
     assert names["variance-below-bound"].verdict is Verdict.CONSISTENT
     assert names["transform-matches-parseval"].verdict is Verdict.CONSISTENT
@@ -357,7 +358,7 @@ def test_symbolic_and_numeric_controls_are_violated():
     for verify, layer, config in ((statement.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
                                   (numeric.verify, Layer.NUMERIC,
                                    RunConfig(quick=True, precision=30))):
-        result = run_layer(verify, layer, config)
+        result = record_layer(verify, layer, config)
         for check in result.checks:
             assert check.decisive and check.controls, check.name
             assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.name

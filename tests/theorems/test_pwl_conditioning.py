@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mpmath import mp
 
-from optverify.kit import Layer, RunConfig, Session, run_layer
+from optverify.kit import Session
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.pwl_conditioning import CLAIM, experiment, numeric, statement
 from optverify.theorems.pwl_conditioning.moments import (
     conv_second_moment_enumerated,
@@ -150,7 +151,7 @@ def test_bad_breakpoint_counts_raise():
 def test_symbolic_and_numeric_layers_quick():
     config = RunConfig(quick=True)
     for layer, tag in ((statement.verify, Layer.SYMBOLIC), (numeric.verify, Layer.NUMERIC)):
-        result = run_layer(layer, tag, config, claim_bound=CLAIM.bound)
+        result = record_layer(layer, tag, config, claim_bound=CLAIM.bound)
         decisive = [check for check in result.checks if check.decisive]
         assert all(check.verdict.value == "consistent" for check in decisive), [
             (check.name, check.detail) for check in decisive if check.verdict.value != "consistent"]
@@ -376,8 +377,8 @@ def test_figure6_linear_gradients_match_autograd_and_the_deep_network_has_the_pa
 
 
 def test_experiment_layer_quick_is_decisive_with_rejected_controls():
-    result = run_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=True),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(experiment.verify, Layer.EXPERIMENT, RunConfig(quick=True),
+                          claim_bound=CLAIM.bound)
     decisive = [check for check in result.checks if check.decisive]
     assert len(decisive) >= 10
     for check in decisive:

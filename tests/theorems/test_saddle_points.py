@@ -11,7 +11,8 @@ import torch
 from hypothesis import given
 from mpmath import mp
 
-from optverify.kit import Bound, Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import Bound, Session, Verdict
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.saddle_points import (
     CLAIM,
     experiment,
@@ -39,7 +40,7 @@ FLOAT64_TOLERANCE = 1e3 * np.finfo(np.float64).eps
 
 
 def test_symbolic_layer_is_consistent():
-    result = run_layer(statement.verify, Layer.SYMBOLIC, RunConfig())
+    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig())
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
@@ -195,7 +196,7 @@ def test_full_run_has_no_errors():
 
 @pytest.fixture(scope="module")
 def layers():
-    return {layer: run_layer(function, layer, RunConfig(quick=True), claim_bound=CLAIM.bound)
+    return {layer: record_layer(function, layer, RunConfig(quick=True), claim_bound=CLAIM.bound)
             for function, layer in ((statement.verify, Layer.SYMBOLIC),
                                     (numeric.verify, Layer.NUMERIC),
                                     (experiment.verify, Layer.EXPERIMENT))}

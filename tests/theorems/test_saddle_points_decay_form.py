@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optverify.kit import Layer, RunConfig, Session, Verdict
+from optverify.kit import Session, Verdict
+from optverify.testing import Layer, RunConfig
 from optverify.theorems.saddle_points import decay_form, kac_rice, landscape_numeric
 
 DIMS = np.array([*range(2, 17), *range(20, 49, 4)], dtype=float)

@@ -13,7 +13,8 @@ import torch
 from hypothesis import given
 from mpmath import mp
 
-from optverify.kit import Bound, Layer, RunConfig, Session, Verdict, run_layer
+from optverify.kit import Bound, Session, Verdict
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.saxe_dynamics import CLAIM, experiment, numeric, statement
 from optverify.theorems.saxe_dynamics import random_start
 from optverify.theorems.saxe_dynamics.dynamics import (
@@ -93,8 +94,8 @@ def test_gd_crossing_times_interpolate():
 
 
 def test_numeric_layer_quick():
-    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30),
+                          claim_bound=CLAIM.bound)
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
@@ -174,8 +175,8 @@ def test_symbolic_exponent_and_limit_judges_reject_other_laws():
 
 
 def test_numeric_controls_are_violated():
-    result = run_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30),
-                       claim_bound=CLAIM.bound)
+    result = record_layer(numeric.verify, Layer.NUMERIC, RunConfig(quick=True, precision=30),
+                          claim_bound=CLAIM.bound)
     assert all(check.controls for check in result.checks if check.decisive)
     assert all(control.verdict is Verdict.VIOLATED
                for check in result.checks for control in check.controls)

@@ -189,12 +189,10 @@ def test_summary_lists_this_runs_claims_then_links_earlier_pages():
     assert "1 consistent" in text and "1 violated" in text
 
 
-def test_decisive_tally_counts_recorded_verdicts():
+def test_pages_state_the_results_decisive_tally():
     result = run_claim(VIOLATED, RunConfig(seed=1))
-    decisive = [check for check in result.checks if check.decisive]
-    consistent = [check for check in decisive if check.verdict is Verdict.CONSISTENT]
-    assert html.decisive_tally(result) == f"{len(consistent)}/{len(decisive)} decisive consistent"
-    assert len(consistent) < len(decisive)
+    assert html.claim_page(result).tally == str(result.decisive_tally)
+    assert html.summary_row(result).tally == str(result.decisive_tally)
 
 
 def test_environment_is_shown(consistent):
@@ -202,7 +200,7 @@ def test_environment_is_shown(consistent):
     settings = {row.label: row.cell.text for row in view.settings}
     assert settings["seed"] == "1" and settings["dtype"] == "float64"
     assert settings["device"] == "cpu"
-    assert settings["precision"].startswith("50 digits") and settings["mode"] == "full"
+    assert settings["precision"].startswith("50 digits") and settings["scale"] == "full"
     page = html.claim_html(consistent)
     assert all(version in page for version in consistent.environment.versions.values())
 

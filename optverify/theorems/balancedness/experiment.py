@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from scipy import stats
 
-from optverify.controls import as_power_law
 from optverify.kit import (
     Bound,
     Check,
@@ -35,6 +34,7 @@ from optverify.kit import (
     Session,
     Table,
     Verdict,
+    as_power_law,
     fit_exponential_rate,
     machine_epsilon,
     rate_panel,
@@ -531,7 +531,7 @@ def decay_points(run: DecayRun) -> tuple[np.ndarray, np.ndarray]:
 
 def as_power_law_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The negative control of an exponential decay: the same points re-drawn as the best power
-    law through them, with the exponential fit's residuals (optverify.controls.as_power_law)."""
+    law through them, with the exponential fit's residuals (optverify.kit.as_power_law)."""
     return as_power_law(x, y, fit_exponential_rate(x, y))
 
 

@@ -39,6 +39,7 @@ from optverify.kit import (
     Session,
     Verdict,
     fit_exponential_rate,
+    fit_for_bound,
     fit_power_law,
     machine_epsilon,
     rate_panel,
@@ -49,7 +50,6 @@ from optverify.numerics.deep_linear import (
     gradient_descent_step,
 )
 from optverify.numerics.validation import require_depth, require_finite, require_non_negative
-from optverify.session import rate_fit
 from optverify.theorems.deficiency_margin_convergence import global_experiment, long_runs
 from optverify.theorems.deficiency_margin_convergence.claim5 import COLUMNS as CLAIM5_COLUMNS
 from optverify.theorems.deficiency_margin_convergence.claim5 import (
@@ -789,8 +789,8 @@ def _record_long_run(s: Session, run: long_runs.LongRun) -> None:
                   "rate of at least 1 (Theorem 1's e^-kappa), and a power law is rejected "
                   f"(log-linear fit over {LINEAR_CONVERGENCE_POINTS} points of the run's second "
                   "half, log-loss averaged over instances)",
-                  rate_fit(kx, ky, LINEAR_CONVERGENCE), LINEAR_CONVERGENCE, rules_out=-0.5,
-                  controls={"a power law through the same end points": rate_fit(
+                  fit_for_bound(kx, ky, LINEAR_CONVERGENCE), LINEAR_CONVERGENCE, rules_out=-0.5,
+                  controls={"a power law through the same end points": fit_for_bound(
                       kx, long_runs.power_law_through_ends(kx, ky), LINEAR_CONVERGENCE)})
 
 

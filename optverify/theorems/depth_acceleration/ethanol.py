@@ -6,7 +6,7 @@ stand-in (`data.ethanol_like`) stays the default."""
 
 from __future__ import annotations
 
-from optverify.datasets import DataSet
+from optverify.kit import DataSet
 
 UCI_ETHANOL = DataSet(
     name="uci-ethanol",
