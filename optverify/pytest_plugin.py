@@ -132,7 +132,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     from optverify.config import RunConfig
     from optverify.verify.report import write_summary
-    from optverify.verify.runner import RunResult
+    from optverify.results import RunResult
 
     run_config = RunConfig(seed=config.getoption("--optverify-seed"),
                            quick=not config.getoption("--optverify-full"))

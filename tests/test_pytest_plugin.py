@@ -60,7 +60,7 @@ def test_the_option_collects_one_item_per_claim_file_and_writes_reports(project)
     outcome.assert_outcomes(passed=1, failed=1)
     outcome.stdout.fnmatch_lines(["*claims/cube.py::cube FAILED*",
                                   "*claims/square.py::square PASSED*",
-                                  "*claim 'toy-cube' is violated (quick, seed 0*",
+                                  "*claim 'toy-cube' is violated (seed 0, precision 50 digits*",
                                   "*experiment/cost-vs-n (main statement)*"])
     report = json.loads((out / "toy-square" / "report.json").read_text())
     assert report["verdict"] == "consistent"

@@ -40,8 +40,7 @@ if TYPE_CHECKING:  # the run's modules import torch, scipy and sympy: each comma
     from rich.progress import Progress
 
     from optverify.claim import Claim
-    from optverify.results import ClaimResult, Layer
-    from optverify.verify.runner import RunResult
+    from optverify.results import ClaimResult, Layer, RunResult
 
 EXIT_USAGE = 2
 EXIT_CLAIM_ERROR = 3

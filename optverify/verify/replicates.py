@@ -23,8 +23,8 @@ import scipy.stats
 
 from optverify.claim import Claim
 from optverify.config import RunConfig
-from optverify.results import ClaimResult, ExponentSpread, Replicates, Verdict
-from optverify.verify.runner import RunResult, run
+from optverify.results import ClaimResult, ExponentSpread, Replicates, RunResult, Verdict
+from optverify.verify.runner import run
 
 POOLED_LEVEL = 0.95
 

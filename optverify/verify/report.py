@@ -33,12 +33,11 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
-from optverify.results import ClaimResult
+from optverify.results import ClaimResult, RunResult
 from optverify.verify import drawing
 from optverify.verify.html import claim_html, summary_html
 from optverify.verify.markdown import claim_markdown, summary_markdown
 from optverify.verify.plots import draw_figure
-from optverify.verify.runner import RunResult
 from optverify.verify.serialize import claim_to_json, summary_to_json
 
 

@@ -19,11 +19,12 @@ from optverify.results import (
     Layer,
     LayerResult,
     Replicates,
+    RunResult,
     Table,
     Verdict,
 )
 from optverify.verify import html
-from optverify.verify.runner import RunResult, run, run_claim
+from optverify.verify.runner import run, run_claim
 from tests.toy_claims import CONSISTENT, RAISING, VIOLATED
 
 SCRIPT = "<script>alert('x')</script>"

@@ -4,7 +4,7 @@ import hashlib
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optverify.config import RunConfig
@@ -276,3 +276,35 @@ def test_rerun_of_a_replicated_report_reruns_every_seed(toy_registry, capsys, tm
     capsys.readouterr()
     assert cli.main(["rerun", str(path)]) == 1
     assert "replicates.exponents[0].exponents[1]: recorded 9.0" in capsys.readouterr().out
+
+
+# -- the schema it reads is serialize's ----------------------------------------------------------
+
+
+def _keys(data) -> set[str]:
+    if isinstance(data, dict):
+        return set(data) | {key for value in data.values() for key in _keys(value)}
+    if isinstance(data, list):
+        return {key for value in data for key in _keys(value)}
+    return set()
+
+
+def test_every_field_the_comparison_names_is_one_serialize_writes():
+    from optverify.verify import serialize
+
+    written = _keys(report_of())
+    named = (serialize.PROSE_FIELDS | serialize.DURATION_FIELDS
+             | serialize.UNCOMPARED_REPORT_FIELDS | set(serialize.CLAIM_REPORT_FIELDS))
+    assert named - {"split"} <= written  # "split": the replicates' prose, absent with one seed
+    assert set(serialize.CONFIG_FIELDS) <= set(report_of()["environment"])
+
+
+@settings(max_examples=25)
+@given(st.sampled_from(["quick", "full", "paper"]), st.integers(0, 2**31), st.integers(10, 80))
+def test_an_environment_reads_back_as_the_config_it_was_written_from(scale, seed, digits):
+    from optverify.verify.serialize import config_from_json, environment_to_json
+    from optverify.verify.runner import claim_result
+
+    config = RunConfig(precision=digits, seed=seed, scale=scale, dtype="float32")
+    environment = claim_result(CONSISTENT, (), config, 0.0).environment
+    assert config_from_json(json.loads(json.dumps(environment_to_json(environment)))) == config
