@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 import optverify
+from optverify.verify.formatting import seconds_text
 
 if TYPE_CHECKING:  # the run's modules import torch, scipy and sympy: each command imports them
     # when it runs, so `verify --help`, `--version` and `list` answer at once
@@ -248,8 +249,6 @@ def _list_claims(console: Console) -> None:
 
 
 def _summary_table(result: RunResult) -> Table:
-    from optverify.verify.formatting import seconds_text
-
     table = Table(title=f"optverify: {len(result.claims)} claims, "
                         f"{seconds_text(result.wall_s, 1)}")
     table.add_column("claim", no_wrap=True)
