@@ -472,6 +472,50 @@ def test_block_means_average_every_subset_and_pattern():
     assert estimate.samples == 2
 
 
+def _active_pair_pool(n=9, seed=3, shrink=0.5):
+    """A pool and a k = 2 N2 whose output layer is shrunk so that the hinge is active on every
+    pair (max |N2| < 1 over the box of scores)."""
+    pairs, labels, n1, n2 = _pool(n=n, k=2, seed=seed)
+    return pairs, labels, n1, {**n2, "out.w": shrink * n2["out.w"]}
+
+
+def test_exact_pair_mean_matches_the_loop_over_every_pair():
+    import itertools
+
+    pairs, labels, n1, n2 = _active_pair_pool()
+    u = torch.sigmoid(pairs @ n1["score.w"] + n1["score.b"])
+    assert networks.pair_output_bound(n2, float(u.min()), float(u.max())) < 1
+    rows = []
+    for i, j in itertools.permutations(range(9), 2):
+        for a, b in itertools.product((0, 1), repeat=2):
+            feats = torch.stack([pairs[i, a], pairs[j, b]])[None]
+            y = torch.stack([labels[i] * (1 - 2 * a), labels[j] * (1 - 2 * b)])[None]
+            rows.append(networks.last_layer_gradients("end-to-end", n1, n2, feats, y)[0])
+    twin = torch.stack(rows).mean(0)
+    torch.testing.assert_close(snr_estimate.exact_pair_mean(n1, n2, pairs, labels), twin,
+                               rtol=1e-10, atol=1e-18)
+
+
+def test_pair_output_bound_is_the_maximum_over_the_box():
+    _, _, _, n2 = _pool(k=2, seed=5)
+    grid = torch.linspace(0.3, 0.7, 301, dtype=torch.float64)
+    points = torch.cartesian_prod(grid, grid)
+    on_grid = float((torch.relu(points @ n2["hidden.w"].T + n2["hidden.b"]) @ n2["out.w"]
+                     + n2["out.b"]).abs().max())
+    bound = networks.pair_output_bound(n2, 0.3, 0.7)
+    assert on_grid <= bound + 1e-15 and bound <= on_grid + 1e-3  # attained within the grid step
+    with pytest.raises(ValueError):
+        networks.pair_output_bound(networks.init_n2(3, torch.Generator(), torch.float64), 0, 1)
+
+
+def test_exact_pairs_refuse_an_inactive_hinge():
+    pairs, labels, n1, n2 = _active_pair_pool(n=16, shrink=100.0)
+    assert snr_estimate.exact_pair_estimate(n1, n2, pairs, labels, 2) is None
+    pairs, labels, n1, n2 = _active_pair_pool(n=16)
+    estimate = snr_estimate.exact_pair_estimate(n1, n2, pairs, labels, 2)
+    assert estimate is not None and estimate.samples == 2
+
+
 def test_estimate_snr_bad_input_raises():
     with pytest.raises(ValueError):
         snr_estimate.estimate_snr(torch.zeros(1, 1, 3))
@@ -483,6 +527,9 @@ def test_estimate_snr_bad_input_raises():
         setting_one.SnrConfig((1, 4), images=4, inits=2, blocks=(1, 4), decisive=True)
     with pytest.raises(ValueError):
         setting_one.SnrConfig((1, 2), images=100, inits=2, blocks=(1,), decisive=True)
+    with pytest.raises(ValueError):
+        setting_one.SnrConfig((1, 2), images=100, inits=2, blocks=(1, 2), decisive=True,
+                              pair_groups=1)
     pairs, labels = torch.zeros(10, 2, 3), torch.ones(10)
     with pytest.raises(ValueError):
         snr_estimate.block_estimate("end-to-end", {}, {}, pairs, labels, 3, 2)

@@ -132,6 +132,34 @@ def closed_form_last_layer_gradients(approach: str, n1: dict, n2: dict, feats: t
     return gradient
 
 
+def pair_output_bound(n2: dict, low: float, high: float) -> float:
+    """max |N2(u_1, u_2)| over the box [low, high]^2 (k = 2), exactly: N2 is piecewise linear, so
+    the maximum lies at a vertex of its linear pieces inside the box (a corner, a kink line
+    W_h u + b_h = 0 crossing an edge, or two kink lines crossing)."""
+    weights, bias = n2["hidden.w"], n2["hidden.b"]
+    if weights.shape[1] != 2:
+        raise ValueError(f"pair_output_bound needs N2 of a pair (k = 2), got k = {weights.shape[1]}")
+    corners = torch.tensor([[low, low], [low, high], [high, low], [high, high]],
+                           dtype=weights.dtype, device=weights.device)
+    points = [corners]
+    for fixed in (0, 1):
+        for edge in (low, high):
+            on_edge = torch.full((weights.shape[0], 2), edge, dtype=weights.dtype,
+                                 device=weights.device)
+            on_edge[:, 1 - fixed] = -(weights[:, fixed] * edge + bias) / weights[:, 1 - fixed]
+            points.append(on_edge)
+    hidden = weights.shape[0]
+    systems = torch.stack([weights[:, None, :].expand(-1, hidden, -1),
+                           weights[None].expand(hidden, -1, -1)], dim=2)
+    sides = -torch.stack([bias[:, None].expand(-1, hidden), bias[None].expand(hidden, -1)], -1)
+    solvable = torch.linalg.det(systems).abs() > 1e-12
+    points.append(torch.linalg.solve(systems[solvable], sides[solvable]))
+    candidates = torch.cat(points)
+    candidates = candidates[((candidates >= low) & (candidates <= high)).all(dim=1)]
+    outputs = torch.relu(candidates @ weights.T + bias) @ n2["out.w"] + n2["out.b"]
+    return float(outputs.abs().max())
+
+
 def tuple_predictions(n1: dict, n2: dict, images: torch.Tensor) -> torch.Tensor:
     """sign(N2(N1(x_1..x_k))) for images (n, k, 28, 28)."""
     out = n2_output(n2, scores(n1, features(n1, images)))

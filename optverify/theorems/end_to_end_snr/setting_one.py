@@ -54,6 +54,7 @@ from optverify.theorems.end_to_end_snr.snr_estimate import (
     authors_snr,
     block_estimate,
     estimate_snr,
+    exact_pair_estimate,
     loop_last_layer_gradients,
     plain_snr,
 )
@@ -86,7 +87,8 @@ CPU); the SNR is measured in both."""
 class SnrConfig:
     """images: the pool per initialization (cut into blocks for each k); blocks: the block size per
     k of the float64 end-to-end estimator (block = k: disjoint tuples, the estimator of every other
-    series); decisive: whether the SNR checks decide (quick mode's pool is too small to resolve
+    series); pair_groups: at k = 2 that estimator sums every pair of each of pair_groups groups of
+    the pool exactly where the hinge is active on every pair (`exact_pair_estimate`); decisive: whether the SNR checks decide (quick mode's pool is too small to resolve
     k = 1)."""
 
     sizes: tuple[int, ...]
@@ -94,6 +96,7 @@ class SnrConfig:
     inits: int
     blocks: tuple[int, ...]
     decisive: bool
+    pair_groups: int = 16
 
     def __post_init__(self) -> None:
         if min(self.sizes) < 1 or self.sizes[0] != 1 or self.inits < 2:
@@ -101,13 +104,16 @@ class SnrConfig:
         if len(self.blocks) != len(self.sizes) or any(
                 not k <= block <= self.images // 2 for k, block in zip(self.sizes, self.blocks)):
             raise ValueError("SnrConfig needs one block size per k, k <= block <= images / 2")
+        if not 2 <= self.pair_groups <= self.images // 4:
+            raise ValueError("SnrConfig needs 2 <= pair_groups <= images / 4")
 
     def block(self, k: int) -> int:
         return self.blocks[self.sizes.index(k)]
 
     @classmethod
     def quick(cls) -> SnrConfig:
-        return cls((1, 2, 3, 4), images=1024, inits=2, blocks=(1, 8, 6, 5), decisive=False)
+        return cls((1, 2, 3, 4), images=1024, inits=2, blocks=(1, 8, 6, 5), decisive=False,
+                   pair_groups=8)
 
     @classmethod
     def full(cls) -> SnrConfig:
@@ -198,10 +204,12 @@ def describe(summary: SnrSummary, dtype: str) -> str:
 
 @dataclass(frozen=True)
 class SnrSweep:
-    """summaries[(dtype, approach, k)]."""
+    """summaries[(dtype, approach, k)]; exact_pairs: the initializations whose float64
+    end-to-end k = 2 estimate summed every pair exactly (the others used blocks)."""
 
     config: SnrConfig
     summaries: dict
+    exact_pairs: int = 0
 
     def series(self, dtype: str, approach: str) -> dict[int, SnrSummary]:
         return {k: self.summaries[(dtype, approach, k)] for k in self.config.sizes}
@@ -234,15 +242,21 @@ def snr_sweep(s: Session, config: SnrConfig) -> SnrSweep:
             for k in config.sizes:
                 n2 = _cast(n2_64[k], kind)
                 for approach in APPROACHES:
-                    block = (config.block(k) if (dtype, approach) == ("float64", "end-to-end")
-                             else k)
-                    estimates[(dtype, approach, k)] = block_estimate(
-                        approach, n1, n2, pairs, labels.to(kind), k, block)
+                    blocked = (dtype, approach) == ("float64", "end-to-end")
+                    exact = (exact_pair_estimate(n1, n2, pairs, labels, config.pair_groups)
+                             if blocked and k == 2 else None)
+                    estimates[(dtype, approach, k)] = exact or block_estimate(
+                        approach, n1, n2, pairs, labels.to(kind), k,
+                        config.block(k) if blocked else k)
+                    if exact is not None:
+                        estimates["exact-pairs"] = True
         return estimates
 
     per_init = s.map(estimates_at, range(config.inits), "Setting I SNR over initializations")
+    keys = [key for key in per_init[0] if key != "exact-pairs"]
     return SnrSweep(config, {key: summarize([estimates[key] for estimates in per_init])
-                             for key in per_init[0]})
+                             for key in keys},
+                    sum("exact-pairs" in estimates for estimates in per_init))
 
 
 # -- judges (pure: each control goes through the same one) ------------------------------------
@@ -475,10 +489,12 @@ def _record_snr(s: Session, sweep: SnrSweep) -> None:
     config = sweep.config
     where = (f"N1's last layer at initialization, {config.images} images per initialization "
              f"(float64 end-to-end: every k-subset of blocks of {config.blocks} images for k = "
-             f"{config.sizes}; otherwise floor({config.images} / k) tuples) x 2^k mirror patterns, "
-             f"{config.inits} initializations")
+             f"{config.sizes}, at k = 2 every pair of {config.pair_groups} groups summed exactly "
+             f"in {sweep.exact_pairs} of {config.inits} initializations; otherwise "
+             f"floor({config.images} / k) tuples) x 2^k mirror patterns, {config.inits} "
+             "initializations")
     quick = "" if config.decisive else " (quick mode: too few samples to resolve k = 1; reported)"
-    values = {}
+    values = {"exact_pair_inits": sweep.exact_pairs}
     for (dtype, approach, k), summary in sweep.summaries.items():
         key = f"snr_{approach}_{dtype}_k{k}"
         values[key] = describe(summary, dtype)
