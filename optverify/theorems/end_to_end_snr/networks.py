@@ -138,7 +138,8 @@ def pair_output_bound(n2: dict, low: float, high: float) -> float:
     W_h u + b_h = 0 crossing an edge, or two kink lines crossing)."""
     weights, bias = n2["hidden.w"], n2["hidden.b"]
     if weights.shape[1] != 2:
-        raise ValueError(f"pair_output_bound needs N2 of a pair (k = 2), got k = {weights.shape[1]}")
+        raise ValueError(f"pair_output_bound needs N2 of a pair (k = 2), got k = "
+                         f"{weights.shape[1]}")
     corners = torch.tensor([[low, low], [low, high], [high, low], [high, high]],
                            dtype=weights.dtype, device=weights.device)
     points = [corners]

@@ -88,8 +88,8 @@ class SnrConfig:
     """images: the pool per initialization (cut into blocks for each k); blocks: the block size per
     k of the float64 end-to-end estimator (block = k: disjoint tuples, the estimator of every other
     series); pair_groups: at k = 2 that estimator sums every pair of each of pair_groups groups of
-    the pool exactly where the hinge is active on every pair (`exact_pair_estimate`); decisive: whether the SNR checks decide (quick mode's pool is too small to resolve
-    k = 1)."""
+    the pool exactly where the hinge is active on every pair (`exact_pair_estimate`);
+    decisive: whether the SNR checks decide (quick mode's pool is too small to resolve k = 1)."""
 
     sizes: tuple[int, ...]
     images: int
