@@ -17,7 +17,10 @@ errors and its bounds are mean -+ 2.576 standard errors (0.5% each, so a ratio o
   fewer than three k are resolved it is reported as below resolution with its bounds: the
   steepest power law and the slowest exponential the first step allows.
 The float64 end-to-end SNR uses the block U-statistic of `snr_estimate.block_estimate` (every
-k-subset of a block of images), which resolves far smaller signals from the same images.
+k-subset of a block of images), which resolves far smaller signals from the same images, and at
+k = 2 the exact sum over every pair of each group of images (`snr_estimate.exact_pair_estimate`,
+where the tuple hinge is provably active on every pair). There is no closed form for the
+expectation over the line images themselves; the mirror patterns make it exact over the labels.
 Training (`race_to_target`): time to TARGET_ACCURACY held-out tuple accuracy per seed. The
 decomposition trains until every seed reached it; end-to-end goes on to `factor` times the
 decomposition's slowest time (at least the decomposition's cap). Per seed the ratio of the two
