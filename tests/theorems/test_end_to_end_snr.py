@@ -583,6 +583,14 @@ def test_decay_form_below_resolution_reports_the_first_step_bounds():
     assert setting_one.judge_decay_form(steep).verdict is Verdict.VIOLATED
 
 
+def test_decay_form_with_two_resolved_k_reports_both_laws_at_k3():
+    two = {**E2E, 2: setting_one.SnrSummary(2.4e-8, 4.4e-9, 0.0, (2e-8, 2.8e-8))}
+    judged = setting_one.judge_decay_form(two)
+    assert judged.verdict is Verdict.INCONCLUSIVE
+    assert "resolved only at k in [1, 2]" in judged.detail
+    assert f"{2.4e-8 ** 2 / 1e-3:.2g}" in judged.detail  # the exponential's prediction at k = 3
+
+
 def test_bounds_are_one_sided_at_half_a_percent_each():
     from scipy import stats
 

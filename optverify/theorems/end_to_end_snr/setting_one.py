@@ -305,15 +305,28 @@ def judge_below_resolution(series: dict[int, SnrSummary], floor: float) -> Judge
 
 
 def first_step_bounds(series: dict[int, SnrSummary]) -> str:
-    """Where only k = 1 is resolved: the bound on the fall to k = 2 and what it allows, the
-    steepest power law and the slowest exponential, in words."""
+    """Where fewer than three k are resolved, what the first step says, in words: unresolved at
+    k = 2, the bound on the fall and the steepest power law it allows; resolved, the fall's
+    bounds and what a power law and an exponential through k = 1, 2 predict at k = 3 against the
+    bound measured there."""
     first, second = series[1], series[2]
-    if not first.resolved or second.resolved:
+    if not first.resolved:
         return ""
-    fall = second.upper / first.lower
-    return (f"SNR(2) < {second.upper:.2g}, so SNR(2) / SNR(1) < {fall:.2g}: a power law k^-p "
-            f"through SNR(1) needs p > {-math.log2(fall):.3g}, an exponential a factor below "
-            f"{fall:.2g} per added image")
+    if not second.resolved:
+        fall = second.upper / first.lower
+        return (f"SNR(2) < {second.upper:.2g}, so SNR(2) / SNR(1) < {fall:.2g}: a power law "
+                f"k^-p through SNR(1) needs p > {-math.log2(fall):.3g}, an exponential a factor "
+                f"below {fall:.2g} per added image")
+    low, high = second.lower / first.upper, second.upper / first.lower
+    text = (f"SNR(2) / SNR(1) in [{low:.2g}, {high:.2g}] (a power law through both: p in "
+            f"[{-math.log2(high):.3g}, {-math.log2(low):.3g}])")
+    third = series.get(3)
+    if third is not None and not third.resolved:
+        ratio = second.mean / first.mean
+        text += (f"; at k = 3 an exponential through k = 1, 2 predicts {second.mean * ratio:.2g} "
+                 f"and the power law {second.mean * (2 / 3) ** -math.log2(ratio):.2g}, against "
+                 f"the bound SNR(3) < {third.upper:.2g}")
+    return text
 
 
 def judge_decay_form(series: dict[int, SnrSummary]) -> Judgement:
