@@ -14,7 +14,7 @@ and the baselines on depth 1. All models of one set and loss train in one tensor
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -33,10 +33,13 @@ from optverify.theorems.depth_acceleration.dynamics import (
     chain_step,
     train,
 )
+from optverify.theorems.depth_acceleration.ethanol import UCI_ETHANOL, user_regression_set
 from optverify.theorems.depth_acceleration.lp_loss import lp_loss, lp_optimum
 from optverify.theorems.depth_acceleration.speedup import (
     MATERIAL_RATIO,
-    TARGET_FRACTION,
+    PAPER_TARGET,
+    RELATIVE_TARGET,
+    LossTarget,
     Selection,
     at_geometric_mean,
     judge_faster,
@@ -56,7 +59,7 @@ have unit mean square and the features unit top variance, so one range serves bo
 largest stable step of every depth lies inside the GD range (reported per depth)."""
 
 WIDTH_TOLERANCE_ULPS = 100
-"""Width independence: widths 1 and 4 (Procedure 1, hidden spaces rotated) give the same w_e(t)
+"""Width independence: widths 1 and 4 (32 at the paper scale; Procedure 1, hidden spaces rotated) give the same w_e(t)
 up to 100 eps per step and unit scale (rounding of the products)."""
 
 
@@ -72,6 +75,32 @@ showed more of the tail of the per-seed log ratios than 24 had), for which
 each leave room for a scatter of 0.44. Each check reports the seeds its own scatter needs
 (`seeds_to_refute_0.7`)."""
 
+PAPER_LOG_SCATTER = 0.5
+"""The per-seed log-ratio scatter the paper scale's seed counts are sized for: the largest measured
+at the full scale was 0.39 (ethanol-like, l_2, depths 6-8); 0.5 leaves room for the paper's
+tighter target. At the kit's one-sided 99% level (`equivalence.units_to_separate`) it asks 80
+seeds for the l_2 sweep (a true ratio 0.7 refuted against the margin 0.8) and 10 for the l_4
+sweep (its hardest control, a ratio 1.25, refuted against 0.8)."""
+
+HARDEST_CONTROL = {2: 0.7, 4: 1.25}
+"""Per loss, the control ratio nearest the margin (`_controls`): the seed counts must refute it."""
+
+
+def seeds_for_controls(power: int, log_scatter: float = PAPER_LOG_SCATTER) -> int:
+    """The seeds at which a ratio at `HARDEST_CONTROL[power]`, measured with `log_scatter`, puts
+    its one-sided 99% bound past the margin `MATERIAL_RATIO`."""
+    return units_to_separate(log_scatter, abs(np.log(HARDEST_CONTROL[power] / MATERIAL_RATIO)))
+
+
+PAPER_STEPS = 100_000
+"""The paper scale's iteration budget: depth-1 GD to within 1e-5 of the optimum on the stand-in
+(population condition number 100 of X, 10^4 of X^T X) needs of the order of 10^4 iterations at
+its largest stable step; 10^5 leaves a decade for the slowest seed and grid step."""
+
+PAPER_CHECKPOINTS = 250
+"""Loss-curve checkpoints per run at the paper scale (every 400 iterations): the curves tensor
+(checkpoints x seeds x models) stays under 100 MB."""
+
 @dataclass(frozen=True)
 class SetSpec:
     """A regression set: its generator's name, shape, and the seeds (data sets) of the l_4 and of
@@ -82,6 +111,9 @@ class SetSpec:
     cols: int
     seeds: int
     l2_seeds: int
+    fixed: RegressionSet | None = field(default=None, compare=False)
+    """The user's data set (`--data uci-ethanol=PATH`): every seed trains on it, the seeds
+    differing in the initial direction; None: each seed generates its own set."""
 
     def seeds_for(self, power: int) -> int:
         return self.seeds if power == 4 else self.l2_seeds
@@ -90,14 +122,19 @@ class SetSpec:
 @dataclass(frozen=True)
 class ExperimentConfig:
     """sets: the regression sets and their seed counts; depths: GD depths (1 included);
-    spacing: the grid's log2 step; steps: the iteration budget; width_*: the width test."""
+    spacing: the grid's log2 step; steps: the iteration budget; target: the loss to reach;
+    checkpoint_every: the loss curves' spacing; width_*: the width test (hidden width
+    `width_hidden` against 1)."""
 
     sets: tuple[SetSpec, ...]
     depths: tuple[int, ...]
     spacing: float
     steps: int
+    target: LossTarget = RELATIVE_TARGET
+    checkpoint_every: int = 10
     width_depth: int = 3
     width_steps: int = 50
+    width_hidden: int = 4
 
     @classmethod
     def quick(cls) -> ExperimentConfig:
@@ -110,6 +147,36 @@ class ExperimentConfig:
         return cls(sets=(SetSpec("ethanol-like", 2565, 128, 6, L2_SEEDS["ethanol-like"]),
                          SetSpec("ar1-heavy-tail", 400, 24, 12, L2_SEEDS["ar1-heavy-tail"])),
                    depths=tuple(range(1, 9)), spacing=0.25, steps=3000)
+
+    @classmethod
+    def paper(cls) -> ExperimentConfig:
+        """Arora, Cohen, Hazan (2018), Section 8: Ethanol's 2565 x 128 (the user's copy when
+        given, `with_data`), hidden widths 32, depths 1..8, trained to within 1e-5 of the optimum
+        loss, l_2 and l_4, seeds for the controls at the 99% level (`seeds_for_controls`)."""
+        l4_seeds, l2_seeds = seeds_for_controls(4), seeds_for_controls(2)
+        return cls(sets=(SetSpec("ethanol-like", 2565, 128, l4_seeds, l2_seeds),
+                         SetSpec("ar1-heavy-tail", 400, 24, l4_seeds, l2_seeds)),
+                   depths=tuple(range(1, 9)), spacing=0.25, steps=PAPER_STEPS,
+                   target=PAPER_TARGET, checkpoint_every=PAPER_STEPS // PAPER_CHECKPOINTS,
+                   width_hidden=32)
+
+    def with_data(self, user: RegressionSet | None) -> ExperimentConfig:
+        """The user's Ethanol set in place of the ethanol-like stand-in of the same shape (at the
+        quick scale the stand-in is smaller, and stays)."""
+        if user is None:
+            return self
+        sets = tuple(replace(spec, name=user.name, fixed=user)
+                     if spec.name == "ethanol-like" and (spec.rows, spec.cols) == user.shape
+                     else spec for spec in self.sets)
+        return replace(self, sets=sets)
+
+    def work(self) -> float:
+        """Multiply-adds of the sweeps if every column ran its whole budget: per set and loss,
+        seeds x models x steps x (rows x cols for l_4, cols for l_2 in its eigenbasis). Columns
+        leave the batch once settled, so a run does a share of this (`verify.plan`)."""
+        return float(sum(spec.seeds_for(power) * len(self.columns(power)) * self.steps
+                         * (spec.rows * spec.cols if power == 4 else spec.cols)
+                         for spec in self.sets for power in (4, 2)))
 
     def grid(self, method: Method) -> np.ndarray:
         low, high = GRID_LOG2[method]
@@ -127,6 +194,8 @@ class ExperimentConfig:
 
 
 def draw_set(spec: SetSpec, rng: np.random.Generator) -> RegressionSet:
+    if spec.fixed is not None:
+        return spec.fixed
     if spec.name == "ethanol-like":
         return ethanol_like(rng, spec.rows, spec.cols)
     return ar1_heavy_tail(rng, spec.rows, spec.cols)
@@ -163,17 +232,17 @@ def draw_seeds(s: Session, spec: SetSpec) -> Seeds:
     return Seeds(tuple(sets), np.stack(starts), optimum, start_loss)
 
 
-def build_problem(s: Session, seeds: Seeds, power: int) -> Problem:
+def build_problem(s: Session, seeds: Seeds, power: int, target: LossTarget) -> Problem:
     """The stacked problem of the first len(seeds.optimum[power]) seeds (l_2: in the eigenbasis
     of X^T X, `Problem.in_eigenbasis`)."""
     like = dict(dtype=s.torch_dtype, device=s.device)
     optimum = np.array(seeds.optimum[power])
     count = optimum.size
-    target = optimum + TARGET_FRACTION * (np.array(seeds.start_loss[power]) - optimum)
+    level = target.level(optimum, seeds.start_loss[power])
     problem = Problem(torch.tensor(np.stack([d.features for d in seeds.sets[:count]]), **like),
                       torch.tensor(np.stack([d.targets for d in seeds.sets[:count]]), **like),
                       torch.tensor(seeds.starts[:count], **like), power,
-                      torch.tensor(optimum, **like), torch.tensor(target, **like))
+                      torch.tensor(optimum, **like), torch.tensor(level, **like))
     return problem.in_eigenbasis() if power == 2 else problem
 
 
@@ -214,15 +283,18 @@ def _controls(ratios, seeds: int, faster: bool, depth: int) -> dict:
 
 
 def _seeds_needed(ratios, faster: bool) -> dict:
-    """For "no material speed-up": the seeds at which this scatter would refute a true ratio of
-    0.7 (the hardest control), as `L2_SEEDS` was sized."""
-    if faster or ratios is None:
+    """The seeds at which this scatter would refute the hardest control (`HARDEST_CONTROL`: 0.7
+    for "no material speed-up", 1.25 for "materially faster"), as the seed counts were sized."""
+    if ratios is None:
         return {}
+    control = HARDEST_CONTROL[4 if faster else 2]
     scatter = estimate_ratio(ratios).log_scatter
-    return {"seeds_to_refute_0.7": units_to_separate(scatter, np.log(MATERIAL_RATIO / 0.7))}
+    return {f"seeds_to_refute_{control:g}":
+            units_to_separate(scatter, abs(np.log(control / MATERIAL_RATIO)))}
 
 
-def record_depths(s: Session, spec: SetSpec, power: int, chosen: dict) -> dict:
+def record_depths(s: Session, spec: SetSpec, power: int, chosen: dict, target: LossTarget
+                  ) -> dict:
     """One decisive main check per depth N >= 2: the speed-up ratio against the margin 0.8 by two
     one-sided tests (`speedup`)."""
     shallow = chosen[(Method.GD, 1)]
@@ -238,8 +310,7 @@ def record_depths(s: Session, spec: SetSpec, power: int, chosen: dict) -> dict:
             f"{spec.name}-l{power}-depth-{depth}-vs-depth-1",
             f"{spec.name}, l_{power} loss: GD on a depth-{depth} linear chain (balanced near-zero "
             f"init{', = w_1 * omega_2' if depth == 2 else ''}) {claim} than depth 1, each at its "
-            f"best grid step per seed; T = iterations to L <= L* + {TARGET_FRACTION:g} "
-            f"(L(0) - L*), ratio T_N / T_1 per seed over {seeds} seeds (data sets), two one-sided "
+            f"best grid step per seed; T = iterations to {target.describe()}, ratio T_N / T_1 per seed over {seeds} seeds (data sets), two one-sided "
             f"t-tests on the log ratios at {1 - MARGIN_LEVEL:.0%} each against the margin "
             f"{MATERIAL_RATIO:g}",
             judge_faster if faster else judge_not_faster, ratios, main=True,
@@ -315,7 +386,7 @@ def _span(values) -> str:
 
 
 def _curve_panel(spec: SetSpec, power: int, result: SweepResult, chosen: dict,
-                 problem: Problem) -> Panel:
+                 problem: Problem, target: LossTarget) -> Panel:
     """Excess loss (L - L*) / (L(0) - L*) of seed 0 at each depth's selected step."""
     optimum = float(problem.optimum_loss[0])
     start = float(result.curves[0, 0, 0])
@@ -329,8 +400,8 @@ def _curve_panel(spec: SetSpec, power: int, result: SweepResult, chosen: dict,
         keep = np.isfinite(curve) & (curve > 0)
         series.append(Series(sel.label, tuple(map(float, result.checkpoints[keep])),
                              tuple(map(float, curve[keep])), "line"))
-    series.append(Series("target", (0.0, float(result.steps)),
-                         (TARGET_FRACTION, TARGET_FRACTION), "dashed"))
+    level = float((target.level(optimum, start) - optimum) / (start - optimum))
+    series.append(Series("target", (0.0, float(result.steps)), (level, level), "dashed"))
     return Panel(f"{spec.name}, l_{power} (seed 0, each at its selected step)", "iteration",
                  "(L - L*) / (L(0) - L*)", tuple(series), xscale="linear")
 
@@ -342,23 +413,23 @@ def record_set(s: Session, spec: SetSpec, settings: ExperimentConfig) -> None:
            f"{max(d.condition for d in seeds.sets):.4g}; l_4 optimum by Newton's method.")
     rows, panels = [], []
     for power in (4, 2):
-        problem = build_problem(s, seeds, power)
-        result = train(problem, settings.columns(power), settings.steps)
+        problem = build_problem(s, seeds, power, settings.target)
+        result = train(problem, settings.columns(power), settings.steps,
+                       settings.checkpoint_every)
         chosen = selections(result)
-        record_depths(s, spec, power, chosen)
+        record_depths(s, spec, power, chosen, settings.target)
         if power == 4:
             record_baselines(s, spec, chosen)
         per_iteration = None
-        if spec.name == "ethanol-like":
+        if spec.name != "ar1-heavy-tail":
             per_iteration = {key: seconds_per_iteration(problem,
                                                         Column(key[0], key[1], sel.steps[0]))
                              for key, sel in chosen.items() if sel.steps is not None}
         rows += _table_rows(chosen, power, chosen[(Method.GD, 1)], per_iteration)
-        panels.append(_curve_panel(spec, power, result, chosen, problem))
+        panels.append(_curve_panel(spec, power, result, chosen, problem, settings.target))
     s.table(f"{spec.name}-time-to-target",
             f"{spec.name} ({spec.rows} x {spec.cols}; l_4: {spec.seeds} seeds, l_2: "
-            f"{spec.l2_seeds} seeds, GD only): iterations to L <= L* + {TARGET_FRACTION:g} "
-            f"(L(0) - L*) at each method's selected step per seed (grid 2^{settings.spacing:.3g} "
+            f"{spec.l2_seeds} seeds, GD only): iterations to {settings.target.describe()} at each method's selected step per seed (grid 2^{settings.spacing:.3g} "
             f"spacing, budget {settings.steps}); steps as ranges over the seeds; the ratio's "
             f"geometric mean with its one-sided {MARGIN_LEVEL:.0%} bounds; wall seconds = mean "
             "iterations x one model's measured time per iteration (a duration: machine and load)",
@@ -370,7 +441,7 @@ def record_set(s: Session, spec: SetSpec, settings: ExperimentConfig) -> None:
 
 def width_trajectories(s: Session, settings: ExperimentConfig, balanced: bool) -> float:
     """max_t ||w_e^(width 4)(t) - w_e^(width 1)(t)|| / ||w_e^(1)(t)|| over GD on a depth-N chain
-    (l_4, the small set): Procedure 1 at widths 1 and 4, hidden spaces rotated; the control embeds
+    (l_4, the small set): Procedure 1 at widths 1 and `width_hidden`, hidden spaces rotated; the control embeds
     the same w_e(0) unbalanced (extra hidden units with non-zero input weights)."""
     generator = s.generator("widths", device="cpu")
     like = dict(dtype=s.torch_dtype)
@@ -378,14 +449,15 @@ def width_trajectories(s: Session, settings: ExperimentConfig, balanced: bool) -
     features, targets = torch.tensor(data.features, **like), torch.tensor(data.targets, **like)
     start = 0.3 * torch.randn(1, data.shape[1], generator=generator, **like)
     narrow = balanced_factors(start, [1] * (settings.width_depth - 1))
-    wide = balanced_factors(start, [4] * (settings.width_depth - 1))
-    rotations = [haar_orthogonal(4, generator, (), s.torch_dtype, "cpu")
+    hidden = settings.width_hidden
+    wide = balanced_factors(start, [hidden] * (settings.width_depth - 1))
+    rotations = [haar_orthogonal(hidden, generator, (), s.torch_dtype, "cpu")
                  for _ in range(settings.width_depth - 1)]
     wide = [rotations[0] @ wide[0]] + [rotations[j] @ wide[j] @ rotations[j - 1].T
                                        for j in range(1, settings.width_depth - 1)] \
         + [wide[-1] @ rotations[-1].T]
     if not balanced:
-        extra = torch.randn(3, data.shape[1], generator=generator, **like)
+        extra = torch.randn(hidden - 1, data.shape[1], generator=generator, **like)
         wide[0] = wide[0] + rotations[0][:, 1:] @ extra * 0.3
     worst = 0.0
     for _ in range(settings.width_steps):
@@ -405,16 +477,41 @@ def record_widths(s: Session, settings: ExperimentConfig) -> None:
         "end-to-end-trajectory-width-independent",
         f"GD (l_4, eta = 0.05, {settings.width_steps} steps) on a depth-{settings.width_depth} "
         "chain from one balanced w_e(0) (Procedure 1, hidden spaces rotated) at hidden widths 1 "
-        "and 4: max_t ||w_e^4(t) - w_e^1(t)|| / ||w_e^1(t)|| = 0 up to rounding, which is why "
+        f"and {settings.width_hidden}: max_t ||w_e^{settings.width_hidden}(t) - w_e^1(t)|| / "
+        "||w_e^1(t)|| = 0 up to rounding, which is why "
         "the sweep simulates width 1",
         balanced, tolerance, controls={
-            "the same w_e(0) embedded unbalanced at width 4 (extra hidden units with non-zero "
-            "input weights)": unbalanced},
+            f"the same w_e(0) embedded unbalanced at width {settings.width_hidden} (extra hidden "
+            "units with non-zero input weights)": unbalanced},
         values={"unbalanced_spread": unbalanced})
 
 
+def user_data(s: Session) -> RegressionSet | None:
+    """The user's Ethanol file (`--data uci-ethanol=PATH`, shape-checked, its SHA-256 recorded)
+    as a regression set, or None (the generated stand-in)."""
+    choice = s.data(UCI_ETHANOL)
+    if choice.table is None:
+        return None
+    return user_regression_set(choice.table, choice.path, choice.sha256)
+
+
+def data_used(settings: ExperimentConfig, user: RegressionSet | None) -> str:
+    """Which data the Ethanol sweep ran on, in words: the user's file (name, SHA-256, shape) or
+    the generated stand-in."""
+    ethanol = settings.sets[0]
+    if ethanol.fixed is not None:
+        return f"Ethanol sweep data: {ethanol.fixed.description}."
+    unused = ("" if user is None else f"; the user's file ({user.shape[0]} x {user.shape[1]}) "
+              f"is not read at this scale, whose Ethanol set is {ethanol.rows} x {ethanol.cols}")
+    return (f"Ethanol sweep data: the generated stand-in ({ethanol.name}, {ethanol.rows} x {ethanol.cols}, "
+            f"a fresh draw per seed){unused}.")
+
+
 def verify(s: Session) -> None:
-    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    user = user_data(s)
+    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full(),
+                        paper=ExperimentConfig.paper()).with_data(user)
+    s.note(data_used(settings, user))
     with single_threaded_on_cpu(s.device):
         record_widths(s, settings)
         for spec in s.progress(settings.sets, "regression sets"):
