@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from optverify.datasets import STAND_IN, DataSet, file_sha256
-from optverify.kit import Layer, RunConfig, Verdict
-from optverify.testing import record_layer
+from optverify.kit import Verdict
+from optverify.testing import Layer, RunConfig, record_layer
 from optverify.numerics.equivalence import units_to_separate
 from optverify.theorems.depth_acceleration import experiment
 from optverify.theorems.depth_acceleration.ethanol import UCI_ETHANOL, user_regression_set
