@@ -229,11 +229,11 @@ def judge_ratio_check(data, claim: str) -> Outcome:
     """Per-seed ratios through `Session.decide` with the speed-up judge of depth-acceleration
     (`judge_faster`, "materially faster": ratio < 0.8, two one-sided tests of
     optverify.numerics.equivalence), its control the same scatter at geometric mean 1 (no
-    speed-up). `claim` is "faster"; the interval is the kit's two-sided 95% interval of the
-    geometric mean (`estimate_ratio` at one-sided level 0.975)."""
+    speed-up). `claim` is "faster"; the interval is the two-sided interval the judge decides
+    with, at the judging level (`estimate_ratio` at its default one-sided 99%: 98%)."""
     check = _session().decide("calibration", "calibration", judge_faster, data,
                               controls={"no speed-up": at_geometric_mean(data, 1.0)})
-    estimate = estimate_ratio(data, level=0.975)
+    estimate = estimate_ratio(data)
     return Outcome(check.verdict, estimate.interval)
 
 

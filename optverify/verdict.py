@@ -21,10 +21,14 @@ or the margin the bound states):
 The log-factor model also carries k in x^p |log x|^k beyond the stated log power: an interval of p
 that does not clear a by tol, with k's interval above 0, is larger than x^a (violates an upper
 bound); with k's interval below 0, smaller (violates a lower bound).
-No surviving model: inconclusive ("pre-asymptotic", with the tail's local slopes), unless every
-plausible model and the tail slope's own interval violate the bound and the local slopes over the
-tail do not move toward the claimed exponent by more than tol (then violated: whatever the model,
-the data break it, and their tail is not still heading for the claim). Surviving models
+A violation is never read off a tail that is still heading for the claim: where the tail slope's
+interval lies beyond the whole sweep's straight-line slope by more than tol, toward a claimed
+exponent that lies further on, a violation is inconclusive ("pre-asymptotic") where every
+surviving model stops at the tail (its exponent not beyond the tail slope toward the claim) and
+breaks the bound by its exponent alone (a log power beyond the stated one still violates). No surviving model: inconclusive
+("pre-asymptotic", with the tail's local slopes), unless every
+plausible model and the tail slope's own interval violate the bound and the tail is not heading
+for the claim (then violated: whatever the model, the data break it). Surviving models
 that disagree: inconclusive ("model-dependent", each model's interval and verdict). Otherwise their
 common verdict (`rate_judgement`). A bound that holds with room to spare is consistent, and the
 detail names the measured exponent. An exponential bound also needs the points to reject a power
@@ -216,13 +220,30 @@ def rate_judgement(fit: RateFit, bound: Bound, tolerance: float | None = None) -
     return RateJudgement(verdict, reason, (), tolerance)
 
 
-def _heading_for_claim(tail, bound: Bound, tolerance: float) -> bool:
-    """Whether the local slopes over the tail window move toward the claimed exponent by more than
-    the resolution: a tail that is still heading for the claim has not settled."""
-    claimed = bound.exponent_value
-    if claimed is None or bound.kind in (BoundKind.FALLS, BoundKind.GROWS):
+def _heading_for_claim(fit: RateFit, bound: Bound, tolerance: float) -> bool:
+    """Whether the sweep's slope is still moving toward the claimed exponent: the tail slope's
+    interval lies beyond the whole sweep's straight-line slope by more than the resolution, on the
+    side of the claim, and the claim lies further on. (Read off the intervals, not off the local
+    slopes, which scatter with the noise.)"""
+    claimed, tail = bound.exponent_value, fit.tail
+    straight = next((model for model in fit.models if model.name == "straight line"), None)
+    if (claimed is None or tail is None or straight is None
+            or bound.kind in (BoundKind.FALLS, BoundKind.GROWS)):
         return False
-    return abs(tail.local_last - claimed) < abs(tail.local_first - claimed) - tolerance
+    rising = tail.ci.low > straight.exponent + tolerance and claimed > tail.ci.high
+    falling = tail.ci.high < straight.exponent - tolerance and claimed < tail.ci.low
+    return rising or falling
+
+
+def _stopped_short(models, fit: RateFit, bound: Bound, tolerance: float) -> bool:
+    """Whether every model breaks the bound by its exponent alone (not by a log power beyond the
+    stated one, which a tail heading for the claimed exponent does not excuse) and stops at the
+    tail: no model's exponent lies beyond the tail slope toward the claim by more than the
+    resolution (a model that carries the motion on has modelled it, and its violation stands)."""
+    claimed, slope = bound.exponent_value, fit.tail.slope
+    toward = 1.0 if claimed > slope else -1.0
+    return all(judge_interval(model.ci, bound, tolerance) is Verdict.VIOLATED
+               and toward * (model.exponent - slope) <= tolerance for model in models)
 
 
 def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudgement:
@@ -232,7 +253,7 @@ def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudge
         plausible = [model for model in fit.models if model.plausible]
         verdicts = {judge_interval(model.ci, bound, tolerance, model.log_power_ci)
                     for model in plausible} | {judge_interval(tail.ci, bound, tolerance)}
-        if verdicts == {Verdict.VIOLATED} and not _heading_for_claim(tail, bound, tolerance):
+        if verdicts == {Verdict.VIOLATED} and not _heading_for_claim(fit, bound, tolerance):
             return RateJudgement(Verdict.VIOLATED, (
                 f"no model bears out the tail, but every plausible model and the tail slope "
                 f"{tail.slope:.4g} [{tail.ci.low:.4g}, {tail.ci.high:.4g}] violate the bound, "
@@ -252,6 +273,13 @@ def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudge
         return RateJudgement(Verdict.INCONCLUSIVE, f"model-dependent: {words}", verdicts,
                              tolerance)
     verdict = distinct.pop()
+    tail = fit.tail
+    if (verdict is Verdict.VIOLATED and _heading_for_claim(fit, bound, tolerance)
+            and _stopped_short(surviving, fit, bound, tolerance)):
+        return RateJudgement(Verdict.INCONCLUSIVE, (
+            f"pre-asymptotic: the surviving models break the bound, but the local slope still "
+            f"moves from {tail.local_first:.4g} to {tail.local_last:.4g} toward the claimed "
+            f"exponent over the last {tail.n_points} points"), verdicts, tolerance)
     wide = [model for model in surviving if _beyond_margin(model.ci, bound)]
     reason = _margin_reason(wide[0].ci, bound) if verdict is Verdict.INCONCLUSIVE and wide else ""
     return RateJudgement(verdict, reason, verdicts, tolerance)
