@@ -45,7 +45,7 @@ CLAIM = Claim(
          "scales the user's copy of Ethanol replaces the first (--data uci-ethanol=PATH, "
          "standardized; the report names the data used)"),
         ("T = iterations to L <= L* + 1e-3 (L(0) - L*) (paper scale: L <= L* + 1e-5, budget "
-         "100,000, hidden width 32 in the width check); 'material' = T_N / T_1 < 0.8, fixed "
+         "200,000, hidden width 32 in the width check); 'material' = T_N / T_1 < 0.8, fixed "
          "before measuring, judged by two one-sided t-tests on the per-seed log ratios (1% "
          "each)"),
     ),
