@@ -23,10 +23,11 @@ that does not clear a by tol, with k's interval above 0, is larger than x^a (vio
 bound); with k's interval below 0, smaller (violates a lower bound).
 A violation is never read off a tail that is still heading for the claim: where the tail slope's
 interval lies beyond the whole sweep's straight-line slope by more than tol, toward a claimed
-exponent that lies further on, a violation is inconclusive ("pre-asymptotic") where every
-surviving model stops at the tail (its exponent not beyond the tail slope toward the claim) and
-breaks the bound by its exponent alone (a log power beyond the stated one still violates). No surviving model: inconclusive
-("pre-asymptotic", with the tail's local slopes), unless every
+exponent that lies further on, and the local slopes inside the tail still move toward it by more
+than tol, a violation is inconclusive ("pre-asymptotic") where every surviving model stops at the
+tail (its exponent not beyond the tail slope toward the claim) and breaks the bound by its
+exponent alone (a log power beyond the stated one still violates).
+No surviving model: inconclusive ("pre-asymptotic", with the tail's local slopes), unless every
 plausible model and the tail slope's own interval violate the bound and the tail is not heading
 for the claim (then violated: whatever the model, the data break it). Surviving models
 that disagree: inconclusive ("model-dependent", each model's interval and verdict). Otherwise their
@@ -223,8 +224,9 @@ def rate_judgement(fit: RateFit, bound: Bound, tolerance: float | None = None) -
 def _heading_for_claim(fit: RateFit, bound: Bound, tolerance: float) -> bool:
     """Whether the sweep's slope is still moving toward the claimed exponent: the tail slope's
     interval lies beyond the whole sweep's straight-line slope by more than the resolution, on the
-    side of the claim, and the claim lies further on. (Read off the intervals, not off the local
-    slopes, which scatter with the noise.)"""
+    side of the claim, the claim lies further on, and the local slopes inside the tail window still
+    move toward it by more than the resolution (the intervals guard against the local slopes'
+    noise; the local slopes against curvature that ended before the tail)."""
     claimed, tail = bound.exponent_value, fit.tail
     straight = next((model for model in fit.models if model.name == "straight line"), None)
     if (claimed is None or tail is None or straight is None
@@ -232,7 +234,8 @@ def _heading_for_claim(fit: RateFit, bound: Bound, tolerance: float) -> bool:
         return False
     rising = tail.ci.low > straight.exponent + tolerance and claimed > tail.ci.high
     falling = tail.ci.high < straight.exponent - tolerance and claimed < tail.ci.low
-    return rising or falling
+    still_moving = abs(tail.local_last - claimed) < abs(tail.local_first - claimed) - tolerance
+    return (rising or falling) and still_moving
 
 
 def _stopped_short(models, fit: RateFit, bound: Bound, tolerance: float) -> bool:

@@ -147,7 +147,7 @@ class ExperimentConfig:
 
     @classmethod
     def full(cls) -> ExperimentConfig:
-        return cls(sets=(SetSpec("ethanol-like", 2565, 128, 6, L2_SEEDS["ethanol-like"]),
+        return cls(sets=(SetSpec("ethanol-like", 2565, 128, 10, L2_SEEDS["ethanol-like"]),
                          SetSpec("ar1-heavy-tail", 400, 24, 12, L2_SEEDS["ar1-heavy-tail"])),
                    depths=tuple(range(1, 9)), spacing=0.25, steps=3000)
 
