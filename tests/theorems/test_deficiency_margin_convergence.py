@@ -377,11 +377,11 @@ def test_linear_convergence_rejects_a_power_law_and_half_the_rate():
     run = quick_long_run()
     kx, ky = long_runs.convergence_points(run, experiment.LINEAR_CONVERGENCE_POINTS)
     session = Session(QUICK, Layer.EXPERIMENT)
-    fit = experiment.rate_fit(kx, ky, experiment.LINEAR_CONVERGENCE)
+    fit = experiment.fit_for_bound(kx, ky, experiment.LINEAR_CONVERGENCE)
     check = session.fitted_rate(
         "linear", "", fit, experiment.LINEAR_CONVERGENCE, rules_out=-0.5,
-        controls={"power law": experiment.rate_fit(kx, long_runs.power_law_through_ends(kx, ky),
-                                                   experiment.LINEAR_CONVERGENCE)})
+        controls={"power law": experiment.fit_for_bound(
+            kx, long_runs.power_law_through_ends(kx, ky), experiment.LINEAR_CONVERGENCE)})
     assert check.verdict is Verdict.CONSISTENT
     assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
 

@@ -359,9 +359,12 @@ def test_symbolic_and_numeric_controls_are_violated():
                                   (numeric.verify, Layer.NUMERIC,
                                    RunConfig(quick=True, precision=30))):
         result = record_layer(verify, layer, config)
+        reported = {check.name for check in result.checks if not check.decisive}
+        assert reported <= {"hinge-variance-search"}, reported  # a search reports, never decides
         for check in result.checks:
-            assert check.decisive and check.controls, check.name
-            assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.name
+            if check.decisive:
+                assert check.controls, check.name
+                assert all(c.verdict is Verdict.VIOLATED for c in check.controls), check.name
 
 
 def test_symbolic_control_builders_are_false_where_the_identities_hold():
