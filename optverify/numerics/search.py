@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from optverify.numerics.ball import Enclosure, Exact, Margin, certify, evaluate_float
+from optverify.numerics.validation import require
 
 REFINED_STARTS = 8
 """The refinement goes to the 8 lowest starts: enough to leave a local minimum that is not the
@@ -55,11 +56,10 @@ class RealRange:
         object.__setattr__(self, "low", Fraction(low))
         object.__setattr__(self, "high", Fraction(high))
         object.__setattr__(self, "log", log)
-        if not self.low <= self.high:
-            raise ValueError(f"a real range needs low <= high, got [{self.low}, {self.high}]")
-        if log and self.low <= 0:
-            raise ValueError(f"a log-scale range needs positive ends, got [{self.low}, "
-                             f"{self.high}]")
+        require(self.low <= self.high,
+                lambda: f"a real range needs low <= high, got [{self.low}, {self.high}]")
+        require(not log or self.low > 0,
+                lambda: f"a log-scale range needs positive ends, got [{self.low}, {self.high}]")
 
     def draw(self, rng: np.random.Generator) -> float:
         if self.log:
@@ -81,10 +81,10 @@ class IntegerRange:
     high: int
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.low, int) and isinstance(self.high, int)):
-            raise ValueError(f"an integer range needs integer ends, got [{self.low}, {self.high}]")
-        if self.low > self.high:
-            raise ValueError(f"an integer range needs low <= high, got [{self.low}, {self.high}]")
+        require(isinstance(self.low, int) and isinstance(self.high, int),
+                lambda: f"an integer range needs integer ends, got [{self.low}, {self.high}]")
+        require(self.low <= self.high,
+                lambda: f"an integer range needs low <= high, got [{self.low}, {self.high}]")
 
     def draw(self, rng: np.random.Generator) -> int:
         return int(rng.integers(self.low, self.high, endpoint=True))
@@ -110,11 +110,10 @@ class MatrixRange:
 
     def __init__(self, rows: int, columns: int, low: Exact | float | str,
                  high: Exact | float | str, symmetric: bool = False) -> None:
-        if not (isinstance(rows, int) and isinstance(columns, int) and rows >= 1
-                and columns >= 1):
-            raise ValueError(f"a matrix range needs positive integer sizes, got {rows} x {columns}")
-        if symmetric and rows != columns:
-            raise ValueError(f"a symmetric matrix range must be square, got {rows} x {columns}")
+        require(isinstance(rows, int) and isinstance(columns, int) and rows >= 1 and columns >= 1,
+                lambda: f"a matrix range needs positive integer sizes, got {rows} x {columns}")
+        require(not symmetric or rows == columns,
+                lambda: f"a symmetric matrix range must be square, got {rows} x {columns}")
         entry = RealRange(low, high)
         for name, value in (("rows", rows), ("columns", columns), ("low", entry.low),
                             ("high", entry.high), ("symmetric", symmetric)):
@@ -150,9 +149,9 @@ class SearchBudget:
     steps: int = 60
 
     def __post_init__(self) -> None:
-        if self.starts < 1 or self.steps < 0:
-            raise ValueError(f"a search budget needs starts >= 1 and steps >= 0, got "
-                             f"starts={self.starts}, steps={self.steps}")
+        require(self.starts >= 1 and self.steps >= 0,
+                lambda: f"a search budget needs starts >= 1 and steps >= 0, got "
+                        f"starts={self.starts}, steps={self.steps}")
 
 
 @dataclass(frozen=True)
