@@ -15,22 +15,30 @@ from hypothesis import strategies as st
 from mpmath import mp
 from scipy import stats
 
-from optverify.kit import Session, Verdict
+from optverify.kit import Session, Verdict, fit_for_bound
 from optverify.numerics.deep_linear import end_to_end
 from optverify.numerics.mp_linalg import to_mp
 from optverify.testing import Layer, RunConfig, record_layer
 from optverify.verdict import symbolic_zero_check
 from optverify.theorems.deficiency_margin_convergence import (
     CLAIM,
+    appendix_c,
+    claim4,
     claim5,
     conditions,
+    config,
     experiment,
     global_experiment,
     global_runs,
+    gradient_descent,
     instances,
+    long_experiment,
     long_runs,
+    mp_alternatives,
     numeric,
+    scalar_theorem,
     statement,
+    theorem2_probability,
 )
 from tests.strategies import deficiency_margin_problems
 
@@ -80,7 +88,7 @@ def test_theorem_instance_meets_the_hypotheses():
     lambda: conditions.contraction_exponent(1),
     lambda: conditions.step_size_bound(0.5, 1.0, 1),
     lambda: conditions.balance_bound(0.5, 1.0, 0),
-    lambda: experiment.run_gradient_descent([torch.eye(2)], torch.eye(2), torch.tensor(0.1), 1),
+    lambda: gradient_descent.run_gradient_descent([torch.eye(2)], torch.eye(2), torch.tensor(0.1), 1),
 ])
 def test_depth_below_two_is_rejected(call):
     with pytest.raises(ValueError, match="depth N must be at least 2"):
@@ -100,7 +108,7 @@ def test_negative_step_size_is_rejected(call):
 def test_negative_step_size_is_rejected_by_the_torch_runner():
     factors = [torch.eye(2), torch.eye(2)]
     with pytest.raises(ValueError, match="non-negative"):
-        experiment.run_gradient_descent(factors, torch.eye(2), torch.tensor(-0.1), 1)
+        gradient_descent.run_gradient_descent(factors, torch.eye(2), torch.tensor(-0.1), 1)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
@@ -112,7 +120,7 @@ def test_non_finite_target_is_rejected(bad):
     with pytest.raises(ValueError, match="finite"):
         instances.initial_end_to_end(target, 0.5, torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="finite"):
-        experiment.run_gradient_descent([torch.eye(2, dtype=torch.float64)] * 2, target,
+        gradient_descent.run_gradient_descent([torch.eye(2, dtype=torch.float64)] * 2, target,
                                         torch.tensor(0.1), 1)
 
 
@@ -154,7 +162,7 @@ def test_mpmath_trajectory_matches_torch():
     target = torch.tensor(instances.target_with_spectrum((1.2, 0.8), 2, 3, rng))
     factors = instances.theorem_instance(target, 0.4, (2, 3), torch.Generator().manual_seed(2))
     eta = 1e-2
-    torch_losses, _ = experiment.run_gradient_descent(factors, target, torch.tensor(eta, dtype=torch.float64), 20)
+    torch_losses, _ = gradient_descent.run_gradient_descent(factors, target, torch.tensor(eta, dtype=torch.float64), 20)
     with mp.workdps(40):
         trajectory = numeric.lemma_trajectory_mp(
             [to_mp(layer.numpy()) for layer in factors], to_mp(target.numpy()), eta, 20)
@@ -174,13 +182,13 @@ def test_gram_sigma_min_matches_svd():
 def test_margin_probability_matches_scipy_noncentral_chi_square(inputs, scale, margin):
     """||A - Phi||^2 / s^2 ~ noncentral chi^2(d_0, ||Phi||^2 / s^2): an independent twin."""
     with mp.workdps(30):
-        exact = float(numeric.margin_probability_mp(inputs, scale, margin))
+        exact = float(theorem2_probability.margin_probability_mp(inputs, scale, margin))
     twin = stats.ncx2.cdf((1 - margin) ** 2 / scale**2, inputs, 1 / scale**2)
     assert exact == pytest.approx(twin, abs=1e-6)
 
 
 def test_scalar_theorem_run_reaches_epsilon():
-    result = numeric.scalar_theorem_run(0.9, 0.005, 30)
+    result = scalar_theorem.scalar_theorem_run(0.9, 0.005, 30)
     assert result.l_T <= result.epsilon
     assert result.smallest_decrease_ratio >= 1
 
@@ -189,18 +197,18 @@ def test_scalar_theorem_run_reaches_epsilon():
 
 def test_fitted_rate_recovers_a_geometric_decay():
     losses = 0.3 * 0.97 ** np.arange(50)
-    assert experiment.fitted_rate(losses, 49, 1e-30) == pytest.approx(-math.log(0.97), rel=1e-10)
+    assert gradient_descent.fitted_rate(losses, 49, 1e-30) == pytest.approx(-math.log(0.97), rel=1e-10)
 
 
 def test_square_loss_gradient_matches_autograd():
     end = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     target = torch.randn(2, 3, dtype=torch.float64)
     conditions.half_squared_distance(end, target).backward()
-    torch.testing.assert_close(end.grad, experiment.square_loss_gradient(target)(end.detach()))
+    torch.testing.assert_close(end.grad, conditions.square_loss_gradient(target)(end.detach()))
 
 
 def test_claim4_factors_have_the_margin_and_product():
-    factors = experiment.claim4_factors(4, 100.0, 0.5, torch.float64, "cpu")
+    factors = claim4.claim4_factors(4, 100.0, 0.5, torch.float64, "cpu")
     assert float(end_to_end(factors)) == pytest.approx(0.5, rel=1e-14)
     assert float(conditions.deficiency_margin(end_to_end(factors), torch.ones(1, 1,
                                                                              dtype=torch.float64))) \
@@ -210,7 +218,7 @@ def test_claim4_factors_have_the_margin_and_product():
 def test_claim5_identity_init_stays_above_the_floor():
     lam = 0.5
     phi = torch.diag(torch.tensor([1.0, -lam], dtype=torch.float64))
-    losses, _ = experiment.run_gradient_descent([torch.eye(2, dtype=torch.float64)] * 2, phi,
+    losses, _ = gradient_descent.run_gradient_descent([torch.eye(2, dtype=torch.float64)] * 2, phi,
                                                 torch.tensor(0.1, dtype=torch.float64), 200)
     assert float(losses.min()) >= lam**2 / 2 - FLOAT64_TOLERANCE
 
@@ -228,7 +236,7 @@ def test_lemma_holds_on_instances_meeting_the_hypotheses(problem):
     margin = float(conditions.deficiency_margin(end_to_end(factors), target))
     eta = conditions.step_size_bound(margin, float(torch.linalg.matrix_norm(target)), depth)
     assert bool(conditions.hypotheses_hold(factors, target, eta))
-    losses, sigmas = experiment.run_gradient_descent(factors, target, torch.tensor(eta, dtype=torch.float64), 5,
+    losses, sigmas = gradient_descent.run_gradient_descent(factors, target, torch.tensor(eta, dtype=torch.float64), 5,
                                                      track_sigma=True)
     bound = conditions.guaranteed_contraction(eta, sigmas, depth) * losses[:-1]
     assert bool((losses[1:] <= bound + FLOAT64_TOLERANCE * losses[:-1]).all())
@@ -255,8 +263,8 @@ def test_layers_run_in_full_mode(layer):
 
 def test_a_decay_below_the_dtype_resolution_gives_no_rate():
     flat = np.full(50, 0.5) * (1 - 1e-9) ** np.arange(50)
-    assert experiment.fitted_rate(flat, 49, 1e-30, experiment.rate_resolution("float32")) is None
-    assert experiment.fitted_rate(flat, 49, 1e-30, experiment.rate_resolution("float64")) \
+    assert gradient_descent.fitted_rate(flat, 49, 1e-30, gradient_descent.rate_resolution("float32")) is None
+    assert gradient_descent.fitted_rate(flat, 49, 1e-30, gradient_descent.rate_resolution("float64")) \
         == pytest.approx(-math.log(1 - 1e-9), rel=1e-4)
 
 
@@ -332,7 +340,7 @@ def test_fast_gd_loop_matches_the_generic_step(hidden):
     _, target, factors = long_runs.spec_instances(spec, 2, seed=7)
     eta = 1e-2
     generic = [layer.clone() for layer in factors]
-    losses, _ = experiment.run_gradient_descent(generic, target, torch.tensor(eta,
+    losses, _ = gradient_descent.run_gradient_descent(generic, target, torch.tensor(eta,
                                                 dtype=torch.float64), 25)
     fast = [layer.clone() for layer in factors]
     history = long_runs.gd_steps(fast, target, eta, 25)
@@ -349,7 +357,7 @@ def test_harder_perturbation_breaks_the_balancedness_hypothesis():
                                                spec.depth).min())
         holds = conditions.hypotheses_hold(factors, target, eta)
         assert bool(holds.all()) is expected
-    judged = experiment.hypotheses_judgement(np.array([True, False]))
+    judged = conditions.hypotheses_judgement(np.array([True, False]))
     assert judged.verdict is Verdict.VIOLATED
 
 
@@ -375,13 +383,13 @@ def test_long_run_converges_and_its_controls_are_rejected():
 
 def test_linear_convergence_rejects_a_power_law_and_half_the_rate():
     run = quick_long_run()
-    kx, ky = long_runs.convergence_points(run, experiment.LINEAR_CONVERGENCE_POINTS)
+    kx, ky = long_runs.convergence_points(run, long_experiment.LINEAR_CONVERGENCE_POINTS)
     session = Session(QUICK, Layer.EXPERIMENT)
-    fit = experiment.fit_for_bound(kx, ky, experiment.LINEAR_CONVERGENCE)
+    fit = fit_for_bound(kx, ky, long_experiment.LINEAR_CONVERGENCE)
     check = session.fitted_rate(
-        "linear", "", fit, experiment.LINEAR_CONVERGENCE, rules_out=-0.5,
-        controls={"power law": experiment.fit_for_bound(
-            kx, long_runs.power_law_through_ends(kx, ky), experiment.LINEAR_CONVERGENCE)})
+        "linear", "", fit, long_experiment.LINEAR_CONVERGENCE, rules_out=-0.5,
+        controls={"power law": fit_for_bound(
+            kx, long_runs.power_law_through_ends(kx, ky), long_experiment.LINEAR_CONVERGENCE)})
     assert check.verdict is Verdict.CONSISTENT
     assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
 
@@ -401,31 +409,31 @@ def test_numeric_short_run_controls_through_the_mpmath_judges():
     losses = tuple(mp.mpf(1) * (1 - mp.mpf("0.001")) ** t for t in range(30))
     sigmas = tuple(mp.one for _ in range(29))
     eta = mp.mpf("0.001")
-    assert abs(numeric.lemma_margin_mp(losses, sigmas, eta, 2)) < mp.mpf(10) ** -12
-    assert numeric.lemma_margin_mp(numeric.stopped_losses(losses), sigmas, eta, 2) < 0
-    assert numeric.lemma_margin_mp(numeric.slower_losses(losses, sigmas, eta, 2), sigmas, eta,
+    assert abs(mp_alternatives.lemma_margin_mp(losses, sigmas, eta, 2)) < mp.mpf(10) ** -12
+    assert mp_alternatives.lemma_margin_mp(mp_alternatives.stopped_losses(losses), sigmas, eta, 2) < 0
+    assert mp_alternatives.lemma_margin_mp(mp_alternatives.slower_losses(losses, sigmas, eta, 2), sigmas, eta,
                                    2) < 0
-    for alternative in (numeric.stopped_losses(losses),
-                        numeric.geometric_losses(losses, eta, mp.one, 2),
-                        numeric.sublinear_losses(losses, eta, mp.one, 2)):
-        assert numeric.envelope_margin_of(alternative, eta, mp.one, 2) < 0
+    for alternative in (mp_alternatives.stopped_losses(losses),
+                        mp_alternatives.geometric_losses(losses, eta, mp.one, 2),
+                        mp_alternatives.sublinear_losses(losses, eta, mp.one, 2)):
+        assert mp_alternatives.envelope_margin_of(alternative, eta, mp.one, 2) < 0
 
 
 def test_scalar_theorem_run_controls_are_rejected():
-    result = numeric.scalar_theorem_run(0.9, 0.05, 30)
+    result = scalar_theorem.scalar_theorem_run(0.9, 0.05, 30)
     assert result.relative_margin >= 0
     assert result.stopped_margin < 0 and result.half_rate_margin < 0
 
 
 def test_theorem2_judges_reject_the_wrong_event_and_a_low_probability():
-    cell = numeric.ProbabilityCell(100, 0.1, 0.48, 0.44, 880, 2000, (0.418, 0.462), (0.404, 0.477))
-    assert numeric.constant_judgement(cell).verdict is Verdict.CONSISTENT
-    assert numeric.constant_judgement(numeric.cell_at_probability(cell, 0.2)).verdict \
+    cell = theorem2_probability.ProbabilityCell(100, 0.1, 0.48, 0.44, 880, 2000, (0.418, 0.462), (0.404, 0.477))
+    assert theorem2_probability.constant_judgement(cell).verdict is Verdict.CONSISTENT
+    assert theorem2_probability.constant_judgement(theorem2_probability.cell_at_probability(cell, 0.2)).verdict \
         is Verdict.VIOLATED
     pairs = [("a", 0.44, (0.404, 0.477)), ("b", 0.23, (0.20, 0.27))]
-    assert numeric.twin_judgement(pairs).verdict is Verdict.CONSISTENT
+    assert theorem2_probability.twin_judgement(pairs).verdict is Verdict.CONSISTENT
     wrong = [("a", 0.48, (0.404, 0.477)), ("b", 0.41, (0.20, 0.27))]
-    assert numeric.twin_judgement(wrong).verdict is Verdict.VIOLATED
+    assert theorem2_probability.twin_judgement(wrong).verdict is Verdict.VIOLATED
 
 
 def test_symbolic_controls_are_not_proved():
@@ -449,12 +457,12 @@ def test_margin_spot_check_fails_without_the_margin_hypothesis():
 
 
 def test_appendix_c_controls_are_rejected():
-    settings = experiment.ExperimentConfig.quick()
-    mild = experiment.claim4_runs(settings, torch.float64, "cpu", mild=True)
-    assert experiment.claim4_judgement(mild).verdict is Verdict.VIOLATED
-    assert experiment.claim4_judgement(
-        experiment.claim4_runs(settings, torch.float64, "cpu")).verdict is Verdict.CONSISTENT
-    psd = experiment.claim5_target(settings, np.random.default_rng(0), torch.float64, "cpu",
+    settings = config.ExperimentConfig.quick()
+    mild = claim4.claim4_runs(settings, torch.float64, "cpu", mild=True)
+    assert claim4.claim4_judgement(mild).verdict is Verdict.VIOLATED
+    assert claim4.claim4_judgement(
+        claim4.claim4_runs(settings, torch.float64, "cpu")).verdict is Verdict.CONSISTENT
+    psd = appendix_c.claim5_target(settings, np.random.default_rng(0), torch.float64, "cpu",
                                    sign=1.0)
     run, = claim5.claim5_runs(2, (0.1,), psd, settings.claim5_steps, settings.negative_eigenvalue)
     assert run.lowest_balanced < -0.1 and run.keeps_invariant
@@ -614,7 +622,7 @@ def test_scalar_search_margins_are_exact_and_match_float_gd():
     from fractions import Fraction
 
     from optverify.numerics.ball import certify, evaluate_float
-    from optverify.theorems.deficiency_margin_convergence.numeric import (
+    from optverify.theorems.deficiency_margin_convergence.scalar_theorem import (
         lemma_step_margin,
         margin_alone_descent_margin,
     )
@@ -633,7 +641,7 @@ def test_theorem_iteration_margin_in_balls_matches_the_mpmath_run():
     from fractions import Fraction
 
     from optverify.numerics.ball import certify
-    from optverify.theorems.deficiency_margin_convergence.numeric import (
+    from optverify.theorems.deficiency_margin_convergence.scalar_theorem import (
         scalar_theorem_run,
         theorem_iteration_margin,
     )

@@ -8,11 +8,7 @@ l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t).
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.deficiency_margin_convergence import (
-    experiment,
-    numeric,
-    statement,
-)
+from optverify.theorems.deficiency_margin_convergence import experiment, numeric, statement
 
 CLAIM = Claim(
     id="deficiency-margin-convergence",

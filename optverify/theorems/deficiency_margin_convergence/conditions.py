@@ -18,8 +18,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
+from optverify.kit import Judgement, Verdict
 from optverify.numerics.deep_linear import balancedness_gaps, end_to_end
 from optverify.numerics.validation import (
     require_depth,
@@ -119,3 +121,11 @@ def hypotheses_hold(factors: Sequence[torch.Tensor], target: torch.Tensor, eta: 
     # the same formula evaluated by the caller in Python floats.
     rounding = 1 + 16 * torch.finfo(margin.dtype).eps
     return (margin > 0) & (balancedness(factors) <= delta_max) & (eta <= eta_max * rounding)
+
+
+def hypotheses_judgement(holds: np.ndarray) -> Judgement:
+    """Consistent when every run meets Theorem 1's three hypotheses, violated otherwise."""
+    met, total = int(np.count_nonzero(holds)), int(np.size(holds))
+    verdict = Verdict.CONSISTENT if met == total else Verdict.VIOLATED
+    return Judgement(verdict, f"{met} of {total} runs meet the margin, balancedness and step-size "
+                     "hypotheses", {"runs meeting the hypotheses": met, "runs": total})

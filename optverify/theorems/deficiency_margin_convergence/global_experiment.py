@@ -12,17 +12,18 @@ statement, in its own setting, and is decisive.
 from __future__ import annotations
 
 import numpy as np
-
 from mpmath import mp
 
 from optverify.kit import Session, machine_epsilon
 from optverify.theorems.deficiency_margin_convergence import global_runs
-from optverify.theorems.deficiency_margin_convergence.numeric import margin_probability_mp
 from optverify.theorems.deficiency_margin_convergence.global_runs import (
     LOW_PROBABILITY,
     MARGIN_PROBABILITY,
     GlobalRunConfig,
     RunSummary,
+)
+from optverify.theorems.deficiency_margin_convergence.theorem2_probability import (
+    margin_probability_mp,
 )
 
 LEMMA_TOLERANCE = 64 * machine_epsilon("float64") / global_runs.REDUCTION**0.5

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from scipy.stats import ortho_group
 
+from optverify.kit import Session
 from optverify.numerics.deep_linear import Factors, balanced_factors
 from optverify.numerics.validation import require_finite, require_positive
 from optverify.theorems.deficiency_margin_convergence.conditions import balance_bound, sigma_min
@@ -91,3 +92,9 @@ def theorem_instance(
     norm = float(torch.linalg.matrix_norm(target).max())
     delta = perturbation_scale * balance_bound(design_margin / 2, norm, depth)
     return perturbed_factors(factors, delta, generator)
+
+
+def cpu_generator(s: Session, purpose: str) -> torch.Generator:
+    """A CPU torch generator seeded like `s.generator(purpose)`: the mpmath layer builds its
+    float64 instances on the CPU whatever the run's device."""
+    return torch.Generator().manual_seed(s.config.seed_for(purpose))
