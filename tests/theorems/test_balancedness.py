@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mpmath import mp
 from scipy.integrate import solve_ivp
 
-from optverify.kit import Session, Verdict
+from optverify.kit import Session, Verdict, fit_exponential_rate
 from optverify.numerics import flow
 from optverify.numerics.deep_linear import (
     balanced_factors,
@@ -31,7 +31,16 @@ from optverify.numerics.deep_linear import (
 from optverify.numerics.mp_linalg import frobenius_norm, to_mp
 from optverify.numerics.precision import machine_epsilon
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.balancedness import CLAIM, experiment, numeric, statement
+from optverify.theorems.balancedness import (
+    CLAIM,
+    config,
+    drift,
+    experiment,
+    gd_steps,
+    numeric,
+    statement,
+    weight_decay,
+)
 from optverify.verdict import judge_rate, symbolic_zero_check
 from optverify.verify.runner import run_claim
 from tests.strategies import (
@@ -249,7 +258,7 @@ def test_numeric_config_rejects_bad_input():
 
 
 def _torch_net(factors, target):
-    return experiment.Instances([torch.tensor(w)[None] for w in factors],
+    return gd_steps.Instances([torch.tensor(w)[None] for w in factors],
                                 torch.tensor(target)[None])
 
 
@@ -283,34 +292,34 @@ def test_procedure_one_factors_are_balanced_and_multiply_to_the_target(net):
 @given(gaussian_deep_linear_nets(), step_sizes, st.floats(0.0, 1.0))
 def test_one_gd_step_changes_the_gaps_by_the_exact_identity(net, eta, weight_decay):
     instances = _torch_net(*net)
-    step = experiment.gd_step(instances.factors, instances, eta, weight_decay)
-    residual = experiment.one_step_residual(instances.factors, step.factors, step.gradients, eta,
+    step = gd_steps.gd_step(instances.factors, instances, eta, weight_decay)
+    residual = gd_steps.one_step_residual(instances.factors, step.factors, step.gradients, eta,
                                             weight_decay)
-    assert float(residual) <= experiment.IDENTITY_ULPS * EPS
+    assert float(residual) <= gd_steps.IDENTITY_ULPS * EPS
 
 
 def test_fixed_steps_drift_scales_like_eta_squared():
-    setup = experiment.ExperimentConfig.quick()
-    instances = experiment.random_instances(setup, Session(RunConfig(quick=True),
+    setup = config.ExperimentConfig.quick()
+    instances = gd_steps.random_instances(setup, Session(RunConfig(quick=True),
                                                            Layer.EXPERIMENT))
-    sweep = experiment.fixed_steps_sweep(setup, instances, "float64")
+    sweep = drift.fixed_steps_sweep(setup, instances, "float64")
     assert sweep.resolved.all()
     ratios = sweep.drift / sweep.etas**2
     assert ratios.max() / ratios.min() < 1.1
 
 
 def test_unresolved_sweep_is_inconclusive_not_fitted():
-    sweep = experiment.DriftSweep(np.array([1e-3, 2e-3, 4e-3]), np.array([1e-9, 4e-9, 1.6e-8]),
+    sweep = drift.DriftSweep(np.array([1e-3, 2e-3, 4e-3]), np.array([1e-9, 4e-9, 1.6e-8]),
                                   np.array([2.0]), np.array([False, False, True]),
-                                  experiment.IdentityResiduals())
+                                  gd_steps.IdentityResiduals())
     session = Session(RunConfig(quick=True, dtype="float32"), Layer.EXPERIMENT)
-    check = experiment.record_drift(session, "drift", "words", sweep,
-                                    experiment.DRIFT_AT_FIXED_STEPS)
+    check = drift.record_drift(session, "drift", "words", sweep,
+                                    drift.DRIFT_AT_FIXED_STEPS)
     assert check.verdict is Verdict.INCONCLUSIVE and check.fit is None
 
 
 def test_experiment_config_and_instances_reject_bad_input():
-    good = experiment.ExperimentConfig.quick()
+    good = config.ExperimentConfig.quick()
     with pytest.raises(ValueError, match="depth"):
         replace(good, widths=(3, 2))
     with pytest.raises(ValueError, match="positive"):
@@ -318,9 +327,9 @@ def test_experiment_config_and_instances_reject_bad_input():
     with pytest.raises(ValueError, match="eta lambda"):
         replace(good, eta_lambdas=(0.5, 1.5))
     with pytest.raises(ValueError, match="finite"):
-        experiment.Instances([torch.tensor([[math.nan]]), torch.ones(1, 1)], torch.ones(1, 1))
+        gd_steps.Instances([torch.tensor([[math.nan]]), torch.ones(1, 1)], torch.ones(1, 1))
     with pytest.raises(ValueError, match="depth"):
-        experiment.Instances([torch.ones(1, 1)], torch.ones(1, 1))
+        gd_steps.Instances([torch.ones(1, 1)], torch.ones(1, 1))
 
 
 def test_balanced_factors_reject_depth_below_two():
@@ -427,16 +436,16 @@ def test_numeric_layer_controls_are_violated():
 
 
 def test_layer_wise_gd_moves_the_gaps_at_first_order():
-    setup = experiment.ExperimentConfig.quick()
-    instances = experiment.random_instances(setup, Session(RunConfig(quick=True),
+    setup = config.ExperimentConfig.quick()
+    instances = gd_steps.random_instances(setup, Session(RunConfig(quick=True),
                                                            Layer.EXPERIMENT))
-    wrong = experiment.fixed_steps_sweep(setup, instances, "float64", layer_wise=True)
+    wrong = drift.fixed_steps_sweep(setup, instances, "float64", layer_wise=True)
     slope = np.polyfit(np.log(wrong.etas), np.log(wrong.drift), 1)[0]
     assert abs(slope - 1) < 0.05
     session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
-    right = experiment.fixed_steps_sweep(setup, instances, "float64")
-    check = experiment.record_drift(session, "drift", "words", right,
-                                    experiment.DRIFT_AT_FIXED_STEPS, wrong, (1.75, 2.25))
+    right = drift.fixed_steps_sweep(setup, instances, "float64")
+    check = drift.record_drift(session, "drift", "words", right,
+                                    drift.DRIFT_AT_FIXED_STEPS, wrong, (1.75, 2.25))
     assert check.verdict is Verdict.CONSISTENT
     assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
 
@@ -444,37 +453,37 @@ def test_layer_wise_gd_moves_the_gaps_at_first_order():
 @given(gaussian_deep_linear_nets(), step_sizes, st.floats(0.05, 1.0))
 def test_wrong_one_step_predictions_miss_the_exact_update(net, eta, weight_decay):
     instances = _torch_net(*net)
-    step = experiment.gd_step(instances.factors, instances, eta, weight_decay)
-    found = experiment.one_step_residuals(instances.factors, step.factors, step.gradients, eta,
-                                          weight_decay, experiment.IDENTITY_VARIANTS)
-    assert float(found["the claim"]) <= experiment.IDENTITY_ULPS * EPS
+    step = gd_steps.gd_step(instances.factors, instances, eta, weight_decay)
+    found = gd_steps.one_step_residuals(instances.factors, step.factors, step.gradients, eta,
+                                          weight_decay, gd_steps.IDENTITY_VARIANTS)
+    assert float(found["the claim"]) <= gd_steps.IDENTITY_ULPS * EPS
     assert float(found["the factor (1 - eta lambda) for its square"]) > 1e3 * (
-        experiment.IDENTITY_ULPS * EPS)
+        gd_steps.IDENTITY_ULPS * EPS)
 
 
 def test_extrapolated_decay_rate_removes_a_linear_correction_and_rejects_a_power_law():
     eta_lambdas = np.array([0.005, 0.01, 0.02, 0.04])
     x = np.linspace(0.1, 4.0, 40)
     points = [(x, np.exp(-(2 + 1.5 * el) * x + 0.01 * np.sin(7 * x))) for el in eta_lambdas]
-    fit = experiment.extrapolated_decay_rate(eta_lambdas, points)
+    fit = weight_decay.extrapolated_decay_rate(eta_lambdas, points)
     assert abs(fit.exponent + 2) < 1e-3 and fit.ci.contains(fit.exponent)
-    assert judge_rate(fit, experiment.DECAY_RATE) is Verdict.CONSISTENT
-    power_laws = [(x, experiment.as_power_law_points(x, y)) for x, y in points]
-    alternative = experiment.extrapolated_decay_rate(eta_lambdas, power_laws)
-    assert judge_rate(alternative, experiment.DECAY_RATE) is not Verdict.CONSISTENT
+    assert judge_rate(fit, weight_decay.DECAY_RATE) is Verdict.CONSISTENT
+    power_laws = [(x, weight_decay.as_power_law_points(x, y)) for x, y in points]
+    alternative = weight_decay.extrapolated_decay_rate(eta_lambdas, power_laws)
+    assert judge_rate(alternative, weight_decay.DECAY_RATE) is not Verdict.CONSISTENT
     with pytest.raises(ValueError, match="at least 3"):
-        experiment.extrapolated_decay_rate(eta_lambdas[:2], points[:2])
+        weight_decay.extrapolated_decay_rate(eta_lambdas[:2], points[:2])
 
 
 def test_a_power_law_decay_is_not_accepted_as_exponential_by_the_rate_check():
     x = np.linspace(0.1, 4.0, 40)
     session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
-    check = session.rate("decay", "words", x, 3 * x**-2.0, experiment.DECAY_RATE)
+    check = session.rate("decay", "words", x, 3 * x**-2.0, weight_decay.DECAY_RATE)
     assert check.verdict is not Verdict.CONSISTENT
 
 
 def test_float32_runs_use_the_resolvable_fixed_step_design():
-    quick = experiment.ExperimentConfig.quick()
+    quick = config.ExperimentConfig.quick()
     assert quick.fixed_step_design("float64") is quick
     design = quick.fixed_step_design("float32")
     assert design.fixed_steps == quick.float32_fixed_steps
@@ -484,12 +493,12 @@ def test_float32_runs_use_the_resolvable_fixed_step_design():
 
 
 def test_discretization_window_fit_uses_only_the_early_samples():
-    run = experiment.DecayRun(0.01, np.linspace(0, 4, 41), -2 * np.linspace(0, 4, 41),
-                              experiment.fit_exponential_rate(np.linspace(0, 4, 41),
-                                                              np.exp(-2 * np.linspace(0, 4, 41))),
-                              experiment.IdentityResiduals())
-    fit = experiment.window_fit(run)
-    assert fit.x_max == pytest.approx(experiment.DISCRETIZATION_WINDOW)
+    run = weight_decay.DecayRun(0.01, np.linspace(0, 4, 41), -2 * np.linspace(0, 4, 41),
+                              fit_exponential_rate(np.linspace(0, 4, 41),
+                                                   np.exp(-2 * np.linspace(0, 4, 41))),
+                              gd_steps.IdentityResiduals())
+    fit = weight_decay.window_fit(run)
+    assert fit.x_max == pytest.approx(weight_decay.DISCRETIZATION_WINDOW)
     assert fit.exponent == pytest.approx(-2)
 
 
@@ -502,18 +511,21 @@ def test_batched_rows_follow_their_runs_alone():
     from optverify.kit import Session
     from optverify.testing import Layer, RunConfig
     from optverify.theorems.balancedness import CLAIM
-    from optverify.theorems.balancedness import experiment as balanced
+    from dataclasses import replace
 
-    setup = balanced.ExperimentConfig.quick()
+    from optverify.theorems.balancedness import gd_steps
+    from optverify.theorems.balancedness.config import ExperimentConfig
+
+    setup = ExperimentConfig.quick()
     session = Session(RunConfig(quick=True), Layer.EXPERIMENT, CLAIM.bound)
-    instances = balanced.random_instances(balanced.replaced(setup, instances=3), session)
+    instances = gd_steps.random_instances(replace(setup, instances=3), session)
     counts, etas = np.array([2, 5, 9]), np.array([0.05, 0.02, 0.01])
-    rows = balanced.stepped_rows(instances, etas, counts, None, weight_decay=0.3)
+    rows = gd_steps.stepped_rows(instances, etas, counts, None, weight_decay=0.3)
     for row, (count, eta) in enumerate(zip(counts, etas)):
         factors = instances.factors
         for _ in range(count):
-            factors = balanced.gd_step(factors, instances, eta, 0.3).factors
+            factors = gd_steps.gd_step(factors, instances, eta, 0.3).factors
         for batched, alone in zip(rows, factors):
             assert torch.allclose(batched[row], alone, rtol=1e-13, atol=1e-15)
     with pytest.raises(ValueError):
-        balanced.stepped_rows(instances, etas, counts[::-1], None)
+        gd_steps.stepped_rows(instances, etas, counts[::-1], None)

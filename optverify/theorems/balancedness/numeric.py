@@ -25,11 +25,7 @@ import numpy as np
 from mpmath import mp
 
 from optverify.kit import Panel, Progress, Series, Session, Table
-from optverify.numerics.deep_linear import (
-    balanced_factors_mp,
-    balancedness_gaps_mp,
-    end_to_end_mp,
-)
+from optverify.numerics.deep_linear import balanced_factors_mp, balancedness_gaps_mp, end_to_end_mp
 from optverify.numerics.flow import (
     MAX_LEVELS,
     FlowEstimate,
