@@ -20,12 +20,17 @@ from optverify.numerics.haar import haar_orthogonal
 from optverify.testing import Layer, RunConfig
 from optverify.theorems.jacobian_products import (
     CLAIM,
+    config,
     experiment,
+    gaussian_products,
+    growth_rate,
     numeric,
     pascanu,
     products,
     rnn_bounds,
+    rounding_twin,
     statement,
+    variance_law,
 )
 from optverify.verdict import judge_residual, symbolic_zero_check
 from optverify.verify.runner import run_claim
@@ -240,7 +245,7 @@ def test_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="dimension n"), mp.workdps(20):
         numeric.chi_square_log_moments(1)
     with pytest.raises(ValueError, match="resample"):
-        experiment.ExperimentConfig(10, 16, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10, 2,
+        config.ExperimentConfig(10, 16, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10, 2,
                                     (0.5,), 2.0, 4, 1.0)
 
 
@@ -320,12 +325,12 @@ def test_twin_keeps_every_normal_point_and_rejects_the_squared_norm():
     """Issue 9: the twin compares every T where the plain product is a normal float64, down past
     1e-154 where the squared norm underflows, and the squared-norm log-norm (the old defect) is
     rejected by the same comparison."""
-    setup = experiment.ExperimentConfig(40, 64, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10,
+    setup = config.ExperimentConfig(40, 64, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10,
                                         2, (0.5,), 2.0, 4, 1.0, twin_paths=20)
     session = Session(RunConfig(quick=True, seed=1), Layer.EXPERIMENT)
-    batch = experiment.twin_batch(session, setup, 2)
-    twins = experiment.compare_twins([batch])
-    kept = batch.normal & (batch.bound < experiment.FIRST_ORDER_LIMIT)
+    batch = rounding_twin.twin_batch(session, setup, 2)
+    twins = rounding_twin.compare_twins([batch])
+    kept = batch.normal & (batch.bound < rounding_twin.FIRST_ORDER_LIMIT)
     assert kept.sum() == batch.normal.sum()
     assert twins.deepest[2] >= 60
     assert (batch.direct[kept] < math.log(1e-154)).any()
@@ -379,53 +384,53 @@ def test_experiment_alternatives_are_rejected():
     T^2 and T^(1/2) (variance law) through the checks' judges, on the quick run's Gaussian sweep
     for n = 2 (6000 products; at a few hundred the judge cannot exclude a vanishing correction,
     and the 1.25 control comes out inconclusive)."""
-    quick = experiment.ExperimentConfig.quick()
-    setup = experiment.ExperimentConfig(quick.paths, quick.depth, (2,), quick.sigmas, 10, 2,
+    quick = config.ExperimentConfig.quick()
+    setup = config.ExperimentConfig(quick.paths, quick.depth, (2,), quick.sigmas, 10, 2,
                                         (0.5, 0.9), (1.1, 2.0), 10, 2, (0.5,), 2.0, 4, 1.0)
     session = Session(RunConfig(quick=True, seed=2), Layer.EXPERIMENT, claim_bound=CLAIM.bound)
-    sweep = experiment.gaussian_sweep(session, setup, 2)
-    z = experiment.bonferroni_z(2)
-    rate = experiment.growth_rate(sweep, setup, 0)
+    sweep = gaussian_products.gaussian_sweep(session, setup, 2)
+    z = gaussian_products.bonferroni_z(2)
+    rate = growth_rate.growth_rate(sweep, setup, 0)
     assert judge_residual(abs(rate.estimate - rate.exact), z * rate.error) is Verdict.CONSISTENT
-    assert judge_residual(abs(rate.estimate - experiment.annealed_rate(0.5)),
+    assert judge_residual(abs(rate.estimate - growth_rate.annealed_rate(0.5)),
                           z * rate.error) is Verdict.VIOLATED
-    law = experiment.variance_law(sweep, setup)
+    law = variance_law.variance_law(sweep, setup)
     assert judge_residual(abs(law.measured - law.per_step), z * law.error) is Verdict.CONSISTENT
-    assert judge_residual(abs(law.measured - experiment.delta_method_variance(2)),
+    assert judge_residual(abs(law.measured - variance_law.delta_method_variance(2)),
                           z * law.error) is Verdict.VIOLATED
-    experiment._record_variance_law(session, sweep, setup, law, z)
+    variance_law.record_variance_law(session, sweep, setup, law, z)
     check = next(c for c in session.checks if c.name == "log-variance-law-n2")
     assert not check.main and check.decisive and check.verdict is Verdict.CONSISTENT
     assert check.fit.interval == "bootstrap"
-    assert {f"exponent {a:.4g}" for a in experiment.VARIANCE_ALTERNATIVES} <= {
+    assert {f"exponent {a:.4g}" for a in variance_law.VARIANCE_ALTERNATIVES} <= {
         c.alternative for c in check.controls}
     assert all(c.verdict is Verdict.VIOLATED for c in check.controls)
 
 
 def test_variance_units_pool_the_sigmas_by_an_exact_shift():
-    setup = experiment.ExperimentConfig(40, 16, (3,), (0.5, 2.0), 10, 2, (0.5, 0.9), (1.1, 2.0),
+    setup = config.ExperimentConfig(40, 16, (3,), (0.5, 2.0), 10, 2, (0.5, 0.9), (1.1, 2.0),
                                         10, 2, (0.5,), 2.0, 4, 1.0)
     session = Session(RunConfig(quick=True, seed=3), Layer.EXPERIMENT)
-    sweep = experiment.gaussian_sweep(session, setup, 3)
-    units = experiment.variance_units(sweep, setup)
+    sweep = gaussian_products.gaussian_sweep(session, setup, 3)
+    units = variance_law.variance_units(sweep, setup)
     grid = setup.depth_grid
     assert units.shape == (80, len(grid))
     assert units[0, -1] == pytest.approx(sweep.log_norms[-1, 0, 0] - 16 * math.log(0.5))
     assert units[40 + 7, 2] == pytest.approx(sweep.log_norms[grid[2] - 1, 1, 7]
                                              - grid[2] * math.log(2.0))
-    assert np.allclose(experiment.sample_variances(units), units.var(axis=0, ddof=1))
+    assert np.allclose(variance_law.sample_variances(units), units.var(axis=0, ddof=1))
 
 
 def test_growth_fit_resamples_the_products_and_a_power_law_is_rejected():
-    setup = experiment.ExperimentConfig(660, 64, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10,
+    setup = config.ExperimentConfig(660, 64, (2,), (0.5,), 10, 2, (0.5, 0.9), (1.1, 2.0), 10,
                                         2, (0.5,), 2.0, 4, 1.0)
     session = Session(RunConfig(quick=True, seed=4), Layer.EXPERIMENT)
-    sweep = experiment.gaussian_sweep(session, setup, 2)
-    rate = experiment.growth_rate(sweep, setup, 0)
+    sweep = gaussian_products.gaussian_sweep(session, setup, 2)
+    rate = growth_rate.growth_rate(sweep, setup, 0)
     grid = setup.depth_grid
     assert rate.units.shape == (660, len(grid))
     assert rate.mean_log[3] == pytest.approx(sweep.log_norms[grid[3] - 1, 0].mean())
-    experiment._record_growth_rate(session, sweep, setup, rate, experiment.bonferroni_z(2))
+    growth_rate.record_growth_rate(session, sweep, setup, rate, gaussian_products.bonferroni_z(2))
     check = next(c for c in session.checks if c.name == "growth-fit-n2-sigma0.5")
     assert check.decisive and check.verdict is Verdict.CONSISTENT
     assert check.fit.interval == "bootstrap"
@@ -441,7 +446,7 @@ def test_growth_fit_resamples_the_products_and_a_power_law_is_rejected():
 
 
 def test_representable_uses_the_run_dtype():
-    rate = experiment.GrowthRate(0.5, -1.0, -1.0, 0.01, np.array([[-1.0, -100.0]]))
+    rate = growth_rate.GrowthRate(0.5, -1.0, -1.0, 0.01, np.array([[-1.0, -100.0]]))
     assert rate.representable("float64") and not rate.representable("float32")
 
 
@@ -579,13 +584,13 @@ regression interval that treated the shared-path points as independent covered 6
 
 @pytest.mark.slow
 def test_variance_law_interval_covers_the_exact_exponent():
-    setup = experiment.ExperimentConfig.quick()
+    setup = config.ExperimentConfig.quick()
     rng = np.random.default_rng(2026)
     covered = 0
     for replicate in range(COVERAGE_REPLICATES):
         units = _exact_law_units(rng, 2, setup)
-        judged = judge_exponent(setup.depth_grid, None, experiment.VARIANCE_LAW, units=units,
-                                statistic=experiment.sample_variances, seed=replicate)
+        judged = judge_exponent(setup.depth_grid, None, variance_law.VARIANCE_LAW, units=units,
+                                statistic=variance_law.sample_variances, seed=replicate)
         assert judged.verdict is not Verdict.VIOLATED
         covered += judged.fit.ci.low <= 1.0 <= judged.fit.ci.high
     assert covered >= COVERAGE_FLOOR * COVERAGE_REPLICATES
