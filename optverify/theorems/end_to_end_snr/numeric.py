@@ -3,7 +3,7 @@ against the closed form, the closed-form SNRs for k up to 10^12, and the tuple s
 below float32 and float64 resolution.
 
 Source: Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 3. Closed forms in
-`optverify.theorems.end_to_end_snr.model`.
+`optverify.theorems.end_to_end_snr.setting_two_model`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from mpmath import mp
 
 from optverify.kit import Bound, Session, Verdict, machine_epsilon, resolve
 from optverify.numerics.validation import require_between
-from optverify.theorems.end_to_end_snr.model import (
+from optverify.theorems.end_to_end_snr.setting_two_model import (
     Moments,
-    tuple_signal,
-    tuple_snr,
     uniform_moments,
     validate_sizes,
 )
+from optverify.theorems.end_to_end_snr.tuple_signal import tuple_signal, tuple_snr
 
 FLOAT_TYPES = ("float32", "float64")
 
@@ -87,7 +86,7 @@ def enumerated_moments(weights, labels) -> Moments:
 
 
 def closed_moments(weights, labels, diagonal_only: bool = False) -> Moments:
-    """The closed form of `model.exact_moments`, in mpmath. diagonal_only: the false closed form
+    """The closed form of `setting_two_model.exact_moments`, in mpmath. diagonal_only: the false closed form
     ||J e_i||^2 = p_i^2 (1 - p_i)^2 (the Jacobian without its off-diagonal part), the negative
     control of the enumeration check."""
     k, d = len(weights), len(weights[0])

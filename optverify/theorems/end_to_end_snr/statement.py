@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sympy
 
 from optverify.kit import Session
-from optverify.theorems.end_to_end_snr.model import uniform_moments
+from optverify.theorems.end_to_end_snr.setting_two_model import uniform_moments
 
 K = sympy.Symbol("k", positive=True, integer=True)
 D = sympy.Symbol("d", positive=True, integer=True)
@@ -180,8 +180,8 @@ def verify(s: Session) -> None:
     s.zero("variance-ratio",
            "at W = 0: Var_e2e / Var_dec = 1 + d(k - 1)/(d - 1) (symbolic k, d; from the W = 0 "
            "moments Var_dec = (k-1)(d-1)/(d k^3), Var_e2e - Var_dec = (k-1)^2/k^3 of "
-           "model.uniform_moments, whose general-p ingredients are proved above for k = 2, 3, 4 "
-           "and against exact enumeration in the numeric layer)",
+           "setting_two_model.uniform_moments, whose general-p ingredients are proved above for "
+           "k = 2, 3, 4 and against exact enumeration in the numeric layer)",
            uniform_ratio_difference(),
            controls={"a ratio of exactly k (the paper's 'about k times larger' read as "
                      "equality)": uniform_ratio_difference(K)})

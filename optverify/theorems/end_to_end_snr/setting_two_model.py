@@ -1,5 +1,6 @@
-"""Setting II ("stocks") of Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 3,
-and the product-of-k-labels signal of its Setting I.
+"""Setting II ("stocks") of Shalev-Shwartz, Shamir, Shammah (2017), arXiv:1703.07950, Section 3:
+the model and the closed forms of its gradient moments (Setting I's product-of-k-labels signal is
+in `tuple_signal`).
 
 Setting II: x = e_j one-hot in R^d (j uniform), N_W(x) = softmax(W x) = p_j over k outputs, label
 y_j = y(x). End-to-end objective E[-z^T N_W(x)] with z_y = 1 and the other k - 1 coordinates iid
@@ -15,11 +16,6 @@ At initialization (W = 0, p = 1/k): ||J e_i||^2 = (k - 1)/k^3, so Var_dec = (k-1
 Var_e2e - Var_dec = (k-1)^2/k^3, Var_e2e / Var_dec = 1 + d(k-1)/(d-1) = Theta(k),
 SNR_dec = 1/(d-1) (flat in k) and SNR_e2e = 1/(dk - 1) ~ k^-1. SNR = ||E g||^2 / E||g - E g||^2
 (the paper's script subtracts the square of a squared norm; here the centred second moment is used).
-
-Setting I's tuple signal: with per-image predictions t_i in {-1, +1} of accuracy q = (1 + a)/2,
-the derivative of -Y prod_i t_i (Y = prod_i y_i) w.r.t. image 1's prediction times y_1 is
--prod_{i>=2} y_i t_i, whose mean is -a^(k-1): the end-to-end signal about one image decays
-exponentially in k (SNR = a^(2(k-1)) / (1 - a^(2(k-1)))), while a per-image loss keeps it at a^0.
 """
 
 from __future__ import annotations
@@ -181,28 +177,3 @@ def monte_carlo_moments(weights: torch.Tensor, labels: torch.Tensor, samples: in
                              float(stderrs[0]), float(stderrs[1]), samples)
 
 
-def tuple_signal(k, accuracy):
-    """E[prod_{i=2}^k y_i t_i] = a^(k-1), a = 2q - 1 (exact for floats, mpf or sympy)."""
-    return (2 * accuracy - 1) ** (k - 1)
-
-
-def tuple_snr(k, accuracy):
-    """SNR of the end-to-end tuple gradient about one image: a^(2(k-1)) / (1 - a^(2(k-1)))."""
-    signal_sq = tuple_signal(k, accuracy) ** 2
-    return signal_sq / (1 - signal_sq)
-
-
-def tuple_signal_by_recurrence(max_k: int, accuracy: float, dtype: torch.dtype,
-                               device="cpu") -> torch.Tensor:
-    """E[prod_{i=2}^k r_i] for k = 1..max_k as P(prod = +1) - P(prod = -1) in `dtype`: the mean
-    of a +-1 gradient as a probability-weighted sum, P_m = q P_{m-1} + (1 - q)(1 - P_{m-1}).
-    The terms are of size 1, so a mean below ~eps(dtype) is rounding noise."""
-    require_between("the per-image accuracy q", accuracy, 0.5, 1)
-    require_int("max_k", max_k, minimum=1)
-    q = torch.tensor(accuracy, dtype=dtype, device=device)
-    positive = torch.ones((), dtype=dtype, device=device)
-    values = [positive - (1 - positive)]
-    for _ in range(max_k - 1):
-        positive = q * positive + (1 - q) * (1 - positive)
-        values.append(positive - (1 - positive))
-    return torch.stack(values)
