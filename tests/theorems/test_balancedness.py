@@ -38,7 +38,7 @@ from optverify.theorems.balancedness import (
     experiment,
     gd_steps,
     numeric,
-    statement,
+    symbolic,
     weight_decay,
 )
 from optverify.verdict import judge_rate, symbolic_zero_check
@@ -58,36 +58,36 @@ MP_FLOOR = 10.0 ** -(DIGITS - 10)
 # --- symbolic layer -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("architecture", statement.ARCHITECTURES, ids=lambda a: a.label)
+@pytest.mark.parametrize("architecture", symbolic.ARCHITECTURES, ids=lambda a: a.label)
 def test_flow_and_step_identities_expand_to_zero(architecture):
-    flow, step = statement.gap_flow_residuals(architecture), statement.gd_step_residuals(architecture)
+    flow, step = symbolic.gap_flow_residuals(architecture), symbolic.gd_step_residuals(architecture)
     residuals = (flow.plain, flow.with_decay, step.plain, step.with_decay)
     assert all(entry == 0 for residual in residuals for entry in residual)
 
 
 def test_wrong_weight_decay_sign_is_not_an_identity():
-    architecture = statement.Architecture((2, 2, 2))
-    with_decay = statement.gap_flow_residuals(architecture).with_decay
-    gaps = balancedness_gaps_symbolic(statement.factor_matrices(architecture))
+    architecture = symbolic.Architecture((2, 2, 2))
+    with_decay = symbolic.gap_flow_residuals(architecture).with_decay
+    gaps = balancedness_gaps_symbolic(symbolic.factor_matrices(architecture))
     stacked = sympy.Matrix([entry for gap in gaps for entry in gap])
-    wrong_sign = (with_decay - 4 * statement.STEP * statement.DECAY * stacked).expand()
+    wrong_sign = (with_decay - 4 * symbolic.STEP * symbolic.DECAY * stacked).expand()
     assert any(entry != 0 for entry in wrong_sign)
 
 
 def test_gd_step_without_the_eta_squared_term_is_not_an_identity():
-    architecture = statement.Architecture((2, 2, 2, 2))
-    factors = statement.factor_matrices(architecture)
-    grads = layer_gradients_symbolic(factors, statement.end_to_end_gradient(architecture))
-    stepped = [w - statement.STEP * g for w, g in zip(factors, grads)]
+    architecture = symbolic.Architecture((2, 2, 2, 2))
+    factors = symbolic.factor_matrices(architecture)
+    grads = layer_gradients_symbolic(factors, symbolic.end_to_end_gradient(architecture))
+    stepped = [w - symbolic.STEP * g for w, g in zip(factors, grads)]
     change = [(a - b).expand() for a, b in zip(balancedness_gaps_symbolic(stepped),
                                               balancedness_gaps_symbolic(factors))]
     assert any(entry != 0 for matrix in change for entry in matrix)
 
 
 def test_sympy_layer_gradients_match_torch_at_a_random_point():
-    architecture = statement.Architecture((2, 3, 2, 1))
-    factors = statement.factor_matrices(architecture)
-    gradient = statement.end_to_end_gradient(architecture)
+    architecture = symbolic.Architecture((2, 3, 2, 1))
+    factors = symbolic.factor_matrices(architecture)
+    gradient = symbolic.end_to_end_gradient(architecture)
     rng = np.random.default_rng(1)
     point = {symbol: float(rng.standard_normal())
              for matrix in (*factors, gradient) for symbol in matrix.free_symbols}
@@ -101,14 +101,14 @@ def test_sympy_layer_gradients_match_torch_at_a_random_point():
 
 
 def test_symbolic_layer_proves_every_identity():
-    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True),
+    result = record_layer(symbolic.verify, Layer.SYMBOLIC, RunConfig(quick=True),
                           claim_bound=CLAIM.bound)
     assert result.checks and all(c.verdict is Verdict.CONSISTENT for c in result.checks)
 
 
 def test_architecture_rejects_depth_below_two():
     with pytest.raises(ValueError, match="depth"):
-        statement.Architecture((2, 2))
+        symbolic.Architecture((2, 2))
 
 
 # --- flow integrator (optverify.numerics.flow) --------------------------------------------------
@@ -360,49 +360,49 @@ def test_claim_quick_run_verdict_as_measured():
 # --- negative controls --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("architecture", statement.ARCHITECTURES, ids=lambda a: a.label)
+@pytest.mark.parametrize("architecture", symbolic.ARCHITECTURES, ids=lambda a: a.label)
 def test_symbolic_controls_are_exact_counterexamples(architecture):
     """Each false alternative, computed by the same residual function and evaluated at the
     rational witness point, is a non-zero number: the zero check says violated."""
-    alternatives = [statement.gap_flow_residuals(architecture, velocity, expand=False).plain
-                    for velocity in statement.wrong_velocities(architecture)]
+    alternatives = [symbolic.gap_flow_residuals(architecture, velocity, expand=False).plain
+                    for velocity in symbolic.wrong_velocities(architecture)]
     alternatives += [
-        statement.gap_flow_residuals(architecture, decay_constant=1, expand=False).with_decay,
-        statement.gd_step_residuals(architecture, step_power=0, expand=False).plain,
-        statement.gd_step_residuals(architecture, step_power=1, expand=False).plain,
-        statement.gd_step_residuals(architecture, decay_power=1, expand=False).with_decay,
+        symbolic.gap_flow_residuals(architecture, decay_constant=1, expand=False).with_decay,
+        symbolic.gd_step_residuals(architecture, step_power=0, expand=False).plain,
+        symbolic.gd_step_residuals(architecture, step_power=1, expand=False).plain,
+        symbolic.gd_step_residuals(architecture, decay_power=1, expand=False).with_decay,
     ]
     for alternative in alternatives:
-        check = symbolic_zero_check("control", "control", statement.at_witness(alternative))
+        check = symbolic_zero_check("control", "control", symbolic.at_witness(alternative))
         assert check.verdict is Verdict.VIOLATED, check.detail
 
 
 def test_the_claimed_identities_vanish_at_the_witness_point_too():
-    architecture = statement.Architecture((2, 2, 2))
-    flow = statement.gap_flow_residuals(architecture, expand=False)
-    assert all(entry == 0 for entry in statement.at_witness(flow.with_decay))
+    architecture = symbolic.Architecture((2, 2, 2))
+    flow = symbolic.gap_flow_residuals(architecture, expand=False)
+    assert all(entry == 0 for entry in symbolic.at_witness(flow.with_decay))
 
 
 def test_witness_point_is_positive_rational_and_deterministic():
-    expression = sympy.Symbol("b") * sympy.Symbol("a") + statement.STEP
-    point = statement.witness_point(expression)
-    assert [point[sympy.Symbol("a")], point[sympy.Symbol("b")], point[statement.STEP]] == [
+    expression = sympy.Symbol("b") * sympy.Symbol("a") + symbolic.STEP
+    point = symbolic.witness_point(expression)
+    assert [point[sympy.Symbol("a")], point[sympy.Symbol("b")], point[symbolic.STEP]] == [
         sympy.Rational(2, 3), sympy.Rational(3, 4), sympy.Rational(4, 5)]
 
 
 def test_missing_transpose_velocity_needs_equal_widths():
-    architecture = statement.Architecture((1, 2, 3, 2))
-    assert statement.wrong_velocities(architecture) == ("layer-wise-rates",)
-    factors = statement.factor_matrices(architecture)
+    architecture = symbolic.Architecture((1, 2, 3, 2))
+    assert symbolic.wrong_velocities(architecture) == ("layer-wise-rates",)
+    factors = symbolic.factor_matrices(architecture)
     with pytest.raises(ValueError, match="equal widths"):
-        statement.velocity_gradients(factors, statement.end_to_end_gradient(architecture),
+        symbolic.velocity_gradients(factors, symbolic.end_to_end_gradient(architecture),
                                      "missing-transpose")
     with pytest.raises(ValueError, match="the velocity must be one of"):
-        statement.velocity_gradients(factors, statement.end_to_end_gradient(architecture), "x")
+        symbolic.velocity_gradients(factors, symbolic.end_to_end_gradient(architecture), "x")
 
 
 def test_symbolic_layer_declares_a_rejected_control_on_every_check():
-    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True),
+    result = record_layer(symbolic.verify, Layer.SYMBOLIC, RunConfig(quick=True),
                           claim_bound=CLAIM.bound)
     assert all(c.controls and all(k.verdict is Verdict.VIOLATED for k in c.controls)
                for c in result.checks)

@@ -37,7 +37,7 @@ from optverify.theorems.deficiency_margin_convergence import (
     mp_alternatives,
     numeric,
     scalar_theorem,
-    statement,
+    symbolic,
     theorem2_probability,
 )
 from tests.strategies import deficiency_margin_problems
@@ -50,18 +50,18 @@ FLOAT64_TOLERANCE = 64 * np.finfo(np.float64).eps  # relative rounding of a few 
 
 @pytest.mark.parametrize("depth", [2, 3, 5])
 def test_bounds_match_the_sympy_statement(depth):
-    values = {statement.margin: 0.4, statement.phi_norm: 2.3, statement.depth: depth}
+    values = {symbolic.margin: 0.4, symbolic.phi_norm: 2.3, symbolic.depth: depth}
     assert conditions.step_size_bound(0.4, 2.3, depth) == pytest.approx(
-        float(statement.STEP_SIZE_BOUND.subs(values)), rel=1e-14)
+        float(symbolic.STEP_SIZE_BOUND.subs(values)), rel=1e-14)
     assert conditions.balance_bound(0.4, 2.3, depth) == pytest.approx(
-        float(statement.BALANCE_BOUND.subs(values)), rel=1e-14)
+        float(symbolic.BALANCE_BOUND.subs(values)), rel=1e-14)
 
 
 def test_iterations_match_the_sympy_statement():
-    values = {statement.initial_loss: 0.7, statement.epsilon: 1e-6, statement.eta: 1e-3,
-              statement.margin: 0.3, statement.depth: 3}
+    values = {symbolic.initial_loss: 0.7, symbolic.epsilon: 1e-6, symbolic.eta: 1e-3,
+              symbolic.margin: 0.3, symbolic.depth: 3}
     assert conditions.iterations_to_reach(1e-6, 0.7, 1e-3, 0.3, 3) == pytest.approx(
-        float(statement.ITERATIONS.subs(values)), rel=1e-14)
+        float(symbolic.ITERATIONS.subs(values)), rel=1e-14)
 
 
 def test_initial_end_to_end_has_the_designed_margin():
@@ -135,22 +135,22 @@ def test_margin_must_be_positive_and_below_sigma_min():
 # --- symbolic layer ---------------------------------------------------------------------------
 
 def test_symbolic_identities_vanish():
-    assert sympy.simplify(statement.gradient_norm_identity()) == 0
-    assert sympy.simplify(statement.contraction_from_decrease()) == 0
-    assert sympy.simplify(statement.iteration_count_residual()) == 0
-    assert sympy.simplify(statement.scalar_first_order_decrease(3)) == 0
+    assert sympy.simplify(symbolic.gradient_norm_identity()) == 0
+    assert sympy.simplify(symbolic.contraction_from_decrease()) == 0
+    assert sympy.simplify(symbolic.iteration_count_residual()) == 0
+    assert sympy.simplify(symbolic.scalar_first_order_decrease(3)) == 0
 
 
 def test_lemma_factor_is_not_the_exact_first_order_factor():
     """The check can fail: the lemma's decrease sigma^p l is 1/(2N) of the exact first order."""
     w, phi = sympy.symbols("w phi", positive=True)
-    loose = statement.scalar_first_order_decrease(2) - 3 * w ** 2 * (w**2 - phi) ** 2 / 2
+    loose = symbolic.scalar_first_order_decrease(2) - 3 * w ** 2 * (w**2 - phi) ** 2 / 2
     check = Session(QUICK, Layer.SYMBOLIC).zero("negative-twin", "", loose)
     assert check.verdict is not Verdict.CONSISTENT
 
 
 def test_weyl_spot_check_holds_and_is_attained():
-    spot = statement.weyl_spot_check(Session(QUICK, Layer.SYMBOLIC).rng("weyl"), 500)
+    spot = symbolic.weyl_spot_check(Session(QUICK, Layer.SYMBOLIC).rng("weyl"), 500)
     assert spot.worst_margin >= 0
     assert spot.attained_gap < 1e-12
 
@@ -437,23 +437,23 @@ def test_theorem2_judges_reject_the_wrong_event_and_a_low_probability():
 
 
 def test_symbolic_controls_are_not_proved():
-    assert sympy.simplify(statement.gradient_norm_identity(factor=1)) != 0
-    assert sympy.simplify(statement.contraction_from_decrease(step=1)) != 0
-    assert sympy.simplify(statement.scalar_first_order_decrease(3, factor=1)) != 0
-    assert sympy.simplify(statement.iteration_count_residual(sympy.Rational(1, 2))) != 0
-    assert sympy.simplify(statement.step_size_contraction_residual(
-        (6 * statement.depth - 2) / statement.depth)) != 0
-    assert sympy.simplify(statement.spectral_below_frobenius(2)) != sympy.zeros(2, 1)
-    assert statement.power_below_exponential().verdict is Verdict.CONSISTENT
-    assert statement.power_below_exponential(2).verdict is Verdict.VIOLATED
-    assert statement.factor_monotonicity().verdict is Verdict.CONSISTENT
-    assert statement.factor_monotonicity(-statement.CONTRACTION_EXPONENT).verdict \
+    assert sympy.simplify(symbolic.gradient_norm_identity(factor=1)) != 0
+    assert sympy.simplify(symbolic.contraction_from_decrease(step=1)) != 0
+    assert sympy.simplify(symbolic.scalar_first_order_decrease(3, factor=1)) != 0
+    assert sympy.simplify(symbolic.iteration_count_residual(sympy.Rational(1, 2))) != 0
+    assert sympy.simplify(symbolic.step_size_contraction_residual(
+        (6 * symbolic.depth - 2) / symbolic.depth)) != 0
+    assert sympy.simplify(symbolic.spectral_below_frobenius(2)) != sympy.zeros(2, 1)
+    assert symbolic.power_below_exponential().verdict is Verdict.CONSISTENT
+    assert symbolic.power_below_exponential(2).verdict is Verdict.VIOLATED
+    assert symbolic.factor_monotonicity().verdict is Verdict.CONSISTENT
+    assert symbolic.factor_monotonicity(-symbolic.CONTRACTION_EXPONENT).verdict \
         is Verdict.VIOLATED
 
 
 def test_margin_spot_check_fails_without_the_margin_hypothesis():
     rng = np.random.default_rng(9)
-    assert statement.weyl_spot_check(rng, 200, slack=1.0).worst_margin < -1e-3
+    assert symbolic.weyl_spot_check(rng, 200, slack=1.0).worst_margin < -1e-3
 
 
 def test_appendix_c_controls_are_rejected():
@@ -494,9 +494,9 @@ def test_claim5_gd_amplifies_a_rounding_sized_break_of_the_invariant():
 
 @pytest.mark.parametrize("depth", [2, 4])
 def test_claim5_mirror_invariant_is_kept_by_a_gd_step_only_for_a_symmetric_target(depth):
-    assert symbolic_zero_check("k", "", statement.mirror_invariant_residual(depth)).verdict \
+    assert symbolic_zero_check("k", "", symbolic.mirror_invariant_residual(depth)).verdict \
         is Verdict.CONSISTENT
-    assert symbolic_zero_check("k", "", statement.mirror_invariant_residual(depth, False)).verdict \
+    assert symbolic_zero_check("k", "", symbolic.mirror_invariant_residual(depth, False)).verdict \
         is Verdict.VIOLATED
 
 

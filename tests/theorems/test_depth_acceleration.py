@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from optverify.kit import Session, Verdict
 from optverify.numerics.equivalence import MARGIN_LEVEL
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.depth_acceleration import CLAIM, experiment, numeric, statement
+from optverify.theorems.depth_acceleration import CLAIM, experiment, numeric, symbolic
 from optverify.theorems.depth_acceleration.data import ar1_heavy_tail, ethanol_like
 from optverify.theorems.depth_acceleration.dynamics import (
     Column,
@@ -337,7 +337,7 @@ def test_at_geometric_mean_keeps_the_scatter():
 
 
 def test_symbolic_layer_proves_every_identity_and_rejects_its_controls():
-    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True))
+    result = record_layer(symbolic.verify, Layer.SYMBOLIC, RunConfig(quick=True))
     assert all(c.verdict is Verdict.CONSISTENT for c in result.checks)
     assert all(c.controls and all(x.rejected for x in c.controls) for c in result.checks)
 

@@ -31,7 +31,7 @@ from optverify.theorems.end_to_end_preconditioner import (
     CLAIM,
     experiment,
     numeric,
-    statement,
+    symbolic,
 )
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
@@ -179,24 +179,24 @@ def test_single_output_rule_equals_the_general_formula_in_torch_and_mpmath(depth
 
 
 def test_symbolic_identity_and_eigen_equation_vanish_for_n2():
-    assert set(statement.velocity_difference(2, 2, 2)) == {0}
-    assert set(statement.eigen_equation_difference(2, 2, 2)) == {0}
+    assert set(symbolic.velocity_difference(2, 2, 2)) == {0}
+    assert set(symbolic.eigen_equation_difference(2, 2, 2)) == {0}
 
 
 def test_symbolic_identity_fails_with_a_wrong_exponent():
-    net = statement.balanced_factors_symbolic(2, 2, 2, hidden_rotations=False)
-    wrong = statement.gram_power_symbolic(net.u, net.t, 2, 2)  # [W W^T]^{2/2} in place of ^{1/2}
-    right = statement.gram_power_symbolic(net.u, net.t, 2, 1)
+    net = symbolic.balanced_factors_symbolic(2, 2, 2, hidden_rotations=False)
+    wrong = symbolic.gram_power_symbolic(net.u, net.t, 2, 2)  # [W W^T]^{2/2} in place of ^{1/2}
+    right = symbolic.gram_power_symbolic(net.u, net.t, 2, 1)
     assert any(entry != 0 for entry in (wrong - right).applyfunc(sympy.cancel))
 
 
 def test_eigenvalue_margin_coefficients_are_non_negative():
     for depth in (2, 3, 7):
-        assert all(c >= 0 for c in statement.eigenvalue_margin_coefficients(depth))
+        assert all(c >= 0 for c in symbolic.eigenvalue_margin_coefficients(depth))
 
 
 def test_curl_closed_form_matches_sympy_for_n3():
-    planar = statement.linear_loss_curl(3)
+    planar = symbolic.linear_loss_curl(3)
     x, y = planar.x, planar.y
     expected = sympy.Rational(2, 3) * y * (x**2 + y**2) ** sympy.Rational(-1, 3)
     assert sympy.simplify(planar.curl - expected) == 0
@@ -339,58 +339,58 @@ def _violated(expression) -> bool:
 
 @pytest.mark.parametrize(("depth", "rotations"), [(2, True), (3, False)])
 def test_theorem1_controls_are_exact_counterexamples(depth, rotations):
-    controls = statement._theorem1_controls(depth, 2, 2, rotations)
+    controls = symbolic._theorem1_controls(depth, 2, 2, rotations)
     assert len(controls) == 2 and all(_violated(value) for value in controls.values())
 
 
 def test_the_claimed_identity_vanishes_at_the_witness_point():
-    raw = statement.velocity_difference(2, 2, 2, cancel=False)
-    assert all(sympy.simplify(entry) == 0 for entry in statement.at_witness(raw))
+    raw = symbolic.velocity_difference(2, 2, 2, cancel=False)
+    assert all(sympy.simplify(entry) == 0 for entry in symbolic.at_witness(raw))
 
 
 def test_wrong_root_power_and_wrong_eigenvalues_are_exact_counterexamples():
-    assert _violated(statement.at_witness(statement.root_difference(3, 2, 2, 2, cancel=False)))
-    wrong = statement.eigen_equation_difference(2, 2, 2, left_shift=1, cancel=False)
-    assert _violated(statement.at_witness(wrong))
+    assert _violated(symbolic.at_witness(symbolic.root_difference(3, 2, 2, 2, cancel=False)))
+    wrong = symbolic.eigen_equation_difference(2, 2, 2, left_shift=1, cancel=False)
+    assert _violated(symbolic.at_witness(wrong))
 
 
 def test_lower_bound_judge_proves_the_claim_and_finds_counterexamples():
-    claim = {depth: statement.eigenvalue_margins(depth) for depth in (2, 3, 4)}
-    assert statement.judge_margins(claim).verdict is Verdict.CONSISTENT
-    doubled = {depth: statement.eigenvalue_margins(depth, floor_factor=2) for depth in (2, 3)}
-    assert statement.judge_margins(doubled).verdict is Verdict.VIOLATED
-    squared = {3: statement.eigenvalue_margins(3, floor_exponent=6)}
-    assert statement.judge_margins(squared).verdict is Verdict.VIOLATED
+    claim = {depth: symbolic.eigenvalue_margins(depth) for depth in (2, 3, 4)}
+    assert symbolic.judge_margins(claim).verdict is Verdict.CONSISTENT
+    doubled = {depth: symbolic.eigenvalue_margins(depth, floor_factor=2) for depth in (2, 3)}
+    assert symbolic.judge_margins(doubled).verdict is Verdict.VIOLATED
+    squared = {3: symbolic.eigenvalue_margins(3, floor_exponent=6)}
+    assert symbolic.judge_margins(squared).verdict is Verdict.VIOLATED
 
 
 def test_lower_bound_judge_is_inconclusive_on_a_non_negative_polynomial_with_a_negative_coefficient():
-    m, a, b = statement.MARGIN_VARIABLES
-    judgement = statement.judge_margins({2: [sympy.expand((a - b) ** 2 + m)]})
+    m, a, b = symbolic.MARGIN_VARIABLES
+    judgement = symbolic.judge_margins({2: [sympy.expand((a - b) ** 2 + m)]})
     assert judgement.verdict is Verdict.INCONCLUSIVE
 
 
 def test_curl_roots_judge_rejects_rules_curl_free_at_no_depth():
-    assert statement.judge_curl_roots(statement.curl_coefficient()).verdict is Verdict.CONSISTENT
-    weight_n = statement.curl_coefficient(lambda depth: depth)
-    assert statement.judge_curl_roots(weight_n).verdict is Verdict.VIOLATED
+    assert symbolic.judge_curl_roots(symbolic.curl_coefficient()).verdict is Verdict.CONSISTENT
+    weight_n = symbolic.curl_coefficient(lambda depth: depth)
+    assert symbolic.judge_curl_roots(weight_n).verdict is Verdict.VIOLATED
     # roots (3 +- sqrt 5)/2: 2.618 is no depth (int() of it would have been taken for N = 2)
-    exponent = statement.curl_coefficient(norm_exponent=lambda depth: 2 - 1 / depth)
-    assert statement.curl_coefficient_roots(exponent).gradient_depths == ()
-    assert statement.judge_curl_roots(exponent).verdict is Verdict.VIOLATED
+    exponent = symbolic.curl_coefficient(norm_exponent=lambda depth: 2 - 1 / depth)
+    assert symbolic.curl_coefficient_roots(exponent).gradient_depths == ()
+    assert symbolic.judge_curl_roots(exponent).verdict is Verdict.VIOLATED
 
 
 def test_single_output_curl_and_potential_controls_are_exact_counterexamples():
-    assert _violated(statement.at_witness(
-        statement.single_output_difference(3, projection_weight=3, cancel=False)))
-    assert _violated(statement.at_curl_witness(
-        statement.curl_closed_form_difference(1, simplify=False)))
-    potential = statement.linear_n2_potential_difference(3, simplify=False)
-    assert _violated(potential.applyfunc(statement.at_curl_witness))
-    assert set(statement.linear_n2_potential_difference()) == {0}
+    assert _violated(symbolic.at_witness(
+        symbolic.single_output_difference(3, projection_weight=3, cancel=False)))
+    assert _violated(symbolic.at_curl_witness(
+        symbolic.curl_closed_form_difference(1, simplify=False)))
+    potential = symbolic.linear_n2_potential_difference(3, simplify=False)
+    assert _violated(potential.applyfunc(symbolic.at_curl_witness))
+    assert set(symbolic.linear_n2_potential_difference()) == {0}
 
 
 def test_quadratic_curl_check_can_fail():
-    quadratic = statement.anisotropic_n2_curl()
+    quadratic = symbolic.anisotropic_n2_curl()
     assert quadratic.difference == 0
     x, y = sympy.symbols("x y", real=True)
     wrong = quadratic.curl - (1 + sympy.Symbol("kappa", positive=True)) * x * y

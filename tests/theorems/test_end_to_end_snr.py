@@ -14,7 +14,7 @@ from mpmath import mp
 
 from optverify.kit import BELOW_PRECISION, Session, Verdict
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.end_to_end_snr import CLAIM, numeric, setting_two, statement
+from optverify.theorems.end_to_end_snr import CLAIM, numeric, setting_two, symbolic
 from optverify.theorems.end_to_end_snr.setting_two_model import (
     diagonal_column_sq_norms,
     exact_moments,
@@ -83,10 +83,10 @@ def test_uniform_closed_form_at_zero_weights():
 
 
 def test_symbolic_unbiasedness_and_variance():
-    residuals = statement.moments(3, label=1)
+    residuals = symbolic.moments(3, label=1)
     assert all(entry.simplify() == 0 for entry in residuals.bias)
     assert residuals.extra_variance.simplify() == 0
-    assert statement.tuple_signal_difference(3).simplify() == 0
+    assert symbolic.tuple_signal_difference(3).simplify() == 0
 
 
 def test_float32_reports_below_precision_at_large_k():
@@ -147,25 +147,25 @@ def _not_consistent(expression) -> bool:
 
 
 def test_symbolic_controls_are_rejected():
-    k, d = statement.K, statement.D
-    assert _not_consistent(statement.gradient_difference(3, statement.diagonal_jacobian))
-    residuals = statement.moments(3)
+    k, d = symbolic.K, symbolic.D
+    assert _not_consistent(symbolic.gradient_difference(3, symbolic.diagonal_jacobian))
+    residuals = symbolic.moments(3)
     assert _not_consistent(residuals.bias_if_label_random)
     assert _not_consistent(residuals.extra_variance_if_diagonal)
-    assert _not_consistent(statement.uniform_column_norm((k - 1) / k**2))
-    assert _not_consistent(statement.uniform_ratio_difference(k))
-    assert _not_consistent(statement.uniform_snr_differences(1 / (k * (d - 1))))
-    assert _not_consistent(statement.tuple_signal_difference(3, 4))
-    half = symbolic_zero_check("c", "c", statement.ratio_exponent() - sympy.Rational(1, 2))
-    flat = symbolic_zero_check("c", "c", statement.ratio_exponent(1 + d / (d - 1)) - 1)
+    assert _not_consistent(symbolic.uniform_column_norm((k - 1) / k**2))
+    assert _not_consistent(symbolic.uniform_ratio_difference(k))
+    assert _not_consistent(symbolic.uniform_snr_differences(1 / (k * (d - 1))))
+    assert _not_consistent(symbolic.tuple_signal_difference(3, 4))
+    half = symbolic_zero_check("c", "c", symbolic.ratio_exponent() - sympy.Rational(1, 2))
+    flat = symbolic_zero_check("c", "c", symbolic.ratio_exponent(1 + d / (d - 1)) - 1)
     assert half.verdict is Verdict.VIOLATED and flat.verdict is Verdict.VIOLATED
 
 
 def test_label_random_patterns_have_zero_mean():
     """The unbiasedness control's false world: with z_y random too the mean gradient is 0."""
-    residuals = statement.moments(2)
+    residuals = symbolic.moments(2)
     p = sympy.symbols("p_1:3", positive=True)
-    j = statement.jacobian(sympy.Matrix(p))
+    j = symbolic.jacobian(sympy.Matrix(p))
     assert all(sympy.simplify(a - b) == 0
                for a, b in zip(residuals.bias_if_label_random, j[:, 0]))
 

@@ -139,7 +139,7 @@ import sympy
 
 from optverify.kit import Session, Verdict
 from optverify.testing import Layer, RunConfig
-from optverify.theorems.flat_activations import CLAIM, experiment, statement
+from optverify.theorems.flat_activations import CLAIM, experiment, symbolic
 
 
 def _experiment_session() -> Session:
@@ -238,10 +238,10 @@ def test_forward_only_best_compares_final_errors_at_equal_iterations(errors, exp
 
 def test_statement_controls_do_not_vanish():
     stair = Staircase(4, 2.0)
-    control = statement.ramp_derivative_control(stair)
+    control = symbolic.ramp_derivative_control(stair)
     assert all(sympy.simplify(entry) == 1 for entry in control)
     gap = sympy.Matrix([0, 0])
-    assert statement.wrong_constant(gap) != sympy.zeros(2, 1)
+    assert symbolic.wrong_constant(gap) != sympy.zeros(2, 1)
 
 
 def test_off_by_one_step_height_is_rejected_by_quadrature():
@@ -259,11 +259,11 @@ def test_off_by_one_step_height_is_rejected_by_quadrature():
 def test_surrogate_identities_vanish_and_their_controls_do_not():
     """The symbolic layer's integrals, done once: the forward-only direction is the surrogate's
     gradient and the Hessian has determinant 0; the off-by-one controls do not reduce to 0."""
-    integrals = statement.surrogate_integrals()
-    for gaps in (statement.surrogate_gradient_differences(integrals),
-                 statement.surrogate_convexity_gaps(integrals)):
+    integrals = symbolic.surrogate_integrals()
+    for gaps in (symbolic.surrogate_gradient_differences(integrals),
+                 symbolic.surrogate_convexity_gaps(integrals)):
         assert all(sympy.simplify(entry) == 0 for entry in gaps)
-        assert sympy.simplify(statement.wrong_constant(gaps)[0]) != 0
+        assert sympy.simplify(symbolic.wrong_constant(gaps)[0]) != 0
 
 
 def test_descent_margin_written_once_matches_the_closed_form_and_is_enclosed():

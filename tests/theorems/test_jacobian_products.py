@@ -21,7 +21,6 @@ from optverify.testing import Layer, RunConfig
 from optverify.theorems.jacobian_products import (
     CLAIM,
     config,
-    experiment,
     gaussian_products,
     growth_rate,
     numeric,
@@ -29,7 +28,7 @@ from optverify.theorems.jacobian_products import (
     products,
     rnn_bounds,
     rounding_twin,
-    statement,
+    symbolic,
     variance_law,
 )
 from optverify.verdict import judge_residual, symbolic_zero_check
@@ -45,19 +44,19 @@ MP_FLOOR = 10.0 ** -(DIGITS - 10)
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_scaled_orthogonal_product_gram_is_c_to_2t(depth):
-    assert all(entry == 0 for entry in statement.scaled_orthogonal_residual(depth))
+    assert all(entry == 0 for entry in symbolic.scaled_orthogonal_residual(depth))
 
 
 def test_wrong_power_of_c_is_not_an_identity():
-    residual = statement.scaled_orthogonal_residual(2)
-    wrong = residual + (statement.SCALE**4 - statement.SCALE**3) * sympy.eye(2)
+    residual = symbolic.scaled_orthogonal_residual(2)
+    wrong = residual + (symbolic.SCALE**4 - symbolic.SCALE**3) * sympy.eye(2)
     assert any(sympy.cancel(entry) != 0 for entry in wrong)
 
 
 def test_singular_value_certificates_vanish_and_fail_with_swapped_coordinates():
-    certificates = statement.singular_value_certificates()
+    certificates = symbolic.singular_value_certificates()
     assert certificates.upper == 0 and certificates.lower == 0
-    svd = statement.svd_matrix(1)
+    svd = symbolic.svd_matrix(1)
     matrix, right, large, small = svd.matrix, svd.right, svd.large, svd.small
     w = sympy.Matrix(sympy.symbols("w1 w2", real=True))
     image, coordinates = matrix * w, right.T * w
@@ -67,9 +66,9 @@ def test_singular_value_certificates_vanish_and_fail_with_swapped_coordinates():
 
 
 def test_sympy_lyapunov_closed_form_matches_mpmath_and_scipy():
-    expression = statement.lyapunov_exponent(5).subs(statement.SIGMA, sympy.Rational(3, 2))
+    expression = symbolic.lyapunov_exponent(5).subs(symbolic.SIGMA, sympy.Rational(3, 2))
     assert float(expression) == pytest.approx(products.lyapunov_exponent(1.5, 5), abs=1e-14)
-    assert sympy.simplify(statement.lyapunov_residual(3)) == 0
+    assert sympy.simplify(symbolic.lyapunov_residual(3)) == 0
 
 
 # --- numeric layer ------------------------------------------------------------------------------
@@ -239,9 +238,9 @@ def test_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="finite"):
         products.tanh_rnn_states(eye * math.inf, torch.ones(2, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match="T must be"):
-        statement.scaled_orthogonal_residual(0)
+        symbolic.scaled_orthogonal_residual(0)
     with pytest.raises(ValueError, match="dimension n"):
-        statement.chi_square_log_moment(1)
+        symbolic.chi_square_log_moment(1)
     with pytest.raises(ValueError, match="dimension n"), mp.workdps(20):
         numeric.chi_square_log_moments(1)
     with pytest.raises(ValueError, match="resample"):
@@ -346,14 +345,14 @@ def _zero_verdict(expression):
 
 
 def test_symbolic_controls_are_rejected():
-    assert _zero_verdict(statement.scaled_orthogonal_residual(2, skew=2)) is not Verdict.CONSISTENT
-    swapped = statement.singular_value_certificates(swapped=True)
+    assert _zero_verdict(symbolic.scaled_orthogonal_residual(2, skew=2)) is not Verdict.CONSISTENT
+    swapped = symbolic.singular_value_certificates(swapped=True)
     assert _zero_verdict(swapped.upper) is not Verdict.CONSISTENT
     assert _zero_verdict(swapped.lower) is not Verdict.CONSISTENT
-    assert _zero_verdict(statement.lyapunov_residuals(3).annealed) is Verdict.VIOLATED
-    assert _zero_verdict(statement.log_variance_residuals(3).delta_method) is Verdict.VIOLATED
-    assert _zero_verdict(statement.large_n_limit(sympy.log(2))) is Verdict.VIOLATED
-    assert _zero_verdict(statement.large_n_limit()) is Verdict.CONSISTENT
+    assert _zero_verdict(symbolic.lyapunov_residuals(3).annealed) is Verdict.VIOLATED
+    assert _zero_verdict(symbolic.log_variance_residuals(3).delta_method) is Verdict.VIOLATED
+    assert _zero_verdict(symbolic.large_n_limit(sympy.log(2))) is Verdict.VIOLATED
+    assert _zero_verdict(symbolic.large_n_limit()) is Verdict.CONSISTENT
 
 
 @pytest.mark.parametrize("dimension", [2, 8])

@@ -15,7 +15,7 @@ from mpmath import mp
 from optverify.kit import Verdict
 from optverify.verdict import judge_proportion
 from optverify.numerics.precision import BELOW_PRECISION
-from optverify.theorems.linear_interpolation import digits, experiment, numeric, statement
+from optverify.theorems.linear_interpolation import digits, experiment, numeric, symbolic
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
     deep_linear_loss,
@@ -81,13 +81,13 @@ def test_torch_path_loss_matches_mpmath():
 
 
 def test_symbolic_counter_example_is_not_monotone_in_torch():
-    example = statement.find_counter_example()
+    example = symbolic.find_counter_example()
     loss, bump = example.loss, example.bump.height
     alphas = torch.linspace(0, 1, 1201, dtype=torch.float64)
     starts = [torch.tensor([[[float(v)]]], dtype=torch.float64) for v in example.start]
     ends = [torch.tensor([[[1.0]]], dtype=torch.float64) for _ in example.start]
     losses = deep_linear_path_loss(starts, ends, torch.ones(1, 1, dtype=torch.float64), alphas)
-    exact = sympy.lambdify(statement.ALPHA, loss)(alphas.numpy())
+    exact = sympy.lambdify(symbolic.ALPHA, loss)(alphas.numpy())
     np.testing.assert_allclose(losses[0].numpy(), exact, rtol=1e-13, atol=1e-15)
     assert not bool(monotone(losses, "float64")[0])
     measured = float(largest_bumps(losses)[0])
@@ -147,7 +147,7 @@ def test_clopper_pearson_interval_decides_usually():
 
 
 def test_threshold_is_the_claimed_bound_and_fixed():
-    assert statement.MAIN_BOUND.rhs == statement.MONOTONE_THRESHOLD == sympy.Rational(9, 10)
+    assert symbolic.MAIN_BOUND.rhs == symbolic.MONOTONE_THRESHOLD == sympy.Rational(9, 10)
     assert experiment.THRESHOLD == 0.9
 
 
@@ -170,28 +170,28 @@ def test_fraction_checks_reject_the_alternative_fractions_at_their_sizes(paths):
 def test_counter_example_check_can_fail():
     """The counter-example's judge says violated when no candidate is non-monotone and for the
     monotone control path (it no longer raises instead)."""
-    assert statement.search_counter_example((sympy.Rational(1, 2),)) is None
-    assert statement.judge_counter_example(None).verdict is Verdict.VIOLATED
-    monotone_path = statement.scalar_path(statement.MONOTONE_START)
+    assert symbolic.search_counter_example((sympy.Rational(1, 2),)) is None
+    assert symbolic.judge_counter_example(None).verdict is Verdict.VIOLATED
+    monotone_path = symbolic.scalar_path(symbolic.MONOTONE_START)
     assert monotone_path.bump.height == 0
-    assert statement.judge_counter_example(monotone_path).verdict is Verdict.VIOLATED
-    example = statement.search_counter_example()
-    assert statement.judge_counter_example(example).verdict is Verdict.CONSISTENT
-    assert statement.search_counter_example(()) is None
+    assert symbolic.judge_counter_example(monotone_path).verdict is Verdict.VIOLATED
+    example = symbolic.search_counter_example()
+    assert symbolic.judge_counter_example(example).verdict is Verdict.CONSISTENT
+    assert symbolic.search_counter_example(()) is None
 
 
 def test_symbolic_controls_are_false_identities():
-    assert statement.at_witness(statement.quadratic_path(value_power=1).value) != 0
-    assert statement.at_witness(statement.quadratic_path(slope_power=2).slope) != 0
-    general = statement.general_scalar_path()
-    assert sympy.expand(statement.quartic_residual(general)) == sympy.zeros(2, 1)
-    assert statement.at_witness(statement.quartic_residual(general, half=1)) != sympy.zeros(2, 1)
+    assert symbolic.at_witness(symbolic.quadratic_path(value_power=1).value) != 0
+    assert symbolic.at_witness(symbolic.quadratic_path(slope_power=2).slope) != 0
+    general = symbolic.general_scalar_path()
+    assert sympy.expand(symbolic.quartic_residual(general)) == sympy.zeros(2, 1)
+    assert symbolic.at_witness(symbolic.quartic_residual(general, half=1)) != sympy.zeros(2, 1)
 
 
 def test_numeric_controls_through_the_same_computations():
     with mp.workdps(40):
         floor = mp.mpf(10) ** -30
-        control = numeric.scalar_path_statistics(statement.MONOTONE_START, 101)
+        control = numeric.scalar_path_statistics(symbolic.MONOTONE_START, 101)
         assert control.margin >= 0 and control.bump == 0
         assert numeric.judge_not_monotone(control.margin, floor).verdict is Verdict.VIOLATED
         example = numeric.counter_example_path(101)
@@ -210,7 +210,7 @@ def test_numeric_controls_through_the_same_computations():
 def test_symbolic_and_numeric_layers_reject_every_control():
     from optverify.testing import Layer, RunConfig, record_layer
 
-    for verify, layer, config in ((statement.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
+    for verify, layer, config in ((symbolic.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
                                   (numeric.verify, Layer.NUMERIC,
                                    RunConfig(quick=True, precision=30))):
         result = record_layer(verify, layer, config)

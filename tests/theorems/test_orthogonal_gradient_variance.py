@@ -22,7 +22,7 @@ from optverify.theorems.orthogonal_gradient_variance import (
     CLAIM,
     experiment,
     numeric,
-    statement,
+    symbolic,
 )
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
     cosine_gradient,
@@ -246,7 +246,7 @@ def test_learning_config_rejects_bad_parameters(options):
 
 def test_sympy_gram_matrix_equals_torch_characters():
     d = 3
-    gram = statement.parity_gram_matrix(d)
+    gram = symbolic.parity_gram_matrix(d)
     characters = parity_characters(d)
     assert np.array_equal(np.array(gram.tolist(), dtype=float),
                           (characters @ characters.T / 2**d).numpy())
@@ -263,17 +263,17 @@ def test_sympy_variance_identity_evaluates_to_the_torch_value():
     closed = sympy.Rational(1, 2**d) * sympy.Float(g_squared) - sympy.Float(corner) / 4**d
     assert float(closed) == pytest.approx(gradient_variance(model, "square", d).variance,
                                           rel=FLOAT64_ROUNDING)
-    assert sympy.expand(statement.square_loss_variance_gap(d, 1)) == 0
+    assert sympy.expand(symbolic.square_loss_variance_gap(d, 1)) == 0
 
 
 def test_bessel_is_strict_for_a_partial_family_and_parseval_for_the_complete_one():
     """||g||^2 - sum_{h in H'} <h, g>^2 is a non-zero sum of squares for H' a proper subfamily
     and identically zero for all parities; the Bessel gap identity holds in both cases."""
-    points = statement.hypercube(2)
+    points = symbolic.hypercube(2)
     g = sympy.symbols("g0:4", real=True)
 
     def deficit(family):
-        coefficients = [sum(statement.parity(s, x) * gb for x, gb in zip(points, g)) / 4
+        coefficients = [sum(symbolic.parity(s, x) * gb for x, gb in zip(points, g)) / 4
                         for s in family]
         return sympy.expand(sum(gb**2 for gb in g) / 4 - sum(c**2 for c in coefficients))
 
@@ -281,14 +281,14 @@ def test_bessel_is_strict_for_a_partial_family_and_parseval_for_the_complete_one
     partial = deficit([0, 3])
     assert partial != 0
     assert partial.subs({g[0]: 1, g[1]: 2, g[2]: -1, g[3]: 0}) > 0
-    assert sympy.expand(statement.bessel_gap(2, [0, 3])) == 0
+    assert sympy.expand(symbolic.bessel_gap(2, [0, 3])) == 0
 
 
 def test_partial_family_proof_identity_needs_orthonormality():
     """The proof identity holds for distinct parities and fails for a repeated one (not an
     orthonormal family), so the symbolic check can fail."""
-    assert sympy.expand(statement.partial_family_bound_gap(3, [0, 1, 6], 1)) == 0
-    assert sympy.expand(statement.partial_family_bound_gap(2, [1, 1], 1)) != 0
+    assert sympy.expand(symbolic.partial_family_bound_gap(3, [0, 1, 6], 1)) == 0
+    assert sympy.expand(symbolic.partial_family_bound_gap(2, [1, 1], 1)) != 0
 
 
 def test_cosine_closed_form_twins():
@@ -312,7 +312,7 @@ def test_cosine_closed_form_twins():
 
 
 def test_symbolic_layer_quick_is_consistent():
-    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig(quick=True))
+    result = record_layer(symbolic.verify, Layer.SYMBOLIC, RunConfig(quick=True))
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
@@ -355,7 +355,7 @@ def _rate_verdict(x, y, bound):
 def test_symbolic_and_numeric_controls_are_violated():
     """Every decisive check of the symbolic and numeric layers declares a control that its own
     judge calls violated (sympy finds a non-zero number; the residual or margin misses)."""
-    for verify, layer, config in ((statement.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
+    for verify, layer, config in ((symbolic.verify, Layer.SYMBOLIC, RunConfig(quick=True)),
                                   (numeric.verify, Layer.NUMERIC,
                                    RunConfig(quick=True, precision=30))):
         result = record_layer(verify, layer, config)
@@ -368,21 +368,21 @@ def test_symbolic_and_numeric_controls_are_violated():
 
 
 def test_symbolic_control_builders_are_false_where_the_identities_hold():
-    assert statement.gram_matrix(2, statement.bit_monomial) != sympy.eye(4)
-    assert statement.gram_matrix(2) == sympy.eye(4)
-    assert sympy.expand(statement.parseval_gap(2, [0, 1, 2, 3])) == 0
-    assert statement.at_witness(statement.parseval_gap(2, [0, 1, 2])) > 0
-    assert sympy.expand(statement.square_loss_variance_gap(1, 1, corner_weight=0)) != 0
+    assert symbolic.gram_matrix(2, symbolic.bit_monomial) != sympy.eye(4)
+    assert symbolic.gram_matrix(2) == sympy.eye(4)
+    assert sympy.expand(symbolic.parseval_gap(2, [0, 1, 2, 3])) == 0
+    assert symbolic.at_witness(symbolic.parseval_gap(2, [0, 1, 2])) > 0
+    assert sympy.expand(symbolic.square_loss_variance_gap(1, 1, corner_weight=0)) != 0
     k, m = sympy.Symbol("k", integer=True, positive=True), sympy.Symbol(
         "m", integer=True, nonnegative=True)
-    assert statement.general_orthonormality_gap(statement.bit_moment).subs(
+    assert symbolic.general_orthonormality_gap(symbolic.bit_moment).subs(
         {k: 1, m: 1}) == sympy.Rational(-1, 4)
-    assert any(entry != 0 for entry in statement.lipschitz_split_control())  # h = -1
+    assert any(entry != 0 for entry in symbolic.lipschitz_split_control())  # h = -1
     w, z = sympy.symbols("w z", real=True)
-    honest = statement.lipschitz_split_gap(False, sympy.Lambda(z, z**3 + z),
+    honest = symbolic.lipschitz_split_gap(False, sympy.Lambda(z, z**3 + z),
                                            sympy.Lambda(w, w**2 + 1))
     assert sympy.simplify(honest) == sympy.zeros(2, 1)
-    point = statement.at_witness(sympy.Symbol("b") - 2 * sympy.Symbol("a"))
+    point = symbolic.at_witness(sympy.Symbol("b") - 2 * sympy.Symbol("a"))
     assert point == sympy.Rational(-5, 11) - sympy.Rational(6, 7)
 
 

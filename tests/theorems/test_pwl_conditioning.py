@@ -10,7 +10,7 @@ from mpmath import mp
 
 from optverify.kit import Session
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.pwl_conditioning import CLAIM, experiment, numeric, statement
+from optverify.theorems.pwl_conditioning import CLAIM, experiment, numeric, symbolic
 from optverify.theorems.pwl_conditioning.moments import (
     conv_second_moment_enumerated,
     conv_second_moment_symbolic,
@@ -105,8 +105,8 @@ def test_second_moment_matches_monte_carlo(n):
 
 def test_lemma2_closed_form_matches_recursion_symbolically():
     step = sympy.Symbol("s")
-    w = statement.ones_lower(3) ** 2
-    gap = statement.lemma2_closed_form(w, step, 3) - statement.lemma2_recursion(w, step, 3)
+    w = symbolic.ones_lower(3) ** 2
+    gap = symbolic.lemma2_closed_form(w, step, 3) - symbolic.lemma2_recursion(w, step, 3)
     assert sympy.expand(gap) == sympy.zeros(3, 3)
 
 
@@ -150,7 +150,7 @@ def test_bad_breakpoint_counts_raise():
 
 def test_symbolic_and_numeric_layers_quick():
     config = RunConfig(quick=True)
-    for layer, tag in ((statement.verify, Layer.SYMBOLIC), (numeric.verify, Layer.NUMERIC)):
+    for layer, tag in ((symbolic.verify, Layer.SYMBOLIC), (numeric.verify, Layer.NUMERIC)):
         result = record_layer(layer, tag, config, claim_bound=CLAIM.bound)
         decisive = [check for check in result.checks if check.decisive]
         assert all(check.verdict.value == "consistent" for check in decisive), [
@@ -163,15 +163,15 @@ from optverify.kit import Verdict
 
 
 def test_wrong_constant_is_not_reduced_to_zero():
-    assert statement.wrong_constant(sympy.zeros(2, 2)) == sympy.ones(2, 2) / 100
-    assert statement.wrong_constant(sympy.Integer(0)) == sympy.Rational(1, 100)
+    assert symbolic.wrong_constant(sympy.zeros(2, 2)) == sympy.ones(2, 2) / 100
+    assert symbolic.wrong_constant(sympy.Integer(0)) == sympy.Rational(1, 100)
 
 
 def test_conv_condition_limit_rejects_the_wrong_powers():
     moment = conv_second_moment_symbolic()
-    assert statement.conv_condition_limit(moment, 3).finite_positive
-    assert not statement.conv_condition_limit(moment, sympy.Rational(5, 2)).finite_positive
-    assert not statement.conv_condition_limit(moment, sympy.Rational(7, 2)).finite_positive
+    assert symbolic.conv_condition_limit(moment, 3).finite_positive
+    assert not symbolic.conv_condition_limit(moment, sympy.Rational(5, 2)).finite_positive
+    assert not symbolic.conv_condition_limit(moment, sympy.Rational(7, 2)).finite_positive
 
 
 def test_limit_check_uses_a_fixed_tolerance_and_rejects_a_wrong_constant():

@@ -20,7 +20,7 @@ from optverify.theorems.saddle_points import (
     kac_rice,
     landscape_numeric,
     numeric,
-    statement,
+    symbolic,
 )
 from optverify.theorems.saddle_points.landscape import (
     CoupledSaddle,
@@ -40,32 +40,32 @@ FLOAT64_TOLERANCE = 1e3 * np.finfo(np.float64).eps
 
 
 def test_symbolic_layer_is_consistent():
-    result = record_layer(statement.verify, Layer.SYMBOLIC, RunConfig())
+    result = record_layer(symbolic.verify, Layer.SYMBOLIC, RunConfig())
     assert all(check.verdict is Verdict.CONSISTENT for check in result.checks)
 
 
 def test_sympy_gd_step_rejects_a_wrong_closed_form():
-    s = statement
+    s = symbolic
     wrong = {s.X: (1 - s.ETA * s.A / 2) ** s.STEP * s.X, s.Y: (1 + s.ETA * s.B) ** s.STEP * s.Y}
     stepped = s.gd_map(s.quadratic_saddle(), (s.X, s.Y)).subs(wrong, simultaneous=True)
     assert sympy.simplify(stepped[0] - (1 - s.ETA * s.A / 2) ** (s.STEP + 1) * s.X) != 0
 
 
 def test_sympy_newton_does_not_land_in_one_step_off_a_quadratic():
-    image = statement.newton_map(statement.deep_linear_loss(), (statement.W1, statement.W2))
-    at = {statement.W1: sympy.Rational(1, 5), statement.W2: sympy.Rational(3, 20)}
+    image = symbolic.newton_map(symbolic.deep_linear_loss(), (symbolic.W1, symbolic.W2))
+    at = {symbolic.W1: sympy.Rational(1, 5), symbolic.W2: sympy.Rational(3, 20)}
     assert sympy.simplify(image.subs(at)) != sympy.zeros(2, 1)
 
 
 def test_sympy_and_mpmath_deep_linear_derivatives_agree():
-    loss = statement.deep_linear_loss()
-    variables = (statement.W1, statement.W2)
+    loss = symbolic.deep_linear_loss()
+    variables = (symbolic.W1, symbolic.W2)
     gradient = sympy.Matrix([loss]).jacobian(sympy.Matrix(variables)).T
     hessian = sympy.hessian(loss, variables)
     with mp.workdps(DIGITS):
         for w1, w2 in ((0.3, -0.7), (1.2, 0.4), (0.0, 2.0)):
             g, h = numeric.deep_linear_oracle(mp.matrix([w1, w2]))
-            at = {statement.W1: sympy.Float(w1, DIGITS), statement.W2: sympy.Float(w2, DIGITS)}
+            at = {symbolic.W1: sympy.Float(w1, DIGITS), symbolic.W2: sympy.Float(w2, DIGITS)}
             assert max(abs(g[i] - mp.mpf(str(gradient[i].subs(at).evalf(DIGITS))))
                        for i in range(2)) < MP_FLOOR
             assert max(abs(h[i, j] - mp.mpf(str(hessian[i, j].subs(at).evalf(DIGITS))))
@@ -74,17 +74,17 @@ def test_sympy_and_mpmath_deep_linear_derivatives_agree():
 
 def test_mpmath_gd_matches_the_sympy_closed_form():
     a, b, eta, steps = "1.5", "0.7", "0.1", 25
-    closed = {statement.X: (1 - statement.ETA * statement.A) ** statement.STEP * statement.X,
-              statement.Y: (1 + statement.ETA * statement.B) ** statement.STEP * statement.Y}
-    values = {statement.A: sympy.Rational(3, 2), statement.B: sympy.Rational(7, 10),
-              statement.ETA: sympy.Rational(1, 10), statement.STEP: steps,
-              statement.X: sympy.Rational(7, 10), statement.Y: sympy.Rational(-3, 10)}
+    closed = {symbolic.X: (1 - symbolic.ETA * symbolic.A) ** symbolic.STEP * symbolic.X,
+              symbolic.Y: (1 + symbolic.ETA * symbolic.B) ** symbolic.STEP * symbolic.Y}
+    values = {symbolic.A: sympy.Rational(3, 2), symbolic.B: sympy.Rational(7, 10),
+              symbolic.ETA: sympy.Rational(1, 10), symbolic.STEP: steps,
+              symbolic.X: sympy.Rational(7, 10), symbolic.Y: sympy.Rational(-3, 10)}
     with mp.workdps(DIGITS):
         point = mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
         for _ in range(steps):
             point = numeric.gd_step(numeric.quadratic_oracle(mp.mpf(a), mp.mpf(b)), point,
                                     mp.mpf(eta))
-        for i, variable in enumerate((statement.X, statement.Y)):
+        for i, variable in enumerate((symbolic.X, symbolic.Y)):
             exact = mp.mpf(str(closed[variable].subs(values).evalf(DIGITS)))
             assert abs(point[i] - exact) < MP_FLOOR
 
@@ -198,7 +198,7 @@ def test_full_run_has_no_errors():
 @pytest.fixture(scope="module")
 def layers():
     return {layer: record_layer(function, layer, RunConfig(quick=True), claim_bound=CLAIM.bound)
-            for function, layer in ((statement.verify, Layer.SYMBOLIC),
+            for function, layer in ((symbolic.verify, Layer.SYMBOLIC),
                                     (numeric.verify, Layer.NUMERIC),
                                     (experiment.verify, Layer.EXPERIMENT))}
 
@@ -415,15 +415,15 @@ def test_gradient_flow_form_is_not_gd():
 
 
 def test_sympy_sample_point_turns_a_false_identity_into_a_number():
-    value = statement.at_sample_point(statement.newton_map(statement.quadratic_saddle(),
-                                                           (statement.X, statement.Y))
-                                      - sympy.Matrix([0, 2 * statement.Y]))
+    value = symbolic.at_sample_point(symbolic.newton_map(symbolic.quadratic_saddle(),
+                                                           (symbolic.X, symbolic.Y))
+                                      - sympy.Matrix([0, 2 * symbolic.Y]))
     assert all(entry.is_number for entry in value) and any(entry != 0 for entry in value)
-    judge = statement.judge_value(sympy.Integer(1))
+    judge = symbolic.judge_value(sympy.Integer(1))
     assert judge(sympy.Integer(1)).verdict is Verdict.CONSISTENT
     assert judge(sympy.Rational(1, 2)).verdict is Verdict.VIOLATED
-    minimum = statement.hessian_eigenvalues_at({statement.W1: 1, statement.W2: 1})
-    assert statement.judge_strict_saddle(minimum).verdict is Verdict.VIOLATED
+    minimum = symbolic.hessian_eigenvalues_at({symbolic.W1: 1, symbolic.W2: 1})
+    assert symbolic.judge_strict_saddle(minimum).verdict is Verdict.VIOLATED
 
 
 # -- Kac-Rice counts, decay form, index-energy (issue 20) ---------------------------------------

@@ -15,7 +15,7 @@ from mpmath import mp
 
 from optverify.kit import Bound, Session, Verdict
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.saxe_dynamics import CLAIM, experiment, numeric, statement
+from optverify.theorems.saxe_dynamics import CLAIM, experiment, numeric, symbolic
 from optverify.theorems.saxe_dynamics import random_start
 from optverify.theorems.saxe_dynamics.dynamics import (
     depth_learning_time,
@@ -32,20 +32,20 @@ MP_FLOOR = 10.0 ** -(DIGITS - 10)
 
 
 def test_sympy_closed_form_solves_the_ode():
-    assert sympy.simplify(statement.two_layer_ode_residual(statement.closed_form())) == 0
-    assert sympy.simplify(statement.dsolve_difference()) == 0
+    assert sympy.simplify(symbolic.two_layer_ode_residual(symbolic.closed_form())) == 0
+    assert sympy.simplify(symbolic.dsolve_difference()) == 0
 
 
 def test_sympy_rejects_a_wrong_rate():
-    wrong = statement.closed_form(t=2 * statement.TIME)
-    assert sympy.simplify(statement.two_layer_ode_residual(wrong)) != 0
+    wrong = symbolic.closed_form(t=2 * symbolic.TIME)
+    assert sympy.simplify(symbolic.two_layer_ode_residual(wrong)) != 0
 
 
 def test_sympy_chain_derivation_fails_for_a_wrong_power():
-    u = statement.WEIGHT**3
-    exact = statement.chain_rate_difference(3) + 3 * u ** sympy.Rational(4, 3) * (
-        statement.STRENGTH - u)
-    assert sympy.simplify(exact - 3 * u**2 * (statement.STRENGTH - u)) != 0
+    u = symbolic.WEIGHT**3
+    exact = symbolic.chain_rate_difference(3) + 3 * u ** sympy.Rational(4, 3) * (
+        symbolic.STRENGTH - u)
+    assert sympy.simplify(exact - 3 * u**2 * (symbolic.STRENGTH - u)) != 0
 
 
 def test_mpmath_closed_form_solves_the_ode():
@@ -151,24 +151,24 @@ def test_bad_learning_time_and_depth_raise():
 # --- negative controls through each check's own judge -----------------------------------------
 
 def test_symbolic_controls_are_not_proved():
-    wrong_rate = statement.closed_form(rate=1)
-    assert sympy.simplify(statement.dsolve_difference(wrong_rate)) != 0
-    assert sympy.simplify(statement.two_layer_ode_residual(wrong_rate)) != 0
-    assert sympy.simplify(statement.closed_form(offset=0).subs(statement.TIME, 0)
-                          - statement.START) != 0
-    assert sympy.simplify(statement.inverse_residual(rate=1)) != 0
-    assert sympy.simplify(statement.saxe_depth_form_difference(offset=0)) != 0
-    assert sympy.simplify(statement.general_chain_rate_difference(statement.WRONG_POWER)) != 0
-    assert sympy.simplify(statement.two_layer_is_depth_two(statement.WRONG_POWER)) != 0
-    assert sympy.simplify(statement.chain_rate_difference(3, 2 - sympy.Rational(1, 3))) != 0
+    wrong_rate = symbolic.closed_form(rate=1)
+    assert sympy.simplify(symbolic.dsolve_difference(wrong_rate)) != 0
+    assert sympy.simplify(symbolic.two_layer_ode_residual(wrong_rate)) != 0
+    assert sympy.simplify(symbolic.closed_form(offset=0).subs(symbolic.TIME, 0)
+                          - symbolic.START) != 0
+    assert sympy.simplify(symbolic.inverse_residual(rate=1)) != 0
+    assert sympy.simplify(symbolic.saxe_depth_form_difference(offset=0)) != 0
+    assert sympy.simplify(symbolic.general_chain_rate_difference(symbolic.WRONG_POWER)) != 0
+    assert sympy.simplify(symbolic.two_layer_is_depth_two(symbolic.WRONG_POWER)) != 0
+    assert sympy.simplify(symbolic.chain_rate_difference(3, 2 - sympy.Rational(1, 3))) != 0
 
 
 def test_symbolic_exponent_and_limit_judges_reject_other_laws():
-    exponent = statement.limit_judge(statement.scale_exponent())
+    exponent = symbolic.limit_judge(symbolic.scale_exponent())
     assert exponent(-1).verdict is Verdict.CONSISTENT
     assert exponent(-2).verdict is Verdict.VIOLATED
     assert exponent(sympy.Rational(-1, 2)).verdict is Verdict.VIOLATED
-    ratio = statement.limit_judge(statement.small_epsilon_ratio())
+    ratio = symbolic.limit_judge(symbolic.small_epsilon_ratio())
     assert ratio(1).verdict is Verdict.CONSISTENT
     assert ratio(sympy.Rational(1, 2)).verdict is Verdict.VIOLATED
     assert ratio(2).verdict is Verdict.VIOLATED

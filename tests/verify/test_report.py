@@ -82,7 +82,7 @@ def test_a_builtin_claims_digest_covers_its_folder_and_follows_its_files(tmp_pat
         (copy / path.name).write_bytes(path.read_bytes())
     monkeypatch.setattr(fingerprint, "BUILTIN_ROOT", tmp_path / "optverify")
     assert fingerprint.fingerprint(claim) == recorded
-    (copy / "statement.py").write_bytes((copy / "statement.py").read_bytes() + b"\n")
+    (copy / "symbolic.py").write_bytes((copy / "symbolic.py").read_bytes() + b"\n")
     assert fingerprint.fingerprint(claim).sha256 != recorded.sha256
 
 

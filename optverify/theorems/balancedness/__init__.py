@@ -12,7 +12,7 @@ change eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T) under gradient descent, and the dri
 import sympy
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.balancedness import experiment, numeric, statement
+from optverify.theorems.balancedness import experiment, numeric, symbolic
 
 _t = sympy.Symbol("t", real=True)
 _gap = sympy.Function("C_j")(_t)
@@ -28,7 +28,7 @@ CLAIM = Claim(
         arxiv="1802.06509",
     ),
     bound=Bound.identity(sympy.Eq(sympy.Derivative(_gap, _t), 0), variable="t"),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

@@ -8,7 +8,7 @@ l(t+1) <= (1 - eta sigma_min(W_e(t))^{2(N-1)/N}) l(t).
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.deficiency_margin_convergence import experiment, numeric, statement
+from optverify.theorems.deficiency_margin_convergence import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="deficiency-margin-convergence",
@@ -18,8 +18,8 @@ CLAIM = Claim(
         theorem="Theorem 1 and its lemma, Theorem 2, Appendix C Claims 4-5",
         arxiv="1810.02281",
     ),
-    bound=Bound.inequality(statement.LEMMA, variable="t"),
-    symbolic=statement.verify,
+    bound=Bound.inequality(symbolic.LEMMA, variable="t"),
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

@@ -160,7 +160,7 @@ def record_failures(s: Session, failures: FailureRuns, settings: ExperimentConfi
                  "Appendix C Claim 5 as written ('forever, under any learning rate'), on the "
                  f"{s.dtype} runs over all {settings.claim5_steps} steps, from I and from I + "
                  f"{PERTURBATION:g} G. Reported, not decisive: the claim is about exact arithmetic, "
-                 "where the invariant holds (statement layer). "
+                 "where the invariant holds (symbolic layer). "
                  + (f"{len(escaped)} of {len(runs)} runs lose the invariant and fall below "
                     "lambda^2/2 (" + ", ".join(f"N={run.depth}, eta={run.eta:g} from {run.init}, "
                                                f"balanced to step {run.balanced_steps - 1}"

@@ -3,7 +3,7 @@
 Claim 5: for even N, a symmetric Phi with an eigenvalue -lambda < 0 and the identity initialization,
 W_e(t) stays PSD and l(t) >= lambda^2 / 2 for every t, whatever the step size. The proof rests on
 the mirror invariant W_{N+1-j} = W_j^T, which a GD step keeps exactly when Phi is symmetric (the
-statement layer proves it with sympy). In floating point the invariant is broken by rounding and,
+symbolic layer proves it with sympy). In floating point the invariant is broken by rounding and,
 at the larger steps, the broken part grows every step until W_e leaves the PSD cone and GD
 converges to Phi itself. So the statement is measured twice:
 - as proved (decisive): l(t) >= lambda^2/2 at every step while the runs keep the invariant to

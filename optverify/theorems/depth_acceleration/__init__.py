@@ -12,7 +12,7 @@ problem's shape (`data`), with per-depth step-size grids, several seeds and the 
 import sympy
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.depth_acceleration import experiment, numeric, statement
+from optverify.theorems.depth_acceleration import experiment, numeric, symbolic
 from optverify.theorems.depth_acceleration.speedup import MATERIAL_RATIO
 
 
@@ -32,7 +32,7 @@ CLAIM = Claim(
         arxiv="1802.06509",
     ),
     bound=Bound.inequality(speedup_bound(), variable="depth N"),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

@@ -13,7 +13,7 @@ to O(eta^2) per step.
 import sympy
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.end_to_end_preconditioner import experiment, numeric, statement
+from optverify.theorems.end_to_end_preconditioner import experiment, numeric, symbolic
 
 
 def theorem1_expression() -> sympy.Eq:
@@ -38,7 +38,7 @@ CLAIM = Claim(
         arxiv="1802.06509",
     ),
     bound=Bound.identity(theorem1_expression()),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

@@ -19,7 +19,7 @@ block U-statistic), so the form of its decay in k is reported below resolution w
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.end_to_end_snr import experiment, numeric, statement
+from optverify.theorems.end_to_end_snr import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="end-to-end-snr",
@@ -30,7 +30,7 @@ CLAIM = Claim(
         arxiv="1703.07950",
     ),
     bound=Bound.tight("k", 1),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

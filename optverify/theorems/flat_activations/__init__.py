@@ -10,7 +10,7 @@ equal iterations and samples with counted multiply-adds (`forward-only-best`).
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.flat_activations import experiment, numeric, statement
+from optverify.theorems.flat_activations import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="flat-activations",
@@ -21,7 +21,7 @@ CLAIM = Claim(
         arxiv="1703.07950",
     ),
     bound=Bound.upper("T", -0.5),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

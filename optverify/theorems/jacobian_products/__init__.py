@@ -21,7 +21,7 @@ construction), as are orthogonal products and clipping.
 import sympy
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.jacobian_products import experiment, numeric, statement
+from optverify.theorems.jacobian_products import experiment, numeric, symbolic
 
 _GRADIENT_NORM, _GAMMA, _LARGEST_SINGULAR_VALUE, _LAG = sympy.symbols(
     "||dx_T/dx_k||_2 gamma lambda_1 (T-k)", positive=True)
@@ -39,7 +39,7 @@ CLAIM = Claim(
     ),
     bound=Bound.inequality(sympy.Le(_GRADIENT_NORM, (_GAMMA * _LARGEST_SINGULAR_VALUE) ** _LAG),
                            variable="T - k"),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

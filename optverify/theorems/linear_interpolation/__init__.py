@@ -14,7 +14,7 @@ non-monotone paths (Adam, batch normalization, a large distance travelled) are r
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.linear_interpolation import experiment, numeric, statement
+from optverify.theorems.linear_interpolation import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="linear-interpolation",
@@ -25,8 +25,8 @@ CLAIM = Claim(
         theorem="Section 2 (linear interpolation from theta_0 to theta_T, Figs. 1-3)",
         arxiv="1412.6544",
     ),
-    bound=Bound.inequality(statement.MAIN_BOUND, variable="paths"),
-    symbolic=statement.verify,
+    bound=Bound.inequality(symbolic.MAIN_BOUND, variable="paths"),
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

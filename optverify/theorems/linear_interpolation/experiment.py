@@ -57,7 +57,7 @@ from optverify.theorems.linear_interpolation.paths import (
     mlp_path_loss,
     monotone,
 )
-from optverify.theorems.linear_interpolation.statement import MONOTONE_THRESHOLD
+from optverify.theorems.linear_interpolation.symbolic import MONOTONE_THRESHOLD
 
 THRESHOLD = float(MONOTONE_THRESHOLD)
 """At least 9 in 10 trained paths are monotone (the paper's "never ... any significant obstacles",

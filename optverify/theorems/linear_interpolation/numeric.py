@@ -22,7 +22,7 @@ from mpmath import mp
 
 from optverify.kit import Judgement, Session, Verdict
 from optverify.numerics.deep_linear import end_to_end_mp, layer_gradients_mp
-from optverify.theorems.linear_interpolation.statement import (
+from optverify.theorems.linear_interpolation.symbolic import (
     MINIMIZER,
     MONOTONE_START,
     MONOTONE_THRESHOLD,

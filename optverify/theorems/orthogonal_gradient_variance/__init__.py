@@ -12,7 +12,7 @@ from optverify.kit import Bound, Claim, Source
 from optverify.theorems.orthogonal_gradient_variance import (
     experiment,
     numeric,
-    statement,
+    symbolic,
 )
 
 CLAIM = Claim(
@@ -24,7 +24,7 @@ CLAIM = Claim(
         arxiv="1703.07950",
     ),
     bound=Bound.upper("|H|", -1),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

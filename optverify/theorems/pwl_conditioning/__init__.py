@@ -10,7 +10,7 @@ fitted over n at the run's mpmath precision, judged against Omega(n^3.5).
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.pwl_conditioning import experiment, numeric, statement
+from optverify.theorems.pwl_conditioning import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="pwl-conditioning",
@@ -19,7 +19,7 @@ CLAIM = Claim(
     source=Source(paper="Shalev-Shwartz, Shamir, Shammah (2017)",
                   theorem="Lemmas 1-2, Theorem 3 and Section 4.1.3", arxiv="1703.07950"),
     bound=Bound.lower("n", 3.5),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

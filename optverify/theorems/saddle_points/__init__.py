@@ -21,7 +21,7 @@ relation at d = 50 against the Kac-Rice mean index at each energy.
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.saddle_points import experiment, numeric, statement
+from optverify.theorems.saddle_points import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="saddle-points",
@@ -33,7 +33,7 @@ CLAIM = Claim(
         arxiv="1406.2572",
     ),
     bound=Bound.tight("1/eps", 0, log_power=1),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(

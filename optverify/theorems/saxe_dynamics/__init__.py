@@ -11,7 +11,7 @@ at a start proportional to s under aligned balanced initialization.
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.saxe_dynamics import experiment, numeric, statement
+from optverify.theorems.saxe_dynamics import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="saxe-dynamics",
@@ -22,7 +22,7 @@ CLAIM = Claim(
         arxiv="1312.6120",
     ),
     bound=Bound.tight("(s/u_init)", -1, log_power=1),
-    symbolic=statement.verify,
+    symbolic=symbolic.verify,
     numeric=numeric.verify,
     experiment=experiment.verify,
     assumptions=(
