@@ -138,12 +138,12 @@ def record_drift(s: Session, name: str, words: str, sweep: DriftSweep, bound: Bo
                   controls=controls, resolved=resolved)
 
 
-def drift_figure(setup: ExperimentConfig, steps: tuple[Check, DriftSweep],
+def drift_figure(config: ExperimentConfig, steps: tuple[Check, DriftSweep],
                   time: tuple[Check, DriftSweep]) -> Figure:
     """The two drift sweeps' rate panels, each from its (check, sweep); a sweep whose check fitted
     no exponent has no panel."""
-    titles = (f"fixed number of steps T = {setup.fixed_steps}",
-              f"fixed time eta T = {setup.fixed_time}")
+    titles = (f"fixed number of steps T = {config.fixed_steps}",
+              f"fixed time eta T = {config.fixed_time}")
     panels = [
         rate_panel(title, "learning rate eta", "drift max_j ||C_j(T) - C_j(0)||_F "
                    "(geometric mean)", sweep.etas[sweep.resolved], sweep.drift[sweep.resolved],

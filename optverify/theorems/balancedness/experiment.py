@@ -41,38 +41,38 @@ from optverify.theorems.balancedness.weight_decay import (
 
 def verify(s: Session) -> None:
     """Fit the drift exponents and the weight-decay rate over batched random instances."""
-    setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    setup = setup.fixed_step_design(s.dtype)
-    instances = random_instances(setup, s)
-    steps_sweep = fixed_steps_sweep(setup, instances, s.dtype)
-    time_sweep = fixed_time_sweep(setup, instances, s.dtype)
-    wrong_steps = fixed_steps_sweep(setup, instances, s.dtype, layer_wise=True)
-    wrong_time = fixed_time_sweep(setup, instances, s.dtype, layer_wise=True)
-    decays = decay_runs(setup, instances)
-    where = (f"GD on {setup.instances} random deep linear nets (widths {setup.widths}, square "
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    config = config.fixed_step_design(s.dtype)
+    instances = random_instances(config, s)
+    steps_sweep = fixed_steps_sweep(config, instances, s.dtype)
+    time_sweep = fixed_time_sweep(config, instances, s.dtype)
+    wrong_steps = fixed_steps_sweep(config, instances, s.dtype, layer_wise=True)
+    wrong_time = fixed_time_sweep(config, instances, s.dtype, layer_wise=True)
+    decays = decay_runs(config, instances)
+    where = (f"GD on {config.instances} random deep linear nets (widths {config.widths}, square "
              "loss, small unbalanced init)")
     fixed_steps = record_drift(
         s, "drift-fixed-steps", f"{where}: the drift max_j ||C_j(T) - C_j(0)||_F after T = "
-        f"{setup.fixed_steps} steps grows like eta^2 (eta in "
-        f"[{min(setup.fixed_step_etas):g}, {max(setup.fixed_step_etas):g}], the {s.dtype} "
+        f"{config.fixed_steps} steps grows like eta^2 (eta in "
+        f"[{min(config.fixed_step_etas):g}, {max(config.fixed_step_etas):g}], the {s.dtype} "
         "design)", steps_sweep, DRIFT_AT_FIXED_STEPS, wrong_steps, (1.0, 1.75, 2.25))
     fixed_time = record_drift(
-        s, "drift-fixed-time", f"{where}: the drift at a fixed time eta T = {setup.fixed_time} "
+        s, "drift-fixed-time", f"{where}: the drift at a fixed time eta T = {config.fixed_time} "
         "grows like eta", time_sweep, DRIFT_AT_FIXED_TIME, wrong_time, (0.0, 0.75, 1.25))
-    record_decay(s, setup, decays, where)
+    record_decay(s, config, decays, where)
     residuals = steps_sweep.identity_residual.merge(time_sweep.identity_residual)
     for run in decays:
         residuals = residuals.merge(run.identity_residual)
     eps = machine_epsilon(s.dtype)
     s.identity("gd-one-step-identity",
                f"{where}: every GD step of the drift sweeps, and the weight-decay runs' steps at "
-               f"the {setup.decay_samples + 1} sampling times of the longest run, satisfy "
+               f"the {config.decay_samples + 1} sampling times of the longest run, satisfy "
                "C_j(t+1) = (1 - eta lambda)^2 C_j(t) + eta^2 (G_{j+1}^T G_{j+1} - G_j G_j^T), "
                "residual relative to max ||W_j||_F^2", residuals.claim, IDENTITY_ULPS * eps,
                values={"machine_epsilon": eps},
                controls={f"{words} (same residual, same steps)": value
                          for words, value in residuals.alternatives.items()})
-    s.figure(drift_figure(setup, (fixed_steps, steps_sweep), (fixed_time, time_sweep)))
+    s.figure(drift_figure(config, (fixed_steps, steps_sweep), (fixed_time, time_sweep)))
     s.figure(decay_figure(decays, decay_correction(decays).fit))
     s.table(decay_table(decays))
     s.note("Time t counts GD steps, as in dW_j/dt = -eta lambda W_j - eta dL^N/dW_j; the "

@@ -249,17 +249,17 @@ class FlowRun:
     prediction: Prediction
 
 
-def flow_runs(setup: NumericConfig, instance: NumericInstance) -> dict[str, FlowRun]:
+def flow_runs(config: NumericConfig, instance: NumericInstance) -> dict[str, FlowRun]:
     """The three runs: from balanced and from unbalanced factors without weight decay (C_j
     constant), and from the unbalanced factors with weight decay (C_j decaying)."""
     loss_gradient = square_loss_gradient(instance.target)
-    flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta)
-    decay_flow = deep_linear_flow(setup.shapes, loss_gradient, setup.eta, setup.weight_decay)
+    flow = deep_linear_flow(config.shapes, loss_gradient, config.eta)
+    decay_flow = deep_linear_flow(config.shapes, loss_gradient, config.eta, config.weight_decay)
     return {
         "balanced": FlowRun(flow, instance.balanced, _constant),
         "unbalanced": FlowRun(flow, instance.unbalanced, _constant),
         "weight-decay": FlowRun(decay_flow, instance.unbalanced,
-                                _decaying(setup.eta, setup.weight_decay)),
+                                _decaying(config.eta, config.weight_decay)),
     }
 
 
@@ -345,40 +345,40 @@ class NumericMeasurements:
         return max(m.drift / m.tolerance for m in self.wrong_flow.values())
 
 
-def measure_all(setup: NumericConfig, instance: NumericInstance, digits: int,
+def measure_all(config: NumericConfig, instance: NumericInstance, digits: int,
                 floor: mpmath.mpf, progress: Progress) -> NumericMeasurements:
     """Procedure 1's residuals, the three flow runs and the accuracy ladder (inside mp.workdps)."""
     procedure = procedure_one_residual(instance.product, instance.balanced)
-    runs = flow_runs(setup, instance)
+    runs = flow_runs(config, instance)
     estimates, measured = {}, {}
     for label in progress(list(runs), "mpmath: gradient flow"):
         run = runs[label]
         estimates[label] = integrate_with_error(
-            run.field, pack_factors(run.factors), setup.t_final, setup.macro_steps,
+            run.field, pack_factors(run.factors), config.t_final, config.macro_steps,
             integrator_tolerance(digits), MAX_LEVELS)
-        measured[label] = measure(estimates[label], setup.shapes, run.prediction, floor)
+        measured[label] = measure(estimates[label], config.shapes, run.prediction, floor)
     ladder = {}
-    for loose in progress(setup.ladder_digits, "mpmath: accuracy ladder"):
+    for loose in progress(config.ladder_digits, "mpmath: accuracy ladder"):
         estimate = integrate_with_error(
-            runs["unbalanced"].field, pack_factors(instance.unbalanced), setup.t_final,
-            setup.macro_steps, mp.mpf(10) ** -loose)
-        ladder[loose] = measure(estimate, setup.shapes, _constant, floor)
-    decay_panel = _trajectory_panel(estimates["weight-decay"].fine, setup.shapes, setup.eta,
-                                    setup.weight_decay)
+            runs["unbalanced"].field, pack_factors(instance.unbalanced), config.t_final,
+            config.macro_steps, mp.mpf(10) ** -loose)
+        ladder[loose] = measure(estimate, config.shapes, _constant, floor)
+    decay_panel = _trajectory_panel(estimates["weight-decay"].fine, config.shapes, config.eta,
+                                    config.weight_decay)
     procedure_tolerance = float(floor * max(frobenius_norm(instance.product), mp.one))
-    naive = procedure_one_residual(instance.product, naive_factors(instance.product, setup.widths))
+    naive = procedure_one_residual(instance.product, naive_factors(instance.product, config.widths))
     wrong_flow = {}
     for label in progress(("balanced", "unbalanced"), "mpmath: wrong-velocity flow (control)"):
         run = runs[label]
         estimate = integrate_with_error(
-            layer_wise_rates(run.field, setup.shapes), pack_factors(run.factors), setup.t_final,
-            setup.macro_steps, mp.mpf(10) ** -CONTROL_TOLERANCE_DIGITS)
-        wrong_flow[label] = measure(estimate, setup.shapes, _constant, floor)
+            layer_wise_rates(run.field, config.shapes), pack_factors(run.factors), config.t_final,
+            config.macro_steps, mp.mpf(10) ** -CONTROL_TOLERANCE_DIGITS)
+        wrong_flow[label] = measure(estimate, config.shapes, _constant, floor)
     decayed = estimates["weight-decay"]
     wrong_decay = {
-        "exp(-eta lambda t)": measure(decayed, setup.shapes,
-                                      _decaying(setup.eta, setup.weight_decay / 2), floor),
-        "constant": measure(decayed, setup.shapes, _constant, floor),
+        "exp(-eta lambda t)": measure(decayed, config.shapes,
+                                      _decaying(config.eta, config.weight_decay / 2), floor),
+        "constant": measure(decayed, config.shapes, _constant, floor),
     }
     return NumericMeasurements(procedure, procedure_tolerance, measured, ladder,
                                decay_panel, naive, wrong_flow, wrong_decay)
@@ -451,10 +451,10 @@ WRONG_FLOW = ("the flow with layer-wise rates eta_j = j eta (not one gradient fl
 
 def verify(s: Session) -> None:
     """Integrate the flow at s.precision digits; judge the drift against the error level."""
-    setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
-        instance = random_instance(setup, s.rng("numeric"))
-        found = measure_all(setup, instance, s.precision, s.floor(), s.progress)
+        instance = random_instance(config, s.rng("numeric"))
+        found = measure_all(config, instance, s.precision, s.floor(), s.progress)
     s.identity("procedure-1-balanced",
                "Procedure 1 factors of a random A are exactly balanced (C_j = 0), multiply to A, "
                "and each has the non-zero singular values of A to the power 1/N (largest of the "
@@ -462,8 +462,8 @@ def verify(s: Session) -> None:
                found.procedure.worst, found.procedure_tolerance, values=found.procedure.as_values(),
                controls={"the naive factorization W_N = A, identities below (same product, "
                          "unbalanced)": found.naive_procedure.worst})
-    flow_words = (f"under gradient flow (eta = {setup.eta}, square loss, widths {setup.widths}, "
-                  f"t in [0, {setup.t_final}])")
+    flow_words = (f"under gradient flow (eta = {config.eta}, square loss, widths {config.widths}, "
+                  f"t in [0, {config.t_final}])")
     balanced, unbalanced = found.measured["balanced"], found.measured["unbalanced"]
     decaying = found.measured["weight-decay"]
     s.identity("flow-drift-balanced",
@@ -478,7 +478,7 @@ def verify(s: Session) -> None:
                values=_drift_values(unbalanced),
                controls={WRONG_FLOW: found.wrong_flow["unbalanced"].drift})
     s.identity("flow-weight-decay",
-               f"with weight decay lambda = {setup.weight_decay}, max_j,t ||C_j(t) - "
+               f"with weight decay lambda = {config.weight_decay}, max_j,t ||C_j(t) - "
                f"exp(-2 eta lambda t) C_j(0)||_F {flow_words} is at the integrator's error "
                "level", decaying.drift, decaying.tolerance, values=_drift_values(decaying),
                controls={"C_j(t) = exp(-eta lambda t) C_j(0), the constant 1 for 2":
@@ -496,5 +496,5 @@ def verify(s: Session) -> None:
              (_drift_panel(found), found.decay_panel), columns=2)
     s.table(_drift_table(found, s.precision))
     s.note(f"Explicit Gragg-Bulirsch-Stoer integration at {s.precision} digits, "
-           f"{setup.macro_steps} and {2 * setup.macro_steps} macro steps; implicit "
+           f"{config.macro_steps} and {2 * config.macro_steps} macro steps; implicit "
            "Gauss-Legendre methods would conserve C_j exactly and were not used.")

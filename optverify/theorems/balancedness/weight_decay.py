@@ -205,13 +205,13 @@ def extrapolated_decay_rate(eta_lambdas, points, level: float = 0.95) -> RateFit
         comparison=compare_growth(x, y))
 
 
-def record_decay(s: Session, setup: ExperimentConfig, decays: list[DecayRun], where: str) -> None:
+def record_decay(s: Session, config: ExperimentConfig, decays: list[DecayRun], where: str) -> None:
     """The weight-decay rate at the smallest eta lambda and extrapolated to eta lambda -> 0, the
     discretization correction, and the factor-alone hypothesis."""
     smallest = min(decays, key=lambda run: run.eta_lambda)
     x, y = decay_points(smallest)
     s.rate("weight-decay-rate",
-           f"{where}, weight decay lambda = {setup.weight_decay}, eta lambda = "
+           f"{where}, weight decay lambda = {config.weight_decay}, eta lambda = "
            f"{smallest.eta_lambda}: ||C_j(t)||_F decays like exp(-2 eta lambda t) after t "
            "steps (fitted rate in x = eta lambda t against -2, the samples with t > 0; the "
            "O(eta lambda) discretization correction is not modelled here, see "
@@ -223,7 +223,7 @@ def record_decay(s: Session, setup: ExperimentConfig, decays: list[DecayRun], wh
     extrapolated = extrapolated_decay_rate(eta_lambdas, points)
     power_laws = [(x, as_power_law_points(x, y)) for x, y in points]
     s.fitted_rate("weight-decay-rate-extrapolated",
-                  f"{where}, weight decay lambda = {setup.weight_decay}: the GD decay rate of "
+                  f"{where}, weight decay lambda = {config.weight_decay}: the GD decay rate of "
                   f"||C_j||_F in x = eta lambda t, fitted at eta lambda = "
                   f"{', '.join(f'{value:g}' for value in eta_lambdas)} and extrapolated linearly "
                   "to eta lambda -> 0 (the gradient-flow limit, the O(eta lambda) "

@@ -79,62 +79,62 @@ class FailureRuns:
                 f"{run.min_eigenvalue:.3g}" for run in self.claim5}
 
 
-def claim5_target(settings: ExperimentConfig, rng: np.random.Generator, dtype, device,
+def claim5_target(config: ExperimentConfig, rng: np.random.Generator, dtype, device,
                   sign: float = -1.0) -> torch.Tensor:
     """Phi = R diag(1, -lambda) R^T with a Haar-random rotation R (from `rng`); sign = +1 gives
     the PSD control target R diag(1, lambda) R^T."""
     rotation = torch.tensor(target_with_spectrum((1.0, 1.0), 2, 2, rng), dtype=dtype, device=device)
-    spectrum = torch.tensor([1.0, sign * settings.negative_eigenvalue], dtype=dtype, device=device)
+    spectrum = torch.tensor([1.0, sign * config.negative_eigenvalue], dtype=dtype, device=device)
     return rotation @ torch.diag(spectrum) @ rotation.mT
 
 
-def claim5_all_depths(settings: ExperimentConfig, phi: torch.Tensor, perturbation: float = 0.0,
+def claim5_all_depths(config: ExperimentConfig, phi: torch.Tensor, perturbation: float = 0.0,
                       generator: torch.Generator | None = None) -> tuple[Claim5Run, ...]:
-    return tuple(run for depth in settings.claim5_depths
-                 for run in claim5_runs(depth, settings.claim5_step_sizes, phi,
-                                        settings.claim5_steps, settings.negative_eigenvalue,
+    return tuple(run for depth in config.claim5_depths
+                 for run in claim5_runs(depth, config.claim5_step_sizes, phi,
+                                        config.claim5_steps, config.negative_eigenvalue,
                                         perturbation, generator))
 
 
-def failure_runs(settings: ExperimentConfig, s: Session) -> FailureRuns:
+def failure_runs(config: ExperimentConfig, s: Session) -> FailureRuns:
     """Claim 4 and Claim 5 of Appendix C, as the paper states them (even depths only)."""
     dtype, device = s.torch_dtype, s.device
-    claim4 = claim4_runs(settings, dtype, device)
-    phi = claim5_target(settings, s.rng("claim5"), dtype, device)
-    claim5 = claim5_all_depths(settings, phi)
-    psd = claim5_target(settings, s.rng("claim5"), dtype, device, sign=1.0)
-    claim5_psd = claim5_all_depths(settings, psd)
+    claim4 = claim4_runs(config, dtype, device)
+    phi = claim5_target(config, s.rng("claim5"), dtype, device)
+    claim5 = claim5_all_depths(config, phi)
+    psd = claim5_target(config, s.rng("claim5"), dtype, device, sign=1.0)
+    claim5_psd = claim5_all_depths(config, psd)
     # the minimum is reached below l(0): its rounding is a few ulps of max(l(0), 1)
     scale = max([1.0, *(float(run.curve[0]) for run in claim5)])
-    perturbed = claim5_all_depths(settings, phi, PERTURBATION,
+    perturbed = claim5_all_depths(config, phi, PERTURBATION,
                                   s.generator("claim5-perturbation", device="cpu"))
     return FailureRuns(claim4, claim5, 64 * machine_epsilon(s.dtype) * scale,
-                       claim4_runs(settings, dtype, device, mild=True), claim5_psd, perturbed)
+                       claim4_runs(config, dtype, device, mild=True), claim5_psd, perturbed)
 
 
-def failures_figure(failures: FailureRuns, settings: ExperimentConfig) -> Figure:
+def failures_figure(failures: FailureRuns, config: ExperimentConfig) -> Figure:
     claim4 = tuple(loss_curve_series(f"N={run.depth}, eta={run.eta:g}, {run.init}", run.curve)
                    for run in failures.claim4
-                   if run.eta == settings.claim4_step_sizes[-1]
-                   and run.depth == settings.claim4_depths[0])
+                   if run.eta == config.claim4_step_sizes[-1]
+                   and run.depth == config.claim4_depths[0])
     claim5 = tuple(loss_curve_series(f"N={run.depth}, eta={run.eta:g}", run.curve)
-                   for run in failures.claim5 if run.depth == settings.claim5_depths[0])
+                   for run in failures.claim5 if run.depth == config.claim5_depths[0])
     return Figure(
         "appendix-c-failures", "Appendix C: failure without balancedness or margin",
         (Panel("Claim 4: d = 1, Phi = 1, W_e(0) = 1/2 (margin 1/2)", "step t", "l(t)", claim4,
                xscale="linear"),
-         Panel(f"Claim 5: symmetric Phi with eigenvalue -{settings.negative_eigenvalue}, "
-               "identity init", "step t", "l(t)", claim5 + (_floor_series(settings),),
+         Panel(f"Claim 5: symmetric Phi with eigenvalue -{config.negative_eigenvalue}, "
+               "identity init", "step t", "l(t)", claim5 + (_floor_series(config),),
                xscale="linear")),
         columns=2)
 
 
-def _floor_series(settings: ExperimentConfig) -> Series:
-    level = settings.negative_eigenvalue**2 / 2
-    return Series("lambda^2 / 2", (0.0, float(settings.claim5_steps)), (level, level), "dashed")
+def _floor_series(config: ExperimentConfig) -> Series:
+    level = config.negative_eigenvalue**2 / 2
+    return Series("lambda^2 / 2", (0.0, float(config.claim5_steps)), (level, level), "dashed")
 
 
-def record_failures(s: Session, failures: FailureRuns, settings: ExperimentConfig) -> None:
+def record_failures(s: Session, failures: FailureRuns, config: ExperimentConfig) -> None:
     s.decide("claim4-unbalanced-diverges",
              "Appendix C Claim 4 (even N, d = 1, Phi = 1, W_e(0) = 1/2 with margin 1/2): for every "
              "step size tried some unbalanced init diverges while the balanced init with the same "
@@ -143,22 +143,22 @@ def record_failures(s: Session, failures: FailureRuns, settings: ExperimentConfi
                        f"(K = {CLAIM4_MILD:g} x the balanced scale)": failures.claim4_mild})
     s.inequality("claim5-stuck-above-floor",
                  f"Appendix C Claim 5 as proved (even N, Phi symmetric with eigenvalue "
-                 f"-{settings.negative_eigenvalue}, identity init, no margin): l(t) >= lambda^2/2 at "
+                 f"-{config.negative_eigenvalue}, identity init, no margin): l(t) >= lambda^2/2 at "
                  "every step for every step size tried, from I and from I + "
                  f"{PERTURBATION:g} G, while the run keeps the mirror invariant W_(N+1-j) = W_j^T "
                  f"to {MIRROR_TOLERANCE:g} (margin: min of l(t) - lambda^2/2 + lambda N delta_t "
                  "M_t^(N-1) over those steps, the first-order room the step's imbalance delta_t "
                  "leaves; tolerance: the loss's rounding)",
                  failures.claim5_floor_margin, failures.claim5_tolerance,
-                 values=failures.claim5_values(settings.negative_eigenvalue),
+                 values=failures.claim5_values(config.negative_eigenvalue),
                  controls={f"the same runs on the PSD target with eigenvalue "
-                           f"+{settings.negative_eigenvalue} (no negative eigenvalue to hold "
+                           f"+{config.negative_eigenvalue} (no negative eigenvalue to hold "
                            "them)": failures.claim5_psd_margin})
     runs = failures.claim5 + failures.claim5_perturbed
     escaped = [run for run in runs if not run.keeps_invariant and run.lowest < 0]
     s.inequality("claim5-as-written-in-floating-point",
                  "Appendix C Claim 5 as written ('forever, under any learning rate'), on the "
-                 f"{s.dtype} runs over all {settings.claim5_steps} steps, from I and from I + "
+                 f"{s.dtype} runs over all {config.claim5_steps} steps, from I and from I + "
                  f"{PERTURBATION:g} G. Reported, not decisive: the claim is about exact arithmetic, "
                  "where the invariant holds (symbolic layer). "
                  + (f"{len(escaped)} of {len(runs)} runs lose the invariant and fall below "

@@ -96,7 +96,7 @@ CLAIM4_MILD = 1.5
 which converge: the world in which balancedness would not matter."""
 
 
-def claim4_runs(settings: ExperimentConfig, dtype, device,
+def claim4_runs(config: ExperimentConfig, dtype, device,
                 mild: bool = False) -> tuple[Claim4Run, ...]:
     """Claim 4 for every (even N, eta): the balanced init and the unbalanced ones (scale K), or
     with `mild` the mildly unbalanced K = CLAIM4_MILD x the balanced scale (the control)."""
@@ -104,9 +104,9 @@ def claim4_runs(settings: ExperimentConfig, dtype, device,
         if mild:
             scale = CLAIM4_MILD * CLAIM4_PRODUCT ** (1 / depth)
             return [(f"mildly unbalanced K={scale:.3g}", scale)]
-        return [(f"unbalanced K={scale:g}", scale) for scale in settings.claim4_scales]
+        return [(f"unbalanced K={scale:g}", scale) for scale in config.claim4_scales]
 
     return tuple(
-        claim4_run(depth, eta, label, scale, settings.claim4_steps, dtype, device)
-        for depth in settings.claim4_depths for eta in settings.claim4_step_sizes
+        claim4_run(depth, eta, label, scale, config.claim4_steps, dtype, device)
+        for depth in config.claim4_depths for eta in config.claim4_step_sizes
         for label, scale in [("balanced", CLAIM4_PRODUCT ** (1 / depth))] + unbalanced(depth))

@@ -49,31 +49,31 @@ from optverify.theorems.deficiency_margin_convergence.long_experiment import (
 
 def verify(s: Session) -> None:
     """Rates inside and outside Theorem 1's hypotheses, and Appendix C's two failure cases."""
-    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
     long = long_runs.session_runs(s)
     for run in long:
         record_long_run(s, run)
     global_experiment.record(s)
-    runs = [depth_runs(depth, settings, s) for depth in s.progress(settings.depths, "GD sweeps")]
+    runs = [depth_runs(depth, config, s) for depth in s.progress(config.depths, "GD sweeps")]
     for run in runs:
-        record_depth(s, run, settings)
-    failures = failure_runs(settings, s)
-    record_failures(s, failures, settings)
+        record_depth(s, run, config)
+    failures = failure_runs(config, s)
+    record_failures(s, failures, config)
     s.figure("rate-vs-step-size", "Fitted decay rate of log l(t) against the step size eta",
-             [step_size_panel(run, settings) for run in runs], columns=len(runs))
+             [step_size_panel(run, config) for run in runs], columns=len(runs))
     s.figure("loss-curves", "GD from a deficiency margin (outside the step-size hypothesis)",
-             (loss_panel(runs, settings),))
-    s.figure(failures_figure(failures, settings))
+             (loss_panel(runs, config),))
+    s.figure(failures_figure(failures, config))
     s.figure(long_run_figure(long))
     s.table("rates", "Fitted per-step decay rate of log l(t) vs Theorem 1's guaranteed "
             "-log(1 - eta c^{2(N-1)/N}) (mean over instances)",
             ("N", "regime", "c", "eta", "measured rate", "guaranteed rate", "ratio"),
-            [row for run in runs for row in depth_rows(run, settings)])
-    s.table("large-steps", f"OUTSIDE the hypotheses: large step sizes, {settings.large_steps} steps "
-            f"from margins {settings.margins}; Theorem 1 makes no claim here",
+            [row for run in runs for row in depth_rows(run, config)])
+    s.table("large-steps", f"OUTSIDE the hypotheses: large step sizes, {config.large_steps} steps "
+            f"from margins {config.margins}; Theorem 1 makes no claim here",
             ("N", "eta", "runs ending above l(0) or non-finite",
              "runs breaking l(t) <= l(0)(1 - eta c^p)^t", "runs"),
-            [row for run in runs for row in large_step_rows(run, settings)])
+            [row for run in runs for row in large_step_rows(run, config)])
     s.table("claim4", "Appendix C Claim 4 (d = 1, Phi = 1): GD from W_e(0) = 1/2 (margin 1/2)",
             ("N", "eta", "init", "margin", "delta", "l(0)", "l(T)", "diverged"),
             [run.row for run in failures.claim4])

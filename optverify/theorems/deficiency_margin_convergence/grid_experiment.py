@@ -47,11 +47,11 @@ def _record_rate_exponent(s: Session, name: str, statement: str, eta: np.ndarray
            resolved=np.isfinite(rate) & (rate > 0))
 
 
-def record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> None:
+def record_depth(s: Session, run: DepthRuns, config: ExperimentConfig) -> None:
     depth, inside, outside = run.depth, run.inside, run.outside
     inside_ratio = inside.rate / inside.guaranteed
     outside_ratio = outside.rate / outside.guaranteed
-    middle = len(settings.margins) // 2
+    middle = len(config.margins) // 2
     s.decide(f"hypotheses-met-n{depth}",
              f"N = {depth}: every inside-hypotheses run meets Theorem 1's margin c > 0 and "
              "balancedness delta <= c^2/(256 N^3 ||Phi||_F^{2(N-1)/N}) (both measured on the "
@@ -61,7 +61,7 @@ def record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> None
                        "perturbation (not delta-balanced)": inside.hypotheses_harder})
     tolerance = rate_resolution(s.dtype)
     resolvable = inside.smallest_guaranteed_decrease(depth) > tolerance
-    statement = (f"N = {depth}, inside the hypotheses, over the first {settings.inside_steps} "
+    statement = (f"N = {depth}, inside the hypotheses, over the first {config.inside_steps} "
                  "steps of every (margin, eta_max x fraction, instance) run: l(t+1) <= (1 - eta "
                  "sigma_min(W_e(t))^{2(N-1)/N}) l(t) (margin relative to l(t), tolerance: the "
                  "dtype's rounding floor 64 eps of a relative difference); the runs to "
@@ -72,20 +72,20 @@ def record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> None
         f"{tolerance:.3g}, so a run that stops would pass too (worst margin "
         f"{inside.lemma_margin(depth):.3g}); not decisive")
     s.inequality(f"lemma-every-step-n{depth}", statement, inside.lemma_margin(depth),
-                 tolerance, values={"steps": settings.inside_steps}, decisive=resolvable,
+                 tolerance, values={"steps": config.inside_steps}, decisive=resolvable,
                  below_precision=unresolved,
                  controls={"a run that stops at the initialization (l(t) = l(0))":
                            inside.lemma_margin(depth, long_runs.stopped_run(inside.losses)),
                            "a run at half the lemma's decrease": inside.lemma_margin(
                                depth, long_runs.slower_run(inside.losses, inside.sigmas,
                                                            inside.eta, depth))})
-    half = fitted_rates(half_rate_runs(inside), [settings.inside_steps] * len(
-        settings.inside_fractions), run.problem.floor, run.problem.resolution)
-    statement = (f"N = {depth}, inside the hypotheses, first {settings.inside_steps} steps: fitted "
+    half = fitted_rates(half_rate_runs(inside), [config.inside_steps] * len(
+        config.inside_fractions), run.problem.floor, run.problem.resolution)
+    statement = (f"N = {depth}, inside the hypotheses, first {config.inside_steps} steps: fitted "
                  "rate of log l(t) >= -log(1 - eta c^{2(N-1)/N}) (margin: min measured/guaranteed "
                  "- 1, over the runs whose rate the dtype resolves)")
     values = {"min ratio": _finite_min(inside_ratio), "max ratio": -_finite_min(-inside_ratio)}
-    half_decrease = settings.inside_steps * inside.smallest_guaranteed_decrease(depth) / 2
+    half_decrease = config.inside_steps * inside.smallest_guaranteed_decrease(depth) / 2
     margin = _finite_min(inside_ratio) - 1
     resolvable = half_decrease > run.problem.resolution
     unresolved = "" if resolvable else (
@@ -99,17 +99,17 @@ def record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> None
                            _finite_min(half / inside.guaranteed) - 1})
     _record_rate_exponent(
         s, f"rate-exponent-inside-n{depth}",
-        f"N = {depth}, inside the hypotheses (c = {settings.margins[middle]}, mean over "
-        f"{settings.instances} instances): decay rate vs eta over eta_max x "
-        f"{settings.inside_fractions}; a sanity check: at eta <= 1e-7 the rate of any smooth "
+        f"N = {depth}, inside the hypotheses (c = {config.margins[middle]}, mean over "
+        f"{config.instances} instances): decay rate vs eta over eta_max x "
+        f"{config.inside_fractions}; a sanity check: at eta <= 1e-7 the rate of any smooth "
         "descent is linear in eta to first order (Taylor), so the exponent 1 cannot fail",
         inside.eta[middle].mean(axis=-1), mean_rates(inside.rate[middle]), sanity=True)
     _record_rate_exponent(
         s, f"rate-exponent-outside-n{depth}",
-        f"N = {depth}, OUTSIDE the step-size hypothesis (eta {min(settings.outside_step_sizes):g}.."
-        f"{max(settings.outside_step_sizes):g}, c = {settings.margins[middle]}, mean over "
-        f"{settings.instances} instances): decay rate vs eta",
-        np.array(settings.outside_step_sizes), mean_rates(outside.rate[middle]), decisive=False)
+        f"N = {depth}, OUTSIDE the step-size hypothesis (eta {min(config.outside_step_sizes):g}.."
+        f"{max(config.outside_step_sizes):g}, c = {config.margins[middle]}, mean over "
+        f"{config.instances} instances): decay rate vs eta",
+        np.array(config.outside_step_sizes), mean_rates(outside.rate[middle]), decisive=False)
     s.inequality(f"rate-above-guarantee-outside-n{depth}",
                  f"N = {depth}, OUTSIDE the step-size hypothesis: fitted rate >= guaranteed and "
                  "l(t) <= l(0)(1 - eta c^p)^t (margin: min measured/guaranteed - 1)",
@@ -119,24 +119,24 @@ def record_depth(s: Session, run: DepthRuns, settings: ExperimentConfig) -> None
                          "envelope margin": outside.envelope_margin})
 
 
-def large_step_rows(run: DepthRuns, settings: ExperimentConfig) -> list[tuple]:
+def large_step_rows(run: DepthRuns, config: ExperimentConfig) -> list[tuple]:
     """Per (N, eta): runs ending above l(0) or non-finite, and runs breaking the envelope."""
     diverged = ~np.isfinite(run.large.final_ratio) | (run.large.final_ratio > 1)
     broken = run.large.envelope_margin < 0
     return [(run.depth, eta, int(diverged[:, j].sum()), int(broken[:, j].sum()), diverged[:, j].size)
-            for j, eta in enumerate(settings.large_step_sizes)]
+            for j, eta in enumerate(config.large_step_sizes)]
 
 
-def depth_rows(run: DepthRuns, settings: ExperimentConfig) -> list[tuple]:
+def depth_rows(run: DepthRuns, config: ExperimentConfig) -> list[tuple]:
     inside, outside = run.inside, run.outside
     rows = []
-    for i, c in enumerate(settings.margins):
-        for j, fraction in enumerate(settings.inside_fractions):
+    for i, c in enumerate(config.margins):
+        for j, fraction in enumerate(config.inside_fractions):
             rows.append((run.depth, f"inside (eta_max x {fraction:g})", c,
                          float(inside.eta[i, j].mean()), float(mean_rates(inside.rate[i, j])),
                          float(inside.guaranteed[i, j].mean()),
                          float(mean_rates(inside.rate[i, j] / inside.guaranteed[i, j]))))
-        for j, eta in enumerate(settings.outside_step_sizes):
+        for j, eta in enumerate(config.outside_step_sizes):
             rows.append((run.depth, "OUTSIDE (step size)", c, eta,
                          float(mean_rates(outside.rate[i, j])),
                          float(outside.guaranteed[i, j].mean()),
@@ -144,13 +144,13 @@ def depth_rows(run: DepthRuns, settings: ExperimentConfig) -> list[tuple]:
     return rows
 
 
-def step_size_panel(run: DepthRuns, settings: ExperimentConfig) -> Panel:
-    middle = len(settings.margins) // 2
-    eta = np.concatenate([run.inside.eta[middle].mean(axis=-1), settings.outside_step_sizes])
+def step_size_panel(run: DepthRuns, config: ExperimentConfig) -> Panel:
+    middle = len(config.margins) // 2
+    eta = np.concatenate([run.inside.eta[middle].mean(axis=-1), config.outside_step_sizes])
     rate = np.concatenate([mean_rates(run.inside.rate[middle]),
                            mean_rates(run.outside.rate[middle])])
     resolved = np.isfinite(rate) & (rate > 0)
-    title = (f"N = {run.depth}, c = {settings.margins[middle]} (left: inside, right: outside the "
+    title = (f"N = {run.depth}, c = {config.margins[middle]} (left: inside, right: outside the "
              "hypotheses)")
     if resolved.sum() >= 3:
         panel = rate_panel(title, "step size eta", "decay rate of log l per step", eta[resolved],
@@ -159,16 +159,16 @@ def step_size_panel(run: DepthRuns, settings: ExperimentConfig) -> Panel:
     else:
         panel = Panel(title, "step size eta", "decay rate of log l per step (below precision)")
     guaranteed = np.sort(eta)
-    c_power = settings.margins[middle] ** contraction_exponent(run.depth)
+    c_power = config.margins[middle] ** contraction_exponent(run.depth)
     line = Series("Theorem 1 guarantee -log(1 - eta c^p)", tuple(guaranteed),
                   tuple(-np.log1p(-guaranteed * c_power)), "dashed")
     return Panel(panel.title, panel.xlabel, panel.ylabel, panel.series + (line,))
 
 
-def loss_panel(runs, settings: ExperimentConfig) -> Panel:
+def loss_panel(runs, config: ExperimentConfig) -> Panel:
     series = []
-    eta = min(settings.outside_step_sizes)
-    c = settings.margins[1]
+    eta = min(config.outside_step_sizes)
+    c = config.margins[1]
     for run in runs:
         samples = run.outside.sample_losses
         series.append(loss_curve_series(f"N={run.depth}, measured", samples))

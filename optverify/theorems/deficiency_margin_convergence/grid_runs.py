@@ -79,10 +79,10 @@ class DepthProblem:
         return torch.tensor(etas, dtype=self.targets.dtype, device=self.targets.device)[None, :, None]
 
 
-def depth_problem(depth: int, settings: ExperimentConfig, s: Session) -> DepthProblem:
-    targets = _targets(s, settings.instances)
+def depth_problem(depth: int, config: ExperimentConfig, s: Session) -> DepthProblem:
+    targets = _targets(s, config.instances)
     norm = float(torch.linalg.matrix_norm(targets)[0])
-    return DepthProblem(depth, targets, np.array(settings.margins), norm, loss_floor(norm, s.dtype),
+    return DepthProblem(depth, targets, np.array(config.margins), norm, loss_floor(norm, s.dtype),
                         rate_resolution(s.dtype))
 
 
@@ -130,11 +130,11 @@ delta exceeds delta_max (the perturbation is designed at delta_max(c/2) / 2 and 
 only as c^2, at most 9-fold over the margins used)."""
 
 
-def inside_runs(problem: DepthProblem, settings: ExperimentConfig, s: Session) -> InsideRuns:
+def inside_runs(problem: DepthProblem, config: ExperimentConfig, s: Session) -> InsideRuns:
     depth, targets, exponent = problem.depth, problem.targets, problem.exponent
-    fractions = np.array(settings.inside_fractions)
+    fractions = np.array(config.inside_fractions)
     balanced = problem.grid_factors(len(fractions), s.generator(f"inside-{depth}"))
-    delta = balance_bound(min(settings.margins), problem.norm, depth) / 2
+    delta = balance_bound(min(config.margins), problem.norm, depth) / 2
     factors = perturbed_factors(balanced, delta, s.generator(f"perturb-{depth}"))
     harder = perturbed_factors(balanced, HARDER_PERTURBATION * delta,
                                s.generator(f"perturb-harder-{depth}"))
@@ -143,10 +143,10 @@ def inside_runs(problem: DepthProblem, settings: ExperimentConfig, s: Session) -
     eta = eta_max * torch.tensor(fractions, dtype=targets.dtype, device=targets.device)[None, :, None]
     holds = hypotheses_hold(factors, targets, eta)
     holds_harder = hypotheses_hold(harder, targets, eta)
-    losses, sigmas = run_gradient_descent(factors, targets, eta, settings.inside_steps,
+    losses, sigmas = run_gradient_descent(factors, targets, eta, config.inside_steps,
                                           track_sigma=True)
     losses_np = losses.cpu().numpy().astype(np.float64)
-    rate = fitted_rates(losses_np, [settings.inside_steps] * len(fractions), problem.floor,
+    rate = fitted_rates(losses_np, [config.inside_steps] * len(fractions), problem.floor,
                         problem.resolution)
     eta_np = eta.expand_as(actual_margin).cpu().numpy().astype(np.float64)
     margins = actual_margin.cpu().numpy().astype(np.float64)
@@ -168,13 +168,13 @@ class OutsideRuns:
     sample_losses: np.ndarray
 
 
-def outside_runs(problem: DepthProblem, settings: ExperimentConfig, s: Session) -> OutsideRuns:
-    etas, margins = np.array(settings.outside_step_sizes), problem.margins
+def outside_runs(problem: DepthProblem, config: ExperimentConfig, s: Session) -> OutsideRuns:
+    etas, margins = np.array(config.outside_step_sizes), problem.margins
     factors = problem.grid_factors(len(etas), s.generator(f"outside-{problem.depth}"))
-    steps = math.ceil(settings.flow_time / etas.min())
+    steps = math.ceil(config.flow_time / etas.min())
     losses, _ = run_gradient_descent(factors, problem.targets, problem.step_sizes(etas), steps)
     losses = losses.cpu().numpy()
-    rate = fitted_rates(losses, [math.ceil(settings.flow_time / eta) for eta in etas],
+    rate = fitted_rates(losses, [math.ceil(config.flow_time / eta) for eta in etas],
                         problem.floor, problem.resolution)
     guaranteed = -np.log1p(-etas[None, :, None] * margins[:, None, None] ** problem.exponent)
     envelope = _envelope_margin(losses, etas, margins, problem.exponent, problem.floor)
@@ -190,11 +190,11 @@ class LargeStepRuns:
     envelope_margin: np.ndarray
 
 
-def large_step_runs(problem: DepthProblem, settings: ExperimentConfig, s: Session) -> LargeStepRuns:
-    large = np.array(settings.large_step_sizes)
+def large_step_runs(problem: DepthProblem, config: ExperimentConfig, s: Session) -> LargeStepRuns:
+    large = np.array(config.large_step_sizes)
     factors = problem.grid_factors(len(large), s.generator(f"large-{problem.depth}"))
     losses, _ = run_gradient_descent(factors, problem.targets, problem.step_sizes(large),
-                                     settings.large_steps)
+                                     config.large_steps)
     losses = losses.cpu().numpy()
     with np.errstate(invalid="ignore", over="ignore"):
         final_ratio = losses[-1] / losses[0]
@@ -213,12 +213,12 @@ class DepthRuns:
     large: LargeStepRuns
 
 
-def depth_runs(depth: int, settings: ExperimentConfig, s: Session) -> DepthRuns:
+def depth_runs(depth: int, config: ExperimentConfig, s: Session) -> DepthRuns:
     """Inside / outside / large-step sweeps for one depth (batched over margins, steps, instances)."""
-    problem = depth_problem(depth, settings, s)
-    return DepthRuns(depth, problem, inside_runs(problem, settings, s),
-                     outside_runs(problem, settings, s),
-                     large_step_runs(problem, settings, s))
+    problem = depth_problem(depth, config, s)
+    return DepthRuns(depth, problem, inside_runs(problem, config, s),
+                     outside_runs(problem, config, s),
+                     large_step_runs(problem, config, s))
 
 
 def _envelope_per_run(losses, etas, margins, exponent, floor) -> np.ndarray:

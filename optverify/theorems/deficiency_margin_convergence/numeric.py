@@ -237,17 +237,17 @@ HARDER_PERTURBATION = 100.0
 exceeds delta_max(c), which the perturbation meets at delta_max(c/2) = delta_max(c) / 4)."""
 
 
-def theorem1_runs(s: Session, settings: NumericConfig) -> Theorem1Runs:
-    """Prepare every instance and run `settings.steps` mpmath GD steps on it (at the working
+def theorem1_runs(s: Session, config: NumericConfig) -> Theorem1Runs:
+    """Prepare every instance and run `config.steps` mpmath GD steps on it (at the working
     precision; call inside `mp.workdps(s.precision)`)."""
     prepared = tuple(prepare_instance(spec, s.rng(f"theorem1-instance-{i}"),
                                       cpu_generator(s, f"theorem1-factors-{i}"))
-                     for i, spec in enumerate(settings.instances))
+                     for i, spec in enumerate(config.instances))
     harder = tuple(prepare_instance(spec, s.rng(f"theorem1-instance-{i}"),
                                     cpu_generator(s, f"theorem1-factors-{i}"),
                                     HARDER_PERTURBATION, eta=p.eta)
-                   for i, (spec, p) in enumerate(zip(settings.instances, prepared)))
-    trajectories = tuple(lemma_trajectory_mp(p.factors, p.target, p.eta, settings.steps)
+                   for i, (spec, p) in enumerate(zip(config.instances, prepared)))
+    trajectories = tuple(lemma_trajectory_mp(p.factors, p.target, p.eta, config.steps)
                          for p in s.progress(prepared, "mpmath GD on Theorem 1 instances"))
     return Theorem1Runs(prepared, trajectories, harder)
 
@@ -380,29 +380,29 @@ def _record_checkpoints(s: Session, steps: CheckpointSteps) -> None:
 def verify(s: Session) -> None:
     """Theorem 1 at the session's precision (the first steps exactly, and exact steps along the
     float64 runs to l <= 1e-6 l(0)) and the Theorem 2 probability sweep."""
-    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
-        runs = theorem1_runs(s, settings)
+        runs = theorem1_runs(s, config)
         _record_theorem1(s, runs)
         ratio_series = _ratio_series(runs)
         for run in long_runs.session_runs(s):
             _record_checkpoints(s, checkpoint_steps(run))
-    scalar = scalar_theorem_run(settings.scalar_margin, settings.scalar_kappa, s.precision)
+    scalar = scalar_theorem_run(config.scalar_margin, config.scalar_kappa, s.precision)
     s.inequality("theorem-iteration-count",
                  "Theorem 1's T on a scalar instance (N = 2, Phi = 1, c = 0.9, eta at the bound, "
                  f"exact mpmath GD): after T = log(l(0)/eps) / (eta c^{{2(N-1)/N}}) = "
                  f"{scalar.steps_T} steps, l(T) <= eps = l(0) e^-kappa, kappa = "
-                 f"{settings.scalar_kappa:g}; margin (eps - l(T)) / eps (the matrix runs to "
+                 f"{config.scalar_kappa:g}; margin (eps - l(T)) / eps (the matrix runs to "
                  "kappa = 6 are long-run-iteration-count-*)",
                  scalar.relative_margin, s.floor(),
-                 values={**scalar.values, "kappa": settings.scalar_kappa},
+                 values={**scalar.values, "kappa": config.scalar_kappa},
                  exact=(theorem_iteration_margin,
-                        {"c": Fraction(settings.scalar_margin),
-                         "kappa": Fraction(settings.scalar_kappa), "T": scalar.steps_T}),
+                        {"c": Fraction(config.scalar_margin),
+                         "kappa": Fraction(config.scalar_kappa), "T": scalar.steps_T}),
                  controls={"a run that stops at the initialization": scalar.stopped_margin,
                            "a linear convergence at half the guaranteed rate":
                            scalar.half_rate_margin})
-    sweep = theorem2_sweep(s, settings)
+    sweep = theorem2_sweep(s, config)
     record_theorem2(s, sweep)
     scalar_searches(s)
     s.figure("lemma-decrease-ratio", "Lemma of Theorem 1: measured / guaranteed per-step decrease",

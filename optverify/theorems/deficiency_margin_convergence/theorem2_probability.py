@@ -93,13 +93,13 @@ def _clopper_pearson_pair(hits: int, samples: int) -> tuple[tuple[float, float],
                  (proportion.proportion_ci(0.95), proportion.proportion_ci(0.999)))
 
 
-def theorem2_sweep(s: Session, settings: NumericConfig) -> Theorem2Sweep:
+def theorem2_sweep(s: Session, config: NumericConfig) -> Theorem2Sweep:
     """Every (d_0, s d_0 / ||Phi||) cell, each with its own CPU Monte-Carlo stream."""
     return Theorem2Sweep(tuple(
-        probability_cell(inputs, scale, settings.probability_samples,
+        probability_cell(inputs, scale, config.probability_samples,
                          cpu_generator(s, f"theorem2-{inputs}-{scale}"))
-        for inputs in settings.probability_inputs
-        for scale in s.progress(settings.probability_scales, f"Theorem 2 probability, d_0={inputs}")))
+        for inputs in config.probability_inputs
+        for scale in s.progress(config.probability_scales, f"Theorem 2 probability, d_0={inputs}")))
 
 
 @dataclass(frozen=True)

@@ -409,18 +409,18 @@ def _curve_panel(spec: SetSpec, power: int, result: SweepResult, chosen: dict,
                  "(L - L*) / (L(0) - L*)", tuple(series), xscale="linear")
 
 
-def record_set(s: Session, spec: SetSpec, settings: ExperimentConfig) -> None:
+def record_set(s: Session, spec: SetSpec, config: ExperimentConfig) -> None:
     seeds = draw_seeds(s, spec)
     s.note(f"{spec.name}: {seeds.sets[0].description}; condition number of X (sigma_max / "
            f"sigma_min) over the seeds: {min(d.condition for d in seeds.sets):.4g} to "
            f"{max(d.condition for d in seeds.sets):.4g}; l_4 optimum by Newton's method.")
     rows, panels = [], []
     for power in (4, 2):
-        problem = build_problem(s, seeds, power, settings.target)
-        result = train(problem, settings.columns(power), settings.steps,
-                       settings.checkpoint_every)
+        problem = build_problem(s, seeds, power, config.target)
+        result = train(problem, config.columns(power), config.steps,
+                       config.checkpoint_every)
         chosen = selections(result)
-        record_depths(s, spec, power, chosen, settings.target)
+        record_depths(s, spec, power, chosen, config.target)
         if power == 4:
             record_baselines(s, spec, chosen)
         per_iteration = None
@@ -429,11 +429,11 @@ def record_set(s: Session, spec: SetSpec, settings: ExperimentConfig) -> None:
                                                         Column(key[0], key[1], sel.steps[0]))
                              for key, sel in chosen.items() if sel.steps is not None}
         rows += _table_rows(chosen, power, chosen[(Method.GD, 1)], per_iteration)
-        panels.append(_curve_panel(spec, power, result, chosen, problem, settings.target))
+        panels.append(_curve_panel(spec, power, result, chosen, problem, config.target))
     s.table(f"{spec.name}-time-to-target",
             f"{spec.name} ({spec.rows} x {spec.cols}; l_4: {spec.seeds} seeds, l_2: "
-            f"{spec.l2_seeds} seeds, GD only): iterations to {settings.target.describe()} at each method's selected step per seed (grid 2^{settings.spacing:.3g} "
-            f"spacing, budget {settings.steps}); steps as ranges over the seeds; the ratio's "
+            f"{spec.l2_seeds} seeds, GD only): iterations to {config.target.describe()} at each method's selected step per seed (grid 2^{config.spacing:.3g} "
+            f"spacing, budget {config.steps}); steps as ranges over the seeds; the ratio's "
             f"geometric mean with its one-sided {MARGIN_LEVEL:.0%} bounds; wall seconds = mean "
             "iterations x one model's measured time per iteration (a duration: machine and load)",
             ("loss", "model", "selected steps", "largest stable steps", "mean iterations", "sd",
@@ -442,7 +442,7 @@ def record_set(s: Session, spec: SetSpec, settings: ExperimentConfig) -> None:
              panels, columns=2)
 
 
-def width_trajectories(s: Session, settings: ExperimentConfig, balanced: bool) -> float:
+def width_trajectories(s: Session, config: ExperimentConfig, balanced: bool) -> float:
     """max_t ||w_e^(width 4)(t) - w_e^(width 1)(t)|| / ||w_e^(1)(t)|| over GD on a depth-N chain
     (l_4, the small set): Procedure 1 at widths 1 and `width_hidden`, hidden spaces rotated; the control embeds
     the same w_e(0) unbalanced (extra hidden units with non-zero input weights)."""
@@ -451,19 +451,19 @@ def width_trajectories(s: Session, settings: ExperimentConfig, balanced: bool) -
     data = ar1_heavy_tail(s.rng("widths"), 100, 6)
     features, targets = torch.tensor(data.features, **like), torch.tensor(data.targets, **like)
     start = 0.3 * torch.randn(1, data.shape[1], generator=generator, **like)
-    narrow = balanced_factors(start, [1] * (settings.width_depth - 1))
-    hidden = settings.width_hidden
-    wide = balanced_factors(start, [hidden] * (settings.width_depth - 1))
+    narrow = balanced_factors(start, [1] * (config.width_depth - 1))
+    hidden = config.width_hidden
+    wide = balanced_factors(start, [hidden] * (config.width_depth - 1))
     rotations = [haar_orthogonal(hidden, generator, (), s.torch_dtype, "cpu")
-                 for _ in range(settings.width_depth - 1)]
+                 for _ in range(config.width_depth - 1)]
     wide = [rotations[0] @ wide[0]] + [rotations[j] @ wide[j] @ rotations[j - 1].T
-                                       for j in range(1, settings.width_depth - 1)] \
+                                       for j in range(1, config.width_depth - 1)] \
         + [wide[-1] @ rotations[-1].T]
     if not balanced:
         extra = torch.randn(hidden - 1, data.shape[1], generator=generator, **like)
         wide[0] = wide[0] + rotations[0][:, 1:] @ extra * 0.3
     worst = 0.0
-    for _ in range(settings.width_steps):
+    for _ in range(config.width_steps):
         narrow = chain_step(narrow, features, targets, 4, 0.05)
         wide = chain_step(wide, features, targets, 4, 0.05)
         a, b = end_to_end(narrow), end_to_end(wide)
@@ -471,20 +471,20 @@ def width_trajectories(s: Session, settings: ExperimentConfig, balanced: bool) -
     return worst
 
 
-def record_widths(s: Session, settings: ExperimentConfig) -> None:
+def record_widths(s: Session, config: ExperimentConfig) -> None:
     eps = float(torch.finfo(s.torch_dtype).eps)
-    tolerance = WIDTH_TOLERANCE_ULPS * eps * settings.width_steps
-    balanced = width_trajectories(s, settings, balanced=True)
-    unbalanced = width_trajectories(s, settings, balanced=False)
+    tolerance = WIDTH_TOLERANCE_ULPS * eps * config.width_steps
+    balanced = width_trajectories(s, config, balanced=True)
+    unbalanced = width_trajectories(s, config, balanced=False)
     s.identity(
         "end-to-end-trajectory-width-independent",
-        f"GD (l_4, eta = 0.05, {settings.width_steps} steps) on a depth-{settings.width_depth} "
+        f"GD (l_4, eta = 0.05, {config.width_steps} steps) on a depth-{config.width_depth} "
         "chain from one balanced w_e(0) (Procedure 1, hidden spaces rotated) at hidden widths 1 "
-        f"and {settings.width_hidden}: max_t ||w_e^{settings.width_hidden}(t) - w_e^1(t)|| / "
+        f"and {config.width_hidden}: max_t ||w_e^{config.width_hidden}(t) - w_e^1(t)|| / "
         "||w_e^1(t)|| = 0 up to rounding, which is why "
         "the sweep simulates width 1",
         balanced, tolerance, controls={
-            f"the same w_e(0) embedded unbalanced at width {settings.width_hidden} (extra hidden "
+            f"the same w_e(0) embedded unbalanced at width {config.width_hidden} (extra hidden "
             "units with non-zero input weights)": unbalanced},
         values={"unbalanced_spread": unbalanced})
 
@@ -498,10 +498,10 @@ def user_data(s: Session) -> RegressionSet | None:
     return user_regression_set(choice.table, choice.path, choice.sha256)
 
 
-def data_used(settings: ExperimentConfig, user: RegressionSet | None) -> str:
+def data_used(config: ExperimentConfig, user: RegressionSet | None) -> str:
     """Which data the Ethanol sweep ran on, in words: the user's file (name, SHA-256, shape) or
     the generated stand-in."""
-    ethanol = settings.sets[0]
+    ethanol = config.sets[0]
     if ethanol.fixed is not None:
         return f"Ethanol sweep data: {ethanol.fixed.description}."
     unused = ("" if user is None else f"; the user's file ({user.shape[0]} x {user.shape[1]}) "
@@ -512,10 +512,10 @@ def data_used(settings: ExperimentConfig, user: RegressionSet | None) -> str:
 
 def verify(s: Session) -> None:
     user = user_data(s)
-    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full(),
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full(),
                         paper=ExperimentConfig.paper()).with_data(user)
-    s.note(data_used(settings, user))
+    s.note(data_used(config, user))
     with single_threaded_on_cpu(s.device):
-        record_widths(s, settings)
-        for spec in s.progress(settings.sets, "regression sets"):
-            record_set(s, spec, settings)
+        record_widths(s, config)
+        for spec in s.progress(config.sets, "regression sets"):
+            record_set(s, spec, config)

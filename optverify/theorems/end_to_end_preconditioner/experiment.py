@@ -193,14 +193,14 @@ UNBALANCED_DELTA = 0.1
 """Size of the Gaussian perturbation that unbalances the negative control's inits."""
 
 
-def one_step_errors(sampler: Sampler, shape, settings: ExperimentConfig,
+def one_step_errors(sampler: Sampler, shape, config: ExperimentConfig,
                     unbalanced_delta: float | None = None) -> StepErrors:
     """||prod_j (W_j - eta (lambda W_j + dL/dW_j)) - (W_e + eta V_thm1)||_F for every eta and
     balanced init of W_e's (rows, cols, depth). unbalanced_delta: the negative control's false
     world, each factor perturbed by delta * Gaussian (Theorem 1's hypothesis broken, so the first
     order no longer cancels)."""
     rows, cols, depth = shape
-    batch = settings.instances
+    batch = config.instances
     target = sampler.gaussian(batch, rows, cols)
     phi = sampler.gaussian(batch, rows, cols)
     hidden = [min(rows, cols) + 1] * (depth - 1)
@@ -210,8 +210,8 @@ def one_step_errors(sampler: Sampler, shape, settings: ExperimentConfig,
     w_e = end_to_end(factors)
     grad = w_e - phi
     layer_grads = layer_gradients(factors, grad)
-    eta = sampler.tensor(settings.etas).view(-1, 1, 1, 1)
-    lam = settings.weight_decay
+    eta = sampler.tensor(config.etas).view(-1, 1, 1, 1)
+    lam = config.weight_decay
     stepped = [w.unsqueeze(0) - eta * (lam * w + g) for w, g in zip(factors, layer_grads)]
     rule = end_to_end_step(w_e, grad, depth, eta, lam)
     errors = torch.linalg.matrix_norm(end_to_end(stepped) - rule)
@@ -234,7 +234,7 @@ def _step_values(etas, errors, geometric_mean, keep) -> dict:
             "step_sizes_below_precision": int((~keep).sum())}
 
 
-def record_step(s: Session, shape, measured: StepErrors, settings: ExperimentConfig,
+def record_step(s: Session, shape, measured: StepErrors, config: ExperimentConfig,
                 unbalanced: StepErrors | None = None):
     """The one-step error's exponent in eta for one shape; returns its rate panel (None when
     fewer than three step sizes resolve). Negative controls: the exponents 1.75 and 2.25 (the
@@ -245,10 +245,10 @@ def record_step(s: Session, shape, measured: StepErrors, settings: ExperimentCon
     statement = (
         f"N = {depth}, W_e {rows}x{cols}: ||one GD step of the factors mapped to W_e - one step "
         "of the end-to-end rule||_F = Theta(eta^2) (geometric mean over "
-        f"{settings.instances} balanced inits, weight decay {settings.weight_decay:g})"
+        f"{config.instances} balanced inits, weight decay {config.weight_decay:g})"
     )
     name = f"gd-step-vs-end-to-end-rule-n{depth}"
-    etas = np.array(settings.etas)
+    etas = np.array(config.etas)
     with np.errstate(divide="ignore"):
         geometric_mean = np.exp(np.log(measured.errors).mean(axis=1))
     values = (_step_values(etas[keep], measured.errors[keep], geometric_mean[keep], keep)
@@ -290,7 +290,7 @@ class WidthSpread:
         return float(self.spread.max())
 
 
-def width_trajectories(sampler: Sampler, settings: ExperimentConfig,
+def width_trajectories(sampler: Sampler, config: ExperimentConfig,
                        balanced: bool) -> WidthSpread:
     """End-to-end trajectories from one W_e (3 x 2) at every hidden width; when not balanced, the
     extra hidden units get non-zero input weights (W_1 rows) while their output weights stay 0, so
@@ -298,27 +298,27 @@ def width_trajectories(sampler: Sampler, settings: ExperimentConfig,
     target = sampler.gaussian(3, 2)
     phi = sampler.gaussian(3, 2)
     paths = []
-    for width in settings.widths:
-        hidden = [width] * (settings.width_depth - 1)
+    for width in config.widths:
+        hidden = [width] * (config.width_depth - 1)
         factors = balanced_factors(target, hidden)
         if not balanced and width > 2:
             factors[0] = factors[0].clone()
             factors[0][2:, :] = sampler.gaussian(width - 2, 2)
         factors = rotate_hidden(factors, sampler.rotations(hidden))
-        paths.append(gd_trajectory(factors, phi, settings.trajectory_eta,
-                                   settings.trajectory_steps))
+        paths.append(gd_trajectory(factors, phi, config.trajectory_eta,
+                                   config.trajectory_steps))
     reference = paths[0]
     spread = torch.stack([torch.linalg.matrix_norm(path - reference) for path in paths[1:]])
     scale = float(torch.linalg.matrix_norm(torch.stack(paths)).max())
     return WidthSpread(spread.amax(dim=0).cpu().numpy(), scale)
 
 
-def width_tolerance(dtype: str, settings: ExperimentConfig, scale: float) -> float:
+def width_tolerance(dtype: str, config: ExperimentConfig, scale: float) -> float:
     """Rounding floor of a GD trajectory: each step's matrix products carry at most
     (depth * max width) * eps relative error (the standard bound for inner products of that
     length), accumulated at most linearly over the steps while GD contracts towards Phi."""
     eps = machine_epsilon(dtype)
-    return (settings.trajectory_steps * settings.width_depth * max(settings.widths)
+    return (config.trajectory_steps * config.width_depth * max(config.widths)
             * eps * scale)
 
 
@@ -337,14 +337,14 @@ def _max_gap(factors) -> np.ndarray:
     return gaps.amax(dim=0).cpu().numpy()
 
 
-def imbalance_gaps(sampler: Sampler, settings: ExperimentConfig) -> ImbalanceGaps:
+def imbalance_gaps(sampler: Sampler, config: ExperimentConfig) -> ImbalanceGaps:
     """Balanced factors plus delta * Gaussian perturbations (W_e 3 x 3, N = 3, widths 3): the
     gap is |layer-wise velocity - Theorem 1|_F / |Theorem 1|_F."""
-    batch, depth = settings.instances, 3
+    batch, depth = config.instances, 3
     target = sampler.gaussian(batch, 3, 3)
     phi = sampler.gaussian(batch, 3, 3)
     factors = dense_balanced_factors(target, [3] * (depth - 1), sampler)
-    delta = sampler.tensor(settings.imbalance_scales).view(-1, 1, 1, 1)
+    delta = sampler.tensor(config.imbalance_scales).view(-1, 1, 1, 1)
     perturbed = [w + delta * sampler.gaussian(batch, *w.shape[-2:]) for w in factors]
     w_e = end_to_end(perturbed)
     grad = w_e - phi
@@ -362,8 +362,8 @@ class HorizonInstances:
     phi: torch.Tensor
 
 
-def _horizon_instances(sampler: Sampler, settings: ExperimentConfig) -> HorizonInstances:
-    batch = settings.instances
+def _horizon_instances(sampler: Sampler, config: ExperimentConfig) -> HorizonInstances:
+    batch = config.instances
     target = sampler.gaussian(batch, 3, 3)
     phi = sampler.gaussian(batch, 3, 3)
     return HorizonInstances(dense_balanced_factors(target, [3, 3], sampler), phi)
@@ -380,23 +380,23 @@ def fixed_time_gap(factors, phi, eta: float, steps: int) -> torch.Tensor:
     return torch.linalg.matrix_norm(end_to_end(factors) - rule)
 
 
-def horizon_gaps(sampler: Sampler, settings: ExperimentConfig) -> np.ndarray:
+def horizon_gaps(sampler: Sampler, config: ExperimentConfig) -> np.ndarray:
     """Balanced inits: the fixed-time gap for each horizon eta, shape (etas, instances)."""
-    drawn = _horizon_instances(sampler, settings)
+    drawn = _horizon_instances(sampler, config)
     return np.stack([
-        fixed_time_gap(drawn.factors, drawn.phi, eta, round(settings.horizon / eta)).cpu().numpy()
-        for eta in settings.horizon_etas
+        fixed_time_gap(drawn.factors, drawn.phi, eta, round(config.horizon / eta)).cpu().numpy()
+        for eta in config.horizon_etas
     ])
 
 
-def drift_gaps(sampler: Sampler, settings: ExperimentConfig) -> ImbalanceGaps:
+def drift_gaps(sampler: Sampler, config: ExperimentConfig) -> ImbalanceGaps:
     """Unbalanced inits (balanced + delta * Gaussian): max_j ||C_j(0)||_F and the fixed-time gap,
     each (deltas, instances), at the smallest horizon eta."""
-    drawn = _horizon_instances(sampler, settings)
-    delta = sampler.tensor(settings.drift_scales).view(-1, 1, 1, 1)
+    drawn = _horizon_instances(sampler, config)
+    delta = sampler.tensor(config.drift_scales).view(-1, 1, 1, 1)
     perturbed = [w + delta * sampler.gaussian(*w.shape) for w in drawn.factors]
-    eta = min(settings.horizon_etas)
-    gap = fixed_time_gap(perturbed, drawn.phi, eta, round(settings.horizon / eta))
+    eta = min(config.horizon_etas)
+    gap = fixed_time_gap(perturbed, drawn.phi, eta, round(config.horizon / eta))
     return ImbalanceGaps(_max_gap(perturbed), gap.cpu().numpy())
 
 
@@ -405,9 +405,9 @@ def _geometric_mean(values: np.ndarray) -> np.ndarray:
     return np.exp(np.log(values).mean(axis=1))
 
 
-def _drift_panel(settings: ExperimentConfig, x_drift, y_drift, baseline: float) -> Panel:
+def _drift_panel(config: ExperimentConfig, x_drift, y_drift, baseline: float) -> Panel:
     return Panel(
-        f"Gap at t = {settings.horizon:g} (eta = {min(settings.horizon_etas):g}) against "
+        f"Gap at t = {config.horizon:g} (eta = {min(config.horizon_etas):g}) against "
         "imbalance", "max_j ||C_j(0)||_F", "||W_e^GD(T) - W_e^rule(T)||_F",
         (Series("unbalanced inits (geometric mean)", tuple(map(float, x_drift)),
                 tuple(map(float, y_drift))),
@@ -416,46 +416,46 @@ def _drift_panel(settings: ExperimentConfig, x_drift, y_drift, baseline: float) 
     )
 
 
-def _drift_table(settings: ExperimentConfig, x_drift, y_drift, baseline: float) -> Table:
+def _drift_table(config: ExperimentConfig, x_drift, y_drift, baseline: float) -> Table:
     rows = (("0 (balanced)", f"{baseline:.3g}"),) + tuple(
         (f"{a:.3g}", f"{b:.3g}") for a, b in zip(x_drift, y_drift))
     return Table("fixed-time-drift",
-                 f"Gap between GD and the end-to-end rule at t = {settings.horizon:g}, "
-                 f"eta = {min(settings.horizon_etas):g}, next to the initial imbalance",
+                 f"Gap between GD and the end-to-end rule at t = {config.horizon:g}, "
+                 f"eta = {min(config.horizon_etas):g}, next to the initial imbalance",
                  ("max_j ||C_j(0)||_F", "gap at t"), rows)
 
 
-def record_horizon(s: Session, settings: ExperimentConfig, sampler: Sampler) -> None:
+def record_horizon(s: Session, config: ExperimentConfig, sampler: Sampler) -> None:
     """The fixed-time gap between GD and the end-to-end rule: Theta(eta) from balanced inits, and
     its size from unbalanced ones next to their imbalance."""
-    etas = np.array(settings.horizon_etas)
-    y = _geometric_mean(horizon_gaps(sampler, settings))
+    etas = np.array(config.horizon_etas)
+    y = _geometric_mean(horizon_gaps(sampler, config))
     check = s.rate(
         "fixed-time-gap-gd-vs-end-to-end",
-        f"balanced inits: at fixed time t = {settings.horizon:g} (T = t / eta steps) ||W_e^GD(T) - "
+        f"balanced inits: at fixed time t = {config.horizon:g} (T = t / eta steps) ||W_e^GD(T) - "
         "W_e^rule(T)||_F = Theta(eta) (T steps of O(eta^2); a consequence of the per-step claim, "
-        f"so not decisive; N = 3, W_e 3x3, geometric mean over {settings.instances} inits)",
+        f"so not decisive; N = 3, W_e 3x3, geometric mean over {config.instances} inits)",
         etas, y, HORIZON_BOUND, decisive=False,
         values={"gap_over_eta_at_smallest_eta": float(y[np.argmin(etas)] / etas.min())},
     )
-    drift = drift_gaps(sampler, settings)
+    drift = drift_gaps(sampler, config)
     baseline = float(y[np.argmin(etas)])
     x_drift, y_drift = _geometric_mean(drift.imbalance), _geometric_mean(drift.gap)
     step_panel = rate_panel("Balanced inits: gap at fixed time", "step size eta",
                             "||W_e^GD(T) - W_e^rule(T)||_F", etas, y, check.fit, HORIZON_BOUND,
                             measured_label="geometric mean over inits")
     s.figure("fixed-time-drift", "GD against the end-to-end rule at a fixed time",
-             (step_panel, _drift_panel(settings, x_drift, y_drift, baseline)), columns=2)
-    s.table(_drift_table(settings, x_drift, y_drift, baseline))
+             (step_panel, _drift_panel(config, x_drift, y_drift, baseline)), columns=2)
+    s.table(_drift_table(config, x_drift, y_drift, baseline))
 
 
-def _width_panel(settings: ExperimentConfig, balanced: WidthSpread, unbalanced: WidthSpread,
+def _width_panel(config: ExperimentConfig, balanced: WidthSpread, unbalanced: WidthSpread,
                  tolerance: float) -> Panel:
     steps = np.arange(1, len(balanced.spread))
     tiny = np.finfo(float).tiny
-    widths = ", ".join(map(str, settings.widths))
+    widths = ", ".join(map(str, config.widths))
     return Panel(
-        f"W_e 3x2, N = {settings.width_depth}, eta = {settings.trajectory_eta:g}, widths {widths}",
+        f"W_e 3x2, N = {config.width_depth}, eta = {config.trajectory_eta:g}, widths {widths}",
         "GD step t",
         "max_width ||W_e^width(t) - W_e^first(t)||_F",
         (Series("balanced inits", tuple(map(float, steps)),
@@ -468,17 +468,17 @@ def _width_panel(settings: ExperimentConfig, balanced: WidthSpread, unbalanced: 
     )
 
 
-def record_widths(s: Session, settings: ExperimentConfig, sampler: Sampler) -> None:
+def record_widths(s: Session, config: ExperimentConfig, sampler: Sampler) -> None:
     """The end-to-end trajectory from one balanced W_e at several hidden widths, and the
     unbalanced control."""
-    balanced = width_trajectories(sampler, settings, balanced=True)
-    unbalanced = width_trajectories(sampler, settings, balanced=False)
-    tolerance = width_tolerance(s.dtype, settings, balanced.scale)
+    balanced = width_trajectories(sampler, config, balanced=True)
+    unbalanced = width_trajectories(sampler, config, balanced=False)
+    tolerance = width_tolerance(s.dtype, config, balanced.scale)
     s.identity(
         "end-to-end-trajectory-width-independent",
-        f"GD from one balanced W_e (3x2, N = {settings.width_depth}) at hidden widths "
-        f"{', '.join(map(str, settings.widths))} (random rotations of the hidden spaces): max over "
-        f"{settings.trajectory_steps} steps and widths of ||W_e^width(t) - W_e^first(t)||_F; "
+        f"GD from one balanced W_e (3x2, N = {config.width_depth}) at hidden widths "
+        f"{', '.join(map(str, config.widths))} (random rotations of the hidden spaces): max over "
+        f"{config.trajectory_steps} steps and widths of ||W_e^width(t) - W_e^first(t)||_F; "
         "equal up to float rounding", balanced.worst, tolerance,
         values={"spread": resolve(balanced.worst, balanced.scale, s.dtype).describe(),
                 "scale": balanced.scale, "unbalanced_spread": unbalanced.worst},
@@ -486,12 +486,12 @@ def record_widths(s: Session, settings: ExperimentConfig, sampler: Sampler) -> N
                   "and zero output weights), same spread measure": unbalanced.worst},
     )
     s.figure("width-independence", "End-to-end trajectory spread across hidden widths",
-             (_width_panel(settings, balanced, unbalanced, tolerance),))
+             (_width_panel(config, balanced, unbalanced, tolerance),))
 
 
-def record_imbalance(s: Session, settings: ExperimentConfig, sampler: Sampler) -> None:
+def record_imbalance(s: Session, config: ExperimentConfig, sampler: Sampler) -> None:
     """The departure from Theorem 1 once balancedness is broken, against the imbalance."""
-    measured = imbalance_gaps(sampler, settings)
+    measured = imbalance_gaps(sampler, config)
     # the gap is relative to ||rhs||, so its rounding floor is ulps * eps * 1
     resolved = np.array([all(resolve(float(v), 1.0, s.dtype).value is not None for v in row)
                          for row in measured.gap])
@@ -501,7 +501,7 @@ def record_imbalance(s: Session, settings: ExperimentConfig, sampler: Sampler) -
         "imbalance-drift-from-rule",
         "broken balancedness: |layer-wise velocity - Theorem 1's rhs|_F / |rhs|_F grows like "
         "max_j ||C_j||_F^1 (first-order perturbation; derived here, not stated in the paper; "
-        f"N = 3, W_e 3x3, geometric means over {settings.instances} inits per perturbation size)",
+        f"N = 3, W_e 3x3, geometric means over {config.instances} inits per perturbation size)",
         x, y, IMBALANCE_BOUND, decisive=False,
         values={"largest_imbalance": float(x.max()), "gap_at_largest": float(y.max()),
                 "gap_over_imbalance_median": float(np.median(y / x)),
@@ -517,15 +517,15 @@ def record_imbalance(s: Session, settings: ExperimentConfig, sampler: Sampler) -
 
 def verify(s: Session) -> None:
     """GD against the end-to-end rule: O(eta^2) step error, width independence, imbalance drift."""
-    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    settings = settings.for_dtype(s.dtype)
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    config = config.for_dtype(s.dtype)
     sampler = Sampler.of(s, "init")
     control_sampler = Sampler.of(s, "controls")
-    panels = [record_step(s, shape, one_step_errors(sampler, shape, settings), settings,
-                          one_step_errors(control_sampler, shape, settings, UNBALANCED_DELTA))
-              for shape in s.progress(settings.step_shapes, "one GD step vs the end-to-end rule")]
+    panels = [record_step(s, shape, one_step_errors(sampler, shape, config), config,
+                          one_step_errors(control_sampler, shape, config, UNBALANCED_DELTA))
+              for shape in s.progress(config.step_shapes, "one GD step vs the end-to-end rule")]
     s.figure("gd-step-error", "One GD step against one end-to-end step",
              [panel for panel in panels if panel is not None], columns=2)
-    record_widths(s, settings, sampler)
-    record_imbalance(s, settings, sampler)
-    record_horizon(s, settings, sampler)
+    record_widths(s, config, sampler)
+    record_imbalance(s, config, sampler)
+    record_horizon(s, config, sampler)

@@ -136,13 +136,13 @@ class LargeK:
                 f"snr_e2e_k{self.k}": mp.nstr(self.moments.snr_e2e, 8)}
 
 
-def large_k(k: int, settings: NumericConfig) -> LargeK:
+def large_k(k: int, config: NumericConfig) -> LargeK:
     """The closed forms at k (call inside mp.workdps)."""
-    kk, accuracy = mp.mpf(k), mp.mpf(settings.accuracy)
+    kk, accuracy = mp.mpf(k), mp.mpf(config.accuracy)
     signal = tuple_signal(kk, accuracy)
     described = {dtype: resolve(float(signal), 1.0, dtype).describe(".3g")
                  for dtype in FLOAT_TYPES}
-    return LargeK(k, uniform_moments(kk, mp.mpf(settings.inputs)), signal,
+    return LargeK(k, uniform_moments(kk, mp.mpf(config.inputs)), signal,
                   tuple_snr(kk, accuracy), described)
 
 
@@ -153,16 +153,16 @@ def last_resolved_k(accuracy: float) -> dict[str, float]:
             for dtype in FLOAT_TYPES}
 
 
-def _enumeration(s: Session, settings: NumericConfig) -> None:
+def _enumeration(s: Session, config: NumericConfig) -> None:
     rng = s.rng("numeric-instance")
-    draws = rng.standard_normal((settings.enumeration_k, settings.enumeration_d))
-    labels = [int(v) for v in rng.integers(0, settings.enumeration_k, settings.enumeration_d)]
+    draws = rng.standard_normal((config.enumeration_k, config.enumeration_d))
+    labels = [int(v) for v in rng.integers(0, config.enumeration_k, config.enumeration_d)]
     weights = [[mp.mpf(float(v)) for v in row] for row in draws]
     closed = closed_moments(weights, labels)
     enumerated = enumerated_moments(weights, labels)
     s.identity("closed-form-vs-enumeration",
-               f"Setting II at a Gaussian W (k = {settings.enumeration_k}, d = "
-               f"{settings.enumeration_d}): ||E g||^2, Var_dec, Var_e2e by exact enumeration of "
+               f"Setting II at a Gaussian W (k = {config.enumeration_k}, d = "
+               f"{config.enumeration_d}): ||E g||^2, Var_dec, Var_e2e by exact enumeration of "
                "all inputs and sign patterns equal the closed form (max relative residual; "
                "tolerance 10^-(digits - 10))",
                float(relative_residual(enumerated, closed)),
@@ -172,13 +172,13 @@ def _enumeration(s: Session, settings: NumericConfig) -> None:
                values={"var_ratio": float(closed.variance_ratio)})
 
 
-def _tuple_signal(s: Session, settings: NumericConfig, points: list[LargeK]) -> None:
-    crossings = last_resolved_k(settings.accuracy)
+def _tuple_signal(s: Session, config: NumericConfig, points: list[LargeK]) -> None:
+    crossings = last_resolved_k(config.accuracy)
     largest = points[-1]
     log10_signal = mp.log10(largest.tuple_signal)
     values = {key: value for point in points for key, value in point.values().items()}
     s.check("tuple-signal-resolved",
-            f"Setting I tuple signal a^(k-1) (a = {2 * settings.accuracy - 1:g}) at k = "
+            f"Setting I tuple signal a^(k-1) (a = {2 * config.accuracy - 1:g}) at k = "
             f"{largest.k}: a number at {s.precision} mpmath digits (log10 = "
             f"{mp.nstr(log10_signal, 8)}), below float32 and float64 resolution (16 eps of the "
             "unit-size gradient terms)",
@@ -191,22 +191,22 @@ def _tuple_signal(s: Session, settings: NumericConfig, points: list[LargeK]) -> 
 
 
 def verify(s: Session) -> None:
-    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
-        _enumeration(s, settings)
-        points = [large_k(k, settings) for k in s.progress(settings.sizes,
+        _enumeration(s, config)
+        points = [large_k(k, config) for k in s.progress(config.sizes,
                                                              "closed forms at large k")]
         s.rate("variance-ratio-rate",
-               f"Var_e2e / Var_dec = 1 + d(k-1)/(d-1) at W = 0, d = {settings.inputs}, k in "
-               f"{settings.sizes} (closed form at {s.precision} digits): its log-log exponent. A "
+               f"Var_e2e / Var_dec = 1 + d(k-1)/(d-1) at W = 0, d = {config.inputs}, k in "
+               f"{config.sizes} (closed form at {s.precision} digits): its log-log exponent. A "
                "sanity check: the closed form's own exponent, 1 by construction (the main bound "
                "is proved symbolically and measured by Monte Carlo in the experiment layer)",
                [float(p.k) for p in points], [float(p.moments.variance_ratio) for p in points],
                Bound.tight("k", 1), sanity=True,
                values={f"ratio_k{p.k}": float(p.moments.variance_ratio) for p in points})
-        _tuple_signal(s, settings, points)
-        s.table("large-k", f"Closed forms at W = 0, d = {settings.inputs} ({s.precision} "
-                f"digits); tuple signal a^(k-1) with per-image accuracy {settings.accuracy}",
+        _tuple_signal(s, config, points)
+        s.table("large-k", f"Closed forms at W = 0, d = {config.inputs} ({s.precision} "
+                f"digits); tuple signal a^(k-1) with per-image accuracy {config.accuracy}",
                 ("k", "SNR_e2e", "SNR_dec", "Var_e2e/Var_dec", "ratio/k", "tuple signal",
                  "tuple SNR", "tuple signal float32", "tuple signal float64"),
                 [p.row() for p in points])

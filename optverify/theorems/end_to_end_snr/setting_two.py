@@ -189,22 +189,22 @@ def _mean_spread(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1))
 
 
-def snr_sweep(s: Session, settings: SweepConfig) -> SnrSweep:
+def snr_sweep(s: Session, config: SweepConfig) -> SnrSweep:
     def point(item: tuple[int, int]) -> SnrPoint:  # one task per (k, seed) on a cluster
         k, seed = item
-        instance = _instance(s, k, settings.inputs, settings.init_scale, seed)
+        instance = _instance(s, k, config.inputs, config.init_scale, seed)
         sampled = {}
         for dtype in FLOAT_TYPES:
             generator = s.generator(f"monte-carlo-{k}-{seed}")
             sampled[dtype] = monte_carlo_moments(instance.weights, instance.labels,
-                                                 settings.samples, generator,
+                                                 config.samples, generator,
                                                  getattr(torch, dtype))
         return SnrPoint(
             k, seed, exact_moments(instance.weights, instance.labels),
             exact_moments(instance.weights, instance.labels, diagonal_column_sq_norms), sampled)
 
-    items = [(k, seed) for k in settings.sizes for seed in range(settings.seeds)]
-    return SnrSweep(settings.sizes, tuple(s.map(point, items, "SNR vs (k, seed)")))
+    items = [(k, seed) for k in config.sizes for seed in range(config.seeds)]
+    return SnrSweep(config.sizes, tuple(s.map(point, items, "SNR vs (k, seed)")))
 
 
 @dataclass(frozen=True)
@@ -235,20 +235,20 @@ RATES = (
 """The rates fitted against k; the first is the claim's main bound."""
 
 
-def _record_rate(s: Session, settings: SweepConfig, sweep: SnrSweep, spec: RateSpec) -> Panel:
+def _record_rate(s: Session, config: SweepConfig, sweep: SnrSweep, spec: RateSpec) -> Panel:
     sizes, values = sweep.series(spec.quantity, s.dtype)
     exact_fit = fit_power_law(*sweep.exact_series(spec.quantity))
     main = spec.bound == RATIO_BOUND
     spread = {}
-    for k in settings.sizes:
+    for k in config.sizes:
         mean, deviation = _mean_spread(values[sizes == k])
         spread[f"{spec.name}_k{k}_mean"] = mean
         spread[f"{spec.name}_k{k}_spread"] = deviation
     check = s.rate(
         spec.name,
-        f"{'Main bound: ' if main else ''}Monte-Carlo {spec.label} ({settings.samples} samples "
-        f"per instance, {s.dtype}) vs k in {settings.sizes} at W = {settings.init_scale:g} "
-        f"N(0, 1), d = {settings.inputs}, over {settings.seeds} independent instances (W, labels) "
+        f"{'Main bound: ' if main else ''}Monte-Carlo {spec.label} ({config.samples} samples "
+        f"per instance, {s.dtype}) vs k in {config.sizes} at W = {config.init_scale:g} "
+        f"N(0, 1), d = {config.inputs}, over {config.seeds} independent instances (W, labels) "
         "per k: the asymptotic exponent of all instance points, so the instance-to-instance "
         f"spread enters its interval; rules out {spec.why}. Reported: the closed form's own "
         f"log-log slope over the same instances, {exact_fit.exponent:.4f}",
@@ -258,25 +258,25 @@ def _record_rate(s: Session, settings: SweepConfig, sweep: SnrSweep, spec: RateS
                       spec.bound, measured_label="instances (Monte Carlo)")
 
 
-def _record_snr(s: Session, settings: SweepConfig, sweep: SnrSweep) -> None:
+def _record_snr(s: Session, config: SweepConfig, sweep: SnrSweep) -> None:
     s.identity(
         "monte-carlo-vs-closed-form",
-        f"Monte-Carlo Var_dec and Var_e2e ({settings.samples} samples per instance, float32 and "
-        f"float64, {settings.seeds} instances W = {settings.init_scale:g} N(0, 1) per k) against "
+        f"Monte-Carlo Var_dec and Var_e2e ({config.samples} samples per instance, float32 and "
+        f"float64, {config.seeds} instances W = {config.init_scale:g} N(0, 1) per k) against "
         "the closed form Var_e2e = Var_dec + (1/d) sum_j sum_(i != y_j) ||J_j e_i||^2: max "
         "|difference| / standard error (tolerance 4 standard errors)",
         sweep.worst_deviation(), STANDARD_ERRORS,
         controls={"the closed form without the Jacobian's off-diagonal part (||J e_i||^2 = "
                   "p_i^2 (1 - p_i)^2)": sweep.worst_deviation(lambda p: p.diagonal_only)})
-    panels = [_record_rate(s, settings, sweep, spec) for spec in RATES]
+    panels = [_record_rate(s, config, sweep, spec) for spec in RATES]
     s.figure("setting-ii-snr", "Setting II: SNR of end-to-end vs decomposition gradients",
              panels, columns=3)
-    s.table("setting-ii-snr", f"Setting II at W = {settings.init_scale:g} N(0, 1), d = "
-            f"{settings.inputs}: Monte Carlo ({settings.samples} samples) mean and spread over "
-            f"{settings.seeds} instances per k, the mean closed form, and the W = 0 closed form "
+    s.table("setting-ii-snr", f"Setting II at W = {config.init_scale:g} N(0, 1), d = "
+            f"{config.inputs}: Monte Carlo ({config.samples} samples) mean and spread over "
+            f"{config.seeds} instances per k, the mean closed form, and the W = 0 closed form "
             "1 + d(k - 1)/(d - 1)",
             ("dtype", "k", "SNR_e2e MC", "spread", "SNR_dec MC", "spread", "ratio MC", "spread",
-             "ratio closed form", "ratio at W = 0"), sweep.rows(settings.inputs))
+             "ratio closed form", "ratio at W = 0"), sweep.rows(config.inputs))
 
 
 @dataclass(frozen=True)
@@ -288,24 +288,24 @@ class TrainingCurve:
     accuracies: tuple[float, ...]
 
 
-def train(s: Session, k: int, settings: TrainingConfig, end_to_end: bool) -> TrainingCurve:
+def train(s: Session, k: int, config: TrainingConfig, end_to_end: bool) -> TrainingCurve:
     """SGD from W = 0 on the end-to-end or the decomposition objective."""
-    d = settings.inputs
+    d = config.inputs
     generator = s.generator(f"training-{k}-{d}")
     labels = torch.randint(0, k, (d,), generator=generator, device=s.device)
     weights = torch.zeros(k, d, dtype=s.torch_dtype, device=s.device)
     one_hot = torch.nn.functional.one_hot(labels, k).to(s.torch_dtype)
     steps, losses, accuracies = [], [], []
-    for step in range(settings.iterations + 1):
-        if step % settings.evaluate_every == 0:
+    for step in range(config.iterations + 1):
+        if step % config.evaluate_every == 0:
             probabilities = torch.softmax(weights, dim=0).T
             steps.append(step)
             losses.append(float(-(probabilities * one_hot).sum(dim=1).mean()))
             accuracies.append(float((probabilities.argmax(dim=1) == labels).to(torch.float64)
                                     .mean()))
-        if step == settings.iterations:
+        if step == config.iterations:
             break
-        inputs = torch.randint(0, d, (settings.batch_size,), generator=generator,
+        inputs = torch.randint(0, d, (config.batch_size,), generator=generator,
                                device=s.device)
         targets = one_hot[inputs]
         if end_to_end:
@@ -314,29 +314,29 @@ def train(s: Session, k: int, settings: TrainingConfig, end_to_end: bool) -> Tra
             targets = torch.where(targets > 0, targets, signs.to(s.torch_dtype))
         p = torch.softmax(weights[:, inputs], dim=0).T
         columns = -(p * targets - p * (p * targets).sum(dim=1, keepdim=True))
-        gradient = torch.zeros_like(weights).index_add_(1, inputs, columns.T) / settings.batch_size
-        weights -= settings.learning_rate * d * gradient
+        gradient = torch.zeros_like(weights).index_add_(1, inputs, columns.T) / config.batch_size
+        weights -= config.learning_rate * d * gradient
     return TrainingCurve(tuple(steps), tuple(losses), tuple(accuracies))
 
 
 OBJECTIVES = ((True, "end-to-end"), (False, "decomposition"))
 
 
-def _record_training(s: Session, settings: TrainingConfig) -> None:
+def _record_training(s: Session, config: TrainingConfig) -> None:
     panels, rows, values = [], [], {}
-    per_k = s.map(lambda k: {label: train(s, k, settings, end_to_end)
-                             for end_to_end, label in OBJECTIVES}, settings.sizes, "training")
-    for k, curves in zip(settings.sizes, per_k):
+    per_k = s.map(lambda k: {label: train(s, k, config, end_to_end)
+                             for end_to_end, label in OBJECTIVES}, config.sizes, "training")
+    for k, curves in zip(config.sizes, per_k):
         for label, curve in curves.items():
             values[f"final_accuracy_{label}_k{k}"] = curve.accuracies[-1]
             rows.append((k, label, curve.losses[-1], curve.accuracies[-1]))
         panels += _training_panels(k, curves)
     faster = all(values[f"final_accuracy_decomposition_k{k}"]
-                 >= values[f"final_accuracy_end-to-end_k{k}"] for k in settings.sizes)
+                 >= values[f"final_accuracy_end-to-end_k{k}"] for k in config.sizes)
     s.check(
         "training-decomposition-ahead",
-        f"SGD from W = 0 (batch {settings.batch_size}, step {settings.learning_rate} d, "
-        f"{settings.iterations} iterations, d = {settings.inputs}): the decomposition reaches at "
+        f"SGD from W = 0 (batch {config.batch_size}, step {config.learning_rate} d, "
+        f"{config.iterations} iterations, d = {config.inputs}): the decomposition reaches at "
         "least the end-to-end accuracy for every k",
         Verdict.CONSISTENT if faster else Verdict.VIOLATED,
         "final accuracies: " + ", ".join(f"{key.removeprefix('final_accuracy_')} {value:.3f}"
@@ -362,9 +362,9 @@ def _training_panels(k: int, curves: dict[str, TrainingCurve]) -> list[Panel]:
 
 def verify(s: Session) -> None:
     """Setting II's SNR sweep, Setting I's tuple signal and Setting II's training, in order."""
-    sweep = s.preset(quick=SweepConfig.quick(), full=SweepConfig.full())
-    _record_snr(s, sweep, snr_sweep(s, sweep))
-    record_tuple_signal(s, sweep.tuple_max_k, sweep.accuracy)
+    config = s.preset(quick=SweepConfig.quick(), full=SweepConfig.full())
+    _record_snr(s, config, snr_sweep(s, config))
+    record_tuple_signal(s, config.tuple_max_k, config.accuracy)
     _record_training(s, s.preset(quick=TrainingConfig.quick(), full=TrainingConfig.full()))
     s.note(f"Setting II's Monte Carlo runs in float32 and float64 (both enter "
            f"monte-carlo-vs-closed-form); its rate fits use the run's dtype ({s.dtype}). The "

@@ -90,30 +90,30 @@ class Target:
     test_y: torch.Tensor
 
 
-def _target(settings: ExperimentConfig, s: Session) -> Target:
+def _target(config: ExperimentConfig, s: Session) -> Target:
     generator = s.generator("flat-target")
     kwargs = {"dtype": s.torch_dtype, "device": s.device}
-    v = torch.randn(settings.seeds, settings.dimension, generator=generator, **kwargs)
+    v = torch.randn(config.seeds, config.dimension, generator=generator, **kwargs)
     v = v / v.norm(dim=-1, keepdim=True)
-    c = 0.2 * torch.randn(settings.seeds, generator=generator, **kwargs)
-    x = torch.randn(settings.seeds, settings.test_samples, settings.dimension,
+    c = 0.2 * torch.randn(config.seeds, generator=generator, **kwargs)
+    x = torch.randn(config.seeds, config.test_samples, config.dimension,
                     generator=generator, **kwargs)
-    return Target(v, c, x, settings.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1)))
+    return Target(v, c, x, config.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1)))
 
 
 Errors = dict[int, torch.Tensor]
 """Test error per seed at each checkpoint iteration."""
 
 
-def forward_only(settings: ExperimentConfig, target: Target) -> Errors:
-    stair = settings.stair
+def forward_only(config: ExperimentConfig, target: Target) -> Errors:
+    stair = config.stair
     w = torch.zeros_like(target.v)
     b = torch.zeros_like(target.c)
     errors = {}
-    marks = set(checkpoints(settings.iterations))
-    for step in range(1, settings.iterations + 1):
+    marks = set(checkpoints(config.iterations))
+    for step in range(1, config.iterations + 1):
         update = expected_update(w, b, target.v, target.c, stair)
-        w, b = w - settings.forward_step * update.weights, b - settings.forward_step * update.bias
+        w, b = w - config.forward_step * update.weights, b - config.forward_step * update.bias
         if step in marks:
             prediction = stair(torch.einsum("snd,sd->sn", target.test_x, w) + b.unsqueeze(-1))
             errors[step] = ((prediction - target.test_y) ** 2).mean(-1)
@@ -126,41 +126,41 @@ class Batch:
     y: torch.Tensor
 
 
-def _batch(settings: ExperimentConfig, target: Target, generator: torch.Generator) -> Batch:
+def _batch(config: ExperimentConfig, target: Target, generator: torch.Generator) -> Batch:
     v, c = target.v, target.c
-    x = torch.randn(settings.seeds, settings.batch_size, settings.dimension, generator=generator,
+    x = torch.randn(config.seeds, config.batch_size, config.dimension, generator=generator,
                     dtype=v.dtype, device=v.device)
-    return Batch(x, settings.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1)))
+    return Batch(x, config.stair(torch.einsum("snd,sd->sn", x, v) + c.unsqueeze(-1)))
 
 
-def forward_only_sampled(settings: ExperimentConfig, target: Target,
+def forward_only_sampled(config: ExperimentConfig, target: Target,
                          generator: torch.Generator) -> Errors:
     """The forward-only update on mini-batches: w <- w - eta (1/m) sum (u(w^T x + b) - y)(x, 1),
     the same step eta as the exact version and the same fresh batch per iteration as every
     baseline (so all four see the same number of samples); the last iterate is tested."""
-    stair = settings.stair
+    stair = config.stair
     w = torch.zeros_like(target.v)
     b = torch.zeros_like(target.c)
     errors = {}
-    marks = set(checkpoints(settings.iterations))
-    for step in range(1, settings.iterations + 1):
-        batch = _batch(settings, target, generator)
+    marks = set(checkpoints(config.iterations))
+    for step in range(1, config.iterations + 1):
+        batch = _batch(config, target, generator)
         residual = stair(torch.einsum("snd,sd->sn", batch.x, w) + b.unsqueeze(-1)) - batch.y
-        w = w - settings.forward_step * torch.einsum("sn,snd->sd", residual, batch.x) \
-            / settings.batch_size
-        b = b - settings.forward_step * residual.mean(-1)
+        w = w - config.forward_step * torch.einsum("sn,snd->sd", residual, batch.x) \
+            / config.batch_size
+        b = b - config.forward_step * residual.mean(-1)
         if step in marks:
             prediction = stair(torch.einsum("snd,sd->sn", target.test_x, w) + b.unsqueeze(-1))
             errors[step] = ((prediction - target.test_y) ** 2).mean(-1)
     return errors
 
 
-def _train(settings: ExperimentConfig, target: Target, loss_fn, predict, optimizer,
+def _train(config: ExperimentConfig, target: Target, loss_fn, predict, optimizer,
            generator: torch.Generator) -> Errors:
     errors = {}
-    marks = set(checkpoints(settings.iterations))
-    for step in range(1, settings.iterations + 1):
-        batch = _batch(settings, target, generator)
+    marks = set(checkpoints(config.iterations))
+    for step in range(1, config.iterations + 1):
+        batch = _batch(config, target, generator)
         optimizer.zero_grad()
         loss_fn(batch.x, batch.y).backward()
         optimizer.step()
@@ -170,27 +170,27 @@ def _train(settings: ExperimentConfig, target: Target, loss_fn, predict, optimiz
     return errors
 
 
-def smoothed_gd(settings: ExperimentConfig, target: Target, generator: torch.Generator) -> Errors:
-    stair = settings.stair
-    temperature = settings.smoothing * stair.height
+def smoothed_gd(config: ExperimentConfig, target: Target, generator: torch.Generator) -> Errors:
+    stair = config.stair
+    temperature = config.smoothing * stair.height
     w = torch.zeros_like(target.v).requires_grad_()
     b = torch.zeros_like(target.c).requires_grad_()
 
     def linear(x):
         return torch.einsum("snd,sd->sn", x, w) + b.unsqueeze(-1)
 
-    return _train(settings, target,
+    return _train(config, target,
                   lambda x, y: ((stair.smooth(linear(x), temperature) - y) ** 2).mean(-1).sum(),
                   lambda x: stair(linear(x)), torch.optim.SGD((w, b), lr=0.5), generator)
 
 
-def _layers(sizes, settings: ExperimentConfig, v: torch.Tensor, generator: torch.Generator):
+def _layers(sizes, config: ExperimentConfig, v: torch.Tensor, generator: torch.Generator):
     params = []
     for fan_in, fan_out in itertools.pairwise(sizes):
-        weight = torch.randn(settings.seeds, fan_in, fan_out, generator=generator, dtype=v.dtype,
+        weight = torch.randn(config.seeds, fan_in, fan_out, generator=generator, dtype=v.dtype,
                              device=v.device) * (2 / fan_in) ** 0.5
         params.append((weight.requires_grad_(),
-                       torch.zeros(settings.seeds, 1, fan_out, dtype=v.dtype,
+                       torch.zeros(config.seeds, 1, fan_out, dtype=v.dtype,
                                    device=v.device).requires_grad_()))
     return params
 
@@ -203,20 +203,20 @@ def _network(params, x):
     return x
 
 
-def relu_mlp(settings: ExperimentConfig, target: Target, generator: torch.Generator) -> Errors:
-    sizes = (settings.dimension, settings.hidden, settings.hidden, settings.hidden, 1)
-    params = _layers(sizes, settings, target.v, generator)
+def relu_mlp(config: ExperimentConfig, target: Target, generator: torch.Generator) -> Errors:
+    sizes = (config.dimension, config.hidden, config.hidden, config.hidden, 1)
+    params = _layers(sizes, config, target.v, generator)
     flat = [p for pair in params for p in pair]
-    return _train(settings, target,
+    return _train(config, target,
                   lambda x, y: ((_network(params, x).squeeze(-1) - y) ** 2).mean(-1).sum(),
                   lambda x: _network(params, x).squeeze(-1), torch.optim.Adam(flat, lr=1e-3),
                   generator)
 
 
-def bin_classifier(settings: ExperimentConfig, target: Target,
+def bin_classifier(config: ExperimentConfig, target: Target,
                    generator: torch.Generator) -> Errors:
-    stair, v = settings.stair, target.v
-    params = _layers((settings.dimension, stair.steps), settings, v, generator)
+    stair, v = config.stair, target.v
+    params = _layers((config.dimension, stair.steps), config, v, generator)
     flat = [p for pair in params for p in pair]
     levels = -stair.half_width + stair.height * torch.arange(stair.steps, dtype=v.dtype,
                                                              device=v.device)
@@ -226,7 +226,7 @@ def bin_classifier(settings: ExperimentConfig, target: Target,
         logits = _network(params, x)
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten())
 
-    return _train(settings, target, loss, lambda x: levels[_network(params, x).argmax(-1)],
+    return _train(config, target, loss, lambda x: levels[_network(params, x).argmax(-1)],
                   torch.optim.Adam(flat, lr=1e-2), generator)
 
 
@@ -238,7 +238,7 @@ class Displacement:
     largest_gradient: float
 
 
-def plain_gd_displacement(settings: ExperimentConfig, target: Target,
+def plain_gd_displacement(config: ExperimentConfig, target: Target,
                           generator: torch.Generator) -> Displacement:
     """`iterations` minibatch GD steps (lr 1) on the true staircase loss from a random w."""
     v, c = target.v, target.c
@@ -248,9 +248,9 @@ def plain_gd_displacement(settings: ExperimentConfig, target: Target,
     w.requires_grad_()
     b.requires_grad_()
     largest = 0.0
-    for _ in range(settings.iterations):
-        batch = _batch(settings, target, generator)
-        loss = ((settings.stair(torch.einsum("snd,sd->sn", batch.x, w) + b.unsqueeze(-1))
+    for _ in range(config.iterations):
+        batch = _batch(config, target, generator)
+        loss = ((config.stair(torch.einsum("snd,sd->sn", batch.x, w) + b.unsqueeze(-1))
                  - batch.y) ** 2).mean(-1).sum()
         gw, gb = torch.autograd.grad(loss, (w, b), allow_unused=True, materialize_grads=True)
         largest = max(largest, float(gw.abs().max()), float(gb.abs().max()))
@@ -267,7 +267,7 @@ one of the four compared approaches; the forward-only rate check reads it)."""
 SAMPLED_FORWARD_ONLY = "forward-only"
 
 
-def multiply_adds_per_iteration(settings: ExperimentConfig) -> dict[str, int]:
+def multiply_adds_per_iteration(config: ExperimentConfig) -> dict[str, int]:
     """Multiply-adds of one iteration of each compared approach on one seed, counted from the
     shapes (forward and backward pass over the m = batch_size samples; parameter updates and
     elementwise nonlinearities not counted, which favours none of them by more than a few d):
@@ -278,7 +278,7 @@ def multiply_adds_per_iteration(settings: ExperimentConfig) -> dict[str, int]:
       weights), per sample: 3 F m;
     - bin classifier (d -> k logits): forward d k, backward 2 d k, per sample: 3 d k m.
     k: the staircase's levels, H: the hidden width."""
-    d, m, k, h = settings.dimension, settings.batch_size, settings.stair.steps, settings.hidden
+    d, m, k, h = config.dimension, config.batch_size, config.stair.steps, config.hidden
     mlp_forward = d * h + 2 * h * h + h
     return {SAMPLED_FORWARD_ONLY: 2 * d * m, "smoothed GD": (2 * d + 2 * (k - 1)) * m,
             "ReLU MLP": 3 * mlp_forward * m, "bin classifier": 3 * d * k * m}
@@ -297,28 +297,28 @@ class Approaches:
         return {name: curve[iterations] for name, curve in self.curves.items()}
 
 
-def run_approaches(settings: ExperimentConfig, target: Target, s: Session) -> Approaches:
+def run_approaches(config: ExperimentConfig, target: Target, s: Session) -> Approaches:
     """The four approaches of Section 5 and the exact forward-only reference, each on its own
     seeded stream."""
     methods: dict[str, Callable[[], Errors]] = {
-        EXACT_FORWARD_ONLY: lambda: forward_only(settings, target),
-        SAMPLED_FORWARD_ONLY: lambda: forward_only_sampled(settings, target,
+        EXACT_FORWARD_ONLY: lambda: forward_only(config, target),
+        SAMPLED_FORWARD_ONLY: lambda: forward_only_sampled(config, target,
                                                            s.generator("forward-only")),
-        "smoothed GD": lambda: smoothed_gd(settings, target, s.generator("smoothed")),
-        "ReLU MLP": lambda: relu_mlp(settings, target, s.generator("mlp")),
-        "bin classifier": lambda: bin_classifier(settings, target, s.generator("classifier")),
+        "smoothed GD": lambda: smoothed_gd(config, target, s.generator("smoothed")),
+        "ReLU MLP": lambda: relu_mlp(config, target, s.generator("mlp")),
+        "bin classifier": lambda: bin_classifier(config, target, s.generator("classifier")),
     }
     curves = {}
     for name in s.progress(list(methods), "four approaches"):
         curves[name] = {step: float(e.mean()) for step, e in methods[name]().items()}
-    return Approaches(curves, multiply_adds_per_iteration(settings))
+    return Approaches(curves, multiply_adds_per_iteration(config))
 
 
-def _record_rate(s: Session, settings: ExperimentConfig, forward: dict[int, float]
+def _record_rate(s: Session, config: ExperimentConfig, forward: dict[int, float]
                  ) -> list[Panel]:
     """The main check: the forward-only error against O(T^(-1/2)), on the errors above the
     Monte-Carlo resolution (inconclusive with fewer than 3); returns its panel."""
-    stair, resolution = settings.stair, settings.resolution
+    stair, resolution = config.stair, config.resolution
     iterations, errors = np.array(list(forward), dtype=float), np.array(list(forward.values()))
     resolved = errors > resolution
     values = {f"forward_error_T{t}": (e if e > resolution else "below Monte-Carlo resolution")
@@ -327,9 +327,9 @@ def _record_rate(s: Session, settings: ExperimentConfig, forward: dict[int, floa
         "forward-only-rate",
         "reported, not decisive (5 points over T in [1, 7] of a noise-free iteration cannot "
         "tell T^-0.45 from T^-0.5; the main check is glmtron-sampled-rate): test error of the "
-        f"forward-only update (eta = {settings.forward_step}, "
-        f"exact expected step) vs iterations T, d = {settings.dimension}, {stair.steps}-step "
-        f"staircase, mean of {settings.seeds} seeds, against the GLMtron guarantee O(T^(-1/2)); "
+        f"forward-only update (eta = {config.forward_step}, "
+        f"exact expected step) vs iterations T, d = {config.dimension}, {stair.steps}-step "
+        f"staircase, mean of {config.seeds} seeds, against the GLMtron guarantee O(T^(-1/2)); "
         f"points at or below one flipped test step (h^2 / n_test = {resolution:.2g}) dropped",
         iterations, errors, RATE_BOUND, decisive=False, values=values, resolved=resolved)
     if check.fit is None:
@@ -370,35 +370,35 @@ SAMPLED_RULES_OUT = (-0.25, 0.0)
 (a run that stays at its initialization level)."""
 
 
-def sampled_glmtron(settings: SampledConfig, s: Session, purpose: str = "glmtron") -> torch.Tensor:
+def sampled_glmtron(config: SampledConfig, s: Session, purpose: str = "glmtron") -> torch.Tensor:
     """Test error (seeds, horizons) of the AVERAGE iterate of the sampled forward-only update
     w <- w - eta (1/m) sum (u(w^T x + b) - y)(x, 1), fresh x ~ N(0, I_d) each step, from w = 0,
     one run per horizon T with eta = eta0 / sqrt(T); all horizons and seeds batched."""
     generator = s.generator(purpose)
     kwargs = {"dtype": s.torch_dtype, "device": s.device}
-    stair, d, seeds = settings.stair, settings.dimension, settings.seeds
+    stair, d, seeds = config.stair, config.dimension, config.seeds
     v = torch.randn(seeds, d, generator=generator, **kwargs)
     v = v / v.norm(dim=-1, keepdim=True)
     c = 0.2 * torch.randn(seeds, generator=generator, **kwargs)
-    test_x = torch.randn(seeds, settings.test_samples, d, generator=generator, **kwargs)
+    test_x = torch.randn(seeds, config.test_samples, d, generator=generator, **kwargs)
     test_y = stair(torch.einsum("snd,sd->sn", test_x, v) + c[:, None])
-    if list(settings.horizons) != sorted(settings.horizons):
-        raise ValueError(f"the horizons must be ascending, got {settings.horizons}")
-    horizons = torch.tensor(settings.horizons, **kwargs)
+    if list(config.horizons) != sorted(config.horizons):
+        raise ValueError(f"the horizons must be ascending, got {config.horizons}")
+    horizons = torch.tensor(config.horizons, **kwargs)
     # (w, b) as one (d + 1)-vector per run against inputs (x, 1): one product per pass
-    step = (settings.eta0 / horizons.sqrt() / settings.batch)[:, None, None]
-    theta = torch.zeros(len(settings.horizons), seeds, d + 1, **kwargs)
+    step = (config.eta0 / horizons.sqrt() / config.batch)[:, None, None]
+    theta = torch.zeros(len(config.horizons), seeds, d + 1, **kwargs)
     total = torch.zeros_like(theta)
-    last = max(settings.horizons)
+    last = max(config.horizons)
     for block_start in range(0, last, SAMPLE_BLOCK):
         # one draw per block: the same numbers, in the same order, as one draw per step
         size = min(SAMPLE_BLOCK, last - block_start)
-        xs = torch.randn(size, seeds, settings.batch, d, generator=generator, **kwargs)
+        xs = torch.randn(size, seeds, config.batch, d, generator=generator, **kwargs)
         ys = stair(torch.einsum("nsmd,sd->nsm", xs, v) + c[:, None])
         inputs = torch.cat([xs, torch.ones_like(xs[..., :1])], dim=-1)
         for index in range(size):
             # the runs still going at this step: the horizons >= step, a suffix
-            first = bisect.bisect_left(settings.horizons, block_start + index + 1)
+            first = bisect.bisect_left(config.horizons, block_start + index + 1)
             x = inputs[index]
             running = theta[first:]
             residual = stair.residual_(torch.matmul(x, running.unsqueeze(-1)).squeeze(-1),
@@ -425,27 +425,27 @@ def flip_regime(mean_errors: np.ndarray, stair: Staircase) -> np.ndarray:
 def _record_sampled_rate(s: Session) -> Panel | None:
     """The main check: the sampled GLMtron's seed-mean test error against O(T^(-1/2)), fitted
     over the horizons of the flip regime (`flip_regime`; inconclusive with fewer than 3)."""
-    settings = s.preset(quick=SampledConfig.quick(), full=SampledConfig.full())
-    errors = sampled_glmtron(settings, s).double().cpu().numpy()
+    config = s.preset(quick=SampledConfig.quick(), full=SampledConfig.full())
+    errors = sampled_glmtron(config, s).double().cpu().numpy()
     mean = errors.mean(0)
-    spread = errors.std(0, ddof=1) / np.sqrt(settings.seeds)
-    horizons = np.array(settings.horizons, dtype=float)
+    spread = errors.std(0, ddof=1) / np.sqrt(config.seeds)
+    horizons = np.array(config.horizons, dtype=float)
     local = np.diff(np.log(mean)) / np.diff(np.log(horizons))
-    asymptotic = flip_regime(mean, settings.stair)
+    asymptotic = flip_regime(mean, config.stair)
     values = {**{f"mean_error_T{t}": f"{m:.4g} +- {e:.2g}"
-                 for t, m, e in zip(settings.horizons, mean, spread)},
+                 for t, m, e in zip(config.horizons, mean, spread)},
               "local_slopes": ", ".join(f"{x:.3g}" for x in local),
               "flip_regime_from_T": (int(horizons[asymptotic][0]) if asymptotic.any()
                                      else "not reached")}
     statement = (
         "Main bound: test error of the AVERAGE iterate of the SAMPLED forward-only (GLMtron) "
-        f"update, mini-batch {settings.batch}, eta = {settings.eta0} / sqrt(T), d = "
-        f"{settings.dimension}, {settings.stair.steps}-step staircase, mean of {settings.seeds} "
+        f"update, mini-batch {config.batch}, eta = {config.eta0} / sqrt(T), d = "
+        f"{config.dimension}, {config.stair.steps}-step staircase, mean of {config.seeds} "
         "independent targets and sample streams (standard error reported; every horizon reuses "
         "each seed's target, test set and sample stream, so the intervals resample the seeds), "
-        f"against O(T^(-1/2)) as T -> infinity; swept over T = {settings.horizons[0]}.."
-        f"{settings.horizons[-1]}, fitted where the error is below h^2 = "
-        f"{settings.stair.height**2:.3g} (the flip regime; the earlier points are the linear "
+        f"against O(T^(-1/2)) as T -> infinity; swept over T = {config.horizons[0]}.."
+        f"{config.horizons[-1]}, fitted where the error is below h^2 = "
+        f"{config.stair.height**2:.3g} (the flip regime; the earlier points are the linear "
         "regime, error ~ T^-1, and are reported, not fitted)")
     if asymptotic.sum() < 3:
         s.check("glmtron-sampled-rate", statement, Verdict.INCONCLUSIVE,
@@ -460,13 +460,13 @@ def _record_sampled_rate(s: Session) -> Panel | None:
                       check.fit, RATE_BOUND)
 
 
-def _record_best(s: Session, approaches: Approaches, settings: ExperimentConfig) -> None:
+def _record_best(s: Session, approaches: Approaches, config: ExperimentConfig) -> None:
     """Fig. 6's comparison at equal iterations and equal samples (each approach `iterations`
     steps on mini-batches of `batch_size` fresh samples), with the work per iteration counted:
     forward-only is best when its final test error is the lowest of the four and its
     multiply-adds per iteration the fewest (then at any equal work budget it has run at least
     as many iterations as each other approach)."""
-    final = {name: error for name, error in approaches.final(settings.iterations).items()
+    final = {name: error for name, error in approaches.final(config.iterations).items()
              if name in approaches.work}
     work = approaches.work
     best_error = min(final, key=final.get)
@@ -475,8 +475,8 @@ def _record_best(s: Session, approaches: Approaches, settings: ExperimentConfig)
         else Verdict.VIOLATED
     s.check("forward-only-best",
             "paper (Fig. 6): forward-only reaches the lowest test error among the four approaches "
-            f"at equal iterations ({settings.iterations}) and equal samples (mini-batches of "
-            f"{settings.batch_size}), with the fewest multiply-adds per iteration (counted from "
+            f"at equal iterations ({config.iterations}) and equal samples (mini-batches of "
+            f"{config.batch_size}), with the fewest multiply-adds per iteration (counted from "
             "the shapes, `multiply_adds_per_iteration`); reported beside the main statement",
             verdict,
             f"lowest final error: {best_error} ({final[best_error]:.3g}); fewest multiply-adds "
@@ -504,27 +504,27 @@ def error_panel(approaches: Approaches, resolution: float) -> Panel:
 
 
 def verify(s: Session) -> None:
-    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    target = _target(settings, s)
-    approaches = run_approaches(settings, target, s)
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    target = _target(config, s)
+    approaches = run_approaches(config, target, s)
     panels = [panel for panel in (_record_sampled_rate(s),) if panel is not None]
-    panels += _record_rate(s, settings, approaches.curves[EXACT_FORWARD_ONLY])
-    plain = plain_gd_displacement(settings, target, s.generator("plain-gd"))
+    panels += _record_rate(s, config, approaches.curves[EXACT_FORWARD_ONLY])
+    plain = plain_gd_displacement(config, target, s.generator("plain-gd"))
     s.identity("plain-gd-does-not-move",
-               f"{settings.iterations} minibatch GD steps (lr 1) on the true squared loss with the "
+               f"{config.iterations} minibatch GD steps (lr 1) on the true squared loss with the "
                "staircase (sanity: autograd of torch.floor is 0 by definition): autograd returns 0, the weights stay at their initialization (max "
                f"|w_T - w_0| against eps({s.dtype}) times the unit weight scale)",
                plain.displacement, machine_epsilon(s.dtype), sanity=True,
                values={"largest_gradient_entry": plain.largest_gradient})
-    _record_best(s, approaches, settings)
-    panels.append(error_panel(approaches, settings.resolution))
+    _record_best(s, approaches, config)
+    panels.append(error_panel(approaches, config.resolution))
     s.figure("four-approaches", "Flat activations: forward-only vs three baselines", panels,
              columns=len(panels))
-    final = approaches.final(settings.iterations)
-    s.table("four-approaches", f"Final test error after {settings.iterations} iterations "
-            f"(mini-batches of {settings.batch_size} fresh samples; the exact reference uses the "
-            f"population update) and multiply-adds per iteration, d = {settings.dimension}, "
-            f"{settings.seeds} seeds",
+    final = approaches.final(config.iterations)
+    s.table("four-approaches", f"Final test error after {config.iterations} iterations "
+            f"(mini-batches of {config.batch_size} fresh samples; the exact reference uses the "
+            f"population update) and multiply-adds per iteration, d = {config.dimension}, "
+            f"{config.seeds} seeds",
             ("method", "final test error", "multiply-adds per iteration"),
             ((name, final[name], approaches.work.get(name, "closed form, no samples"))
              for name in approaches.curves))

@@ -165,12 +165,12 @@ class PointCheck:
                 mp.nstr(self.descent, 8))
 
 
-def check_point(w0: float, b0: float, settings: NumericConfig, samples: np.ndarray,
+def check_point(w0: float, b0: float, config: NumericConfig, samples: np.ndarray,
                 quadrature_digits: int) -> PointCheck:
     """The measurements at (w0, b0) at the working precision, the quadrature at
     `quadrature_digits` (QUADRATURE_DIGITS)."""
-    stair = settings.stair
-    v, c = (mp.mpf(value) for value in settings.target)
+    stair = config.stair
+    v, c = (mp.mpf(value) for value in config.target)
     w, b = mp.mpf(w0), mp.mpf(b0)
     closed = closed_form_update(w, b, v, c, stair)
     with mp.workdps(quadrature_digits):
@@ -203,32 +203,32 @@ def descent_margin(x, m):
     return -(along * (v - w) + level * (c - b))
 
 
-def descent_instance(settings: NumericConfig, point: tuple[float, float]) -> dict:
+def descent_instance(config: NumericConfig, point: tuple[float, float]) -> dict:
     """The exact instance of `descent_margin` at a point (w, b): the floats the layer uses."""
     return {"w": Fraction(point[0]), "b": Fraction(point[1]),
-            "v": Fraction(settings.target[0]), "c": Fraction(settings.target[1]),
-            "half_width": Fraction(settings.stair.half_width), "steps": int(settings.stair.steps)}
+            "v": Fraction(config.target[0]), "c": Fraction(config.target[1]),
+            "half_width": Fraction(config.stair.half_width), "steps": int(config.stair.steps)}
 
 
-def population_derivative(settings: NumericConfig) -> mpmath.mpf:
+def population_derivative(config: NumericConfig) -> mpmath.mpf:
     """d/dw of the population loss at the first generic point."""
-    v, c = (mp.mpf(value) for value in settings.target)
-    w0, b0 = settings.points[0]
-    return mp.diff(lambda s: population_loss(s, mp.mpf(b0), v, c, settings.stair), mp.mpf(w0))
+    v, c = (mp.mpf(value) for value in config.target)
+    w0, b0 = config.points[0]
+    return mp.diff(lambda s: population_loss(s, mp.mpf(b0), v, c, config.stair), mp.mpf(w0))
 
 
 def verify(s: Session) -> None:
-    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
-    stair = settings.stair
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    stair = config.stair
     samples = s.rng("numeric-samples").standard_normal(8)
     quadrature_digits = min(s.precision, QUADRATURE_DIGITS)
     with mp.workdps(s.precision):
-        points = [check_point(w0, b0, settings, samples, quadrature_digits)
-                  for w0, b0 in s.progress(settings.points, "expected update at generic (w, b)")]
+        points = [check_point(w0, b0, config, samples, quadrature_digits)
+                  for w0, b0 in s.progress(config.points, "expected update at generic (w, b)")]
         quadrature_floor = mp.mpf(10) ** -(quadrature_digits - (s.precision - s.floor_digits))
         s.identity("closed-form-vs-quadrature",
-                   f"d = 1, {stair.steps}-step staircase, x ~ N(0, 1), y = u({settings.target[0]} x + "
-                   f"{settings.target[1]}): E[(u(w x + b) - y) x] and E[u(w x + b) - y] as sums of "
+                   f"d = 1, {stair.steps}-step staircase, x ~ N(0, 1), y = u({config.target[0]} x + "
+                   f"{config.target[1]}): E[(u(w x + b) - y) x] and E[u(w x + b) - y] as sums of "
                    "phi and erf terms equal mp.quad split at the jumps, at 3 generic (w, b) (max "
                    f"residual; the quadrature at {quadrature_digits} digits, QUADRATURE_DIGITS "
                    "caps them; tolerance 10^-(its digits - 10))",
@@ -253,14 +253,14 @@ def verify(s: Session) -> None:
                                -s.floor()},
                      values={f"descent_{i}": float(m) for i, m in enumerate(margins)},
                      exact=(descent_margin, descent_instance(
-                         settings, settings.points[margins.index(min(margins))])))
-        population = population_derivative(settings)
+                         config, config.points[margins.index(min(margins))])))
+        population = population_derivative(config)
         s.check("population-loss-not-flat",
                 "the population loss E[(u(w x + b) - y)^2] is smooth in w (the Gaussian averages the "
                 "jumps), so its derivative is not E[per-example derivative] = 0: the zero gradient "
                 "is that of every sample (what SGD/autograd see), not of the expectation",
                 Verdict.CONSISTENT if abs(population) > s.floor() else Verdict.VIOLATED,
-                f"d/dw E[loss] = {mp.nstr(population, 8)} at (w, b) = {settings.points[0]}",
+                f"d/dw E[loss] = {mp.nstr(population, 8)} at (w, b) = {config.points[0]}",
                 decisive=False, values={"population_derivative": float(population)})
     s.table("expected-update", f"Expected forward-only update, d = 1, {stair.steps} steps",
             ("w", "b", "E[(u - y) x]", "E[u - y]", "|closed - quad|", "descent margin"),

@@ -181,22 +181,22 @@ class FamilyPaths:
     losses: torch.Tensor
 
 
-def train_deep_linear(width: int, depth: int, settings: InterpolationConfig, s: Session,
+def train_deep_linear(width: int, depth: int, config: InterpolationConfig, s: Session,
                       alphas: torch.Tensor) -> FamilyPaths:
     """Layers N(0, scale^2 / width); target Phi = 1 for the scalar net (the symbolic layer's
     l = (1 - prod w)^2/2), else N(0, 1/width) entries drawn per seed."""
     generator = s.generator(f"deep-linear-{width}-{depth}")
-    shape = (settings.seeds, width, width)
+    shape = (config.seeds, width, width)
     options = {"device": s.device, "dtype": s.torch_dtype}
-    scale = settings.linear_init_scale / math.sqrt(width)
+    scale = config.linear_init_scale / math.sqrt(width)
     starts = [scale * torch.randn(shape, generator=generator, **options) for _ in range(depth)]
     if width == 1:
         target = torch.ones(shape, **options)
     else:
         target = torch.randn(shape, generator=generator, **options) / math.sqrt(width)
     layers = [w.clone().requires_grad_(True) for w in starts]
-    optimizer = torch.optim.SGD(layers, lr=settings.linear_learning_rate)
-    for _ in range(settings.steps):
+    optimizer = torch.optim.SGD(layers, lr=config.linear_learning_rate)
+    for _ in range(config.steps):
         optimizer.zero_grad()
         deep_linear_loss(layers, target).sum().backward()
         optimizer.step()
@@ -217,23 +217,23 @@ def init_mlp(seeds: int, inputs: int, hidden: int, generator: torch.Generator,
         torch.zeros((seeds,), **options))
 
 
-def train_mlp(classification: bool, settings: InterpolationConfig, s: Session,
+def train_mlp(classification: bool, config: InterpolationConfig, s: Session,
               alphas: torch.Tensor) -> FamilyPaths:
     """Teacher data (a random ReLU MLP of the same shape); GD (regression) or SGD with
     mini-batches (classification, labels sign of the teacher)."""
     task = "classification" if classification else "regression"
     generator = s.generator(f"mlp-{task}")
     options = {"device": s.device, "dtype": s.torch_dtype}
-    inputs = torch.randn((settings.samples, settings.inputs), generator=generator, **options)
-    teacher = init_mlp(1, settings.inputs, settings.hidden, generator, options)
+    inputs = torch.randn((config.samples, config.inputs), generator=generator, **options)
+    teacher = init_mlp(1, config.inputs, config.hidden, generator, options)
     outputs = mlp_outputs(teacher, inputs)[0]
     targets = torch.sign(outputs - outputs.median()) if classification else outputs
-    start = init_mlp(settings.seeds, settings.inputs, settings.hidden, generator, options)
+    start = init_mlp(config.seeds, config.inputs, config.hidden, generator, options)
     parameters = [t.clone().requires_grad_(True) for t in start.tensors()]
-    optimizer = torch.optim.SGD(parameters, lr=settings.mlp_learning_rate)
-    for _ in range(settings.steps):
+    optimizer = torch.optim.SGD(parameters, lr=config.mlp_learning_rate)
+    for _ in range(config.steps):
         if classification:
-            batch = torch.randint(0, settings.samples, (settings.batch_size,),
+            batch = torch.randint(0, config.samples, (config.batch_size,),
                                   generator=generator, device=s.device)
             batch_inputs, batch_targets = inputs[batch], targets[batch]
         else:
@@ -325,12 +325,12 @@ def train_digits(setting: DigitsSetting, data: digits.Digits, alphas: torch.Tens
                          float(digits.accuracy(nets, data).mean()), pairs)
 
 
-def train_families(s: Session, settings: InterpolationConfig,
+def train_families(s: Session, config: InterpolationConfig,
                    alphas: torch.Tensor) -> list[FamilySummary]:
     """Train every family (deep linear widths x depths, then the two MLP tasks) and summarize."""
-    jobs = [lambda w=w, d=d: train_deep_linear(w, d, settings, s, alphas)
-            for w in settings.widths for d in settings.depths]
-    jobs += [lambda c=c: train_mlp(c, settings, s, alphas) for c in (False, True)]
+    jobs = [lambda w=w, d=d: train_deep_linear(w, d, config, s, alphas)
+            for w in config.widths for d in config.depths]
+    jobs += [lambda c=c: train_mlp(c, config, s, alphas) for c in (False, True)]
     return [summarize(job(), s.dtype) for job in s.progress(jobs, "train and interpolate")]
 
 
@@ -410,9 +410,9 @@ def verify_digits(s: Session) -> list[DigitsSummary]:
 
 def verify(s: Session) -> None:
     digits_summaries = verify_digits(s)
-    settings = s.preset(quick=InterpolationConfig.quick(), full=InterpolationConfig.full())
-    alphas = torch.linspace(0, 1, settings.alphas, device=s.device, dtype=s.torch_dtype)
-    summaries = train_families(s, settings, alphas)
+    config = s.preset(quick=InterpolationConfig.quick(), full=InterpolationConfig.full())
+    alphas = torch.linspace(0, 1, config.alphas, device=s.device, dtype=s.torch_dtype)
+    summaries = train_families(s, config, alphas)
     total = sum(summary.paths for summary in summaries)
     successes = sum(summary.monotone for summary in summaries)
     s.proportion(

@@ -211,13 +211,13 @@ def judge_not_monotone(margin, floor) -> Judgement:
                      {"margin": float(margin)})
 
 
-def trained_path(rng, width: int, depth: int, index: int, settings: NumericConfig,
+def trained_path(rng, width: int, depth: int, index: int, config: NumericConfig,
                  floor: mp.mpf) -> TrainedPath:
     """Draw one instance, train it by GD at the working precision and measure its path."""
-    instance = random_instance(rng, width, depth, settings.init_scale)
-    finals = gradient_descent(instance.starts, instance.target, settings.gd_steps,
-                              mp.mpf(settings.learning_rate))
-    statistics = path_statistics(instance.starts, finals, instance.target, settings.grid_points)
+    instance = random_instance(rng, width, depth, config.init_scale)
+    finals = gradient_descent(instance.starts, instance.target, config.gd_steps,
+                              mp.mpf(config.learning_rate))
+    statistics = path_statistics(instance.starts, finals, instance.target, config.grid_points)
     third = mp.mpf(1) / 3
     residual = slope_twin_residual(instance.starts, finals, instance.target, third)
     partial = slope_twin_residual(instance.starts, finals, instance.target, third, terms=1)
@@ -226,10 +226,10 @@ def trained_path(rng, width: int, depth: int, index: int, settings: NumericConfi
 
 
 def verify(s: Session) -> None:
-    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     rng = s.rng("numeric-init")
     floor = s.floor()
-    example = counter_example_path(settings.grid_points)
+    example = counter_example_path(config.grid_points)
     margin, bump = example.statistics.margin, example.statistics.bump
     s.identity(
         "counter-example-bump",
@@ -238,7 +238,7 @@ def verify(s: Session) -> None:
         float(example.residual), values=example.values,
         controls={"the bump read off the grid's highest point (no root refinement)":
                   float(example.grid_residual)})
-    monotone_control = scalar_path_statistics(MONOTONE_START, settings.grid_points)
+    monotone_control = scalar_path_statistics(MONOTONE_START, config.grid_points)
     s.decide(
         "counter-example-not-monotone",
         "on the fine grid, the counter-example's monotonicity margin min_alpha -dl/dalpha is "
@@ -247,9 +247,9 @@ def verify(s: Session) -> None:
         controls={f"the monotone path {tuple(MONOTONE_START)} -> (1, 1)":
                   monotone_control.margin},
         values={"margin": float(margin), "grid_bump": float(bump)})
-    paths = [trained_path(rng, width, depth, index, settings, floor)
-             for width, depth in s.progress(settings.families, "GD-trained deep linear paths")
-             for index in range(settings.instances)]
+    paths = [trained_path(rng, width, depth, index, config, floor)
+             for width, depth in s.progress(config.families, "GD-trained deep linear paths")
+             for index in range(config.instances)]
     s.identity(
         "path-slope-product-rule",
         "exact product-rule dl/dalpha equals mpmath's numerical derivative of the path loss "
