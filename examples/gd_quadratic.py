@@ -1,5 +1,8 @@
 """GD with step 1/L on a quadratic of condition number kappa reaches relative error eps in
-Theta(kappa log 1/eps) steps (Nesterov 2004, Thm 2.1.15). `verify run examples/gd_quadratic.py`"""
+Theta(kappa log 1/eps) steps (Nesterov 2004, Thm 2.1.15). `verify run examples/gd_quadratic.py`
+
+The one source of this example: docs/your-own-claim.md includes its code, and the tutorial
+notebook and `verify new`'s template carry copies that tests/test_gd_quadratic_copies.py pins."""
 
 import mpmath
 import sympy
@@ -7,7 +10,7 @@ import torch
 
 from optverify.kit import Bound, Claim, Session, Source
 
-EPS, DIM = 1e-6, 20
+EPS, DIM = 1e-6, 20  # relative error to reach; dimension (eigenvalues evenly spaced in [1, kappa])
 
 
 def symbolic(s: Session) -> None:
@@ -49,6 +52,10 @@ def experiment(s: Session) -> None:
            iterations(s, kappas).tolist(), main=True, rules_out=0.5)
 
 
-CLAIM = Claim(id="gd-quadratic", title="GD on a quadratic needs Theta(kappa log 1/eps) steps",
-              source=Source("Nesterov (2004)", "Theorem 2.1.15"), bound=Bound.tight("kappa", 1),
-              symbolic=symbolic, numeric=numeric, experiment=experiment)
+CLAIM = Claim(
+    id="gd-quadratic",                                 # kebab-case; the report folder's name
+    title="GD on a quadratic needs Theta(kappa log 1/eps) steps",
+    source=Source("Nesterov (2004)", "Theorem 2.1.15"),  # paper, theorem, optional arXiv id
+    bound=Bound.tight("kappa", 1),                     # the main claimed bound
+    symbolic=symbolic, numeric=numeric, experiment=experiment,   # each optional
+)

@@ -16,7 +16,7 @@ def test_the_new_claim_is_consistent_and_every_decisive_check_can_say_no(tmp_pat
     assert {check.layer.value for check in result.checks if check.decisive} == {
         "symbolic", "numeric", "experiment"}
     assert_every_decisive_check_can_say_no(result)
-    assert [figure.name for figure in result.figures] == ["steps-vs-kappa"]
+    assert [figure.name for figure in result.figures] == ["iterations-vs-kappa"]
 
 
 @pytest.mark.parametrize("name", ["MyClaim", "my_claim", "x-", "x--y", "9x", ""])
