@@ -29,9 +29,15 @@ from optverify.numerics.mp_linalg import frobenius_norm, max_abs, to_mp, to_nump
 from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.end_to_end_preconditioner import (
     CLAIM,
-    experiment,
+    circulation,
+    config,
     numeric,
+    one_step,
+    sampling,
+    single_output_symbolic,
     symbolic,
+    theorem1_symbolic,
+    width_independence,
 )
 from optverify.theorems.end_to_end_preconditioner.preconditioner import (
     end_to_end_step,
@@ -179,24 +185,24 @@ def test_single_output_rule_equals_the_general_formula_in_torch_and_mpmath(depth
 
 
 def test_symbolic_identity_and_eigen_equation_vanish_for_n2():
-    assert set(symbolic.velocity_difference(2, 2, 2)) == {0}
-    assert set(symbolic.eigen_equation_difference(2, 2, 2)) == {0}
+    assert set(theorem1_symbolic.velocity_difference(2, 2, 2)) == {0}
+    assert set(theorem1_symbolic.eigen_equation_difference(2, 2, 2)) == {0}
 
 
 def test_symbolic_identity_fails_with_a_wrong_exponent():
-    net = symbolic.balanced_factors_symbolic(2, 2, 2, hidden_rotations=False)
-    wrong = symbolic.gram_power_symbolic(net.u, net.t, 2, 2)  # [W W^T]^{2/2} in place of ^{1/2}
-    right = symbolic.gram_power_symbolic(net.u, net.t, 2, 1)
+    net = theorem1_symbolic.balanced_factors_symbolic(2, 2, 2, hidden_rotations=False)
+    wrong = theorem1_symbolic.gram_power_symbolic(net.u, net.t, 2, 2)  # [W W^T]^{2/2} in place of ^{1/2}
+    right = theorem1_symbolic.gram_power_symbolic(net.u, net.t, 2, 1)
     assert any(entry != 0 for entry in (wrong - right).applyfunc(sympy.cancel))
 
 
 def test_eigenvalue_margin_coefficients_are_non_negative():
     for depth in (2, 3, 7):
-        assert all(c >= 0 for c in symbolic.eigenvalue_margin_coefficients(depth))
+        assert all(c >= 0 for c in theorem1_symbolic.eigenvalue_margin_coefficients(depth))
 
 
 def test_curl_closed_form_matches_sympy_for_n3():
-    planar = symbolic.linear_loss_curl(3)
+    planar = single_output_symbolic.linear_loss_curl(3)
     x, y = planar.x, planar.y
     expected = sympy.Rational(2, 3) * y * (x**2 + y**2) ** sympy.Rational(-1, 3)
     assert sympy.simplify(planar.curl - expected) == 0
@@ -219,9 +225,9 @@ def test_rank_deficient_instances_have_exact_zero_singular_values_and_satisfy_th
 
 def test_circulation_matches_greens_theorem_and_vanishes_for_n2():
     with mp.workdps(15):
-        line = numeric.circulation(3, numeric.linear_gradient).value
-        area = numeric.green_circulation(3)
-        zero = numeric.circulation(2, numeric.linear_gradient).value
+        line = circulation.circulation(3, circulation.linear_gradient).value
+        area = circulation.green_circulation(3)
+        zero = circulation.circulation(2, circulation.linear_gradient).value
         assert abs(line - area) <= 1e-10 * abs(area)
         assert abs(zero) <= 1e-12
         assert abs(line) > 1.0
@@ -235,9 +241,9 @@ def _experiment_session() -> Session:
 
 
 def test_one_step_error_scales_like_eta_squared():
-    settings_ = experiment.ExperimentConfig.quick()
-    sampler = experiment.Sampler.of(_experiment_session(), "test")
-    errors = experiment.one_step_errors(sampler, (3, 2, 3), settings_).errors
+    settings_ = config.ExperimentConfig.quick()
+    sampler = sampling.Sampler.of(_experiment_session(), "test")
+    errors = one_step.one_step_errors(sampler, (3, 2, 3), settings_).errors
     slope = np.polyfit(np.log(settings_.etas), np.log(errors.mean(axis=1)), 1)[0]
     assert abs(slope - 2) < 0.05
     assert errors.shape == (len(settings_.etas), settings_.instances)
@@ -245,12 +251,12 @@ def test_one_step_error_scales_like_eta_squared():
 
 def test_balanced_trajectories_agree_across_widths_and_unbalanced_ones_do_not():
     session = _experiment_session()
-    settings_ = experiment.ExperimentConfig.quick()
-    balanced = experiment.width_trajectories(experiment.Sampler.of(session, "a"), settings_,
+    settings_ = config.ExperimentConfig.quick()
+    balanced = width_independence.width_trajectories(sampling.Sampler.of(session, "a"), settings_,
                                              balanced=True)
-    unbalanced = experiment.width_trajectories(experiment.Sampler.of(session, "b"), settings_,
+    unbalanced = width_independence.width_trajectories(sampling.Sampler.of(session, "b"), settings_,
                                                balanced=False)
-    tolerance = experiment.width_tolerance(session.dtype, settings_, balanced.scale)
+    tolerance = width_independence.width_tolerance(session.dtype, settings_, balanced.scale)
     assert balanced.spread.max() <= tolerance < unbalanced.spread.max()
 
 
@@ -327,7 +333,7 @@ def test_full_run_is_consistent_on_every_decisive_check():
 ])
 def test_experiment_config_rejects_bad_parameters(change):
     with pytest.raises(ValueError):
-        replace(experiment.ExperimentConfig.quick(), **change)
+        replace(config.ExperimentConfig.quick(), **change)
 
 
 # ---------------------------------------------------------------- negative controls
@@ -344,53 +350,53 @@ def test_theorem1_controls_are_exact_counterexamples(depth, rotations):
 
 
 def test_the_claimed_identity_vanishes_at_the_witness_point():
-    raw = symbolic.velocity_difference(2, 2, 2, cancel=False)
-    assert all(sympy.simplify(entry) == 0 for entry in symbolic.at_witness(raw))
+    raw = theorem1_symbolic.velocity_difference(2, 2, 2, cancel=False)
+    assert all(sympy.simplify(entry) == 0 for entry in theorem1_symbolic.at_witness(raw))
 
 
 def test_wrong_root_power_and_wrong_eigenvalues_are_exact_counterexamples():
-    assert _violated(symbolic.at_witness(symbolic.root_difference(3, 2, 2, 2, cancel=False)))
-    wrong = symbolic.eigen_equation_difference(2, 2, 2, left_shift=1, cancel=False)
-    assert _violated(symbolic.at_witness(wrong))
+    assert _violated(theorem1_symbolic.at_witness(theorem1_symbolic.root_difference(3, 2, 2, 2, cancel=False)))
+    wrong = theorem1_symbolic.eigen_equation_difference(2, 2, 2, left_shift=1, cancel=False)
+    assert _violated(theorem1_symbolic.at_witness(wrong))
 
 
 def test_lower_bound_judge_proves_the_claim_and_finds_counterexamples():
-    claim = {depth: symbolic.eigenvalue_margins(depth) for depth in (2, 3, 4)}
-    assert symbolic.judge_margins(claim).verdict is Verdict.CONSISTENT
-    doubled = {depth: symbolic.eigenvalue_margins(depth, floor_factor=2) for depth in (2, 3)}
-    assert symbolic.judge_margins(doubled).verdict is Verdict.VIOLATED
-    squared = {3: symbolic.eigenvalue_margins(3, floor_exponent=6)}
-    assert symbolic.judge_margins(squared).verdict is Verdict.VIOLATED
+    claim = {depth: theorem1_symbolic.eigenvalue_margins(depth) for depth in (2, 3, 4)}
+    assert theorem1_symbolic.judge_margins(claim).verdict is Verdict.CONSISTENT
+    doubled = {depth: theorem1_symbolic.eigenvalue_margins(depth, floor_factor=2) for depth in (2, 3)}
+    assert theorem1_symbolic.judge_margins(doubled).verdict is Verdict.VIOLATED
+    squared = {3: theorem1_symbolic.eigenvalue_margins(3, floor_exponent=6)}
+    assert theorem1_symbolic.judge_margins(squared).verdict is Verdict.VIOLATED
 
 
 def test_lower_bound_judge_is_inconclusive_on_a_non_negative_polynomial_with_a_negative_coefficient():
-    m, a, b = symbolic.MARGIN_VARIABLES
-    judgement = symbolic.judge_margins({2: [sympy.expand((a - b) ** 2 + m)]})
+    m, a, b = theorem1_symbolic.MARGIN_VARIABLES
+    judgement = theorem1_symbolic.judge_margins({2: [sympy.expand((a - b) ** 2 + m)]})
     assert judgement.verdict is Verdict.INCONCLUSIVE
 
 
 def test_curl_roots_judge_rejects_rules_curl_free_at_no_depth():
-    assert symbolic.judge_curl_roots(symbolic.curl_coefficient()).verdict is Verdict.CONSISTENT
-    weight_n = symbolic.curl_coefficient(lambda depth: depth)
-    assert symbolic.judge_curl_roots(weight_n).verdict is Verdict.VIOLATED
+    assert single_output_symbolic.judge_curl_roots(single_output_symbolic.curl_coefficient()).verdict is Verdict.CONSISTENT
+    weight_n = single_output_symbolic.curl_coefficient(lambda depth: depth)
+    assert single_output_symbolic.judge_curl_roots(weight_n).verdict is Verdict.VIOLATED
     # roots (3 +- sqrt 5)/2: 2.618 is no depth (int() of it would have been taken for N = 2)
-    exponent = symbolic.curl_coefficient(norm_exponent=lambda depth: 2 - 1 / depth)
-    assert symbolic.curl_coefficient_roots(exponent).gradient_depths == ()
-    assert symbolic.judge_curl_roots(exponent).verdict is Verdict.VIOLATED
+    exponent = single_output_symbolic.curl_coefficient(norm_exponent=lambda depth: 2 - 1 / depth)
+    assert single_output_symbolic.curl_coefficient_roots(exponent).gradient_depths == ()
+    assert single_output_symbolic.judge_curl_roots(exponent).verdict is Verdict.VIOLATED
 
 
 def test_single_output_curl_and_potential_controls_are_exact_counterexamples():
-    assert _violated(symbolic.at_witness(
-        symbolic.single_output_difference(3, projection_weight=3, cancel=False)))
-    assert _violated(symbolic.at_curl_witness(
-        symbolic.curl_closed_form_difference(1, simplify=False)))
-    potential = symbolic.linear_n2_potential_difference(3, simplify=False)
-    assert _violated(potential.applyfunc(symbolic.at_curl_witness))
-    assert set(symbolic.linear_n2_potential_difference()) == {0}
+    assert _violated(theorem1_symbolic.at_witness(
+        single_output_symbolic.single_output_difference(3, projection_weight=3, cancel=False)))
+    assert _violated(single_output_symbolic.at_curl_witness(
+        single_output_symbolic.curl_closed_form_difference(1, simplify=False)))
+    potential = single_output_symbolic.linear_n2_potential_difference(3, simplify=False)
+    assert _violated(potential.applyfunc(single_output_symbolic.at_curl_witness))
+    assert set(single_output_symbolic.linear_n2_potential_difference()) == {0}
 
 
 def test_quadratic_curl_check_can_fail():
-    quadratic = symbolic.anisotropic_n2_curl()
+    quadratic = single_output_symbolic.anisotropic_n2_curl()
     assert quadratic.difference == 0
     x, y = sympy.symbols("x y", real=True)
     wrong = quadratic.curl - (1 + sympy.Symbol("kappa", positive=True)) * x * y
@@ -425,9 +431,9 @@ def test_single_output_control_and_circulation_judge():
     with mp.workdps(MP_DIGITS):
         residual, control = numeric.single_output_residual(3, 2, np.random.default_rng(2),
                                                            control=True)
-        judge = numeric.circulation_judge(MP_FLOOR)
-        n2 = numeric.circulation(2, numeric.linear_gradient)
-        n3 = numeric.circulation(3, numeric.linear_gradient)
+        judge = circulation.circulation_judge(MP_FLOOR)
+        n2 = circulation.circulation(2, circulation.linear_gradient)
+        n3 = circulation.circulation(3, circulation.linear_gradient)
     assert residual <= MP_FLOOR < control
     assert judge(n3).verdict is Verdict.CONSISTENT
     assert judge(n2).verdict is Verdict.VIOLATED
@@ -435,21 +441,21 @@ def test_single_output_control_and_circulation_judge():
 
 def test_green_twin_control_uses_the_wrong_coefficient():
     with mp.workdps(20):
-        twin = numeric.green_twin(3)
+        twin = circulation.green_twin(3)
     assert twin.residual <= 1e-10 < twin.wrong_residual
 
 
 def test_unbalanced_inits_make_the_one_step_error_first_order():
-    settings_ = experiment.ExperimentConfig.quick()
-    sampler = experiment.Sampler.of(_experiment_session(), "test")
-    errors = experiment.one_step_errors(sampler, (3, 2, 3), settings_,
-                                        experiment.UNBALANCED_DELTA).errors
+    settings_ = config.ExperimentConfig.quick()
+    sampler = sampling.Sampler.of(_experiment_session(), "test")
+    errors = one_step.one_step_errors(sampler, (3, 2, 3), settings_,
+                                        one_step.UNBALANCED_DELTA).errors
     slope = np.polyfit(np.log(settings_.etas), np.log(errors.mean(axis=1)), 1)[0]
     assert abs(slope - 1) < 0.1
 
 
 def test_float32_runs_sweep_resolvable_step_sizes():
-    quick = experiment.ExperimentConfig.quick()
+    quick = config.ExperimentConfig.quick()
     assert quick.for_dtype("float64") is quick
     assert quick.for_dtype("float32").etas == quick.float32_etas
     assert min(quick.float32_etas) > 0.5 * 4 * np.finfo(np.float32).eps ** 0.5
