@@ -139,7 +139,13 @@ import sympy
 
 from optverify.kit import Session, Verdict
 from optverify.testing import Layer, RunConfig
-from optverify.theorems.flat_activations import CLAIM, experiment, symbolic
+from optverify.theorems.flat_activations import (
+    CLAIM,
+    approaches,
+    experiment,
+    sampled_rate,
+    symbolic,
+)
 
 
 def _experiment_session() -> Session:
@@ -147,8 +153,8 @@ def _experiment_session() -> Session:
 
 
 def test_sampled_glmtron_error_falls_and_has_one_row_per_seed():
-    settings = experiment.SampledConfig(3, 4, (10, 100, 1000), test_samples=4096)
-    errors = experiment.sampled_glmtron(settings, _experiment_session()).numpy()
+    settings = sampled_rate.SampledConfig(3, 4, (10, 100, 1000), test_samples=4096)
+    errors = sampled_rate.sampled_glmtron(settings, _experiment_session()).numpy()
     assert errors.shape == (4, 3)
     assert np.all(errors.mean(0)[1:] < errors.mean(0)[:-1])
 
@@ -162,7 +168,7 @@ def test_main_check_rejects_a_slower_rate_fed_through_its_judge():
                                (-0.8, Verdict.CONSISTENT)):
         s = _experiment_session()
         check = s.rate("glmtron-sampled-rate", "", horizons, horizons**exponent * scatter,
-                       experiment.RATE_BOUND, rules_out=(-0.25,))
+                       sampled_rate.RATE_BOUND, rules_out=(-0.25,))
         assert check.verdict is expected, (exponent, check.detail)
 
 
@@ -172,7 +178,7 @@ def test_main_check_bears_out_the_tight_bound_at_the_tail():
     -0.9 is the linear regime before the staircase's flips dominate), and the check is consistent
     only with every control violated."""
     s = _experiment_session()
-    experiment._record_sampled_rate(s)
+    sampled_rate.record_sampled_rate(s)
     (check,) = s.checks
     assert check.main and check.decisive and not check.sanity
     tail = check.fit.tail
@@ -184,38 +190,38 @@ def test_main_check_bears_out_the_tight_bound_at_the_tail():
 def test_flip_regime_is_the_errors_below_one_step_height_squared():
     stair = Staircase(55, 2.0)
     h2 = stair.height**2
-    mask = experiment.flip_regime(np.array([10 * h2, 1.01 * h2, 0.99 * h2, 0.1 * h2]), stair)
+    mask = sampled_rate.flip_regime(np.array([10 * h2, 1.01 * h2, 0.99 * h2, 0.1 * h2]), stair)
     assert mask.tolist() == [False, False, True, True]
 
 
 def test_too_few_horizons_in_the_flip_regime_leave_the_main_check_inconclusive(monkeypatch):
-    monkeypatch.setattr(experiment.SampledConfig, "quick",
+    monkeypatch.setattr(sampled_rate.SampledConfig, "quick",
                         classmethod(lambda cls: cls(3, 4, (10, 20, 40), test_samples=1024)))
     s = _experiment_session()
-    assert experiment._record_sampled_rate(s) is None
+    assert sampled_rate.record_sampled_rate(s) is None
     (check,) = s.checks
     assert check.main and check.verdict is Verdict.INCONCLUSIVE
 
 
 def _config(**changes):
     base = dict(dimension=4, seeds=2, iterations=40, test_samples=2048, batch_size=32)
-    return experiment.ExperimentConfig(**{**base, **changes})
+    return approaches.ExperimentConfig(**{**base, **changes})
 
 
 def test_sampled_forward_only_lowers_the_error_on_the_shared_batches():
     settings = _config()
     s = _experiment_session()
-    target = experiment._target(settings, s)
-    errors = experiment.forward_only_sampled(settings, target, s.generator("forward-only"))
+    target = approaches.draw_target(settings, s)
+    errors = approaches.forward_only_sampled(settings, target, s.generator("forward-only"))
     assert float(errors[settings.iterations].mean()) < 0.1 * float(errors[1].mean())
 
 
 def test_multiply_adds_are_counted_from_the_shapes():
     settings = _config(dimension=10, batch_size=64, hidden=8)
-    work = experiment.multiply_adds_per_iteration(settings)
+    work = approaches.multiply_adds_per_iteration(settings)
     assert work == {"forward-only": 2 * 10 * 64, "smoothed GD": (20 + 2 * 54) * 64,
                     "ReLU MLP": 3 * (10 * 8 + 2 * 64 + 8) * 64, "bin classifier": 3 * 10 * 55 * 64}
-    doubled = experiment.multiply_adds_per_iteration(_config(dimension=10, batch_size=128, hidden=8))
+    doubled = approaches.multiply_adds_per_iteration(_config(dimension=10, batch_size=128, hidden=8))
     assert all(doubled[name] == 2 * work[name] for name in work)
 
 
@@ -227,10 +233,10 @@ def test_multiply_adds_are_counted_from_the_shapes():
 def test_forward_only_best_compares_final_errors_at_equal_iterations(errors, expected):
     settings = _config()
     curves = {name: {settings.iterations: e} for name, e in errors.items()}
-    curves[experiment.EXACT_FORWARD_ONLY] = {settings.iterations: 0.0}  # not a competitor
-    approaches = experiment.Approaches(curves, experiment.multiply_adds_per_iteration(settings))
+    curves[approaches.EXACT_FORWARD_ONLY] = {settings.iterations: 0.0}  # not a competitor
+    compared = approaches.Approaches(curves, approaches.multiply_adds_per_iteration(settings))
     s = _experiment_session()
-    experiment._record_best(s, approaches, settings)
+    experiment._record_best(s, compared, settings)
     (check,) = s.checks
     assert check.verdict is expected and not check.decisive
     assert "multiply_adds_per_iteration_forward-only" in check.values
