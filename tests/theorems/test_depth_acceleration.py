@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from optverify.kit import Session, Verdict
 from optverify.numerics.equivalence import MARGIN_LEVEL
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.depth_acceleration import CLAIM, experiment, numeric, symbolic
+from optverify.theorems.depth_acceleration import (
+    CLAIM,
+    config,
+    numeric,
+    symbolic,
+    width_independence,
+)
 from optverify.theorems.depth_acceleration.data import ar1_heavy_tail, ethanol_like
 from optverify.theorems.depth_acceleration.dynamics import (
     Column,
@@ -362,11 +368,11 @@ def test_numeric_instance_is_balanced():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_width_one_and_width_four_give_the_same_trajectory(dtype):
     session = Session(RunConfig(quick=True, dtype=dtype), Layer.EXPERIMENT)
-    settings_ = experiment.ExperimentConfig.quick()
-    tolerance = experiment.WIDTH_TOLERANCE_ULPS * float(torch.finfo(session.torch_dtype).eps) \
+    settings_ = config.ExperimentConfig.quick()
+    tolerance = width_independence.WIDTH_TOLERANCE_ULPS * float(torch.finfo(session.torch_dtype).eps) \
         * settings_.width_steps
-    assert experiment.width_trajectories(session, settings_, balanced=True) <= tolerance
-    assert experiment.width_trajectories(session, settings_, balanced=False) > 10 * tolerance
+    assert width_independence.width_trajectories(session, settings_, balanced=True) <= tolerance
+    assert width_independence.width_trajectories(session, settings_, balanced=False) > 10 * tolerance
 
 
 def test_claim_bound_is_the_stated_inequality():

@@ -11,7 +11,7 @@ from optverify.datasets import STAND_IN, DataSet, file_sha256
 from optverify.kit import Verdict
 from optverify.testing import Layer, RunConfig, record_layer
 from optverify.numerics.equivalence import units_to_separate
-from optverify.theorems.depth_acceleration import experiment
+from optverify.theorems.depth_acceleration import config, experiment
 from optverify.theorems.depth_acceleration.ethanol import UCI_ETHANOL, user_regression_set
 from optverify.theorems.depth_acceleration.experiment import ExperimentConfig
 from optverify.theorems.depth_acceleration.speedup import (
@@ -49,7 +49,7 @@ def test_the_paper_preset_has_the_papers_sizes():
     assert paper.width_hidden == 32
     assert paper.target == LossTarget(1e-5, relative=False)
     assert paper.steps >= 10 * ExperimentConfig.full().steps
-    assert (paper.steps // paper.checkpoint_every) <= experiment.PAPER_CHECKPOINTS
+    assert (paper.steps // paper.checkpoint_every) <= config.PAPER_CHECKPOINTS
 
 
 def test_quick_and_full_keep_their_target_and_width():
@@ -67,12 +67,12 @@ def _at_scatter(count: int, log_scatter: float, mean: float) -> np.ndarray:
 
 @pytest.mark.parametrize("power", [2, 4])
 def test_the_paper_seed_counts_refute_the_hardest_control_and_no_fewer_do(power):
-    seeds = experiment.seeds_for_controls(power)
+    seeds = config.seeds_for_controls(power)
     paper = ExperimentConfig.paper().sets[0]
     assert paper.seeds_for(power) == seeds
     judge = judge_faster if power == 4 else judge_not_faster
-    control = experiment.HARDEST_CONTROL[power]
-    scatter = experiment.PAPER_LOG_SCATTER
+    control = config.HARDEST_CONTROL[power]
+    scatter = config.PAPER_LOG_SCATTER
     assert judge(_at_scatter(seeds, scatter, control)).verdict is Verdict.VIOLATED
     assert judge(_at_scatter(seeds - 1, scatter, control)).verdict is Verdict.INCONCLUSIVE
     assert seeds == units_to_separate(scatter, abs(math.log(control / MATERIAL_RATIO)))

@@ -22,7 +22,6 @@ import torch
 from optverify.numerics.validation import require_between, require_int
 
 
-
 @dataclass(frozen=True)
 class RegressionSet:
     """features: (rows, cols); targets: (rows,); how it was generated, in words; the condition
