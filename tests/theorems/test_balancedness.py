@@ -38,6 +38,7 @@ from optverify.theorems.balancedness import (
     experiment,
     gd_steps,
     numeric,
+    procedure_one,
     symbolic,
     weight_decay,
 )
@@ -91,12 +92,12 @@ def test_sympy_layer_gradients_match_torch_at_a_random_point():
     rng = np.random.default_rng(1)
     point = {symbol: float(rng.standard_normal())
              for matrix in (*factors, gradient) for symbol in matrix.free_symbols}
-    symbolic = [np.array(g.subs(point), dtype=float)
-                for g in layer_gradients_symbolic(factors, gradient)]
+    sympy_grads = [np.array(g.subs(point), dtype=float)
+                   for g in layer_gradients_symbolic(factors, gradient)]
     as_torch = [torch.tensor(np.array(w.subs(point), dtype=float)) for w in factors]
     numeric_grads = layer_gradients(as_torch, torch.tensor(np.array(gradient.subs(point),
                                                                     dtype=float)))
-    for a, b in zip(symbolic, numeric_grads):
+    for a, b in zip(sympy_grads, numeric_grads):
         np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-12)
 
 
@@ -241,7 +242,7 @@ def test_a_non_gradient_flow_breaks_the_invariant_far_above_the_tolerance():
 def test_procedure_one_factors_at_high_precision():
     with mp.workdps(DIGITS):
         product = to_mp(np.random.default_rng(3).standard_normal((2, 3)))
-        residuals = numeric.procedure_one_residual(product, balanced_factors_mp(product, [3, 4]))
+        residuals = procedure_one.procedure_one_residual(product, balanced_factors_mp(product, [3, 4]))
     assert residuals.worst < MP_FLOOR
 
 
@@ -412,9 +413,9 @@ def test_symbolic_layer_declares_a_rejected_control_on_every_check():
 def test_naive_factorization_has_the_product_but_fails_procedure_one():
     with mp.workdps(DIGITS):
         product = to_mp(np.random.default_rng(4).standard_normal((2, 3)))
-        naive = numeric.naive_factors(product, (3, 4, 4, 2))
+        naive = procedure_one.naive_factors(product, (3, 4, 4, 2))
         assert frobenius_norm(end_to_end_mp(naive) - product) < MP_FLOOR
-        residual = numeric.procedure_one_residual(product, naive)
+        residual = procedure_one.procedure_one_residual(product, naive)
     assert residual.worst > 1e-3
 
 
