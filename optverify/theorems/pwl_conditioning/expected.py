@@ -77,6 +77,18 @@ def ramp_singular_values_below_dense(n: int, cut: float) -> RampSpectrumBelow:
                              np.sort(values[values < cut]))
 
 
+def crossing_time(previous, hit, error_previous, error_hit, target: float) -> np.ndarray:
+    """The time log(error) reaches log(target), interpolated linearly between the checkpoint
+    `previous` (error above the target) and `hit` (below): exact for an error that decays
+    exponentially between the two; `hit` itself where the two errors coincide."""
+    previous, hit = np.asarray(previous, dtype=float), np.asarray(hit, dtype=float)
+    drop = np.log(np.asarray(error_previous, dtype=float) / np.asarray(error_hit, dtype=float))
+    needed = np.log(np.asarray(error_previous, dtype=float) / target)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(drop > 0, needed / drop, 1.0)
+    return previous + (hit - previous) * np.clip(share, 0.0, 1.0)
+
+
 def _log_contraction(spectrum: RampSpectrumBelow, factor: float) -> np.ndarray:
     """log(1 - c s_i^2 / s_1^2) for the kept s_i (log1p: these ratios reach 1e-13 at n = 2000)."""
     return np.log1p(-factor * (spectrum.below / spectrum.sigma_max) ** 2)
@@ -103,6 +115,27 @@ def expected_hitting_time(spectrum: RampSpectrumBelow, factor: float, target: fl
         return 0
     needed = np.log(target * spectrum.below[kept]) / _log_contraction(spectrum, factor)[kept]
     return int(np.max(np.floor(needed)) + 1)
+
+
+def expected_crossing_time(spectrum: RampSpectrumBelow, factor: float, target: float) -> float:
+    """The continuous time at which ||E[U_t] - W^{-1}||_2 reaches `target`: each term
+    |1 - c s_i^2/s_1^2|^t / s_i is exponential in t, so the norm (their maximum) crosses at
+    max_i log(target s_i) / log(1 - c s_i^2/s_1^2); `expected_hitting_time` is its floor + 1."""
+    require_between("the step factor c = eta lambda_max", factor, 0, 1)
+    require_positive("the target error", target)
+    if spectrum.cut < 1 / target:
+        raise ValueError(f"the spectrum is cut at {spectrum.cut}, below 1/target = {1 / target}")
+    kept = spectrum.below < 1 / target
+    if not kept.any():
+        return 0.0
+    needed = np.log(target * spectrum.below[kept]) / _log_contraction(spectrum, factor)[kept]
+    return float(np.max(needed))
+
+
+def ramp_crossing_time(n: int, factor: float, target: float) -> float:
+    """`expected_crossing_time` for size n, from the spectrum cut at 1/target."""
+    return expected_crossing_time(ramp_singular_values_below(n, 1.0 / target * (1 + 1e-9)),
+                                  factor, target)
 
 
 def ramp_hitting_time(n: int, factor: float, target: float) -> int:
@@ -196,3 +229,14 @@ def filter_hitting_times(problem: FilterProblem, factor: float, target: float,
         still = above(middle)
         low, high = np.where(still, middle, low), np.where(still, high, middle)
     return high
+
+
+def filter_crossing_times(problem: FilterProblem, factor: float, target: float,
+                          horizon: int | None = None) -> np.ndarray:
+    """Per size, the continuous time at which the expected filter error reaches `target`:
+    log(error) interpolated linearly between the last step above it and the first below
+    (`filter_hitting_times`), the rule the stochastic twin's crossings use (linear_sgd)."""
+    hits = filter_hitting_times(problem, factor, target, horizon)
+    steps = np.stack([np.maximum(hits - 1, 0), hits], axis=1).astype(float)
+    errors = filter_errors(problem, factor, steps)
+    return crossing_time(steps[:, 0], steps[:, 1], errors[:, 0], errors[:, 1], target)

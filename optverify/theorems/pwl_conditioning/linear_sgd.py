@@ -13,7 +13,9 @@ So the iterate after a block of K steps is the block's ordered matrix product, c
 pairwise reduction (log2 K batched matrix products) rather than K Python steps. All runs (sizes
 padded to the largest with an identity block, seeds) are one batch. Errors are read at geometric
 checkpoints of ratio `ratio`: a hitting time is the first checkpoint below the target, so the true
-step lies in (previous checkpoint, checkpoint].
+step lies in (previous checkpoint, checkpoint]; the crossing time interpolates log(error) linearly
+between the two checkpoints (`crossing_time`), the same rule the exact expectation's crossing uses,
+so the two are compared on one continuous scale rather than as integer ceilings.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from optverify.theorems.pwl_conditioning.expected import crossing_time
 from optverify.theorems.pwl_conditioning.sampling import sample_breakpoints_torch
 
 
@@ -50,10 +53,12 @@ def checkpoints(cap: int, ratio: float) -> np.ndarray:
 @dataclass(frozen=True)
 class StochasticTimes:
     """Per run, the first checkpoint with error below the target and the checkpoint before it
-    (cap + 1 and cap where never reached)."""
+    (cap + 1 and cap where never reached), and the interpolated crossing time between them
+    (`crossing_time`; inf where never reached)."""
 
     hit: np.ndarray
     previous: np.ndarray
+    crossing: np.ndarray
     cap: int
 
     @property
@@ -155,16 +160,21 @@ def _run_to_target(state, block_maps, errors, target, cap, ratio, chunk, count, 
     never = cap + 1
     hit = np.full(count, never)
     previous = np.full(count, cap)
+    crossing = np.full(count, np.inf)
     iteration = last = 0
+    last_errors = errors(state)
     for point in checkpoints(cap, ratio):
         while iteration < point:
             width = min(chunk, int(point) - iteration)
             state = advance(state, block_maps(width))
             iteration += width
-        below = (errors(state) < target) & (hit == never)
+        current = errors(state)
+        below = (current < target) & (hit == never)
         hit = np.where(below, iteration, hit)
         previous = np.where(below, last, previous)
+        crossing = np.where(below, crossing_time(last, iteration, last_errors, current, target),
+                            crossing)
         if (hit != never).all():
             break
-        last = iteration
-    return StochasticTimes(hit, previous, cap)
+        last, last_errors = iteration, current
+    return StochasticTimes(hit, previous, crossing, cap)
