@@ -14,9 +14,9 @@ batch dimension and the scales sigma as a second one:
   log sigma), and the exponential law itself: the geometric-mean norm on a grid of T, each point
   from its own block of paths (independent points), fitted log-linearly against lambda_1 and
   against a power law (decisive);
-- the variance law Var(log ||prod v||) = Theta(T) (`variance_law`; TIGHT 1; every depth is
-  computed from the same products, so its interval comes from resampling the products) and its
-  constant trigamma(n/2)/4 (ruling out the delta-method value 1/(2n));
+- the variance law Var(log ||prod v||) = Theta(T) (`variance_law`; TIGHT 1; each depth from its
+  own block of products, so the points are independent) and its constant trigamma(n/2)/4
+  (ruling out the delta-method value 1/(2n));
 - the renormalized log-norm against the plain product wherever the plain product is a vector of
   normal floats, within a first-order rounding bound (`rounding_twin`);
 - sanity checks (`singular_value_bounds`, `rnn_gradients`; they hold by construction, up to
@@ -75,7 +75,7 @@ def verify(s: Session) -> None:
     z = bonferroni_z(len(setup.dimensions) * (len(setup.sigmas) + 1))
     rows, growth_panels, variance_panels = [], [], []
     for sweep in sweeps:
-        law = variance_law(sweep, setup)
+        law = variance_law(s, sweep, setup)
         fit = record_variance_law(s, sweep, setup, law, z)
         rows += [record_growth_rate(s, sweep, setup, growth_rate(sweep, setup, index), z)
                  for index in range(len(setup.sigmas))]

@@ -36,7 +36,10 @@ from optverify.theorems.pwl_conditioning.moments import (
     n_symbol,
 )
 from optverify.theorems.pwl_conditioning.sampling import sample_curves_numpy
-from optverify.theorems.pwl_conditioning.structured import ramp_spectrum, ramp_spectrum_dense
+from optverify.theorems.pwl_conditioning.structured import (
+    ramp_spectrum,
+    ramp_spectrum_dense,
+)
 
 CLAIMED_FULLY_CONNECTED = Bound.lower("n", 3.5)
 TIGHT_FULLY_CONNECTED = Bound.tight("n", 4)
