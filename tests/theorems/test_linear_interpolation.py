@@ -15,7 +15,14 @@ from mpmath import mp
 from optverify.kit import Verdict
 from optverify.verdict import judge_proportion
 from optverify.numerics.precision import BELOW_PRECISION
-from optverify.theorems.linear_interpolation import digits, experiment, numeric, symbolic
+from optverify.theorems.linear_interpolation import (
+    digits,
+    digits_experiment,
+    experiment,
+    families,
+    numeric,
+    symbolic,
+)
 from optverify.theorems.linear_interpolation.paths import (
     MlpParameters,
     deep_linear_loss,
@@ -129,11 +136,11 @@ def test_bad_input_raises():
 def test_family_summary_counts_rising_paths_and_resolves_bumps():
     rising = torch.tensor([[1.0, 0.5, 0.75, 0.25]], dtype=torch.float64)
     falling = torch.tensor([[1.0, 0.5, 0.25, 0.125]], dtype=torch.float64)
-    summary = experiment.summarize(
-        experiment.FamilyPaths("toy", "toy", torch.cat([rising, falling, falling])), "float64")
+    summary = families.summarize(
+        families.FamilyPaths("toy", "toy", torch.cat([rising, falling, falling])), "float64")
     assert (summary.paths, summary.monotone) == (3, 2)
     assert summary.largest_relative_bump == "0.25"
-    flat = experiment.summarize(experiment.FamilyPaths("flat", "flat", falling), "float64")
+    flat = families.summarize(families.FamilyPaths("flat", "flat", falling), "float64")
     assert flat.largest_relative_bump == BELOW_PRECISION
 
 
@@ -148,23 +155,23 @@ def test_clopper_pearson_interval_decides_usually():
 
 def test_threshold_is_the_claimed_bound_and_fixed():
     assert symbolic.MAIN_BOUND.rhs == symbolic.MONOTONE_THRESHOLD == sympy.Rational(9, 10)
-    assert experiment.THRESHOLD == 0.9
+    assert families.THRESHOLD == 0.9
 
 
 @pytest.mark.parametrize("paths", [
     8 * experiment.InterpolationConfig.quick().seeds,
-    2 * experiment.DigitsConfig.quick().seeds,
-    2 * experiment.DigitsConfig.full().seeds,
+    2 * digits_experiment.DigitsConfig.quick().seeds,
+    2 * digits_experiment.DigitsConfig.full().seeds,
 ])
 def test_fraction_checks_reject_the_alternative_fractions_at_their_sizes(paths):
     """The synthetic sweep (8 families x 24 seeds) and the digits main check (MLP + CNN, 24 or 64
     seeds each): a true fraction 0.55 or 0.8, at its expected count, is violated there, while
     all-monotone is consistent."""
-    for fraction in experiment.FRACTION_ALTERNATIVES:
-        judged = judge_proportion(round(fraction * paths), paths, experiment.THRESHOLD)
+    for fraction in families.FRACTION_ALTERNATIVES:
+        judged = judge_proportion(round(fraction * paths), paths, families.THRESHOLD)
         assert judged.verdict is Verdict.VIOLATED, fraction
-    assert judge_proportion(paths, paths, experiment.THRESHOLD).verdict is Verdict.CONSISTENT
-    assert judge_proportion(12, 20, experiment.THRESHOLD).verdict is Verdict.VIOLATED
+    assert judge_proportion(paths, paths, families.THRESHOLD).verdict is Verdict.CONSISTENT
+    assert judge_proportion(12, 20, families.THRESHOLD).verdict is Verdict.VIOLATED
 
 
 def test_counter_example_check_can_fail():

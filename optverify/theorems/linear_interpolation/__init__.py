@@ -8,7 +8,7 @@ is exact for convex quadratics (sympy), and sympy gives a scalar deep linear pai
 by 1825/4608 above l(0). Main bound (INEQUALITY): the fraction of monotone paths over MLP and CNN
 classifiers trained by SGD on real images (scikit-learn's 8x8 digits) is >= 9/10 by its 98%
 Clopper-Pearson interval, the abstract's "never encounter any significant obstacles" made precise
-and fixed before measuring (statement.MAIN_BOUND). Lucas et al. (ICML 2021), "Analyzing Monotonic
+and fixed before measuring (symbolic.MAIN_BOUND). Lucas et al. (ICML 2021), "Analyzing Monotonic
 Linear Interpolation in Neural Network Loss Landscapes": the settings where they report
 non-monotone paths (Adam, batch normalization, a large distance travelled) are reported findings.
 """
