@@ -27,7 +27,12 @@ from enum import Enum
 
 import sympy
 
-from optverify.numerics.fit import EXPONENT_MARGIN, RELATIVE_RATE_MARGIN
+from optverify.numerics.fit import (
+    EXPONENT_MARGIN,
+    EXPONENT_RESOLUTION,
+    RELATIVE_RATE_MARGIN,
+    RELATIVE_RATE_RESOLUTION,
+)
 
 
 class BoundKind(str, Enum):
@@ -174,17 +179,31 @@ class Bound:
 
     @property
     def judging_margin(self) -> float | None:
-        """The margin a consistent verdict confirms the rate to: the stated one, else
-        EXPONENT_MARGIN for a power law and RELATIVE_RATE_MARGIN of the claimed rate for an
-        exponential one (EXPONENT_MARGIN where that rate is 0); None without a stated rate."""
+        """The margin a consistent verdict confirms the rate to (optverify.verdict): the stated
+        one, else EXPONENT_MARGIN for a power law and RELATIVE_RATE_MARGIN of the claimed rate for
+        an exponential one (`rate_scaled`); None without a stated rate."""
         if self.kind not in _STATED_RATES:
             return None
         if self.margin is not None:
             return self.margin
-        claimed = float(self.exponent)
+        return self.rate_scaled(EXPONENT_MARGIN, RELATIVE_RATE_MARGIN)
+
+    @property
+    def judging_resolution(self) -> float:
+        """The exponent resolution the bound is judged at (optverify.verdict): EXPONENT_RESOLUTION
+        for a power law, RELATIVE_RATE_RESOLUTION of the claimed rate for an exponential one
+        (`rate_scaled`)."""
+        return self.rate_scaled(EXPONENT_RESOLUTION, RELATIVE_RATE_RESOLUTION)
+
+    def rate_scaled(self, absolute: float, relative: float) -> float:
+        """A judging constant in the bound's own units: `relative` times the claimed rate |a| of
+        an exponential bound exp(a x) (an absolute constant means nothing for a rate of 0.001),
+        `absolute` for a power-law exponent, for an exponential bound that claims a rate of 0,
+        and for a bound without an exponent."""
+        claimed = self.exponent_value
         if self.exponential and claimed:
-            return RELATIVE_RATE_MARGIN * abs(claimed)
-        return EXPONENT_MARGIN
+            return relative * abs(claimed)
+        return absolute
 
     @property
     def log_power_value(self) -> float:

@@ -234,7 +234,7 @@ class Session:
         law toward the bound's limit (vanishing corrections modelled, the tail checked), or an
         exponential rate tested against a power law.
 
-        tolerance: the exponent resolution (default: the bound's, optverify.verdict.resolution).
+        tolerance: the exponent resolution (default: the bound's, Bound.judging_resolution).
         rules_out: alternative exponents (a number or several), or words for `controls`;
         controls: further alternatives' (x, y) data. The default alternatives of
         optverify.controls are always judged too, beside any named ones.

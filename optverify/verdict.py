@@ -6,8 +6,8 @@ ones that bear out the tail of the sweep, and each surviving model's exponent in
 set against the claimed exponent a. Every interval is at the kit's judging level (98%: 1% per side,
 optverify.numerics.fit.JUDGING_LEVEL), and a verdict is one of two one-sided tests, in the order
 of sizes toward the limit (toward 0 the axis turns round: O(eta^2) asks for an exponent of at
-least 2), with the resolution tol (`resolution`: 0.02 for a power law, 2% of |a| for an
-exponential rate) and the margin m (`margin`: 0.05 for a power law, 5% of |a| for an exponential,
+least 2), with the resolution tol (`Bound.judging_resolution`: 0.02 for a power law, 2% of |a| for an
+exponential rate) and the margin m (`Bound.judging_margin`: 0.05 for a power law, 5% of |a| for an exponential,
 or the margin the bound states):
 - LOWER  (Omega(x^a)): violated if hi < a - tol; consistent if lo >= a - m;
 - UPPER  (O(x^a)):     violated if lo > a + tol; consistent if hi <= a + m;
@@ -80,35 +80,13 @@ from optverify.results import Check, Judgement, Layer, Value, Verdict
 EXPONENT_TOLERANCE = EXPONENT_RESOLUTION
 """The exponent resolution of a power-law rate (optverify.numerics.fit.EXPONENT_RESOLUTION)."""
 
+
 def short(value) -> str:
     """A number in three significant digits: a float as '.3g', an mpmath number (which may lie
     below float range) through mpmath.nstr."""
     if isinstance(value, (int, float)):
         return format(value, ".3g")
     return mpmath.nstr(value, 3)
-
-
-RELATIVE_RATE_RESOLUTION = 0.02
-"""The resolution of an exponential rate, relative to the claimed rate: 2% of |a| in exp(a x).
-An absolute 0.02 means nothing for a rate of 0.001 (any decay passes) and is needlessly fine
-for a rate of 50; 2% matches the power-law resolution at rates near 1."""
-
-
-def margin(bound: Bound) -> float | None:
-    """The margin within which a consistent verdict confirms a rate (module docstring): the
-    bound's stated margin, else 0.05 for a power law and 5% of the claimed rate for an exponential
-    one (Bound.judging_margin)."""
-    return bound.judging_margin
-
-
-def resolution(bound: Bound) -> float:
-    """The exponent resolution a bound is judged at: EXPONENT_TOLERANCE for a power law,
-    RELATIVE_RATE_RESOLUTION of the claimed rate for an exponential one (EXPONENT_TOLERANCE
-    where the claimed rate is 0)."""
-    claimed = bound.exponent_value
-    if bound.exponential and claimed:
-        return RELATIVE_RATE_RESOLUTION * abs(claimed)
-    return EXPONENT_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -158,7 +136,7 @@ def judge_interval(ci: ConfidenceInterval, bound: Bound, tolerance: float,
     broken = {BoundKind.LOWER: below, BoundKind.UPPER: above, BoundKind.TIGHT: above or below}
     if broken[bound.kind]:
         return Verdict.VIOLATED
-    room = margin(bound)
+    room = bound.judging_margin
     within = {BoundKind.LOWER: low >= claimed - room, BoundKind.UPPER: high <= claimed + room,
               BoundKind.TIGHT: claimed - room <= low and high <= claimed + room}
     return Verdict.CONSISTENT if within[bound.kind] else Verdict.INCONCLUSIVE
@@ -171,13 +149,13 @@ def _beyond_margin(ci: ConfidenceInterval, bound: Bound) -> bool:
         return False
     if not (math.isfinite(ci.low) and math.isfinite(ci.high)):
         return False
-    return judge_interval(ci, bound, resolution(bound)) is Verdict.INCONCLUSIVE
+    return judge_interval(ci, bound, bound.judging_resolution) is Verdict.INCONCLUSIVE
 
 
 def _margin_reason(ci: ConfidenceInterval, bound: Bound) -> str:
     side = {BoundKind.LOWER: "below", BoundKind.UPPER: "above", BoundKind.TIGHT: "beyond"}
     return (f"the {ci.level:.0%} interval [{ci.low:.4g}, {ci.high:.4g}] reaches "
-            f"{side[bound.kind]} the margin {margin(bound):.3g} of the claimed exponent "
+            f"{side[bound.kind]} the margin {bound.judging_margin:.3g} of the claimed exponent "
             f"{bound.exponent_value:.4g}: the data cannot confirm it that closely")
 
 
@@ -189,14 +167,15 @@ def _unstated(beyond: bool, within: bool) -> Verdict:
 
 def judge_fitted_exponent(fit: RateFit, bound: Bound, tolerance: float | None = None) -> Verdict:
     """A fitted exponent's interval (the fit's own, whatever its models) against the bound."""
-    return judge_interval(fit.ci, bound, resolution(bound) if tolerance is None else tolerance)
+    return judge_interval(fit.ci, bound,
+                          bound.judging_resolution if tolerance is None else tolerance)
 
 
 def rate_judgement(fit: RateFit, bound: Bound, tolerance: float | None = None) -> RateJudgement:
     """A fitted rate against its bound (module docstring): each surviving model of an asymptotic
     fit is judged, and they must agree; an exponential bound also needs the points to reject a
     power law (optverify.numerics.growth)."""
-    tolerance = resolution(bound) if tolerance is None else tolerance
+    tolerance = bound.judging_resolution if tolerance is None else tolerance
     if fit.models:
         return _models_judgement(fit, bound, tolerance)
     verdict = judge_interval(fit.ci, bound, tolerance)
@@ -351,7 +330,7 @@ def rate_detail(fit: RateFit, bound: Bound, judgement: RateJudgement) -> str:
 
 
 def _margin_words(bound: Bound) -> str:
-    room = margin(bound)
+    room = bound.judging_margin
     return "" if room is None else f", margin {room:.3g}"
 
 
@@ -389,7 +368,7 @@ def rate_fit(x, y, bound: Bound, *, weights=None, resampled_y: np.ndarray | None
     power law (on the points with x > 0, when there are enough). weights: per-point weights of
     log y; resampled_y: (B, n_points) resampled sweeps for bootstrap intervals."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    tolerance = resolution(bound) if tolerance is None else tolerance
+    tolerance = bound.judging_resolution if tolerance is None else tolerance
     if not bound.exponential:
         return fit_asymptotic_power_law(x, y, limit=bound.limit, log_power=bound.log_power_value,
                                         weights=weights, resampled_y=resampled_y,

@@ -25,7 +25,6 @@ from optverify.verdict import (
     judge_residual,
     rate_check,
     residual_judgement,
-    resolution,
     symbolic_zero_check,
 )
 
@@ -277,9 +276,13 @@ def test_falls_and_grows_at_an_unstated_rate():
 
 def test_an_exponential_rate_is_resolved_relative_to_itself():
     slow = Bound.tight("t", -0.001, exponential=True)
-    assert resolution(slow) == pytest.approx(2e-5)
-    assert resolution(Bound.tight("t", -50, exponential=True)) == pytest.approx(1.0)
-    assert resolution(Bound.tight("t", -1)) == TOL
+    assert slow.judging_resolution == pytest.approx(2e-5)
+    assert Bound.tight("t", -50, exponential=True).judging_resolution == pytest.approx(1.0)
+    assert Bound.tight("t", -1).judging_resolution == TOL
+    assert slow.judging_margin == pytest.approx(5e-5)  # one rule, its two constants
+    assert Bound.tight("t", -1).judging_margin == pytest.approx(0.05)
+    assert Bound.tight("t", 0, exponential=True).judging_resolution == TOL
+    assert Bound.falls("t").judging_margin is None
     t = np.linspace(0, 2000, 12)
     faster = judge_exponent(t, np.exp(-0.0012 * t), slow)
     assert faster.verdict is Verdict.VIOLATED  # 20% off: beyond 2%, though 0.0002 < 0.02

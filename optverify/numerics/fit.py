@@ -39,6 +39,11 @@ RELATIVE_RATE_MARGIN = 0.05
 """The margin of an exponential rate, relative to the claimed rate: 5% of |a| in exp(a x), the
 exponential counterpart of EXPONENT_MARGIN (0.05 at rates near 1)."""
 
+RELATIVE_RATE_RESOLUTION = 0.02
+"""The resolution of an exponential rate, relative to the claimed rate: 2% of |a| in exp(a x).
+An absolute 0.02 means nothing for a rate of 0.001 (any decay passes) and is needlessly fine
+for a rate of 50; 2% matches the power-law resolution at rates near 1."""
+
 
 class FitScale(str, Enum):
     """Which axes are logarithmic in the fit."""
