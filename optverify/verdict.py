@@ -20,7 +20,23 @@ or the margin the bound states):
   (grows), violated if it lies entirely on the other side of it, inconclusive otherwise.
 The log-factor model also carries k in x^p |log x|^k beyond the stated log power: an interval of p
 that does not clear a by tol, with k's interval above 0, is larger than x^a (violates an upper
-bound); with k's interval below 0, smaller (violates a lower bound).
+bound); with k's interval below 0, smaller (violates a lower bound). The margin does not excuse a
+log factor the claim leaves out: an interval of p that reaches a - tol with k's interval above 0
+is never consistent with an upper bound (inconclusive where p's interval also reaches below
+a - tol, where x^p log^k x could still be O(x^a)); with k's interval below 0, never with a lower
+bound; a Theta bound needs k's interval to hold 0.
+Settled models (the judge reads the limit the claim is about, not the model's extrapolation). The
+data nearest the limit show the slope over the tail window; a model's exponent differs from the
+slope its own fitted curve has there by its extrapolation (`ModelFit.extrapolation`): the part of
+the exponent that rests on the model's form continuing beyond the sweep, which no point checks. A
+consistent verdict confirms the exponent to within the margin m; a model whose extrapolation
+exceeds m (a correction still large at the end of the sweep) would confirm it by more extrapolation
+than the confirmation's own width, so the rule, fixed before measuring with the margin itself as
+its constant, is: such a model is never consistent (inconclusive, "pre-asymptotic"), and its
+violation stands only where the tail itself breaks the bound: the tail slope's interval violates it
+and the tail is not heading for the claim (below). A model within the margin of its own tail slope
+is judged by its interval as before. The log-factor model is exempt: its slope differs from p by
+k / log x, a factor of the rate judged through k's interval (above), not a correction that vanishes.
 A violation is never read off a tail that is still heading for the claim: where the tail slope's
 interval lies beyond the whole sweep's straight-line slope by more than tol, toward a claimed
 exponent that lies further on, and the local slopes inside the tail still move toward it by more
@@ -58,9 +74,11 @@ import sympy
 from optverify.bound import Bound, BoundKind
 from optverify.numerics.asymptotic import fit_asymptotic_power_law
 from optverify.numerics.fit import (
+    EXPONENT_MARGIN,
     EXPONENT_RESOLUTION,
     ConfidenceInterval,
     FitScale,
+    ModelFit,
     RateFit,
     fit_rate,
 )
@@ -129,16 +147,20 @@ def judge_interval(ci: ConfidenceInterval, bound: Bound, tolerance: float,
     if bound.kind is BoundKind.GROWS:
         return _unstated(low > tolerance, high <= tolerance)
     extra_log = log_power_ci is not None and math.isfinite(log_power_ci.low)
-    above = low > claimed + tolerance or (extra_log and low >= claimed - tolerance
-                                          and log_power_ci.low > 0)
-    below = high < claimed - tolerance or (extra_log and high <= claimed + tolerance
-                                           and log_power_ci.high < 0)
+    larger_log = extra_log and log_power_ci.low > 0  # a log factor beyond the stated one, shown
+    smaller_log = extra_log and log_power_ci.high < 0
+    above = low > claimed + tolerance or (larger_log and low >= claimed - tolerance)
+    below = high < claimed - tolerance or (smaller_log and high <= claimed + tolerance)
     broken = {BoundKind.LOWER: below, BoundKind.UPPER: above, BoundKind.TIGHT: above or below}
     if broken[bound.kind]:
         return Verdict.VIOLATED
     room = bound.judging_margin
-    within = {BoundKind.LOWER: low >= claimed - room, BoundKind.UPPER: high <= claimed + room,
-              BoundKind.TIGHT: claimed - room <= low and high <= claimed + room}
+    within = {BoundKind.LOWER: low >= claimed - room
+              and not (smaller_log and low <= claimed + tolerance),
+              BoundKind.UPPER: high <= claimed + room
+              and not (larger_log and high >= claimed - tolerance),
+              BoundKind.TIGHT: claimed - room <= low and high <= claimed + room
+              and not (larger_log or smaller_log)}
     return Verdict.CONSISTENT if within[bound.kind] else Verdict.INCONCLUSIVE
 
 
@@ -228,6 +250,35 @@ def _stopped_short(models, fit: RateFit, bound: Bound, tolerance: float) -> bool
                and toward * (model.exponent - slope) <= tolerance for model in models)
 
 
+def _settled_margin(bound: Bound) -> float:
+    """The extrapolation a model may carry and still confirm a claim: the bound's margin
+    (EXPONENT_MARGIN for a bound that states no rate)."""
+    room = bound.judging_margin
+    return EXPONENT_MARGIN if room is None else room
+
+
+def _extrapolates(model: ModelFit, bound: Bound) -> bool:
+    """Whether a surviving model's exponent rests on its form continuing past the sweep by more
+    than the margin (module docstring): a correction model whose exponent lies farther than the
+    margin from the slope its own curve has over the tail window. Not the log-factor model: its
+    slope there differs from p by k / log x, a factor of the rate judged through k's interval,
+    not a correction that vanishes."""
+    return model.name != "log factor" and model.extrapolation > _settled_margin(bound)
+
+
+def _model_verdict(model: ModelFit, bound: Bound, tolerance: float, tail_breaks: bool
+                   ) -> Verdict:
+    """A surviving model's verdict: its interval's, except that a model that extrapolates is
+    never consistent, and violates only where the tail itself breaks the bound (`tail_breaks`:
+    the tail slope's interval violates it and the tail is not heading for the claim)."""
+    verdict = judge_interval(model.ci, bound, tolerance, model.log_power_ci)
+    if not _extrapolates(model, bound):
+        return verdict
+    if verdict is Verdict.VIOLATED and tail_breaks:
+        return verdict
+    return Verdict.INCONCLUSIVE
+
+
 def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudgement:
     surviving = fit.surviving
     if not surviving:
@@ -246,8 +297,22 @@ def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudge
             f"moves from {tail.local_first:.4g} to {tail.local_last:.4g} over the last "
             f"{tail.n_points} points (tail slope {tail.slope:.4g} [{tail.ci.low:.4g}, "
             f"{tail.ci.high:.4g}])"), (), tolerance)
-    verdicts = tuple((model.name, judge_interval(model.ci, bound, tolerance, model.log_power_ci))
+    tail_breaks = (fit.tail is not None
+                   and judge_interval(fit.tail.ci, bound, tolerance) is Verdict.VIOLATED
+                   and not _heading_for_claim(fit, bound, tolerance))
+    verdicts = tuple((model.name, _model_verdict(model, bound, tolerance, tail_breaks))
                      for model in surviving)
+    extrapolating = [model for model in surviving if _extrapolates(model, bound)]
+    if extrapolating and {verdict for _, verdict in verdicts} == {Verdict.INCONCLUSIVE}:
+        model = extrapolating[0]
+        return RateJudgement(Verdict.INCONCLUSIVE, (
+            f"pre-asymptotic: {model.name} puts the exponent at {model.exponent:.4g}, "
+            f"{model.extrapolation:.3g} beyond the slope {model.tail_slope:.4g} its own curve has "
+            f"over the tail, more than the margin {_settled_margin(bound):.3g}: it extrapolates "
+            f"the exponent rather than measuring it, and the tail slope {fit.tail.slope:.4g} "
+            f"[{fit.tail.ci.low:.4g}, {fit.tail.ci.high:.4g}] (local slopes "
+            f"{fit.tail.local_first:.4g} to {fit.tail.local_last:.4g}) does not itself break the "
+            f"bound"), verdicts, tolerance)
     distinct = {verdict for _, verdict in verdicts}
     if len(distinct) > 1:
         words = "; ".join(f"{model.describe()} gives {verdict.value}"

@@ -246,6 +246,47 @@ def test_model_dependent_and_pre_asymptotic_verdicts_are_inconclusive_with_a_rea
     assert broken.verdict is Verdict.VIOLATED and "no model bears out the tail" in broken.detail
 
 
+def test_a_model_that_extrapolates_beyond_the_margin_is_never_consistent_nor_alone_violates():
+    """Settled models (optverify.verdict): the slow tail's only surviving model puts the exponent
+    more than the margin beyond the slope its own curve has over the tail, so it confirms nothing,
+    and violates only where the tail itself breaks the bound and is not heading for the claim.
+    The true claim Theta(T^-0.2) is pre-asymptotic, never violated; a model within the margin of
+    its tail slope (T^-1/2 (1 + 5 T^-1/2)) still confirms its claim."""
+    slow = T**-0.9 + 0.01 * T**-0.2
+    true = judge_exponent(T, slow, Bound.tight("T", -0.2))
+    extrapolating = [model for model in true.fit.surviving if model.extrapolation > 0.05]
+    assert extrapolating and true.verdict is Verdict.INCONCLUSIVE
+    assert "extrapolates the exponent rather than measuring it" in true.detail
+    settled = judge_exponent(T, T**-0.5 * (1 + 5 * T**-0.5), Bound.tight("T", -0.5))
+    assert settled.verdict is Verdict.CONSISTENT
+    assert all(model.extrapolation <= 0.05 for model in settled.fit.surviving)
+    x = np.geomspace(10, 1e4, 12)  # a tail that has settled away from the claim still breaks it
+    settled_away = judge_exponent(x, x**-0.3 * (1 + 0.5 * x**-1), Bound.upper("x", -0.5))
+    assert settled_away.verdict is Verdict.VIOLATED
+
+
+def test_a_log_factor_the_claim_leaves_out_is_never_consistent():
+    """x^p log^k x with p's interval within the margin of a but reaching a - tol, and k's interval
+    above 0: not O(x^a) within the margin (inconclusive, since p may lie below a - tol); with p's
+    interval clear of a - tol, violated; a Theta bound needs k's interval to hold 0."""
+    exponent, log_power = ConfidenceInterval(-1.027, -0.995), ConfidenceInterval(0.98, 1.1)
+    upper = Bound.upper("T", -1)
+    assert judge_interval(exponent, upper, TOL, log_power) is Verdict.INCONCLUSIVE
+    assert judge_interval(exponent, upper, TOL) is Verdict.CONSISTENT  # without the log factor
+    assert judge_interval(ConfidenceInterval(-1.015, -0.995), upper, TOL,
+                          log_power) is Verdict.VIOLATED
+    below = ConfidenceInterval(-1.1, -1.05)  # smaller by a power: any log factor is dominated
+    assert judge_interval(below, upper, TOL, log_power) is Verdict.CONSISTENT
+    tight = Bound.tight("T", -1)
+    assert judge_interval(ConfidenceInterval(-1.01, -0.99), tight, TOL,
+                          ConfidenceInterval(-0.1, 0.2)) is Verdict.CONSISTENT
+    assert judge_interval(ConfidenceInterval(-1.03, -0.97), tight, TOL,
+                          ConfidenceInterval(-0.4, -0.1)) is Verdict.INCONCLUSIVE
+    lower = Bound.lower("T", -1)
+    assert judge_interval(ConfidenceInterval(-1.01, -0.97), lower, TOL,
+                          ConfidenceInterval(-0.4, -0.1)) is Verdict.INCONCLUSIVE
+
+
 def test_replicated_x_values_share_the_tail_window():
     """Three replicates at each of 8 x values: the tail window holds the last third of the
     distinct x with every replicate, and its local slopes are finite."""

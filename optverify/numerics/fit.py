@@ -190,6 +190,13 @@ class ModelFit:
         """Plausible and bears out the tail: its verdict counts."""
         return self.plausible and self.describes_tail
 
+    @property
+    def extrapolation(self) -> float:
+        """How far the model carries its exponent beyond what its own curve shows over the tail
+        window: |exponent - tail_slope| (0 without a tail window, and for the straight line). The
+        part of the exponent the data nearest the limit do not show (optverify.verdict)."""
+        return 0.0 if self.tail_slope is None else abs(self.exponent - self.tail_slope)
+
     def describe(self) -> str:
         text = f"{self.name}: exponent {self.exponent:.4g} [{self.ci.low:.4g}, {self.ci.high:.4g}]"
         if self.log_power_ci is not None:
