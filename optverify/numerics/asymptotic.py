@@ -31,6 +31,12 @@ The decision rule, fixed before any measurement:
    true claims with a grid-power correction model-dependent). (A free log factor with a negative power mimics a vanishing correction
    over a few decades; as an equal competitor it made true claims with an ordinary correction
    model-dependent in 51 of 168 sweeps, measured on T^-1 (1 + b T^-q).)
+   Where the sweep's points share their independent units (resampled sweeps are given), the
+   choice is made on the points whitened by the units' covariance (`unit_whitener`: the spread
+   of log y over the resampled sweeps, with its correlations between points; generalized least
+   squares), so that the F-tests, which assume independent residuals, do not read the units'
+   shared fluctuations as curvature; the chosen models' exponents and intervals are then fitted
+   and resampled as below.
 2. Intervals. Each model's exponent carries a Student-t interval with n - (its parameters)
    degrees of freedom, or, where the sweep's points share their randomness, the percentile
    interval over resampled independent units (optverify.numerics.resample).
@@ -103,6 +109,38 @@ MIN_TAIL_POINTS = 3
 TAIL_FRACTION = 1 / 3
 
 
+def _whiten(values: np.ndarray, whitener: np.ndarray) -> np.ndarray:
+    """`values` (one row per point) weighted for least squares: times the per-point root weights
+    (a vector), or the whitening matrix (the inverse Cholesky factor of the points' covariance,
+    `unit_whitener`) applied to them."""
+    if whitener.ndim == 2:
+        return whitener @ values
+    return values * (whitener[:, None] if values.ndim == 2 else whitener)
+
+
+def unit_whitener(resampled_v: np.ndarray, root_weights: np.ndarray) -> np.ndarray:
+    """The whitening of points that share their independent units: the inverse Cholesky factor
+    of the covariance of log y across the resampled sweeps (the units' spread, with its
+    correlations between points), so that the model choice's F-tests see independent residuals
+    (generalized least squares). The covariance supersedes the per-point weights, which model the
+    same spread; those are kept where the covariance cannot be factored (points that do not
+    vary). WHITENING_RIDGE only conditions the factorization."""
+    covariance = np.atleast_2d(np.cov(resampled_v, rowvar=False))
+    scale = float(np.mean(np.diag(covariance)))
+    if not (math.isfinite(scale) and scale > 0):
+        return root_weights
+    try:
+        factor = np.linalg.cholesky(covariance + WHITENING_RIDGE * scale * np.eye(len(covariance)))
+    except np.linalg.LinAlgError:
+        return root_weights
+    return np.linalg.inv(factor)
+
+
+WHITENING_RIDGE = 1e-10
+"""A ridge of 1e-10 of the mean variance added to the units' covariance before it is factored:
+far below any spread a sweep measures, it only keeps a nearly singular covariance factorable."""
+
+
 @dataclass(frozen=True)
 class _Regression:
     coefficients: np.ndarray
@@ -116,11 +154,11 @@ def _regress(design: np.ndarray, v: np.ndarray, root_weights: np.ndarray,
              offset: np.ndarray | None = None) -> _Regression:
     """Weighted least squares of v (less a fixed `offset` curve) on `design`."""
     offset = np.zeros_like(v) if offset is None else offset
-    weighted = design * root_weights[:, None]
+    weighted = _whiten(design, root_weights)
     solver = np.linalg.pinv(weighted)
-    coefficients = solver @ ((v - offset) * root_weights)
+    coefficients = solver @ _whiten(v - offset, root_weights)
     fitted = design @ coefficients + offset
-    residuals = (v - fitted) * root_weights
+    residuals = _whiten(v - fitted, root_weights)
     rss = float(residuals @ residuals)
     dof = design.shape[0] - design.shape[1]
     covariance = solver @ solver.T * (rss / dof)
@@ -143,14 +181,14 @@ def correction_fit(base: np.ndarray, z: np.ndarray, v: np.ndarray,
     """log y = c + p u + log(1 + b z) by weighted least squares: (c, p) by linear regression for
     each b (variable projection), b by a grid search and Brent's method; the interval from the
     model linearized at the optimum (design [1, u, z / (1 + b z)])."""
-    weighted = base * root_weights[:, None]
+    weighted = _whiten(base, root_weights)
     annihilator = np.eye(v.size) - weighted @ np.linalg.pinv(weighted)
     z_far = float(z.max())
 
     def rss(log_factors: np.ndarray) -> np.ndarray:
         b = np.expm1(np.atleast_1d(log_factors)) / z_far
         curves = v[None, :] - np.log1p(b[:, None] * z[None, :])
-        residuals = (curves * root_weights) @ annihilator.T
+        residuals = _whiten(curves.T, root_weights).T @ annihilator.T
         return np.sum(residuals**2, axis=1)
 
     grid_rss = rss(CORRECTION_GRID)
@@ -191,7 +229,7 @@ def fitted_power_correction(base: np.ndarray, scaled_x: np.ndarray, sign: float,
     point), refined by ZOOM_ROUNDS rounds of a finer grid around the best point; the interval from the model linearized at the optimum in all
     four parameters, so the uncertainty of q widens the exponent's interval. Returns the
     regression (coefficients c, p, b, q) and q."""
-    weighted = base * root_weights[:, None]
+    weighted = _whiten(base, root_weights)
     annihilator = np.eye(v.size) - weighted @ np.linalg.pinv(weighted)
     log_x = np.log(scaled_x)
     bound = float(np.log(MAX_CORRECTION_FACTOR))
@@ -200,7 +238,7 @@ def fitted_power_correction(base: np.ndarray, scaled_x: np.ndarray, sign: float,
         z = np.exp(-sign * q[:, None] * log_x[None, :])
         b = np.expm1(log_factor)[:, None] / z.max(axis=1, keepdims=True)
         curves = v[None, :] - np.log1p(b * z)
-        residuals = (curves * root_weights) @ annihilator.T
+        residuals = _whiten(curves.T, root_weights).T @ annihilator.T
         return np.sum(residuals**2, axis=1)
 
     qs, factors = np.meshgrid(FITTED_POWER_GRID, CORRECTION_GRID, indexing="ij")
@@ -373,19 +411,22 @@ def fit_asymptotic_power_law(x, y, level: float = JUDGING_LEVEL, *, limit: str =
     reference = float(np.exp(u.mean()))
     sign = 1.0 if limit == "infinity" else -1.0
     base = np.column_stack([np.ones_like(u), u])
-    regressions = {"straight line": _regress(base, v, root_w)}
-    terms = {}
-    if n >= MIN_POINTS_FOR_CORRECTION:
-        for q in CORRECTION_POWERS:
-            name = f"correction x^{-sign * q:g}"
-            terms[name] = (x / reference) ** (-sign * q)
-            regressions[name] = correction_fit(base, terms[name], v, root_w)
-        if log_factor is not None:
-            regressions["log factor"] = _regress(np.column_stack([base, log_factor]), v, root_w)
-        if n >= MIN_POINTS_FOR_FITTED_POWER and _straight_rejected(regressions, n, rounding_rss(v)):
-            fitted, q = fitted_power_correction(base, x / reference, sign, v, root_w)
-            regressions[f"fitted correction x^{-sign * q:.3g}"] = fitted
-    plausible = _plausible(regressions, n, rounding_rss(v))
+    terms = {f"correction x^{-sign * q:g}": (x / reference) ** (-sign * q)
+             for q in CORRECTION_POWERS} if n >= MIN_POINTS_FOR_CORRECTION else {}
+    chooser = (root_w if resampled_v is None or n < MIN_POINTS_FOR_CORRECTION
+               else unit_whitener(resampled_v, root_w))
+    choice_floor = rounding_rss(_whiten(v, chooser))
+    choice, choice_q = _candidates(base, terms, x / reference, sign, v, chooser, log_factor,
+                                   choice_floor)
+    regressions, q = choice, choice_q
+    if chooser is not root_w:
+        regressions, q = _candidates(base, terms, x / reference, sign, v, root_w, log_factor,
+                                     rounding_rss(v), FITTED in choice)
+    fitted_name = f"{FITTED} x^{-sign * q:.3g}"
+    regressions = {fitted_name if name == FITTED else name: fit
+                   for name, fit in regressions.items()}
+    plausible = {fitted_name if name == FITTED else name
+                 for name in _plausible(choice, n, choice_floor)}
     toward_limit = _tail_window(x, limit)
     tail = None if toward_limit is None else _tail(x, u, v, w, toward_limit, level, resampled_v)
     models = tuple(_model(name, regression, name in plausible, n, level, v, resampled_v, root_w,
@@ -402,10 +443,38 @@ def fit_asymptotic_power_law(x, y, level: float = JUDGING_LEVEL, *, limit: str =
         stderr=float(best_regression.stderr[1]), ci=ci, n_points=n, x_min=float(x[0]),
         x_max=float(x[-1]), scale=FitScale.LOG_LOG, local_slopes=straight_fit.local_slopes,
         r_squared=straight_fit.r_squared,
-        correction=_correction(regressions, terms, best.name, reference, straight_fit, n,
-                               rounding_rss(v)),
+        correction=_correction(regressions, choice, terms, best.name, reference, straight_fit,
+                               n, choice_floor),
         models=models, tail=tail, limit=limit, log_power=float(log_power),
         interval="t" if resampled_v is None else "bootstrap")
+
+
+FITTED = "fitted correction"
+
+
+def _candidates(base: np.ndarray, terms: dict[str, np.ndarray], scaled_x: np.ndarray,
+                sign: float, v: np.ndarray, whitener: np.ndarray, log_factor: np.ndarray | None,
+                floor: float, with_fitted: bool | None = None
+                ) -> tuple[dict[str, _Regression], float]:
+    """The candidate models fitted with one weighting (module docstring, rule 1), and the fitted
+    correction's q (nan without one). The fitted-power correction joins where the straight line
+    is rejected (`with_fitted` None) or where told (the same candidates under the weighting that
+    chose the models)."""
+    regressions = {"straight line": _regress(base, v, whitener)}
+    if not terms:
+        return regressions, math.nan
+    for name, term in terms.items():
+        regressions[name] = correction_fit(base, term, v, whitener)
+    if log_factor is not None:
+        regressions["log factor"] = _regress(np.column_stack([base, log_factor]), v, whitener)
+    n = v.size
+    if with_fitted is None:
+        with_fitted = (n >= MIN_POINTS_FOR_FITTED_POWER
+                       and _straight_rejected(regressions, n, floor))
+    if not with_fitted:
+        return regressions, math.nan
+    regressions[FITTED], q = fitted_power_correction(base, scaled_x, sign, v, whitener)
+    return regressions, q
 
 
 def _offset_fit(x, y, level, limit, log_power, weights, resampled_y, resolution, diverges
@@ -538,17 +607,18 @@ def _model(name: str, regression: _Regression, plausible: bool, n: int, level: f
                     log_power, log_power_ci)
 
 
-def _correction(regressions, terms, best_name: str, reference: float, straight_fit: RateFit,
-                n: int, floor: float) -> FiniteSizeCorrection | None:
+def _correction(regressions, choice, terms, best_name: str, reference: float,
+                straight_fit: RateFit, n: int, floor: float) -> FiniteSizeCorrection | None:
     """The best vanishing correction of a fixed power (smallest residual), reported as before:
-    applied when the model the fit reports is a correction."""
+    applied when the model the fit reports is a correction; its F-test is the model choice's
+    (`choice`: the candidates under the weighting that chose the models)."""
     corrections = [name for name in regressions if name.startswith("correction")]
     if not corrections:
         return None
     name = min(corrections, key=lambda candidate: regressions[candidate].rss)
     regression, term = regressions[name], terms[name]
     b = float(regression.coefficients[2])
-    p_value = nested_f_p_value(regressions["straight line"].rss, regression.rss, n - 3, floor)
+    p_value = nested_f_p_value(choice["straight line"].rss, choice[name].rss, n - 3, floor)
     f_statistic = (math.inf if p_value == 0.0 else float(stats.f.isf(p_value, 1, n - 3))
                    if p_value < 1.0 else 0.0)
     power = -float(name.split("^")[1])

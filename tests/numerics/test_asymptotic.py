@@ -148,3 +148,26 @@ def test_an_offset_of_a_diverging_quantity_lies_behind_the_points():
     grows = judge_exponent(r, 7.0 + 0.5 * r**2, claim)
     assert grows.verdict.value == "consistent" and abs(grows.fit.exponent - 2) < 0.02
     assert judge_exponent(r, 6 * np.log(r) + 2.0, claim).verdict.value == "violated"
+
+
+def test_the_model_choice_reads_a_fluctuation_the_units_share_as_noise_not_as_a_correction():
+    """Forty units share a smooth per-unit bump (1 + 0.3 z (T/10)^-1/2, z ~ N(0, 1) per unit) on
+    an exact T^-1, with little noise of their own: the mean's shared fluctuation has the shape of
+    a correction. Fitted as independent points, the F-tests read it as one; whitened by the units'
+    covariance (`unit_whitener`), the straight line is kept at about its nominal 95%."""
+    from optverify.bound import Bound
+    from optverify.verdict import judge_exponent
+
+    t = np.geomspace(10, 1e4, 10)
+    kept_with_units = kept_as_independent = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        bump = 0.3 * np.clip(rng.standard_normal((40, 1)), -3, 3) * (t / 10) ** -0.5
+        units = t**-1.0 * (1 + bump) * np.exp(0.002 * rng.standard_normal((40, t.size)))
+        bound = Bound.tight("T", -1)
+        with_units = judge_exponent(t, None, bound, units=units, seed=seed).fit
+        independent = judge_exponent(t, units.mean(axis=0), bound).fit
+        kept_with_units += [m.name for m in with_units.models if m.plausible] == ["straight line"]
+        kept_as_independent += [m.name for m in independent.models
+                                if m.plausible] == ["straight line"]
+    assert kept_with_units >= 16 and kept_as_independent <= 6
