@@ -6,9 +6,9 @@ ones that bear out the tail of the sweep, and each surviving model's exponent in
 set against the claimed exponent a. Every interval is at the kit's judging level (98%: 1% per side,
 optverify.numerics.fit.JUDGING_LEVEL), and a verdict is one of two one-sided tests, in the order
 of sizes toward the limit (toward 0 the axis turns round: O(eta^2) asks for an exponent of at
-least 2), with the resolution tol (`Bound.judging_resolution`: 0.02 for a power law, 2% of |a| for an
-exponential rate) and the margin m (`Bound.judging_margin`: 0.05 for a power law, 5% of |a| for an exponential,
-or the margin the bound states):
+least 2), with the resolution tol (`Bound.judging_resolution`: 0.02 for a power law, 2% of |a|
+for an exponential rate) and the margin m (`Bound.judging_margin`: 0.05 for a power law, 5% of |a|
+for an exponential, or the margin the bound states):
 - LOWER  (Omega(x^a)): violated if hi < a - tol; consistent if lo >= a - m;
 - UPPER  (O(x^a)):     violated if lo > a + tol; consistent if hi <= a + m;
 - TIGHT  (Theta(x^a)): violated if [lo, hi] and [a - tol, a + tol] are disjoint; consistent if
