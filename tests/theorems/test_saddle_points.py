@@ -15,11 +15,16 @@ from optverify.kit import Bound, Session, Verdict
 from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.saddle_points import (
     CLAIM,
+    config,
+    coupled_escape,
+    critical_points,
     experiment,
     index_energy,
     kac_rice,
     landscape_numeric,
+    newton_landing,
     numeric,
+    quadratic_escape,
     symbolic,
 )
 from optverify.theorems.saddle_points.landscape import (
@@ -90,8 +95,8 @@ def test_mpmath_gd_matches_the_sympy_closed_form():
 
 
 def test_torch_escape_steps_match_the_closed_form_and_mpmath():
-    setup = experiment.ExperimentConfig.quick()
-    runs = experiment.escape_runs(setup, Session(RunConfig(), Layer.EXPERIMENT))
+    setup = config.ExperimentConfig.quick()
+    runs = quadratic_escape.escape_runs(setup, Session(RunConfig(), Layer.EXPERIMENT))
     assert np.array_equal(runs.gd, runs.closed_form)
     assert np.array_equal(runs.saddle_free[:, 0, 0],
                           np.ceil(np.log2(setup.radius / np.array(setup.distances))))
@@ -116,8 +121,8 @@ def test_random_field_derivatives_match_autograd():
 
 
 def test_found_critical_points_have_valid_indices():
-    setup = experiment.ExperimentConfig.quick()
-    found = experiment.find_critical_points(setup, Session(RunConfig(), Layer.EXPERIMENT), 3)
+    setup = config.ExperimentConfig.quick()
+    found = critical_points.find_critical_points(setup, Session(RunConfig(), Layer.EXPERIMENT), 3)
     assert found.loss.size > 0
     assert set(np.unique(found.index * 3)) <= {0.0, 1.0, 2.0, 3.0}
 
@@ -159,9 +164,9 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="eta"):
         numeric.gd_step(numeric.double_well_oracle, mp.matrix([0.1, 0.1]), -0.1)
     with pytest.raises(ValueError, match="eta"):
-        experiment.ExperimentConfig((1e-3,), (-0.1,), (0.5,), (2,), 10, (2,), 1, 1, 1)
+        config.ExperimentConfig((1e-3,), (-0.1,), (0.5,), (2,), 10, (2,), 1, 1, 1)
     with pytest.raises(ValueError, match="dimension d of a saddle must be at least 2"):
-        experiment.ExperimentConfig((1e-3,), (0.1,), (0.5,), (1,), 10, (2,), 1, 1, 1)
+        config.ExperimentConfig((1e-3,), (0.1,), (0.5,), (1,), 10, (2,), 1, 1, 1)
 
 
 MINIMA_CHECKS = ("minima-fraction-falls-with-dimension", "minima-fraction-decay-form-kac-rice",
@@ -233,8 +238,8 @@ def test_main_check_is_measured_without_a_closed_form(layers):
     assert [c.name for c in main] == ["gd-escape-nonquadratic-vs-log-eps"]
     assert main[0].verdict is Verdict.CONSISTENT
     alternatives = {control.alternative for control in main[0].controls}
-    assert {"exponent -0.25", "exponent 0.25", experiment.LOG_INDEX_ALTERNATIVE,
-            experiment.LOG_SQUARED_ALTERNATIVE} <= alternatives
+    assert {"exponent -0.25", "exponent 0.25", coupled_escape.LOG_INDEX_ALTERNATIVE,
+            coupled_escape.LOG_SQUARED_ALTERNATIVE} <= alternatives
 
 
 def test_newton_order_is_always_recorded(layers):
@@ -268,7 +273,7 @@ def test_main_judge_violates_gd_escape_from_a_degenerate_saddle():
         x = np.where(moving, x + eta * x**3, x)
     ratio = eps.max() / eps[:-1]
     check = _main_session().rate("main", "degenerate saddle", ratio, steps[:-1] - steps[-1],
-                                 main=True, rules_out=experiment.ESCAPE_ALTERNATIVES)
+                                 main=True, rules_out=coupled_escape.ESCAPE_ALTERNATIVES)
     assert check.verdict is Verdict.VIOLATED
 
 
@@ -276,20 +281,20 @@ def test_main_judge_accepts_a_log_escape_and_rejects_its_alternatives():
     ratio = np.geomspace(1e2, 1e20, 12)
     steps = 3 * np.log(ratio)  # the steps beyond those from eps_max: no offset
     check = _main_session().rate(
-        "main", "log law", ratio, steps, main=True, rules_out=experiment.ESCAPE_ALTERNATIVES,
-        controls={"eps^-1/2": (ratio, experiment.as_power_of_inverse_eps(ratio, steps)),
+        "main", "log law", ratio, steps, main=True, rules_out=coupled_escape.ESCAPE_ALTERNATIVES,
+        controls={"eps^-1/2": (ratio, coupled_escape.as_power_of_inverse_eps(ratio, steps)),
                   "log^2": (ratio, steps * np.log(ratio))})
     assert check.verdict is Verdict.CONSISTENT
     assert all(control.verdict is Verdict.VIOLATED for control in check.controls)
 
 
 def test_minima_sweep_groups_functions():
-    points = experiment.CriticalPoints(3, np.zeros(6), np.array([0, 1 / 3, 0, 0, 2 / 3, 1]), 10,
+    points = critical_points.CriticalPoints(3, np.zeros(6), np.array([0, 1 / 3, 0, 0, 2 / 3, 1]), 10,
                                        np.array([0, 0, 1, 2, 3, 3]), 6)
     assert np.allclose(points.group_fractions(2, 4), [2 / 3, 1 / 3])
-    setup = experiment.ExperimentConfig.quick()
-    found = experiment.find_critical_points(setup, Session(RunConfig(), Layer.EXPERIMENT), 2)
-    dims, fractions = experiment.minima_sweep([found], setup)
+    setup = config.ExperimentConfig.quick()
+    found = critical_points.find_critical_points(setup, Session(RunConfig(), Layer.EXPERIMENT), 2)
+    dims, fractions = critical_points.minima_sweep([found], setup)
     assert dims.size == setup.field_functions // setup.minima_group
     assert np.all((fractions > 0) & (fractions <= 1))
     assert found.found_with_half_the_starts <= found.loss.size
@@ -297,26 +302,26 @@ def test_minima_sweep_groups_functions():
 
 def test_count_residual_catches_an_off_by_one_count():
     exact = np.array([2.3, 5.9999999, 7.5])
-    allowed = experiment.allowed_deviation(exact, np.full(3, 1e-4))
+    allowed = quadratic_escape.allowed_deviation(exact, np.full(3, 1e-4))
     assert np.array_equal(allowed, [0, 1, 0])
     closed = np.ceil(exact)
-    assert experiment.count_residual(closed, closed, allowed) <= 0
-    assert experiment.count_residual(closed + 1, closed, allowed) == 1
-    assert experiment.count_residual(closed - 1, closed, allowed) == 1
+    assert quadratic_escape.count_residual(closed, closed, allowed) <= 0
+    assert quadratic_escape.count_residual(closed + 1, closed, allowed) == 1
+    assert quadratic_escape.count_residual(closed - 1, closed, allowed) == 1
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_escape_counts_are_exact_and_an_off_by_one_count_is_caught(dtype):
-    setup = experiment.ExperimentConfig.quick()
-    runs = experiment.escape_runs(setup, Session(RunConfig(dtype=dtype), Layer.EXPERIMENT))
-    assert experiment.count_residual(runs.gd, runs.closed_form, runs.allowed) <= 0
-    assert experiment.count_residual(runs.gd + 1, runs.closed_form, runs.allowed) >= 1
-    assert experiment.count_residual(runs.gd - 1, runs.closed_form, runs.allowed) >= 1
+    setup = config.ExperimentConfig.quick()
+    runs = quadratic_escape.escape_runs(setup, Session(RunConfig(dtype=dtype), Layer.EXPERIMENT))
+    assert quadratic_escape.count_residual(runs.gd, runs.closed_form, runs.allowed) <= 0
+    assert quadratic_escape.count_residual(runs.gd + 1, runs.closed_form, runs.allowed) >= 1
+    assert quadratic_escape.count_residual(runs.gd - 1, runs.closed_form, runs.allowed) >= 1
 
 
 def test_gd_at_eta_b_one_is_as_fast_as_saddle_free_newton():
-    setup = experiment.ExperimentConfig.quick()
-    runs = experiment.escape_runs(setup, Session(RunConfig(), Layer.EXPERIMENT), etas=(1.0,),
+    setup = config.ExperimentConfig.quick()
+    runs = quadratic_escape.escape_runs(setup, Session(RunConfig(), Layer.EXPERIMENT), etas=(1.0,),
                                   curvatures=(1.0,))
     assert np.array_equal(runs.gd, runs.saddle_free)
 
@@ -325,19 +330,19 @@ def test_index_trend_control_has_no_slope():
     rng = np.random.default_rng(0)
     loss = rng.normal(size=200)
     index = 0.1 * loss + rng.normal(scale=0.05, size=200)
-    assert experiment.judge_index_trend((loss, index, 3)).verdict is Verdict.CONSISTENT
-    flat = experiment.without_trend(loss, index)
-    assert experiment.judge_index_trend((loss, flat, 3)).verdict is Verdict.INCONCLUSIVE
-    assert experiment.judge_index_trend((loss, -index, 3)).verdict is Verdict.VIOLATED
+    assert critical_points.judge_index_trend((loss, index, 3)).verdict is Verdict.CONSISTENT
+    flat = critical_points.without_trend(loss, index)
+    assert critical_points.judge_index_trend((loss, flat, 3)).verdict is Verdict.INCONCLUSIVE
+    assert critical_points.judge_index_trend((loss, -index, 3)).verdict is Verdict.VIOLATED
 
 
 def test_landing_judge_rejects_saddle_free_newton():
-    setup = experiment.ExperimentConfig.quick()
+    setup = config.ExperimentConfig.quick()
     s = Session(RunConfig(), Layer.EXPERIMENT)
-    newton = experiment.random_quadratic_newton(setup, s)
-    saddle_free = experiment.random_quadratic_newton(setup, s, saddle_free_newton_step)
-    assert experiment.judge_landing(newton).verdict is Verdict.CONSISTENT
-    assert experiment.judge_landing(saddle_free).verdict is Verdict.VIOLATED
+    newton = newton_landing.random_quadratic_newton(setup, s)
+    saddle_free = newton_landing.random_quadratic_newton(setup, s, saddle_free_newton_step)
+    assert newton_landing.judge_landing(newton).verdict is Verdict.CONSISTENT
+    assert newton_landing.judge_landing(saddle_free).verdict is Verdict.VIOLATED
     assert newton.total == saddle_free.total
 
 
@@ -363,8 +368,8 @@ def test_coupled_saddle_derivatives_match_autograd_and_keep_x_zero_invariant():
 
 
 def test_coupled_runs_escape_and_saddle_free_newton_ignores_the_curvature():
-    setup = experiment.ExperimentConfig.quick()
-    runs = experiment.coupled_runs(setup, Session(RunConfig(), Layer.EXPERIMENT))
+    setup = config.ExperimentConfig.quick()
+    runs = coupled_escape.coupled_runs(setup, Session(RunConfig(), Layer.EXPERIMENT))
     assert runs.gd.shape == (len(setup.coupled_distances), len(setup.coupled_curvatures),
                              setup.coupled_starts)
     assert np.all(runs.gd > runs.saddle_free)
@@ -376,12 +381,12 @@ def test_coupled_runs_escape_and_saddle_free_newton_ignores_the_curvature():
 
 def test_power_of_inverse_eps_redraw():
     ratio = np.array([1e2, 1e5, 1e9])
-    redrawn = experiment.as_power_of_inverse_eps(ratio, 2 * np.log(ratio))
+    redrawn = coupled_escape.as_power_of_inverse_eps(ratio, 2 * np.log(ratio))
     assert np.allclose(redrawn, 2 * np.sqrt(ratio))
 
 
 def test_steps_beyond_the_largest_distance_cancel_the_transit():
-    runs = experiment.CoupledRuns(np.array([1e-2, 1e-4, 1e-8]), np.array([0.5]), 0.1,
+    runs = coupled_escape.CoupledRuns(np.array([1e-2, 1e-4, 1e-8]), np.array([0.5]), 0.1,
                                   np.array([[[10.0, 12.0]], [[20.0, 22.0]], [[40.0, 42.0]]]),
                                   np.zeros((3, 1, 2)))
     ratio, extra = runs.pooled_from_largest()

@@ -81,18 +81,18 @@ class FoundPoints:
         return int(sum(e.size for e in self.energy))
 
 
-def trust_region_newton(setup: IndexEnergyConfig, s: Session) -> FoundPoints:
+def trust_region_newton(config: IndexEnergyConfig, s: Session) -> FoundPoints:
     """Clipped Newton from starts spread over START_RADII on `functions` random quartics."""
     options = {"dtype": s.torch_dtype, "device": s.device}
     generator = s.generator("index-energy")
-    fields = random_quartic_fields(setup.functions, setup.dimension, generator, **options,
-                                   field_scale=setup.sigma)
-    shape = (setup.functions, setup.starts, setup.dimension)
+    fields = random_quartic_fields(config.functions, config.dimension, generator, **options,
+                                   field_scale=config.sigma)
+    shape = (config.functions, config.starts, config.dimension)
     direction = torch.randn(shape, generator=generator, **options)
     direction = direction / direction.norm(dim=-1, keepdim=True)
-    radius = torch.linspace(*START_RADII, setup.starts, **options).expand(shape[:-1])
+    radius = torch.linspace(*START_RADII, config.starts, **options).expand(shape[:-1])
     point = direction * radius.unsqueeze(-1)
-    for _ in range(setup.iterations):
+    for _ in range(config.iterations):
         step, info = torch.linalg.solve_ex(fields.hessian(point),
                                            fields.gradient(point).unsqueeze(-1))
         step = step.squeeze(-1)
@@ -100,15 +100,15 @@ def trust_region_newton(setup: IndexEnergyConfig, s: Session) -> FoundPoints:
         step = step * torch.clamp(limit / step.norm(dim=-1, keepdim=True), max=1.0)
         point = torch.where((info == 0).unsqueeze(-1) & torch.isfinite(step), point - step, point)
     eps = machine_epsilon(s.dtype)
-    scale = setup.dimension * (1 + point.norm(dim=-1)) ** 3
+    scale = config.dimension * (1 + point.norm(dim=-1)) ** 3
     converged = fields.gradient(point).norm(dim=-1) <= 1000 * eps * scale
     eigenvalues = torch.linalg.eigvalsh(fields.hessian(point))
-    floor = 1000 * eps * setup.dimension * (1 + point.norm(dim=-1)) ** 2
+    floor = 1000 * eps * config.dimension * (1 + point.norm(dim=-1)) ** 2
     keep = converged & (eigenvalues.abs().min(-1).values > floor)
-    index = (eigenvalues < 0).sum(-1).double() / setup.dimension
+    index = (eigenvalues < 0).sum(-1).double() / config.dimension
     energy = fields.value(point).double()
     energies, indices = [], []
-    for f in range(setup.functions):
+    for f in range(config.functions):
         mask = keep[f].cpu().numpy()
         points = point[f].cpu().numpy()[mask]
         distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
@@ -117,7 +117,7 @@ def trust_region_newton(setup: IndexEnergyConfig, s: Session) -> FoundPoints:
         energies.append(energy[f].cpu().numpy()[mask][distinct])
         indices.append(index[f].cpu().numpy()[mask][distinct])
     return FoundPoints(tuple(energies), tuple(indices), int(converged.sum()),
-                       setup.functions * setup.starts)
+                       config.functions * config.starts)
 
 
 def judge_index_energy(data: tuple[tuple[np.ndarray, np.ndarray], ...]) -> Judgement:
@@ -150,10 +150,10 @@ def reversed_prediction(counts: KacRiceCounts, energy: np.ndarray) -> np.ndarray
 
 def verify(s: Session) -> None:
     """The d = 50 index-energy check (module docstring)."""
-    setup = s.preset(quick=IndexEnergyConfig.quick(), full=IndexEnergyConfig.full())
-    counts = kac_rice_counts(setup.dimension, setup.sigma, setup.kac_rice_samples, 64,
-                             s.rng("index-energy-kac-rice"), energy_bins=setup.energy_bins)
-    found = trust_region_newton(setup, s)
+    config = s.preset(quick=IndexEnergyConfig.quick(), full=IndexEnergyConfig.full())
+    counts = kac_rice_counts(config.dimension, config.sigma, config.kac_rice_samples, 64,
+                             s.rng("index-energy-kac-rice"), energy_bins=config.energy_bins)
+    found = trust_region_newton(config, s)
     pairs = tuple((i, counts.predicted_index(e)) for e, i in zip(found.energy, found.index))
     inside = tuple((i[np.isfinite(p)], p[np.isfinite(p)]) for i, p in pairs)
     flat = counts.mean_index_fraction
@@ -167,10 +167,10 @@ def verify(s: Session) -> None:
             for e, (i, _) in zip(found.energy, inside)),
     }
     s.decide(
-        f"index-energy-d{setup.dimension}",
-        f"d = {setup.dimension}: the index fraction of critical points of the claim's random "
-        f"quartic (sigma = {setup.sigma:g}) found by trust-region Newton ({setup.functions} "
-        f"functions x {setup.starts} starts over radii {START_RADII[0]:g}..{START_RADII[1]:g}) "
+        f"index-energy-d{config.dimension}",
+        f"d = {config.dimension}: the index fraction of critical points of the claim's random "
+        f"quartic (sigma = {config.sigma:g}) found by trust-region Newton ({config.functions} "
+        f"functions x {config.starts} starts over radii {START_RADII[0]:g}..{START_RADII[1]:g}) "
         "equals the Kac-Rice mean index fraction at their energy, i(u), rising with the loss "
         f"(mean |index - i(u)| below {INDEX_TOLERANCE:g}, i.e. 2.5 eigenvalues)",
         judge_index_energy, inside,
@@ -182,7 +182,7 @@ def verify(s: Session) -> None:
     index = np.concatenate(found.index)
     centres = (counts.energy_edges[1:] + counts.energy_edges[:-1]) / 2
     held = np.isfinite(counts.index_by_energy)
-    s.figure("index-energy", f"Index against energy at d = {setup.dimension}", [Panel(
+    s.figure("index-energy", f"Index against energy at d = {config.dimension}", [Panel(
         "critical points found (trust-region Newton) and the Kac-Rice prediction",
         "-energy (log scale, energies < 0 only)", "index fraction", (
             Series("found", tuple(-energy[energy < 0]), tuple(index[energy < 0])),

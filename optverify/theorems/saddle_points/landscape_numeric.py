@@ -28,11 +28,7 @@ import numpy as np
 from scipy import stats
 
 from optverify.kit import Bound, Judgement, Panel, Series, Session, Verdict
-from optverify.theorems.saddle_points.decay_form import (
-    decay_form_fit,
-    redrawn_form,
-    weighted_fit,
-)
+from optverify.theorems.saddle_points.decay_form import decay_form_fit, redrawn_form, weighted_fit
 from optverify.theorems.saddle_points.kac_rice import KacRiceCounts, kac_rice_counts
 
 FIELD_SCALE = 10.0
@@ -103,12 +99,12 @@ def goe_positive_probability(size: int, samples: int, rng: np.random.Generator):
 
 def verify(s: Session) -> None:
     """Kac-Rice counts, the minima fraction's decay form, the coin-flip finding."""
-    setup = s.preset(quick=LandscapeNumericConfig.quick(), full=LandscapeNumericConfig.full())
-    items = [(d, setup.samples, s.config.seed_for(f"kac-rice-{d}")) for d in setup.dimensions]
+    config = s.preset(quick=LandscapeNumericConfig.quick(), full=LandscapeNumericConfig.full())
+    items = [(d, config.samples, s.config.seed_for(f"kac-rice-{d}")) for d in config.dimensions]
     counts = list(s.map(counts_for, items, "numpy: Kac-Rice counts"))
     _decay(s, counts)
     _counts_table(s, counts)
-    _coin_flip(s, setup)
+    _coin_flip(s, config)
 
 
 def log_fraction_sd(fractions: np.ndarray) -> np.ndarray:
@@ -247,16 +243,16 @@ def judge_coin_flip(rows: list[tuple[int, int, int]]) -> Judgement:
                      f"{outside or 'none'}: {verdict.value}", ratios)
 
 
-def _coin_flip(s: Session, setup: LandscapeNumericConfig) -> None:
+def _coin_flip(s: Session, config: LandscapeNumericConfig) -> None:
     rng = s.rng("goe-positive")
-    rows = [(n, *goe_positive_probability(n, setup.coin_flip_samples, rng))
+    rows = [(n, *goe_positive_probability(n, config.coin_flip_samples, rng))
             for n in COIN_FLIP_DIMENSIONS]
     s.decide(
         "coin-flip-heuristic",
         "reported finding: the tutorial's heuristic that a random critical point is a minimum "
         "with probability 2^-N (N independent eigenvalue signs) against the probability that a "
         "GOE_N matrix is positive definite, which falls like exp(-theta N^2), theta = ln(3)/4 "
-        f"(Dean and Majumdar); Monte Carlo over {setup.coin_flip_samples} matrices per N",
+        f"(Dean and Majumdar); Monte Carlo over {config.coin_flip_samples} matrices per N",
         judge_coin_flip, rows, decisive=False)
     s.table("goe-positive-definite", "P(GOE_N positive definite) against the coin flip 2^-N",
             ("N", "positive definite", "matrices", "probability", "2^-N",

@@ -204,27 +204,27 @@ def gd_escape_count(oracle: Oracle, a, b, eta, exponent: int, radius: float) -> 
     return EscapeCount(float(a), float(b), exponent, gd, int(formula))
 
 
-def quadratic_runs(setup: NumericConfig) -> QuadraticRuns:
+def quadratic_runs(config: NumericConfig) -> QuadraticRuns:
     """GD, Newton and saddle-free Newton from (0.7, -0.3), and GD's escapes, on every saddle."""
-    eta = mp.mpf(setup.eta)
+    eta = mp.mpf(config.eta)
     gd_residual = newton_residual = sfn_residual = mp.zero
     flow_residual = sfn_one_step = newton_doubling = mp.zero
     escapes, start = [], mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
     doubled = mp.matrix([0, 2 * start[1]])
-    for a, b in setup.saddles:
+    for a, b in config.saddles:
         a, b = mp.mpf(a), mp.mpf(b)
         oracle = quadratic_oracle(a, b)
         gd_residual = max(gd_residual,
-                          gd_closed_form_residual(oracle, a, b, eta, start, setup.gd_steps))
+                          gd_closed_form_residual(oracle, a, b, eta, start, config.gd_steps))
         flow_residual = max(flow_residual, gd_closed_form_residual(
-            oracle, a, b, eta, start, setup.gd_steps, gradient_flow_form))
+            oracle, a, b, eta, start, config.gd_steps, gradient_flow_form))
         newton_image, sfn_image = newton_step(oracle, start), saddle_free_newton_step(oracle, start)
         newton_residual = max(newton_residual, norm(newton_image) / norm(start))
         sfn_one_step = max(sfn_one_step, norm(sfn_image) / norm(start))
         sfn_residual = max(sfn_residual, norm(sfn_image - doubled) / norm(start))
         newton_doubling = max(newton_doubling, norm(newton_image - doubled) / norm(start))
-        escapes.extend(gd_escape_count(oracle, a, b, eta, exponent, setup.radius)
-                       for exponent in setup.escape_exponents)
+        escapes.extend(gd_escape_count(oracle, a, b, eta, exponent, config.radius)
+                       for exponent in config.escape_exponents)
     return QuadraticRuns(gd_residual, newton_residual, sfn_residual, tuple(escapes),
                          flow_residual, sfn_one_step, newton_doubling)
 
@@ -304,20 +304,20 @@ def float64_gd_steps(function: SaddleFunction, start: mp.matrix, eta, radius: fl
             return None
 
 
-def saddle_runs(function: SaddleFunction, setup: NumericConfig, floor) -> SaddleRuns:
+def saddle_runs(function: SaddleFunction, config: NumericConfig, floor) -> SaddleRuns:
     """GD, saddle-free Newton and Newton near the saddle of `function` (see `SaddleRuns`)."""
     stable = mp.matrix([mp.mpf(v) for v in function.stable])
     unstable = mp.matrix([mp.mpf(v) for v in function.unstable])
     start = mp.mpf(STABLE_COORDINATE) * stable + mp.mpf(10) ** -OFFSET_EXPONENT * unstable
-    eta = mp.mpf(setup.eta)
-    gd = steps_to_leave(lambda p: gd_step(function.oracle, p, eta), start, setup.radius)
+    eta = mp.mpf(config.eta)
+    gd = steps_to_leave(lambda p: gd_step(function.oracle, p, eta), start, config.radius)
     sfn = steps_to_leave(lambda p: saddle_free_newton_step(function.oracle, p), start,
-                         setup.radius)
+                         config.radius)
     near = newton_distances(function.oracle, start, floor)
-    float64_gd = float64_gd_steps(function, start, eta, setup.radius)
-    newton_start = mp.matrix([mp.mpf(v) for v in setup.newton_start])
+    float64_gd = float64_gd_steps(function, start, eta, config.radius)
+    newton_start = mp.matrix([mp.mpf(v) for v in config.newton_start])
     from_start = newton_distances(function.oracle, newton_start, floor)
-    gd_unit = steps_to_leave(lambda p: gd_step(function.oracle, p, mp.one), start, setup.radius)
+    gd_unit = steps_to_leave(lambda p: gd_step(function.oracle, p, mp.one), start, config.radius)
     repelled = max(norm(iterate(lambda p: saddle_free_newton_step(function.oracle, p), origin,
                                 len(distances) - 1))
                    for origin, distances in ((start, near), (newton_start, from_start)))
@@ -369,11 +369,11 @@ def floor_exponent(floor) -> int:
 def verify(s: Session) -> None:
     """High-precision iterates on the quadratic saddle and on two non-quadratic saddles; the
     Kac-Rice counts of the random landscape (`landscape_numeric`)."""
-    setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
         floor = s.floor()
-        _quadratic(s, setup)
-        _non_quadratic(s, setup, floor)
+        _quadratic(s, config)
+        _non_quadratic(s, config, floor)
     landscape_numeric.verify(s)
     s.note(f"mpmath at {s.precision} digits; floor 10^-{floor_exponent(floor)}. "
            "float64_gd_steps: the same GD from the start rounded to float64 and iterated at 53 "
@@ -381,11 +381,11 @@ def verify(s: Session) -> None:
            "on the deep linear net's diagonal start) the iterate stays on the stable manifold.")
 
 
-def _quadratic(s: Session, setup: NumericConfig) -> None:
+def _quadratic(s: Session, config: NumericConfig) -> None:
     """GD, Newton and saddle-free Newton on (a x^2 - b y^2)/2 against their closed forms."""
-    runs = quadratic_runs(setup)
+    runs = quadratic_runs(config)
     s.identity("gd-closed-form",
-               f"GD on (a x^2 - b y^2)/2 for {setup.gd_steps} steps: (x_t, y_t) = ((1 - eta a)^t "
+               f"GD on (a x^2 - b y^2)/2 for {config.gd_steps} steps: (x_t, y_t) = ((1 - eta a)^t "
                "x_0, (1 + eta b)^t y_0) (max relative residual over t and saddles)",
                runs.gd_residual,
                controls={"the gradient-flow solution (e^{-eta a t} x_0, e^{eta b t} y_0)":
@@ -402,7 +402,7 @@ def _quadratic(s: Session, setup: NumericConfig) -> None:
                          runs.newton_as_saddle_free_residual})
     s.identity("gd-escape-count",
                "GD from (1, 10^-k) needs exactly ceil(log(R/10^-k) / log(1 + eta b)) steps until "
-               f"|y_t| >= R = {setup.radius:g} (k up to {max(setup.escape_exponents)}; residual: "
+               f"|y_t| >= R = {config.radius:g} (k up to {max(config.escape_exponents)}; residual: "
                "largest difference in steps; sanity: the count of an exact linear map)",
                float(runs.escape_count_error()), 0.0, precision_digits=0, sanity=True,
                controls={"a count one step too many (closed form + 1)":
@@ -414,17 +414,17 @@ def _quadratic(s: Session, setup: NumericConfig) -> None:
             (escape.row for escape in runs.escapes))
 
 
-def _newton_order(s: Session, function: SaddleFunction, setup: NumericConfig, floor) -> None:
+def _newton_order(s: Session, function: SaddleFunction, config: NumericConfig, floor) -> None:
     """Newton's order from one step at distances 10^-1 .. 10^-K, against order 1 at a degenerate
     critical point measured the same way."""
     exponents = order_exponents(s.floor_digits)
-    before, after = newton_contraction(function.oracle, setup.newton_start, exponents, floor)
+    before, after = newton_contraction(function.oracle, config.newton_start, exponents, floor)
     name = f"newton-order-{function.short}"
     statement = (f"{function.name}: Newton converges to the saddle at least quadratically, "
                  "|x_1| = O(|x_0|^2): slope of log |x_1| against log |x_0| for one Newton step "
-                 f"from |x_0| = 10^-1 .. 10^-{exponents[-1]} along {setup.newton_start} (the "
+                 f"from |x_0| = 10^-1 .. 10^-{exponents[-1]} along {config.newton_start} (the "
                  f"asymptotic order, {s.precision} digits)")
-    degenerate = newton_contraction(degenerate_oracle, setup.newton_start, exponents, floor)
+    degenerate = newton_contraction(degenerate_oracle, config.newton_start, exponents, floor)
     values = {"distances_above_floor": len(before), "precision_floor": float(floor),
               "digits": s.precision}
     if len(before) < MIN_ORDER_POINTS or len(degenerate[0]) < MIN_ORDER_POINTS:
@@ -436,21 +436,21 @@ def _newton_order(s: Session, function: SaddleFunction, setup: NumericConfig, fl
                      "x^4/4 + y^2/2, x -> 2x/3)": degenerate}, values=values)
 
 
-def _non_quadratic(s: Session, setup: NumericConfig, floor) -> None:
+def _non_quadratic(s: Session, config: NumericConfig, floor) -> None:
     """Newton is attracted to the saddles of two non-quadratic functions; GD and SFN leave them."""
     series, rows = [], []
     for function in s.progress(saddle_functions(), "mpmath: non-quadratic saddles"):
-        runs = saddle_runs(function, setup, floor)
+        runs = saddle_runs(function, config, floor)
         s.identity(f"newton-attracted-{function.short}",
                    f"{function.name}: Newton from 0.2 * (stable direction) + 10^-{OFFSET_EXPONENT} "
-                   f"* (unstable direction) and from {setup.newton_start} converges to the saddle "
+                   f"* (unstable direction) and from {config.newton_start} converges to the saddle "
                    "at 0 (final distance)", runs.newton_final_distance,
                    controls={"saddle-free Newton from the same starts, as many steps":
                              runs.saddle_free_final_distance},
                    values={"newton_steps": len(runs.near) - 1})
         s.inequality(f"saddle-free-faster-{function.short}",
-                     f"{function.name}: from the same start, GD (eta = {setup.eta:g}) and saddle-free "
-                     f"Newton both leave the ball of radius {setup.radius:g} around the saddle, "
+                     f"{function.name}: from the same start, GD (eta = {config.eta:g}) and saddle-free "
+                     f"Newton both leave the ball of radius {config.radius:g} around the saddle, "
                      "saddle-free Newton in fewer steps (margin: GD steps - SFN steps - 1, so equal "
                      "counts fail)", float(runs.gd - runs.saddle_free - 1),
                      controls={"GD at eta = 1 / |lambda_-| = 1, which doubles the unstable "
@@ -459,13 +459,13 @@ def _non_quadratic(s: Session, setup: NumericConfig, floor) -> None:
                      values={"gd_steps": runs.gd, "saddle_free_newton_steps": runs.saddle_free,
                              "gd_steps_at_eta_1": runs.gd_unit_step,
                              "float64_gd_steps": runs.float64_gd_value})
-        _newton_order(s, function, setup, floor)
+        _newton_order(s, function, config, floor)
         rows.append((function.name, runs.gd, runs.saddle_free, len(runs.near) - 1,
                      float(runs.near[-1])))
         series.append(Series(f"Newton, {function.name}", tuple(range(len(runs.from_start))),
                              tuple(float(d) for d in runs.from_start), "line"))
     s.figure("mpmath-newton-to-saddle", "Newton converges to the saddle (mpmath)", [Panel(
-        f"Newton from {setup.newton_start}, {s.precision} digits", "Newton step k",
+        f"Newton from {config.newton_start}, {s.precision} digits", "Newton step k",
         "distance |x_k| to the saddle", tuple(series), xscale="linear", yscale="log")])
     s.table(Table("mpmath-non-quadratic", f"From 10^-{OFFSET_EXPONENT} off the stable manifold: "
                   "steps to leave the ball (GD, saddle-free Newton) and Newton's approach",
