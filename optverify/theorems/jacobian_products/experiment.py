@@ -69,29 +69,29 @@ from optverify.theorems.jacobian_products.variance_law import (
 
 def verify(s: Session) -> None:
     rnn_bounds.verify(s)
-    setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    sweeps = s.map(lambda n: gaussian_sweep(s, setup, n), setup.dimensions,
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    sweeps = s.map(lambda n: gaussian_sweep(s, config, n), config.dimensions,
                    "torch: Gaussian Jacobian products")
-    z = bonferroni_z(len(setup.dimensions) * (len(setup.sigmas) + 1))
+    z = bonferroni_z(len(config.dimensions) * (len(config.sigmas) + 1))
     rows, growth_panels, variance_panels = [], [], []
     for sweep in sweeps:
-        law = variance_law(s, sweep, setup)
-        fit = record_variance_law(s, sweep, setup, law, z)
-        rows += [record_growth_rate(s, sweep, setup, growth_rate(sweep, setup, index), z)
-                 for index in range(len(setup.sigmas))]
-        growth_panels.append(growth_panel(sweep, setup))
+        law = variance_law(s, sweep, config)
+        fit = record_variance_law(s, sweep, config, law, z)
+        rows += [record_growth_rate(s, sweep, config, growth_rate(sweep, config, index), z)
+                 for index in range(len(config.sigmas))]
+        growth_panels.append(growth_panel(sweep, config))
         variance_panels.append(variance_panel(sweep, law, fit))
-    record_twin(s, setup, compare_twins(
-        s.map(lambda n: twin_batch(s, setup, n), setup.dimensions, "torch: twin products")))
-    bounds = singular_value_runs(s, setup)
+    record_twin(s, config, compare_twins(
+        s.map(lambda n: twin_batch(s, config, n), config.dimensions, "torch: twin products")))
+    bounds = singular_value_runs(s, config)
     for run in bounds:
-        record_singular_values(s, setup, run)
-    record_orthogonal(s, setup, orthogonal_log_norms(s, setup))
-    runs = rnn_runs(s, setup)
-    record_rnn_bound(s, runs, setup)
-    dimension = setup.dimensions[-1]
-    record_clipping(s, setup, dimension, clipped_gradients(s, setup, dimension))
-    _record_figures(s, growth_panels, variance_panels, bounds_panel(bounds, setup),
+        record_singular_values(s, config, run)
+    record_orthogonal(s, config, orthogonal_log_norms(s, config))
+    runs = rnn_runs(s, config)
+    record_rnn_bound(s, runs, config)
+    dimension = config.dimensions[-1]
+    record_clipping(s, config, dimension, clipped_gradients(s, config, dimension))
+    _record_figures(s, growth_panels, variance_panels, bounds_panel(bounds, config),
                     rnn_panel(runs))
     _record_tables(s, rows, runs)
     s.note(f"{s.dtype} on {s.device}; log-norms accumulated with renormalization at every "

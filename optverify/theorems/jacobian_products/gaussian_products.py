@@ -32,17 +32,17 @@ class GaussianSweep:
     log_norms: np.ndarray
 
 
-def gaussian_sweep(s: Session, setup: ExperimentConfig, dimension: int) -> GaussianSweep:
+def gaussian_sweep(s: Session, config: ExperimentConfig, dimension: int) -> GaussianSweep:
     """One renormalized pass, drawing the Jacobians step by step (no pass stores all T)."""
     purpose = f"gaussian-n{dimension}"
-    sigmas = torch.tensor(setup.sigmas, dtype=s.torch_dtype, device=s.device)[:, None]
-    shape = (len(setup.sigmas), setup.paths)
+    sigmas = torch.tensor(config.sigmas, dtype=s.torch_dtype, device=s.device)[:, None]
+    shape = (len(config.sigmas), config.paths)
     vector = torch.randn(*shape, dimension, generator=s.generator(f"{purpose}-start"),
                          dtype=s.torch_dtype, device=s.device)
     generator = s.generator(purpose)
     renormalized = renormalized_log_norms(
         vector, lambda step: gaussian_jacobians(generator, shape, dimension, sigmas,
-                                                s.torch_dtype, s.device), setup.depth)
+                                                s.torch_dtype, s.device), config.depth)
     start = torch.linalg.vector_norm(vector, dim=-1).log()
     return GaussianSweep(dimension, as_numpy(renormalized - start))
 

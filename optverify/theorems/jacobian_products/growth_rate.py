@@ -56,23 +56,23 @@ def geometric_mean_norms(units: np.ndarray) -> np.ndarray:
     return np.exp(units.mean(axis=0))
 
 
-def growth_rate(sweep: GaussianSweep, setup: ExperimentConfig, index: int) -> GrowthRate:
-    sigma = setup.sigmas[index]
-    final = sweep.log_norms[-1, index] / setup.depth
-    units = sweep.log_norms[setup.depth_grid - 1, index].T
+def growth_rate(sweep: GaussianSweep, config: ExperimentConfig, index: int) -> GrowthRate:
+    sigma = config.sigmas[index]
+    final = sweep.log_norms[-1, index] / config.depth
+    units = sweep.log_norms[config.depth_grid - 1, index].T
     return GrowthRate(sigma, lyapunov_exponent(sigma, sweep.dimension), float(final.mean()),
                       float(final.std(ddof=1) / np.sqrt(final.size)), units)
 
 
-def record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfig,
+def record_growth_rate(s: Session, sweep: GaussianSweep, config: ExperimentConfig,
                         rate: GrowthRate, z: float) -> tuple:
     """Record the per-path rate check and the exponential-law fit; return the table row."""
     where = f"n = {sweep.dimension}, sigma = {rate.sigma:g}"
     annealed = annealed_rate(rate.sigma)
     s.identity(f"lyapunov-n{sweep.dimension}-sigma{rate.sigma:g}",
                f"{where}: the per-path growth rate log ||J_T ... J_1 v|| / T at T = "
-               f"{setup.depth}, averaged over {setup.paths} products, equals lambda_1 = log sigma "
-               f"+ (1/2)(log(2/n) + digamma(n/2)) = {rate.exact:.6g} within its "
+               f"{config.depth}, averaged over {config.paths} products, equals lambda_1 = log "
+               f"sigma + (1/2)(log(2/n) + digamma(n/2)) = {rate.exact:.6g} within its "
                f"Bonferroni-corrected 95% CI (z = {z:.3g} standard errors)",
                abs(rate.estimate - rate.exact), z * rate.error,
                controls={f"the annealed rate log sigma = {annealed:.6g} (the growth of the mean "
@@ -80,12 +80,12 @@ def record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfig
                values={"measured_rate": rate.estimate, "lyapunov_exponent": rate.exact,
                        "standard_error": rate.error})
     name = f"growth-fit-n{sweep.dimension}-sigma{rate.sigma:g}"
-    words = (f"{where}: the geometric-mean norm exp(E log ||prod v||) on {len(setup.depth_grid)} "
-             f"depths T in [1, {setup.depth}], all from the same {setup.paths} products (the "
+    words = (f"{where}: the geometric-mean norm exp(E log ||prod v||) on {len(config.depth_grid)} "
+             f"depths T in [1, {config.depth}], all from the same {config.paths} products (the "
              "interval from resampling them), grows exponentially at the rate lambda_1: "
              "log-linear fit against lambda_1, and a power law in T rejected on the same points")
     representable = rate.representable(s.dtype)
-    check = s.rate(name, words, setup.depth_grid, None,
+    check = s.rate(name, words, config.depth_grid, None,
                    Bound.tight("T", sympy.Float(rate.exact, 6), exponential=True),
                    units=rate.units, statistic=geometric_mean_norms, decisive=representable,
                    below_precision="" if representable else
@@ -94,10 +94,10 @@ def record_growth_rate(s: Session, sweep: GaussianSweep, setup: ExperimentConfig
             check.fit.exponent if check.fit is not None else BELOW_PRECISION)
 
 
-def growth_panel(sweep: GaussianSweep, setup: ExperimentConfig) -> Panel:
-    depths = tuple(float(t) for t in range(1, setup.depth + 1))
+def growth_panel(sweep: GaussianSweep, config: ExperimentConfig) -> Panel:
+    depths = tuple(float(t) for t in range(1, config.depth + 1))
     series = []
-    for index, sigma in enumerate(setup.sigmas):
+    for index, sigma in enumerate(config.sigmas):
         exact = lyapunov_exponent(sigma, sweep.dimension)
         mean = sweep.log_norms[:, index].mean(-1)
         slope, intercept = np.polyfit(depths, mean, 1)

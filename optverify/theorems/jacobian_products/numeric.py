@@ -286,32 +286,32 @@ def _gaussian_step_law(s: Session, dimensions: tuple[int, ...]) -> None:
                            "trigamma_over_4": float(mp.psi(1, half) / 4)})
 
 
-def _scaled_orthogonal(s: Session, setup: NumericConfig, rng: np.random.Generator) -> Panel:
+def _scaled_orthogonal(s: Session, config: NumericConfig, rng: np.random.Generator) -> Panel:
     series = []
-    for scale in s.progress(setup.scales, "mpmath: scaled orthogonal products"):
-        product = scaled_orthogonal_residual(rng, setup.matrix_size, setup.depth, scale)
+    for scale in s.progress(config.scales, "mpmath: scaled orthogonal products"):
+        product = scaled_orthogonal_residual(rng, config.matrix_size, config.depth, scale)
         s.identity(f"scaled-orthogonal-c{scale:g}",
-                   f"for {setup.matrix_size} x {setup.matrix_size} random orthogonal Q_k and c = "
+                   f"for {config.matrix_size} x {config.matrix_size} random orthogonal Q_k and c = "
                    f"{scale:g}: P_t^T P_t = c^(2t) I for P_t = (c Q_t) ... (c Q_1), so "
-                   f"||P_t v|| = c^t ||v|| at every t <= {setup.depth} (residual: worst "
+                   f"||P_t v|| = c^t ||v|| at every t <= {config.depth} (residual: worst "
                    "max-row-sum norm of P_t^T P_t / c^(2t) - I). A sanity check: a product of "
                    "orthogonal matrices is orthogonal, so the residual measures only the "
                    "generated Q_k's orthogonality at the run's precision (the identity is proved "
                    "in the symbolic layer)", float(product.residual), sanity=True,
                    values={"log_norm_at_T": float(product.log_norms[-1]),
-                           "T_log_c": float(setup.depth * mp.log(scale))})
-        series.append(Series(f"c = {scale:g}", tuple(range(1, setup.depth + 1)),
+                           "T_log_c": float(config.depth * mp.log(scale))})
+        series.append(Series(f"c = {scale:g}", tuple(range(1, config.depth + 1)),
                              tuple(float(v) for v in product.log_norms)))
     return Panel("scaled orthogonal products (mpmath)", "T", "log ||prod c Q_k||_2",
                  tuple(series), xscale="linear", yscale="linear")
 
 
-def _below_float64(s: Session, setup: NumericConfig, rng: np.random.Generator) -> None:
-    tiny = tiny_product(rng, setup.matrix_size, setup.tiny_depth, setup.tiny_scale)
+def _below_float64(s: Session, config: NumericConfig, rng: np.random.Generator) -> None:
+    tiny = tiny_product(rng, config.matrix_size, config.tiny_depth, config.tiny_scale)
     # the float64 matrices are orthogonal to ~eps, so each step's norm is c (1 + O(eps))
-    float_tolerance = RENORMALIZATION_ULPS * machine_epsilon("float64") * setup.tiny_depth
+    float_tolerance = RENORMALIZATION_ULPS * machine_epsilon("float64") * config.tiny_depth
     s.identity("renormalized-log-norm-below-float64",
-               f"a product of T = {setup.tiny_depth} matrices {setup.tiny_scale:g} Q_k has norm "
+               f"a product of T = {config.tiny_depth} matrices {config.tiny_scale:g} Q_k has norm "
                f"c^T = 1e{tiny.exact_log_norm / np.log(10):.0f}, below float64: the renormalized "
                "float64 log-norm equals the mpmath log-norm (residual relative to |log-norm|; "
                "tolerance 16 eps T), while the direct float64 product underflows",
@@ -331,26 +331,26 @@ def _below_float64(s: Session, setup: NumericConfig, rng: np.random.Generator) -
                        else BELOW_PRECISION})
 
 
-def _tanh_rnn(s: Session, setup: NumericConfig, rng: np.random.Generator) -> Panel:
-    rnn = tanh_rnn_margins(rng, setup.matrix_size, setup.rnn_depth, setup.rnn_norm,
-                           setup.input_scale)
+def _tanh_rnn(s: Session, config: NumericConfig, rng: np.random.Generator) -> Panel:
+    rnn = tanh_rnn_margins(rng, config.matrix_size, config.rnn_depth, config.rnn_norm,
+                           config.input_scale)
     s.inequality("tanh-rnn-product-bound",
-                 f"tanh RNN, n = {setup.matrix_size}, ||W||_2 = {setup.rnn_norm}: "
+                 f"tanh RNN, n = {config.matrix_size}, ||W||_2 = {config.rnn_norm}: "
                  "||prod_k diag(1 - s_k^2) W||_2 <= ||W||_2^t at every t <= "
-                 f"{setup.rnn_depth} (margin 1 - ||P_t|| / ||W||^t, worst over t). A sanity "
+                 f"{config.rnn_depth} (margin 1 - ||P_t|| / ||W||^t, worst over t). A sanity "
                  "check: |1 - tanh^2| <= 1 and submultiplicativity give the bound for every W and "
                  "input, so only rounding can break it",
                  float(min(rnn.margins)), float(s.floor()), sanity=True,
                  values={"largest_margin": float(max(rnn.margins)),
                          "log_norm_at_T": float(rnn.log_norms[-1]),
-                         "T_log_norm_W": float(setup.rnn_depth * np.log(setup.rnn_norm))})
-    depths = tuple(range(1, setup.rnn_depth + 1))
+                         "T_log_norm_W": float(config.rnn_depth * np.log(config.rnn_norm))})
+    depths = tuple(range(1, config.rnn_depth + 1))
     return Panel(
-        f"tanh RNN Jacobian products, ||W||_2 = {setup.rnn_norm} (mpmath)", "T",
+        f"tanh RNN Jacobian products, ||W||_2 = {config.rnn_norm} (mpmath)", "T",
         "log ||prod of T Jacobians||_2",
         (Series("mpmath", depths, tuple(float(v) for v in rnn.log_norms)),
          Series("T log ||W||_2 (bound)", depths,
-                tuple(t * float(np.log(setup.rnn_norm)) for t in depths), "dashed")),
+                tuple(t * float(np.log(config.rnn_norm)) for t in depths), "dashed")),
         xscale="linear", yscale="linear")
 
 
@@ -395,14 +395,14 @@ def _wording_searches(s: Session) -> None:
 
 def verify(s: Session) -> None:
     _wording_searches(s)
-    setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     rng = s.rng("numeric")
     with mp.workdps(s.precision):
-        _chi_square_law(s, setup.dimensions)
-        _gaussian_step_law(s, setup.dimensions)
-        orthogonal_panel = _scaled_orthogonal(s, setup, rng)
-        _below_float64(s, setup, rng)
-        rnn_panel = _tanh_rnn(s, setup, rng)
+        _chi_square_law(s, config.dimensions)
+        _gaussian_step_law(s, config.dimensions)
+        orthogonal_panel = _scaled_orthogonal(s, config, rng)
+        _below_float64(s, config, rng)
+        rnn_panel = _tanh_rnn(s, config, rng)
     s.figure(Figure("mpmath-products", "Jacobian products at high precision",
                     (orthogonal_panel, rnn_panel), columns=2))
     s.note(f"mpmath at {s.precision} digits; precision floor 10^-{s.floor_digits}.")

@@ -40,34 +40,34 @@ class RnnRun:
         return float(np.polyfit(depths, self.log_norms.mean(-1), 1)[0])
 
 
-def _rnn_weights(s: Session, generator: torch.Generator, setup: ExperimentConfig, norm: float,
+def _rnn_weights(s: Session, generator: torch.Generator, config: ExperimentConfig, norm: float,
                  orthogonal: bool) -> torch.Tensor:
-    shape = (setup.rnn_paths,)
+    shape = (config.rnn_paths,)
     if orthogonal:
-        return norm * haar_orthogonal(setup.rnn_dimension, generator, shape, s.torch_dtype,
+        return norm * haar_orthogonal(config.rnn_dimension, generator, shape, s.torch_dtype,
                                       s.device)
-    raw = torch.randn(*shape, setup.rnn_dimension, setup.rnn_dimension, generator=generator,
+    raw = torch.randn(*shape, config.rnn_dimension, config.rnn_dimension, generator=generator,
                       dtype=s.torch_dtype, device=s.device)
     return norm * raw / spectral_norm(raw)[:, None, None]
 
 
-def rnn_runs(s: Session, setup: ExperimentConfig) -> list[RnnRun]:
+def rnn_runs(s: Session, config: ExperimentConfig) -> list[RnnRun]:
     generator = s.generator("rnn")
-    inputs = torch.randn(setup.depth, setup.rnn_paths, setup.rnn_dimension, generator=generator,
+    inputs = torch.randn(config.depth, config.rnn_paths, config.rnn_dimension, generator=generator,
                          dtype=s.torch_dtype, device=s.device)
-    final = torch.randn(setup.rnn_paths, setup.rnn_dimension, generator=generator,
+    final = torch.randn(config.rnn_paths, config.rnn_dimension, generator=generator,
                         dtype=s.torch_dtype, device=s.device)
     start = torch.linalg.vector_norm(final, dim=-1).log()
     runs = []
-    for norm, orthogonal in [*((n, False) for n in setup.rnn_norms), (1.0, True)]:
-        weight = _rnn_weights(s, generator, setup, norm, orthogonal)
+    for norm, orthogonal in [*((n, False) for n in config.rnn_norms), (1.0, True)]:
+        weight = _rnn_weights(s, generator, config, norm, orthogonal)
         logs = tanh_rnn_gradient_log_norms(weight, tanh_rnn_states(weight, inputs), final)
         label = f"{'orthogonal' if orthogonal else 'Gaussian'} W, ||W||_2 = {norm:g}"
         runs.append(RnnRun(label, norm, as_numpy(logs - start)))
     return runs
 
 
-def record_rnn_bound(s: Session, runs: list[RnnRun], setup: ExperimentConfig) -> None:
+def record_rnn_bound(s: Session, runs: list[RnnRun], config: ExperimentConfig) -> None:
     contracting = [r for r in runs if r.weight_norm < 1]
     margins = []
     for r in contracting:
@@ -75,12 +75,12 @@ def record_rnn_bound(s: Session, runs: list[RnnRun], setup: ExperimentConfig) ->
         margins.append(float((depths * np.log(r.weight_norm) - r.log_norms).min()))
     s.inequality(
         "tanh-rnn-gradient-bound",
-        f"tanh RNN (n = {setup.rnn_dimension}, {setup.rnn_paths} paths, inputs N(0, 1)) with "
+        f"tanh RNN (n = {config.rnn_dimension}, {config.rnn_paths} paths, inputs N(0, 1)) with "
         f"||W||_2 in {[r.weight_norm for r in contracting]}: log ||dL/ds_(T-t)|| - log "
         "||dL/ds_T|| <= t log ||W||_2 at every t (worst log margin). A sanity check: each "
         "Jacobian diag(1 - s_k^2) W has norm <= ||W||_2 because |1 - s^2| <= 1, so only "
         "rounding can break it",
-        min(margins), LOG_ROUNDING_ULPS * machine_epsilon(s.dtype) * setup.depth * setup.depth,
+        min(margins), LOG_ROUNDING_ULPS * machine_epsilon(s.dtype) * config.depth * config.depth,
         sanity=True,
         values={f"rate_{r.label}": r.rate for r in runs})
 
@@ -96,40 +96,40 @@ class ClippedGradients:
     worst_direction_change: float
 
 
-def clipped_gradients(s: Session, setup: ExperimentConfig, dimension: int) -> ClippedGradients:
+def clipped_gradients(s: Session, config: ExperimentConfig, dimension: int) -> ClippedGradients:
     generator = s.generator("clipping")
-    jacobians = gaussian_jacobians(generator, (setup.clip_depth, setup.bound_paths), dimension,
-                                   setup.clip_sigma, s.torch_dtype, s.device)
-    gradient = torch.randn(setup.bound_paths, dimension, generator=generator,
+    jacobians = gaussian_jacobians(generator, (config.clip_depth, config.bound_paths), dimension,
+                                   config.clip_sigma, s.torch_dtype, s.device)
+    gradient = torch.randn(config.bound_paths, dimension, generator=generator,
                            dtype=s.torch_dtype, device=s.device)
     gradients = []
     for jacobian in jacobians:
         gradient = (jacobian @ gradient[..., None])[..., 0]
         gradients.append(gradient)
     stacked = torch.stack(gradients)
-    clipped = clip_by_norm(stacked, setup.clip_threshold)
+    clipped = clip_by_norm(stacked, config.clip_threshold)
     norms = torch.linalg.vector_norm(stacked, dim=-1)
     clipped_norms = torch.linalg.vector_norm(clipped, dim=-1)
     cosine = (clipped * stacked).sum(-1) / (clipped_norms * norms)
     return ClippedGradients(float(clipped_norms.max()), float(norms.max()),
-                            float((norms > setup.clip_threshold).double().mean()),
+                            float((norms > config.clip_threshold).double().mean()),
                             float((1 - cosine).abs().max()))
 
 
-def record_clipping(s: Session, setup: ExperimentConfig, dimension: int,
+def record_clipping(s: Session, config: ExperimentConfig, dimension: int,
                      clipping: ClippedGradients) -> None:
     tolerance = 4 * machine_epsilon(s.dtype)
     s.inequality(
         "clipping-bounds-update",
-        f"gradients through T <= {setup.clip_depth} Gaussian Jacobians with sigma = "
-        f"{setup.clip_sigma} (exploding, lambda_1 = "
-        f"{lyapunov_exponent(setup.clip_sigma, dimension):.3g}; {clipping.fraction_clipped:.3g} "
-        f"of them clipped) clipped by norm at {setup.clip_threshold} (Algorithm 1 of "
+        f"gradients through T <= {config.clip_depth} Gaussian Jacobians with sigma = "
+        f"{config.clip_sigma} (exploding, lambda_1 = "
+        f"{lyapunov_exponent(config.clip_sigma, dimension):.3g}; {clipping.fraction_clipped:.3g} "
+        f"of them clipped) clipped by norm at {config.clip_threshold} (Algorithm 1 of "
         "arXiv:1211.5063): every clipped update has norm <= threshold and keeps its direction "
         "(margin: the worse of 1 - largest clipped norm / threshold and -(1 - cos(clipped, "
         "unclipped)), worst over the updates; tolerance 4 eps). A sanity check: Algorithm 1 rescales g by "
         "min(1, threshold / ||g||), which caps the norm and keeps the direction by construction",
-        min(1 - clipping.largest_clipped_norm / setup.clip_threshold,
+        min(1 - clipping.largest_clipped_norm / config.clip_threshold,
             -clipping.worst_direction_change), tolerance, sanity=True,
         values={"largest_unclipped_norm": clipping.largest_unclipped_norm,
                 "fraction_clipped": clipping.fraction_clipped,

@@ -44,20 +44,20 @@ class TwinBatch:
     bound: np.ndarray
 
 
-def twin_batch(s: Session, setup: ExperimentConfig, dimension: int) -> TwinBatch:
-    sigmas = (*setup.sigmas, RANGE_SIGMA)
+def twin_batch(s: Session, config: ExperimentConfig, dimension: int) -> TwinBatch:
+    sigmas = (*config.sigmas, RANGE_SIGMA)
     generator = s.generator(f"twin-n{dimension}")
     scales = torch.tensor(sigmas, dtype=s.torch_dtype, device=s.device)[:, None]
-    shape = (len(sigmas), setup.twin_paths)
-    jacobians = gaussian_jacobians(generator, (setup.depth, *shape), dimension, scales,
+    shape = (len(sigmas), config.twin_paths)
+    jacobians = gaussian_jacobians(generator, (config.depth, *shape), dimension, scales,
                                    s.torch_dtype, s.device)
     vector = torch.randn(*shape, dimension, generator=generator, dtype=s.torch_dtype,
                          device=s.device)
     step = lambda t: jacobians[t - 1]
     start = torch.linalg.vector_norm(vector, dim=-1).log()
-    renormalized = renormalized_log_norms(vector, step, setup.depth) - start
-    direct = direct_products(vector, step, setup.depth)
-    squared = direct_log_norms(vector, step, setup.depth, squared_log_norm) - start
+    renormalized = renormalized_log_norms(vector, step, config.depth) - start
+    direct = direct_products(vector, step, config.depth)
+    squared = direct_log_norms(vector, step, config.depth, squared_log_norm) - start
     bound = first_order_rounding_bounds(vector, jacobians, machine_epsilon(s.dtype))
     return TwinBatch(dimension, sigmas, as_numpy(renormalized), as_numpy(direct.log_norms - start),
                      as_numpy(squared), as_numpy(direct.normal), as_numpy(bound))
@@ -100,16 +100,16 @@ def compare_twins(batches: list[TwinBatch]) -> TwinComparison:
     return TwinComparison(ratio, control, largest, compared, outside, loose, deepest)
 
 
-def record_twin(s: Session, setup: ExperimentConfig, twins: TwinComparison) -> None:
+def record_twin(s: Session, config: ExperimentConfig, twins: TwinComparison) -> None:
     statement = (
         "the renormalized log-norm equals the log-norm of the plain product wherever the plain "
         f"product is a vector of normal {s.dtype} numbers (every T up to the first underflow or "
         "overflow of the path), within the first-order rounding bound of the two computations "
         "(`first_order_rounding_bounds`: the adjoint's gain times the per-step rounding; "
         "residual: the worst difference / bound, allowed 1; "
-        f"{setup.twin_paths} products per n in {setup.dimensions} and sigma in "
-        f"{(*setup.sigmas, RANGE_SIGMA)}, sigma = 2^-16 crossing the whole range, T <= "
-        f"{setup.depth}; points with a bound above {FIRST_ORDER_LIMIT:g} are left out)")
+        f"{config.twin_paths} products per n in {config.dimensions} and sigma in "
+        f"{(*config.sigmas, RANGE_SIGMA)}, sigma = 2^-16 crossing the whole range, T <= "
+        f"{config.depth}; points with a bound above {FIRST_ORDER_LIMIT:g} are left out)")
     values = {"largest_log_norm_difference": twins.largest, "points_compared": twins.compared,
               "direct_products_outside_normal_range": twins.outside_range,
               "points_with_bound_above_limit": twins.uninformative,

@@ -47,17 +47,18 @@ class SingularValueRun:
         return self.label == "contracting"
 
 
-def singular_value_runs(s: Session, setup: ExperimentConfig) -> list[SingularValueRun]:
+def singular_value_runs(s: Session, config: ExperimentConfig) -> list[SingularValueRun]:
     generator = s.generator("singular-values")
-    depths = torch.arange(1, setup.depth + 1, dtype=s.torch_dtype, device=s.device)[:, None]
+    depths = torch.arange(1, config.depth + 1, dtype=s.torch_dtype, device=s.device)[:, None]
     runs = []
-    for label, (low, high) in (("contracting", setup.contracting), ("expanding", setup.expanding)):
+    for label, (low, high) in (("contracting", config.contracting),
+                               ("expanding", config.expanding)):
         jacobians = prescribed_singular_values(
-            generator, (setup.depth, setup.bound_paths), setup.bound_dimension, low, high,
+            generator, (config.depth, config.bound_paths), config.bound_dimension, low, high,
             s.torch_dtype, s.device)
-        vector = torch.randn(setup.bound_paths, setup.bound_dimension, generator=generator,
+        vector = torch.randn(config.bound_paths, config.bound_dimension, generator=generator,
                              dtype=s.torch_dtype, device=s.device)
-        logs = renormalized_log_norms(vector, lambda t, stack=jacobians: stack[t - 1], setup.depth)
+        logs = renormalized_log_norms(vector, lambda t, stack=jacobians: stack[t - 1], config.depth)
         logs = logs - torch.linalg.vector_norm(vector, dim=-1).log()
         values = torch.linalg.svdvals(jacobians).log()
         regime = (depths * math.log(high) - logs if label == "contracting"
@@ -69,13 +70,13 @@ def singular_value_runs(s: Session, setup: ExperimentConfig) -> list[SingularVal
     return runs
 
 
-def record_singular_values(s: Session, setup: ExperimentConfig,
+def record_singular_values(s: Session, config: ExperimentConfig,
                             run: SingularValueRun) -> None:
     eps = machine_epsilon(s.dtype)
-    tolerance = LOG_ROUNDING_ULPS * eps * setup.depth * max(1.0, math.log(2.0) * setup.depth)
-    where = (f"{setup.bound_paths} products of {setup.bound_dimension} x "
-             f"{setup.bound_dimension} Jacobians U diag(s) V^T, s uniform in [{run.low}, "
-             f"{run.high}], T <= {setup.depth}")
+    tolerance = LOG_ROUNDING_ULPS * eps * config.depth * max(1.0, math.log(2.0) * config.depth)
+    where = (f"{config.bound_paths} products of {config.bound_dimension} x "
+             f"{config.bound_dimension} Jacobians U diag(s) V^T, s uniform in [{run.low}, "
+             f"{run.high}], T <= {config.depth}")
     s.inequality(f"singular-value-bounds-{run.label}",
                  f"{where}: sum_k log sigma_min(J_k) <= log(||J_T ... J_1 v|| / ||v||) <= sum_k log "
                  "sigma_max(J_k) at every T (worst of the two log margins). A sanity check: "
@@ -92,35 +93,35 @@ def record_singular_values(s: Session, setup: ExperimentConfig,
                  "check: the singular values are drawn inside the range, so the bound holds by "
                  "construction", run.regime_margin, tolerance, sanity=True,
                  values={"mean_log_norm_at_T": run.mean_log_norm_at_T,
-                         "T_log_high": setup.depth * math.log(run.high),
-                         "T_log_low": setup.depth * math.log(run.low)})
+                         "T_log_high": config.depth * math.log(run.high),
+                         "T_log_low": config.depth * math.log(run.low)})
 
 
-def orthogonal_log_norms(s: Session, setup: ExperimentConfig) -> torch.Tensor:
+def orthogonal_log_norms(s: Session, config: ExperimentConfig) -> torch.Tensor:
     """log ||J_t ... J_1 v|| / ||v|| for Haar orthogonal J_k, t = 1..T."""
     generator = s.generator("orthogonal")
-    jacobians = haar_orthogonal(setup.bound_dimension, generator,
-                                (setup.depth, setup.bound_paths), s.torch_dtype, s.device)
-    vector = torch.randn(setup.bound_paths, setup.bound_dimension, generator=generator,
+    jacobians = haar_orthogonal(config.bound_dimension, generator,
+                                (config.depth, config.bound_paths), s.torch_dtype, s.device)
+    vector = torch.randn(config.bound_paths, config.bound_dimension, generator=generator,
                          dtype=s.torch_dtype, device=s.device)
-    logs = renormalized_log_norms(vector, lambda t: jacobians[t - 1], setup.depth)
+    logs = renormalized_log_norms(vector, lambda t: jacobians[t - 1], config.depth)
     return logs - torch.linalg.vector_norm(vector, dim=-1).log()
 
 
-def record_orthogonal(s: Session, setup: ExperimentConfig, logs: torch.Tensor) -> None:
+def record_orthogonal(s: Session, config: ExperimentConfig, logs: torch.Tensor) -> None:
     s.identity(
         "orthogonal-rate-zero",
-        f"{setup.bound_paths} products of Haar orthogonal {setup.bound_dimension} x "
-        f"{setup.bound_dimension} Jacobians (orthogonal initialization): log ||J_T ... J_1 v|| = "
-        f"log ||v|| at every T <= {setup.depth}, growth rate exactly 0 (worst |log-norm|). A "
+        f"{config.bound_paths} products of Haar orthogonal {config.bound_dimension} x "
+        f"{config.bound_dimension} Jacobians (orthogonal initialization): log ||J_T ... J_1 v|| = "
+        f"log ||v|| at every T <= {config.depth}, growth rate exactly 0 (worst |log-norm|). A "
         "sanity check: ||Q v|| = ||v|| for orthogonal Q, so only rounding (and the orthogonality "
         "of the generated Q to a few eps) enters",
-        float(logs.abs().max()), LOG_ROUNDING_ULPS * machine_epsilon(s.dtype) * setup.depth,
+        float(logs.abs().max()), LOG_ROUNDING_ULPS * machine_epsilon(s.dtype) * config.depth,
         sanity=True)
 
 
-def bounds_panel(bounds: list[SingularValueRun], setup: ExperimentConfig) -> Panel:
-    depths = tuple(float(t) for t in range(1, setup.depth + 1))
+def bounds_panel(bounds: list[SingularValueRun], config: ExperimentConfig) -> Panel:
+    depths = tuple(float(t) for t in range(1, config.depth + 1))
     series = []
     for run in bounds:
         low, high = run.low, run.high

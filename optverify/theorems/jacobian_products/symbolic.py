@@ -246,9 +246,9 @@ def _lyapunov_law(s: Session, moments: Sequence[int], variances: Sequence[int]) 
 
 def verify(s: Session) -> None:
     """Prove the product bounds, the scaled-orthogonal norm and the Lyapunov closed form."""
-    setup = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
-    _product_bounds(s, setup.depths)
-    _lyapunov_law(s, setup.moment_dimensions, setup.variance_dimensions)
+    config = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
+    _product_bounds(s, config.depths)
+    _lyapunov_law(s, config.moment_dimensions, config.variance_dimensions)
     s.note("Rotations use the rational parametrization (1 - t^2, 2t) / (1 + t^2), so each "
            "identity is decided exactly by sympy's rational-function cancellation.")
     s.note("sympy.limit(log(2/n) + digamma(n/2), n, oo) returns log 2 (a sympy limit error); "

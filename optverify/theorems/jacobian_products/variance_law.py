@@ -62,15 +62,15 @@ class VarianceLaw:
         return (self.variances / self.errors) ** 2
 
 
-def depth_variances(s: Session, setup: ExperimentConfig, dimension: int
+def depth_variances(s: Session, config: ExperimentConfig, dimension: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Per depth T of the grid, the sample variance of log ||J_T ... J_1 v|| over its own
     `variance_paths(n)` products (sigma = 1; one renormalized pass per depth, so the depths
     share no randomness) and its fourth-moment standard error."""
     generator = s.generator(f"variance-law-n{dimension}")
-    shape = (setup.variance_paths(dimension),)
+    shape = (config.variance_paths(dimension),)
     variances, errors = [], []
-    for depth in setup.depth_grid:
+    for depth in config.depth_grid:
         vector = torch.randn(*shape, dimension, generator=generator, dtype=s.torch_dtype,
                              device=s.device)
         final = renormalized_log_norms(
@@ -82,13 +82,14 @@ def depth_variances(s: Session, setup: ExperimentConfig, dimension: int
     return np.array(variances), np.array(errors)
 
 
-def variance_law(s: Session, sweep: GaussianSweep, setup: ExperimentConfig) -> VarianceLaw:
-    variances, errors = depth_variances(s, setup, sweep.dimension)
-    final = (sweep.log_norms[-1] - setup.depth * np.log(np.asarray(setup.sigmas))[:, None]).ravel()
-    return VarianceLaw(setup.depth_grid, variances, errors,
+def variance_law(s: Session, sweep: GaussianSweep, config: ExperimentConfig) -> VarianceLaw:
+    variances, errors = depth_variances(s, config, sweep.dimension)
+    scales = np.log(np.asarray(config.sigmas))[:, None]
+    final = (sweep.log_norms[-1] - config.depth * scales).ravel()
+    return VarianceLaw(config.depth_grid, variances, errors,
                        log_norm_variance_per_step(sweep.dimension),
-                       float(final.var(ddof=1)) / setup.depth,
-                       variance_standard_error(final) / setup.depth)
+                       float(final.var(ddof=1)) / config.depth,
+                       variance_standard_error(final) / config.depth)
 
 
 VARIANCE_ALTERNATIVES = (0.5, 0.75, 1.25, 2.0)
@@ -96,13 +97,13 @@ VARIANCE_ALTERNATIVES = (0.5, 0.75, 1.25, 2.0)
 differ from path to path), T^(1/2), and the default quarter either side of 1."""
 
 
-def record_variance_law(s: Session, sweep: GaussianSweep, setup: ExperimentConfig,
+def record_variance_law(s: Session, sweep: GaussianSweep, config: ExperimentConfig,
                         law: VarianceLaw, z: float) -> RateFit:
     """Record the exponent (independent depths, weighted by their standard errors) and the
     constant of the variance law; return the exponent's fit."""
     dimension = sweep.dimension
-    where = (f"n = {dimension}, {setup.variance_paths(dimension)} Gaussian products of T "
-             f"Jacobians at each of {len(law.grid)} depths T in [1, {setup.depth}] (sigma = 1, "
+    where = (f"n = {dimension}, {config.variance_paths(dimension)} Gaussian products of T "
+             f"Jacobians at each of {len(law.grid)} depths T in [1, {config.depth}] (sigma = 1, "
              "each depth its own products)")
     check = s.rate(f"log-variance-law-n{dimension}",
                    f"{where}: Var(log ||J_T ... J_1 v||) grows like T (fitted power of T, "
@@ -110,11 +111,11 @@ def record_variance_law(s: Session, sweep: GaussianSweep, setup: ExperimentConfi
                    "ballistic spread T^2 (path-dependent growth rates), T^(1/2), and exponents a "
                    "quarter off", law.grid, law.variances, VARIANCE_LAW, weights=law.weights,
                    rules_out=VARIANCE_ALTERNATIVES)
-    pooled = (f"n = {dimension}, {setup.paths * len(setup.sigmas)} Gaussian products "
-              f"({setup.paths} per sigma in {setup.sigmas}, log-norms shifted by -T log sigma)")
+    pooled = (f"n = {dimension}, {config.paths * len(config.sigmas)} Gaussian products "
+              f"({config.paths} per sigma in {config.sigmas}, log-norms shifted by -T log sigma)")
     alternative = delta_method_variance(sweep.dimension)
     s.identity(f"log-variance-constant-n{dimension}",
-               f"{pooled}: Var(log ||prod v||) / T at T = {setup.depth} equals Newman's "
+               f"{pooled}: Var(log ||prod v||) / T at T = {config.depth} equals Newman's "
                f"trigamma(n/2)/4 = {law.per_step:.6g} within its Bonferroni-corrected 95% CI "
                f"(z = {z:.3g}; standard error from the fourth moment over the independent "
                "products)", abs(law.measured - law.per_step), z * law.error,

@@ -169,10 +169,10 @@ def exact_moments(sizes, digits: int = 40) -> list:
         return [evaluate(mp.mpf(n)) for n in sizes]
 
 
-def _record_expected_fully_connected(s: Session, settings: ExperimentConfig
+def _record_expected_fully_connected(s: Session, config: ExperimentConfig
                                      ) -> FullyConnectedExpectation:
-    sizes, factor = settings.fully_connected_sizes, settings.step_factor
-    result = fully_connected_expectation(sizes, factor, settings.relative_target)
+    sizes, factor = config.fully_connected_sizes, config.step_factor
+    result = fully_connected_expectation(sizes, factor, config.relative_target)
     span = f"n = {sizes[0]}..{sizes[-1]}"
     values = {f"iterations_n={n}": int(t) for n, t in zip(sizes, result.absolute)}
     claimed = s.rate("expected-sgd-fully-connected-vs-n",
@@ -184,7 +184,7 @@ def _record_expected_fully_connected(s: Session, settings: ExperimentConfig
                   f"the same exact hitting times grow like {TIGHT_FULLY_CONNECTED.describe()} "
                   f"(the tight rate), {span}", claimed.fit, TIGHT_FULLY_CONNECTED,
                   rules_out=(3.0, 3.75, 4.25), values=values)
-    relative = settings.relative_target
+    relative = config.relative_target
     s.rate("expected-sgd-fully-connected-relative-vs-n",
            f"the exact expected iterations until ||E[U_t] - W^-1||_2 < {relative:g} ||W^-1||_2 "
            f"grow like {TIGHT_FULLY_CONNECTED.describe()}, {span}", sizes, result.relative,
@@ -221,9 +221,9 @@ def convolution_expectation(sizes, factor: float, target: float) -> ConvolutionE
     return ConvolutionExpectation(tuple(sizes), times.astype(float), problem.condition)
 
 
-def _record_expected_convolution(s: Session, settings: ExperimentConfig) -> ConvolutionExpectation:
-    sizes, target = settings.convolution_sizes, settings.relative_target
-    result = convolution_expectation(sizes, settings.step_factor, target)
+def _record_expected_convolution(s: Session, config: ExperimentConfig) -> ConvolutionExpectation:
+    sizes, target = config.convolution_sizes, config.relative_target
+    result = convolution_expectation(sizes, config.step_factor, target)
     span = f"n = {sizes[0]}..{sizes[-1]}"
     values = {f"iterations_n={n}": int(t) for n, t in zip(sizes, result.times)}
     s.rate("expected-sgd-convolution-vs-n",
@@ -371,9 +371,9 @@ def _record_twin(s: Session, learner: str, statement: str, data: TwinData,
              values=_twin_values(data))
 
 
-def _fully_connected_twin(s: Session, settings: ExperimentConfig) -> TwinData:
-    sizes, factor = settings.sgd_sizes["fully-connected"], settings.step_factor
-    seeds = settings.seeds
+def _fully_connected_twin(s: Session, config: ExperimentConfig) -> TwinData:
+    sizes, factor = config.sgd_sizes["fully-connected"], config.step_factor
+    seeds = config.seeds
     generator = s.generator("sgd-fully-connected")
     exact = [expected.ramp_crossing_time(n, factor, ABSOLUTE_TARGET) for n in sizes]
     crossings = []
@@ -381,24 +381,24 @@ def _fully_connected_twin(s: Session, settings: ExperimentConfig) -> TwinData:
         step = factor * n / ramp_spectrum_dense(n).sigma_max ** 2   # c / (lambda S_11^2)
         times = linear_sgd.fully_connected_times(
             [n] * seeds, [step] * seeds, ABSOLUTE_TARGET, int(2 * expected_time) + 10,
-            settings.checkpoint_ratio, settings.batch, generator, s.device, s.torch_dtype)
+            config.checkpoint_ratio, config.batch, generator, s.device, s.torch_dtype)
         crossings.append(times.crossing)
     return TwinData(tuple(sizes), np.array(crossings), np.array(exact, dtype=float))
 
 
 def _filter_twin(s: Session, sizes, whitening: np.ndarray, target: float, exact: np.ndarray,
-                 settings: ExperimentConfig, purpose: str, ratio: float, seeds: int) -> TwinData:
+                 config: ExperimentConfig, purpose: str, ratio: float, seeds: int) -> TwinData:
     generator = s.generator(purpose)
     options = {"device": s.device, "dtype": s.torch_dtype}
     crossings = []
     moments = exact_moments(sizes)
     problem = expected.filter_problem(moments, whitening)
     for index, n in enumerate(sizes):
-        step = settings.step_factor / (n * problem.values[index, -1])
+        step = config.step_factor / (n * problem.values[index, -1])
         whiten = torch.tensor(whitening[index], **options).expand(seeds, 3, 3)
         times = linear_sgd.filter_times(
             linear_sgd.window_moments, whiten, [step] * seeds, target, int(2 * exact[index]) + 10,
-            ratio, 256 if n <= 64 else 16, generator, [n] * seeds, settings.batch, s.device,
+            ratio, 256 if n <= 64 else 16, generator, [n] * seeds, config.batch, s.device,
             s.torch_dtype)
         crossings.append(times.crossing)
     return TwinData(tuple(sizes), np.array(crossings), np.asarray(exact, dtype=float))
@@ -411,44 +411,44 @@ def _filter_crossings(sizes, factor: float, target: float, whitening=None,
     return expected.filter_crossing_times(problem, factor, target, horizon)
 
 
-def _record_twins(s: Session, settings: ExperimentConfig, precondition: Preconditioning) -> list:
-    factor = settings.step_factor
+def _record_twins(s: Session, config: ExperimentConfig, precondition: Preconditioning) -> list:
+    factor = config.step_factor
     half = factor / 2
-    fully = _fully_connected_twin(s, settings)
+    fully = _fully_connected_twin(s, config)
     rule = (f"the geometric-mean ratio of the seeds' crossing times to the expectation's lies "
             f"within a factor 1 +- {TWIN_MARGIN:g} at every size (98% t-interval over the seeds, "
             "Bonferroni over sizes; crossings interpolate log(error) between the steps around "
             "the target, for SGD and for the expectation alike)")
     _record_twin(s, "fully-connected",
                  "stochastic mini-batch SGD (fully connected, error 1/2, batch "
-                 f"{settings.batch}, {settings.seeds} seeds per n) is the twin of Lemma 2's exact "
+                 f"{config.batch}, {config.seeds} seeds per n) is the twin of Lemma 2's exact "
                  f"expectation: {rule}", fully,
                  {"the exact expectation of the wrong size (n + 1)":
                   [expected.ramp_crossing_time(n + 1, factor, ABSOLUTE_TARGET)
                    for n in fully.sizes],
                   "the exact expectation at half the step (c/2)":
                   [expected.ramp_crossing_time(n, half, ABSOLUTE_TARGET) for n in fully.sizes]})
-    conv_sizes, target = settings.sgd_sizes["convolution"], settings.relative_target
+    conv_sizes, target = config.sgd_sizes["convolution"], config.relative_target
     identity = np.broadcast_to(np.eye(3), (len(conv_sizes), 3, 3))
     conv = _filter_twin(s, conv_sizes, identity, target,
-                        _filter_crossings(conv_sizes, factor, target), settings,
-                        "sgd-convolution", settings.checkpoint_ratio, settings.seeds)
+                        _filter_crossings(conv_sizes, factor, target), config,
+                        "sgd-convolution", config.checkpoint_ratio, config.seeds)
     _record_twin(s, "convolution",
                  "stochastic SGD of the 3-tap convolution (relative filter error "
-                 f"{target:g}, {settings.seeds} seeds per n) is the twin of its exact expectation "
+                 f"{target:g}, {config.seeds} seeds per n) is the twin of its exact expectation "
                  "(same rule)", conv,
                  {"the exact expectation of the wrong size (n + 1)":
                   _filter_crossings(tuple(n + 1 for n in conv_sizes), factor, target),
                   "the exact expectation at half the step (c/2)":
                   _filter_crossings(conv_sizes, half, target)})
-    pre_target, horizon = settings.preconditioned_target, settings.preconditioned_horizon
+    pre_target, horizon = config.preconditioned_target, config.preconditioned_horizon
     pre = _filter_twin(s, precondition.sizes, precondition.whitening, pre_target,
                        _filter_crossings(precondition.sizes, factor, pre_target,
                                          precondition.whitening, horizon),
-                       settings, "sgd-preconditioned", 1.0, settings.preconditioned_seeds)
+                       config, "sgd-preconditioned", 1.0, config.preconditioned_seeds)
     _record_twin(s, "preconditioned",
                  "stochastic SGD of the preconditioned convolution (relative filter error "
-                 f"{pre_target:g}, every step checked, {settings.preconditioned_seeds} seeds per "
+                 f"{pre_target:g}, every step checked, {config.preconditioned_seeds} seeds per "
                  "n) is the twin of its exact expectation (same rule)", pre,
                  {"the exact expectation at half the step (c/2)":
                   _filter_crossings(precondition.sizes, half, pre_target, precondition.whitening,
@@ -456,15 +456,15 @@ def _record_twins(s: Session, settings: ExperimentConfig, precondition: Precondi
     return [("fully-connected", fully), ("convolution", conv), ("preconditioned", pre)]
 
 
-def _record_preconditioned(s: Session, settings: ExperimentConfig, precondition: Preconditioning,
+def _record_preconditioned(s: Session, config: ExperimentConfig, precondition: Preconditioning,
                            stochastic: TwinData) -> None:
-    sizes, target = precondition.sizes, settings.preconditioned_target
+    sizes, target = precondition.sizes, config.preconditioned_target
     span = f"n = {sizes[0]}..{sizes[-1]}"
-    unconditioned = convolution_expectation(sizes, settings.step_factor, target).times
-    exact_count = int(np.floor(np.log(target) / np.log(1 - settings.step_factor)) + 1)
+    unconditioned = convolution_expectation(sizes, config.step_factor, target).times
+    exact_count = int(np.floor(np.log(target) / np.log(1 - config.step_factor)) + 1)
     s.decide("expected-preconditioned-bounded",
              "Section 4.1.3: after C_m^{-1/2} preconditioning (C_m from "
-             f"m = {settings.preconditioning_samples} curves) the exact expected SGD needs a "
+             f"m = {config.preconditioning_samples} curves) the exact expected SGD needs a "
              f"number of iterations to relative filter error {target:g} independent of n: "
              f"max/min over {span} <= {PRECONDITIONED_SPREAD_LIMIT:g}", spread_judge,
              precondition.times,
@@ -474,7 +474,7 @@ def _record_preconditioned(s: Session, settings: ExperimentConfig, precondition:
                      "iterations_with_exact_C": exact_count})
     means = stochastic.crossings.mean(axis=1)
     s.decide("sgd-preconditioned-bounded",
-             f"the same for stochastic SGD ({settings.preconditioned_seeds} seeds per n, seed-mean "
+             f"the same for stochastic SGD ({config.preconditioned_seeds} seeds per n, seed-mean "
              "crossing times), "
              f"{span}", spread_judge, means, controls=growing_controls(sizes, means),
              values={f"mean_iterations_n={n}": f"{m:.4g}" for n, m in zip(sizes, means)})
@@ -483,7 +483,7 @@ def _record_preconditioned(s: Session, settings: ExperimentConfig, precondition:
            "integer counts of tens)", sizes, precondition.times, Bound.tight("n", 0),
            decisive=False, values={"cond_RCR_max": float(precondition.conditions.max())})
     s.table("preconditioning",
-            f"Preconditioning with C_m from m = {settings.preconditioning_samples} curves: "
+            f"Preconditioning with C_m from m = {config.preconditioning_samples} curves: "
             "sampling error of C_m, cond(C_m^-1/2 C C_m^-1/2), iterations to relative filter "
             f"error {target:g} (exact expectation; SGD seed mean and sd); with the exact C the "
             f"count is {exact_count} for every n",
@@ -514,10 +514,10 @@ def _twin_panel(learner: str, data: TwinData) -> Panel:
                          "points")))
 
 
-def _record_figure6(s: Session, settings: ExperimentConfig, whitening: np.ndarray) -> None:
-    n = settings.figure_size
-    result = figure6.figure6(n, settings.figure_iterations, settings.deep_iterations,
-                             torch.tensor(whitening), settings.batch, PAPER_BREAKPOINTS,
+def _record_figure6(s: Session, config: ExperimentConfig, whitening: np.ndarray) -> None:
+    n = config.figure_size
+    result = figure6.figure6(n, config.figure_iterations, config.deep_iterations,
+                             torch.tensor(whitening), config.batch, PAPER_BREAKPOINTS,
                              s.generator("figure"), s.torch_dtype, s.device)
     x = tuple(float(v) for v in range(1, n + 1))
     truth = tuple(float(v) for v in result.truth)
@@ -529,36 +529,36 @@ def _record_figure6(s: Session, settings: ExperimentConfig, whitening: np.ndarra
               for stop in result.checkpoints for learner in result.learners
               if (learner, stop) in result.recovered]
     s.figure("figure6-reproduction", f"Fig. 6 reproduction: n = {n}, k = 3, Adam (authors' "
-             f"rates); {settings.figure_mode}", panels, columns=len(result.learners))
+             f"rates); {config.figure_mode}", panels, columns=len(result.learners))
     s.table("figure6-errors", "Fig. 6: mean relative error ||p_hat - p|| / ||p|| over 256 test "
-            f"curves after each number of Adam iterations ({settings.figure_mode})",
+            f"curves after each number of Adam iterations ({config.figure_mode})",
             ("learner", "iterations", "relative error"),
             ((learner, stop, f"{error:.4g}") for (learner, stop), error in
              sorted(result.errors.items(), key=lambda item: (item[0][0], item[0][1]))))
-    s.note(f"Fig. 6: {settings.figure_mode}. The deep network is read as encoder n-500-100-2k "
+    s.note(f"Fig. 6: {config.figure_mode}. The deep network is read as encoder n-500-100-2k "
            "(2k = 6) and decoder 100-100-n with ReLU, trained on the same loss as the linear "
            "learners (p_hat against p).")
 
 
 def verify(s: Session) -> None:
-    settings = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full(),
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full(),
                         paper=ExperimentConfig.paper())
-    fully = _record_expected_fully_connected(s, settings)
-    conv = _record_expected_convolution(s, settings)
-    precondition = preconditioning(settings.preconditioned_sizes,
-                                   settings.preconditioning_samples, settings.step_factor,
-                                   settings.preconditioned_target,
-                                   settings.preconditioned_horizon, s.rng("preconditioning"))
-    twins = _record_twins(s, settings, precondition)
-    _record_preconditioned(s, settings, precondition, twins[-1][1])
+    fully = _record_expected_fully_connected(s, config)
+    conv = _record_expected_convolution(s, config)
+    precondition = preconditioning(config.preconditioned_sizes,
+                                   config.preconditioning_samples, config.step_factor,
+                                   config.preconditioned_target,
+                                   config.preconditioned_horizon, s.rng("preconditioning"))
+    twins = _record_twins(s, config, precondition)
+    _record_preconditioned(s, config, precondition, twins[-1][1])
     checks = {check.name: check for check in s.checks}
     s.figure("expected-iterations-vs-n", "Exact expected SGD iterations (Lemma 2) vs n", [
         rate_panel("fully connected, error < 1/2", "n", "iterations", fully.sizes, fully.absolute,
                    checks["expected-sgd-fully-connected-vs-n"].fit, CLAIMED_FULLY_CONNECTED),
-        rate_panel(f"convolution, filter error < {settings.relative_target:g}", "n",
+        rate_panel(f"convolution, filter error < {config.relative_target:g}", "n",
                    "iterations", conv.sizes, conv.times,
                    checks["expected-sgd-convolution-vs-n"].fit, CLAIMED_CONVOLUTION),
-        Panel(f"preconditioned, filter error < {settings.preconditioned_target:g}", "n",
+        Panel(f"preconditioned, filter error < {config.preconditioned_target:g}", "n",
               "iterations", (Series("exact expectation", tuple(float(n) for n in
                                                                precondition.sizes),
                                     tuple(float(t) for t in precondition.times), "points"),),
@@ -566,11 +566,11 @@ def verify(s: Session) -> None:
     ], columns=3)
     s.figure("sgd-vs-expectation", "Stochastic SGD against its exact expectation",
              [_twin_panel(learner, data) for learner, data in twins], columns=3)
-    _record_figure6(s, settings, figure_whitening(settings.figure_size,
-                                                  settings.preconditioning_samples,
+    _record_figure6(s, config, figure_whitening(config.figure_size,
+                                                  config.preconditioning_samples,
                                                   s.rng("figure-preconditioning")))
-    s.note(f"SGD step eta = {settings.step_factor} / lambda_max(expected Hessian) (fully "
-           f"connected: eta lambda S_11^2 = {settings.step_factor}); mini-batch {settings.batch}; "
-           f"checkpoints grow by {settings.checkpoint_ratio} (every step for the preconditioned "
+    s.note(f"SGD step eta = {config.step_factor} / lambda_max(expected Hessian) (fully "
+           f"connected: eta lambda S_11^2 = {config.step_factor}); mini-batch {config.batch}; "
+           f"checkpoints grow by {config.checkpoint_ratio} (every step for the preconditioned "
            "learner). The Adam hitting-time sweeps of the earlier version are gone: Adam is shown "
            "in Fig. 6 only.")

@@ -164,21 +164,21 @@ class RampSweep:
         return [spectrum.gram_condition for spectrum in self.spectra]
 
 
-def ramp_sweep(settings: NumericConfig, progress) -> RampSweep:
+def ramp_sweep(config: NumericConfig, progress) -> RampSweep:
     """cond(W^T W) over `settings.ramp_sizes` and its two twins (call under mp.workdps)."""
     twin_residual = max(relative_gap(ramp_spectrum_mp(n), ramp_spectrum_dense_mp(n))
-                        for n in progress(settings.dense_twin_sizes, "dense mpmath SVD twin"))
-    spectra = tuple(ramp_spectrum_mp(n) for n in progress(settings.ramp_sizes, "cond(W^T W)"))
+                        for n in progress(config.dense_twin_sizes, "dense mpmath SVD twin"))
+    spectra = tuple(ramp_spectrum_mp(n) for n in progress(config.ramp_sizes, "cond(W^T W)"))
     conds = [spectrum.gram_condition for spectrum in spectra]
-    float_conds = [ramp_spectrum(n).gram_condition for n in settings.ramp_sizes]
+    float_conds = [ramp_spectrum(n).gram_condition for n in config.ramp_sizes]
     float_residual = max(abs(mp.mpf(f) / c - 1) for f, c in zip(float_conds, conds))
     # Negative controls through the same comparisons, on a wrong instance: the structured spectrum
     # of the (n + 1) ramp against the dense SVD of the n ramp, and float64 cond at each size
     # against the mpmath cond of the next size of the sweep.
-    small = settings.dense_twin_sizes[0]
+    small = config.dense_twin_sizes[0]
     twin_control = relative_gap(ramp_spectrum_mp(small + 1), ramp_spectrum_dense_mp(small))
     float_control = max(abs(mp.mpf(f) / c - 1) for f, c in zip(float_conds, conds[1:]))
-    return RampSweep(settings.ramp_sizes, spectra, twin_residual, float_residual, twin_control,
+    return RampSweep(config.ramp_sizes, spectra, twin_residual, float_residual, twin_control,
                      float_control)
 
 
@@ -207,17 +207,17 @@ def ramp_limits(sweep: RampSweep) -> tuple[Limit, ...]:
     )
 
 
-def _record_ramp(s: Session, settings: NumericConfig) -> None:
+def _record_ramp(s: Session, config: NumericConfig) -> None:
     """cond(W^T W): the twins, the claimed and tight rates, and the three limit constants."""
-    sizes, order = settings.ramp_sizes, settings.extrapolation_order
+    sizes, order = config.ramp_sizes, config.extrapolation_order
     with mp.workdps(s.precision):
-        sweep = ramp_sweep(settings, s.progress)
+        sweep = ramp_sweep(config, s.progress)
         limits = ramp_limits(sweep)
         cond_values = [float(c) for c in sweep.conds]
         constant = float(limits[-1].closed_form)
         s.identity("structured-vs-dense-svd",
                    "structured O(n) sigma_max(W), sigma_min(W) equal mpmath's dense SVD "
-                   f"(relative), n in {settings.dense_twin_sizes}", float(sweep.twin_residual),
+                   f"(relative), n in {config.dense_twin_sizes}", float(sweep.twin_residual),
                    controls={"the structured spectrum of the wrong size (n + 1 against n)":
                              float(sweep.twin_control)})
         # float64 cumulative sums accumulate up to n roundings; 16 n eps is that floor with slack.
@@ -317,10 +317,10 @@ def preconditioned_condition(moment: sympy.Matrix, n: int, samples: int,
 
 
 
-def _record_convolution(s: Session, settings: NumericConfig, rng: np.random.Generator) -> None:
+def _record_convolution(s: Session, config: NumericConfig, rng: np.random.Generator) -> None:
     """cond(C) exactly, exact preconditioning, and preconditioning from sampled curves."""
     moment = conv_second_moment_symbolic()
-    sizes, samples = settings.conv_sizes, settings.preconditioning_samples
+    sizes, samples = config.conv_sizes, config.preconditioning_samples
     sweep = convolution_sweep(moment, sizes, s.precision)
     exact = s.rate("convolution-condition",
                    "cond(C) = Theta(n^3) for the exact second moment C of the 3-tap windows",
@@ -335,35 +335,35 @@ def _record_convolution(s: Session, settings: NumericConfig, rng: np.random.Gene
                          float(sweep.unwhitened_residual)},
                values={"largest_condition_number": max(sweep.conds)})
     sampled = [preconditioned_condition(moment, n, samples, rng)
-               for n in settings.preconditioned_sizes]
+               for n in config.preconditioned_sizes]
     s.rate("preconditioned-condition",
            "Section 4.1.3: with C_m estimated from m sampled curves, cond(C_m^{-1/2} C C_m^{-1/2}) = "
-           f"O(1) in n (m = {samples})", settings.preconditioned_sizes, sampled,
+           f"O(1) in n (m = {samples})", config.preconditioned_sizes, sampled,
            CLAIMED_PRECONDITIONED,
-           values={f"cond_at_n={n}": f"{c:.4f}" for n, c in zip(settings.preconditioned_sizes,
+           values={f"cond_at_n={n}": f"{c:.4f}" for n, c in zip(config.preconditioned_sizes,
                                                                sampled)})
-    size = settings.preconditioned_sizes[-1]
-    excess = [preconditioned_condition(moment, size, m, rng) - 1 for m in settings.sample_sizes]
-    _record_sample_dependence(s, settings, sweep.conds, exact.fit, excess)
+    size = config.preconditioned_sizes[-1]
+    excess = [preconditioned_condition(moment, size, m, rng) - 1 for m in config.sample_sizes]
+    _record_sample_dependence(s, config, sweep.conds, exact.fit, excess)
 
 
-def _record_sample_dependence(s: Session, settings: NumericConfig, conds: tuple[float, ...],
+def _record_sample_dependence(s: Session, config: NumericConfig, conds: tuple[float, ...],
                               exact_fit: RateFit, excess: list[float]) -> None:
     """The figure of cond(C) against n and of cond(C_m^-1/2 C C_m^-1/2) - 1 against m, and the
     table of the latter."""
-    size = settings.preconditioned_sizes[-1]
-    sample_fit = fit_power_law(settings.sample_sizes, excess)
+    size = config.preconditioned_sizes[-1]
+    sample_fit = fit_power_law(config.sample_sizes, excess)
     s.figure("convolution-condition", "cond(C): 3-tap convolution, exact and preconditioned", [
-        rate_panel("cond(C) vs n (exact expectation)", "n", "cond(C)", settings.conv_sizes,
+        rate_panel("cond(C) vs n (exact expectation)", "n", "cond(C)", config.conv_sizes,
                    conds, exact_fit, CLAIMED_CONVOLUTION),
         rate_panel(f"cond(C_m^-1/2 C C_m^-1/2) - 1 vs samples m (n = {size})", "m",
-                   "cond - 1", settings.sample_sizes, excess, sample_fit),
+                   "cond - 1", config.sample_sizes, excess, sample_fit),
     ], columns=2)
     s.table("preconditioning-vs-samples",
             f"cond(C_m^-1/2 C C_m^-1/2) with C_m from m curves, n = {size}; "
             f"fitted exponent of cond - 1 in m: {sample_fit.exponent:.3g} "
             f"(95% CI [{sample_fit.ci.low:.3g}, {sample_fit.ci.high:.3g}])",
-            ("m", "cond"), ((m, f"{1 + e:.5f}") for m, e in zip(settings.sample_sizes, excess)))
+            ("m", "cond"), ((m, f"{1 + e:.5f}") for m, e in zip(config.sample_sizes, excess)))
 
 
 def divergence_growth(singular_values: np.ndarray, factors: tuple[float, ...]
@@ -403,9 +403,9 @@ def iteration_lower_bound(sizes: tuple[int, ...], factors: tuple[float, ...]
     return IterationLowerBound(tuple(margins), tuple(times), tuple(control))
 
 
-def _record_theorem3(s: Session, settings: NumericConfig) -> None:
+def _record_theorem3(s: Session, config: NumericConfig) -> None:
     """Theorem 3's divergence threshold as written and corrected, and its iteration bound."""
-    size, factors = settings.theorem3_size, settings.step_factors
+    size, factors = config.theorem3_size, config.step_factors
     growth = divergence_growth(np.linalg.svd(ramp_matrix(size), compute_uv=False), factors)
     converging = {c: g < 0 for c, g in growth.items()}
     counter_examples = [c for c in factors if c >= 1 and converging[c]]
@@ -430,15 +430,15 @@ def _record_theorem3(s: Session, settings: NumericConfig) -> None:
              "corrected threshold: E[U_t] converges iff c = eta lambda S_11^2 < 2 (|1 - c| < 1 "
              "on the top singular direction)", threshold_judge, 2.0,
              controls={"the threshold as written, c < 1": 1.0}, values=values)
-    lower = iteration_lower_bound(settings.theorem3_steps, settings.lower_bound_factors)
+    lower = iteration_lower_bound(config.theorem3_steps, config.lower_bound_factors)
     s.inequality("theorem3-iteration-lower-bound",
                  "Theorem 3: for c < 1, ||E[U_{t+1}] - W^-1||_2 >= 1/2 while t + 1 <= "
                  "S_11^2/(2 S_nn^2): first t with error < 1/2 minus (S_11^2/(2 S_nn^2) - 1), "
-                 f"c in {settings.lower_bound_factors}", float(min(lower.margins)),
+                 f"c in {config.lower_bound_factors}", float(min(lower.margins)),
                  controls={"a faster-growing bound cond^1.5 / 2 - 1":
                            float(min(lower.control_margins))},
                  values={f"first_t_c=0.5_n={n}": t
-                         for n, t in zip(settings.theorem3_steps, lower.times)})
+                         for n, t in zip(config.theorem3_steps, lower.times)})
 
 
 def theorem3_divergence_margin(x, m):
@@ -456,10 +456,10 @@ THEOREM3_DOMAIN = {"c": RealRange(1, 4), "n": IntegerRange(2, 48)}
 
 
 def verify(s: Session) -> None:
-    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
-    _record_ramp(s, settings)
-    _record_convolution(s, settings, s.rng("data"))
-    _record_theorem3(s, settings)
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    _record_ramp(s, config)
+    _record_convolution(s, config, s.rng("data"))
+    _record_theorem3(s, config)
     s.search("theorem3-divergence-search",
              "Theorem 3 as written: every c = eta lambda S_11^2 >= 1 makes E[U_t] diverge: "
              "max_i |1 - c s_i^2/s_1^2| >= 1 for the ramp W (n x n); searched over c in [1, 4], "

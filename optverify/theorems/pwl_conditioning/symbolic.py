@@ -35,7 +35,7 @@ from optverify.theorems.pwl_conditioning.moments import (
 
 
 @dataclass(frozen=True)
-class StatementConfig:
+class SymbolicConfig:
     """Sizes of the symbolic layer (quick and full presets).
 
     family: the n of the W = T^2 and Lemma 1 checks; lemma2_sizes, lemma2_horizon: the n and the
@@ -48,11 +48,11 @@ class StatementConfig:
     enumerated_sizes: tuple[int, ...]
 
     @classmethod
-    def quick(cls) -> StatementConfig:
+    def quick(cls) -> SymbolicConfig:
         return cls(range(2, 9), (2, 3), 3, (3, 4, 5))
 
     @classmethod
-    def full(cls) -> StatementConfig:
+    def full(cls) -> SymbolicConfig:
         return cls(range(2, 17), (2, 3, 4), 4, (3, 4, 5, 6, 7))
 
 
@@ -200,25 +200,25 @@ def _zero(s: Session, name: str, statement: str, expression: sympy.Basic) -> Non
 
 
 def verify(s: Session) -> None:
-    settings = s.preset(quick=StatementConfig.quick(), full=StatementConfig.full())
-    family = f"{settings.family.start}..{settings.family.stop - 1}"
+    config = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
+    family = f"{config.family.start}..{config.family.stop - 1}"
     _zero(s, "ramp-is-square-of-ones-symbolic",
            "(T^2)_ij = sum_{m=j..i} 1 = i - j + 1 for symbolic i >= j (T = lower-triangular ones)",
            square_entry_gap())
     _zero(s, "ramp-is-square-of-ones", f"W = T^2 with W_ij = [i - j + 1]_+ for every n in {family}",
-           ramp_square_gap(s.progress(settings.family, "W = T^2")))
+           ramp_square_gap(s.progress(config.family, "W = T^2")))
     _zero(s, "lemma1-interior-identity",
            "Lemma 1, interior entries: (W B)_ij = W_ij - 2 W_i,j+1 + W_i,j+2 = (d+1) - 2d + (d-1) = 0 "
            "for d = i - j >= 2", lemma1_interior_gap())
     _zero(s, "lemma1-inverse-is-second-difference",
            f"Lemma 1: W B = I, B = banded (1, -2, 1), for every n in {family}",
-           lemma1_gap(s.progress(settings.family, "Lemma 1")))
+           lemma1_gap(s.progress(config.family, "Lemma 1")))
     _zero(s, "lemma2-closed-form",
            "Lemma 2: eta lambda W^T sum_{i<t} (I - eta lambda W W^T)^i equals the expected SGD "
-           f"recursion from U_0 = 0, symbolic eta lambda, n in {settings.lemma2_sizes}, "
-           f"t = 1..{settings.lemma2_horizon}",
-           lemma2_gap(settings.lemma2_sizes, settings.lemma2_horizon))
-    _record_moments(s, settings.enumerated_sizes)
+           f"recursion from U_0 = 0, symbolic eta lambda, n in {config.lemma2_sizes}, "
+           f"t = 1..{config.lemma2_horizon}",
+           lemma2_gap(config.lemma2_sizes, config.lemma2_horizon))
+    _record_moments(s, config.enumerated_sizes)
     _zero(s, "cantilever-characteristic-equation",
            "sigma_max(W)/n^2 -> 1/beta^2, beta the first root of the clamped-free beam problem: its "
            "boundary determinant equals 2 beta^5 (1 + cos(beta) cosh(beta))", cantilever_gap())

@@ -263,11 +263,11 @@ class DeviationSweep:
                 for eta, r in zip(self.etas, self.resolved)}
 
 
-def deviation_sweep(setup: ExperimentConfig, task: Task, horizon: float, dtype: str,
+def deviation_sweep(config: ExperimentConfig, task: Task, horizon: float, dtype: str,
                     progress) -> DeviationSweep:
     deviations = [max_deviation(task, eta, horizon)
-                  for eta in progress(setup.etas, "torch: GD vs closed form")]
-    return DeviationSweep(tuple(setup.etas), tuple(resolve(d.value, d.rounding_scale, dtype)
+                  for eta in progress(config.etas, "torch: GD vs closed form")]
+    return DeviationSweep(tuple(config.etas), tuple(resolve(d.value, d.rounding_scale, dtype)
                                                    for d in deviations))
 
 
@@ -291,11 +291,11 @@ class LearningTimeCase:
                 "max_relative_gap_gd_vs_flow": gap}
 
 
-def learning_time_cases(setup: ExperimentConfig, two: DepthRun,
+def learning_time_cases(config: ExperimentConfig, two: DepthRun,
                         deep: DepthRun) -> tuple[LearningTimeCase, ...]:
     """The aligned, balanced sweeps from u_0 = c_0 s: the closed forms' exponents at two layers
     and at depth N (each the other's control)."""
-    n = setup.deep_depth
+    n = config.deep_depth
     deep_exponent = -2 + 2 / n
     deep_relative = (f"the depth-{n} sweep from u_0 = c_0 s (s^{deep_exponent:.4g}), measured the "
                      "same way", deep.measured[0])
@@ -318,11 +318,11 @@ def learning_time_cases(setup: ExperimentConfig, two: DepthRun,
     )
 
 
-def random_start_checks(s: Session, setup: ExperimentConfig, two: RandomStartRun,
+def random_start_checks(s: Session, config: ExperimentConfig, two: RandomStartRun,
                         deep: RandomStartRun) -> dict:
     """The paper's claim from small random initialization, raw times fitted against
     x = s/u_init, intervals over the independent initializations (module docstring)."""
-    n = setup.deep_depth
+    n = config.deep_depth
     deep_exponent = -2 + 2 / n
     x_two, x_deep = two.config.relative_strengths, deep.config.relative_strengths
     log_two, log_deep = np.log(x_two), np.log(x_deep)
@@ -381,24 +381,24 @@ def random_start_checks(s: Session, setup: ExperimentConfig, two: RandomStartRun
 def verify(s: Session) -> None:
     """GD from small random initialization (the claim's setting), GD from the aligned balanced
     start (the closed forms), and GD vs the flow's closed form."""
-    setup = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    task = make_task(setup, s)
-    strengths = np.array(setup.strengths)
-    random_runs = {config.depth: run_random_start(config, s.generator(f"init-{config.depth}"),
-                                                  s.torch_dtype, s.device)
-                   for config in s.progress((setup.random_two_layer, setup.random_deep),
-                                            "torch: GD from random starts per depth")}
-    runs = {depth: run_depth(setup, task, depth)
-            for depth in s.progress((2, setup.deep_depth), "torch: aligned GD per depth")}
+    config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
+    task = make_task(config, s)
+    strengths = np.array(config.strengths)
+    random_runs = {start.depth: run_random_start(start, s.generator(f"init-{start.depth}"),
+                                                 s.torch_dtype, s.device)
+                   for start in s.progress((config.random_two_layer, config.random_deep),
+                                           "torch: GD from random starts per depth")}
+    runs = {depth: run_depth(config, task, depth)
+            for depth in s.progress((2, config.deep_depth), "torch: aligned GD per depth")}
     for depth, run in random_runs.items():
         if not run.learned:
             raise ArithmeticError(f"depth {depth}: a mode did not reach s/2 from the random start "
                                   f"within {run.steps} steps")
     if not all(np.isfinite(run.measured).all() for run in runs.values()):
         raise ArithmeticError("a mode did not reach s/2 within the horizon")
-    two, deep = runs[2], runs[setup.deep_depth]
-    fits = random_start_checks(s, setup, random_runs[2], random_runs[setup.deep_depth])
-    for case in learning_time_cases(setup, two, deep):
+    two, deep = runs[2], runs[config.deep_depth]
+    fits = random_start_checks(s, config, random_runs[2], random_runs[config.deep_depth])
+    for case in learning_time_cases(config, two, deep):
         check = s.rate(case.name, case.statement, strengths, case.measured, case.bound,
                        decisive=case.decisive, main=case.main, values=case.values(strengths),
                        rules_out=case.rules_out or "",
@@ -406,7 +406,7 @@ def verify(s: Session) -> None:
         fits[case.name] = (case.measured, check.fit, case.bound, strengths)
     s.figure(_curves_figure(two, task))
     s.figure(_rates_figure(fits))
-    sweep = deviation_sweep(setup, task, HORIZON_MARGIN * float(two.flow.max()), s.dtype,
+    sweep = deviation_sweep(config, task, HORIZON_MARGIN * float(two.flow.max()), s.dtype,
                             s.progress)
     if len(sweep.kept_etas) >= 3:
         deviation = s.rate(
@@ -416,16 +416,16 @@ def verify(s: Session) -> None:
             sweep.kept_etas, sweep.kept_values, GD_DEVIATION, values=sweep.values,
             rules_out=(0.5, 0.75, 1.25, 2.0))
         s.figure(_deviation_figure(sweep, deviation.fit))
-    s.table(_random_start_table(random_runs[2], random_runs[setup.deep_depth]))
-    s.table(_learning_time_table(setup, two, deep))
-    random = setup.random_two_layer
+    s.table(_random_start_table(random_runs[2], random_runs[config.deep_depth]))
+    s.table(_learning_time_table(config, two, deep))
+    random = config.random_two_layer
     s.note(f"Random starts: {random.runs} initializations per depth, hidden width {random.width}, "
            f"entries N(0, sigma^2) (two layers: u_init = width sigma^2 / 2 = {random.u_init:g}; "
-           f"depth {setup.deep_depth}: per-layer gain u_init^(1/N), u_init = "
-           f"{setup.random_deep.u_init:g}), Haar U, V per initialization, GD at eta = "
-           f"{random.eta:g} (two layers) and {setup.random_deep.eta:g} (depth "
-           f"{setup.deep_depth}). Aligned sweep: {setup.modes} modes, s from {strengths.min():g} "
-           f"to {strengths.max():g}; c_0 = {setup.relative_start:g}; learning times from GD at "
+           f"depth {config.deep_depth}: per-layer gain u_init^(1/N), u_init = "
+           f"{config.random_deep.u_init:g}), Haar U, V per initialization, GD at eta = "
+           f"{random.eta:g} (two layers) and {config.random_deep.eta:g} (depth "
+           f"{config.deep_depth}). Aligned sweep: {config.modes} modes, s from {strengths.min():g} "
+           f"to {strengths.max():g}; c_0 = {config.relative_start:g}; learning times from GD at "
            f"eta = {two.eta:g}; {s.dtype} on {s.device}.")
 
 
@@ -435,15 +435,15 @@ def _deviation_figure(sweep: DeviationSweep, fit: RateFit) -> Figure:
         sweep.kept_values, fit, GD_DEVIATION),))
 
 
-def _learning_time_table(setup: ExperimentConfig, two: DepthRun, deep: DepthRun) -> Table:
-    n = setup.deep_depth
+def _learning_time_table(config: ExperimentConfig, two: DepthRun, deep: DepthRun) -> Table:
+    n = config.deep_depth
     pairs = ((two.measured[0], two.flow[0]), (deep.measured[0], deep.flow[0]))
     return Table("learning-times", f"Aligned balanced start u_0 = c_0 s: learning times to s/2 "
                  f"(GD at eta = {two.eta:g}) and the flow's",
                  ("s", "N=2: GD", "flow", f"N={n}: GD", "flow"),
                  tuple((float(s), *(float(v) for measured, flow in pairs
                                     for v in (measured[a], flow[a])))
-                       for a, s in enumerate(setup.strengths)))
+                       for a, s in enumerate(config.strengths)))
 
 
 def _random_start_table(two: RandomStartRun, deep: RandomStartRun) -> Table:

@@ -249,13 +249,13 @@ def _trajectory_panel(config: NumericConfig, estimate: FlowEstimate) -> Panel:
                  xscale="linear", yscale="linear")
 
 
-def integrate_depths(setup: NumericConfig, tolerance, progress) -> dict[int, FlowEstimate]:
+def integrate_depths(config: NumericConfig, tolerance, progress) -> dict[int, FlowEstimate]:
     """The coarse and fine GBS runs of every mode at once, for N = 2 and each deeper N."""
-    strengths = [s for s, _ in setup.modes]
-    start = mp_vector([u0 for _, u0 in setup.modes])
-    return {depth: integrate_with_error(mode_field(strengths, depth, setup.tau), start,
-                                        setup.t_final, setup.macro_steps, tolerance)
-            for depth in progress((2, *setup.depths), "mpmath: mode ODEs")}
+    strengths = [s for s, _ in config.modes]
+    start = mp_vector([u0 for _, u0 in config.modes])
+    return {depth: integrate_with_error(mode_field(strengths, depth, config.tau), start,
+                                        config.t_final, config.macro_steps, tolerance)
+            for depth in progress((2, *config.depths), "mpmath: mode ODEs")}
 
 
 def quadrature_statement(depth: int) -> str:
@@ -265,60 +265,60 @@ def quadrature_statement(depth: int) -> str:
             "max |t_k - t(u(t_k))| du/dt")
 
 
-def hitting_statement(setup: NumericConfig, depth: int) -> str:
+def hitting_statement(config: NumericConfig, depth: int) -> str:
     formula = ("t(u_f) = (tau/(2s)) ln[u_f (s - u_0) / (u_0 (s - u_f))]" if depth == 2
                else "the quadrature t(u_f)")
     return (f"the integrated depth-{depth} trajectory first reaches u_f = "
-            f"{setup.learned_fraction:g} s at {formula}")
+            f"{config.learned_fraction:g} s at {formula}")
 
 
 def verify(s: Session) -> None:
     """Integrate the mode ODEs at s.precision digits and compare with the closed forms."""
-    setup = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
         integration_digits = min(s.precision, INTEGRATION_DIGITS)
         floor = mp.mpf(10) ** -(integration_digits - (s.precision - s.floor_digits)) * max(
-            strength for strength, _ in setup.modes)
+            strength for strength, _ in config.modes)
         tolerance = mp.mpf(10) ** -(integration_digits - TOLERANCE_DIGITS_MARGIN)
-        estimates = integrate_depths(setup, tolerance, s.progress)
-        two = closed_form_comparison(setup, estimates[2], floor)
-        deeper = min(setup.depths)
+        estimates = integrate_depths(config, tolerance, s.progress)
+        two = closed_form_comparison(config, estimates[2], floor)
+        deeper = min(config.depths)
         s.identity("closed-form-vs-flow",
                    "the integrated two-layer ODE tau du/dt = 2u(s - u) equals u(t) = s e^{2st/tau} / "
                    "(e^{2st/tau} - 1 + s/u_0) at every macro-step time (residual max |u - closed "
                    "form|, tolerance: step-halving error + floor)", two.residual, two.tolerance,
                    values=two.values,
                    controls={"the closed form with rate s (tau du/dt = u(s - u))":
-                             closed_form_comparison(setup, estimates[2], floor,
+                             closed_form_comparison(config, estimates[2], floor,
                                                     slow_closed_form).residual,
                              f"the depth-{deeper} flow against the two-layer closed form":
-                             closed_form_comparison(setup, estimates[deeper], floor).residual})
-        for depth in s.progress(setup.depths, "mpmath: depth-N quadrature"):
-            deep = quadrature_comparison(setup, estimates[depth], depth, floor)
+                             closed_form_comparison(config, estimates[deeper], floor).residual})
+        for depth in s.progress(config.depths, "mpmath: depth-N quadrature"):
+            deep = quadrature_comparison(config, estimates[depth], depth, floor)
             s.identity(f"depth-{depth}-flow-vs-quadrature", quadrature_statement(depth),
                        deep.residual, deep.tolerance, values=deep.values,
                        controls={"the quadrature of the two-layer equation 2u(s - u) (depth "
-                                 "ignored)": quadrature_comparison(setup, estimates[depth], depth,
+                                 "ignored)": quadrature_comparison(config, estimates[depth], depth,
                                                                    floor, model_depth=2).residual})
-        integrated = {depth: integrated_hits(setup, estimates[depth], depth, tolerance)
-                      for depth in (2, *setup.depths)}
-        hits = {depth: hitting_times(setup, estimates[depth], depth, tolerance, floor,
+        integrated = {depth: integrated_hits(config, estimates[depth], depth, tolerance)
+                      for depth in (2, *config.depths)}
+        hits = {depth: hitting_times(config, estimates[depth], depth, tolerance, floor,
                                      hits=integrated[depth]) for depth in integrated}
         for depth, hit in hits.items():
-            wrong = hitting_times(setup, estimates[depth], depth, tolerance, floor,
+            wrong = hitting_times(config, estimates[depth], depth, tolerance, floor,
                                   formula=wrong_formula, hits=integrated[depth])
-            s.identity(f"hitting-time-depth-{depth}", hitting_statement(setup, depth),
+            s.identity(f"hitting-time-depth-{depth}", hitting_statement(config, depth),
                        hit.residual, hit.tolerance,
                        controls={("the learning time (tau/s) ln[...] (without the 1/2)"
                                   if depth == 2 else "the two-layer learning time (depth "
                                   "ignored)"): wrong.residual})
         s.figure("mpmath-modes", "Two-layer mode ODE at mpmath precision vs the closed form",
-                 (_trajectory_panel(setup, estimates[2]),))
+                 (_trajectory_panel(config, estimates[2]),))
     s.table("mpmath-hitting-times", "Integrated hitting times of u_f vs the formula",
             ("N", "s", "u_0", "integrated", "formula", "|difference|"),
             [row for hit in hits.values() for row in hit.rows])
     s.note(f"Explicit Gragg-Bulirsch-Stoer at {s.precision} digits (extrapolation tolerance "
            f"10^-{min(s.precision, INTEGRATION_DIGITS) - TOLERANCE_DIGITS_MARGIN}), "
-           f"{setup.macro_steps} and "
-           f"{2 * setup.macro_steps} macro steps over t in [0, {setup.t_final:g}], "
-           f"tau = {setup.tau:g}.")
+           f"{config.macro_steps} and "
+           f"{2 * config.macro_steps} macro steps over t in [0, {config.t_final:g}], "
+           f"tau = {config.tau:g}.")
