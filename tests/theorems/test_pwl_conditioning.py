@@ -10,7 +10,15 @@ from mpmath import mp
 
 from optverify.kit import Session
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.pwl_conditioning import CLAIM, experiment, numeric, symbolic
+from optverify.theorems.pwl_conditioning import (
+    CLAIM,
+    expected_iterations,
+    experiment,
+    numeric,
+    preconditioned,
+    sgd_twins,
+    symbolic,
+)
 from optverify.theorems.pwl_conditioning.moments import (
     conv_second_moment_enumerated,
     conv_second_moment_symbolic,
@@ -274,14 +282,14 @@ def test_filter_hitting_times_bisection_matches_the_recursion():
 
 
 def expected_moments(sizes):
-    return experiment.exact_moments(sizes)
+    return expected_iterations.exact_moments(sizes)
 
 
 def test_preconditioned_filter_errors_match_the_whitened_recursion():
     rng = np.random.default_rng(3)
     n = 12
     exact = np.array(conv_second_moment_symbolic().subs(n_symbol, n).evalf(), dtype=float)
-    values, vectors = np.linalg.eigh(experiment.sampled_moment(n, 500, rng))
+    values, vectors = np.linalg.eigh(preconditioned.sampled_moment(n, 500, rng))
     root = vectors @ np.diag(values**-0.5) @ vectors.T
     problem = expected.filter_problem(expected_moments((n,)), root[None])
     errors = expected.filter_errors(problem, 0.5, np.arange(30))[0]
@@ -342,7 +350,7 @@ def test_expected_crossing_time_lies_in_the_step_before_the_hitting_time(n):
 
 
 def test_filter_crossing_times_lie_in_the_step_before_the_hitting_times():
-    problem = expected.filter_problem(experiment.exact_moments((4, 6, 8)))
+    problem = expected.filter_problem(expected_iterations.exact_moments((4, 6, 8)))
     hits = expected.filter_hitting_times(problem, 0.5, 0.05)
     crossings = expected.filter_crossing_times(problem, 0.5, 0.05)
     assert np.all((hits - 1 <= crossings) & (crossings <= hits))
@@ -351,21 +359,21 @@ def test_filter_crossing_times_lie_in_the_step_before_the_hitting_times():
 
 
 def _twin(crossings, exact):
-    return experiment.TwinData((3, 4), np.array(crossings, float), np.array(exact, float))
+    return sgd_twins.TwinData((3, 4), np.array(crossings, float), np.array(exact, float))
 
 
 def test_twin_judge_decides_by_the_margin():
     rng = np.random.default_rng(3)
     exact = np.array([100.0, 200.0])
     close = exact[:, None] * np.exp(rng.normal(0, 0.01, (2, 8)))
-    assert experiment.twin_judge(_twin(close, exact)).verdict is Verdict.CONSISTENT
-    assert experiment.twin_judge(_twin(close, [100, 240])).verdict is Verdict.VIOLATED
-    assert experiment.twin_judge(_twin(close, [50, 200])).verdict is Verdict.VIOLATED
+    assert sgd_twins.twin_judge(_twin(close, exact)).verdict is Verdict.CONSISTENT
+    assert sgd_twins.twin_judge(_twin(close, [100, 240])).verdict is Verdict.VIOLATED
+    assert sgd_twins.twin_judge(_twin(close, [50, 200])).verdict is Verdict.VIOLATED
     scattered = exact[:, None] * np.exp(rng.normal(0, 0.2, (2, 8)))
-    assert experiment.twin_judge(_twin(scattered, exact)).verdict is Verdict.INCONCLUSIVE
+    assert sgd_twins.twin_judge(_twin(scattered, exact)).verdict is Verdict.INCONCLUSIVE
     never = close.copy()
     never[0, 2] = np.inf
-    assert experiment.twin_judge(_twin(never, exact)).verdict is Verdict.VIOLATED
+    assert sgd_twins.twin_judge(_twin(never, exact)).verdict is Verdict.VIOLATED
 
 
 def _synthetic_twins(ratio: float, replicates: int = 400) -> list:
@@ -373,7 +381,7 @@ def _synthetic_twins(ratio: float, replicates: int = 400) -> list:
     4 sizes) around a true crossing ratio `ratio`."""
     rng = np.random.default_rng(0)
     exact = np.array([20.0, 20.0, 21.0, 21.0])
-    return [experiment.twin_judge(experiment.TwinData(
+    return [sgd_twins.twin_judge(sgd_twins.TwinData(
         (4, 16, 64, 256), ratio * exact[:, None] * np.exp(rng.normal(0, 0.052, (4, 108))),
         exact)).verdict for _ in range(replicates)]
 
@@ -392,9 +400,9 @@ def test_twin_judge_errs_at_most_at_the_kit_level():
 def test_spread_judge_rejects_counts_that_grow_with_n():
     sizes = np.array([4, 16, 64, 256, 1024])
     flat = np.array([20, 21, 20, 22, 21])
-    assert experiment.spread_judge(flat).verdict is Verdict.CONSISTENT
-    for counts in experiment.growing_controls(sizes, flat).values():
-        assert experiment.spread_judge(counts).verdict is Verdict.VIOLATED
+    assert preconditioned.spread_judge(flat).verdict is Verdict.CONSISTENT
+    for counts in preconditioned.growing_controls(sizes, flat).values():
+        assert preconditioned.spread_judge(counts).verdict is Verdict.VIOLATED
 
 
 @pytest.mark.parametrize("bad", [0.0, 1.0, -0.5, 1.5])

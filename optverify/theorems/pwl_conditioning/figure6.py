@@ -17,6 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from optverify.kit import Panel, Series, Session
+from optverify.theorems.pwl_conditioning.config import ExperimentConfig
+from optverify.theorems.pwl_conditioning.moments import PAPER_BREAKPOINTS
 from optverify.theorems.pwl_conditioning.sampling import (
     curves_from_breakpoints_torch,
     sample_breakpoints_torch,
@@ -152,3 +155,30 @@ def figure6(n: int, checkpoints: tuple[int, ...], deep_checkpoints: tuple[int, .
     learners = (*LINEAR_LEARNERS, DEEP_LEARNER) if deep_checkpoints else LINEAR_LEARNERS
     return Figure6Result(tuple(sorted(stops | deep_stops)), learners, recovered, errors,
                          test_p[0].cpu().numpy())
+
+
+def record_figure6(s: Session, config: ExperimentConfig, whitening: np.ndarray) -> None:
+    """Fig. 6's recovered curves per learner and iteration count, reported (not decisive)."""
+    n = config.figure_size
+    result = figure6(n, config.figure_iterations, config.deep_iterations,
+                     torch.tensor(whitening), config.batch, PAPER_BREAKPOINTS,
+                     s.generator("figure"), s.torch_dtype, s.device)
+    x = tuple(float(v) for v in range(1, n + 1))
+    truth = tuple(float(v) for v in result.truth)
+    panels = [Panel(f"{learner}, {stop} iterations", "x", "p (breakpoint slopes)",
+                    (Series("true p", x, truth, "dashed"),
+                     Series("recovered p_hat", x,
+                            tuple(float(v) for v in result.recovered[(learner, stop)]), "line")),
+                    xscale="linear", yscale="linear")
+              for stop in result.checkpoints for learner in result.learners
+              if (learner, stop) in result.recovered]
+    s.figure("figure6-reproduction", f"Fig. 6 reproduction: n = {n}, k = 3, Adam (authors' "
+             f"rates); {config.figure_mode}", panels, columns=len(result.learners))
+    s.table("figure6-errors", "Fig. 6: mean relative error ||p_hat - p|| / ||p|| over 256 test "
+            f"curves after each number of Adam iterations ({config.figure_mode})",
+            ("learner", "iterations", "relative error"),
+            ((learner, stop, f"{error:.4g}") for (learner, stop), error in
+             sorted(result.errors.items(), key=lambda item: (item[0][0], item[0][1]))))
+    s.note(f"Fig. 6: {config.figure_mode}. The deep network is read as encoder n-500-100-2k "
+           "(2k = 6) and decoder 100-100-n with ReLU, trained on the same loss as the linear "
+           "learners (p_hat against p).")

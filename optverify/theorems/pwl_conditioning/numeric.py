@@ -41,10 +41,7 @@ from optverify.kit import (
     rate_panel,
 )
 from optverify.numerics.mp_linalg import psd_power
-from optverify.theorems.pwl_conditioning.moments import (
-    conv_second_moment_symbolic,
-    n_symbol,
-)
+from optverify.theorems.pwl_conditioning.moments import conv_second_moment_symbolic, n_symbol
 from optverify.theorems.pwl_conditioning.sampling import sample_curves_numpy
 from optverify.theorems.pwl_conditioning.structured import (
     RampExtremes,

@@ -14,10 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optverify.theorems.pwl_conditioning.moments import (
-    PAPER_BREAKPOINTS,
-    check_breakpoints,
-)
+from optverify.theorems.pwl_conditioning.moments import PAPER_BREAKPOINTS, check_breakpoints
 from optverify.theorems.pwl_conditioning.structured import ramp_matvec
 
 
