@@ -14,17 +14,22 @@ from hypothesis import strategies as st
 from mpmath import mp
 
 from optverify.kit import Session, Verdict, machine_epsilon
+from optverify.numerics.alternatives import log_power_law_through, log_power_law_through_end_points
 from optverify.numerics.fit import EXPONENT_RESOLUTION
 from optverify.numerics.threads import intra_op_threads
 from optverify.session import rate_fit
 from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.orthogonal_gradient_variance import (
     CLAIM,
+    cosine_landscape,
     experiment,
     numeric,
+    parity_learning,
     symbolic,
+    variance_rate,
 )
 from optverify.theorems.orthogonal_gradient_variance.landscape import (
+    LAPLACE_LOG_SLOPE,
     cosine_gradient,
     cosine_objective,
     cosine_objective_mp,
@@ -238,7 +243,7 @@ def test_model_constructors_reject_bad_parameters():
 def test_learning_config_rejects_bad_parameters(options):
     settings = {"dimensions": (3,), "iterations": 10, "evaluate_every": 5} | options
     with pytest.raises(ValueError):
-        experiment.LearningConfig(**settings)
+        parity_learning.LearningConfig(**settings)
 
 
 # --- sympy vs mpmath vs torch ----------------------------------------------------------------
@@ -325,10 +330,10 @@ def test_numeric_layer_quick_is_consistent_and_tabulates_every_instance():
 
 
 def test_learning_curve_is_reproducible_and_learns_a_small_parity():
-    settings = experiment.LearningConfig((3,), iterations=400, evaluate_every=100, test_size=256)
+    settings = parity_learning.LearningConfig((3,), iterations=400, evaluate_every=100, test_size=256)
     session = Session(RunConfig(seed=2), Layer.EXPERIMENT)
-    first = experiment.learning_curve(3, settings, session)
-    assert first == experiment.learning_curve(3, settings, session)
+    first = parity_learning.learning_curve(3, settings, session)
+    assert first == parity_learning.learning_curve(3, settings, session)
     assert first.iterations == [0, 100, 200, 300, 400]
     assert 1 <= first.subset_size <= 3
     assert all(0 <= a <= 1 for a in first.accuracies)
@@ -403,34 +408,34 @@ def test_numeric_control_twins():
 def test_variance_inequality_and_parseval_controls_fail_on_swept_networks():
     results = [gradient_variance(build_model(d, 10, 1.0, d), loss, d)
                for d in (4, 6, 8) for loss in ("square", "hinge")]
-    assert min(experiment.margins_in_floors(results, "float64")) >= 0
-    assert min(experiment.margins_in_floors(results, "float64", tightening=2.0)) < 0
-    assert experiment.parseval_residual_in_floors(results, "float64") <= 1
-    assert experiment.parseval_residual_in_floors(results, "float64", corner=False) > 1
+    assert min(variance_rate.margins_in_floors(results, "float64")) >= 0
+    assert min(variance_rate.margins_in_floors(results, "float64", tightening=2.0)) < 0
+    assert variance_rate.parseval_residual_in_floors(results, "float64") <= 1
+    assert variance_rate.parseval_residual_in_floors(results, "float64", corner=False) > 1
 
 
 def test_per_instance_floor_is_the_instances_own():
     """Each network is judged against its own rounding floor, not the largest instance's."""
     small, large = (gradient_variance(build_model(d, 4, 1.0, 7), "square", d) for d in (3, 12))
-    margins = experiment.margins_in_floors([small, large], "float32")
+    margins = variance_rate.margins_in_floors([small, large], "float32")
     assert margins[0] == pytest.approx(1 - small.ratio
-                                       + experiment.transform_rounding_floor(3, "float32"))
-    assert experiment.transform_rounding_floor(3, "float32") < experiment.transform_rounding_floor(
+                                       + variance_rate.transform_rounding_floor(3, "float32"))
+    assert variance_rate.transform_rounding_floor(3, "float32") < variance_rate.transform_rounding_floor(
         12, "float32")
 
 
 def test_normalized_variance_averages_networks_and_reports_their_spread():
     per_d = [[gradient_variance(build_model(d, 10, 1.0, 10 * d + k), "hinge", d) for k in range(3)]
              for d in (4, 5, 6)]
-    series = experiment.VarianceSeries("toy", per_d)
-    normalized = experiment.normalized_variance(series, "float64")
+    series = variance_rate.VarianceSeries("toy", per_d)
+    normalized = variance_rate.normalized_variance(series, "float64")
     assert series.instances == 3 and series.span == "4..6" and len(series.flat) == 9
     assert normalized.sizes.tolist() == [16.0, 32.0, 64.0]
     expected = np.mean([r.variance / r.gradient_bound for r in per_d[1]])
     assert normalized.values[1] == pytest.approx(expected, rel=1e-14)
     assert "over 3 networks" in normalized.described["var_over_g2_d5"]
-    assert experiment.network_purpose(7, 10, 0) == "sweep-network-7-10"
-    assert experiment.network_purpose(7, 10, 2) == "sweep-network-7-10-2"
+    assert variance_rate.network_purpose(7, 10, 0) == "sweep-network-7-10"
+    assert variance_rate.network_purpose(7, 10, 2) == "sweep-network-7-10-2"
 
 
 def test_variance_rate_controls_are_violated_through_the_rate_judge():
@@ -442,20 +447,20 @@ def test_variance_rate_controls_are_violated_through_the_rate_judge():
                                 / gradient_variance(build_model(d, 10, 1.0, 10 * d + k),
                                                     "square", d).gradient_bound
                                 for k in range(2)]) for d in range(4, 12)])
-    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, experiment.VARIANCE_BOUND)
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, variance_rate.VARIANCE_BOUND)
     check = session.rate("probe", "", sizes, values, main=True,
-                         rules_out=experiment.VARIANCE_ALTERNATIVES)
+                         rules_out=variance_rate.VARIANCE_ALTERNATIVES)
     assert check.verdict is Verdict.CONSISTENT
     assert [c.verdict for c in check.controls] == [Verdict.VIOLATED] * 2
 
 
 def _radius_settings(**options):
-    return experiment.LandscapeConfig(**options)
+    return cosine_landscape.LandscapeConfig(**options)
 
 
 def test_log_domain_variance_matches_the_direct_variance():
     settings = _radius_settings(radii=(2.0, 3.0, 5.0))
-    profile = experiment.radius_profile(settings, "cpu")
+    profile = cosine_landscape.radius_profile(settings, "cpu")
     angles = torch.arange(settings.angles, dtype=torch.float64) * (2 * math.pi / settings.angles)
     circle = torch.stack([torch.cos(angles), torch.sin(angles)], dim=-1)
     anchor = torch.tensor(settings.anchor, dtype=torch.float64)
@@ -463,7 +468,7 @@ def test_log_domain_variance_matches_the_direct_variance():
         spread = target_dependent_gradient(anchor, r * circle)
         direct = float(((spread - spread.mean(dim=0)) ** 2).sum(dim=-1).mean())
         assert logged == pytest.approx(math.log(direct), rel=1e-12)
-    far = experiment.radius_profile(_radius_settings(radii=(64.0,)), "cpu")
+    far = cosine_landscape.radius_profile(_radius_settings(radii=(64.0,)), "cpu")
     assert far.log_variance[0] == pytest.approx(-(64 - 1) ** 2, rel=2e-3)
     assert not far.representable[0]
 
@@ -471,15 +476,15 @@ def test_log_domain_variance_matches_the_direct_variance():
 def test_radius_sweep_tail_is_past_the_slope_correction():
     """The decisive radii obey the rule fixed in RADIUS_SLOPE_CORRECTION: the tail window's
     slope correction 2 / r is below half the exponent resolution."""
-    radii = np.array(experiment.LandscapeConfig().radii)
+    radii = np.array(cosine_landscape.LandscapeConfig().radii)
     tail_start = radii[-max(3, math.ceil(radii.size / 3))]
-    assert experiment.RADIUS_SLOPE_CORRECTION / tail_start <= EXPONENT_RESOLUTION / 2
+    assert cosine_landscape.RADIUS_SLOPE_CORRECTION / tail_start <= EXPONENT_RESOLUTION / 2
 
 
 def test_radius_expansion_has_the_stated_log_correction():
     """-log Var - (r - 1)^2 falls like -(3/2) log r (the Laplace expansion behind the radii)."""
     radii = (256.0, 1024.0)
-    profile = experiment.radius_profile(experiment.LandscapeConfig(), "cpu", radii=radii)
+    profile = cosine_landscape.radius_profile(cosine_landscape.LandscapeConfig(), "cpu", radii=radii)
     remainder = -profile.log_variance - (np.array(radii) - 1) ** 2
     assert (remainder[1] - remainder[0]) / math.log(4) == pytest.approx(-1.5, abs=0.05)
 
@@ -488,20 +493,20 @@ def test_theorem2_on_the_pre_asymptotic_sweep_is_not_consistent():
     """On the earlier sweep r in [4, 64] the local slope of -log Var - a still moves (2.07 to
     2.04): the judge must not call it consistent."""
     radii = tuple(np.geomspace(4.0, 64.0, 13))
-    profile = experiment.radius_profile(experiment.LandscapeConfig(), "cpu", radii=radii)
-    verdict = _rate_verdict(profile.at, experiment.decay_depth(profile.log_variance),
-                            experiment.RADIUS_DECAY)
+    profile = cosine_landscape.radius_profile(cosine_landscape.LandscapeConfig(), "cpu", radii=radii)
+    verdict = _rate_verdict(profile.at, cosine_landscape.decay_depth(profile.log_variance),
+                            cosine_landscape.RADIUS_DECAY)
     assert verdict is Verdict.INCONCLUSIVE
 
 
 def test_theorem2_check_through_the_session_has_every_control_violated():
-    settings = experiment.LandscapeConfig()
-    gaussian = experiment.radius_profile(settings, "cpu")
-    laplace = experiment.radius_profile(settings, "cpu", experiment.LAPLACE_LOG_SLOPE)
-    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, experiment.RADIUS_DECAY)
-    check = session.rate("probe", "", gaussian.at, experiment.decay_depth(gaussian.log_variance),
-                         main=True, rules_out=(experiment.STRETCHED_EXPONENT,),
-                         controls=experiment.radius_controls(gaussian.at, gaussian.log_variance,
+    settings = cosine_landscape.LandscapeConfig()
+    gaussian = cosine_landscape.radius_profile(settings, "cpu")
+    laplace = cosine_landscape.radius_profile(settings, "cpu", LAPLACE_LOG_SLOPE)
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT, cosine_landscape.RADIUS_DECAY)
+    check = session.rate("probe", "", gaussian.at, cosine_landscape.decay_depth(gaussian.log_variance),
+                         main=True, rules_out=(cosine_landscape.STRETCHED_EXPONENT,),
+                         controls=cosine_landscape.radius_controls(gaussian.at, gaussian.log_variance,
                                                              laplace.log_variance))
     assert check.verdict is Verdict.CONSISTENT
     assert len(check.controls) == 6  # five named, the stretched r^0.75 (also the default)
@@ -512,44 +517,44 @@ def test_theorem2_check_rejects_power_laws_laplace_inputs_and_stretched_exponent
     """-log Var = a + Omega(r): the Gaussian sweep is consistent, an exponential-tailed input
     (chi = e^{-|a|}, Var ~ e^{-2r}) is consistent too (the boundary of the claim), and every
     control is violated through the same judge."""
-    settings = experiment.LandscapeConfig()
-    gaussian = experiment.radius_profile(settings, "cpu")
-    laplace = experiment.radius_profile(settings, "cpu",
-                                        experiment.LAPLACE_LOG_SLOPE)
+    settings = cosine_landscape.LandscapeConfig()
+    gaussian = cosine_landscape.radius_profile(settings, "cpu")
+    laplace = cosine_landscape.radius_profile(settings, "cpu",
+                                        LAPLACE_LOG_SLOPE)
 
     def exponential_tail(s):
         root = torch.sqrt(s)
         return -root - torch.log(2 * root)
 
-    boundary = experiment.radius_profile(settings, "cpu", exponential_tail)
-    radii, depth = gaussian.at, experiment.decay_depth(gaussian.log_variance)
-    bound = experiment.RADIUS_DECAY
+    boundary = cosine_landscape.radius_profile(settings, "cpu", exponential_tail)
+    radii, depth = gaussian.at, cosine_landscape.decay_depth(gaussian.log_variance)
+    bound = cosine_landscape.RADIUS_DECAY
     assert _rate_verdict(radii, depth, bound) is Verdict.CONSISTENT
-    assert _rate_verdict(radii, experiment.decay_depth(boundary.log_variance),
+    assert _rate_verdict(radii, cosine_landscape.decay_depth(boundary.log_variance),
                          bound) is Verdict.CONSISTENT
-    controls = experiment.radius_controls(radii, gaussian.log_variance, laplace.log_variance)
+    controls = cosine_landscape.radius_controls(radii, gaussian.log_variance, laplace.log_variance)
     assert len(controls) == 5
     for name, (x, y) in controls.items():
         assert _rate_verdict(x, y, bound) is Verdict.VIOLATED, name
-    assert _rate_verdict(radii, radii**experiment.STRETCHED_EXPONENT, bound) is Verdict.VIOLATED
+    assert _rate_verdict(radii, radii**cosine_landscape.STRETCHED_EXPONENT, bound) is Verdict.VIOLATED
 
 
 def test_power_law_controls_are_anchored_at_the_measured_variance():
     radii = np.array([4.0, 8.0, 16.0])
     logged = np.array([-9.0, -49.0, -225.0])
-    assert experiment.log_power_law_through(radii, logged, -1.0).tolist() == pytest.approx(
+    assert log_power_law_through(radii, logged, -1.0).tolist() == pytest.approx(
         [-9.0, -9.0 - math.log(2), -9.0 - math.log(4)])
-    through_ends = experiment.log_power_law_through_end_points(radii, logged)
+    through_ends = log_power_law_through_end_points(radii, logged)
     assert through_ends[0] == pytest.approx(-9.0) and through_ends[-1] == pytest.approx(-225.0)
 
 
 def test_flatness_profile_by_quadrature_and_its_controls():
-    settings = experiment.LandscapeConfig()
+    settings = cosine_landscape.LandscapeConfig()
     target = torch.tensor(settings.target, dtype=torch.float64)
-    profile = experiment.gradient_profile(settings, target)
+    profile = cosine_landscape.gradient_profile(settings, target)
     assert profile.closed_form_residual < 1e-7
     squared = profile.at**2
-    bound = experiment.GAUSSIAN_DECAY
+    bound = cosine_landscape.GAUSSIAN_DECAY
     assert _rate_verdict(squared, profile.per_distance, bound) is Verdict.CONSISTENT
     for rate in (-0.75, -0.25):
         tilted = profile.per_distance * np.exp((rate + 0.5) * squared)
@@ -561,28 +566,28 @@ def test_flatness_profile_by_quadrature_and_its_controls():
 
 
 def test_monte_carlo_check_rejects_the_wrong_gaussian_variance():
-    settings = experiment.LandscapeConfig(samples=2**14)
+    settings = cosine_landscape.LandscapeConfig(samples=2**14)
     session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
     target = torch.tensor(settings.target, dtype=torch.float64)
-    assert experiment.monte_carlo_deviation(session, settings, target) <= 4
-    assert experiment.monte_carlo_deviation(session, settings, target, variance=2.0) > 4
+    assert cosine_landscape.monte_carlo_deviation(session, settings, target) <= 4
+    assert cosine_landscape.monte_carlo_deviation(session, settings, target, variance=2.0) > 4
 
 
 def test_learning_judge_rejects_a_run_stopped_at_initialization():
     band = 0.02
-    learned = experiment.LearningCurve(5, [0, 100], [0.5, 1.0], 2)
-    stuck = experiment.LearningCurve(20, [0, 100], [0.49, 0.51], 9)
-    assert experiment.judge_learning([learned, stuck], band).verdict is Verdict.CONSISTENT
-    frozen = experiment.stopped_at_initialization([learned, stuck])
+    learned = parity_learning.LearningCurve(5, [0, 100], [0.5, 1.0], 2)
+    stuck = parity_learning.LearningCurve(20, [0, 100], [0.49, 0.51], 9)
+    assert parity_learning.judge_learning([learned, stuck], band).verdict is Verdict.CONSISTENT
+    frozen = parity_learning.stopped_at_initialization([learned, stuck])
     assert [c.iterations for c in frozen] == [[0], [0]]
-    assert experiment.judge_learning(frozen, band).verdict is Verdict.VIOLATED
-    escaped = experiment.LearningCurve(20, [0, 100], [0.49, 0.7], 9)
-    assert experiment.judge_learning([learned, escaped], band).verdict is Verdict.VIOLATED
+    assert parity_learning.judge_learning(frozen, band).verdict is Verdict.VIOLATED
+    escaped = parity_learning.LearningCurve(20, [0, 100], [0.49, 0.7], 9)
+    assert parity_learning.judge_learning([learned, escaped], band).verdict is Verdict.VIOLATED
 
 
 def test_sweep_config_rejects_no_networks():
     with pytest.raises(ValueError, match="networks per d"):
-        experiment.SweepConfig((4,), (4,), (4,), (4,), instances=0)
+        variance_rate.SweepConfig((4,), (4,), (4,), (4,), instances=0)
 
 
 def test_written_out_hinge_step_equals_autograd():
@@ -594,13 +599,13 @@ def test_written_out_hinge_step_equals_autograd():
               torch.randn(width, generator=generator, dtype=torch.float64),
               torch.randn(width, generator=generator, dtype=torch.float64),
               torch.randn(1, generator=generator, dtype=torch.float64)]
-    points = experiment._random_signs(batch, d, generator, "cpu")
+    points = parity_learning._random_signs(batch, d, generator, "cpu")
     labels = points[:, :2].prod(dim=1)
     leaves = [p.clone().requires_grad_() for p in params]
     output = torch.relu(points @ leaves[0] + leaves[1]) @ leaves[2] + leaves[3]
     gradients = torch.autograd.grad(torch.clamp(1 - labels * output, min=0).mean(), leaves)
     stepped = [p.clone() for p in params]
-    experiment._hinge_sgd_step(stepped, points, labels, 0.5)
+    parity_learning._hinge_sgd_step(stepped, points, labels, 0.5)
     for before, after, gradient in zip(params, stepped, gradients):
         assert torch.allclose(after, before - 0.5 * gradient, rtol=0, atol=1e-14)
     assert any(g.abs().sum() > 0 for g in gradients)

@@ -9,11 +9,7 @@ in |H|); for parities on {-1,+1}^d, |H| = 2^d.
 """
 
 from optverify.kit import Bound, Claim, Source
-from optverify.theorems.orthogonal_gradient_variance import (
-    experiment,
-    numeric,
-    symbolic,
-)
+from optverify.theorems.orthogonal_gradient_variance import experiment, numeric, symbolic
 
 CLAIM = Claim(
     id="orthogonal-gradient-variance",

@@ -35,9 +35,7 @@ from optverify.theorems.orthogonal_gradient_variance.model import (
     linear_model,
     relu_network,
 )
-from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import (
-    parity_correlations_mp,
-)
+from optverify.theorems.orthogonal_gradient_variance.walsh_hadamard import parity_correlations_mp
 
 RELU_SCALES = (0.3, 1.0, 3.0)
 
@@ -197,10 +195,10 @@ def definition_variance(model: Model, loss: str, d: int, targets_less: int = 0):
                    for gradient in gradients) / (size - targets_less)
 
 
-def models_for(d: int, settings: NumericConfig, s: Session) -> list[NamedModel]:
+def models_for(d: int, config: NumericConfig, s: Session) -> list[NamedModel]:
     """The enumerated networks, drawn in float64 and used exactly."""
     generator = s.generator(f"numeric-networks-{d}")
-    width = settings.width_per_dimension * d
+    width = config.width_per_dimension * d
     networks = [NamedModel(f"ReLU width {width}, scale {scale:g}",
                            relu_network(d, width, scale, generator, torch.float64, s.device))
                 for scale in RELU_SCALES]
@@ -209,12 +207,12 @@ def models_for(d: int, settings: NumericConfig, s: Session) -> list[NamedModel]:
 
 
 def enumerate_instance(d: int, network: NamedModel, loss: str,
-                       settings: NumericConfig) -> Instance:
+                       config: NumericConfig) -> Instance:
     """Var of one network and loss over all 2^d parities at the working precision."""
     exact = exact_variance(network.model, loss, d)
     ratio = exact.variance / exact.bound
     definition = sample = None
-    if d in settings.naive_dimensions:
+    if d in config.naive_dimensions:
         by_definition = definition_variance(network.model, loss, d)
         definition = float(abs(by_definition - exact.variance) / exact.bound)
         size = 2**d
@@ -297,15 +295,15 @@ def verify(s: Session) -> None:
              "Theorem 1 for the hinge loss: Var(H, F, w) <= G(w)^2 / |H| over the 4 parities of "
              "{-1,+1}^2 at every weight of a width-3 ReLU layer in [-2, 2]^13 (exact margin)",
              hinge_variance_margin, SEARCH_DOMAIN)
-    settings = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     digits = s.precision
-    instances = [enumerate_instance(d, network, loss, settings)
-                 for d in s.progress(settings.dimensions, "exact enumeration over d")
-                 for network in models_for(d, settings, s) for loss in LOSSES]
+    instances = [enumerate_instance(d, network, loss, config)
+                 for d in s.progress(config.dimensions, "exact enumeration over d")
+                 for network in models_for(d, config, s) for loss in LOSSES]
     s.inequality(
         "variance-below-bound-exact",
         "Theorem 1: Var(H, F, w) <= G(w)^2 / |H| for all 2^d parities, exact enumeration at "
-        f"{digits} digits, d in {list(settings.dimensions)}, ReLU width 10d at scales "
+        f"{digits} digits, d in {list(config.dimensions)}, ReLU width 10d at scales "
         f"{list(RELU_SCALES)} and a linear model, square and hinge loss; margin = 1 - Var / "
         "bound (worst case)",
         min(i.margin for i in instances), s.floor(), values=bound_values(instances),
@@ -321,7 +319,7 @@ def verify(s: Session) -> None:
     s.identity(
         "butterfly-equals-per-target-definition",
         "Var from the Walsh-Hadamard butterfly equals Var from grad F_h = E_x[l'(p, h) g] "
-        f"computed one target at a time, d in {list(settings.naive_dimensions)} "
+        f"computed one target at a time, d in {list(config.naive_dimensions)} "
         "(relative to G^2 / |H|)",
         max(i.definition_residual for i in instances if i.definition_residual is not None),
         controls={"the definition with the sample variance's 1/(2^d - 1) over targets":
@@ -329,14 +327,14 @@ def verify(s: Session) -> None:
                       if i.sample_variance_residual is not None)})
     quadrature_digits = min(digits, QUADRATURE_DIGITS)
     with mp.workdps(quadrature_digits):
-        quadrature = quadrature_residual(settings.quadrature_pairs)
-        wrong_quadrature = quadrature_residual(settings.quadrature_pairs, variance=2)
+        quadrature = quadrature_residual(config.quadrature_pairs)
+        wrong_quadrature = quadrature_residual(config.quadrature_pairs, variance=2)
         quadrature_floor = mp.mpf(10) ** -(quadrature_digits - (digits - s.floor_digits))
     s.identity(
         "cosine-objective-closed-form",
         "Theorem 2 example: F_v(w) = E[(cos(wx) - cos(vx))^2], x ~ N(0, 1), closed form "
         "1 + (e^{-2w^2} + e^{-2v^2})/2 - e^{-(w-v)^2/2} - e^{-(w+v)^2/2} against Gaussian "
-        f"quadrature at (w, v) in {list(settings.quadrature_pairs)}, at {quadrature_digits} "
+        f"quadrature at (w, v) in {list(config.quadrature_pairs)}, at {quadrature_digits} "
         "digits (QUADRATURE_DIGITS caps them)",
         quadrature, quadrature_floor, precision_digits=quadrature_digits,
         controls={"the closed form for x ~ N(0, 2) (e^{-a^2} in place of e^{-a^2/2})":

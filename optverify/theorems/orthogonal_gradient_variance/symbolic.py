@@ -280,10 +280,10 @@ def cosine_objective_gaps(sum_sign: int = -1, self_weight=2) -> CosineObjectiveG
 
 
 def verify(s: Session) -> None:
-    setup = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
+    config = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
     k, both = sympy.Symbol("k", integer=True, positive=True), sympy.Symbol("m", integer=True,
                                                                           nonnegative=True)
-    for d in s.progress(setup.gram_dimensions, "parity Gram matrices"):
+    for d in s.progress(config.gram_dimensions, "parity Gram matrices"):
         s.zero(f"parities-orthonormal-d{d}",
                f"E_x[h_S(x) h_T(x)] = 1[S = T] for all S, T subsets of [{d}], exact sums over the "
                f"2^{d} points of {{-1,+1}}^{d} (d = {d} only)",
@@ -308,7 +308,7 @@ def verify(s: Session) -> None:
            parseval_gap(3, list(range(8))),
            controls={"the family with one parity left out (7 of 8), at a rational g":
                      at_witness(parseval_gap(3, list(range(7))))})
-    for d in setup.variance_dimensions:
+    for d in config.variance_dimensions:
         s.zero(f"square-loss-variance-d{d}",
                f"Theorem 1, square loss, all 2^{d} parities, symbolic p(x) and g(x) in R^2 (d = {d}, "
                f"2 parameters): Var(H, F, w) = G^2 / 2^{d} - ||g(1,...,1)||^2 / 4^{d}, hence "
