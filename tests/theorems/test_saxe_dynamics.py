@@ -15,8 +15,15 @@ from mpmath import mp
 
 from optverify.kit import Bound, Session, Verdict
 from optverify.testing import Layer, RunConfig, record_layer
-from optverify.theorems.saxe_dynamics import CLAIM, experiment, numeric, symbolic
-from optverify.theorems.saxe_dynamics import random_start
+from optverify.theorems.saxe_dynamics import (
+    CLAIM,
+    aligned_gd,
+    config,
+    experiment,
+    numeric,
+    random_start,
+    symbolic,
+)
 from optverify.theorems.saxe_dynamics.dynamics import (
     depth_learning_time,
     depth_learning_time_float,
@@ -76,12 +83,12 @@ def test_learning_time_inverts_the_closed_form(mode):
 
 
 def test_gd_mode_strengths_follow_the_closed_form():
-    setup = experiment.ExperimentConfig.quick()
-    task = experiment.make_task(setup, Session(RunConfig(), Layer.EXPERIMENT))
+    setup = config.ExperimentConfig.quick()
+    task = aligned_gd.make_task(setup, Session(RunConfig(), Layer.EXPERIMENT))
     eta, steps = 0.002, 1500
-    history = experiment.gd_trajectory(task, 2, eta, steps)
+    history = aligned_gd.gd_trajectory(task, 2, eta, steps)
     times = eta * torch.arange(steps + 1, dtype=history.dtype)
-    exact = experiment.two_layer_closed_form(times, task.strengths, task.starts)
+    exact = aligned_gd.two_layer_closed_form(times, task.strengths, task.starts)
     deviation = float(((history - exact).abs() / task.strengths).max())
     assert deviation < 10 * eta
     assert deviation > 0.1 * eta
@@ -89,7 +96,7 @@ def test_gd_mode_strengths_follow_the_closed_form():
 
 def test_gd_crossing_times_interpolate():
     history = torch.tensor([[0.0], [1.0], [3.0]]).view(3, 1, 1)
-    times = experiment.crossing_times(history, torch.tensor([2.0]), 0.5)
+    times = aligned_gd.crossing_times(history, torch.tensor([2.0]), 0.5)
     assert times[0, 0] == pytest.approx(0.75)
 
 
@@ -141,9 +148,9 @@ def test_bad_learning_time_and_depth_raise():
     with pytest.raises(ValueError):
         depth_rate(0.5, 1.0, 1)
     with pytest.raises(ValueError):
-        experiment.ExperimentConfig((0.5, 1.0, 2.0), (0.1, 0.2, 0.3), 0.02, 2,
-                                    experiment.ExperimentConfig.quick().random_two_layer,
-                                    experiment.ExperimentConfig.quick().random_deep)
+        config.ExperimentConfig((0.5, 1.0, 2.0), (0.1, 0.2, 0.3), 0.02, 2,
+                                    config.ExperimentConfig.quick().random_two_layer,
+                                    config.ExperimentConfig.quick().random_deep)
     with pytest.raises(ValueError):
         numeric.NumericConfig(((1.0, 2.0),), 1.0, 1.0, 4, (3,))
 
@@ -191,7 +198,7 @@ def test_wrong_closed_forms_are_far_from_the_flow():
 
 
 def test_learning_time_judge_rejects_the_other_laws_on_flow_times():
-    setup = experiment.ExperimentConfig.quick()
+    setup = config.ExperimentConfig.quick()
     strengths = np.array(setup.strengths)
     two, deep = (experiment.flow_learning_times(setup, depth) for depth in (2, setup.deep_depth))
     session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
@@ -250,7 +257,7 @@ def test_random_start_gd_matches_a_numpy_twin():
         error = product - target
         first, second = (first - config.eta * np.swapaxes(second, 1, 2) @ error,
                          second - config.eta * error @ np.swapaxes(first, 1, 2))
-    twin = experiment.crossing_times(torch.tensor(np.array(history)),
+    twin = aligned_gd.crossing_times(torch.tensor(np.array(history)),
                                      0.5 * torch.tensor(config.strengths), config.eta)
     assert run.learned
     np.testing.assert_allclose(run.times, twin, rtol=1e-9)

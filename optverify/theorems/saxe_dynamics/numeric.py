@@ -20,12 +20,7 @@ import numpy as np
 from mpmath import mp
 
 from optverify.kit import Panel, Series, Session
-from optverify.numerics.flow import (
-    FlowEstimate,
-    integrate,
-    integrate_with_error,
-    mp_vector,
-)
+from optverify.numerics.flow import FlowEstimate, integrate, integrate_with_error, mp_vector
 from optverify.numerics.validation import (
     require_between,
     require_depth,

@@ -1,0 +1,75 @@
+"""Sizes of the torch experiment of `saxe-dynamics` (Saxe, McClelland, Ganguli 2014,
+arXiv:1312.6120) at quick and full scale: the aligned multi-mode sweep, the random starts per depth
+and the step sizes of the GD-vs-flow sweep, read by every module of the layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optverify.numerics.validation import require_depth, require_positive
+from optverify.theorems.saxe_dynamics.random_start import RandomStartConfig
+
+RANDOM_WIDTH = 32
+"""Hidden width of the random-start nets: wider than the modes (up to 10), so that a learned mode
+takes a small share (~1/32) of the hidden space the weaker modes grow in."""
+
+TWO_LAYER_U_INIT = 1e-3
+"""The two-layer random start, u_init = width sigma^2 / 2: x = s/u_init spans 250..8000, where the
+paper's log factor moves the raw local exponent -1 + 1/ln x from -0.82 to -0.89 (visible, so the
+stated log factor is tested, not assumed)."""
+
+DEEP_U_INIT = 1e-2
+"""The depth-3 random start (per-layer gain u_init^(1/3) = 0.22): learning times ~ 4.6/s keep the
+depth-3 GD within the time budget; the corrections (u_init/s)^(1/3) are left to the judge's
+vanishing-correction models."""
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """strengths: the singular values s_alpha of Sigma_31; etas: GD learning rates (the smallest
+    gives the learning times); relative_start: c_0 in u_0 = c_0 s of the aligned sweep;
+    deep_depth: N >= 3 weight layers of the deeper net; random_two_layer, random_deep: the sweeps
+    from small random initialization; learned_fraction: u_f / s."""
+
+    strengths: tuple[float, ...]
+    etas: tuple[float, ...]
+    relative_start: float
+    deep_depth: int
+    random_two_layer: RandomStartConfig
+    random_deep: RandomStartConfig
+    learned_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        require_positive("strengths, learning rates and starts",
+                         (*self.strengths, *self.etas, self.relative_start))
+        if len(self.strengths) < 3 or len(self.etas) < 3:
+            raise ValueError("a power-law fit needs at least 3 strengths and 3 learning rates")
+        if not self.relative_start < self.learned_fraction < 1:
+            raise ValueError("the start must lie below the learned level u_f = fraction * s < s")
+        require_depth(self.deep_depth, "the deeper net's depth N", minimum=3)
+        if (self.random_two_layer.depth, self.random_deep.depth) != (2, self.deep_depth):
+            raise ValueError("the random-start sweeps are the two-layer and the deeper net")
+
+    @classmethod
+    def quick(cls) -> ExperimentConfig:
+        return cls(tuple(np.geomspace(0.5, 4.0, 6)), (0.02, 0.01, 0.005, 0.0025, 0.00125), 0.02, 3,
+                   RandomStartConfig(tuple(np.geomspace(0.25, 4.0, 6)), RANDOM_WIDTH, 12,
+                                     TWO_LAYER_U_INIT, 0.005, 2),
+                   RandomStartConfig(tuple(np.geomspace(0.5, 4.0, 6)), RANDOM_WIDTH, 12,
+                                     DEEP_U_INIT, 0.005, 3))
+
+    @classmethod
+    def full(cls) -> ExperimentConfig:
+        return cls(tuple(np.geomspace(0.5, 8.0, 12)), (0.02, 0.01, 0.005, 0.0025, 0.00125),
+                   0.02, 3,
+                   RandomStartConfig(tuple(np.geomspace(0.25, 8.0, 10)), RANDOM_WIDTH, 24,
+                                     TWO_LAYER_U_INIT, 0.0025, 2),
+                   RandomStartConfig(tuple(np.geomspace(0.5, 8.0, 10)), RANDOM_WIDTH, 24,
+                                     DEEP_U_INIT, 0.0025, 3))
+
+    @property
+    def modes(self) -> int:
+        return len(self.strengths)
