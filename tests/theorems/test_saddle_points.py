@@ -22,9 +22,11 @@ from optverify.theorems.saddle_points import (
     index_energy,
     kac_rice,
     landscape_numeric,
+    mp_iterations,
     newton_landing,
     numeric,
     quadratic_escape,
+    quadratic_numeric,
     symbolic,
 )
 from optverify.theorems.saddle_points.landscape import (
@@ -69,7 +71,7 @@ def test_sympy_and_mpmath_deep_linear_derivatives_agree():
     hessian = sympy.hessian(loss, variables)
     with mp.workdps(DIGITS):
         for w1, w2 in ((0.3, -0.7), (1.2, 0.4), (0.0, 2.0)):
-            g, h = numeric.deep_linear_oracle(mp.matrix([w1, w2]))
+            g, h = mp_iterations.deep_linear_oracle(mp.matrix([w1, w2]))
             at = {symbolic.W1: sympy.Float(w1, DIGITS), symbolic.W2: sympy.Float(w2, DIGITS)}
             assert max(abs(g[i] - mp.mpf(str(gradient[i].subs(at).evalf(DIGITS))))
                        for i in range(2)) < MP_FLOOR
@@ -87,7 +89,7 @@ def test_mpmath_gd_matches_the_sympy_closed_form():
     with mp.workdps(DIGITS):
         point = mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
         for _ in range(steps):
-            point = numeric.gd_step(numeric.quadratic_oracle(mp.mpf(a), mp.mpf(b)), point,
+            point = mp_iterations.gd_step(mp_iterations.quadratic_oracle(mp.mpf(a), mp.mpf(b)), point,
                                     mp.mpf(eta))
         for i, variable in enumerate((symbolic.X, symbolic.Y)):
             exact = mp.mpf(str(closed[variable].subs(values).evalf(DIGITS)))
@@ -101,9 +103,9 @@ def test_torch_escape_steps_match_the_closed_form_and_mpmath():
     assert np.array_equal(runs.saddle_free[:, 0, 0],
                           np.ceil(np.log2(setup.radius / np.array(setup.distances))))
     with mp.workdps(DIGITS):
-        oracle = numeric.quadratic_oracle(mp.one, mp.mpf(setup.curvatures[0]))
+        oracle = mp_iterations.quadratic_oracle(mp.one, mp.mpf(setup.curvatures[0]))
         start = mp.matrix([mp.one, mp.mpf(setup.distances[0])])
-        steps = numeric.steps_to_leave(lambda p: numeric.gd_step(oracle, p, mp.mpf(setup.etas[0])),
+        steps = mp_iterations.steps_to_leave(lambda p: mp_iterations.gd_step(oracle, p, mp.mpf(setup.etas[0])),
                                        start, setup.radius, measure=lambda p: abs(p[1]))
     assert steps == runs.gd[0, 0, 0]
 
@@ -162,7 +164,7 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="finite"):
         saddle_free_newton_step(torch.ones(2), torch.tensor([1.0, float("inf")]), torch.eye(2))
     with pytest.raises(ValueError, match="eta"):
-        numeric.gd_step(numeric.double_well_oracle, mp.matrix([0.1, 0.1]), -0.1)
+        mp_iterations.gd_step(mp_iterations.double_well_oracle, mp.matrix([0.1, 0.1]), -0.1)
     with pytest.raises(ValueError, match="eta"):
         config.ExperimentConfig((1e-3,), (-0.1,), (0.5,), (2,), 10, (2,), 1, 1, 1)
     with pytest.raises(ValueError, match="dimension d of a saddle must be at least 2"):
@@ -399,11 +401,11 @@ def test_newton_contraction_orders():
         floor = mp.mpf(10) ** -40
         exponents = numeric.order_exponents(40)
         assert exponents == tuple(range(1, 11))
-        before, after = numeric.newton_contraction(numeric.double_well_oracle, ("0.2", "0.15"),
+        before, after = numeric.newton_contraction(mp_iterations.double_well_oracle, ("0.2", "0.15"),
                                                    exponents, floor)
         x = np.array(before) * 0.8
         assert np.allclose(after, np.abs(2 * x**3 / (3 * x**2 - 1)), rtol=1e-12)
-        before, after = numeric.newton_contraction(numeric.degenerate_oracle, ("0.2", "0.15"),
+        before, after = numeric.newton_contraction(mp_iterations.degenerate_oracle, ("0.2", "0.15"),
                                                    exponents, floor)
         assert np.allclose(np.array(after) / (0.8 * np.array(before)), 2 / 3)
     assert numeric.order_exponents(1000)[-1] == numeric.MAX_ORDER_EXPONENT
@@ -412,11 +414,11 @@ def test_newton_contraction_orders():
 def test_gradient_flow_form_is_not_gd():
     with mp.workdps(DIGITS):
         a, b, eta = mp.mpf(1), mp.mpf("0.5"), mp.mpf("0.1")
-        oracle = numeric.quadratic_oracle(a, b)
+        oracle = mp_iterations.quadratic_oracle(a, b)
         start = mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
-        assert numeric.gd_closed_form_residual(oracle, a, b, eta, start, 20) < MP_FLOOR
-        assert numeric.gd_closed_form_residual(oracle, a, b, eta, start, 20,
-                                               numeric.gradient_flow_form) > 1e-3
+        assert quadratic_numeric.gd_closed_form_residual(oracle, a, b, eta, start, 20) < MP_FLOOR
+        assert quadratic_numeric.gd_closed_form_residual(oracle, a, b, eta, start, 20,
+                                               quadratic_numeric.gradient_flow_form) > 1e-3
 
 
 def test_sympy_sample_point_turns_a_false_identity_into_a_number():

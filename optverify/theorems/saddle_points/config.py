@@ -1,6 +1,7 @@
-"""Sizes of the torch experiment of `saddle-points` (Dauphin et al. 2014, arXiv:1406.2572) at
-quick and full scale: the quadratic and coupled escape sweeps, the random Newton landings and the
-random-landscape search, read by every sub-claim module of the layer.
+"""Sizes of the numeric and experiment layers of `saddle-points` (Dauphin et al. 2014,
+arXiv:1406.2572) at quick and full scale: the mpmath iterations (`NumericConfig`), and the quadratic
+and coupled escape sweeps, the random Newton landings and the random-landscape search
+(`ExperimentConfig`), read by every sub-claim module of the layers.
 """
 
 from __future__ import annotations
@@ -79,3 +80,32 @@ class ExperimentConfig:
                    tuple(np.geomspace(0.05, 1, 7)), (2, 3, 4, 6, 8), 2000, (2, 3, 4, 5, 6, 7, 8),
                    24, 400, 60, coupled_distances=tuple(np.geomspace(1e-30, 1e-2, 15)),
                    coupled_curvatures=tuple(np.geomspace(0.05, 1, 7)), coupled_starts=16)
+
+
+@dataclass(frozen=True)
+class NumericConfig:
+    """Quadratic saddles (a, b), the GD step, the escape starts and the non-quadratic runs.
+
+    saddles: curvatures (a, b) of f = (a x^2 - b y^2)/2. gd_steps: GD steps compared with the
+    closed form. escape_exponents: starts y_0 = 10^-k. radius: escape radius R.
+    newton_start: start of Newton near the saddle of the non-quadratic functions.
+    """
+
+    saddles: tuple[tuple[float, float], ...]
+    eta: float
+    gd_steps: int
+    escape_exponents: tuple[int, ...]
+    radius: float = 0.5
+    newton_start: tuple[float, float] = (0.2, 0.15)
+
+    def __post_init__(self) -> None:
+        require_positive("the step size eta", self.eta)
+        require_positive("the saddle curvatures a, b", self.saddles)
+
+    @classmethod
+    def quick(cls) -> NumericConfig:
+        return cls(((1.0, 0.5), (2.0, 1.5)), 0.1, 60, (5, 15, 30))
+
+    @classmethod
+    def full(cls) -> NumericConfig:
+        return cls(((1.0, 0.5), (2.0, 1.5), (0.3, 3.0), (5.0, 0.1)), 0.1, 300, (5, 10, 20, 30, 40))

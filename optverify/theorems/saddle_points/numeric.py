@@ -26,207 +26,27 @@ from dataclasses import dataclass
 from mpmath import mp
 
 from optverify.kit import Bound, Judgement, Panel, Series, Session, Table, Verdict
-from optverify.numerics.validation import require_positive
 from optverify.theorems.saddle_points import landscape_numeric
+from optverify.theorems.saddle_points.config import NumericConfig
+from optverify.theorems.saddle_points.mp_iterations import (
+    Oracle,
+    deep_linear_oracle,
+    degenerate_oracle,
+    double_well_oracle,
+    gd_step,
+    newton_distances,
+    newton_step,
+    norm,
+    saddle_free_newton_step,
+    steps_to_leave,
+)
+from optverify.theorems.saddle_points.quadratic_numeric import record_quadratic
 
 NEWTON_ORDER = Bound.lower("d_k", 2)
 """Newton's local order at a non-degenerate critical point: d_{k+1} = O(d_k^2) (at least)."""
 NEWTON_ORDER_ALTERNATIVE = 1.75
 """A superlinear but sub-quadratic order (between the secant method's 1.618 and 2)."""
 MIN_ORDER_POINTS = 5
-
-Oracle = Callable[[mp.matrix], tuple[mp.matrix, mp.matrix]]
-"""point (2 x 1) -> (gradient, Hessian)."""
-
-
-@dataclass(frozen=True)
-class NumericConfig:
-    """Quadratic saddles (a, b), the GD step, the escape starts and the non-quadratic runs.
-
-    saddles: curvatures (a, b) of f = (a x^2 - b y^2)/2. gd_steps: GD steps compared with the
-    closed form. escape_exponents: starts y_0 = 10^-k. radius: escape radius R.
-    newton_start: start of Newton near the saddle of the non-quadratic functions.
-    """
-
-    saddles: tuple[tuple[float, float], ...]
-    eta: float
-    gd_steps: int
-    escape_exponents: tuple[int, ...]
-    radius: float = 0.5
-    newton_start: tuple[float, float] = (0.2, 0.15)
-
-    def __post_init__(self) -> None:
-        require_positive("the step size eta", self.eta)
-        require_positive("the saddle curvatures a, b", self.saddles)
-
-    @classmethod
-    def quick(cls) -> NumericConfig:
-        return cls(((1.0, 0.5), (2.0, 1.5)), 0.1, 60, (5, 15, 30))
-
-    @classmethod
-    def full(cls) -> NumericConfig:
-        return cls(((1.0, 0.5), (2.0, 1.5), (0.3, 3.0), (5.0, 0.1)), 0.1, 300, (5, 10, 20, 30, 40))
-
-
-def deep_linear_oracle(point: mp.matrix):
-    """f = (1 - w_1 w_2)^2 / 2: gradient -(1 - w_1 w_2)(w_2, w_1), Hessian
-    [[w_2^2, 2 w_1 w_2 - 1], [2 w_1 w_2 - 1, w_1^2]]."""
-    w1, w2 = point[0], point[1]
-    residual = 1 - w1 * w2
-    off = 2 * w1 * w2 - 1
-    return mp.matrix([-residual * w2, -residual * w1]), mp.matrix([[w2**2, off], [off, w1**2]])
-
-
-def double_well_oracle(point: mp.matrix):
-    """f = x^4/4 - x^2/2 + y^2/2: gradient (x^3 - x, y), Hessian diag(3x^2 - 1, 1)."""
-    x, y = point[0], point[1]
-    return mp.matrix([x**3 - x, y]), mp.diag([3 * x**2 - 1, 1])
-
-
-def degenerate_oracle(point: mp.matrix):
-    """f = x^4/4 + y^2/2, a degenerate critical point at 0 (Hessian diag(0, 1)): Newton's step
-    there is x -> 2x/3, linear convergence (the negative control of Newton's order)."""
-    x, y = point[0], point[1]
-    return mp.matrix([x**3, y]), mp.diag([3 * x**2, 1])
-
-
-def quadratic_oracle(a, b) -> Oracle:
-    return lambda point: (mp.matrix([a * point[0], -b * point[1]]), mp.diag([a, -b]))
-
-
-def newton_step(oracle: Oracle, point: mp.matrix) -> mp.matrix:
-    gradient, hessian = oracle(point)
-    return point - mp.lu_solve(hessian, gradient)
-
-
-def saddle_free_newton_step(oracle: Oracle, point: mp.matrix) -> mp.matrix:
-    gradient, hessian = oracle(point)
-    eigenvalues, vectors = mp.eigsy(hessian)
-    absolute = vectors * mp.diag([abs(value) for value in eigenvalues]) * vectors.T
-    return point - mp.lu_solve(absolute, gradient)
-
-
-def gd_step(oracle: Oracle, point: mp.matrix, eta) -> mp.matrix:
-    require_positive("the step size eta", eta)
-    return point - eta * oracle(point)[0]
-
-
-def norm(point: mp.matrix):
-    return mp.sqrt(sum(entry**2 for entry in point))
-
-
-def steps_to_leave(step: Callable[[mp.matrix], mp.matrix], start: mp.matrix, radius,
-                   measure=norm, limit: int = 100_000) -> int:
-    """The number of steps until measure(point) >= radius (default: the distance |point| from the
-    saddle at 0); ValueError if `limit` steps do not suffice."""
-    point = start
-    for count in range(limit + 1):
-        if measure(point) >= radius:
-            return count
-        point = step(point)
-    raise ValueError(f"the iterates did not leave the ball of radius {radius} in {limit} steps")
-
-
-def newton_distances(oracle: Oracle, start: mp.matrix, floor, limit: int = 20) -> list:
-    """|x_k| along Newton from `start` while it stays above the precision floor."""
-    distances, point = [norm(start)], start
-    for _ in range(limit):
-        point = newton_step(oracle, point)
-        distances.append(norm(point))
-        if distances[-1] <= floor:
-            break
-    return distances
-
-
-@dataclass(frozen=True)
-class EscapeCount:
-    """GD's steps from (1, 10^-k) until |y_t| >= R on (a x^2 - b y^2)/2, and the closed form
-    ceil(log(R / 10^-k) / log(1 + eta b))."""
-
-    a: float
-    b: float
-    exponent: int
-    gd_steps: int
-    closed_form: int
-
-    @property
-    def row(self) -> tuple[float, float, int, int, int]:
-        return (self.a, self.b, self.exponent, self.gd_steps, self.closed_form)
-
-
-@dataclass(frozen=True)
-class QuadraticRuns:
-    """The quadratic saddles' largest relative residuals (GD against its closed form over t,
-    Newton's one step, saddle-free Newton's map against (0, 2y)) and GD's escape counts."""
-
-    gd_residual: mp.mpf
-    newton_residual: mp.mpf
-    saddle_free_residual: mp.mpf
-    escapes: tuple[EscapeCount, ...]
-    gradient_flow_residual: mp.mpf
-    saddle_free_one_step_residual: mp.mpf
-    newton_as_saddle_free_residual: mp.mpf
-
-    def escape_count_error(self, offset: int = 0) -> int:
-        """The largest |GD steps - (closed form + offset)| (offset +-1: an off-by-one count)."""
-        return max(abs(row.gd_steps - row.closed_form - offset) for row in self.escapes)
-
-
-def gd_closed_form(a, b, eta, t):
-    """GD's factors along x and y after t steps on (a x^2 - b y^2)/2: (1 - eta a)^t, (1 + eta b)^t."""
-    return (1 - eta * a) ** t, (1 + eta * b) ** t
-
-
-def gradient_flow_form(a, b, eta, t):
-    """The gradient flow's factors at time eta t: e^{-eta a t}, e^{eta b t} (the continuous-time
-    approximation, the negative control of the discrete closed form)."""
-    return mp.exp(-eta * a * t), mp.exp(eta * b * t)
-
-
-def gd_closed_form_residual(oracle: Oracle, a, b, eta, start: mp.matrix, steps: int,
-                            form=gd_closed_form):
-    """max over t <= steps of |x_t - x(t)| / |x(t)|, x(t) = (f_x(t) x_0, f_y(t) y_0) with the
-    factors of `form` (by default GD's closed form)."""
-    residual, point = mp.zero, start
-    for t in range(1, steps + 1):
-        point = gd_step(oracle, point, eta)
-        along_x, along_y = form(a, b, eta, t)
-        exact = mp.matrix([along_x * start[0], along_y * start[1]])
-        residual = max(residual, norm(point - exact) / norm(exact))
-    return residual
-
-
-def gd_escape_count(oracle: Oracle, a, b, eta, exponent: int, radius: float) -> EscapeCount:
-    y0 = mp.mpf(10) ** -exponent
-    gd = steps_to_leave(lambda p: gd_step(oracle, p, eta), mp.matrix([mp.one, y0]), radius,
-                        measure=lambda p: abs(p[1]))
-    formula = mp.ceil(mp.log(radius / y0) / mp.log(1 + eta * b))
-    return EscapeCount(float(a), float(b), exponent, gd, int(formula))
-
-
-def quadratic_runs(config: NumericConfig) -> QuadraticRuns:
-    """GD, Newton and saddle-free Newton from (0.7, -0.3), and GD's escapes, on every saddle."""
-    eta = mp.mpf(config.eta)
-    gd_residual = newton_residual = sfn_residual = mp.zero
-    flow_residual = sfn_one_step = newton_doubling = mp.zero
-    escapes, start = [], mp.matrix([mp.mpf("0.7"), mp.mpf("-0.3")])
-    doubled = mp.matrix([0, 2 * start[1]])
-    for a, b in config.saddles:
-        a, b = mp.mpf(a), mp.mpf(b)
-        oracle = quadratic_oracle(a, b)
-        gd_residual = max(gd_residual,
-                          gd_closed_form_residual(oracle, a, b, eta, start, config.gd_steps))
-        flow_residual = max(flow_residual, gd_closed_form_residual(
-            oracle, a, b, eta, start, config.gd_steps, gradient_flow_form))
-        newton_image, sfn_image = newton_step(oracle, start), saddle_free_newton_step(oracle, start)
-        newton_residual = max(newton_residual, norm(newton_image) / norm(start))
-        sfn_one_step = max(sfn_one_step, norm(sfn_image) / norm(start))
-        sfn_residual = max(sfn_residual, norm(sfn_image - doubled) / norm(start))
-        newton_doubling = max(newton_doubling, norm(newton_image - doubled) / norm(start))
-        escapes.extend(gd_escape_count(oracle, a, b, eta, exponent, config.radius)
-                       for exponent in config.escape_exponents)
-    return QuadraticRuns(gd_residual, newton_residual, sfn_residual, tuple(escapes),
-                         flow_residual, sfn_one_step, newton_doubling)
 
 
 @dataclass(frozen=True)
@@ -372,46 +192,13 @@ def verify(s: Session) -> None:
     config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
         floor = s.floor()
-        _quadratic(s, config)
+        record_quadratic(s, config)
         _non_quadratic(s, config, floor)
     landscape_numeric.verify(s)
     s.note(f"mpmath at {s.precision} digits; floor 10^-{floor_exponent(floor)}. "
            "float64_gd_steps: the same GD from the start rounded to float64 and iterated at 53 "
            f"bits; where the 10^-{OFFSET_EXPONENT} offset is rounded away (0.2 + 1e-30 == 0.2 "
            "on the deep linear net's diagonal start) the iterate stays on the stable manifold.")
-
-
-def _quadratic(s: Session, config: NumericConfig) -> None:
-    """GD, Newton and saddle-free Newton on (a x^2 - b y^2)/2 against their closed forms."""
-    runs = quadratic_runs(config)
-    s.identity("gd-closed-form",
-               f"GD on (a x^2 - b y^2)/2 for {config.gd_steps} steps: (x_t, y_t) = ((1 - eta a)^t "
-               "x_0, (1 + eta b)^t y_0) (max relative residual over t and saddles)",
-               runs.gd_residual,
-               controls={"the gradient-flow solution (e^{-eta a t} x_0, e^{eta b t} y_0)":
-                         runs.gradient_flow_residual})
-    s.identity("newton-one-step-quadratic",
-               "Newton from (0.7, -0.3) on (a x^2 - b y^2)/2 lands on the saddle (0, 0) in one step "
-               "(residual |x_1| / |x_0|)", runs.newton_residual,
-               controls={"saddle-free Newton's step -|H|^-1 g from the same start":
-                         runs.saddle_free_one_step_residual})
-    s.identity("saddle-free-newton-quadratic",
-               "saddle-free Newton on (a x^2 - b y^2)/2 maps (x, y) to (0, 2y) (relative residual)",
-               runs.saddle_free_residual,
-               controls={"Newton's step -H^-1 g in place of -|H|^-1 g":
-                         runs.newton_as_saddle_free_residual})
-    s.identity("gd-escape-count",
-               "GD from (1, 10^-k) needs exactly ceil(log(R/10^-k) / log(1 + eta b)) steps until "
-               f"|y_t| >= R = {config.radius:g} (k up to {max(config.escape_exponents)}; residual: "
-               "largest difference in steps; sanity: the count of an exact linear map)",
-               float(runs.escape_count_error()), 0.0, precision_digits=0, sanity=True,
-               controls={"a count one step too many (closed form + 1)":
-                         float(runs.escape_count_error(1)),
-                         "a count one step too few (closed form - 1)":
-                         float(runs.escape_count_error(-1))})
-    s.table("mpmath-gd-escape", "GD escape steps from (1, 10^-k) on (a x^2 - b y^2)/2 vs the "
-            "closed form", ("a", "b", "k", "GD steps", "ceil(log(R/y_0)/log(1+eta b))"),
-            (escape.row for escape in runs.escapes))
 
 
 def _newton_order(s: Session, function: SaddleFunction, config: NumericConfig, floor) -> None:
