@@ -265,6 +265,22 @@ def _monotone_judgement(monotone: FactorMonotonicity) -> Judgement:
     return Judgement(monotone.verdict, monotone.detail)
 
 
+
+@dataclass(frozen=True)
+class SymbolicConfig:
+    """The symbolic layer's randomized float64 spot check of the margin claim: draws per shape."""
+
+    spot_check_draws: int
+
+    @classmethod
+    def quick(cls) -> SymbolicConfig:
+        return cls(spot_check_draws=500)
+
+    @classmethod
+    def full(cls) -> SymbolicConfig:
+        return cls(spot_check_draws=5000)
+
+
 def verify(s: Session) -> None:
     """What sympy proves about Theorem 1's lemma, iteration count, step size and margin claim."""
     s.zero("gradient-norm", "for l^1(W) = 1/2 ||W - Phi||_F^2 (2 x 3 symbolic W and Phi, gradient "
@@ -312,7 +328,8 @@ def verify(s: Session) -> None:
            "||E||_F^2 and disc(E^T E) = ||E||_F^4 - 4 det(E)^2 <= ||E||_F^4, so ||E||_2 <= ||E||_F",
            spectral_below_frobenius(),
            controls={"disc(E^T E) = ||E||_F^4 - 2 det(E)^2": spectral_below_frobenius(2)})
-    draws = s.preset(quick=500, full=5000)
+    config = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
+    draws = config.spot_check_draws
     spot = weyl_spot_check(s.rng("weyl"), draws)
     dropped = weyl_spot_check(s.rng("weyl-control"), draws, slack=1.0)
     shapes = ", ".join(f"{r}x{c}" for r, c in SPOT_CHECK_SHAPES)

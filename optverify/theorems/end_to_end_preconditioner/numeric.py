@@ -90,6 +90,25 @@ GREEN_TWIN_DEPTHS = (3,)
 """Depths whose line integral is checked against Green's area integral (full runs only)."""
 
 
+@dataclass(frozen=True)
+class NumericConfig:
+    """The numeric layer's instances: the shapes of the random balanced initializations, the
+    depths of the circulation of the k = 1 field, and the depths whose circulation is checked
+    against Green's area integral (full runs only)."""
+
+    shapes: tuple[InstanceShape, ...]
+    circulation_depths: tuple[int, ...]
+    green_depths: tuple[int, ...]
+
+    @classmethod
+    def quick(cls) -> NumericConfig:
+        return cls(SHAPES_QUICK, CIRCULATION_DEPTHS_QUICK, ())
+
+    @classmethod
+    def full(cls) -> NumericConfig:
+        return cls(SHAPES_FULL, CIRCULATION_DEPTHS_FULL, GREEN_TWIN_DEPTHS)
+
+
 def gaussian_mp(rng: np.random.Generator, rows: int, cols: int) -> mpmath.matrix:
     return to_mp(rng.standard_normal((rows, cols)))
 
@@ -341,12 +360,10 @@ def _lower_bound_ratios(found: NumericMeasurements) -> dict:
 
 def verify(s: Session) -> None:
     """Theorem 1 residuals, P's eigen-structure, Eq. 12 and Theorem 2's circulation at 50 digits."""
-    shapes = s.preset(quick=SHAPES_QUICK, full=SHAPES_FULL)
-    circulation_depths = s.preset(quick=CIRCULATION_DEPTHS_QUICK, full=CIRCULATION_DEPTHS_FULL)
-    green_depths = s.preset(quick=(), full=GREEN_TWIN_DEPTHS)
+    config = s.preset(quick=NumericConfig.quick(), full=NumericConfig.full())
     with mp.workdps(s.precision):
         floor = s.floor()
-        found = measure_all(s, shapes, circulation_depths, green_depths)
+        found = measure_all(s, config.shapes, config.circulation_depths, config.green_depths)
     s.identity("theorem1-velocity-residual",
                "Theorem 1 on random balanced inits (Procedure 1; depths 2..6, square, non-square, "
                "k = 1 and rank-deficient W_e, with and without weight decay): |sum_j "

@@ -13,6 +13,8 @@ single-output rule and Theorem 2's curl: `single_output_symbolic`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from optverify.kit import Session
 from optverify.theorems.end_to_end_preconditioner.single_output_symbolic import (
     BOUND_DEPTHS,
@@ -33,6 +35,23 @@ CASES_QUICK = ((2, 2, 2, True), (3, 2, 2, False))
 CASES_FULL = ((2, 2, 2, True), (3, 2, 2, True), (2, 2, 3, True), (4, 2, 2, False))
 EIGEN_CASES_QUICK = ((2, 2, 2), (3, 2, 2))
 EIGEN_CASES_FULL = ((2, 2, 2), (3, 2, 2), (3, 2, 3))
+
+
+@dataclass(frozen=True)
+class SymbolicConfig:
+    """The symbolic instances: Theorem 1's (depth, rows, cols, with hidden rotations) cases and the
+    (depth, rows, cols) cases of P's eigen-structure."""
+
+    cases: tuple[tuple[int, int, int, bool], ...]
+    eigen_cases: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def quick(cls) -> SymbolicConfig:
+        return cls(CASES_QUICK, EIGEN_CASES_QUICK)
+
+    @classmethod
+    def full(cls) -> SymbolicConfig:
+        return cls(CASES_FULL, EIGEN_CASES_FULL)
 
 
 def _shape(depth: int, rows: int, cols: int) -> str:
@@ -62,10 +81,10 @@ def _theorem1_controls(depth: int, rows: int, cols: int, rotations: bool) -> dic
             at_witness(no_depth)}
 
 
-def _record_theorem1(s: Session) -> None:
+def _record_theorem1(s: Session, config: SymbolicConfig) -> None:
     """Theorem 1 on symbolic balanced factors (the main bound) and the SVD-built PSD roots."""
-    cases = s.preset(quick=CASES_QUICK, full=CASES_FULL)
-    for depth, rows, cols, rotations in s.progress(cases, "Theorem 1 on symbolic balanced factors"):
+    for depth, rows, cols, rotations in s.progress(config.cases,
+                                                   "Theorem 1 on symbolic balanced factors"):
         s.zero(f"theorem1-identity-n{depth}-{rows}x{cols}",
                _theorem1_statement(depth, rows, cols, rotations),
                velocity_difference(depth, rows, cols, rotations), main=True,
@@ -78,10 +97,9 @@ def _record_theorem1(s: Session) -> None:
                      at_witness(root_difference(3, 2, 2, numerator=2, cancel=False))})
 
 
-def _record_preconditioner(s: Session) -> None:
+def _record_preconditioner(s: Session, config: SymbolicConfig) -> None:
     """P's eigenvectors and closed-form eigenvalues, and the eigenvalue lower bound."""
-    eigen_cases = s.preset(quick=EIGEN_CASES_QUICK, full=EIGEN_CASES_FULL)
-    for depth, rows, cols in s.progress(eigen_cases, "eigen-structure of P"):
+    for depth, rows, cols in s.progress(config.eigen_cases, "eigen-structure of P"):
         wrong = eigen_equation_difference(depth, rows, cols, left_shift=1, cancel=False)
         s.zero(f"preconditioner-eigenvectors-n{depth}-{rows}x{cols}",
                f"scope: {_shape(depth, rows, cols)}, symbolic U, V and singular values: "
@@ -111,6 +129,7 @@ def _record_preconditioner(s: Session) -> None:
 
 def verify(s: Session) -> None:
     """Theorem 1 on symbolic balanced factors, P's eigen-structure, Eq. 12 and Theorem 2's curl."""
-    _record_theorem1(s)
-    _record_preconditioner(s)
+    config = s.preset(quick=SymbolicConfig.quick(), full=SymbolicConfig.full())
+    _record_theorem1(s, config)
+    _record_preconditioner(s, config)
     record_single_output(s)
