@@ -530,12 +530,18 @@ def test_decay_from_first_is_linear_for_an_exponential_with_any_prefactor():
     assert np.allclose(x, dims[1:] - 2) and np.allclose(y, 0.3 * x)
 
 
-@pytest.mark.parametrize("scale, exponential", [(0.01, Verdict.CONSISTENT),
-                                                 (0.05, Verdict.INCONCLUSIVE)])
-def test_decay_form_judge_tells_exponential_from_its_alternatives(scale, exponential):
-    """The no-prefactor decay-form judge path: the redrawn power law and exp(-theta d^2) are
+@pytest.mark.parametrize("scale, exponential, gaussian", [
+    (0.01, Verdict.CONSISTENT, Verdict.INCONCLUSIVE),
+    (0.05, Verdict.INCONCLUSIVE, Verdict.VIOLATED)])
+def test_decay_form_judge_tells_exponential_from_its_alternatives(scale, exponential, gaussian):
+    """The no-prefactor decay-form judge path (a reported check): the redrawn power law is
     violated; a pure exponential is consistent with errors of 0.01 sqrt(d / 2), inconclusive with
-    the quick run's 0.05 sqrt(d / 2) (its interval is wider than the margin 0.05)."""
+    the quick run's 0.05 sqrt(d / 2) (its interval is wider than the margin 0.05). exp(-theta d^2)
+    is violated at 0.05; at 0.01 the curvature of d^2 - d_0^2 against d - d_0 (local slopes 1.66
+    to 1.75, heading for 2) keeps correction models plausible that extrapolate the exponent 0.4
+    beyond their own tail slope, and the 3-point tail's interval holds 1: under the settled-model
+    rule that is pre-asymptotic, inconclusive, not a violation. Why this check is reported, not
+    decisive."""
     dims = np.array([2.0, 3, 4, 5, 6, 7, 8, 10, 12])
     sd = scale * np.sqrt(dims / 2)
     log_fraction = -0.33 * dims + 0.17 + sd * np.random.default_rng(0).standard_normal(dims.size)
@@ -546,8 +552,7 @@ def test_decay_form_judge_tells_exponential_from_its_alternatives(scale, exponen
             dims, landscape_numeric.redrawn_decay(dims, log_fraction, sd, feature))
         verdicts[name] = s.rate(name, name, x, y, landscape_numeric.LOG_DECAY,
                                 weights=landscape_numeric.decay_form_weights(sd, y)).verdict
-    assert verdicts == {"exp": exponential, "power": Verdict.VIOLATED,
-                        "gauss": Verdict.VIOLATED}
+    assert verdicts == {"exp": exponential, "power": Verdict.VIOLATED, "gauss": gaussian}
 
 
 def test_index_energy_judge():
