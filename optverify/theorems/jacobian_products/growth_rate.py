@@ -73,7 +73,7 @@ def record_growth_rate(s: Session, sweep: GaussianSweep, config: ExperimentConfi
                f"{where}: the per-path growth rate log ||J_T ... J_1 v|| / T at T = "
                f"{config.depth}, averaged over {config.paths} products, equals lambda_1 = log "
                f"sigma + (1/2)(log(2/n) + digamma(n/2)) = {rate.exact:.6g} within its "
-               f"Bonferroni-corrected 95% CI (z = {z:.3g} standard errors)",
+               f"Bonferroni-corrected 98% CI (z = {z:.3g} standard errors)",
                abs(rate.estimate - rate.exact), z * rate.error,
                controls={f"the annealed rate log sigma = {annealed:.6g} (the growth of the mean "
                          "squared norm)": abs(rate.estimate - annealed)},

@@ -116,7 +116,7 @@ def record_variance_law(s: Session, sweep: GaussianSweep, config: ExperimentConf
     alternative = delta_method_variance(sweep.dimension)
     s.identity(f"log-variance-constant-n{dimension}",
                f"{pooled}: Var(log ||prod v||) / T at T = {config.depth} equals Newman's "
-               f"trigamma(n/2)/4 = {law.per_step:.6g} within its Bonferroni-corrected 95% CI "
+               f"trigamma(n/2)/4 = {law.per_step:.6g} within its Bonferroni-corrected 98% CI "
                f"(z = {z:.3g}; standard error from the fourth moment over the independent "
                "products)", abs(law.measured - law.per_step), z * law.error,
                controls={f"the delta-method value 1/(2n) = {alternative:.6g}":
