@@ -1,8 +1,6 @@
 """GD with step 1/L on a quadratic of condition number kappa reaches relative error eps in
 Theta(kappa log 1/eps) steps (Nesterov 2004, Thm 2.1.15). `verify run examples/gd_quadratic.py`
-
-The one source of this example: docs/your-own-claim.md includes its code, and the tutorial
-notebook and `verify new`'s template carry copies that tests/test_gd_quadratic_copies.py pins."""
+One source: docs/your-own-claim.md includes it; tests/test_gd_quadratic_copies.py pins copies."""
 
 import mpmath
 import sympy
