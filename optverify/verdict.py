@@ -33,8 +33,11 @@ consistent verdict confirms the exponent to within the margin m; a model whose e
 exceeds m (a correction still large at the end of the sweep) would confirm it by more extrapolation
 than the confirmation's own width, so the rule, fixed before measuring with the margin itself as
 its constant, is: such a model is never consistent (inconclusive, "pre-asymptotic"), and its
-violation stands only where the tail itself breaks the bound: the tail slope's interval violates it
-and the tail is not heading for the claim (below). A model within the margin of its own tail slope
+violation stands only where the extrapolation does not carry it and the tail is not heading for the
+claim (below): the tail slope's interval violates the bound, or the slope the model's own curve has
+over the tail window, with the model's interval widths, violates it on the same side (session 7:
+with only the first condition a 3-point float32 tail, slope 1.04 [-0.19, 2.28], kept every model
+near 1 from violating a claimed 2). A model within the margin of its own tail slope
 is judged by its interval as before. The log-factor model is exempt: its slope differs from p by
 k / log x, a factor of the rate judged through k's interval (above), not a correction that vanishes.
 A violation is never read off a tail that is still heading for the claim: where the tail slope's
@@ -266,15 +269,32 @@ def _extrapolates(model: ModelFit, bound: Bound) -> bool:
     return model.name != "log factor" and model.extrapolation > _settled_margin(bound)
 
 
-def _model_verdict(model: ModelFit, bound: Bound, tolerance: float, tail_breaks: bool
-                   ) -> Verdict:
+def _curve_breaks(model: ModelFit, bound: Bound, tolerance: float) -> bool:
+    """Whether a model's violation is not carried by its extrapolation: the slope its own curve
+    has over the tail window, given the width of the model's exponent interval on each side,
+    violates the bound as well (the claim lies beyond both the model's exponent and the slope it
+    fitted to the data, so continuing the curve is not what breaks it)."""
+    claimed = bound.exponent_value
+    if model.tail_slope is None or claimed is None or (
+            (model.exponent > claimed) != (model.tail_slope > claimed)):
+        return False
+    shifted = ConfidenceInterval(model.tail_slope - (model.exponent - model.ci.low),
+                                 model.tail_slope + (model.ci.high - model.exponent),
+                                 model.ci.level)
+    return judge_interval(shifted, bound, tolerance) is Verdict.VIOLATED
+
+
+def _model_verdict(model: ModelFit, bound: Bound, tolerance: float, tail_breaks: bool,
+                   heading: bool) -> Verdict:
     """A surviving model's verdict: its interval's, except that a model that extrapolates is
     never consistent, and violates only where the tail itself breaks the bound (`tail_breaks`:
-    the tail slope's interval violates it and the tail is not heading for the claim)."""
+    the tail slope's interval violates it and the tail is not heading for the claim) or where its
+    own curve does over the data (`_curve_breaks`) and the tail is not heading for the claim."""
     verdict = judge_interval(model.ci, bound, tolerance, model.log_power_ci)
     if not _extrapolates(model, bound):
         return verdict
-    if verdict is Verdict.VIOLATED and tail_breaks:
+    if verdict is Verdict.VIOLATED and (
+            tail_breaks or (not heading and _curve_breaks(model, bound, tolerance))):
         return verdict
     return Verdict.INCONCLUSIVE
 
@@ -297,10 +317,11 @@ def _models_judgement(fit: RateFit, bound: Bound, tolerance: float) -> RateJudge
             f"moves from {tail.local_first:.4g} to {tail.local_last:.4g} over the last "
             f"{tail.n_points} points (tail slope {tail.slope:.4g} [{tail.ci.low:.4g}, "
             f"{tail.ci.high:.4g}])"), (), tolerance)
+    heading = _heading_for_claim(fit, bound, tolerance)
     tail_breaks = (fit.tail is not None
                    and judge_interval(fit.tail.ci, bound, tolerance) is Verdict.VIOLATED
-                   and not _heading_for_claim(fit, bound, tolerance))
-    verdicts = tuple((model.name, _model_verdict(model, bound, tolerance, tail_breaks))
+                   and not heading)
+    verdicts = tuple((model.name, _model_verdict(model, bound, tolerance, tail_breaks, heading))
                      for model in surviving)
     extrapolating = [model for model in surviving if _extrapolates(model, bound)]
     if extrapolating and {verdict for _, verdict in verdicts} == {Verdict.INCONCLUSIVE}:
