@@ -21,6 +21,8 @@ the current iterate, so the expected iterate follows the expected recursion exac
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,16 +107,10 @@ def expected_error(spectrum: RampSpectrumBelow, factor: float, steps) -> np.ndar
 
 def expected_hitting_time(spectrum: RampSpectrumBelow, factor: float, target: float) -> int:
     """The first t with ||E[U_t] - W^{-1}||_2 < target (Lemma 2), per singular value in closed
-    form: max_i ceil(log(target s_i) / log(1 - c s_i^2/s_1^2)) over the s_i < 1/target."""
-    require_between("the step factor c = eta lambda_max", factor, 0, 1)
-    require_positive("the target error", target)
-    if spectrum.cut < 1 / target:
-        raise ValueError(f"the spectrum is cut at {spectrum.cut}, below 1/target = {1 / target}")
-    kept = spectrum.below < 1 / target
-    if not kept.any():
-        return 0
-    needed = np.log(target * spectrum.below[kept]) / _log_contraction(spectrum, factor)[kept]
-    return int(np.max(np.floor(needed)) + 1)
+    form: max_i ceil(log(target s_i) / log(1 - c s_i^2/s_1^2)) over the s_i < 1/target: the
+    floor of `expected_crossing_time` + 1 (0 where no term lies above the target)."""
+    crossing = expected_crossing_time(spectrum, factor, target)
+    return 0 if crossing == 0.0 else math.floor(crossing) + 1
 
 
 def expected_crossing_time(spectrum: RampSpectrumBelow, factor: float, target: float) -> float:
