@@ -326,7 +326,9 @@ def test_experiment_config_and_instances_reject_bad_input():
     with pytest.raises(ValueError, match="positive"):
         replace(good, fixed_step_etas=(-1e-3, 1e-3, 2e-3))
     with pytest.raises(ValueError, match="eta lambda"):
-        replace(good, eta_lambdas=(0.5, 1.5))
+        replace(good, decay_horizon=80.0, decay_sample_every=(1, 4))
+    with pytest.raises(ValueError, match="steps between decay samples"):
+        replace(good, decay_sample_every=(2.5, 4))
     with pytest.raises(ValueError, match="finite"):
         gd_steps.Instances([torch.tensor([[math.nan]]), torch.ones(1, 1)], torch.ones(1, 1))
     with pytest.raises(ValueError, match="depth"):
@@ -483,14 +485,47 @@ def test_a_power_law_decay_is_not_accepted_as_exponential_by_the_rate_check():
     assert check.verdict is not Verdict.CONSISTENT
 
 
-def test_float32_runs_use_the_resolvable_fixed_step_design():
+def test_float32_runs_use_the_resolvable_drift_designs():
     quick = config.ExperimentConfig.quick()
-    assert quick.fixed_step_design("float64") is quick
-    design = quick.fixed_step_design("float32")
+    assert quick.dtype_design("float64") is quick
+    design = quick.dtype_design("float32")
     assert design.fixed_steps == quick.float32_fixed_steps
     assert design.fixed_step_etas == quick.float32_fixed_step_etas
+    assert design.step_counts == quick.float32_step_counts
     assert max(design.fixed_step_etas) * design.fixed_steps <= 0.1 + 1e-12
-    assert min(design.fixed_step_etas) > 4 * machine_epsilon("float32") ** 0.5
+    threshold = 4 * machine_epsilon("float32") ** 0.5
+    assert min(design.fixed_step_etas) > threshold
+    assert design.fixed_time / max(design.step_counts) > threshold
+    full = config.ExperimentConfig.full()
+    assert full.fixed_time / max(full.step_counts) < threshold
+    assert full.fixed_time / max(full.dtype_design("float32").step_counts) > threshold
+
+
+def test_every_point_of_the_float32_fixed_time_design_is_resolved():
+    setup = config.ExperimentConfig.quick().dtype_design("float32")
+    session = Session(RunConfig(quick=True, dtype="float32"), Layer.EXPERIMENT)
+    instances = gd_steps.random_instances(setup, session)
+    sweep = drift.fixed_time_sweep(setup, instances, "float32")
+    assert sweep.resolved.all()
+
+
+def test_a_fixed_time_point_carries_the_rounding_of_its_own_steps_only():
+    drifts = torch.full((2, 3), 1e-4, dtype=torch.float64)
+    factors = [torch.ones(3, 2, 2, dtype=torch.float64), torch.ones(3, 2, 2, dtype=torch.float64)]
+    instances = gd_steps.Instances(factors, torch.ones(3, 2, 2, dtype=torch.float64))
+    sweep = drift._sweep(np.array([0.1, 0.001]), drifts, instances, np.array([10, 1000]),
+                         "float32", gd_steps.IdentityResiduals())
+    assert sweep.resolved.tolist() == [True, False]
+
+
+def test_decay_runs_sample_one_grid_in_eta_lambda_t():
+    setup = replace(config.ExperimentConfig.quick(), instances=4, decay_sample_every=(12, 3, 2))
+    instances = gd_steps.random_instances(setup, Session(RunConfig(quick=True),
+                                                           Layer.EXPERIMENT))
+    runs = weight_decay.decay_runs(setup, instances)
+    grid = np.arange(setup.decay_samples + 1) * setup.decay_horizon / setup.decay_samples
+    for run in runs:
+        np.testing.assert_allclose(run.x, grid, rtol=0, atol=1e-12)
 
 
 def test_discretization_window_fit_uses_only_the_early_samples():

@@ -79,7 +79,8 @@ def fixed_steps_sweep(config: ExperimentConfig, instances: Instances, dtype: str
             residuals.add(factors, step, etas, 0.0)
         factors = step.factors
     drifts = max_gap_drift(factors, initial)
-    return _sweep(etas_np, drifts, instances, config.fixed_steps, dtype, residuals)
+    steps = np.full(len(etas_np), config.fixed_steps)
+    return _sweep(etas_np, drifts, instances, steps, dtype, residuals)
 
 
 def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
@@ -97,15 +98,18 @@ def fixed_time_sweep(config: ExperimentConfig, instances: Instances, dtype: str,
     sorted_drifts = max_gap_drift(factors, initial)
     drifts = torch.empty_like(sorted_drifts)
     drifts[torch.as_tensor(order, device=drifts.device)] = sorted_drifts
-    return _sweep(etas, drifts, instances, max(config.step_counts), dtype, residuals)
+    return _sweep(etas, drifts, instances, counts, dtype, residuals)
 
 
-def _sweep(etas, drifts: torch.Tensor, instances: Instances, steps: int, dtype: str,
+def _sweep(etas, drifts: torch.Tensor, instances: Instances, steps: np.ndarray, dtype: str,
            residual: IdentityResiduals) -> DriftSweep:
+    """steps: the number of GD steps behind each point, whose rounding floor (ROUNDING_ULPS)
+    it sets: a fixed-time point of T steps carries T steps of rounding, not the longest run's."""
     scale = max(float((frobenius(w) ** 2).amax()) for w in instances.factors)
     mean_drift = _geometric_mean(drifts)
-    resolved = np.array([not resolve(float(d), scale * steps, dtype, ROUNDING_ULPS).below_precision
-                         for d in mean_drift])
+    resolved = np.array([not resolve(float(d), scale * int(count), dtype,
+                                     ROUNDING_ULPS).below_precision
+                         for d, count in zip(mean_drift, steps)])
     per_instance = drifts.cpu().numpy()
     slopes = np.array([np.nan])
     if resolved.sum() >= 2:

@@ -42,7 +42,7 @@ from optverify.theorems.balancedness.weight_decay import (
 def verify(s: Session) -> None:
     """Fit the drift exponents and the weight-decay rate over batched random instances."""
     config = s.preset(quick=ExperimentConfig.quick(), full=ExperimentConfig.full())
-    config = config.fixed_step_design(s.dtype)
+    config = config.dtype_design(s.dtype)
     instances = random_instances(config, s)
     steps_sweep = fixed_steps_sweep(config, instances, s.dtype)
     time_sweep = fixed_time_sweep(config, instances, s.dtype)

@@ -68,15 +68,16 @@ class DecayRun:
 
 def decay_runs(config: ExperimentConfig, instances: Instances) -> list[DecayRun]:
     """GD with weight decay for decay_horizon / (eta lambda) steps for every eta lambda of the
-    config, batched as rows (`stepped_rows`), ||C_j|| sampled evenly in each run; one identity
+    config, batched as rows (`stepped_rows`), ||C_j|| sampled on one grid in x = eta lambda t
+    shared by every run (ExperimentConfig.decay_sample_every); one identity
     record for all runs (the check takes the worst over them), taken at the sampling steps of
     the longest run (decay_samples + 1 steps, every run still going there; the identity is the
     same algebra at every step, and checking all of the thousands of steps was most of the
     layer's time)."""
     eta_lambdas = np.array(config.eta_lambdas, dtype=float)
-    counts = np.ceil(config.decay_horizon / eta_lambdas).astype(int)
+    every = np.array(config.decay_sample_every)
+    counts = every * config.decay_samples
     order = np.argsort(counts, kind="stable")
-    every = np.maximum(1, counts // config.decay_samples)
     samples: list[list[tuple[float, torch.Tensor]]] = [[] for _ in eta_lambdas]
 
     def sample(k: int, factors: list[torch.Tensor]) -> None:
