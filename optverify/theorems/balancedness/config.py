@@ -37,6 +37,12 @@ class ExperimentConfig:
         0.096 (x <= 2 ended at 2.0 or 1.92), which moved |rate + 2| / (eta lambda) by about 1%
         from run to run (2.003, 2.003, 2.025, 2.025, 2.019, 1.975 in the full float64 run): a
         jagged term no vanishing correction models, so the judge's correction models disagreed.
+        The full sweep ends at eta lambda = h / 8 = 0.0125: on one grid, the full run with seed
+        1 still moved the ratio from 2.154 to 2.082 between 0.0083 and 0.05 (about
+        (eta lambda)^3 relative), and a correction x^0.25 fitted to that bend extrapolated the
+        exponent to 1.039 [1.009, 1.068] (inconclusive); up to 0.0125 the ratio moves by 0.1%
+        (2.1536 .. 2.1551) and every surviving model agrees (1.0004 [0.9999, 1.0012]). Its
+        smallest step h / 128 takes 5120 steps (the old 2000).
         The horizon x = eta lambda t <= 4 (a decay by e^-8) is what lets the rate test tell the
         exponential from a power law: over x <= 2 the power-law control (the points re-drawn as
         their best power law with the same residuals) fitted a rate whose interval still
@@ -56,8 +62,8 @@ class ExperimentConfig:
     decay_sample_every: tuple[int, ...]
     decay_horizon: float
     decay_samples: int
-    float32_fixed_steps: int = 5
-    float32_fixed_step_etas: tuple[float, ...] = tuple(np.geomspace(5e-3, 2e-2, 8))
+    float32_fixed_steps: int = 2
+    float32_fixed_step_etas: tuple[float, ...] = tuple(np.geomspace(1e-2, 5e-2, 8))
     float32_step_counts: tuple[int, ...] = (10, 20, 40, 80, 160)
 
     def __post_init__(self) -> None:
@@ -91,8 +97,8 @@ class ExperimentConfig:
     def full(cls) -> ExperimentConfig:
         counts = tuple(int(n) for n in np.unique(np.geomspace(10, 3000, 11).round()))
         return cls(256, (3, 4, 4, 2), 0.5, 20, tuple(np.geomspace(1e-5, 1.5e-3, 11)), 1.0,
-                   counts, 0.5, (50, 25, 12, 6, 3, 2), 4.0, 40,
-                   5, tuple(np.geomspace(5e-3, 2e-2, 11)),
+                   counts, 0.5, (128, 64, 32, 16, 11, 8), 4.0, 40,
+                   2, tuple(np.geomspace(1e-2, 5e-2, 11)),
                    tuple(int(n) for n in np.unique(np.geomspace(10, 200, 11).round())))
 
     @property
@@ -106,9 +112,16 @@ class ExperimentConfig:
         while its rounding floor is ROUNDING_ULPS eps T max ||W_j||_F^2, so it resolves only for
         eta >~ 4 sqrt(eps) (||G|| ~ ||W|| here): 6e-8 in float64, where the float64 sweep
         (1e-4 .. 1.5e-3, T = 20) sits far above it, but 1.4e-3 in float32, where that sweep is
-        all rounding. A float32 run therefore sweeps eta from 5e-3 (3.6 times the threshold, the
-        drift about 13 times its floor) to 2e-2 with T = 5 steps, so that eta T <= 0.1 keeps the
-        O(eta T) departure from eta^2 at a few per cent (the asymptotic fit models the rest).
+        all rounding. A float32 run therefore sweeps eta from 1e-2 (7 times the threshold) to
+        5e-2 with T = 2 steps, so that eta T <= 0.1 keeps the O(eta T) departure from eta^2 at
+        a few per cent (the asymptotic fit models the rest). The earlier float32 design, eta
+        from 5e-3 (3.6 times the threshold) to 2e-2 at T = 5, measured its smallest drifts only
+        about 3 times the floor (2.5 eta^2 against 16 eps T max ||W_j||_F^2, max ||W_j||_F^2 =
+        2.1): their rounding (C_j computed in float32 carries about 1e-6) bent the local slopes
+        to 1.99 at the small-eta end, a correction that grows toward the limit, and the full run
+        with seed 1 was model-dependent (2.01 [2.009, 2.031]). Chosen over T = 5 with eta in
+        [1e-2, 4e-2] or [2e-2, 1e-1] by full float32 runs at seeds 0-3 (the only design of the
+        four consistent at all four: 2.0008 to 2.0011), then checked at unseen seeds.
 
         Fixed time s = eta T: the drift is about eta s ||G||^2 and the floor of a run of
         T = s / eta steps ROUNDING_ULPS eps (s / eta) max ||W_j||_F^2, so the ratio is again
@@ -116,7 +129,7 @@ class ExperimentConfig:
         float64 counts (T <= 3000, eta >= 3.3e-4) sit far above it; in float32 they reach 0.24
         times it (the full float32 run resolved 3 of its 11 points when every point carried the
         longest run's floor, 7 of 11 with each point's own). A float32 run therefore takes
-        T <= 200 (eta >= 5e-3 at s = 1, the fixed-step sweep's 3.6 times the threshold), from
+        T <= 200 (eta >= 5e-3 at s = 1, 3.6 times the threshold), from
         T = 10 (eta = 0.1, the float64 sweep's largest step). Measured after fixing this (full,
         seed 0): the geometric-mean drift is 2.6 times its floor at T = 200 and 990 times at
         T = 10 (the drift is about 0.38 eta, below the eta s ||W||^2 estimate)."""
