@@ -33,6 +33,7 @@ import torch
 from optverify.numerics.deep_linear import end_to_end, layer_gradients
 from optverify.numerics.haar import haar_orthogonal
 from optverify.numerics.validation import require_depth, require_int, require_positive
+from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float
 
 LEARNED_FRACTION = 0.5
 """A mode is learned when u_alpha reaches s_alpha / 2 (the sigmoid's midpoint, as in Eq. (9))."""
@@ -83,6 +84,14 @@ class RandomStartConfig:
     def relative_strengths(self) -> np.ndarray:
         """x = s / u_init, the variable the claim's limit is about."""
         return np.array(self.strengths) / self.u_init
+
+    def flow_times(self) -> np.ndarray:
+        """Per mode, the aligned balanced flow's time from u_0 = u_init to s/2 (depth N >= 3:
+        t = int du / (N u^(2-2/N) (s - u)), Saxe et al. Section 3; tau = 1)."""
+        if self.depth == 2:
+            raise ValueError("the depth-N flow time is for N >= 3 (two layers: Eq. (9))")
+        return np.array([depth_learning_time_float(LEARNED_FRACTION * s, s, self.u_init,
+                                                   self.depth) for s in self.strengths])
 
     def predicted_horizon(self) -> float:
         """The slowest mode's predicted time from u_init (two layers: the closed form; deeper:
