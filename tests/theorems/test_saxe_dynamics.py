@@ -22,6 +22,7 @@ from optverify.theorems.saxe_dynamics import (
     experiment,
     numeric,
     random_start,
+    single_strength,
     symbolic,
 )
 from optverify.theorems.saxe_dynamics.dynamics import (
@@ -125,6 +126,12 @@ def test_claim_quick_run():
     rates = [c for c in decisive if c.fit is not None]
     assert rates and all(control.verdict is Verdict.VIOLATED
                          for c in rates for control in c.controls)
+    depth = next(c for c in decisive if c.name == "learning-time-depth-3-random-start")
+    assert depth.bound == experiment.FLOW_LAW and depth.fit.interval == "bootstrap"
+    assert any("two-layer law" in control.alternative for control in depth.controls)
+    reported = {c.name for c in result.checks if not c.decisive}
+    assert {"learning-time-depth-3-random-start-vs-x",
+            "learning-time-depth-3-multi-mode-competition"} <= reported
     two_layer = next(c for c in decisive if c.name == "learning-time-two-layer")
     assert {"exponent -2", "exponent -0.5"} <= {control.alternative
                                                 for control in two_layer.controls}
@@ -287,3 +294,82 @@ def test_the_stated_log_factor_is_decided_on_exact_times():
     assert unstated.verdict is not Verdict.CONSISTENT
     no_log = session.rate("pure", "", x, 1 / x, experiment.RANDOM_START_TWO_LAYER)
     assert no_log.verdict is Verdict.VIOLATED
+
+
+# --- nets that each learn one strength (depth N) ------------------------------------------------
+
+def _single(**changes) -> single_strength.SingleStrengthConfig:
+    fields = {"strengths": (0.5, 1.0, 2.0), "dimension": 3, "width": 6, "runs": 2,
+              "u_init": 1e-2, "eta": 0.01, "depth": 3} | changes
+    return single_strength.SingleStrengthConfig(**fields)
+
+
+@pytest.mark.parametrize("changes", [
+    {"dimension": 0}, {"width": 0}, {"runs": 1}, {"u_init": 0.3}, {"u_init": -1e-2},
+    {"eta": math.nan}, {"depth": 2}, {"strengths": (1.0, 2.0)},
+])
+def test_bad_single_strength_configs_raise(changes):
+    with pytest.raises(ValueError):
+        _single(**changes)
+
+
+def test_depth_flow_times_match_mpmath_and_approach_the_leading_law():
+    """t_flow from u_init (scipy) against the mpmath quadrature (independent twin), for both
+    random-start configurations, and its approach to u_init^-(1 - 2/N) / ((N - 2) s): the
+    relative gap falls like x^-(1 - 2/N) (N = 3: x^-1/3), so the raw exponent in x is still off -1
+    at x ~ 1e3."""
+    single = _single()
+    multi = random_start.RandomStartConfig((0.5, 1.0, 2.0), 8, 2, 1e-2, 0.01, 3)
+    for config in (single, multi):
+        for s, flow in zip(config.strengths, config.flow_times()):
+            assert math.isclose(flow, float(depth_learning_time(s / 2, s, 1e-2, 3)),
+                                rel_tol=1e-9)
+    gaps = [abs(depth_learning_time_float(0.5, 1.0, 1 / x, 3) / x ** (1 / 3) - 1)
+            for x in (1e2, 1e4, 1e6)]
+    assert gaps[0] > gaps[1] > gaps[2]
+    assert gaps[1] / gaps[2] == pytest.approx(100 ** (1 / 3), rel=0.05)
+    np.testing.assert_allclose(single.leading_times(), 1e-2 ** (-1 / 3) / np.array((0.5, 1, 2)))
+    with pytest.raises(ValueError):
+        _small_random(depth=2).flow_times()
+
+
+def test_single_strength_gd_matches_a_numpy_twin():
+    config = _single()
+    run = single_strength.run_single_strength(config, torch.Generator().manual_seed(4))
+    generator = torch.Generator().manual_seed(4)
+    left, right = (v.numpy() for v in (
+        single_strength.unit_vectors(config, generator, torch.float64, "cpu"),
+        single_strength.unit_vectors(config, generator, torch.float64, "cpu")))
+    factors = [w.numpy() for w in single_strength.initial_weights(config, generator,
+                                                                   torch.float64, "cpu")]
+    target = np.array(config.strengths)[None, :, None, None] * left[..., None] * right[..., None, :]
+    history = []
+    for _ in range(run.steps + 1):
+        w1, w2, w3 = factors
+        product = w3 @ w2 @ w1
+        history.append(np.einsum("rsi,rsij,rsj->rs", left, product, right))
+        error = product - target
+        factors = [w1 - config.eta * np.swapaxes(w3 @ w2, -1, -2) @ error,
+                   w2 - config.eta * np.swapaxes(w3, -1, -2) @ error @ np.swapaxes(w1, -1, -2),
+                   w3 - config.eta * error @ np.swapaxes(w2 @ w1, -1, -2)]
+    history = torch.tensor(np.array(history)).reshape(len(history), -1)
+    levels = 0.5 * torch.tensor(config.strengths).repeat(config.runs)
+    twin = aligned_gd.crossing_times(history, levels, config.eta).reshape(config.runs, -1)
+    assert run.learned
+    np.testing.assert_allclose(run.times, twin, rtol=1e-9)
+
+
+def test_flow_law_judge_tells_the_depth_law_from_its_alternatives_on_exact_times():
+    """Exact times: a fixed multiple of t_flow is consistent with Theta(t_flow) although its
+    straight-line exponent in x is about -0.93 over x = 50..800; the two-layer law and the
+    relative-start law are violated."""
+    setup = config.ExperimentConfig.quick().single_deep
+    x, flow = setup.relative_strengths, setup.flow_times()
+    session = Session(RunConfig(quick=True), Layer.EXPERIMENT)
+    assert session.rate("flow", "", flow, 1.2 * flow, experiment.FLOW_LAW).verdict \
+        is Verdict.CONSISTENT
+    two_layer = np.log(x - 1) / (2 * np.array(setup.strengths))
+    for name, times in {"two-layer": two_layer, "relative": x ** (-4 / 3)}.items():
+        assert session.rate(name, "", flow, times, experiment.FLOW_LAW).verdict \
+            is Verdict.VIOLATED, name
+    assert np.polyfit(np.log(x), np.log(flow), 1)[0] == pytest.approx(-0.93, abs=0.02)
