@@ -13,7 +13,13 @@ layers) in t ~ u_0^{-(1 - 2/N)} / ((N - 2) s). The raw GD times, averaged over i
 initializations (the units the intervals resample), are fitted against x = s/u_init:
 - main: two layers, Theta(x^-1 ln x) as x -> infinity, the log factor stated as the paper states it
   (its controls: 1/s with no log factor, 1/s^2, the relative-start law s^-(2-2/N) of depth N);
-- depth N, Theta(x^-1) (controls: the two-layer law with its log factor, s^-(2-2/N), 1/s^2);
+- depth N, on nets that each learn one strength (`single_strength`): the raw times are
+  Theta(t_flow), t_flow the paper's depth-N flow time from u_init, whose limit x -> infinity
+  (t_flow -> 0) is u_init^-(1-2/N) / ((N - 2) s) = Theta(x^-1) (controls: the two-layer law with
+  its log factor, the relative-start law s^-(2-2/N), 1/s^2, t_flow^0.75 and t_flow^1.25);
+  reported beside it: the same times against x (with t_flow's own exponent over that x: the
+  correction ~ x^-(1-2/N) vanishes slowly), and one multi-mode net's times against t_flow (the
+  modes compete: GD / t_flow falls across strengths);
 - reported: the two-layer times divided by ln(s/u_init), against 1/s.
 The closed forms under the assumptions of the derivation (initialization along the modes, balanced,
 Procedure 1 of arXiv:1810.02281 applied to W_e(0) = U diag(c_0 s) V^T) are checked too:
