@@ -323,8 +323,8 @@ def test_depth_flow_times_match_mpmath_and_approach_the_leading_law():
     at x ~ 1e3."""
     single = _single()
     multi = random_start.RandomStartConfig((0.5, 1.0, 2.0), 8, 2, 1e-2, 0.01, 3)
-    for config in (single, multi):
-        for s, flow in zip(config.strengths, config.flow_times()):
+    for start in (single, multi):
+        for s, flow in zip(start.strengths, start.flow_times()):
             assert math.isclose(flow, float(depth_learning_time(s / 2, s, 1e-2, 3)),
                                 rel_tol=1e-9)
     gaps = [abs(depth_learning_time_float(0.5, 1.0, 1 / x, 3) / x ** (1 / 3) - 1)

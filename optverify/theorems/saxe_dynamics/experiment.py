@@ -200,6 +200,7 @@ def depth_random_start_checks(s: Session, n: int, single: SingleStrengthRun,
     mean = single.times.mean(0)
     two_layer = np.log(x - 1) / (2 * np.array(single.config.strengths))
     flow_slope = float(np.polyfit(np.log(x), np.log(flow), 1)[0])
+    leading = single.config.leading_times()
     alternatives = {
         "the two-layer law (1/(2s)) ln(x - 1) (the raw times tilted by its ratio to t_flow)":
             two_layer / flow,
@@ -233,9 +234,8 @@ def depth_random_start_checks(s: Session, n: int, single: SingleStrengthRun,
         f"relative correction ~ x^-(1-2/N) not yet gone)",
         x, None, RANDOM_START_DEEP, units=single.times, decisive=False,
         values={"flow_exponent_over_sweep": flow_slope,
-                "flow_over_leading_order_smallest_x": float(flow[0] / single.config.leading_times()[0]),
-                "flow_over_leading_order_largest_x":
-                    float(flow[-1] / single.config.leading_times()[-1])})
+                "flow_over_leading_order_smallest_x": float(flow[0] / leading[0]),
+                "flow_over_leading_order_largest_x": float(flow[-1] / leading[-1])})
     fits[raw.name] = (mean, raw.fit, RANDOM_START_DEEP, x)
     fits.update(competition_check(s, n, multi))
     return fits
