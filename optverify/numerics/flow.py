@@ -50,12 +50,14 @@ class FlowSolution:
     levels: the extrapolation level at which each (possibly halved) macro step converged
         (order = 2 * level).
     evaluations: the number of vector-field evaluations.
+    splits: how many times the finest macro step was halved (its length is H / 2**splits).
     """
 
     times: tuple
     states: tuple[np.ndarray, ...]
     levels: tuple[int, ...]
     evaluations: int
+    splits: int = 0
 
     @property
     def final(self) -> np.ndarray:
@@ -64,9 +66,9 @@ class FlowSolution:
 
 @dataclass(frozen=True)
 class FlowEstimate:
-    """A trajectory computed with `steps` and with `2 * steps` macro steps.
+    """A trajectory computed with `steps` macro steps and with half the coarse run's finest one.
 
-    coarse, fine: the two solutions (fine has twice as many macro steps).
+    coarse, fine: the two solutions (fine has 2 * steps * 2**coarse.splits macro steps).
     error: max-norm difference of the two end states: an estimate of the coarse solution's error
         and an upper estimate of the fine one's (mpf).
     """
@@ -176,7 +178,7 @@ def integrate(
                 levels.append(level)
                 evaluations += used
                 splits = max(splits, depth)
-    return FlowSolution(tuple(times), tuple(states), tuple(levels), evaluations)
+    return FlowSolution(tuple(times), tuple(states), tuple(levels), evaluations, splits)
 
 
 def integrate_with_error(
@@ -187,9 +189,15 @@ def integrate_with_error(
     tolerance,
     max_levels: int = 16,
 ) -> FlowEstimate:
-    """Integrate with `steps` and `2 * steps` macro steps; the end-state difference is the error."""
+    """Integrate with `steps` macro steps, then with half the coarse run's finest macro step
+    throughout; the end-state difference is the error.
+
+    A coarse run that had to halve a macro step goes on with the finer subdivision
+    (`integrate`), so a fine run at only 2 * steps could take exactly the coarse run's sub-steps
+    and report an error of 0 (balancedness' tolerance ladder did at two seeds of its full run);
+    the fine run here has 2 * steps * 2**coarse.splits macro steps, never the coarse grid."""
     coarse = integrate(field, y0, t_final, steps, tolerance, max_levels)
-    fine = integrate(field, y0, t_final, 2 * steps, tolerance, max_levels)
+    fine = integrate(field, y0, t_final, 2 * steps * 2**coarse.splits, tolerance, max_levels)
     return FlowEstimate(coarse, fine, max_norm(coarse.final - fine.final))
 
 

@@ -136,6 +136,21 @@ def test_gbs_error_estimate_tracks_a_loose_tolerance():
         assert error <= 10 * estimate.error
 
 
+def test_gbs_error_estimate_never_reuses_a_split_coarse_grid():
+    """A coarse macro step that must be halved leaves the coarse run on the halved grid; the fine
+    run must still be finer (at 2 * steps it took the same sub-steps and reported an error of 0)."""
+    with mp.workdps(40):
+        field = lambda t, y: y
+        estimate = flow.integrate_with_error(field, flow.mp_vector([1]), 2, 1, mp.mpf(10) ** -14,
+                                             max_levels=4)
+        assert estimate.coarse.splits >= 1
+        finest = lambda solution: min(b - a for a, b in zip(solution.times, solution.times[1:]))
+        assert finest(estimate.fine) <= finest(estimate.coarse) / 2
+        error = abs(estimate.coarse.final[0] - mp.exp(2))
+        assert estimate.error > 0
+        assert error <= 10 * estimate.error
+
+
 def test_deep_linear_flow_matches_mpmath_layer_gradients():
     with mp.workdps(DIGITS):
         rng = np.random.default_rng(2)
