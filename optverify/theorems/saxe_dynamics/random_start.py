@@ -30,18 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optverify.numerics.deep_linear import end_to_end, layer_gradients
 from optverify.numerics.haar import haar_orthogonal
 from optverify.numerics.validation import require_depth, require_int, require_positive
 from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float
+from optverify.theorems.saxe_dynamics.learning_crossing import LEARNED_FRACTION, gd_crossing_times
 
-LEARNED_FRACTION = 0.5
-"""A mode is learned when u_alpha reaches s_alpha / 2 (the sigmoid's midpoint, as in Eq. (9))."""
-CHECK_EVERY = 250
-"""GD stops at the first multiple of this many steps at which every mode of every run is learned."""
-MAX_TIME_FACTOR = 4.0
-"""GD gives up at this multiple of the slowest mode's predicted time (a mode that never learns is
-reported as a failure, not fitted)."""
 
 
 @dataclass(frozen=True)
@@ -161,20 +154,6 @@ def run_random_start(config: RandomStartConfig, generator: torch.Generator,
     def modes(product) -> torch.Tensor:
         return torch.diagonal(left.mT @ product @ right, dim1=-2, dim2=-1)
 
-    max_steps = math.ceil(MAX_TIME_FACTOR * config.predicted_horizon() / config.eta)
-    times = torch.full((config.runs, config.modes), math.nan, dtype=dtype, device=device)
-    product = end_to_end(factors)
-    previous, step = modes(product), 0
-    while step < max_steps:  # GD on 1/2 ||W_e - Sigma_31||^2, W_e formed once per step
-        gradients = layer_gradients(factors, product - target)
-        factors = [layer - config.eta * gradient for layer, gradient in zip(factors, gradients)]
-        product = end_to_end(factors)
-        step += 1
-        current = modes(product)
-        crossed = (current >= level) & (previous < level) & times.isnan()
-        fraction = (level - previous) / (current - previous)
-        times = torch.where(crossed, config.eta * (step - 1 + fraction), times)
-        previous = current
-        if step % CHECK_EVERY == 0 and not bool(times.isnan().any()):
-            break
-    return RandomStartRun(config, times.cpu().numpy(), effective, step)
+    times, steps = gd_crossing_times(factors, target, modes, level, config.eta,
+                                     config.predicted_horizon())
+    return RandomStartRun(config, times.cpu().numpy(), effective, steps)

@@ -26,17 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optverify.numerics.deep_linear import end_to_end, layer_gradients
 from optverify.numerics.validation import require_depth, require_int, require_positive
 from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float
+from optverify.theorems.saxe_dynamics.learning_crossing import LEARNED_FRACTION, gd_crossing_times
 
-LEARNED_FRACTION = 0.5
-"""A net has learned its strength when u reaches s / 2 (the sigmoid's midpoint, as in Eq. (9))."""
-CHECK_EVERY = 250
-"""GD stops at the first multiple of this many steps at which every net has learned."""
-MAX_TIME_FACTOR = 4.0
-"""GD gives up at this multiple of the slowest net's flow time (a net that never learns is a NaN
-time, reported as a failure, not fitted)."""
 
 
 @dataclass(frozen=True)
@@ -131,21 +124,6 @@ def run_single_strength(config: SingleStrengthConfig, generator: torch.Generator
     def strength(product) -> torch.Tensor:
         return (left[..., None, :] @ product @ right[..., :, None])[..., 0, 0]
 
-    max_steps = math.ceil(MAX_TIME_FACTOR * float(config.flow_times().max()) / config.eta)
-    times = torch.full((config.runs, len(config.strengths)), math.nan, dtype=dtype,
-                       device=device)
-    product = end_to_end(factors)
-    previous, step = strength(product), 0
-    while step < max_steps:  # GD on 1/2 ||W_e - s a b^T||^2, W_e formed once per step
-        gradients = layer_gradients(factors, product - target)
-        factors = [layer - config.eta * gradient for layer, gradient in zip(factors, gradients)]
-        product = end_to_end(factors)
-        step += 1
-        current = strength(product)
-        crossed = (current >= level) & (previous < level) & times.isnan()
-        fraction = (level - previous) / (current - previous)
-        times = torch.where(crossed, config.eta * (step - 1 + fraction), times)
-        previous = current
-        if step % CHECK_EVERY == 0 and not bool(times.isnan().any()):
-            break
-    return SingleStrengthRun(config, times.cpu().numpy(), step)
+    times, steps = gd_crossing_times(factors, target, strength, level, config.eta,
+                                     float(config.flow_times().max()))
+    return SingleStrengthRun(config, times.cpu().numpy(), steps)
