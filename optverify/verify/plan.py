@@ -55,7 +55,8 @@ PAPER_SIZES = {
         f"(budget {_DEPTH_PAPER.steps:,} iterations), l_4 {_DEPTH_PAPER.sets[0].seeds} seeds, "
         f"l_2 {_DEPTH_PAPER.sets[0].l2_seeds}; growth = the ratio of the budgeted work "
         "(seeds x models x iterations x matrix size), assuming the full run's share of its "
-        "budget (full: 3,000 iterations to 1e-3 (L(0) - L*), 6-12 and 64 seeds)",
+        f"budget (full: {DepthConfig.full().steps:,} iterations to 1e-3 (L(0) - L*), "
+        f"{'-'.join(str(s.seeds) for s in DepthConfig.full().sets)} and 64 seeds)",
         _DEPTH_PAPER.work() / DepthConfig.full().work()),
 }
 """The claims whose paper scale is stated; every other claim runs its full sweeps."""

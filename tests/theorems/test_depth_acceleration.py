@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optverify.kit import Session, Verdict
-from optverify.numerics.equivalence import MARGIN_LEVEL
+from optverify.numerics.equivalence import MARGIN_LEVEL, units_to_separate
 from optverify.testing import Layer, RunConfig, record_layer
 from optverify.theorems.depth_acceleration import (
     CLAIM,
@@ -32,6 +32,7 @@ from optverify.theorems.depth_acceleration.dynamics import (
 )
 from optverify.theorems.depth_acceleration.lp_loss import lp_gradient, lp_loss, lp_optimum
 from optverify.theorems.depth_acceleration.speedup import (
+    MATERIAL_RATIO,
     at_geometric_mean,
     judge_faster,
     judge_not_faster,
@@ -250,6 +251,27 @@ def test_pruning_does_not_change_the_per_seed_selection():
     assert np.array_equal(chosen.times, reference.times)
 
 
+def test_seeds_that_leave_the_batch_keep_their_selection():
+    """Seeds settled on every column leave the batch (`train`): each seed's selected step and
+    time are those of that seed trained alone, and its curve ends (NaN) once it has left."""
+    problem = _problem(seeds=4, unreachable=False, seed=5)
+    columns = [Column(Method.GD, d, e) for d in (1, 3) for e in (0.05, 0.2, 0.8, 3.0)]
+    together = train(problem, columns, 1500, checkpoint_every=1)
+    steps = np.array([c.step for c in columns])
+    for seed in range(4):
+        alone = train(problem.for_seeds(torch.tensor([seed])), columns, 1500)
+        for group in (slice(0, 4), slice(4, 8)):
+            joint = select_steps("g", steps[group], together.hits[seed:seed + 1, group],
+                                 together.diverged[seed:seed + 1, group])
+            single = select_steps("g", steps[group], alone.hits[:, group],
+                                  alone.diverged[:, group])
+            assert np.array_equal(joint.steps, single.steps)
+            assert np.array_equal(joint.times, single.times)
+    ends = [np.flatnonzero(np.isfinite(together.curves[:, seed, :]).any(-1)).max()
+            for seed in range(4)]
+    assert min(ends) < max(ends)  # the seeds left at different iterations
+
+
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_the_l2_problem_in_its_eigenbasis_reaches_the_target_at_the_same_iteration(depth):
     problem = _problem(power=2, unreachable=False)
@@ -331,6 +353,48 @@ def test_the_judges_report_the_one_sided_bounds_and_p_values():
     values = judge_not_faster(at_geometric_mean(MEASURED, 1.1)).values
     assert values["ratio_low"] >= 0.8 and values["p_claim"] < 1 - MARGIN_LEVEL
     assert values["interval_level"] == pytest.approx(2 * MARGIN_LEVEL - 1) and values["seeds"] == 5
+
+
+def test_seeds_for_power_at_one_half_is_units_to_separate():
+    for ratio, scatter in ((0.539, 0.4), (0.473, 0.339), (1.8, 0.37), (0.3, 0.05)):
+        distance = abs(np.log(ratio / MATERIAL_RATIO))
+        assert config.seeds_for_power(ratio, scatter, power=0.5) == \
+            units_to_separate(scatter, distance)
+        assert config.seeds_for_power(ratio, scatter, power=0.9) <= \
+            config.seeds_for_power(ratio, scatter)
+
+
+@pytest.mark.parametrize("ratio,scatter,judge", [(0.539, 0.4, judge_faster),
+                                                 (0.95, 0.12, judge_not_faster)])
+def test_seeds_for_power_shows_a_true_ratio_at_the_stated_power(ratio, scatter, judge):
+    """Log-normal per-seed ratios at the measured geometric mean and scatter, at the count
+    `seeds_for_power` gives: the claim is shown in about `SIZING_POWER` of 500 replicates (at
+    least 97.5%: binomial slack); at the count for 50% power, in 30-80% of them."""
+    seeds = config.seeds_for_power(ratio, scatter)
+    rng = np.random.default_rng(18)
+    shown = [judge(np.exp(rng.normal(np.log(ratio), scatter, seeds))).verdict
+             is Verdict.CONSISTENT for _ in range(500)]
+    assert np.mean(shown) >= 0.975
+    half = config.seeds_for_power(ratio, scatter, power=0.5)
+    coin = [judge(np.exp(rng.normal(np.log(ratio), scatter, half))).verdict
+            is Verdict.CONSISTENT for _ in range(500)]
+    assert 0.3 < np.mean(coin) < 0.8
+
+
+def test_seeds_for_power_rejects_bad_input():
+    for args in ((0.8, 0.3), (-0.5, 0.3), (0.5, -0.1)):
+        with pytest.raises(ValueError):
+            config.seeds_for_power(*args)
+    with pytest.raises(ValueError, match="power"):
+        config.seeds_for_power(0.5, 0.3, power=1.0)
+
+
+@pytest.mark.parametrize("scale,measured", [("quick", config.QUICK_DEEPEST_L4),
+                                            ("full", config.FULL_DEEPEST_L4)])
+def test_the_l4_seeds_are_sized_for_the_measured_deepest_ratio(scale, measured):
+    for spec in getattr(config.ExperimentConfig, scale)().sets:
+        assert spec.seeds == config.seeds_for_power(*measured[spec.name])
+        assert spec.l2_seeds == config.L2_SEEDS[spec.name]
 
 
 def test_at_geometric_mean_keeps_the_scatter():

@@ -55,7 +55,8 @@ def test_the_paper_preset_has_the_papers_sizes():
 def test_quick_and_full_keep_their_target_and_width():
     for settings in (ExperimentConfig.quick(), ExperimentConfig.full()):
         assert settings.target == RELATIVE_TARGET and settings.width_hidden == 4
-        assert settings.checkpoint_every == 10
+        assert settings.checkpoint_every == config.CHECKPOINT_EVERY
+        assert settings.steps == config.STEPS
 
 
 def _at_scatter(count: int, log_scatter: float, mean: float) -> np.ndarray:

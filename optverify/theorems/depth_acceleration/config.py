@@ -6,11 +6,13 @@ speed-up sweeps (`experiment`) and the width check (`width_independence`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy import stats
 
-from optverify.numerics.equivalence import units_to_separate
+from optverify.numerics.equivalence import MARGIN_LEVEL, units_to_separate
 from optverify.theorems.depth_acceleration.data import RegressionSet
 from optverify.theorems.depth_acceleration.dynamics import Column, Method
 from optverify.theorems.depth_acceleration.speedup import (
@@ -36,7 +38,78 @@ seeds were enough; at 99%, 40 ethanol-like seeds scattered by 0.36-0.39 at depth
 showed more of the tail of the per-seed log ratios than 24 had), for which
 `equivalence.units_to_separate` asks up to 50 seeds, and ar1-heavy-tail's 0.37 asks 45; 64 seeds
 each leave room for a scatter of 0.44. Each check reports the seeds its own scatter needs
-(`seeds_to_refute_0.7`)."""
+(`seeds_to_refute_0.7`). Session 8, over 1280 data sets of each set (20 master seeds of the
+quick run, `STEPS` budget): the scatter is 0.106-0.367 (ethanol-like) and 0.114-0.366
+(ar1-heavy-tail), rising with depth; the claim side needs at most 12 seeds at `SIZING_POWER`, so
+the 0.7 control sets the count. (The l_2 checks that were inconclusive at other master seeds
+were not short of seeds: a seed whose deep run had not reached the target within the old budget
+of 3000 iterations makes its check inconclusive; `STEPS`.)"""
+
+
+STEPS = 20_000
+"""The iteration budget at the quick and full scales. A seed that does not reach the target within
+the budget at any grid step makes its check inconclusive (a censored time is not a ratio), so the
+budget must lie beyond the slowest seed's time, not within the times' range. Measured in session 8
+at the quick scale with this budget, over 20 master seeds (ethanol-like: 120 l_4 and 1280 l_2
+data sets; ar1-heavy-tail: 200 and 1280): the longest selected times were 13,579 iterations
+(ar1-heavy-tail, l_4, depth 6, one data set; the next 4,285), 7,731 (ethanol-like, l_2, depth 8)
+and 4,028 (ethanol-like, l_4, depth 1); none was censored. The former budget of 3000 censored 39
+of the 1280 ethanol-like l_2 depth-8 data sets (and 14-25 at depths 6-7), which made the
+ethanol-like l_2 checks at depths 4-8 inconclusive at 6-16 of the 20 master seeds, and the l_4
+depth-1 run of one data set at two master seeds. Columns and seeds leave the batch once settled
+(`dynamics.train`), so the budget costs iterations only while some seed has not yet reached the
+target."""
+
+
+CHECKPOINT_EVERY = 50
+"""Loss-curve spacing at the quick and full scales: `STEPS` / 50 = 400 checkpoints (the curves
+tensor, checkpoints x seeds x models, stays under 25 MB)."""
+
+
+SIZING_POWER = 0.99
+"""The probability with which a check's seed count shows a true ratio at its measured geometric
+mean and scatter against the margin (`seeds_for_power`): 0.99, so that a verdict at one master
+seed is the verdict at the others (at 50%, the power `units_to_separate` sizes for, a verdict is
+a coin flip across master seeds)."""
+
+
+def seeds_for_power(ratio: float, log_scatter: float, power: float = SIZING_POWER,
+                    margin: float = MATERIAL_RATIO) -> int:
+    """The smallest number of seeds n >= 2 at which a true geometric mean ratio `ratio`, measured
+    per seed with log scatter `log_scatter`, puts its one-sided `MARGIN_LEVEL` bound past
+    `margin` with probability `power`: (t_{MARGIN_LEVEL, n-1} + t_{power, n-1}) log_scatter /
+    sqrt(n) < |log(ratio / margin)|. At power 1/2 (t = 0) this is
+    `equivalence.units_to_separate`."""
+    if not 0 < power < 1:
+        raise ValueError(f"the power lies in (0, 1), got {power!r}")
+    if not (ratio > 0 and log_scatter >= 0 and ratio != margin):
+        raise ValueError(f"need a ratio > 0 other than the margin and a scatter >= 0, got "
+                         f"{ratio!r}, {log_scatter!r}")
+    distance = abs(math.log(ratio / margin))
+    seeds = 2
+    while (stats.t.ppf(MARGIN_LEVEL, seeds - 1) + stats.t.ppf(power, seeds - 1)) \
+            * log_scatter / math.sqrt(seeds) >= distance:
+        seeds += 1
+    return seeds
+
+
+QUICK_DEEPEST_L4 = {"ethanol-like": (0.539, 0.400), "ar1-heavy-tail": (0.473, 0.339)}
+"""Per scale and set, the l_4 speed-up ratio T_8 / T_1 (geometric mean) and its per-seed log
+scatter at depth 8, the depth that needs the most seeds (the ratio rises and the scatter grows
+with depth: ethanol-like 0.303 / 0.21 at depth 2 to 0.539 / 0.400 at depth 8). Measured in
+session 8 at the quick scale over 20 master seeds (120 ethanol-like and 200 ar1-heavy-tail data
+sets, `STEPS` budget). With the former 6 ethanol-like seeds the depth 7-8 checks were consistent
+at 5 of 20 master seeds and their 1.25 control was refuted at 9-10: `seeds_for_power` asks 26
+seeds for ethanol-like and 13 for ar1-heavy-tail (at 50% power, 9 and 6)."""
+
+
+FULL_DEEPEST_L4 = {"ethanol-like": (0.594, 0.253),
+                   "ar1-heavy-tail": QUICK_DEEPEST_L4["ar1-heavy-tail"]}
+"""`QUICK_DEEPEST_L4` at the full scale. ethanol-like (2565 x 128): measured in session 8 over 30
+data sets (3 master seeds of the full run, `STEPS` budget; depth 8 the hardest, as at the quick
+scale); its former 10 seeds left depths 3, 5, 7 and 8 with an inconclusive 1.25 control in
+session 7, and `seeds_for_power` asks 19. ar1-heavy-tail is the quick scale's set (same generator
+and shape, the same first seeds), so its 200 data sets size it: 13 (was 12)."""
 
 
 PAPER_LOG_SCATTER = 0.5
@@ -108,15 +181,23 @@ class ExperimentConfig:
 
     @classmethod
     def quick(cls) -> ExperimentConfig:
-        return cls(sets=(SetSpec("ethanol-like", 641, 32, 6, L2_SEEDS["ethanol-like"]),
-                         SetSpec("ar1-heavy-tail", 400, 24, 10, L2_SEEDS["ar1-heavy-tail"])),
-                   depths=tuple(range(1, 9)), spacing=0.25, steps=3000)
+        """l_4 seeds from `QUICK_DEEPEST_L4` at `SIZING_POWER`, l_2 seeds `L2_SEEDS`."""
+        return cls(sets=tuple(SetSpec(name, rows, cols, seeds_for_power(*QUICK_DEEPEST_L4[name]),
+                                      L2_SEEDS[name])
+                              for name, rows, cols in (("ethanol-like", 641, 32),
+                                                       ("ar1-heavy-tail", 400, 24))),
+                   depths=tuple(range(1, 9)), spacing=0.25, steps=STEPS,
+                   checkpoint_every=CHECKPOINT_EVERY)
 
     @classmethod
     def full(cls) -> ExperimentConfig:
-        return cls(sets=(SetSpec("ethanol-like", 2565, 128, 10, L2_SEEDS["ethanol-like"]),
-                         SetSpec("ar1-heavy-tail", 400, 24, 12, L2_SEEDS["ar1-heavy-tail"])),
-                   depths=tuple(range(1, 9)), spacing=0.25, steps=3000)
+        """l_4 seeds from `FULL_DEEPEST_L4` at `SIZING_POWER`, l_2 seeds `L2_SEEDS`."""
+        return cls(sets=tuple(SetSpec(name, rows, cols, seeds_for_power(*FULL_DEEPEST_L4[name]),
+                                      L2_SEEDS[name])
+                              for name, rows, cols in (("ethanol-like", 2565, 128),
+                                                       ("ar1-heavy-tail", 400, 24))),
+                   depths=tuple(range(1, 9)), spacing=0.25, steps=STEPS,
+                   checkpoint_every=CHECKPOINT_EVERY)
 
     @classmethod
     def paper(cls) -> ExperimentConfig:

@@ -106,6 +106,11 @@ class Problem:
                        (basis.mT @ self.start.unsqueeze(-1)).squeeze(-1), 2, self.optimum_loss,
                        self.target_loss, diagonal=True)
 
+    def for_seeds(self, keep: torch.Tensor) -> Problem:
+        """The problem of the seeds selected by `keep` (a mask or an index over the seeds)."""
+        return Problem(self.features[keep], self.targets[keep], self.start[keep], self.power,
+                       self.optimum_loss[keep], self.target_loss[keep], self.diagonal)
+
     @cached_property
     def _moments(self):
         rows = self.features.shape[-2]
@@ -159,27 +164,34 @@ def first_hit(losses: Sequence[float] | np.ndarray, target: float) -> int:
     return int(below[0]) if below.size else -1
 
 
-def settled_columns(hits: torch.Tensor, diverged: torch.Tensor, groups: torch.Tensor,
-                    t: int) -> torch.Tensor:
-    """Columns that can no longer be any seed's selected step (`speedup.select_steps`: per seed,
-    the column of its group (method, depth) with the smallest time): on every seed the column has
-    reached the target, has diverged, or has not reached it by iteration t while another column
-    of its group reached it by t (a later hit is slower, so never selected)."""
+def settled(hits: torch.Tensor, diverged: torch.Tensor, groups: torch.Tensor, t: int
+            ) -> torch.Tensor:
+    """(seeds, models) bools: the model can no longer be that seed's selected step
+    (`speedup.select_steps`: per seed, the column of its group (method, depth) with the smallest
+    time): it has reached the target, has diverged, or has not reached it by iteration t while
+    another column of its group reached it by t (a later hit is slower, so never selected)."""
     reached = torch.where(hits >= 0, hits, torch.iinfo(hits.dtype).max)
     seeds = hits.shape[0]
     best = torch.full((seeds, int(groups.max()) + 1), torch.iinfo(hits.dtype).max,
                       dtype=hits.dtype, device=hits.device)
     best = best.scatter_reduce(1, groups.expand(seeds, -1), reached, "amin")
     beaten = (hits < 0) & (best[:, groups] <= t)
-    return ((hits >= 0) | diverged | beaten).all(0)
+    return (hits >= 0) | diverged | beaten
+
+
+def settled_columns(hits: torch.Tensor, diverged: torch.Tensor, groups: torch.Tensor,
+                    t: int) -> torch.Tensor:
+    """Columns that can no longer be any seed's selected step: `settled` on every seed."""
+    return settled(hits, diverged, groups, t).all(0)
 
 
 def train(problem: Problem, columns: Sequence[Column], steps: int,
           checkpoint_every: int = 10) -> SweepResult:
-    """Run every column on every seed's problem for up to `steps` full-batch iterations. A column
-    leaves the batch once it is settled on every seed (`settled_columns`: reached, diverged, or
-    beaten by a faster column of its group on that seed): what is stopped is never a selected
-    step, so the selection is that of the full budget."""
+    """Run every column on every seed's problem for up to `steps` full-batch iterations. Every
+    `COMPACT_EVERY` iterations what is `settled` leaves the batch: a column settled on every seed,
+    and a seed on which every column is settled (reached, diverged, or beaten by a faster column
+    of its group on that seed). What is stopped is never a selected step, so the selection is
+    that of the full budget; a run's curve (and its divergence) is recorded while it ran."""
     require_int("steps", steps, minimum=1)
     require_int("checkpoint_every", checkpoint_every, minimum=1)
     if not columns:
@@ -202,7 +214,7 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
     etas = torch.tensor([c.step for c in columns], **like)
     labels = sorted({(c.method.value, c.depth) for c in columns})
     groups = torch.tensor([labels.index((c.method.value, c.depth)) for c in columns],
-                          device=device)  # never compacted: settled_columns sees every column
+                          device=device)  # never compacted: `settled` sees every column
     methods = [c.method for c in columns]
     spans = _spans(methods)
     v, a = balanced_chain_start(problem.start.unsqueeze(-1).expand(seeds, cols, total).clone(),
@@ -214,25 +226,29 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
     checkpoints = np.arange(0, steps + 1, checkpoint_every)
     curves = torch.full((len(checkpoints), seeds, total), float("nan"), **like)
     active = torch.arange(total, device=device)
-    target = problem.target_loss.unsqueeze(-1)
+    running = torch.arange(seeds, device=device)
+    current = problem
     start_loss = None
     for t in range(steps + 1):
-        loss, grad = problem.loss(a ** (depths - 1) * v)
+        cells = (running.unsqueeze(-1), active)
+        loss, grad = current.loss(a ** (depths - 1) * v)
         start_loss = loss.clone() if start_loss is None else start_loss
         if t % checkpoint_every == 0:
-            curves[t // checkpoint_every][:, active] = loss
-        done = (hits[:, active] >= 0) | diverged[:, active]
-        newly_hit = (loss <= target) & ~done
-        hits[:, active] = torch.where(newly_hit, t, hits[:, active])
+            curves[t // checkpoint_every][cells] = loss
+        done = (hits[cells] >= 0) | diverged[cells]
+        newly_hit = (loss <= current.target_loss.unsqueeze(-1)) & ~done
+        hits[cells] = torch.where(newly_hit, t, hits[cells])
         blown = ~torch.isfinite(loss) | (loss > DIVERGENCE_FACTOR * start_loss)
-        diverged[:, active] |= blown & ~done & ~newly_hit
+        diverged[cells] |= blown & ~done & ~newly_hit
         if t == steps:
             break
         if t % COMPACT_EVERY == 0:
-            leaving = settled_columns(hits, diverged, groups, t)[active]
+            now = settled(hits, diverged, groups, t)
+            leaving = now.all(0)[active]
             stopped[active[leaving]] = t
             if bool(leaving.all()):
                 break
+            finished = now[running][:, active].all(1)
             if bool(leaving.any()):
                 keep = ~leaving
                 kept = keep.tolist()
@@ -242,7 +258,12 @@ def train(problem: Problem, columns: Sequence[Column], steps: int,
                 v, a, first, second = v[..., keep], a[..., keep], first[..., keep], \
                     second[..., keep]
                 grad, start_loss = grad[..., keep], start_loss[..., keep]
-        halted = diverged[:, active].unsqueeze(1)
+            if bool(finished.any()):
+                stay = ~finished
+                running, current = running[stay], current.for_seeds(stay)
+                v, a, first, second = v[stay], a[stay], first[stay], second[stay]
+                grad, start_loss = grad[stay], start_loss[stay]
+        halted = diverged[running.unsqueeze(-1), active].unsqueeze(1)
         grad, v = torch.where(halted, 0.0, grad), torch.where(halted, 0.0, v)
         v, a, first, second = _update(v, a, grad, first, second, depths, etas, spans, t + 1)
     return SweepResult(tuple(columns), hits.cpu().numpy(), diverged.cpu().numpy(),

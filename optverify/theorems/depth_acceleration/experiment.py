@@ -22,7 +22,13 @@ import torch
 from optverify.kit import Duration, Panel, Series, Session
 from optverify.numerics.equivalence import MARGIN_LEVEL, estimate_ratio, units_to_separate
 from optverify.numerics.threads import single_threaded_on_cpu
-from optverify.theorems.depth_acceleration.config import HARDEST_CONTROL, ExperimentConfig, SetSpec
+from optverify.theorems.depth_acceleration.config import (
+    HARDEST_CONTROL,
+    SIZING_POWER,
+    ExperimentConfig,
+    SetSpec,
+    seeds_for_power,
+)
 from optverify.theorems.depth_acceleration.data import RegressionSet, ar1_heavy_tail, ethanol_like
 from optverify.theorems.depth_acceleration.dynamics import (
     Column,
@@ -140,14 +146,20 @@ def _controls(ratios, seeds: int, faster: bool, depth: int) -> dict:
 
 
 def _seeds_needed(ratios, faster: bool) -> dict:
-    """The seeds at which this scatter would refute the hardest control (`HARDEST_CONTROL`: 0.7
-    for "no material speed-up", 1.25 for "materially faster"), as the seed counts were sized."""
+    """The seeds at which this check's scatter would refute the hardest control
+    (`HARDEST_CONTROL`: 0.7 for "no material speed-up", 1.25 for "materially faster"), and at
+    which its measured ratio would be shown against the margin with probability `SIZING_POWER`
+    (`seeds_for_power`), as the seed counts were sized."""
     if ratios is None:
         return {}
     control = HARDEST_CONTROL[4 if faster else 2]
-    scatter = estimate_ratio(ratios).log_scatter
-    return {f"seeds_to_refute_{control:g}":
-            units_to_separate(scatter, abs(np.log(control / MATERIAL_RATIO)))}
+    estimate = estimate_ratio(ratios)
+    needed = {f"seeds_to_refute_{control:g}":
+              units_to_separate(estimate.log_scatter, abs(np.log(control / MATERIAL_RATIO)))}
+    if estimate.geometric_mean != MATERIAL_RATIO:
+        needed[f"seeds_to_separate_at_power_{SIZING_POWER:g}"] = seeds_for_power(
+            estimate.geometric_mean, estimate.log_scatter)
+    return needed
 
 
 def record_depths(s: Session, spec: SetSpec, power: int, chosen: dict, target: LossTarget
@@ -258,7 +270,8 @@ def _curve_panel(spec: SetSpec, power: int, result: SweepResult, chosen: dict,
         series.append(Series(sel.label, tuple(map(float, result.checkpoints[keep])),
                              tuple(map(float, curve[keep])), "line"))
     level = float((target.level(optimum, start) - optimum) / (start - optimum))
-    series.append(Series("target", (0.0, float(result.steps)), (level, level), "dashed"))
+    end = max((line.x[-1] for line in series if line.x), default=float(result.steps))
+    series.append(Series("target", (0.0, end), (level, level), "dashed"))
     return Panel(f"{spec.name}, l_{power} (seed 0, each at its selected step)", "iteration",
                  "(L - L*) / (L(0) - L*)", tuple(series), xscale="linear")
 
