@@ -49,8 +49,8 @@ METHODS = tuple(Method)
 """The order of the methods' column spans inside `train`."""
 
 COMPACT_EVERY = 10
-"""Every 50 iterations, columns that are done for every seed (target reached or diverged) leave
-the batch."""
+"""Every 10 iterations, what is `settled` leaves the batch: columns settled on every seed, and
+seeds on which every column is settled (`train`)."""
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,8 @@ class Problem:
 class SweepResult:
     """hits: (seeds, models) iterations to the target loss (-1: not reached while the column ran);
     diverged: (seeds, models) bools; stopped: (models,) the iteration at which each column left
-    the batch; curves: (checkpoints, seeds, models) loss at `checkpoints` (NaN after a column
-    left); steps: the iteration budget."""
+    the batch; curves: (checkpoints, seeds, models) loss at `checkpoints` (NaN once the column
+    or its seed left the batch); steps: the iteration budget."""
 
     columns: tuple[Column, ...]
     hits: np.ndarray
