@@ -138,6 +138,12 @@ full run's depth-1 times spread 2.2x over its seeds (383-840), so 200,000 leaves
 slowest seed and for a coarser best grid step (a seed that does not reach the target within the
 budget makes its checks inconclusive, never a verdict)."""
 
+FULL_DEPTH1_ITERATIONS = 840
+"""The full run's slowest l_4 depth-1 time to its target 1e-3 (L(0) - L*) (383-840 over its
+seeds, PAPER_STEPS): with PAPER_DEPTH1_ITERATIONS, the iterations `verify.plan` scales the
+per-iteration work by (the budgets are no measure of it: columns leave the batch once settled)."""
+PAPER_DEPTH1_ITERATIONS = 38_505
+"""The paper scale's l_4 depth-1 time to L* + 1e-5, measured on one stand-in seed (PAPER_STEPS)."""
 
 PAPER_CHECKPOINTS = 250
 """Loss-curve checkpoints per run at the paper scale (every 800 iterations): the curves tensor
