@@ -22,6 +22,8 @@ from optverify.verify import cli
 
 pytest.importorskip("distributed")
 
+from optverify.verify import parallel  # noqa: E402  (needs distributed)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 TOY_FILE = """
@@ -263,3 +265,13 @@ def test_workers_and_scheduler_exclude_each_other(capsys, tmp_path):
                   "--out", str(tmp_path))
     assert code == 2 and "not allowed with" in capsys.readouterr().err
 
+
+
+def test_local_workers_start_without_dasks_malloc_trim_setting():
+    """Dask's MALLOC_TRIM_THRESHOLD_ pins glibc's mmap threshold (tensors mapped afresh at every
+    step: twice the wall time of a two-worker run); the local workers drop it, keep the rest."""
+    with parallel.cluster_executor(workers=1) as executor:
+        environment = executor.client.run(lambda: dict(os.environ))
+    (worker_environment,) = environment.values()
+    assert "MALLOC_TRIM_THRESHOLD_" not in worker_environment
+    assert worker_environment.get("OMP_NUM_THREADS") == "1"
