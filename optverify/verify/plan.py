@@ -1,11 +1,10 @@
 """The plan of a paper-scale run (`verify all --scale paper`), printed before anything runs: per
 claim the sizes it runs at and an expected time (issue 20 item 2).
 
-The expected times are estimates, not promises: each is a claim's measured full-run time (README,
-benchmark run A, serial on 2 cores) times the growth of the part of its work that the paper scale
-enlarges; where only that part grows this overestimates (the rest of the work is unchanged). A
-claim without paper sizes runs its full sweeps, so its full time is the estimate (the same run
-measured 1.2-1.5x slower on a busier machine, run B)."""
+The expected times are estimates, not promises: each is a claim's measured full-run time
+(FULL_RUN_SECONDS) times the growth of the part of its work that the paper scale enlarges; where
+only that part grows this overestimates (the rest of the work is unchanged). A claim without paper
+sizes runs its full sweeps, so its full time is the estimate."""
 
 from __future__ import annotations
 
@@ -21,13 +20,15 @@ from optverify.theorems.depth_acceleration.config import (
 from optverify.theorems.depth_acceleration.experiment import ExperimentConfig as DepthConfig
 
 FULL_RUN_SECONDS = {
-    "balancedness": 12.6, "end-to-end-preconditioner": 48.8,
-    "deficiency-margin-convergence": 53.5, "pwl-conditioning": 45.7,
-    "orthogonal-gradient-variance": 143.8, "saxe-dynamics": 25.7, "jacobian-products": 49.8,
-    "end-to-end-snr": 102.9, "saddle-points": 11.4, "flat-activations": 11.9,
-    "linear-interpolation": 18.2, "depth-acceleration": 22.0,
+    "balancedness": 16.9, "end-to-end-preconditioner": 60.9,
+    "deficiency-margin-convergence": 114.4, "pwl-conditioning": 59.9,
+    "orthogonal-gradient-variance": 178.8, "saxe-dynamics": 45.0, "jacobian-products": 93.2,
+    "end-to-end-snr": 123.2, "saddle-points": 65.8, "flat-activations": 14.3,
+    "linear-interpolation": 55.6, "depth-acceleration": 129.3,
 }
-"""In-claim seconds of the full run, serial on 2 cores (README claim table, benchmark run A)."""
+"""In-claim seconds of the full run: session 8's `verify all --workers 2` on 2 idle cores (9920f7d,
+497 s wall in all), each claim's layer wall times summed (a layer's waits for its sub-tasks on the
+other worker included)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def plan_lines(claim_ids: Sequence[str]) -> list[str]:
     """The plan in words: a line per claim, then the serial total."""
     plans = [claim_plan(claim_id) for claim_id in claim_ids]
     width = max((len(plan.claim) for plan in plans), default=0)
-    lines = ["paper-scale plan (expected time: the full run's serial time on 2 CPU cores x the "
+    lines = ["paper-scale plan (expected time: the full run's in-claim time on 2 CPU cores x the "
              "growth of the enlarged work):"]
     for plan in plans:
         expected = "unknown" if plan.expected_s is None else f"~{plan.expected_s:,.0f} s"
