@@ -1,5 +1,7 @@
 """Tests for pwl-conditioning (arXiv:1703.07950, Section 4) and its structured.py."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sympy
@@ -341,6 +343,15 @@ def test_crossing_time_is_exact_for_an_exponential_decay(start, contraction, bef
     found = expected.crossing_time(before, before + width, start * contraction ** before,
                                    start * contraction ** (before + width), target)
     assert found == pytest.approx(truth, rel=1e-9)
+
+
+def test_crossing_time_of_errors_that_reach_zero_is_defined_and_silent():
+    """float32 errors underflow to 0: an error that reaches 0 crosses at `previous`, two zero
+    errors at `hit`, without numpy warnings reaching the run's stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = expected.crossing_time([10, 10], [20, 20], [1.0, 0.0], [0.0, 0.0], 0.7)
+    np.testing.assert_array_equal(found, [10.0, 20.0])
 
 
 @pytest.mark.parametrize("n", [3, 4, 5, 70])

@@ -82,11 +82,13 @@ def ramp_singular_values_below_dense(n: int, cut: float) -> RampSpectrumBelow:
 def crossing_time(previous, hit, error_previous, error_hit, target: float) -> np.ndarray:
     """The time log(error) reaches log(target), interpolated linearly between the checkpoint
     `previous` (error above the target) and `hit` (below): exact for an error that decays
-    exponentially between the two; `hit` itself where the two errors coincide."""
+    exponentially between the two; `hit` itself where the two errors coincide (0/0 included);
+    `previous` where the error reached exactly 0 (an infinite drop)."""
     previous, hit = np.asarray(previous, dtype=float), np.asarray(hit, dtype=float)
-    drop = np.log(np.asarray(error_previous, dtype=float) / np.asarray(error_hit, dtype=float))
-    needed = np.log(np.asarray(error_previous, dtype=float) / target)
     with np.errstate(divide="ignore", invalid="ignore"):
+        drop = np.log(np.asarray(error_previous, dtype=float)
+                      / np.asarray(error_hit, dtype=float))
+        needed = np.log(np.asarray(error_previous, dtype=float) / target)
         share = np.where(drop > 0, needed / drop, 1.0)
     return previous + (hit - previous) * np.clip(share, 0.0, 1.0)
 
