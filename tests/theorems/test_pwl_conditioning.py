@@ -473,3 +473,15 @@ def test_theorem3_margin_agrees_with_the_recursion_and_certifies_its_counter_exa
     enclosure = certify(margin, {"c": Fraction(1), "n": 2})
     assert enclosure.below_zero
     assert enclosure.low == pytest.approx(12 * 2 ** 0.5 - 17, rel=1e-12)
+
+
+def test_preconditioned_sgd_runs_only_where_the_dtype_resolves_the_moments():
+    """eps cond(C_n) <= 1 (preconditioned.ROUNDING_LIMIT): float64 keeps n = 4..1024, float32
+    stops below 256, where the full float32 run's SGD stalled above its target."""
+    found = preconditioned.preconditioning((4, 64, 128, 256, 1024), 200, 0.5, 1e-6, 400,
+                                           np.random.default_rng(0))
+    assert found.resolvable(torch.float64).sizes == (4, 64, 128, 256, 1024)
+    kept = found.resolvable(torch.float32)
+    assert kept.sizes == (4, 64, 128)
+    np.testing.assert_array_equal(kept.times, found.times[:3])
+    assert kept.whitening.shape == (3, 3, 3)

@@ -192,7 +192,13 @@ def test_a_worker_that_dies_makes_its_claim_an_error_and_the_others_finish(
     experiment = next(layer for layer in dying["layers"] if layer["layer"] == "experiment")
     assert "the claim's process died while running toy-dying/experiment" in experiment["error"]
     symbolic = next(check for check in dying["checks"] if check["layer"] == "symbolic")
-    assert symbolic["verdict"] == "consistent"
+    symbolic_layer = next(layer for layer in dying["layers"] if layer["layer"] == "symbolic")
+    if symbolic["verdict"] == "error":
+        # A remote scheduler may hand the one worker the symbolic task behind the dying one (its
+        # own queuing, parallel.LOCAL_SCHEDULER's docstring): then it is blamed with it, by name.
+        assert "died" in symbolic_layer["error"]
+    else:
+        assert symbolic["verdict"] == "consistent"
 
 
 def test_the_progress_bar_counts_finished_layers_in_any_order():

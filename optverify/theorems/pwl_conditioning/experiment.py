@@ -56,7 +56,9 @@ def verify(s: Session) -> None:
                                    config.preconditioned_target,
                                    config.preconditioned_horizon, s.rng("preconditioning"))
     twins = record_twins(s, config, precondition)
-    record_preconditioned(s, config, precondition, twins[-1][1].crossings)
+    preconditioned_twin = twins[-1][1]
+    record_preconditioned(s, config, precondition, preconditioned_twin.sizes,
+                          preconditioned_twin.crossings)
     checks = {check.name: check for check in s.checks}
     s.figure("expected-iterations-vs-n", "Exact expected SGD iterations (Lemma 2) vs n", [
         rate_panel("fully connected, error < 1/2", "n", "iterations", fully.sizes, fully.absolute,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from mpmath import mp
 
 from optverify.kit import Bound, Judgement, Session, Verdict
@@ -28,16 +29,36 @@ most twice the smallest. Fixed before measuring; a count growing like log n span
 log(1024)/log(4) = 5 over these sizes, like n^0.5 a factor 16."""
 
 
+ROUNDING_LIMIT = 1.0
+"""A size's preconditioned SGD runs in a dtype only where eps(dtype) cond(C_n) <= 1. The window
+moments are computed in the run's dtype; their rounding perturbs the whitened moment R C R = I by
+up to about eps cond(C_n) (first order), and beyond its smallest eigenvalue, 1, the iteration
+need not contract. float64 keeps every size to n = 1024 (eps cond(C_1024) = 3.6e-7); float32
+keeps n <= 128 (0.38) and drops 256 (3.0), 512 (24) and 1024 (192). Set in session 8 after the
+full float32 run's SGD never reached 1e-6 at n = 512 and 1024 and ran fast at 256 (16.5
+iterations against 19.8 at n <= 128): a size past the limit is below the dtype's precision,
+reported, not judged."""
+
+
 @dataclass(frozen=True)
 class Preconditioning:
     """Per n: R = C_m^{-1/2} from m sampled curves (sizes, 3, 3), cond(R C R), the sampling
-    error ||C^{-1/2} C_m C^{-1/2} - I||_2, and the exact expected iterations to the target."""
+    error ||C^{-1/2} C_m C^{-1/2} - I||_2, the exact expected iterations to the target, and
+    cond(C) of the exact window moment."""
 
     sizes: tuple[int, ...]
     whitening: np.ndarray
     conditions: np.ndarray
     sampling_errors: np.ndarray
     times: np.ndarray
+    moment_conditions: np.ndarray
+
+    def resolvable(self, dtype: torch.dtype) -> Preconditioning:
+        """The sizes whose SGD the dtype resolves (ROUNDING_LIMIT)."""
+        keep = torch.finfo(dtype).eps * self.moment_conditions <= ROUNDING_LIMIT
+        return Preconditioning(tuple(np.array(self.sizes)[keep].tolist()), self.whitening[keep],
+                               self.conditions[keep], self.sampling_errors[keep],
+                               self.times[keep], self.moment_conditions[keep])
 
 
 def sampled_moment(n: int, samples: int, rng: np.random.Generator, chunk: int = 2000
@@ -66,8 +87,10 @@ def preconditioning(sizes, samples: int, factor: float, target: float, horizon: 
     whitening = np.stack(whitening)
     problem = expected.filter_problem(moments, whitening, digits)
     times = expected.filter_hitting_times(problem, factor, target, horizon)
+    moment_conditions = np.array([np.linalg.cond(np.array(m.tolist(), dtype=float))
+                                  for m in moments])
     return Preconditioning(tuple(sizes), whitening, problem.condition, np.array(errors),
-                           times.astype(float))
+                           times.astype(float), moment_conditions)
 
 
 def spread(counts) -> float:
@@ -94,9 +117,10 @@ def growing_controls(sizes, counts) -> dict:
 
 
 def record_preconditioned(s: Session, config: ExperimentConfig, precondition: Preconditioning,
-                          crossings: np.ndarray) -> None:
+                          sgd_sizes: tuple[int, ...], crossings: np.ndarray) -> None:
     """The exact expected and the stochastic preconditioned counts bounded over n; `crossings`:
-    the seeded SGD crossing times per (size, seed) of the preconditioned twin."""
+    the seeded SGD crossing times per (size, seed) of the preconditioned twin at `sgd_sizes`
+    (the sizes the run's dtype resolves, `Preconditioning.resolvable`)."""
     sizes, target = precondition.sizes, config.preconditioned_target
     span = f"n = {sizes[0]}..{sizes[-1]}"
     unconditioned = convolution_expectation(sizes, config.step_factor, target).times
@@ -112,11 +136,14 @@ def record_preconditioned(s: Session, config: ExperimentConfig, precondition: Pr
              values={**{f"iterations_n={n}": int(t) for n, t in zip(sizes, precondition.times)},
                      "iterations_with_exact_C": exact_count})
     means = crossings.mean(axis=1)
+    below = [n for n in sizes if n not in sgd_sizes]
     s.decide("sgd-preconditioned-bounded",
              f"the same for stochastic SGD ({config.preconditioned_seeds} seeds per n, seed-mean "
-             "crossing times), "
-             f"{span}", spread_judge, means, controls=growing_controls(sizes, means),
-             values={f"mean_iterations_n={n}": f"{m:.4g}" for n, m in zip(sizes, means)})
+             f"crossing times), n = {sgd_sizes[0]}..{sgd_sizes[-1]}"
+             + (f" (n = {', '.join(map(str, below))} below the run's precision: "
+                f"eps cond(C_n) > {ROUNDING_LIMIT:g})" if below else ""),
+             spread_judge, means, controls=growing_controls(sgd_sizes, means),
+             values={f"mean_iterations_n={n}": f"{m:.4g}" for n, m in zip(sgd_sizes, means)})
     s.rate("expected-preconditioned-vs-n",
            f"the exact expected preconditioned counts fitted against n^0, {span} (reported: "
            "integer counts of tens)", sizes, precondition.times, Bound.tight("n", 0),
@@ -128,10 +155,17 @@ def record_preconditioned(s: Session, config: ExperimentConfig, precondition: Pr
             f"count is {exact_count} for every n",
             ("n", "||C^-1/2 C_m C^-1/2 - I||_2", "cond(C_m^-1/2 C C_m^-1/2)", "exact expected",
              "SGD mean", "SGD sd"),
-            ((n, f"{e:.3g}", f"{c:.5f}", int(t), f"{m:.4g}", f"{sd:.3g}")
-             for n, e, c, t, m, sd in zip(sizes, precondition.sampling_errors,
-                                         precondition.conditions, precondition.times, means,
-                                         crossings.std(axis=1, ddof=1))))
+            _preconditioning_rows(precondition, sgd_sizes, crossings))
+
+
+def _preconditioning_rows(precondition: Preconditioning, sgd_sizes: tuple[int, ...],
+                          crossings: np.ndarray) -> tuple:
+    """The table's rows; SGD columns "below precision" at the sizes the dtype does not resolve."""
+    sgd = {n: (f"{row.mean():.4g}", f"{row.std(ddof=1):.3g}")
+           for n, row in zip(sgd_sizes, crossings)}
+    return tuple((n, f"{e:.3g}", f"{c:.5f}", int(t), *sgd.get(n, ("below precision",) * 2))
+                 for n, e, c, t in zip(precondition.sizes, precondition.sampling_errors,
+                                       precondition.conditions, precondition.times))
 
 
 def figure_whitening(n: int, samples: int, rng: np.random.Generator, digits: int = 40

@@ -172,6 +172,7 @@ def record_twins(s: Session, config: ExperimentConfig, precondition: Preconditio
                   "the exact expectation at half the step (c/2)":
                   _filter_crossings(conv_sizes, half, target)})
     pre_target, horizon = config.preconditioned_target, config.preconditioned_horizon
+    precondition = precondition.resolvable(s.torch_dtype)
     pre = _filter_twin(s, precondition.sizes, precondition.whitening, pre_target,
                        _filter_crossings(precondition.sizes, factor, pre_target,
                                          precondition.whitening, horizon),
