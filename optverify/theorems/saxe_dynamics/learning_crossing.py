@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from optverify.numerics.deep_linear import end_to_end, layer_gradients
+from optverify.numerics.validation import require_int, require_positive
+from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float
 
 LEARNED_FRACTION = 0.5
 """A strength is learned when it reaches s / 2 (the sigmoid's midpoint, as in Eq. (9))."""
@@ -23,6 +26,26 @@ CHECK_EVERY = 250
 MAX_TIME_FACTOR = 4.0
 """GD gives up at this multiple of the slowest predicted time (a strength that never learns is a
 NaN time, reported as a failure, not fitted)."""
+
+
+def require_small_start_sweep(strengths, u_init: float, eta: float, runs: int,
+                              learned: str) -> None:
+    """The checks every random-start sweep shares: positive strengths, u_init and eta, at least 3
+    strengths (a power-law fit), at least 2 runs (the intervals' units), and u_init below the
+    learned level s/2 of every `learned` (mode or strength)."""
+    require_positive("strengths, u_init and eta", (*strengths, u_init, eta))
+    if len(strengths) < 3:
+        raise ValueError("a power-law fit needs at least 3 strengths")
+    require_int("the runs of the intervals over initializations", runs, minimum=2)
+    if not u_init < LEARNED_FRACTION * min(strengths):
+        raise ValueError(f"u_init must lie below the learned level s/2 of every {learned}")
+
+
+def depth_flow_times(strengths, u_init: float, depth: int) -> np.ndarray:
+    """Per strength, the aligned balanced depth-N flow's time from u_0 = u_init to s/2
+    (t = int du / (N u^(2-2/N) (s - u)), Saxe et al. Section 3; tau = 1)."""
+    return np.array([depth_learning_time_float(LEARNED_FRACTION * s, s, u_init, depth)
+                     for s in strengths])
 
 
 def gd_crossing_times(factors: list[torch.Tensor], target: torch.Tensor,

@@ -31,9 +31,13 @@ import numpy as np
 import torch
 
 from optverify.numerics.haar import haar_orthogonal
-from optverify.numerics.validation import require_depth, require_int, require_positive
-from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float
-from optverify.theorems.saxe_dynamics.learning_crossing import LEARNED_FRACTION, gd_crossing_times
+from optverify.numerics.validation import require_depth
+from optverify.theorems.saxe_dynamics.learning_crossing import (
+    LEARNED_FRACTION,
+    depth_flow_times,
+    gd_crossing_times,
+    require_small_start_sweep,
+)
 
 
 
@@ -51,15 +55,10 @@ class RandomStartConfig:
     depth: int
 
     def __post_init__(self) -> None:
-        require_positive("strengths, u_init and eta", (*self.strengths, self.u_init, self.eta))
-        if len(self.strengths) < 3:
-            raise ValueError("a power-law fit needs at least 3 strengths")
+        require_small_start_sweep(self.strengths, self.u_init, self.eta, self.runs, "mode")
         if self.width < len(self.strengths):
             raise ValueError(f"the hidden width {self.width} must hold all "
                              f"{len(self.strengths)} modes")
-        require_int("the runs of the intervals over initializations", self.runs, minimum=2)
-        if not self.u_init < LEARNED_FRACTION * min(self.strengths):
-            raise ValueError("u_init must lie below the learned level s/2 of every mode")
         require_depth(self.depth)
 
     @property
@@ -83,8 +82,7 @@ class RandomStartConfig:
         t = int du / (N u^(2-2/N) (s - u)), Saxe et al. Section 3; tau = 1)."""
         if self.depth == 2:
             raise ValueError("the depth-N flow time is for N >= 3 (two layers: Eq. (9))")
-        return np.array([depth_learning_time_float(LEARNED_FRACTION * s, s, self.u_init,
-                                                   self.depth) for s in self.strengths])
+        return depth_flow_times(self.strengths, self.u_init, self.depth)
 
     def predicted_horizon(self) -> float:
         """The slowest mode's predicted time from u_init (two layers: the closed form; deeper:

@@ -26,9 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from optverify.numerics.validation import require_depth, require_int, require_positive
-from optverify.theorems.saxe_dynamics.dynamics import depth_learning_time_float
-from optverify.theorems.saxe_dynamics.learning_crossing import LEARNED_FRACTION, gd_crossing_times
+from optverify.numerics.validation import require_depth, require_int
+from optverify.theorems.saxe_dynamics.learning_crossing import (
+    LEARNED_FRACTION,
+    depth_flow_times,
+    gd_crossing_times,
+    require_small_start_sweep,
+)
 
 
 
@@ -48,15 +52,10 @@ class SingleStrengthConfig:
     depth: int
 
     def __post_init__(self) -> None:
-        require_positive("strengths, u_init and eta", (*self.strengths, self.u_init, self.eta))
-        if len(self.strengths) < 3:
-            raise ValueError("a power-law fit needs at least 3 strengths")
+        require_small_start_sweep(self.strengths, self.u_init, self.eta, self.runs, "strength")
         require_int("the input and output dimension", self.dimension, minimum=1)
         require_int("the hidden width", self.width, minimum=1)
-        require_int("the runs of the intervals over initializations", self.runs, minimum=2)
         require_depth(self.depth, "the depth N of the single-strength nets", minimum=3)
-        if not self.u_init < LEARNED_FRACTION * min(self.strengths):
-            raise ValueError("u_init must lie below the learned level s/2 of every strength")
 
     @property
     def entry_std(self) -> float:
@@ -70,8 +69,7 @@ class SingleStrengthConfig:
 
     def flow_times(self) -> np.ndarray:
         """t_flow per strength: the depth-N flow's time from u_init to s/2 (module docstring)."""
-        return np.array([depth_learning_time_float(LEARNED_FRACTION * s, s, self.u_init,
-                                                   self.depth) for s in self.strengths])
+        return depth_flow_times(self.strengths, self.u_init, self.depth)
 
     def leading_times(self) -> np.ndarray:
         """The paper's leading order u_init^-(1-2/N) / ((N - 2) s) per strength."""
