@@ -27,7 +27,7 @@ from optverify.theorems.depth_acceleration.dynamics import (
     Problem,
     balanced_chain_start,
     first_hit,
-    settled_columns,
+    settled,
     train,
 )
 from optverify.theorems.depth_acceleration.lp_loss import lp_gradient, lp_loss, lp_optimum
@@ -231,10 +231,10 @@ def test_settled_columns_on_a_hand_case():
     hits = torch.tensor([[10, -1, -1], [-1, 30, -1]])
     diverged = torch.tensor([[False, False, True], [False, False, False]])
     groups = torch.tensor([0, 0, 1])
-    assert settled_columns(hits, diverged, groups, 50).tolist() == [True, True, False]
-    assert settled_columns(hits, diverged, groups, 20).tolist() == [False, True, False]
-    assert settled_columns(hits, diverged, groups, 5).tolist() == [False, False, False]
-    assert settled_columns(hits, diverged | True, groups, 5).tolist() == [True, True, True]
+    assert settled(hits, diverged, groups, 50).all(0).tolist() == [True, True, False]
+    assert settled(hits, diverged, groups, 20).all(0).tolist() == [False, True, False]
+    assert settled(hits, diverged, groups, 5).all(0).tolist() == [False, False, False]
+    assert settled(hits, diverged | True, groups, 5).all(0).tolist() == [True, True, True]
 
 
 def test_pruning_does_not_change_the_per_seed_selection():

@@ -179,12 +179,6 @@ def settled(hits: torch.Tensor, diverged: torch.Tensor, groups: torch.Tensor, t:
     return (hits >= 0) | diverged | beaten
 
 
-def settled_columns(hits: torch.Tensor, diverged: torch.Tensor, groups: torch.Tensor,
-                    t: int) -> torch.Tensor:
-    """Columns that can no longer be any seed's selected step: `settled` on every seed."""
-    return settled(hits, diverged, groups, t).all(0)
-
-
 def train(problem: Problem, columns: Sequence[Column], steps: int,
           checkpoint_every: int = 10) -> SweepResult:
     """Run every column on every seed's problem for up to `steps` full-batch iterations. Every
